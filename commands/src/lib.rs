@@ -1,0 +1,17 @@
+//! UltraMarket's write side.
+//!
+//! # Layout
+//!
+//! - [`store`]: the `EventStore` port (append with an expected version, read a stream,
+//!   read and subscribe to `$all`) and its adapters: PostgreSQL (the default) and
+//!   EventStoreDB (feature `esdb`, selected by `EVENTSTORE_URL`).
+//!
+//!
+//! # Data flow
+//!
+//! A command arrives from the gateway, its aggregate's stream is loaded from the store, the
+//! pure `decide` of `domain` answers with events, and those are appended with the version
+//! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
+//! trail) is derived from the store's `$all` order.
+
+pub mod store;

@@ -1,0 +1,339 @@
+//! The `EventStore` port: the one durable, ordered log every other part of the engine
+//! derives from.
+//!
+//! Two adapters implement it: [`postgres::PgEventStore`] (the default) and, with the `esdb`
+//! feature, [`esdb::EsdbEventStore`] over EventStoreDB. Both pass the same contract suite in
+//! `commands/tests/store_contract.rs`.
+//!
+//! # Positions
+//!
+//! A position in `$all` is a pair, as in EventStoreDB: `commit` orders transactions and
+//! `prepare` orders events within them. On PostgreSQL `commit` is the appending
+//! transaction's id (`xid8`) and `prepare` the event's row number. A single sequence alone
+//! cannot be the order of `$all` there: concurrent transactions commit out of sequence order,
+//! so a reader that has seen sequence number 7 may later find 6 committed. Ordering by
+//! transaction id and reading only below the oldest transaction still in flight makes the
+//! prefix a reader has seen final. See `docs/adr/0001-all-stream-ordering.md`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use futures::stream::BoxStream;
+use serde_json::Value;
+use uuid::Uuid;
+
+pub mod postgres;
+
+/// Longest stream id the store accepts, in bytes.
+pub const MAX_STREAM_ID_LEN: usize = 200;
+/// Longest event type name the store accepts, in bytes.
+pub const MAX_EVENT_TYPE_LEN: usize = 100;
+
+/// The version a command expects its stream to be at when it appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's state.
+    Any,
+    /// The stream must not exist yet (set uniqueness relies on this).
+    NoStream,
+    /// The stream must hold at least one event.
+    StreamExists,
+    /// The stream's last event must have exactly this revision (revisions start at 0).
+    Exact(u64),
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::StreamExists => f.write_str("stream exists"),
+            ExpectedVersion::Exact(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A stream's current state as the store saw it when refusing an append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActualVersion {
+    NoStream,
+    Revision(u64),
+}
+
+impl fmt::Display for ActualVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActualVersion::NoStream => f.write_str("no stream"),
+            ActualVersion::Revision(v) => write!(f, "{v}"),
+        }
+    }
+}
+
+/// A position in `$all`; ordered first by `commit`, then by `prepare`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Position {
+    pub commit: u64,
+    pub prepare: u64,
+}
+
+impl Position {
+    /// Before every event: reading `$all` after it starts at the beginning.
+    pub const START: Position = Position {
+        commit: 0,
+        prepare: 0,
+    };
+
+    pub fn new(commit: u64, prepare: u64) -> Self {
+        Position { commit, prepare }
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.commit, self.prepare)
+    }
+}
+
+/// Parses the `commit/prepare` form that `Display` writes.
+impl FromStr for Position {
+    type Err = InvalidPosition;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (c, p) = s
+            .split_once('/')
+            .ok_or_else(|| InvalidPosition(s.to_owned()))?;
+        let commit = c.parse().map_err(|_| InvalidPosition(s.to_owned()))?;
+        let prepare = p.parse().map_err(|_| InvalidPosition(s.to_owned()))?;
+        Ok(Position { commit, prepare })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid position {0:?}: expected <commit>/<prepare>, e.g. 1234/5678")]
+pub struct InvalidPosition(pub String);
+
+/// An event to append. Its `id` is how a retry is recognised (invariant 3), so callers
+/// derive it from the command id rather than drawing it at random.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    pub schema_version: u32,
+    /// A JSON object.
+    pub data: Value,
+    /// A JSON object: correlation id, causation id, actor, occurred-at (invariant 9).
+    pub metadata: Value,
+}
+
+/// An event as the store holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent {
+    pub id: Uuid,
+    pub stream_id: String,
+    /// The event's revision within its stream, from 0.
+    pub revision: u64,
+    pub position: Position,
+    pub event_type: String,
+    pub schema_version: u32,
+    pub data: Value,
+    pub metadata: Value,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl RecordedEvent {
+    /// The stream's category: its id before the first `-` (`order-42` → `order`).
+    pub fn category(&self) -> &str {
+        category_of(&self.stream_id)
+    }
+}
+
+/// The category of a stream id: the part before the first `-`, or the whole id.
+pub fn category_of(stream_id: &str) -> &str {
+    stream_id.split_once('-').map_or(stream_id, |(c, _)| c)
+}
+
+/// What a successful append answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// Revision of the stream's last event after the append.
+    pub revision: u64,
+    /// Position of the last appended event in `$all`.
+    pub position: Position,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Forwards,
+    Backwards,
+}
+
+/// Where a stream read starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// The first event when reading forwards, the last when reading backwards.
+    End,
+    /// This revision, inclusive.
+    Revision(u64),
+}
+
+/// One stream as listed by [`EventStore::list_streams`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamInfo {
+    pub stream_id: String,
+    pub revision: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Optimistic concurrency: the stream is not where the command expected it.
+    #[error("stream {stream} is at version {actual}, expected {expected}")]
+    WrongExpectedVersion {
+        stream: String,
+        expected: ExpectedVersion,
+        actual: ActualVersion,
+    },
+    /// An event id already used by another stream, or a retry that does not match the
+    /// first append.
+    #[error("event {event_id} already exists in stream {existing_stream}")]
+    DuplicateEventId {
+        event_id: Uuid,
+        existing_stream: String,
+    },
+    /// The request itself is malformed; nothing was written.
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: &'static str, reason: String },
+    /// The store is unreachable or failed; the caller may retry later.
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds something this code cannot read.
+    #[error("corrupt event in store: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::WrongExpectedVersion { .. })
+    }
+}
+
+pub type SubscriptionStream = BoxStream<'static, Result<RecordedEvent, StoreError>>;
+
+/// The durable log.
+///
+/// Reads of `$all` never skip an event that commits later at a lower position
+/// (invariant 4), so a checkpoint is a complete description of what a reader has seen.
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    /// Appends all of `events` to `stream_id` or none of them. An empty `events` is refused.
+    ///
+    /// Appending events whose ids are already the latest events of this stream (a retried
+    /// command) writes nothing and answers as the first append did, whatever `expected`
+    /// says; an id already used by another stream is [`StoreError::DuplicateEventId`].
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
+
+    /// Reads up to `limit` events of one stream from `from` in `direction`. A stream that
+    /// does not exist reads as empty.
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from: ReadFrom,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Reads up to `limit` events of `$all` strictly after `after`, in `$all` order.
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// Every event strictly after `after`: first those already stored, then each new one as
+    /// it becomes readable. The stream ends only on an error.
+    async fn subscribe_all(&self, after: Position) -> Result<SubscriptionStream, StoreError>;
+
+    /// The position of the last readable event of `$all`, `Position::START` when empty.
+    async fn head_position(&self) -> Result<Position, StoreError>;
+
+    /// Streams whose id starts with `prefix`, in id order, with paging by `after` (an id).
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>, StoreError>;
+}
+
+/// Checks what every adapter refuses the same way before touching storage.
+pub fn validate_append(stream_id: &str, events: &[NewEvent]) -> Result<(), StoreError> {
+    validate_stream_id(stream_id)?;
+    if events.is_empty() {
+        return Err(StoreError::InvalidInput {
+            field: "events",
+            reason: "an append needs at least one event".into(),
+        });
+    }
+    for (i, e) in events.iter().enumerate() {
+        if e.event_type.is_empty() || e.event_type.len() > MAX_EVENT_TYPE_LEN {
+            return Err(StoreError::InvalidInput {
+                field: "event_type",
+                reason: format!(
+                    "event {i}: must be 1 to {MAX_EVENT_TYPE_LEN} bytes, got {}",
+                    e.event_type.len()
+                ),
+            });
+        }
+        if !e.data.is_object() {
+            return Err(StoreError::InvalidInput {
+                field: "data",
+                reason: format!("event {i}: must be a JSON object"),
+            });
+        }
+        if !e.metadata.is_object() {
+            return Err(StoreError::InvalidInput {
+                field: "metadata",
+                reason: format!("event {i}: must be a JSON object"),
+            });
+        }
+        if events[..i].iter().any(|prev| prev.id == e.id) {
+            return Err(StoreError::InvalidInput {
+                field: "id",
+                reason: format!("event {i}: id {} appears twice in one append", e.id),
+            });
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_stream_id(stream_id: &str) -> Result<(), StoreError> {
+    if stream_id.is_empty() || stream_id.len() > MAX_STREAM_ID_LEN {
+        return Err(StoreError::InvalidInput {
+            field: "stream_id",
+            reason: format!(
+                "must be 1 to {MAX_STREAM_ID_LEN} bytes, got {}",
+                stream_id.len()
+            ),
+        });
+    }
+    if stream_id.starts_with('$') {
+        return Err(StoreError::InvalidInput {
+            field: "stream_id",
+            reason: "ids starting with '$' are reserved for the store".into(),
+        });
+    }
+    if stream_id.chars().any(char::is_control) {
+        return Err(StoreError::InvalidInput {
+            field: "stream_id",
+            reason: "must not contain control characters".into(),
+        });
+    }
+    Ok(())
+}

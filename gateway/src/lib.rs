@@ -1,0 +1,1 @@
+//! UltraMarket's HTTP gateway and the `ultramarket` binary. It lands with the gateway issue.

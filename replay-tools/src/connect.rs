@@ -1,0 +1,61 @@
+//! Opens the store the engine uses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use commands::store::postgres::PgEventStore;
+use commands::store::EventStore;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::UmctlError;
+
+/// The event store named by the configuration: EventStoreDB when `eventstore_url` is set,
+/// else the PostgreSQL store at `database_url` (migrated, so an empty database works).
+pub async fn open_store(
+    database_url: &str,
+    eventstore_url: Option<&str>,
+) -> Result<Arc<dyn EventStore>, UmctlError> {
+    if let Some(url) = eventstore_url {
+        return open_esdb(url).await;
+    }
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await
+        .map_err(|e| {
+            UmctlError::Unreachable(format!("PostgreSQL at {}: {e}", redact(database_url)))
+        })?;
+    commands::store::postgres::MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| UmctlError::Unreachable(format!("migrating {}: {e}", redact(database_url))))?;
+    Ok(Arc::new(PgEventStore::new(pool)))
+}
+
+#[cfg(feature = "esdb")]
+async fn open_esdb(url: &str) -> Result<Arc<dyn EventStore>, UmctlError> {
+    let store = commands::store::esdb::EsdbEventStore::connect(url).await?;
+    Ok(Arc::new(store))
+}
+
+#[cfg(not(feature = "esdb"))]
+async fn open_esdb(_url: &str) -> Result<Arc<dyn EventStore>, UmctlError> {
+    Err(UmctlError::BadArgument(
+        "EVENTSTORE_URL is set but umctl was built without the esdb feature".into(),
+    ))
+}
+
+/// A connection string without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,54 @@
+//! `umctl`: the back-office tool over UltraMarket's event log.
+//!
+//! # Layout
+//!
+//! - [`cli`]: the command line (clap) and the exit codes `umctl --help` documents.
+//! - [`connect`]: opens the event store the engine uses (PostgreSQL, or EventStoreDB when
+//!   `EVENTSTORE_URL` is set).
+//! - [`inspect`]: `streams`, `read` and `tail`: looking at the log as it is.
+//! - [`transfer`]: `export` and `import`: moving a log between stores, ids and order kept.
+//! - [`format`]: how events are printed (table, json, ndjson).
+//!
+//! Every subcommand reads the store through the `EventStore` port, so each works the same
+//! over both adapters.
+
+pub mod cli;
+pub mod connect;
+pub mod format;
+pub mod inspect;
+pub mod transfer;
+
+use commands::store::StoreError;
+
+/// A failure `umctl` reports; each kind has its own exit code (see [`cli::ExitCode`]).
+#[derive(Debug, thiserror::Error)]
+pub enum UmctlError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadArgument(String),
+    #[error("cannot reach the event store: {0}")]
+    Unreachable(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("verification failed: {0}")]
+    VerifyFailed(String),
+}
+
+impl UmctlError {
+    pub fn exit_code(&self) -> cli::ExitCode {
+        use cli::ExitCode;
+        match self {
+            UmctlError::NotFound(_) => ExitCode::NotFound,
+            UmctlError::BadArgument(_) => ExitCode::Usage,
+            UmctlError::Unreachable(_) | UmctlError::Store(StoreError::Unavailable(_)) => {
+                ExitCode::Unreachable
+            }
+            UmctlError::Store(StoreError::InvalidInput { .. }) => ExitCode::Usage,
+            UmctlError::Store(_) | UmctlError::Io(_) => ExitCode::Failure,
+            UmctlError::VerifyFailed(_) => ExitCode::VerifyFailed,
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! `umctl`: see `umctl --help`.
+
+use std::io::{BufReader, Write};
+
+use clap::Parser;
+use replay_tools::cli::{Cli, Command, ExitCode};
+use replay_tools::connect::open_store;
+use replay_tools::{inspect, transfer, UmctlError};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::from(ExitCode::Success as u8),
+        Err(e) => {
+            eprintln!("umctl: {e}");
+            std::process::ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), UmctlError> {
+    let store = open_store(&cli.database_url, cli.eventstore_url.as_deref()).await?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Streams {
+            category,
+            prefix,
+            limit,
+            format,
+        } => {
+            inspect::streams(
+                &*store,
+                category.as_deref(),
+                prefix.as_deref(),
+                limit,
+                format,
+                &mut out,
+            )
+            .await
+        }
+        Command::Read {
+            stream,
+            from,
+            backwards,
+            limit,
+            format,
+        } => inspect::read(&*store, &stream, from, backwards, limit, format, &mut out).await,
+        Command::Tail {
+            event_type,
+            category,
+            from,
+            count,
+            format,
+        } => {
+            inspect::tail(
+                &*store,
+                event_type.as_deref(),
+                category.as_deref(),
+                from.as_deref(),
+                count,
+                format,
+                &mut out,
+            )
+            .await
+        }
+        Command::Export { from } => {
+            let after = match from {
+                Some(f) => inspect::parse_position(&f)?,
+                None => commands::store::Position::START,
+            };
+            let n = transfer::export(&*store, after, &mut out).await?;
+            out.flush()?;
+            eprintln!("umctl: exported {n} events");
+            Ok(())
+        }
+        Command::Import { file } => {
+            let f = std::fs::File::open(&file).map_err(|e| {
+                UmctlError::NotFound(format!("cannot open {}: {e}", file.display()))
+            })?;
+            let n = transfer::import(&*store, BufReader::new(f)).await?;
+            eprintln!("umctl: imported {n} events");
+            Ok(())
+        }
+    }
+}

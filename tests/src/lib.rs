@@ -1,0 +1,1 @@
+//! End-to-end tests of the real binaries; they land with the gateway issue.
