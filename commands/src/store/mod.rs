@@ -24,6 +24,8 @@ use futures::stream::BoxStream;
 use serde_json::Value;
 use uuid::Uuid;
 
+#[cfg(feature = "esdb")]
+pub mod esdb;
 pub mod postgres;
 
 /// Longest stream id the store accepts, in bytes.
