@@ -6,6 +6,11 @@
 //!   read and subscribe to `$all`) and its adapters: PostgreSQL (the default) and
 //!   EventStoreDB (feature `esdb`, selected by `EVENTSTORE_URL`).
 //!
+//! - [`handler`]: the generic command handler: a task per busy stream that decides queued
+//!   commands in a batch and appends them with one optimistic append, a `moka` cache of
+//!   recent states, deterministic event ids and the metadata every event carries.
+//! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
+//!   stock, payment, shipment, cancellation and expiry.
 //!
 //! # Data flow
 //!
@@ -14,4 +19,6 @@
 //! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
 //! trail) is derived from the store's `$all` order.
 
+pub mod checkout;
+pub mod handler;
 pub mod store;

@@ -1,2 +1,26 @@
-//! UltraMarket's pure domain model (value types, and per aggregate its commands, events,
-//! `decide` and `evolve`). It lands with the commerce-domain issue.
+//! UltraMarket's domain: the rules of the marketplace as pure functions.
+//!
+//! # Layout
+//!
+//! - [`aggregate`]: the `Aggregate` trait (`decide`, `evolve`) and `DomainEvent`, the stored
+//!   shape of events (a stable type name, a schema version, a JSON object) with upcasting.
+//! - Values checked at the edge: [`id`] (typed ids), [`money`] (integer minor units and a
+//!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
+//! - One module per aggregate: [`inventory`], [`order`], [`payment`].
+//!
+//! # Data flow
+//!
+//! The command side loads an aggregate's events, folds them with `evolve` into its state,
+//! and asks `decide` what a command means in that state: new events or a typed refusal.
+//! Everything outside (the clock, prices, a password hash, a payment provider's answer)
+//! arrives inside the command, so `decide` is deterministic and this crate does no IO.
+
+pub mod aggregate;
+pub mod id;
+pub mod inventory;
+pub mod money;
+pub mod order;
+pub mod payment;
+pub mod value;
+
+pub use aggregate::{Aggregate, DomainEvent, EventDecodeError};

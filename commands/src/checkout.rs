@@ -1,0 +1,541 @@
+//! The checkout saga: the process manager that turns a placed order into reserved stock,
+//! a paid order into committed stock, and a cancelled or expired one back into stock.
+//!
+//! ```text
+//! OrderPlaced        → reserve every line (all or nothing) → MarkStockReserved
+//!                      any line short → release what was reserved → Cancel(out_of_stock)
+//! OrderStockReserved → a reservation deadline (RESERVATION_TTL)
+//! PaymentCaptured    → MarkPaid            PaymentFailed → RecordPaymentFailed
+//! deadline passed    → Cancel(expired)
+//! OrderCancelled     → release every line  OrderShipped  → commit every line
+//! OrderRefunded      → (in full, after shipment) restock every line
+//! ```
+//!
+//! It follows `$all` like a projection and answers with commands. Its state is the event
+//! streams themselves plus a checkpoint and a table of deadlines, so a restart anywhere
+//! resumes where it stopped; every command it sends has an id derived from the event that
+//! caused it, so acting twice on one event appends nothing twice (invariant 3).
+//!
+//! Events of one order are handled in order, by one of several lanes chosen by order id;
+//! different orders proceed in parallel. The checkpoint only moves past an event once it
+//! and everything before it are done.
+
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::inventory::{Inventory, InventoryCommand, InventoryError};
+use domain::order::{CancellationReason, ChangedBy, Order, OrderCommand, OrderError, OrderEvent};
+use domain::payment::PaymentEvent;
+use domain::DomainEvent;
+use futures::StreamExt;
+use sqlx::PgPool;
+use tokio::sync::{mpsc, watch};
+use uuid::Uuid;
+
+use crate::handler::{CommandError, CommandHandler, CommandMeta};
+use crate::store::{EventStore, Position, RecordedEvent, StoreError};
+
+/// Parallel lanes; events of one order always take the same lane.
+const LANES: usize = 16;
+/// How often progress is saved.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// How often expired reservations are looked for.
+const EXPIRY_EVERY: Duration = Duration::from_millis(500);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SagaError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Command(String),
+}
+
+impl<E: std::error::Error> From<CommandError<E>> for SagaError {
+    fn from(e: CommandError<E>) -> Self {
+        match e {
+            CommandError::Store(s) => SagaError::Store(s),
+            other => SagaError::Command(other.to_string()),
+        }
+    }
+}
+
+/// The saga's parts: the handlers it commands through and where it keeps its progress.
+#[derive(Clone)]
+pub struct Checkout {
+    pub store: Arc<dyn EventStore>,
+    pub pool: PgPool,
+    pub orders: CommandHandler<Order>,
+    pub inventory: CommandHandler<Inventory>,
+    pub reservation_ttl: Duration,
+    /// Distinguishes checkpoints when several sagas share a database (tests).
+    pub name: String,
+}
+
+impl Checkout {
+    pub fn new(
+        store: Arc<dyn EventStore>,
+        pool: PgPool,
+        orders: CommandHandler<Order>,
+        inventory: CommandHandler<Inventory>,
+        reservation_ttl: Duration,
+    ) -> Self {
+        Checkout {
+            store,
+            pool,
+            orders,
+            inventory,
+            reservation_ttl,
+            name: "checkout".into(),
+        }
+    }
+
+    async fn checkpoint(&self) -> Result<Position, SagaError> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "select commit_position, prepare_position from process.checkpoints where name = $1",
+        )
+        .bind(&self.name)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64)))
+    }
+
+    async fn save_checkpoint(&self, p: Position) -> Result<(), SagaError> {
+        sqlx::query(
+            "insert into process.checkpoints (name, commit_position, prepare_position)
+             values ($1, $2, $3)
+             on conflict (name) do update set commit_position = excluded.commit_position,
+                 prepare_position = excluded.prepare_position, updated_at = now()",
+        )
+        .bind(&self.name)
+        .bind(p.commit as i64)
+        .bind(p.prepare as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs until `shutdown` turns true: follows `$all` from the checkpoint and expires
+    /// reservations.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), SagaError> {
+        let start = self.checkpoint().await?;
+        let mut events = self.store.subscribe_all(start).await?;
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+        let lanes: Vec<mpsc::UnboundedSender<(u64, RecordedEvent)>> = (0..LANES)
+            .map(|_| {
+                let (tx, mut rx) = mpsc::unbounded_channel::<(u64, RecordedEvent)>();
+                let saga = self.clone();
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    while let Some((seq, event)) = rx.recv().await {
+                        saga.handle_until_done(&event).await;
+                        if done.send(seq).is_err() {
+                            return;
+                        }
+                    }
+                });
+                tx
+            })
+            .collect();
+        let expiry = tokio::spawn(self.clone().expire_loop(shutdown.clone()));
+
+        // seq → position of every dispatched event not yet known complete, in order.
+        let mut in_flight = std::collections::VecDeque::<(u64, Position)>::new();
+        let mut completed = BTreeSet::new();
+        let mut next_seq = 0u64;
+        let mut last_dispatched = start;
+        let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                next = events.next() => match next {
+                    Some(Ok(event)) => {
+                        let lane = lane_of(&event);
+                        last_dispatched = event.position;
+                        in_flight.push_back((next_seq, event.position));
+                        if lanes[lane].send((next_seq, event)).is_err() {
+                            break;
+                        }
+                        next_seq += 1;
+                    }
+                    Some(Err(e)) => {
+                        tracing::warn!(error = %e, "checkout saga lost its subscription; resubscribing");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                        // Everything dispatched will still complete; resume after the last
+                        // dispatched event so nothing is dispatched twice.
+                        events = self.store.subscribe_all(last_dispatched).await?;
+                    }
+                    None => break,
+                },
+                Some(seq) = done_rx.recv() => {
+                    completed.insert(seq);
+                }
+                _ = tick.tick() => {
+                    let mut reached = None;
+                    while let Some(&(seq, pos)) = in_flight.front() {
+                        if !completed.remove(&seq) {
+                            break;
+                        }
+                        in_flight.pop_front();
+                        reached = Some(pos);
+                    }
+                    if let Some(pos) = reached {
+                        if let Err(e) = self.save_checkpoint(pos).await {
+                            tracing::warn!(error = %e, "checkout saga could not save its checkpoint");
+                        }
+                    }
+                }
+            }
+        }
+        expiry.abort();
+        Ok(())
+    }
+
+    /// Handles one event, retrying failures of storage until they pass: skipping an event
+    /// would strand a reservation or an order.
+    async fn handle_until_done(&self, event: &RecordedEvent) {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            match self.handle(event).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, event = %event.id, event_type = %event.event_type, "checkout saga step failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Reacts to one event of `$all`; other events are ignored.
+    pub async fn handle(&self, event: &RecordedEvent) -> Result<(), SagaError> {
+        match event.category() {
+            "order" => {
+                let Ok(order_event) = OrderEvent::from_data(
+                    &event.event_type,
+                    event.schema_version,
+                    event.data.clone(),
+                ) else {
+                    return Ok(());
+                };
+                self.on_order_event(event, order_event).await
+            }
+            "payment" => {
+                let Ok(payment_event) = PaymentEvent::from_data(
+                    &event.event_type,
+                    event.schema_version,
+                    event.data.clone(),
+                ) else {
+                    return Ok(());
+                };
+                self.on_payment_event(event, payment_event).await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn meta(event: &RecordedEvent, purpose: &str) -> CommandMeta {
+        let correlation = event
+            .metadata
+            .get("correlation_id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .unwrap_or(event.id);
+        CommandMeta::caused_by(event.id, correlation, purpose, event.recorded_at)
+    }
+
+    async fn on_order_event(&self, event: &RecordedEvent, e: OrderEvent) -> Result<(), SagaError> {
+        let order_stream = event.stream_id.as_str();
+        match e {
+            OrderEvent::OrderPlaced {
+                order_id, lines, ..
+            } => {
+                let mut short = None;
+                for line in &lines {
+                    let cmd = InventoryCommand::ReserveStock {
+                        sku: line.sku.clone(),
+                        order_id,
+                        quantity: line.quantity,
+                    };
+                    let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+                    let meta = Self::meta(event, &format!("reserve:{}", line.sku));
+                    match self.inventory.handle(&stream, cmd, meta).await {
+                        Ok(_) => {}
+                        Err(CommandError::Rejected(
+                            err @ (InventoryError::InsufficientStock { .. }
+                            | InventoryError::ZeroQuantity),
+                        )) => {
+                            short = Some((line.sku.clone(), err));
+                            break;
+                        }
+                        Err(other) => return Err(other.into()),
+                    }
+                }
+                if let Some((sku, err)) = short {
+                    self.release_lines(event, order_id, &lines).await?;
+                    let cmd = OrderCommand::Cancel {
+                        reason: CancellationReason::OutOfStock,
+                        note: Some(format!("{sku}: {err}")),
+                        by: ChangedBy::system(),
+                        at: event.recorded_at,
+                    };
+                    return self
+                        .order_command(order_stream, cmd, Self::meta(event, "cancel:out_of_stock"))
+                        .await;
+                }
+                let cmd = OrderCommand::MarkStockReserved {
+                    at: event.recorded_at,
+                };
+                match self
+                    .orders
+                    .handle(order_stream, cmd, Self::meta(event, "stock_reserved"))
+                    .await
+                {
+                    Ok(_) => Ok(()),
+                    // Cancelled while its stock was being reserved: give the stock back.
+                    Err(CommandError::Rejected(OrderError::InvalidTransition { .. })) => {
+                        self.release_lines(event, order_id, &lines).await
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            OrderEvent::OrderStockReserved { at } => {
+                let order_id = order_id_of(order_stream)?;
+                let expires_at =
+                    at + chrono::Duration::from_std(self.reservation_ttl).unwrap_or_default();
+                sqlx::query(
+                    "insert into process.reservation_deadlines (order_id, expires_at, correlation_id)
+                     values ($1, $2, $3) on conflict (order_id) do nothing",
+                )
+                .bind(order_id)
+                .bind(expires_at)
+                .bind(correlation_of(event))
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+            OrderEvent::OrderPaid { .. } => self.clear_deadline(order_stream).await,
+            OrderEvent::OrderCancelled { .. } => {
+                self.clear_deadline(order_stream).await?;
+                let (state, _) = self.orders.load(order_stream).await?;
+                if let Some(order) = state.placed {
+                    self.release_lines(event, order.order_id, &order.lines)
+                        .await?;
+                }
+                Ok(())
+            }
+            OrderEvent::OrderShipped { .. } => {
+                let (state, _) = self.orders.load(order_stream).await?;
+                let Some(order) = state.placed else {
+                    return Ok(());
+                };
+                for line in &order.lines {
+                    let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+                    let cmd = InventoryCommand::CommitReservation {
+                        order_id: order.order_id,
+                    };
+                    let meta = Self::meta(event, &format!("commit:{}", line.sku));
+                    match self.inventory.handle(&stream, cmd, meta).await {
+                        Ok(_) | Err(CommandError::Rejected(InventoryError::NoReservation(_))) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(())
+            }
+            OrderEvent::OrderRefunded { full: true, .. } => {
+                let (state, _) = self.orders.load(order_stream).await?;
+                let Some(order) = state.placed else {
+                    return Ok(());
+                };
+                // Only goods that left the shelf come back to it.
+                let shipped = state
+                    .history
+                    .iter()
+                    .any(|h| h.status == domain::order::OrderStatus::Shipped);
+                if !shipped {
+                    return self
+                        .release_lines(event, order.order_id, &order.lines)
+                        .await;
+                }
+                for line in &order.lines {
+                    let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+                    let cmd = InventoryCommand::Restock {
+                        order_id: order.order_id,
+                        quantity: line.quantity,
+                        warehouse: domain::inventory::DEFAULT_WAREHOUSE.into(),
+                    };
+                    let meta = Self::meta(event, &format!("restock:{}", line.sku));
+                    match self.inventory.handle(&stream, cmd, meta).await {
+                        Ok(_)
+                        | Err(CommandError::Rejected(InventoryError::RestockExceedsSold {
+                            ..
+                        })) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn on_payment_event(
+        &self,
+        event: &RecordedEvent,
+        e: PaymentEvent,
+    ) -> Result<(), SagaError> {
+        match e {
+            PaymentEvent::PaymentCaptured {
+                order_id,
+                amount,
+                reference,
+                at,
+            } => {
+                let cmd = OrderCommand::MarkPaid {
+                    amount,
+                    payment_reference: reference,
+                    at,
+                };
+                let stream = CommandHandler::<Order>::stream_id(order_id);
+                self.order_command(&stream, cmd, Self::meta(event, "paid"))
+                    .await
+            }
+            PaymentEvent::PaymentFailed {
+                order_id,
+                code,
+                message,
+                at,
+                ..
+            } => {
+                let cmd = OrderCommand::RecordPaymentFailed { code, message, at };
+                let stream = CommandHandler::<Order>::stream_id(order_id);
+                self.order_command(&stream, cmd, Self::meta(event, "payment_failed"))
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Sends an order command; a refusal by the order's rules is the order having moved on
+    /// (paid, cancelled) and is logged, not retried.
+    async fn order_command(
+        &self,
+        stream: &str,
+        cmd: OrderCommand,
+        meta: CommandMeta,
+    ) -> Result<(), SagaError> {
+        match self.orders.handle(stream, cmd, meta).await {
+            Ok(_) => Ok(()),
+            Err(CommandError::Rejected(e)) => {
+                tracing::info!(stream, reason = %e, "checkout saga: the order refused the step");
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn release_lines(
+        &self,
+        event: &RecordedEvent,
+        order_id: domain::id::OrderId,
+        lines: &[domain::order::OrderLine],
+    ) -> Result<(), SagaError> {
+        for line in lines {
+            let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+            let cmd = InventoryCommand::ReleaseReservation { order_id };
+            let meta = Self::meta(event, &format!("release:{}", line.sku));
+            self.inventory.handle(&stream, cmd, meta).await?;
+        }
+        Ok(())
+    }
+
+    async fn clear_deadline(&self, order_stream: &str) -> Result<(), SagaError> {
+        sqlx::query("delete from process.reservation_deadlines where order_id = $1")
+            .bind(order_id_of(order_stream)?)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Cancels, as `expired`, every order whose reservation deadline has passed.
+    pub async fn expire_due(&self, now: DateTime<Utc>) -> Result<usize, SagaError> {
+        let due: Vec<(Uuid, Option<Uuid>)> = sqlx::query_as(
+            "select order_id, correlation_id from process.reservation_deadlines
+              where expires_at <= $1 order by expires_at limit 500",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        for (order_id, correlation) in &due {
+            let stream = CommandHandler::<Order>::stream_id(order_id);
+            let command_id = Uuid::new_v5(order_id, b"expire");
+            let meta = CommandMeta::new(
+                command_id,
+                correlation.unwrap_or(command_id),
+                crate::handler::Actor::system(),
+                now,
+            );
+            let cmd = OrderCommand::Cancel {
+                reason: CancellationReason::Expired,
+                note: Some("payment did not arrive in time".into()),
+                by: ChangedBy::system(),
+                at: now,
+            };
+            self.order_command(&stream, cmd, meta).await?;
+            sqlx::query("delete from process.reservation_deadlines where order_id = $1")
+                .bind(order_id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(due.len())
+    }
+
+    async fn expire_loop(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(EXPIRY_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => return,
+                _ = tick.tick() => {
+                    if let Err(e) = self.expire_due(Utc::now()).await {
+                        tracing::warn!(error = %e, "reservation expiry failed; retrying");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn order_id_of(order_stream: &str) -> Result<Uuid, SagaError> {
+    order_stream
+        .strip_prefix("order-")
+        .and_then(|id| Uuid::parse_str(id).ok())
+        .ok_or_else(|| SagaError::Command(format!("{order_stream} is not an order stream")))
+}
+
+fn correlation_of(event: &RecordedEvent) -> Option<Uuid> {
+    event
+        .metadata
+        .get("correlation_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// The lane of an event: by order, so one order's events are handled in order.
+fn lane_of(event: &RecordedEvent) -> usize {
+    let key = match event.category() {
+        "order" => event.stream_id.clone(),
+        "payment" => event
+            .data
+            .get("order_id")
+            .and_then(|v| v.as_str())
+            .map_or_else(|| event.stream_id.clone(), |id| format!("order-{id}")),
+        _ => event.stream_id.clone(),
+    };
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % LANES as u64) as usize
+}

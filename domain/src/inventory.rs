@@ -1,0 +1,605 @@
+//! Stock of one SKU across warehouses, and the reservations orders hold against it.
+//!
+//! `available = on_hand - reserved` never goes below zero, and a reservation is
+//! all-or-nothing for its order line: that is how the engine never oversells (invariant 6).
+//! A reservation moves to `sold` when its order ships (`on_hand` drops then) or back to
+//! `available` when it is released.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Upcast};
+use crate::id::OrderId;
+use crate::value::Sku;
+
+pub const DEFAULT_WAREHOUSE: &str = "main";
+
+pub struct Inventory;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InventoryCommand {
+    ReceiveStock {
+        sku: Sku,
+        warehouse: String,
+        quantity: u32,
+    },
+    AdjustStock {
+        sku: Sku,
+        warehouse: String,
+        delta: i64,
+        reason: String,
+    },
+    /// Reserve `quantity` for `order_id`; reserving again for the same order changes nothing.
+    ReserveStock {
+        sku: Sku,
+        order_id: OrderId,
+        quantity: u32,
+    },
+    /// Give back what `order_id` holds; nothing if it holds nothing.
+    ReleaseReservation {
+        order_id: OrderId,
+    },
+    /// The order shipped: what it holds is sold and leaves the shelf.
+    CommitReservation {
+        order_id: OrderId,
+    },
+    /// Sold goods came back (a refund after shipment).
+    Restock {
+        order_id: OrderId,
+        quantity: u32,
+        warehouse: String,
+    },
+    SetLowStockThreshold {
+        threshold: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InventoryEvent {
+    StockReceived {
+        sku: Sku,
+        warehouse: String,
+        quantity: u32,
+    },
+    StockAdjusted {
+        sku: Sku,
+        warehouse: String,
+        delta: i64,
+        reason: String,
+    },
+    StockReserved {
+        sku: Sku,
+        order_id: OrderId,
+        quantity: u32,
+    },
+    ReservationReleased {
+        sku: Sku,
+        order_id: OrderId,
+        quantity: u32,
+    },
+    ReservationCommitted {
+        sku: Sku,
+        order_id: OrderId,
+        quantity: u32,
+    },
+    StockRestocked {
+        sku: Sku,
+        order_id: OrderId,
+        warehouse: String,
+        quantity: u32,
+    },
+    LowStockThresholdSet {
+        sku: Sku,
+        threshold: u32,
+    },
+    /// Available stock fell below the threshold; recorded once per crossing.
+    LowStockDetected {
+        sku: Sku,
+        available: i64,
+        threshold: u32,
+    },
+}
+
+crate::domain_event!(InventoryEvent {
+    StockReceived,
+    StockAdjusted,
+    StockReserved,
+    ReservationReleased,
+    ReservationCommitted,
+    StockRestocked,
+    LowStockThresholdSet,
+    LowStockDetected,
+});
+impl Upcast for InventoryEvent {}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InventoryState {
+    pub sku: Option<Sku>,
+    pub on_hand: BTreeMap<String, i64>,
+    pub reservations: BTreeMap<OrderId, u32>,
+    pub sold: BTreeMap<OrderId, u32>,
+    /// Everything ever received, restocked or adjusted in: the ceiling of reserved + sold.
+    pub received: i64,
+    pub low_stock_threshold: Option<u32>,
+    /// Set while below the threshold, so the alert fires once per crossing.
+    pub low_stock_alerted: bool,
+}
+
+impl InventoryState {
+    pub fn on_hand_total(&self) -> i64 {
+        self.on_hand.values().sum()
+    }
+
+    pub fn reserved(&self) -> i64 {
+        self.reservations.values().map(|&q| i64::from(q)).sum()
+    }
+
+    pub fn sold_total(&self) -> i64 {
+        self.sold.values().map(|&q| i64::from(q)).sum()
+    }
+
+    pub fn available(&self) -> i64 {
+        self.on_hand_total() - self.reserved()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InventoryError {
+    #[error("only {available} available, {requested} requested")]
+    InsufficientStock { requested: u32, available: i64 },
+    #[error("quantity must be positive")]
+    ZeroQuantity,
+    #[error("an adjustment needs a reason")]
+    MissingReason,
+    #[error("adjusting by {delta} would leave {warehouse} with {would_be} on hand, below what is reserved or zero")]
+    WouldGoNegative {
+        warehouse: String,
+        delta: i64,
+        would_be: i64,
+    },
+    #[error("order {0} holds no reservation to commit")]
+    NoReservation(OrderId),
+    #[error("order {order_id} bought {sold}, cannot restock {requested}")]
+    RestockExceedsSold {
+        order_id: OrderId,
+        sold: u32,
+        requested: u32,
+    },
+    #[error("warehouse name must be 1 to 64 characters")]
+    InvalidWarehouse,
+}
+
+fn check_warehouse(w: &str) -> Result<(), InventoryError> {
+    if w.trim().is_empty() || w.len() > 64 {
+        return Err(InventoryError::InvalidWarehouse);
+    }
+    Ok(())
+}
+
+impl Aggregate for Inventory {
+    const CATEGORY: &'static str = "inventory";
+    type State = InventoryState;
+    type Command = InventoryCommand;
+    type Event = InventoryEvent;
+    type Error = InventoryError;
+
+    fn decide(
+        s: &InventoryState,
+        cmd: &InventoryCommand,
+    ) -> Result<Vec<InventoryEvent>, InventoryError> {
+        use InventoryCommand as C;
+        use InventoryEvent as E;
+        let sku = |given: Option<&Sku>| -> Sku {
+            s.sku.clone().or_else(|| given.cloned()).unwrap_or_else(|| {
+                // Unreachable through the API (a SKU names the stream); keeps decide total.
+                Sku::parse("UNKNOWN").expect("a constant SKU is valid")
+            })
+        };
+        let mut events = match cmd {
+            C::ReceiveStock {
+                sku: given,
+                warehouse,
+                quantity,
+            } => {
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                check_warehouse(warehouse)?;
+                vec![E::StockReceived {
+                    sku: sku(Some(given)),
+                    warehouse: warehouse.clone(),
+                    quantity: *quantity,
+                }]
+            }
+            C::AdjustStock {
+                sku: given,
+                warehouse,
+                delta,
+                reason,
+            } => {
+                check_warehouse(warehouse)?;
+                if reason.trim().is_empty() {
+                    return Err(InventoryError::MissingReason);
+                }
+                if *delta == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                let here = s.on_hand.get(warehouse).copied().unwrap_or(0);
+                let would_be = here + delta;
+                if would_be < 0 || s.available() + delta < 0 {
+                    return Err(InventoryError::WouldGoNegative {
+                        warehouse: warehouse.clone(),
+                        delta: *delta,
+                        would_be,
+                    });
+                }
+                vec![E::StockAdjusted {
+                    sku: sku(Some(given)),
+                    warehouse: warehouse.clone(),
+                    delta: *delta,
+                    reason: reason.trim().to_owned(),
+                }]
+            }
+            C::ReserveStock {
+                sku: given,
+                order_id,
+                quantity,
+            } => {
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                if s.reservations.contains_key(order_id) || s.sold.contains_key(order_id) {
+                    return Ok(vec![]);
+                }
+                if i64::from(*quantity) > s.available() {
+                    return Err(InventoryError::InsufficientStock {
+                        requested: *quantity,
+                        available: s.available(),
+                    });
+                }
+                vec![E::StockReserved {
+                    sku: sku(Some(given)),
+                    order_id: *order_id,
+                    quantity: *quantity,
+                }]
+            }
+            C::ReleaseReservation { order_id } => match s.reservations.get(order_id) {
+                None => vec![],
+                Some(&quantity) => vec![E::ReservationReleased {
+                    sku: sku(None),
+                    order_id: *order_id,
+                    quantity,
+                }],
+            },
+            C::CommitReservation { order_id } => match s.reservations.get(order_id) {
+                Some(&quantity) => vec![E::ReservationCommitted {
+                    sku: sku(None),
+                    order_id: *order_id,
+                    quantity,
+                }],
+                None if s.sold.contains_key(order_id) => vec![],
+                None => return Err(InventoryError::NoReservation(*order_id)),
+            },
+            C::Restock {
+                order_id,
+                quantity,
+                warehouse,
+            } => {
+                check_warehouse(warehouse)?;
+                let sold = s.sold.get(order_id).copied().unwrap_or(0);
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                if *quantity > sold {
+                    return Err(InventoryError::RestockExceedsSold {
+                        order_id: *order_id,
+                        sold,
+                        requested: *quantity,
+                    });
+                }
+                vec![E::StockRestocked {
+                    sku: sku(None),
+                    order_id: *order_id,
+                    warehouse: warehouse.clone(),
+                    quantity: *quantity,
+                }]
+            }
+            C::SetLowStockThreshold { threshold } => vec![E::LowStockThresholdSet {
+                sku: sku(None),
+                threshold: *threshold,
+            }],
+        };
+
+        // The alert belongs to the decision that crossed the line.
+        let after = events.iter().fold(s.clone(), Self::evolve);
+        if let Some(threshold) = after.low_stock_threshold {
+            if after.available() < i64::from(threshold) && !after.low_stock_alerted {
+                events.push(E::LowStockDetected {
+                    sku: sku(None),
+                    available: after.available(),
+                    threshold,
+                });
+            }
+        }
+        Ok(events)
+    }
+
+    fn evolve(mut s: InventoryState, event: &InventoryEvent) -> InventoryState {
+        use InventoryEvent as E;
+        match event {
+            E::StockReceived {
+                sku,
+                warehouse,
+                quantity,
+            } => {
+                s.sku.get_or_insert_with(|| sku.clone());
+                *s.on_hand.entry(warehouse.clone()).or_default() += i64::from(*quantity);
+                s.received += i64::from(*quantity);
+            }
+            E::StockAdjusted {
+                sku,
+                warehouse,
+                delta,
+                ..
+            } => {
+                s.sku.get_or_insert_with(|| sku.clone());
+                *s.on_hand.entry(warehouse.clone()).or_default() += delta;
+                s.received += delta;
+            }
+            E::StockReserved {
+                sku,
+                order_id,
+                quantity,
+            } => {
+                s.sku.get_or_insert_with(|| sku.clone());
+                s.reservations.insert(*order_id, *quantity);
+            }
+            E::ReservationReleased { order_id, .. } => {
+                s.reservations.remove(order_id);
+            }
+            E::ReservationCommitted {
+                order_id, quantity, ..
+            } => {
+                s.reservations.remove(order_id);
+                *s.sold.entry(*order_id).or_default() += quantity;
+                // Leaves the largest shelf first; which one is a fulfilment detail.
+                if let Some((_, n)) = s.on_hand.iter_mut().max_by_key(|(_, n)| **n) {
+                    *n -= i64::from(*quantity);
+                }
+            }
+            E::StockRestocked {
+                order_id,
+                warehouse,
+                quantity,
+                ..
+            } => {
+                if let Some(sold) = s.sold.get_mut(order_id) {
+                    *sold -= quantity;
+                    if *sold == 0 {
+                        s.sold.remove(order_id);
+                    }
+                }
+                *s.on_hand.entry(warehouse.clone()).or_default() += i64::from(*quantity);
+            }
+            E::LowStockThresholdSet { threshold, .. } => {
+                s.low_stock_threshold = Some(*threshold);
+            }
+            E::LowStockDetected { .. } => s.low_stock_alerted = true,
+        }
+        // Back at or above the line: the next fall below alerts again.
+        if s.low_stock_threshold
+            .is_some_and(|t| s.available() >= i64::from(t))
+        {
+            s.low_stock_alerted = false;
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::DomainEvent;
+    use uuid::Uuid;
+    use InventoryCommand as C;
+    use InventoryEvent as E;
+
+    fn sku() -> Sku {
+        Sku::parse("SKU-1").unwrap()
+    }
+
+    fn given(events: &[E]) -> InventoryState {
+        events
+            .iter()
+            .fold(InventoryState::default(), Inventory::evolve)
+    }
+
+    fn received(n: u32) -> E {
+        E::StockReceived {
+            sku: sku(),
+            warehouse: DEFAULT_WAREHOUSE.into(),
+            quantity: n,
+        }
+    }
+
+    fn order() -> OrderId {
+        OrderId::new(Uuid::new_v4())
+    }
+
+    #[test]
+    fn reserving_more_than_available_is_refused_whole() {
+        let s = given(&[received(5)]);
+        let err = Inventory::decide(
+            &s,
+            &C::ReserveStock {
+                sku: sku(),
+                order_id: order(),
+                quantity: 6,
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            InventoryError::InsufficientStock {
+                requested: 6,
+                available: 5
+            }
+        );
+    }
+
+    #[test]
+    fn reserving_twice_for_one_order_reserves_once() {
+        let o = order();
+        let reserve = C::ReserveStock {
+            sku: sku(),
+            order_id: o,
+            quantity: 2,
+        };
+        let s = given(&[received(5)]);
+        let first = Inventory::decide(&s, &reserve).unwrap();
+        assert_eq!(first.len(), 1);
+        let s = given(&[received(5), first[0].clone()]);
+        assert!(Inventory::decide(&s, &reserve).unwrap().is_empty());
+        assert_eq!(s.available(), 3);
+    }
+
+    #[test]
+    fn release_and_commit_move_the_reservation() {
+        let (a, b) = (order(), order());
+        let mut s = given(&[received(10)]);
+        for (o, q) in [(a, 3), (b, 4)] {
+            for e in Inventory::decide(
+                &s,
+                &C::ReserveStock {
+                    sku: sku(),
+                    order_id: o,
+                    quantity: q,
+                },
+            )
+            .unwrap()
+            {
+                s = Inventory::evolve(s, &e);
+            }
+        }
+        for e in Inventory::decide(&s, &C::ReleaseReservation { order_id: a }).unwrap() {
+            s = Inventory::evolve(s, &e);
+        }
+        for e in Inventory::decide(&s, &C::CommitReservation { order_id: b }).unwrap() {
+            s = Inventory::evolve(s, &e);
+        }
+        assert_eq!(
+            (
+                s.on_hand_total(),
+                s.reserved(),
+                s.sold_total(),
+                s.available()
+            ),
+            (6, 0, 4, 6)
+        );
+        // Releasing what is gone, or committing twice, changes nothing.
+        assert!(
+            Inventory::decide(&s, &C::ReleaseReservation { order_id: a })
+                .unwrap()
+                .is_empty()
+        );
+        assert!(Inventory::decide(&s, &C::CommitReservation { order_id: b })
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            Inventory::decide(&s, &C::CommitReservation { order_id: a }),
+            Err(InventoryError::NoReservation(a))
+        );
+    }
+
+    #[test]
+    fn adjustments_cannot_eat_reserved_stock() {
+        let o = order();
+        let s = given(&[
+            received(5),
+            E::StockReserved {
+                sku: sku(),
+                order_id: o,
+                quantity: 4,
+            },
+        ]);
+        let err = Inventory::decide(
+            &s,
+            &C::AdjustStock {
+                sku: sku(),
+                warehouse: DEFAULT_WAREHOUSE.into(),
+                delta: -2,
+                reason: "damaged".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(matches!(err, InventoryError::WouldGoNegative { .. }));
+        let err = Inventory::decide(
+            &s,
+            &C::AdjustStock {
+                sku: sku(),
+                warehouse: DEFAULT_WAREHOUSE.into(),
+                delta: -1,
+                reason: " ".into(),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(err, InventoryError::MissingReason);
+    }
+
+    #[test]
+    fn low_stock_alerts_once_per_crossing() {
+        let mut s = given(&[
+            received(10),
+            E::LowStockThresholdSet {
+                sku: sku(),
+                threshold: 5,
+            },
+        ]);
+        let mut alerts = 0;
+        for _ in 0..3 {
+            let events = Inventory::decide(
+                &s,
+                &C::ReserveStock {
+                    sku: sku(),
+                    order_id: order(),
+                    quantity: 2,
+                },
+            )
+            .unwrap();
+            alerts += events
+                .iter()
+                .filter(|e| e.event_type() == "LowStockDetected")
+                .count();
+            s = events.iter().fold(s, Inventory::evolve);
+        }
+        assert_eq!(alerts, 1, "10 → 8 → 6 → 4: one crossing below 5");
+        let events = Inventory::decide(
+            &s,
+            &C::ReceiveStock {
+                sku: sku(),
+                warehouse: "main".into(),
+                quantity: 10,
+            },
+        )
+        .unwrap();
+        s = events.iter().fold(s, Inventory::evolve);
+        assert!(!s.low_stock_alerted, "back above re-arms the alert");
+        let events = Inventory::decide(
+            &s,
+            &C::ReserveStock {
+                sku: sku(),
+                order_id: order(),
+                quantity: 12,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| e.event_type() == "LowStockDetected")
+                .count(),
+            1
+        );
+    }
+}

@@ -1,0 +1,208 @@
+//! Money in integer minor units with an ISO 4217 currency (invariant 8): no floats.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("currency must be three uppercase letters (ISO 4217), got {0:?}")]
+    InvalidCurrency(String),
+    #[error("cannot combine {0} and {1}")]
+    CurrencyMismatch(Currency, Currency),
+    #[error("amount out of range")]
+    Overflow,
+    #[error("amount must not be negative")]
+    Negative,
+}
+
+/// An ISO 4217 code, e.g. `USD`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    pub const USD: Currency = Currency(*b"USD");
+
+    pub fn parse(code: &str) -> Result<Self, MoneyError> {
+        match code.as_bytes() {
+            [a, b, c] if [a, b, c].iter().all(|x| x.is_ascii_uppercase()) => {
+                Ok(Currency([*a, *b, *c]))
+            }
+            _ => Err(MoneyError::InvalidCurrency(code.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII uppercase letters get in.
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+}
+
+impl TryFrom<String> for Currency {
+    type Error = MoneyError;
+    fn try_from(s: String) -> Result<Self, MoneyError> {
+        Currency::parse(&s)
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        c.as_str().to_owned()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `{"amount": 1999, "currency": "USD"}`: 19.99 US dollars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount: i64,
+    pub currency: Currency,
+}
+
+impl Money {
+    pub const fn new(amount: i64, currency: Currency) -> Self {
+        Money { amount, currency }
+    }
+
+    pub const fn zero(currency: Currency) -> Self {
+        Money {
+            amount: 0,
+            currency,
+        }
+    }
+
+    /// A price or a total: refuses negative amounts.
+    pub fn non_negative(amount: i64, currency: Currency) -> Result<Self, MoneyError> {
+        if amount < 0 {
+            return Err(MoneyError::Negative);
+        }
+        Ok(Money { amount, currency })
+    }
+
+    fn same(&self, other: &Money) -> Result<(), MoneyError> {
+        if self.currency != other.currency {
+            return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
+        }
+        Ok(())
+    }
+
+    pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(&other)?;
+        let amount = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, ..self })
+    }
+
+    pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(&other)?;
+        let amount = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, ..self })
+    }
+
+    pub fn checked_mul(self, factor: u32) -> Result<Money, MoneyError> {
+        let amount = self
+            .amount
+            .checked_mul(i64::from(factor))
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money { amount, ..self })
+    }
+
+    /// `basis_points`/10,000 of this amount, rounded half away from zero.
+    pub fn percent_bp(self, basis_points: u32) -> Result<Money, MoneyError> {
+        let scaled = i128::from(self.amount) * i128::from(basis_points);
+        let rounded = if scaled >= 0 {
+            (scaled + 5_000) / 10_000
+        } else {
+            (scaled - 5_000) / 10_000
+        };
+        let amount = i64::try_from(rounded).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money { amount, ..self })
+    }
+
+    pub fn min(self, other: Money) -> Result<Money, MoneyError> {
+        self.same(&other)?;
+        Ok(if self.amount <= other.amount {
+            self
+        } else {
+            other
+        })
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.amount == 0
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sign = if self.amount < 0 { "-" } else { "" };
+        let abs = self.amount.unsigned_abs();
+        write!(f, "{sign}{}.{:02} {}", abs / 100, abs % 100, self.currency)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_as_the_api_shape() {
+        let m = Money::new(1999, Currency::USD);
+        assert_eq!(
+            serde_json::to_value(m).unwrap(),
+            serde_json::json!({"amount": 1999, "currency": "USD"})
+        );
+        let bad: Result<Money, _> =
+            serde_json::from_value(serde_json::json!({"amount": 1, "currency": "usd"}));
+        assert!(bad.is_err());
+        let float: Result<Money, _> =
+            serde_json::from_value(serde_json::json!({"amount": 19.99, "currency": "USD"}));
+        assert!(float.is_err(), "no floats");
+    }
+
+    #[test]
+    fn arithmetic_refuses_mixed_currencies_and_overflow() {
+        let usd = Money::new(100, Currency::USD);
+        let eur = Money::new(100, Currency::parse("EUR").unwrap());
+        assert!(matches!(
+            usd.checked_add(eur),
+            Err(MoneyError::CurrencyMismatch(..))
+        ));
+        assert_eq!(
+            Money::new(i64::MAX, Currency::USD).checked_add(usd),
+            Err(MoneyError::Overflow)
+        );
+        assert_eq!(usd.checked_mul(3).unwrap().amount, 300);
+    }
+
+    #[test]
+    fn basis_points_round_half_away_from_zero() {
+        let m = Money::new(1999, Currency::USD);
+        assert_eq!(m.percent_bp(825).unwrap().amount, 165); // 164.9175
+        assert_eq!(
+            Money::new(50, Currency::USD)
+                .percent_bp(1000)
+                .unwrap()
+                .amount,
+            5
+        );
+        assert_eq!(
+            Money::new(5, Currency::USD)
+                .percent_bp(1000)
+                .unwrap()
+                .amount,
+            1
+        ); // 0.5
+    }
+}

@@ -1,0 +1,661 @@
+//! An order from placement to delivery, cancellation or refund.
+//!
+//! ```text
+//! pending ──stock reserved──▶ awaiting_payment ──paid──▶ paid ──▶ shipped ──▶ delivered
+//!    │                               │                    │          │            │
+//!    └──────────── cancelled ◀───────┴────────────────────┘          └─ refunded / partially_refunded
+//! ```
+//!
+//! Prices, tax rate and shipping cost arrive inside `PlaceOrder` (the catalog and the
+//! checkout decide them); the order only checks that its totals add up:
+//! `total = subtotal - discount + tax + shipping`, with `tax` on the discounted subtotal.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Upcast};
+use crate::id::{OrderId, ProductId, UserId};
+use crate::money::{Money, MoneyError};
+use crate::value::{Address, Sku};
+
+pub struct Order;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Pending,
+    AwaitingPayment,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+    Refunded,
+    PartiallyRefunded,
+}
+
+impl OrderStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            OrderStatus::Pending => "pending",
+            OrderStatus::AwaitingPayment => "awaiting_payment",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+            OrderStatus::Refunded => "refunded",
+            OrderStatus::PartiallyRefunded => "partially_refunded",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Pending,
+    Authorized,
+    Captured,
+    Failed,
+    Refunded,
+    PartiallyRefunded,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancellationReason {
+    OutOfStock,
+    PaymentFailed,
+    Expired,
+    Customer,
+    Staff,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub sku: Sku,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTotals {
+    pub subtotal: Money,
+    pub discount: Money,
+    pub tax: Money,
+    pub shipping: Money,
+    pub total: Money,
+}
+
+/// Who changed the order, for its status history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangedBy {
+    /// `None` when the engine itself acted (stock, expiry, payment).
+    pub user_id: Option<UserId>,
+    pub role: String,
+}
+
+impl ChangedBy {
+    pub fn system() -> Self {
+        ChangedBy {
+            user_id: None,
+            role: "system".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrder {
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub lines: Vec<OrderLine>,
+    pub shipping_address: Address,
+    pub billing_address: Option<Address>,
+    pub payment_method: String,
+    pub notes: Option<String>,
+    pub coupon_code: Option<String>,
+    pub discount: Money,
+    /// Tax rate in basis points (825 = 8.25%).
+    pub tax_rate_bp: u32,
+    pub shipping: Money,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderCommand {
+    Place(Box<PlaceOrder>),
+    /// Every line's stock is reserved; the order can be paid.
+    MarkStockReserved {
+        at: DateTime<Utc>,
+    },
+    RecordPaymentFailed {
+        code: String,
+        message: String,
+        at: DateTime<Utc>,
+    },
+    MarkPaid {
+        amount: Money,
+        payment_reference: String,
+        at: DateTime<Utc>,
+    },
+    Ship {
+        tracking_number: Option<String>,
+        note: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    Deliver {
+        note: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    Cancel {
+        reason: CancellationReason,
+        note: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    Refund {
+        /// `None` refunds everything not yet refunded.
+        amount: Option<Money>,
+        reason: String,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+}
+
+// An event is built once, stored and folded; the size of the rare `OrderPlaced` costs
+// nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OrderEvent {
+    OrderPlaced {
+        order_id: OrderId,
+        user_id: UserId,
+        lines: Vec<OrderLine>,
+        totals: OrderTotals,
+        shipping_address: Address,
+        billing_address: Option<Address>,
+        payment_method: String,
+        notes: Option<String>,
+        coupon_code: Option<String>,
+        placed_at: DateTime<Utc>,
+    },
+    OrderStockReserved {
+        at: DateTime<Utc>,
+    },
+    OrderPaymentFailed {
+        code: String,
+        message: String,
+        at: DateTime<Utc>,
+    },
+    OrderPaid {
+        amount: Money,
+        payment_reference: String,
+        at: DateTime<Utc>,
+    },
+    OrderShipped {
+        tracking_number: Option<String>,
+        note: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    OrderDelivered {
+        note: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    OrderCancelled {
+        reason: CancellationReason,
+        note: Option<String>,
+        by: ChangedBy,
+        /// Whether money had been taken: a cancelled paid order is refunded in full.
+        was_paid: bool,
+        at: DateTime<Utc>,
+    },
+    OrderRefunded {
+        amount: Money,
+        reason: String,
+        /// Everything taken has now been given back.
+        full: bool,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+}
+
+crate::domain_event!(OrderEvent {
+    OrderPlaced,
+    OrderStockReserved,
+    OrderPaymentFailed,
+    OrderPaid,
+    OrderShipped,
+    OrderDelivered,
+    OrderCancelled,
+    OrderRefunded,
+});
+impl Upcast for OrderEvent {}
+
+/// One line of an order's status history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    pub by: ChangedBy,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderState {
+    pub placed: Option<PlacedOrder>,
+    pub history: Vec<StatusChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedOrder {
+    pub order_id: OrderId,
+    pub user_id: UserId,
+    pub lines: Vec<OrderLine>,
+    pub totals: OrderTotals,
+    pub status: OrderStatus,
+    pub payment_status: PaymentStatus,
+    pub paid: Money,
+    pub refunded: Money,
+    pub tracking_number: Option<String>,
+    pub cancellation_reason: Option<CancellationReason>,
+    pub placed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("the order already exists")]
+    AlreadyPlaced,
+    #[error("no such order")]
+    NotPlaced,
+    #[error("an order needs at least one line")]
+    NoLines,
+    #[error("an order holds at most {0} lines")]
+    TooManyLines(usize),
+    #[error("line {line}: {reason}")]
+    InvalidLine { line: usize, reason: String },
+    #[error("the discount exceeds the subtotal")]
+    DiscountExceedsSubtotal,
+    #[error("money: {0}")]
+    Money(#[from] MoneyError),
+    #[error("cannot {action} an order that is {status}")]
+    InvalidTransition {
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("the payment of {paid} does not match the total {total}")]
+    PaymentMismatch { paid: Money, total: Money },
+    #[error("refund of {requested} exceeds the {refundable} still refundable")]
+    RefundExceedsPaid { requested: Money, refundable: Money },
+    #[error("a refund must be a positive amount")]
+    NonPositiveRefund,
+    #[error("the order is already cancelled")]
+    AlreadyCancelled,
+}
+
+pub const MAX_LINES: usize = 100;
+
+/// The totals of `lines` with a fixed discount, a tax rate and a shipping cost.
+pub fn compute_totals(
+    lines: &[OrderLine],
+    discount: Money,
+    tax_rate_bp: u32,
+    shipping: Money,
+) -> Result<OrderTotals, OrderError> {
+    let currency = lines
+        .first()
+        .ok_or(OrderError::NoLines)?
+        .unit_price
+        .currency;
+    let mut subtotal = Money::zero(currency);
+    for line in lines {
+        subtotal = subtotal.checked_add(line.unit_price.checked_mul(line.quantity)?)?;
+    }
+    if discount.amount < 0 || shipping.amount < 0 {
+        return Err(MoneyError::Negative.into());
+    }
+    if discount.checked_sub(subtotal)?.amount > 0 {
+        return Err(OrderError::DiscountExceedsSubtotal);
+    }
+    let taxable = subtotal.checked_sub(discount)?;
+    let tax = taxable.percent_bp(tax_rate_bp)?;
+    let total = taxable.checked_add(tax)?.checked_add(shipping)?;
+    Ok(OrderTotals {
+        subtotal,
+        discount,
+        tax,
+        shipping,
+        total,
+    })
+}
+
+fn transition(action: &'static str, status: OrderStatus) -> OrderError {
+    if status == OrderStatus::Cancelled && action == "cancel" {
+        return OrderError::AlreadyCancelled;
+    }
+    OrderError::InvalidTransition {
+        action,
+        status: status.as_str(),
+    }
+}
+
+impl Aggregate for Order {
+    const CATEGORY: &'static str = "order";
+    type State = OrderState;
+    type Command = OrderCommand;
+    type Event = OrderEvent;
+    type Error = OrderError;
+
+    fn decide(s: &OrderState, cmd: &OrderCommand) -> Result<Vec<OrderEvent>, OrderError> {
+        use OrderCommand as C;
+        use OrderEvent as E;
+        use OrderStatus as S;
+        let placed = || s.placed.as_ref().ok_or(OrderError::NotPlaced);
+        match cmd {
+            C::Place(p) => {
+                if s.placed.is_some() {
+                    return Err(OrderError::AlreadyPlaced);
+                }
+                if p.lines.is_empty() {
+                    return Err(OrderError::NoLines);
+                }
+                if p.lines.len() > MAX_LINES {
+                    return Err(OrderError::TooManyLines(MAX_LINES));
+                }
+                let currency = p.lines[0].unit_price.currency;
+                for (i, line) in p.lines.iter().enumerate() {
+                    if line.quantity == 0 {
+                        return Err(OrderError::InvalidLine {
+                            line: i,
+                            reason: "quantity must be positive".into(),
+                        });
+                    }
+                    if line.unit_price.amount < 0 {
+                        return Err(OrderError::InvalidLine {
+                            line: i,
+                            reason: "price must not be negative".into(),
+                        });
+                    }
+                    if line.unit_price.currency != currency {
+                        return Err(OrderError::InvalidLine {
+                            line: i,
+                            reason: "all lines must share one currency".into(),
+                        });
+                    }
+                    if p.lines[..i].iter().any(|l| l.sku == line.sku) {
+                        return Err(OrderError::InvalidLine {
+                            line: i,
+                            reason: format!("{} appears twice; add up the quantities", line.sku),
+                        });
+                    }
+                }
+                let totals = compute_totals(&p.lines, p.discount, p.tax_rate_bp, p.shipping)?;
+                Ok(vec![E::OrderPlaced {
+                    order_id: p.order_id,
+                    user_id: p.user_id,
+                    lines: p.lines.clone(),
+                    totals,
+                    shipping_address: p.shipping_address.clone(),
+                    billing_address: p.billing_address.clone(),
+                    payment_method: p.payment_method.clone(),
+                    notes: p.notes.clone(),
+                    coupon_code: p.coupon_code.clone(),
+                    placed_at: p.at,
+                }])
+            }
+            C::MarkStockReserved { at } => match placed()?.status {
+                S::Pending => Ok(vec![E::OrderStockReserved { at: *at }]),
+                // A process manager repeating itself after a restart.
+                S::AwaitingPayment => Ok(vec![]),
+                other => Err(transition("reserve stock for", other)),
+            },
+            C::RecordPaymentFailed { code, message, at } => match placed()?.status {
+                S::AwaitingPayment => Ok(vec![E::OrderPaymentFailed {
+                    code: code.clone(),
+                    message: message.clone(),
+                    at: *at,
+                }]),
+                other => Err(transition("record a failed payment for", other)),
+            },
+            C::MarkPaid {
+                amount,
+                payment_reference,
+                at,
+            } => {
+                let o = placed()?;
+                match o.status {
+                    S::AwaitingPayment => {
+                        if *amount != o.totals.total {
+                            return Err(OrderError::PaymentMismatch {
+                                paid: *amount,
+                                total: o.totals.total,
+                            });
+                        }
+                        Ok(vec![E::OrderPaid {
+                            amount: *amount,
+                            payment_reference: payment_reference.clone(),
+                            at: *at,
+                        }])
+                    }
+                    S::Paid | S::Shipped | S::Delivered => Ok(vec![]),
+                    other => Err(transition("pay", other)),
+                }
+            }
+            C::Ship {
+                tracking_number,
+                note,
+                by,
+                at,
+            } => match placed()?.status {
+                S::Paid => Ok(vec![E::OrderShipped {
+                    tracking_number: tracking_number.clone(),
+                    note: note.clone(),
+                    by: by.clone(),
+                    at: *at,
+                }]),
+                other => Err(transition("ship", other)),
+            },
+            C::Deliver { note, by, at } => match placed()?.status {
+                S::Shipped => Ok(vec![E::OrderDelivered {
+                    note: note.clone(),
+                    by: by.clone(),
+                    at: *at,
+                }]),
+                other => Err(transition("deliver", other)),
+            },
+            C::Cancel {
+                reason,
+                note,
+                by,
+                at,
+            } => {
+                let o = placed()?;
+                let allowed = match o.status {
+                    S::Pending => true,
+                    S::AwaitingPayment => *reason != CancellationReason::OutOfStock,
+                    // Paid but not shipped: staff (or the customer) may still cancel; the
+                    // money goes back in full.
+                    S::Paid => matches!(
+                        reason,
+                        CancellationReason::Staff | CancellationReason::Customer
+                    ),
+                    _ => false,
+                };
+                if !allowed {
+                    return Err(transition("cancel", o.status));
+                }
+                Ok(vec![E::OrderCancelled {
+                    reason: *reason,
+                    note: note.clone(),
+                    by: by.clone(),
+                    was_paid: o.status == S::Paid,
+                    at: *at,
+                }])
+            }
+            C::Refund {
+                amount,
+                reason,
+                by,
+                at,
+            } => {
+                let o = placed()?;
+                if !matches!(
+                    o.status,
+                    S::Paid | S::Shipped | S::Delivered | S::PartiallyRefunded
+                ) {
+                    return Err(transition("refund", o.status));
+                }
+                let refundable = o.paid.checked_sub(o.refunded)?;
+                let amount = amount.unwrap_or(refundable);
+                if amount.amount <= 0 {
+                    return Err(OrderError::NonPositiveRefund);
+                }
+                if amount.checked_sub(refundable)?.amount > 0 {
+                    return Err(OrderError::RefundExceedsPaid {
+                        requested: amount,
+                        refundable,
+                    });
+                }
+                Ok(vec![E::OrderRefunded {
+                    amount,
+                    reason: reason.clone(),
+                    full: amount == refundable,
+                    by: by.clone(),
+                    at: *at,
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut s: OrderState, event: &OrderEvent) -> OrderState {
+        use OrderEvent as E;
+        use OrderStatus as S;
+        let change = |s: &mut OrderState,
+                      status: S,
+                      by: ChangedBy,
+                      note: Option<String>,
+                      at: DateTime<Utc>| {
+            if let Some(o) = s.placed.as_mut() {
+                o.status = status;
+            }
+            s.history.push(StatusChange {
+                status,
+                by,
+                note,
+                at,
+            });
+        };
+        match event {
+            E::OrderPlaced {
+                order_id,
+                user_id,
+                lines,
+                totals,
+                notes,
+                placed_at,
+                ..
+            } => {
+                s.placed = Some(PlacedOrder {
+                    order_id: *order_id,
+                    user_id: *user_id,
+                    lines: lines.clone(),
+                    totals: totals.clone(),
+                    status: S::Pending,
+                    payment_status: PaymentStatus::Pending,
+                    paid: Money::zero(totals.total.currency),
+                    refunded: Money::zero(totals.total.currency),
+                    tracking_number: None,
+                    cancellation_reason: None,
+                    placed_at: *placed_at,
+                });
+                s.history.push(StatusChange {
+                    status: S::Pending,
+                    by: ChangedBy {
+                        user_id: Some(*user_id),
+                        role: "customer".into(),
+                    },
+                    note: notes.clone(),
+                    at: *placed_at,
+                });
+            }
+            E::OrderStockReserved { at } => {
+                change(&mut s, S::AwaitingPayment, ChangedBy::system(), None, *at)
+            }
+            E::OrderPaymentFailed { code, at, .. } => {
+                if let Some(o) = s.placed.as_mut() {
+                    o.payment_status = PaymentStatus::Failed;
+                }
+                let status = s.placed.as_ref().map_or(S::AwaitingPayment, |o| o.status);
+                change(
+                    &mut s,
+                    status,
+                    ChangedBy::system(),
+                    Some(format!("payment failed: {code}")),
+                    *at,
+                );
+            }
+            E::OrderPaid { amount, at, .. } => {
+                if let Some(o) = s.placed.as_mut() {
+                    o.payment_status = PaymentStatus::Captured;
+                    o.paid = *amount;
+                }
+                change(&mut s, S::Paid, ChangedBy::system(), None, *at);
+            }
+            E::OrderShipped {
+                tracking_number,
+                note,
+                by,
+                at,
+            } => {
+                if let Some(o) = s.placed.as_mut() {
+                    o.tracking_number = tracking_number.clone();
+                }
+                change(&mut s, S::Shipped, by.clone(), note.clone(), *at);
+            }
+            E::OrderDelivered { note, by, at } => {
+                change(&mut s, S::Delivered, by.clone(), note.clone(), *at)
+            }
+            E::OrderCancelled {
+                reason,
+                note,
+                by,
+                was_paid,
+                at,
+            } => {
+                if let Some(o) = s.placed.as_mut() {
+                    o.cancellation_reason = Some(*reason);
+                    if *was_paid {
+                        o.refunded = o.paid;
+                        o.payment_status = PaymentStatus::Refunded;
+                    }
+                }
+                change(&mut s, S::Cancelled, by.clone(), note.clone(), *at);
+            }
+            E::OrderRefunded {
+                amount,
+                reason,
+                full,
+                by,
+                at,
+            } => {
+                if let Some(o) = s.placed.as_mut() {
+                    o.refunded = o.refunded.checked_add(*amount).unwrap_or(o.refunded);
+                    o.payment_status = if *full {
+                        PaymentStatus::Refunded
+                    } else {
+                        PaymentStatus::PartiallyRefunded
+                    };
+                }
+                let status = if *full {
+                    S::Refunded
+                } else {
+                    S::PartiallyRefunded
+                };
+                change(&mut s, status, by.clone(), Some(reason.clone()), *at);
+            }
+        }
+        s
+    }
+}

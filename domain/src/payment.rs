@@ -1,0 +1,242 @@
+//! The payment of one order: charge attempts, the capture, and refunds against it.
+//!
+//! The card network is outside the domain: the command side asks a `PaymentProvider` and
+//! hands its answer to `decide` inside the command. The built-in [`test_provider`] is the
+//! pure rule the `test` provider follows.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Upcast};
+use crate::id::OrderId;
+use crate::money::{Money, MoneyError};
+
+pub struct Payment;
+
+/// What a provider answered to a charge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum ChargeOutcome {
+    Captured { reference: String },
+    Declined { code: String, message: String },
+}
+
+/// The `test` provider: `tok_visa` captures, `tok_chargeDeclined` declines with
+/// `card_declined`, anything else declines with `invalid_token`.
+pub fn test_provider(token: &str, attempt: u32, order_id: OrderId) -> ChargeOutcome {
+    match token {
+        "tok_visa" => ChargeOutcome::Captured {
+            reference: format!("test_ch_{}_{attempt}", order_id.as_uuid().simple()),
+        },
+        "tok_chargeDeclined" => ChargeOutcome::Declined {
+            code: "card_declined".into(),
+            message: "Your card was declined.".into(),
+        },
+        _ => ChargeOutcome::Declined {
+            code: "invalid_token".into(),
+            message: "The card token is not recognised by the test provider.".into(),
+        },
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PaymentCommand {
+    /// Charge `amount` for `order_id`; `outcome` is the provider's answer.
+    Charge {
+        order_id: OrderId,
+        amount: Money,
+        method: String,
+        provider: String,
+        outcome: ChargeOutcome,
+        at: DateTime<Utc>,
+    },
+    Refund {
+        amount: Money,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PaymentEvent {
+    PaymentAuthorized {
+        order_id: OrderId,
+        amount: Money,
+        method: String,
+        provider: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    PaymentCaptured {
+        order_id: OrderId,
+        amount: Money,
+        reference: String,
+        at: DateTime<Utc>,
+    },
+    PaymentFailed {
+        order_id: OrderId,
+        amount: Money,
+        code: String,
+        message: String,
+        attempt: u32,
+        at: DateTime<Utc>,
+    },
+    PaymentRefunded {
+        order_id: OrderId,
+        amount: Money,
+        reason: String,
+        at: DateTime<Utc>,
+    },
+}
+
+crate::domain_event!(PaymentEvent {
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentFailed,
+    PaymentRefunded,
+});
+impl Upcast for PaymentEvent {}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentState {
+    pub order_id: Option<OrderId>,
+    pub attempts: u32,
+    pub captured: Option<Money>,
+    pub refunded: Option<Money>,
+    pub reference: Option<String>,
+}
+
+impl PaymentState {
+    pub fn refundable(&self) -> Option<Money> {
+        let captured = self.captured?;
+        Some(match self.refunded {
+            Some(r) => captured
+                .checked_sub(r)
+                .unwrap_or(Money::zero(captured.currency)),
+            None => captured,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentError {
+    #[error("the order is already paid")]
+    AlreadyCaptured,
+    #[error("a payment must be a positive amount")]
+    NonPositiveAmount,
+    #[error("nothing was captured, so nothing can be refunded")]
+    NothingCaptured,
+    #[error("refund of {requested} exceeds the {refundable} still refundable")]
+    RefundExceedsCaptured { requested: Money, refundable: Money },
+    #[error("money: {0}")]
+    Money(#[from] MoneyError),
+}
+
+impl Aggregate for Payment {
+    const CATEGORY: &'static str = "payment";
+    type State = PaymentState;
+    type Command = PaymentCommand;
+    type Event = PaymentEvent;
+    type Error = PaymentError;
+
+    fn decide(s: &PaymentState, cmd: &PaymentCommand) -> Result<Vec<PaymentEvent>, PaymentError> {
+        use PaymentEvent as E;
+        match cmd {
+            PaymentCommand::Charge {
+                order_id,
+                amount,
+                method,
+                provider,
+                outcome,
+                at,
+            } => {
+                if s.captured.is_some() {
+                    return Err(PaymentError::AlreadyCaptured);
+                }
+                if amount.amount <= 0 {
+                    return Err(PaymentError::NonPositiveAmount);
+                }
+                let attempt = s.attempts + 1;
+                Ok(match outcome {
+                    ChargeOutcome::Captured { reference } => vec![
+                        E::PaymentAuthorized {
+                            order_id: *order_id,
+                            amount: *amount,
+                            method: method.clone(),
+                            provider: provider.clone(),
+                            attempt,
+                            at: *at,
+                        },
+                        E::PaymentCaptured {
+                            order_id: *order_id,
+                            amount: *amount,
+                            reference: reference.clone(),
+                            at: *at,
+                        },
+                    ],
+                    ChargeOutcome::Declined { code, message } => vec![E::PaymentFailed {
+                        order_id: *order_id,
+                        amount: *amount,
+                        code: code.clone(),
+                        message: message.clone(),
+                        attempt,
+                        at: *at,
+                    }],
+                })
+            }
+            PaymentCommand::Refund { amount, reason, at } => {
+                let refundable = s.refundable().ok_or(PaymentError::NothingCaptured)?;
+                if amount.amount <= 0 {
+                    return Err(PaymentError::NonPositiveAmount);
+                }
+                if amount.checked_sub(refundable)?.amount > 0 {
+                    return Err(PaymentError::RefundExceedsCaptured {
+                        requested: *amount,
+                        refundable,
+                    });
+                }
+                Ok(vec![E::PaymentRefunded {
+                    order_id: s.order_id.ok_or(PaymentError::NothingCaptured)?,
+                    amount: *amount,
+                    reason: reason.clone(),
+                    at: *at,
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut s: PaymentState, event: &PaymentEvent) -> PaymentState {
+        use PaymentEvent as E;
+        match event {
+            E::PaymentAuthorized {
+                order_id, attempt, ..
+            } => {
+                s.order_id = Some(*order_id);
+                s.attempts = *attempt;
+            }
+            E::PaymentCaptured {
+                order_id,
+                amount,
+                reference,
+                ..
+            } => {
+                s.order_id = Some(*order_id);
+                s.captured = Some(*amount);
+                s.reference = Some(reference.clone());
+            }
+            E::PaymentFailed {
+                order_id, attempt, ..
+            } => {
+                s.order_id = Some(*order_id);
+                s.attempts = *attempt;
+            }
+            E::PaymentRefunded { amount, .. } => {
+                s.refunded = Some(match s.refunded {
+                    Some(r) => r.checked_add(*amount).unwrap_or(r),
+                    None => *amount,
+                });
+            }
+        }
+        s
+    }
+}

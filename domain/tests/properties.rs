@@ -1,0 +1,331 @@
+//! Properties of the rules over random command sequences: what must hold whatever
+//! customers, staff and process managers do, in whatever order.
+
+use chrono::{DateTime, TimeZone, Utc};
+use domain::aggregate::{Aggregate, DomainEvent};
+use domain::id::{OrderId, ProductId, UserId};
+use domain::inventory::{Inventory, InventoryCommand, InventoryState};
+use domain::money::{Currency, Money};
+use domain::order::{
+    compute_totals, CancellationReason, ChangedBy, Order, OrderCommand, OrderLine, OrderState,
+    OrderStatus, PlaceOrder,
+};
+use domain::payment::{ChargeOutcome, Payment, PaymentCommand, PaymentState};
+use domain::value::{Address, Sku};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()
+}
+
+fn usd(amount: i64) -> Money {
+    Money::new(amount, Currency::USD)
+}
+
+/// Runs `commands` through decide/evolve, keeping accepted events; returns the final state
+/// and every event recorded.
+fn run<A: Aggregate>(commands: &[A::Command]) -> (A::State, Vec<A::Event>) {
+    let mut state = A::State::default();
+    let mut log = Vec::new();
+    for c in commands {
+        if let Ok(events) = A::decide(&state, c) {
+            for e in &events {
+                state = A::evolve(state, e);
+            }
+            log.extend(events);
+        }
+    }
+    (state, log)
+}
+
+/// Replaying the stored form of `log` rebuilds `state`: the serde round trip included.
+fn replays_to<A: Aggregate>(state: &A::State, log: &[A::Event]) -> bool
+where
+    A::State: PartialEq,
+{
+    let replayed = log.iter().fold(A::State::default(), |s, e| {
+        let stored = e.to_data();
+        assert!(stored.is_object());
+        let back = A::Event::from_data(e.event_type(), e.schema_version(), stored)
+            .expect("a stored event reads back");
+        A::evolve(s, &back)
+    });
+    &replayed == state
+}
+
+fn orders() -> Vec<OrderId> {
+    (0..6)
+        .map(|i| OrderId::new(Uuid::from_u128(i + 1)))
+        .collect()
+}
+
+fn inventory_command() -> impl Strategy<Value = InventoryCommand> {
+    let sku = Sku::parse("SKU-P").unwrap();
+    let order = (0usize..6).prop_map(|i| orders()[i]);
+    let warehouse = prop_oneof![Just("main".to_owned()), Just("east".to_owned())];
+    prop_oneof![
+        (0u32..20, warehouse.clone()).prop_map({
+            let sku = sku.clone();
+            move |(q, w)| InventoryCommand::ReceiveStock {
+                sku: sku.clone(),
+                warehouse: w,
+                quantity: q,
+            }
+        }),
+        (-15i64..15, warehouse.clone()).prop_map({
+            let sku = sku.clone();
+            move |(d, w)| InventoryCommand::AdjustStock {
+                sku: sku.clone(),
+                warehouse: w,
+                delta: d,
+                reason: "count".into(),
+            }
+        }),
+        (order.clone(), 0u32..12).prop_map({
+            let sku = sku.clone();
+            move |(o, q)| InventoryCommand::ReserveStock {
+                sku: sku.clone(),
+                order_id: o,
+                quantity: q,
+            }
+        }),
+        order
+            .clone()
+            .prop_map(|o| InventoryCommand::ReleaseReservation { order_id: o }),
+        order
+            .clone()
+            .prop_map(|o| InventoryCommand::CommitReservation { order_id: o }),
+        (order, 0u32..5, warehouse).prop_map(|(o, q, w)| InventoryCommand::Restock {
+            order_id: o,
+            quantity: q,
+            warehouse: w
+        }),
+        (0u32..15).prop_map(|t| InventoryCommand::SetLowStockThreshold { threshold: t }),
+    ]
+}
+
+fn line(i: u8, quantity: u32, price: i64) -> OrderLine {
+    OrderLine {
+        product_id: ProductId::new(Uuid::from_u128(u128::from(i) + 100)),
+        sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
+        quantity,
+        unit_price: usd(price),
+    }
+}
+
+fn address() -> Address {
+    serde_json::from_value(serde_json::json!({
+        "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
+    }))
+    .unwrap()
+}
+
+fn place(lines: Vec<OrderLine>, discount: i64, tax_bp: u32, shipping: i64) -> OrderCommand {
+    OrderCommand::Place(Box::new(PlaceOrder {
+        order_id: OrderId::new(Uuid::from_u128(7)),
+        user_id: UserId::new(Uuid::from_u128(8)),
+        lines,
+        shipping_address: address(),
+        billing_address: None,
+        payment_method: "card".into(),
+        notes: None,
+        coupon_code: None,
+        discount: usd(discount),
+        tax_rate_bp: tax_bp,
+        shipping: usd(shipping),
+        at: at(),
+    }))
+}
+
+fn order_command() -> impl Strategy<Value = OrderCommand> {
+    let by = || ChangedBy {
+        user_id: None,
+        role: "staff".into(),
+    };
+    let reason = prop_oneof![
+        Just(CancellationReason::OutOfStock),
+        Just(CancellationReason::PaymentFailed),
+        Just(CancellationReason::Expired),
+        Just(CancellationReason::Customer),
+        Just(CancellationReason::Staff),
+    ];
+    prop_oneof![
+        Just(place(
+            vec![line(1, 2, 1000), line(2, 1, 550)],
+            100,
+            825,
+            499
+        )),
+        Just(OrderCommand::MarkStockReserved { at: at() }),
+        Just(OrderCommand::RecordPaymentFailed {
+            code: "card_declined".into(),
+            message: "no".into(),
+            at: at()
+        }),
+        // The right total (2*1000 + 550 - 100 = 2450; tax 202; shipping 499) or a wrong one.
+        prop_oneof![Just(3151i64), Just(100i64)].prop_map(|a| OrderCommand::MarkPaid {
+            amount: usd(a),
+            payment_reference: "ch_1".into(),
+            at: at()
+        }),
+        Just(OrderCommand::Ship {
+            tracking_number: Some("1Z".into()),
+            note: None,
+            by: by(),
+            at: at()
+        }),
+        Just(OrderCommand::Deliver {
+            note: None,
+            by: by(),
+            at: at()
+        }),
+        reason.prop_map(move |r| OrderCommand::Cancel {
+            reason: r,
+            note: None,
+            by: ChangedBy {
+                user_id: None,
+                role: "staff".into()
+            },
+            at: at()
+        }),
+        proptest::option::of(0i64..2000).prop_map(|a| OrderCommand::Refund {
+            amount: a.map(usd),
+            reason: "return".into(),
+            by: ChangedBy {
+                user_id: None,
+                role: "staff".into()
+            },
+            at: at()
+        }),
+    ]
+}
+
+/// The transitions API.md allows, as (from, to).
+fn allowed(from: OrderStatus, to: OrderStatus) -> bool {
+    use OrderStatus::*;
+    matches!(
+        (from, to),
+        (Pending, AwaitingPayment)
+            | (Pending, Cancelled)
+            | (AwaitingPayment, Paid)
+            | (AwaitingPayment, AwaitingPayment) // a failed payment leaves it payable
+            | (AwaitingPayment, Cancelled)
+            | (Paid, Shipped)
+            | (Paid, Cancelled)
+            | (Shipped, Delivered)
+            | (Paid | Shipped | Delivered | PartiallyRefunded, Refunded | PartiallyRefunded)
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Stock never goes negative, and reserved + sold never exceeds what came in.
+    #[test]
+    fn stock_is_never_oversold(commands in prop::collection::vec(inventory_command(), 0..60)) {
+        let mut state = InventoryState::default();
+        for c in &commands {
+            if let Ok(events) = Inventory::decide(&state, c) {
+                for e in &events {
+                    state = Inventory::evolve(state, e);
+                }
+            }
+            prop_assert!(state.available() >= 0, "available {}", state.available());
+            // on_hand = received - sold, so this is "never promise what is not on the shelf".
+            prop_assert!(
+                state.reserved() + state.sold_total() <= state.received,
+                "reserved {} + sold {} > received {}", state.reserved(), state.sold_total(), state.received
+            );
+            prop_assert_eq!(state.on_hand_total(), state.received - state.sold_total());
+        }
+        let (s, log) = run::<Inventory>(&commands);
+        prop_assert!(replays_to::<Inventory>(&s, &log));
+    }
+
+    /// Totals add up: total = subtotal - discount + tax + shipping, tax on the discounted
+    /// subtotal, and the subtotal is the sum of the lines.
+    #[test]
+    fn order_totals_add_up(
+        lines in prop::collection::vec((1u32..50, 0i64..1_000_000), 1..20),
+        discount_share in 0u32..=100,
+        tax_bp in 0u32..3_000,
+        shipping in 0i64..10_000,
+    ) {
+        let lines: Vec<OrderLine> = lines.iter().enumerate().map(|(i, &(q, p))| line(i as u8, q, p)).collect();
+        let subtotal: i64 = lines.iter().map(|l| l.unit_price.amount * i64::from(l.quantity)).sum();
+        let discount = subtotal * i64::from(discount_share) / 100;
+        let t = compute_totals(&lines, usd(discount), tax_bp, usd(shipping)).unwrap();
+        prop_assert_eq!(t.subtotal.amount, subtotal);
+        prop_assert_eq!(t.total.amount, t.subtotal.amount - t.discount.amount + t.tax.amount + t.shipping.amount);
+        prop_assert!(t.tax.amount >= 0 && t.total.amount >= 0);
+        prop_assert!(compute_totals(&lines, usd(subtotal + 1), tax_bp, usd(shipping)).is_err());
+    }
+
+    /// No command sequence moves an order along a transition API.md does not allow, and
+    /// refunds never exceed what was paid.
+    #[test]
+    fn orders_follow_the_state_machine(commands in prop::collection::vec(order_command(), 0..40)) {
+        let mut state = OrderState::default();
+        for c in &commands {
+            let before = state.placed.as_ref().map(|o| o.status);
+            if let Ok(events) = Order::decide(&state, c) {
+                for e in &events {
+                    state = Order::evolve(state, e);
+                }
+                if let (Some(from), Some(o)) = (before, state.placed.as_ref()) {
+                    if !events.is_empty() {
+                        prop_assert!(allowed(from, o.status), "{:?} -> {:?}", from, o.status);
+                    }
+                }
+            }
+            if let Some(o) = &state.placed {
+                prop_assert!(o.refunded.amount <= o.paid.amount);
+            }
+        }
+        let (s, log) = run::<Order>(&commands);
+        prop_assert!(replays_to::<Order>(&s, &log));
+    }
+
+    /// Refunds never exceed the captured amount, whatever is asked.
+    #[test]
+    fn refunds_never_exceed_captures(
+        captured in 1i64..100_000,
+        declines in 0usize..3,
+        refunds in prop::collection::vec(1i64..60_000, 0..10),
+    ) {
+        let order_id = OrderId::new(Uuid::from_u128(9));
+        let mut commands = Vec::new();
+        for _ in 0..declines {
+            commands.push(PaymentCommand::Charge { order_id, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Declined { code: "card_declined".into(), message: "no".into() }, at: at() });
+        }
+        commands.push(PaymentCommand::Charge { order_id, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Captured { reference: "ch".into() }, at: at() });
+        commands.extend(refunds.iter().map(|&r| PaymentCommand::Refund { amount: usd(r), reason: "r".into(), at: at() }));
+        let (s, log): (PaymentState, _) = run::<Payment>(&commands);
+        prop_assert_eq!(s.captured, Some(usd(captured)));
+        prop_assert!(s.refunded.map_or(0, |r| r.amount) <= captured);
+        prop_assert_eq!(s.attempts as usize, declines + 1);
+        prop_assert!(replays_to::<Payment>(&s, &log));
+    }
+}
+
+/// An unknown type or a future schema version is a typed error, never a guess.
+#[test]
+fn unknown_types_and_versions_are_refused() {
+    use domain::aggregate::EventDecodeError;
+    use domain::order::OrderEvent;
+    let data = serde_json::json!({ "at": "2026-11-24T12:00:00Z" });
+    assert!(OrderEvent::from_data("OrderStockReserved", 1, data.clone()).is_ok());
+    assert!(matches!(
+        OrderEvent::from_data("OrderTeleported", 1, data.clone()),
+        Err(EventDecodeError::UnknownType(_))
+    ));
+    assert!(matches!(
+        OrderEvent::from_data("OrderStockReserved", 9, data),
+        Err(EventDecodeError::UnknownVersion { version: 9, .. })
+    ));
+    assert!(matches!(
+        OrderEvent::from_data("OrderStockReserved", 1, serde_json::json!({ "at": 5 })),
+        Err(EventDecodeError::BadShape { .. })
+    ));
+}
