@@ -109,7 +109,8 @@ impl CommandMeta {
         Uuid::new_v5(&self.command_id, index.to_string().as_bytes())
     }
 
-    fn metadata(&self, schema_version: u32) -> serde_json::Value {
+    /// The metadata every event of this command carries (invariant 9).
+    pub fn metadata(&self, schema_version: u32) -> serde_json::Value {
         let mut m = json!({
             "command_id": self.command_id,
             "correlation_id": self.correlation_id,

@@ -11,6 +11,8 @@
 //!   recent states, deterministic event ids and the metadata every event carries.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
+//! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
+//!   appended with "no stream" expected.
 //!
 //! # Data flow
 //!
@@ -22,3 +24,4 @@
 pub mod checkout;
 pub mod handler;
 pub mod store;
+pub mod unique;
