@@ -55,7 +55,7 @@ pub enum InventoryCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum InventoryEvent {
     StockReceived {
         sku: Sku,

@@ -20,7 +20,7 @@ use crate::value::{Address, Sku};
 
 pub struct Order;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Pending,
@@ -48,7 +48,7 @@ impl OrderStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentStatus {
     Pending,
@@ -59,7 +59,7 @@ pub enum PaymentStatus {
     PartiallyRefunded,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancellationReason {
     OutOfStock,
@@ -69,7 +69,7 @@ pub enum CancellationReason {
     Staff,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderLine {
     pub product_id: ProductId,
     pub sku: Sku,
@@ -77,7 +77,7 @@ pub struct OrderLine {
     pub unit_price: Money,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderTotals {
     pub subtotal: Money,
     pub discount: Money,
@@ -87,7 +87,7 @@ pub struct OrderTotals {
 }
 
 /// Who changed the order, for its status history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChangedBy {
     /// `None` when the engine itself acted (stock, expiry, payment).
     pub user_id: Option<UserId>,
@@ -166,7 +166,7 @@ pub enum OrderCommand {
 // An event is built once, stored and folded; the size of the rare `OrderPlaced` costs
 // nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum OrderEvent {
     OrderPlaced {
         order_id: OrderId,

@@ -7,14 +7,16 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, Upcast};
+use serde_json::Value;
+
+use crate::aggregate::{Aggregate, EventDecodeError, Upcast};
 use crate::id::OrderId;
 use crate::money::{Money, MoneyError};
 
 pub struct Payment;
 
 /// What a provider answered to a charge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum ChargeOutcome {
     Captured { reference: String },
@@ -57,7 +59,7 @@ pub enum PaymentCommand {
     },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum PaymentEvent {
     PaymentAuthorized {
         order_id: OrderId,
@@ -95,7 +97,59 @@ crate::domain_event!(PaymentEvent {
     PaymentFailed,
     PaymentRefunded,
 });
-impl Upcast for PaymentEvent {}
+
+/// `PaymentFailed` v1 stored the provider's answer as one text, `"<code>: <message>"`; v2
+/// keeps the code apart so the API can answer `code: "card_declined"` without parsing.
+impl Upcast for PaymentEvent {
+    fn current_version(event_type: &str) -> u32 {
+        match event_type {
+            "PaymentFailed" => 2,
+            _ => 1,
+        }
+    }
+
+    fn upcast(event_type: &str, version: u32, data: Value) -> Result<Value, EventDecodeError> {
+        let bad = |reason: String| EventDecodeError::BadShape {
+            event_type: event_type.to_owned(),
+            version,
+            reason,
+        };
+        match (event_type, version) {
+            ("PaymentFailed", 1) => {
+                let v1: PaymentFailedV1 =
+                    serde_json::from_value(data).map_err(|e| bad(e.to_string()))?;
+                let (code, message) = match v1.error.split_once(": ") {
+                    Some((code, message)) => (code.to_owned(), message.to_owned()),
+                    None => ("declined".to_owned(), v1.error.clone()),
+                };
+                Ok(serde_json::json!({
+                    "order_id": v1.order_id,
+                    "amount": v1.amount,
+                    "code": code,
+                    "message": message,
+                    "attempt": v1.attempt,
+                    "at": v1.at,
+                }))
+            }
+            _ => Err(EventDecodeError::UnknownVersion {
+                event_type: event_type.to_owned(),
+                version,
+                current: Self::current_version(event_type),
+            }),
+        }
+    }
+}
+
+/// The stored shape of `PaymentFailed` version 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PaymentFailedV1 {
+    pub order_id: OrderId,
+    pub amount: Money,
+    /// `"<code>: <message>"`.
+    pub error: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PaymentState {
@@ -238,5 +292,53 @@ impl Aggregate for Payment {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::DomainEvent;
+
+    /// A real `PaymentFailed` as version 1 stored it reads as today's event.
+    #[test]
+    fn payment_failed_v1_upcasts_to_v2() {
+        let stored = serde_json::json!({
+            "order_id": "7b1d3c5e-0f4a-4d1b-9a51-3c2e8f6a9b10",
+            "amount": { "amount": 3151, "currency": "USD" },
+            "error": "card_declined: Your card was declined.",
+            "attempt": 1,
+            "at": "2026-11-20T10:15:00Z"
+        });
+        let event = PaymentEvent::from_data("PaymentFailed", 1, stored).unwrap();
+        match &event {
+            PaymentEvent::PaymentFailed {
+                code,
+                message,
+                amount,
+                attempt,
+                ..
+            } => {
+                assert_eq!(code, "card_declined");
+                assert_eq!(message, "Your card was declined.");
+                assert_eq!(amount.amount, 3151);
+                assert_eq!(*attempt, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            event.schema_version(),
+            2,
+            "it is written back as the current version"
+        );
+        let v3 = PaymentEvent::from_data("PaymentFailed", 3, event.to_data());
+        assert!(matches!(
+            v3,
+            Err(EventDecodeError::UnknownVersion {
+                version: 3,
+                current: 2,
+                ..
+            })
+        ));
     }
 }

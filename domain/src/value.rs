@@ -21,7 +21,17 @@ fn invalid(field: &'static str, message: impl Into<String>) -> InvalidValue {
 }
 
 macro_rules! string_value {
-    ($name:ident) => {
+    ($name:ident, $schema:tt) => {
+        impl schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!($schema)
+            }
+        }
+
         impl $name {
             pub fn as_str(&self) -> &str {
                 &self.0
@@ -81,7 +91,7 @@ impl Email {
         Ok(Email(s))
     }
 }
-string_value!(Email);
+string_value!(Email, { "type": "string", "format": "email", "maxLength": 254 });
 
 /// A stock keeping unit: 1 to 64 of `A-Z 0-9 - _ .`, uppercased.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -106,7 +116,7 @@ impl Sku {
         Ok(Sku(s))
     }
 }
-string_value!(Sku);
+string_value!(Sku, { "type": "string", "pattern": "^[A-Z0-9._-]{1,64}$" });
 
 /// A URL slug: lowercase letters, digits and single dashes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -157,7 +167,7 @@ impl Slug {
         })
     }
 }
-string_value!(Slug);
+string_value!(Slug, { "type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 120 });
 
 /// How many of a thing: 1 to 10,000.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -179,6 +189,16 @@ impl Quantity {
     }
 }
 
+impl schemars::JsonSchema for Quantity {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Quantity".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "integer", "minimum": 1, "maximum": Quantity::MAX })
+    }
+}
+
 impl TryFrom<u32> for Quantity {
     type Error = InvalidValue;
     fn try_from(n: u32) -> Result<Self, InvalidValue> {
@@ -193,7 +213,7 @@ impl From<Quantity> for u32 {
 }
 
 /// A postal address.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "AddressFields")]
 pub struct Address {
     pub name: Option<String>,
@@ -206,7 +226,9 @@ pub struct Address {
     pub country: String,
 }
 
-#[derive(Deserialize)]
+/// The stored and accepted shape of an [`Address`]; its schema is the address's.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "Address")]
 struct AddressFields {
     name: Option<String>,
     line1: String,

@@ -1,0 +1,200 @@
+//! Invariant 10: schemas are the contract. Every event type and version has a JSON Schema
+//! in `schemas/events/<category>/<Type>.v<N>.json`, generated from the code and committed;
+//! a changed event shape fails here until it is a new version with an upcaster (or, for a
+//! compatible change, the files are regenerated with `UPDATE_EVENT_SCHEMAS=1`). Events
+//! generated from random command sequences validate against the committed files.
+
+mod support;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use domain::aggregate::{Aggregate, DomainEvent};
+use domain::inventory::{Inventory, InventoryEvent};
+use domain::order::{Order, OrderEvent};
+use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::Value;
+use support::*;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schemas/events")
+}
+
+/// One schema per variant of an externally tagged event enum, with the shared definitions.
+fn per_event<E: schemars::JsonSchema + DomainEvent>(category: &str) -> Vec<(PathBuf, Value)> {
+    let root = serde_json::to_value(schemars::schema_for!(E)).unwrap();
+    let mut out = Vec::new();
+    for variant in root["oneOf"].as_array().expect("an externally tagged enum") {
+        let props = variant["properties"].as_object().unwrap();
+        let (name, body) = props.iter().next().unwrap();
+        let version = E::from_data(name, 0, Value::Null)
+            .err()
+            .and_then(|e| match e {
+                domain::EventDecodeError::UnknownVersion { current, .. } => Some(current),
+                _ => None,
+            })
+            .expect("version 0 is unknown to every type");
+        out.push((
+            dir().join(category).join(format!("{name}.v{version}.json")),
+            with_defs(&root, name, version, body),
+        ));
+    }
+    out
+}
+
+fn with_defs(root: &Value, name: &str, version: u32, body: &Value) -> Value {
+    let mut s = body.clone();
+    s["$schema"] = root["$schema"].clone();
+    s["title"] = Value::String(format!("{name} v{version}"));
+    if let Some(defs) = root.get("$defs") {
+        s["$defs"] = defs.clone();
+    }
+    s
+}
+
+/// Older shapes still in the store, kept so old events can be checked and upcast.
+fn historic() -> Vec<(PathBuf, Value)> {
+    let root = serde_json::to_value(schemars::schema_for!(PaymentFailedV1)).unwrap();
+    let mut body = root.clone();
+    body.as_object_mut().unwrap().remove("$defs");
+    vec![(
+        dir().join("payment").join("PaymentFailed.v1.json"),
+        with_defs(&root, "PaymentFailed", 1, &body),
+    )]
+}
+
+fn all_schemas() -> Vec<(PathBuf, Value)> {
+    let mut all = per_event::<InventoryEvent>(Inventory::CATEGORY);
+    all.extend(per_event::<OrderEvent>(Order::CATEGORY));
+    all.extend(per_event::<PaymentEvent>(Payment::CATEGORY));
+    all.extend(historic());
+    all
+}
+
+#[test]
+fn committed_event_schemas_match_the_code() {
+    let update = std::env::var_os("UPDATE_EVENT_SCHEMAS").is_some();
+    let mut wrong = Vec::new();
+    let generated = all_schemas();
+    for (path, schema) in &generated {
+        let committed = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| serde_json::from_str::<Value>(&s).ok());
+        if committed.as_ref() != Some(schema) {
+            if update {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, serde_json::to_string_pretty(schema).unwrap() + "\n").unwrap();
+            } else {
+                wrong.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "these event shapes differ from schemas/events: {wrong:#?}\n\
+         A changed shape is a new schema version with an upcaster; a compatible change \
+         (a new optional field) may regenerate with UPDATE_EVENT_SCHEMAS=1."
+    );
+    // No schema without an event type behind it.
+    let known: HashSet<_> = generated.iter().map(|(p, _)| p.clone()).collect();
+    for category in std::fs::read_dir(dir()).unwrap() {
+        for file in std::fs::read_dir(category.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            let canonical = dir()
+                .join(path.parent().unwrap().file_name().unwrap())
+                .join(path.file_name().unwrap());
+            assert!(
+                known.contains(&canonical),
+                "{} names no event",
+                path.display()
+            );
+        }
+    }
+}
+
+type Validators = BTreeMap<(String, u32), jsonschema::Validator>;
+
+fn validators() -> Validators {
+    all_schemas()
+        .into_iter()
+        .map(|(path, _)| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let schema: Value = serde_json::from_str(&text).unwrap();
+            let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let (name, version) = stem.rsplit_once(".v").unwrap();
+            (
+                (name.to_owned(), version.parse().unwrap()),
+                jsonschema::validator_for(&schema).unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn check<E: DomainEvent>(
+    v: &Validators,
+    events: &[E],
+    seen: &mut HashSet<&'static str>,
+) -> Result<(), TestCaseError> {
+    for e in events {
+        let key = (e.event_type().to_owned(), e.schema_version());
+        let validator = v
+            .get(&key)
+            .ok_or_else(|| TestCaseError::fail(format!("no schema for {key:?}")))?;
+        let data = e.to_data();
+        if let Err(error) = validator.validate(&data) {
+            return Err(TestCaseError::fail(format!("{key:?} {data}: {error}")));
+        }
+        seen.insert(e.event_type());
+    }
+    Ok(())
+}
+
+fn run<A: Aggregate>(commands: &[A::Command]) -> Vec<A::Event> {
+    let mut state = A::State::default();
+    let mut log = Vec::new();
+    for c in commands {
+        if let Ok(events) = A::decide(&state, c) {
+            for e in &events {
+                state = A::evolve(state, e);
+            }
+            log.extend(events);
+        }
+    }
+    log
+}
+
+#[test]
+fn generated_events_validate_against_their_schemas() {
+    let v = validators();
+    let mut seen = HashSet::new();
+    let mut runner = TestRunner::new(Config::with_cases(400));
+    let strategy = (
+        prop::collection::vec(inventory_command(), 0..50),
+        prop::collection::vec(order_command(), 0..40),
+        prop::collection::vec(payment_command(), 0..10),
+    );
+    let seen_cell = std::cell::RefCell::new(&mut seen);
+    runner
+        .run(&strategy, |(inv, ord, pay)| {
+            let mut seen = seen_cell.borrow_mut();
+            check(&v, &run::<Inventory>(&inv), &mut seen)?;
+            check(&v, &run::<Order>(&ord), &mut seen)?;
+            check(&v, &run::<Payment>(&pay), &mut seen)?;
+            Ok(())
+        })
+        .unwrap();
+    let every: Vec<&str> = InventoryEvent::all_event_types()
+        .iter()
+        .chain(OrderEvent::all_event_types())
+        .chain(PaymentEvent::all_event_types())
+        .copied()
+        .filter(|t| !seen.contains(t))
+        .collect();
+    assert!(every.is_empty(), "no generated event of {every:?}");
+
+    // Bad data is caught by the schema, not only by serde.
+    let bad = serde_json::json!({ "sku": "lower case", "warehouse": "main", "quantity": 1 });
+    assert!(v[&("StockReceived".into(), 1)].validate(&bad).is_err());
+}
