@@ -6,7 +6,8 @@
 //!   shape of events (a stable type name, a schema version, a JSON object) with upcasting.
 //! - Values checked at the edge: [`id`] (typed ids), [`money`] (integer minor units and a
 //!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
-//! - One module per aggregate: [`inventory`], [`order`], [`payment`].
+//! - One module per aggregate: [`user`], [`catalog`] (categories and products),
+//!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`].
 //!
 //! # Data flow
 //!
@@ -16,11 +17,15 @@
 //! arrives inside the command, so `decide` is deterministic and this crate does no IO.
 
 pub mod aggregate;
+pub mod cart;
+pub mod catalog;
+pub mod coupon;
 pub mod id;
 pub mod inventory;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod user;
 pub mod value;
 
 pub use aggregate::{Aggregate, DomainEvent, EventDecodeError};

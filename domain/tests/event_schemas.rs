@@ -10,9 +10,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use domain::aggregate::{Aggregate, DomainEvent};
+use domain::cart::{Cart, CartEvent};
+use domain::catalog::{Category, CategoryEvent, Product, ProductEvent};
+use domain::coupon::{Coupon, CouponEvent};
 use domain::inventory::{Inventory, InventoryEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
+use domain::user::{User, UserEvent};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
@@ -69,6 +73,11 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     let mut all = per_event::<InventoryEvent>(Inventory::CATEGORY);
     all.extend(per_event::<OrderEvent>(Order::CATEGORY));
     all.extend(per_event::<PaymentEvent>(Payment::CATEGORY));
+    all.extend(per_event::<UserEvent>(User::CATEGORY));
+    all.extend(per_event::<CategoryEvent>(Category::CATEGORY));
+    all.extend(per_event::<ProductEvent>(Product::CATEGORY));
+    all.extend(per_event::<CartEvent>(Cart::CATEGORY));
+    all.extend(per_event::<CouponEvent>(Coupon::CATEGORY));
     all.extend(historic());
     all
 }
@@ -171,17 +180,31 @@ fn generated_events_validate_against_their_schemas() {
     let mut seen = HashSet::new();
     let mut runner = TestRunner::new(Config::with_cases(400));
     let strategy = (
-        prop::collection::vec(inventory_command(), 0..50),
-        prop::collection::vec(order_command(), 0..40),
-        prop::collection::vec(payment_command(), 0..10),
+        (
+            prop::collection::vec(inventory_command(), 0..50),
+            prop::collection::vec(order_command(), 0..40),
+            prop::collection::vec(payment_command(), 0..10),
+        ),
+        (
+            prop::collection::vec(user_command(), 0..30),
+            prop::collection::vec(category_command(), 0..6),
+            prop::collection::vec(product_command(), 0..20),
+            prop::collection::vec(cart_command(), 0..20),
+            prop::collection::vec(coupon_command(), 0..20),
+        ),
     );
     let seen_cell = std::cell::RefCell::new(&mut seen);
     runner
-        .run(&strategy, |(inv, ord, pay)| {
+        .run(&strategy, |((inv, ord, pay), (usr, cat, prd, crt, cpn))| {
             let mut seen = seen_cell.borrow_mut();
             check(&v, &run::<Inventory>(&inv), &mut seen)?;
             check(&v, &run::<Order>(&ord), &mut seen)?;
             check(&v, &run::<Payment>(&pay), &mut seen)?;
+            check(&v, &run::<User>(&usr), &mut seen)?;
+            check(&v, &run::<Category>(&cat), &mut seen)?;
+            check(&v, &run::<Product>(&prd), &mut seen)?;
+            check(&v, &run::<Cart>(&crt), &mut seen)?;
+            check(&v, &run::<Coupon>(&cpn), &mut seen)?;
             Ok(())
         })
         .unwrap();
@@ -189,6 +212,11 @@ fn generated_events_validate_against_their_schemas() {
         .iter()
         .chain(OrderEvent::all_event_types())
         .chain(PaymentEvent::all_event_types())
+        .chain(UserEvent::all_event_types())
+        .chain(CategoryEvent::all_event_types())
+        .chain(ProductEvent::all_event_types())
+        .chain(CartEvent::all_event_types())
+        .chain(CouponEvent::all_event_types())
         .copied()
         .filter(|t| !seen.contains(t))
         .collect();

@@ -194,3 +194,190 @@ pub fn payment_command() -> impl Strategy<Value = PaymentCommand> {
         }),
     ]
 }
+
+use domain::cart::{CartCommand, CartLine};
+use domain::catalog::{CategoryCommand, CreateProduct, Image, ProductCommand, Variant};
+use domain::coupon::{CouponCommand, CouponDiscount, CouponTerms};
+use domain::id::{AddressId, CartId, CartItemId, CategoryId, CouponId, ImageId, VariantId};
+use domain::user::{Role, UserCommand};
+use domain::value::{Email, Quantity, Slug};
+
+fn uuid(i: u128) -> Uuid {
+    Uuid::from_u128(i)
+}
+
+pub fn user_command() -> impl Strategy<Value = UserCommand> {
+    let addr = (0u128..3).prop_map(|i| AddressId::new(uuid(40 + i)));
+    prop_oneof![
+        Just(UserCommand::Register {
+            user_id: UserId::new(uuid(1)),
+            email: Email::parse("ann@example.com").unwrap(),
+            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            first_name: Some("Ann".into()),
+            last_name: None,
+            role: Role::Customer,
+            at: at(),
+        }),
+        Just(UserCommand::VerifyEmail { at: at() }),
+        Just(UserCommand::ChangePassword {
+            password_hash: "$argon2id$new".into(),
+            reset: true,
+            at: at()
+        }),
+        Just(UserCommand::UpdateProfile {
+            first_name: Some("Anna".into()),
+            last_name: Some("Lee".into()),
+            at: at()
+        }),
+        addr.clone().prop_map(|a| UserCommand::AddAddress {
+            address_id: a,
+            label: Some("home".into()),
+            address: address()
+        }),
+        addr.clone().prop_map(|a| UserCommand::UpdateAddress {
+            address_id: a,
+            label: None,
+            address: address()
+        }),
+        addr.prop_map(|a| UserCommand::RemoveAddress { address_id: a }),
+        prop_oneof![Just(Role::Staff), Just(Role::Customer), Just(Role::Vendor)]
+            .prop_map(|role| UserCommand::ChangeRole { role }),
+        Just(UserCommand::Suspend {
+            reason: "fraud review".into(),
+            at: at()
+        }),
+        Just(UserCommand::Reactivate { at: at() }),
+    ]
+}
+
+pub fn category_command() -> impl Strategy<Value = CategoryCommand> {
+    prop_oneof![
+        Just(CategoryCommand::Create {
+            category_id: CategoryId::new(uuid(50)),
+            name: "Shoes".into(),
+            slug: Slug::parse("shoes").unwrap(),
+            parent_id: None,
+        }),
+        prop_oneof![Just("Boots"), Just("Shoes")]
+            .prop_map(|n| CategoryCommand::Rename { name: n.into() }),
+        (0u128..3).prop_map(|i| CategoryCommand::Move {
+            parent_id: (i > 0).then(|| CategoryId::new(uuid(50 + i)))
+        }),
+    ]
+}
+
+pub fn product_command() -> impl Strategy<Value = ProductCommand> {
+    let image = (0u128..3).prop_map(|i| ImageId::new(uuid(60 + i)));
+    prop_oneof![
+        any::<bool>().prop_map(|publish| ProductCommand::Create(Box::new(CreateProduct {
+            product_id: ProductId::new(uuid(70)),
+            sku: Sku::parse("SHOE-1").unwrap(),
+            name: "Red shoe".into(),
+            slug: Slug::parse("red-shoe").unwrap(),
+            description: Some("A shoe.".into()),
+            category_id: CategoryId::new(uuid(50)),
+            price: usd(4999),
+            attributes: serde_json::Map::new(),
+            vendor_id: None,
+            publish,
+            at: at(),
+        }))),
+        Just(ProductCommand::Update {
+            name: Some("Blue shoe".into()),
+            description: None,
+            category_id: None,
+            attributes: None,
+            at: at()
+        }),
+        (1i64..9_999).prop_map(|p| ProductCommand::ChangePrice {
+            price: usd(p),
+            at: at()
+        }),
+        Just(ProductCommand::Publish { at: at() }),
+        Just(ProductCommand::Archive { at: at() }),
+        (0u128..3).prop_map(|i| ProductCommand::AddVariant(Variant {
+            variant_id: VariantId::new(uuid(80 + i)),
+            sku: Sku::parse(&format!("SHOE-1-{i}")).unwrap(),
+            name: format!("size {}", 40 + i),
+            price: usd(4999),
+            attributes: serde_json::Map::new(),
+        })),
+        image
+            .clone()
+            .prop_map(|image_id| ProductCommand::AddImage(Image {
+                image_id,
+                url: "https://img.example.com/1.jpg".into(),
+                alt: None,
+                position: 0
+            })),
+        image.prop_map(|image_id| ProductCommand::RemoveImage { image_id }),
+    ]
+}
+
+pub fn cart_command() -> impl Strategy<Value = CartCommand> {
+    let item = (0u128..3).prop_map(|i| CartItemId::new(uuid(90 + i)));
+    let line = (0u128..3, 1u32..5).prop_map(|(i, q)| CartLine {
+        item_id: CartItemId::new(uuid(90 + i)),
+        product_id: ProductId::new(uuid(100 + i)),
+        sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
+        quantity: Quantity::new(q).unwrap(),
+        unit_price: usd(1000),
+    });
+    prop_oneof![
+        line.clone()
+            .prop_map(|line| CartCommand::AddItem { line, at: at() }),
+        (item.clone(), 1u32..9).prop_map(|(item_id, q)| CartCommand::UpdateItem {
+            item_id,
+            quantity: Quantity::new(q).unwrap()
+        }),
+        item.prop_map(|item_id| CartCommand::RemoveItem { item_id }),
+        Just(CartCommand::ApplyCoupon {
+            code: "save10".into()
+        }),
+        Just(CartCommand::RemoveCoupon),
+        Just(CartCommand::CheckOut {
+            order_id: OrderId::new(uuid(7)),
+            at: at()
+        }),
+        Just(CartCommand::Expire { at: at() }),
+        (0u128..2, prop::collection::vec(line, 1..3)).prop_map(|(g, lines)| {
+            CartCommand::MergeGuestCart {
+                guest_cart_id: CartId::new(uuid(110 + g)),
+                lines,
+            }
+        }),
+    ]
+}
+
+pub fn coupon_command() -> impl Strategy<Value = CouponCommand> {
+    let customer = (0u128..3).prop_map(|i| UserId::new(uuid(120 + i)));
+    let order = (0usize..6).prop_map(|i| orders()[i]);
+    prop_oneof![
+        any::<bool>().prop_map(|percent| CouponCommand::Create {
+            coupon_id: CouponId::new(uuid(130)),
+            terms: CouponTerms {
+                code: "SAVE10".into(),
+                discount: if percent {
+                    CouponDiscount::Percent { basis_points: 1000 }
+                } else {
+                    CouponDiscount::Fixed { amount: usd(500) }
+                },
+                valid_from: None,
+                valid_until: None,
+                max_uses: Some(4),
+                max_uses_per_customer: Some(2),
+                min_order: Some(usd(1000)),
+            },
+        }),
+        (customer, order.clone(), 0i64..5000).prop_map(|(customer, order_id, s)| {
+            CouponCommand::Redeem {
+                customer,
+                order_id,
+                subtotal: usd(s),
+                at: at(),
+            }
+        }),
+        order.prop_map(|order_id| CouponCommand::ReleaseRedemption { order_id }),
+        Just(CouponCommand::Deactivate),
+    ]
+}

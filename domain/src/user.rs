@@ -1,0 +1,451 @@
+//! A person with an account: registration, verification, credentials, profile, addresses,
+//! role and suspension. The password hash is computed outside (argon2, in the gateway) and
+//! arrives inside the command; the password itself never reaches the domain.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Upcast};
+use crate::id::{AddressId, UserId};
+use crate::value::{Address, Email};
+
+pub struct User;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Customer,
+    Vendor,
+    Staff,
+    Admin,
+    Analyst,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Vendor => "vendor",
+            Role::Staff => "staff",
+            Role::Admin => "admin",
+            Role::Analyst => "analyst",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Pending,
+    Active,
+    Suspended,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCommand {
+    Register {
+        user_id: UserId,
+        email: Email,
+        password_hash: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        role: Role,
+        at: DateTime<Utc>,
+    },
+    VerifyEmail {
+        at: DateTime<Utc>,
+    },
+    /// A new password chosen by the user (`reset` when through a reset token).
+    ChangePassword {
+        password_hash: String,
+        reset: bool,
+        at: DateTime<Utc>,
+    },
+    UpdateProfile {
+        first_name: Option<String>,
+        last_name: Option<String>,
+        at: DateTime<Utc>,
+    },
+    AddAddress {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    UpdateAddress {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    RemoveAddress {
+        address_id: AddressId,
+    },
+    ChangeRole {
+        role: Role,
+    },
+    Suspend {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Reactivate {
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum UserEvent {
+    UserRegistered {
+        user_id: UserId,
+        email: Email,
+        password_hash: String,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        role: Role,
+        at: DateTime<Utc>,
+    },
+    EmailVerified {
+        at: DateTime<Utc>,
+    },
+    PasswordChanged {
+        password_hash: String,
+        reset: bool,
+        at: DateTime<Utc>,
+    },
+    ProfileUpdated {
+        first_name: Option<String>,
+        last_name: Option<String>,
+        at: DateTime<Utc>,
+    },
+    AddressAdded {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    AddressUpdated {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    AddressRemoved {
+        address_id: AddressId,
+    },
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
+    UserSuspended {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    UserReactivated {
+        at: DateTime<Utc>,
+    },
+}
+
+crate::domain_event!(UserEvent {
+    UserRegistered,
+    EmailVerified,
+    PasswordChanged,
+    ProfileUpdated,
+    AddressAdded,
+    AddressUpdated,
+    AddressRemoved,
+    RoleChanged,
+    UserSuspended,
+    UserReactivated,
+});
+impl Upcast for UserEvent {}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserState {
+    pub registered: Option<Account>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user_id: UserId,
+    pub email: Email,
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Role,
+    pub status: UserStatus,
+    pub email_verified: bool,
+    pub addresses: BTreeMap<AddressId, (Option<String>, Address)>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("the account already exists")]
+    AlreadyRegistered,
+    #[error("no such account")]
+    NotRegistered,
+    #[error("the account is suspended")]
+    Suspended,
+    #[error("the account is not suspended")]
+    NotSuspended,
+    #[error("{field}: must be at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("a password hash is required")]
+    MissingPasswordHash,
+    #[error("an account holds at most {0} addresses")]
+    TooManyAddresses(usize),
+    #[error("no address {0}")]
+    UnknownAddress(AddressId),
+    #[error("the account already has the role {0}")]
+    SameRole(&'static str),
+    #[error("a suspension needs a reason")]
+    MissingReason,
+}
+
+pub const MAX_ADDRESSES: usize = 20;
+const MAX_NAME: usize = 100;
+
+fn check_name(field: &'static str, v: &Option<String>) -> Result<(), UserError> {
+    match v {
+        Some(s) if s.chars().count() > MAX_NAME => Err(UserError::TooLong {
+            field,
+            max: MAX_NAME,
+        }),
+        _ => Ok(()),
+    }
+}
+
+impl Aggregate for User {
+    const CATEGORY: &'static str = "user";
+    type State = UserState;
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+
+    fn decide(s: &UserState, cmd: &UserCommand) -> Result<Vec<UserEvent>, UserError> {
+        use UserCommand as C;
+        use UserEvent as E;
+        if let C::Register {
+            user_id,
+            email,
+            password_hash,
+            first_name,
+            last_name,
+            role,
+            at,
+        } = cmd
+        {
+            if s.registered.is_some() {
+                return Err(UserError::AlreadyRegistered);
+            }
+            if password_hash.is_empty() {
+                return Err(UserError::MissingPasswordHash);
+            }
+            check_name("first_name", first_name)?;
+            check_name("last_name", last_name)?;
+            return Ok(vec![E::UserRegistered {
+                user_id: *user_id,
+                email: email.clone(),
+                password_hash: password_hash.clone(),
+                first_name: first_name.clone(),
+                last_name: last_name.clone(),
+                role: *role,
+                at: *at,
+            }]);
+        }
+        let a = s.registered.as_ref().ok_or(UserError::NotRegistered)?;
+        let active = || {
+            if a.status == UserStatus::Suspended {
+                Err(UserError::Suspended)
+            } else {
+                Ok(())
+            }
+        };
+        Ok(match cmd {
+            C::Register { .. } => unreachable!("handled above"),
+            C::VerifyEmail { at } => {
+                if a.email_verified {
+                    vec![]
+                } else {
+                    vec![E::EmailVerified { at: *at }]
+                }
+            }
+            C::ChangePassword {
+                password_hash,
+                reset,
+                at,
+            } => {
+                active()?;
+                if password_hash.is_empty() {
+                    return Err(UserError::MissingPasswordHash);
+                }
+                vec![E::PasswordChanged {
+                    password_hash: password_hash.clone(),
+                    reset: *reset,
+                    at: *at,
+                }]
+            }
+            C::UpdateProfile {
+                first_name,
+                last_name,
+                at,
+            } => {
+                active()?;
+                check_name("first_name", first_name)?;
+                check_name("last_name", last_name)?;
+                if *first_name == a.first_name && *last_name == a.last_name {
+                    vec![]
+                } else {
+                    vec![E::ProfileUpdated {
+                        first_name: first_name.clone(),
+                        last_name: last_name.clone(),
+                        at: *at,
+                    }]
+                }
+            }
+            C::AddAddress {
+                address_id,
+                label,
+                address,
+            } => {
+                active()?;
+                if a.addresses.contains_key(address_id) {
+                    return Ok(vec![]);
+                }
+                if a.addresses.len() >= MAX_ADDRESSES {
+                    return Err(UserError::TooManyAddresses(MAX_ADDRESSES));
+                }
+                check_name("label", label)?;
+                vec![E::AddressAdded {
+                    address_id: *address_id,
+                    label: label.clone(),
+                    address: address.clone(),
+                }]
+            }
+            C::UpdateAddress {
+                address_id,
+                label,
+                address,
+            } => {
+                active()?;
+                if !a.addresses.contains_key(address_id) {
+                    return Err(UserError::UnknownAddress(*address_id));
+                }
+                check_name("label", label)?;
+                vec![E::AddressUpdated {
+                    address_id: *address_id,
+                    label: label.clone(),
+                    address: address.clone(),
+                }]
+            }
+            C::RemoveAddress { address_id } => {
+                if !a.addresses.contains_key(address_id) {
+                    return Err(UserError::UnknownAddress(*address_id));
+                }
+                vec![E::AddressRemoved {
+                    address_id: *address_id,
+                }]
+            }
+            C::ChangeRole { role } => {
+                if *role == a.role {
+                    return Err(UserError::SameRole(role.as_str()));
+                }
+                vec![E::RoleChanged {
+                    from: a.role,
+                    to: *role,
+                }]
+            }
+            C::Suspend { reason, at } => {
+                active()?;
+                if reason.trim().is_empty() {
+                    return Err(UserError::MissingReason);
+                }
+                vec![E::UserSuspended {
+                    reason: reason.trim().to_owned(),
+                    at: *at,
+                }]
+            }
+            C::Reactivate { at } => {
+                if a.status != UserStatus::Suspended {
+                    return Err(UserError::NotSuspended);
+                }
+                vec![E::UserReactivated { at: *at }]
+            }
+        })
+    }
+
+    fn evolve(mut s: UserState, event: &UserEvent) -> UserState {
+        use UserEvent as E;
+        if let E::UserRegistered {
+            user_id,
+            email,
+            password_hash,
+            first_name,
+            last_name,
+            role,
+            at,
+        } = event
+        {
+            s.registered = Some(Account {
+                user_id: *user_id,
+                email: email.clone(),
+                password_hash: password_hash.clone(),
+                first_name: first_name.clone(),
+                last_name: last_name.clone(),
+                role: *role,
+                status: UserStatus::Pending,
+                email_verified: false,
+                addresses: BTreeMap::new(),
+                created_at: *at,
+            });
+            return s;
+        }
+        let Some(a) = s.registered.as_mut() else {
+            return s;
+        };
+        match event {
+            E::UserRegistered { .. } => {}
+            E::EmailVerified { .. } => {
+                a.email_verified = true;
+                if a.status == UserStatus::Pending {
+                    a.status = UserStatus::Active;
+                }
+            }
+            E::PasswordChanged { password_hash, .. } => a.password_hash = password_hash.clone(),
+            E::ProfileUpdated {
+                first_name,
+                last_name,
+                ..
+            } => {
+                a.first_name = first_name.clone();
+                a.last_name = last_name.clone();
+            }
+            E::AddressAdded {
+                address_id,
+                label,
+                address,
+            }
+            | E::AddressUpdated {
+                address_id,
+                label,
+                address,
+            } => {
+                a.addresses
+                    .insert(*address_id, (label.clone(), address.clone()));
+            }
+            E::AddressRemoved { address_id } => {
+                a.addresses.remove(address_id);
+            }
+            E::RoleChanged { to, .. } => a.role = *to,
+            E::UserSuspended { .. } => a.status = UserStatus::Suspended,
+            E::UserReactivated { .. } => {
+                a.status = if a.email_verified {
+                    UserStatus::Active
+                } else {
+                    UserStatus::Pending
+                }
+            }
+        }
+        s
+    }
+}
