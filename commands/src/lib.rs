@@ -11,6 +11,8 @@
 //!   recent states, deterministic event ids and the metadata every event carries.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
+//! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
+//!   order, and HMAC-signed webhooks.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -23,5 +25,6 @@
 
 pub mod checkout;
 pub mod handler;
+pub mod payment;
 pub mod store;
 pub mod unique;

@@ -393,3 +393,201 @@ async fn a_retried_command_appends_once(pool: PgPool) {
     assert_eq!(again.revision, first.revision);
     assert_eq!(shop.replayed("RETRY-1").await.on_hand_total(), 8);
 }
+
+/// The payment path through the saga: a declined card leaves the order payable, a good one
+/// pays it, shipping commits the stock and a full refund after shipment restocks it.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
+    use commands::payment::{pay_order, PayError, PayOutcome, TestProvider};
+    use domain::order::{ChangedBy, PaymentStatus};
+    use domain::payment::Payment;
+
+    let shop = Arc::new(Shop::new(pool));
+    let (stop, saga) = start(shop.saga("checkout"));
+    shop.receive("PAY-1", 5).await;
+    let order = shop.place(&["PAY-1"]).await;
+    assert_eq!(
+        shop.settled(&[order]).await[0].0,
+        OrderStatus::AwaitingPayment
+    );
+    let payments: CommandHandler<Payment> = CommandHandler::new(shop.store.clone(), 100);
+
+    let declined = pay_order(
+        &shop.orders,
+        &payments,
+        &TestProvider,
+        order,
+        "card",
+        "tok_chargeDeclined",
+        meta(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(declined, PayOutcome::Declined { ref code, .. } if code == "card_declined"));
+    let stream = CommandHandler::<Order>::stream_id(order);
+    let wait_for = |want: OrderStatus, pay: PaymentStatus| {
+        let shop = shop.clone();
+        let stream = stream.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (s, _) = shop.orders.load(&stream).await.unwrap();
+                let o = s.placed.unwrap();
+                if o.status == want && o.payment_status == pay {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "stuck at {:?}/{:?}",
+                    o.status,
+                    o.payment_status
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    wait_for(OrderStatus::AwaitingPayment, PaymentStatus::Failed).await;
+
+    let paid = pay_order(
+        &shop.orders,
+        &payments,
+        &TestProvider,
+        order,
+        "card",
+        "tok_visa",
+        meta(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(paid, PayOutcome::Captured { .. }));
+    wait_for(OrderStatus::Paid, PaymentStatus::Captured).await;
+    let again = pay_order(
+        &shop.orders,
+        &payments,
+        &TestProvider,
+        order,
+        "card",
+        "tok_visa",
+        meta(),
+    )
+    .await;
+    assert!(matches!(again, Err(PayError::NotPayable("paid"))));
+
+    let staff = ChangedBy {
+        user_id: None,
+        role: "staff".into(),
+    };
+    shop.orders
+        .handle(
+            &stream,
+            OrderCommand::Ship {
+                tracking_number: Some("1Z999".into()),
+                note: None,
+                by: staff.clone(),
+                at: Utc::now(),
+            },
+            meta(),
+        )
+        .await
+        .unwrap();
+    let sold = || async {
+        let s = shop.replayed("PAY-1").await;
+        (s.on_hand_total(), s.reserved(), s.sold_total())
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sold().await != (4, 0, 1) {
+        assert!(
+            Instant::now() < deadline,
+            "shipment never committed the stock: {:?}",
+            sold().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shop.orders
+        .handle(
+            &stream,
+            OrderCommand::Refund {
+                amount: None,
+                reason: "returned".into(),
+                by: staff,
+                at: Utc::now(),
+            },
+            meta(),
+        )
+        .await
+        .unwrap();
+    wait_for(OrderStatus::Refunded, PaymentStatus::Refunded).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sold().await != (5, 0, 0) {
+        assert!(
+            Instant::now() < deadline,
+            "the refund never restocked: {:?}",
+            sold().await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    saga.await.unwrap();
+}
+
+/// A reservation not paid in time is released and its order cancelled as `expired`.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn unpaid_reservations_expire(pool: PgPool) {
+    let shop = Shop::new(pool);
+    let mut saga = shop.saga("checkout-expiry");
+    saga.reservation_ttl = Duration::from_secs(60);
+    shop.receive("EXP-1", 1).await;
+    let order = shop.place(&["EXP-1"]).await;
+    // Drive the saga by hand over the log, as its loop would.
+    let events = shop
+        .store
+        .read_all(commands::store::Position::START, 1000)
+        .await
+        .unwrap();
+    for e in &events {
+        saga.handle(e).await.unwrap();
+    }
+    let placed_stream = CommandHandler::<Order>::stream_id(order);
+    let more = shop
+        .store
+        .read_stream(
+            &placed_stream,
+            ReadFrom::Revision(1),
+            Direction::Forwards,
+            10,
+        )
+        .await
+        .unwrap();
+    for e in &more {
+        saga.handle(e).await.unwrap();
+    }
+    assert_eq!(shop.status(order).await.0, OrderStatus::AwaitingPayment);
+    assert_eq!(shop.replayed("EXP-1").await.available(), 0);
+
+    assert_eq!(saga.expire_due(Utc::now()).await.unwrap(), 0, "not yet due");
+    assert_eq!(
+        saga.expire_due(Utc::now() + chrono::Duration::minutes(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        shop.status(order).await,
+        (OrderStatus::Cancelled, Some(CancellationReason::Expired))
+    );
+    // The cancellation event releases the stock.
+    let cancelled = shop
+        .store
+        .read_stream(&placed_stream, ReadFrom::End, Direction::Backwards, 1)
+        .await
+        .unwrap();
+    saga.handle(&cancelled[0]).await.unwrap();
+    assert_eq!(shop.replayed("EXP-1").await.available(), 1);
+    assert_eq!(
+        saga.expire_due(Utc::now() + chrono::Duration::minutes(5))
+            .await
+            .unwrap(),
+        0,
+        "expired once"
+    );
+}
