@@ -47,6 +47,13 @@ pub enum Format {
     Ndjson,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    Table,
+    Csv,
+    Ndjson,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List streams with their version and last event time.
@@ -92,6 +99,44 @@ pub enum Command {
         count: Option<usize>,
         #[arg(long, value_enum, default_value_t = Format::Ndjson)]
         format: Format,
+    },
+    /// An aggregate's state rebuilt from its events up to a version or a time.
+    State {
+        stream: String,
+        /// Fold events up to and including this revision.
+        #[arg(long, conflicts_with = "at_time")]
+        at_version: Option<u64>,
+        /// Fold events recorded at or before this time (RFC 3339).
+        #[arg(long)]
+        at_time: Option<String>,
+    },
+    /// What changed in an aggregate's state between two versions.
+    Diff { stream: String, v1: u64, v2: u64 },
+    /// Who did what, when, through which request: events filtered by their metadata.
+    Audit {
+        /// The acting user's id.
+        #[arg(long)]
+        actor: Option<String>,
+        /// The request or flow (correlation id).
+        #[arg(long)]
+        correlation: Option<String>,
+        #[arg(long = "type")]
+        event_type: Option<String>,
+        /// From this time (RFC 3339), inclusive.
+        #[arg(long)]
+        from: Option<String>,
+        /// Until this time (RFC 3339), exclusive.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
+        format: AuditFormat,
+    },
+    /// Check the log: every event decodes and validates against its schema, and every
+    /// stream's versions are gapless.
+    Verify {
+        /// The event schemas (schemas/events of the repository).
+        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/events"))]
+        schemas: std::path::PathBuf,
     },
     /// Write $all as NDJSON to standard output.
     Export {

@@ -6,17 +6,23 @@
 //! - [`connect`]: opens the event store the engine uses (PostgreSQL, or EventStoreDB when
 //!   `EVENTSTORE_URL` is set).
 //! - [`inspect`]: `streams`, `read` and `tail`: looking at the log as it is.
+//! - [`history`]: `state` and `diff`: an aggregate as of a version or a time.
+//! - [`audit`]: who did what, when, through which request.
+//! - [`verify`]: schemas, decoding and gapless versions.
 //! - [`transfer`]: `export` and `import`: moving a log between stores, ids and order kept.
 //! - [`format`]: how events are printed (table, json, ndjson).
 //!
 //! Every subcommand reads the store through the `EventStore` port, so each works the same
 //! over both adapters.
 
+pub mod audit;
 pub mod cli;
 pub mod connect;
 pub mod format;
+pub mod history;
 pub mod inspect;
 pub mod transfer;
+pub mod verify;
 
 use commands::store::StoreError;
 

@@ -5,7 +5,8 @@ use std::io::{BufReader, Write};
 use clap::Parser;
 use replay_tools::cli::{Cli, Command, ExitCode};
 use replay_tools::connect::open_store;
-use replay_tools::{inspect, transfer, UmctlError};
+use replay_tools::history::{parse_time, AsOf};
+use replay_tools::{audit, history, inspect, transfer, verify, UmctlError};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -70,6 +71,51 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
                 &mut out,
             )
             .await
+        }
+        Command::State {
+            stream,
+            at_version,
+            at_time,
+        } => {
+            let as_of = match (at_version, at_time) {
+                (Some(v), _) => AsOf::Version(v),
+                (None, Some(t)) => AsOf::Time(parse_time(&t)?),
+                (None, None) => AsOf::Latest,
+            };
+            history::state(&*store, &stream, as_of, &mut out).await
+        }
+        Command::Diff { stream, v1, v2 } => history::diff(&*store, &stream, v1, v2, &mut out).await,
+        Command::Audit {
+            actor,
+            correlation,
+            event_type,
+            from,
+            to,
+            format,
+        } => {
+            let filter = audit::AuditFilter {
+                actor,
+                correlation,
+                event_type,
+                from: from.as_deref().map(parse_time).transpose()?,
+                to: to.as_deref().map(parse_time).transpose()?,
+            };
+            let n = audit::audit(&*store, &filter, format, &mut out).await?;
+            eprintln!("umctl: {n} events");
+            Ok(())
+        }
+        Command::Verify { schemas } => {
+            let report = verify::verify(&*store, &schemas, &mut out).await?;
+            if report.problems.is_empty() {
+                Ok(())
+            } else {
+                Err(UmctlError::VerifyFailed(format!(
+                    "{} problems in {} events of {} streams",
+                    report.problems.len(),
+                    report.events,
+                    report.streams
+                )))
+            }
         }
         Command::Export { from } => {
             let after = match from {
