@@ -28,6 +28,24 @@ fn umctl(db: &str, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Waits until `$all` shows `n` events: PostgreSQL's `$all` shows a commit once every older
+/// transaction in the cluster has ended, and other tests run beside this one.
+async fn settle(pool: &PgPool, n: usize) {
+    let store = PgEventStore::new(pool.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let seen = store
+            .read_all(commands::store::Position::START, 10_000)
+            .await
+            .unwrap()
+            .len();
+        if seen >= n || std::time::Instant::now() > deadline {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -141,7 +159,8 @@ async fn errors_have_exit_codes(pool: PgPool) {
 #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
 async fn tail_filters(pool: PgPool) {
     let db = url_of(&pool).await;
-    fill(&PgEventStore::new(pool)).await;
+    fill(&PgEventStore::new(pool.clone())).await;
+    settle(&pool, 9).await;
     let out = umctl(
         &db,
         &[
@@ -178,6 +197,7 @@ async fn tail_filters(pool: PgPool) {
 async fn export_import_round_trip(pool: PgPool) {
     let db = url_of(&pool).await;
     fill(&PgEventStore::new(pool.clone())).await;
+    settle(&pool, 9).await;
     let first = umctl(&db, &["export"]);
     assert!(first.status.success());
     let file = std::env::temp_dir().join(format!("umctl-{}.ndjson", Uuid::new_v4()));
@@ -272,6 +292,7 @@ mod flows {
                 CommandMeta::new(id, if i == 1 { correlation } else { id }, actor, Utc::now());
             inventory.handle("inventory-SKU-9", c, meta).await.unwrap();
         }
+        settle(pool, 3).await;
     }
 
     #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
