@@ -1,11 +1,18 @@
-//! The engine's configuration: flags with environment fallbacks, read once.
+//! The engine's configuration: one typed struct, read once at start from flags with
+//! environment fallbacks (`--bind` or `BIND`), then passed down by value.
+//!
+//! Anything that may carry a credential (the JWT secret, the bootstrap password, URLs that
+//! can hold `user:password@`) is a [`Secret`], so a `{config:?}` in a log line prints no
+//! secret.
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+/// The `ultramarket` command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "ultramarket",
@@ -19,14 +26,32 @@ pub struct Cli {
     pub config: Config,
 }
 
+/// What the process runs. Each role can run alone to scale out; `serve` runs them all.
+///
+/// The relay (`relay`), the projection workers (`project`) and the demo catalog
+/// (`seed-demo`) join this list as their crates land; each becomes one more
+/// `Application::with_*` step in `main.rs`.
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
 pub enum Command {
-    /// Run every role in one process: the HTTP gateway and the process managers (default).
+    /// Every role in one process: the HTTP gateway and the process managers (default).
     Serve,
+    /// The HTTP gateway alone (run several behind a load balancer).
+    Gateway,
     /// Apply the database migrations and exit.
     Migrate,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines, for a terminal.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+/// Everything the engine can be told at start.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// PostgreSQL: the store (unless EVENTSTORE_URL is set), read models, process state.
@@ -35,29 +60,192 @@ pub struct Config {
         long,
         env = "DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/ultramarket",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Secret,
+
+    /// NATS with JetStream (`nats://127.0.0.1:4222`). Unset, projections follow the store
+    /// in process and no NATS is needed.
+    #[arg(long, env = "NATS_URL", global = true, hide_env_values = true)]
+    pub nats_url: Option<Secret>,
+
+    /// The JetStream stream the relay publishes to.
+    #[arg(
+        long,
+        env = "NATS_STREAM",
+        default_value = "ULTRAMARKET",
         global = true
     )]
-    pub database_url: String,
+    pub nats_stream: String,
+
+    /// Subjects are `<prefix>.<category>.<EventType>`.
+    #[arg(
+        long,
+        env = "NATS_SUBJECT_PREFIX",
+        default_value = "events",
+        global = true
+    )]
+    pub nats_subject_prefix: String,
+
     /// EventStoreDB (`esdb://host:2113?tls=false`); unset, the PostgreSQL store is used.
-    #[arg(long, env = "EVENTSTORE_URL", global = true)]
-    pub eventstore_url: Option<String>,
-    /// Where the gateway listens.
+    #[arg(long, env = "EVENTSTORE_URL", global = true, hide_env_values = true)]
+    pub eventstore_url: Option<Secret>,
+
+    /// Signs access tokens (at least 32 bytes). Unset, a random secret is made at start and
+    /// tokens do not survive a restart.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true, value_parser = parse_jwt_secret)]
+    pub jwt_secret: Option<Secret>,
+
+    /// Where the gateway listens (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: SocketAddr,
-    /// Signs access tokens; unset, a random secret is made at start (tokens then do not
-    /// survive a restart).
-    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
-    pub jwt_secret: Option<Secret>,
-    /// How long reserved stock waits for payment before the order expires.
+
+    /// Largest request body accepted, in bytes; larger ones answer 413.
+    #[arg(
+        long,
+        env = "MAX_BODY_BYTES",
+        default_value_t = 1024 * 1024,
+        global = true
+    )]
+    pub max_body_bytes: usize,
+
+    /// Requests per minute per client IP (IPv6: per /64); 0 turns the limit off.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_MINUTE",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Failed logins per account within 15 minutes before logins answer 429.
+    #[arg(
+        long,
+        env = "LOGIN_FAILURES_LIMIT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub login_failures_limit: u32,
+
+    /// How long reserved stock waits for payment before the order expires (`90s`, `15m`).
     #[arg(long, env = "RESERVATION_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
     pub reservation_ttl: Duration,
+
+    /// How long a query carrying `X-Consistency-Token` waits for the read models, in ms.
+    #[arg(long = "consistency-wait-ms", env = "CONSISTENCY_WAIT_MS", default_value = "2000", value_parser = parse_millis, global = true)]
+    pub consistency_wait: Duration,
+
+    /// With BOOTSTRAP_ADMIN_PASSWORD: the admin created at start when none exists.
+    #[arg(long, env = "BOOTSTRAP_ADMIN_EMAIL", global = true)]
+    pub bootstrap_admin_email: Option<String>,
+
+    /// With BOOTSTRAP_ADMIN_EMAIL: that admin's password.
+    #[arg(
+        long,
+        env = "BOOTSTRAP_ADMIN_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub bootstrap_admin_password: Option<Secret>,
+
+    /// Browser origins allowed to call the API (comma-separated, `*` for any). Unset, any
+    /// origin may read (GET/HEAD) and none may write: convenient in development, and a
+    /// browser page elsewhere still cannot send commands with a user's token.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Take the client IP from the last `X-Forwarded-For` entry (set it only behind a
+    /// proxy that appends it; otherwise any client could pick its own rate-limit key).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", global = true)]
+    pub trust_forwarded_for: bool,
+
+    /// `pretty` for a terminal, `json` for a log collector. `RUST_LOG` filters.
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Pretty,
+        global = true
+    )]
+    pub log_format: LogFormat,
 }
 
-/// A value that never prints.
-#[derive(Clone)]
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("BOOTSTRAP_ADMIN_EMAIL and BOOTSTRAP_ADMIN_PASSWORD go together: set both or neither")]
+    HalfABootstrapAdmin,
+    #[error("CORS_ALLOWED_ORIGINS: {0:?} is not an origin like https://shop.example.com")]
+    BadOrigin(String),
+    #[error("MAX_BODY_BYTES must be at least 1")]
+    NoBodyAllowed,
+    #[error("invalid arguments: {0}")]
+    Arguments(String),
+}
+
+impl Config {
+    /// The configuration when no flag and no environment variable is given: the defaults
+    /// above, from the same declarations, so tests cannot drift from them.
+    pub fn defaults() -> Config {
+        Self::from_args_ignoring_env(["ultramarket"]).expect("the defaults parse")
+    }
+
+    /// Parses `args` (the first is the program name) as if the environment were empty;
+    /// tests use it so a developer's `DATABASE_URL` cannot leak into them.
+    pub fn from_args_ignoring_env<I, T>(args: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let command = Cli::command().mut_args(|arg| arg.env(None));
+        let matches = command
+            .try_get_matches_from(args)
+            .map_err(|e| ConfigError::Arguments(e.to_string()))?;
+        Config::from_arg_matches(&matches).map_err(|e| ConfigError::Arguments(e.to_string()))
+    }
+
+    /// Checks what clap cannot see field by field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
+            return Err(ConfigError::HalfABootstrapAdmin);
+        }
+        for origin in &self.cors_allowed_origins {
+            let well_formed = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.ends_with('/')
+                    && axum::http::HeaderValue::from_str(origin).is_ok());
+            if !well_formed {
+                return Err(ConfigError::BadOrigin(origin.clone()));
+            }
+        }
+        if self.max_body_bytes == 0 {
+            return Err(ConfigError::NoBodyAllowed);
+        }
+        Ok(())
+    }
+}
+
+/// A value that never prints: `Debug` and `Display` show `***`. Read it with
+/// [`Secret::expose`], at the one place that needs it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// 32 random bytes from the operating system's generator, hex-encoded.
+    pub fn random() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Secret(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -69,14 +257,40 @@ impl fmt::Debug for Secret {
     }
 }
 
-impl std::str::FromStr for Secret {
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl FromStr for Secret {
     type Err = String;
+
     fn from_str(s: &str) -> Result<Self, String> {
-        if s.len() < 32 {
-            return Err("must be at least 32 characters".into());
+        if s.is_empty() {
+            return Err("must not be empty".into());
         }
         Ok(Secret(s.to_owned()))
     }
+}
+
+/// HS256 keys shorter than the hash are easy to brute-force offline from one token.
+fn parse_jwt_secret(s: &str) -> Result<Secret, String> {
+    if s.len() < 32 {
+        return Err(format!("must be at least 32 bytes, got {}", s.len()));
+    }
+    Ok(Secret(s.to_owned()))
+}
+
+/// `host:port` of a URL, without scheme, credentials, path or query: what error messages
+/// and logs may name.
+pub fn where_url_points(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    host.to_owned()
 }
 
 /// `90s`, `15m`, `2h` or plain seconds.
@@ -96,17 +310,110 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// Whole milliseconds.
+fn parse_millis(s: &str) -> Result<Duration, String> {
+    s.parse()
+        .map(Duration::from_millis)
+        .map_err(|_| format!("{s:?} is not a number of milliseconds"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations_and_secrets() {
+    fn durations_parse_with_units() {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert!(parse_duration("5 days").is_err());
-        let s: Secret = "x".repeat(40).parse().unwrap();
+        assert_eq!(parse_millis("2000").unwrap(), Duration::from_secs(2));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("hunter2");
         assert_eq!(format!("{s:?}"), "Secret(***)");
-        assert!("short".parse::<Secret>().is_err());
+        assert_eq!(format!("{s}"), "***");
+        let config = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--jwt-secret",
+            &"k".repeat(40),
+            "--database-url",
+            "postgres://app:pa55word@db:5432/um",
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("kkkk"), "{printed}");
+        assert!(!printed.contains("pa55word"), "{printed}");
+    }
+
+    #[test]
+    fn a_short_jwt_secret_is_refused() {
+        let err =
+            Config::from_args_ignoring_env(["ultramarket", "--jwt-secret", "short"]).unwrap_err();
+        assert!(err.to_string().contains("at least 32 bytes"), "{err}");
+    }
+
+    #[test]
+    fn random_secrets_are_32_bytes_and_differ() {
+        let (a, b) = (Secret::random(), Secret::random());
+        assert_eq!(a.expose().len(), 64);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::defaults();
+        assert_eq!(
+            c.database_url.expose(),
+            "postgres://postgres@127.0.0.1:5432/ultramarket"
+        );
+        assert!(c.nats_url.is_none() && c.eventstore_url.is_none() && c.jwt_secret.is_none());
+        assert_eq!(c.nats_stream, "ULTRAMARKET");
+        assert_eq!(c.nats_subject_prefix, "events");
+        assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.max_body_bytes, 1 << 20);
+        assert_eq!(c.rate_limit_per_minute, 1200);
+        assert_eq!(c.login_failures_limit, 10);
+        assert_eq!(c.reservation_ttl, Duration::from_secs(900));
+        assert_eq!(c.consistency_wait, Duration::from_millis(2000));
+        assert!(c.cors_allowed_origins.is_empty());
+        assert_eq!(c.log_format, LogFormat::Pretty);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn validation_catches_what_flags_cannot() {
+        let half = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--bootstrap-admin-email",
+            "admin@example.com",
+        ])
+        .unwrap();
+        assert!(matches!(
+            half.validate(),
+            Err(ConfigError::HalfABootstrapAdmin)
+        ));
+        let origins = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--cors-allowed-origins",
+            "https://shop.example.com,shop.example.com",
+        ])
+        .unwrap();
+        assert_eq!(origins.cors_allowed_origins.len(), 2);
+        assert!(
+            matches!(origins.validate(), Err(ConfigError::BadOrigin(o)) if o == "shop.example.com")
+        );
+    }
+
+    #[test]
+    fn urls_are_named_without_credentials() {
+        assert_eq!(
+            where_url_points("postgres://u:p@db.internal:5432/um?sslmode=disable"),
+            "db.internal:5432"
+        );
+        assert_eq!(where_url_points("nats://127.0.0.1:4222"), "127.0.0.1:4222");
+        assert_eq!(where_url_points("localhost:4222"), "localhost:4222");
     }
 }

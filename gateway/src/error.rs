@@ -1,112 +1,557 @@
-//! The gateway's one error type: each variant names its HTTP status, and every error
-//! leaves as `application/problem+json` with a stable `code`. Server-side failures answer
-//! a generic body; their detail goes to the log.
+//! The gateway's one error type. Each variant names its HTTP status, and every error leaves
+//! as `application/problem+json`:
+//!
+//! ```json
+//! {"type": "https://ultramarket.dev/problems/not_found", "title": "Not Found", "status": 404,
+//!  "detail": "no such route", "code": "not_found", "errors": []}
+//! ```
+//!
+//! `code` is the stable part clients branch on; `detail` is prose for people. Server-side
+//! failures (500, and the 503s that wrap a driver error) answer a generic detail and send
+//! the real one to the log, inside the request's span, so it carries the request id.
+//!
+//! Request bodies go through [`AppJson`], the gateway's own JSON extractor, so a body that
+//! is not JSON, is too large, or does not fit the expected shape answers the same problem
+//! body as every other error.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use commands::store::StoreError;
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize)]
+/// The media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One field that broke a rule: `field` is a dotted path into the request body
+/// (`items[2].quantity`), or the query parameter's name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400: the request cannot be read (not JSON, wrong content type, a bad header).
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
-    #[error("authentication required")]
-    Unauthorized,
+    /// 401: no valid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: valid credentials, not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 404: no such resource or route.
     #[error("{0}")]
     NotFound(String),
+    /// 405: the route exists, not with this method. The router adds `Allow`.
+    #[error("this route does not answer {method}")]
+    MethodNotAllowed { method: String },
+    /// 409: the resource is not in a state (or version) that allows the command.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
-    #[error("request body too large")]
+    /// 413: the body is larger than `MAX_BODY_BYTES`.
+    #[error("the request body is larger than the server accepts")]
     PayloadTooLarge,
+    /// 422: well-formed, but breaks a rule; `errors` names the fields.
     #[error("{detail}")]
-    Unprocessable {
+    UnprocessableEntity {
         code: &'static str,
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// 429: slow down; `Retry-After` says for how long (whole seconds, at least 1).
     #[error("{detail}")]
-    Unavailable { code: &'static str, detail: String },
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after: Duration,
+    },
+    /// 503: a dependency is down or behind. `detail` is shown to the client, so it must be
+    /// written for them (driver errors go through [`ApiError::unavailable`], which logs).
+    #[error("{detail}")]
+    ServiceUnavailable { code: &'static str, detail: String },
+    /// 500: a bug or an unexpected failure. The message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
-    code: &'a str,
-    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
-    errors: &'a [FieldError],
-}
-
 impl ApiError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    /// A 422 naming one field.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        ApiError::UnprocessableEntity {
+            code: "validation_failed",
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+
+    /// A 500 whose cause goes to the log.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    /// A 503 for a dependency that failed: the cause is logged, the client reads a generic
+    /// sentence and the stable `code`.
+    pub fn unavailable(code: &'static str, cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%code, cause = %cause, "dependency unavailable");
+        ApiError::ServiceUnavailable {
+            code,
+            detail: "a service this request needs is unavailable; retry shortly".into(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::UnprocessableEntity { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
+    /// The stable, machine-readable name of the error.
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. }
-            | ApiError::Unavailable { code, .. } => code,
-            ApiError::Unauthorized => "unauthenticated",
+            | ApiError::UnprocessableEntity { code, .. }
+            | ApiError::TooManyRequests { code, .. }
+            | ApiError::ServiceUnavailable { code, .. } => code,
+            ApiError::Unauthorized(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::Internal(_) => "internal",
         }
     }
 }
 
+/// The body of every error answer (RFC 9457).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://ultramarket.dev/problems/invalid_body",
+    "title": "Unprocessable Entity",
+    "status": 422,
+    "detail": "quantity: invalid type: string \"two\", expected u32",
+    "code": "invalid_body",
+    "errors": [{"field": "quantity", "message": "invalid type: string \"two\", expected u32"}]
+}))]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub code: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Problem {
+            kind: format!("https://ultramarket.dev/problems/{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self)).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        response
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let detail = match &self {
-            ApiError::Internal(detail) => {
-                tracing::error!(%detail, "request failed");
-                "the server failed to answer; the error was logged".to_owned()
+        let code = self.code();
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        let mut problem = match self {
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                Problem::new(
+                    status,
+                    code,
+                    "the server failed to answer; the error was logged",
+                )
             }
-            other => other.to_string(),
+            ApiError::UnprocessableEntity { detail, errors, .. } => {
+                let mut p = Problem::new(status, code, detail);
+                p.errors = errors;
+                p
+            }
+            other => Problem::new(status, code, other.to_string()),
         };
-        let errors: &[FieldError] = match &self {
-            ApiError::Unprocessable { errors, .. } => errors,
-            _ => &[],
-        };
-        let body = Problem {
-            kind: format!("https://ultramarket.dev/problems/{}", self.code()),
-            title: status.canonical_reason().unwrap_or("error"),
-            status: status.as_u16(),
-            detail,
-            code: self.code(),
-            errors,
-        };
-        let mut response = (status, axum::Json(body)).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        if status.is_client_error() {
+            tracing::debug!(status = status.as_u16(), code, detail = %problem.detail, "request refused");
+        }
+        problem.kind = format!("https://ultramarket.dev/problems/{code}");
+        let mut response = problem.into_response();
+        if let Some(after) = retry_after {
+            // Rounded up: a client that waits the whole seconds it was told is let in.
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        }
         response
+    }
+}
+
+/// The event store's failures, as a client should see them.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::WrongExpectedVersion { .. } => ApiError::conflict(
+                "version_conflict",
+                "the resource changed since it was read; reload and retry",
+            ),
+            StoreError::DuplicateEventId { .. } => ApiError::conflict(
+                "duplicate_command",
+                "this command was already applied with different content",
+            ),
+            StoreError::InvalidInput { field, reason } => ApiError::invalid_field(field, reason),
+            StoreError::Unavailable(cause) => ApiError::unavailable("store_unavailable", cause),
+            StoreError::Corrupt(cause) => ApiError::internal(format!("corrupt event: {cause}")),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                ApiError::unavailable("database_unavailable", e)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// Maps one named unique constraint to the error a client should see; realworld-axum-sqlx's
+/// `on_constraint`. Read models rarely need it (the write side enforces uniqueness, see
+/// invariant 7), but tables owned by the gateway (sessions, idempotency keys) do.
+pub trait ResultExt<T> {
+    fn on_unique_violation(
+        self,
+        constraint: &str,
+        to_error: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique_violation(
+        self,
+        constraint: &str,
+        to_error: impl FnOnce() -> ApiError,
+    ) -> Result<T, ApiError> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() && db.constraint() == Some(constraint) =>
+            {
+                to_error()
+            }
+            _ => ApiError::from(e),
+        })
+    }
+}
+
+/// The gateway's JSON body extractor and response: like `axum::Json`, but every way a body
+/// can be wrong answers a problem body.
+///
+/// - not `Content-Type: application/json` (or `+json`) → 400 `invalid_content_type`
+/// - not JSON (syntax error, truncated) → 400 `malformed_json`
+/// - JSON of the wrong shape (wrong type, missing or unknown field) → 422 `invalid_body`,
+///   with the field's path in `errors`
+/// - larger than `MAX_BODY_BYTES` → 413 `payload_too_large`
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AppJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for AppJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::bad_request(
+                "invalid_content_type",
+                "the body must be JSON, sent with Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::bad_request("unreadable_body", rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(AppJson)
+    }
+}
+
+impl<T: Serialize> IntoResponse for AppJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
+}
+
+/// Parses `bytes` as a `T`, telling syntax errors (400) from shape errors (422) and naming
+/// the field where serde stopped.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = strip_position(&inner.to_string());
+                let field = field_of(&path, &message);
+                ApiError::UnprocessableEntity {
+                    code: "invalid_body",
+                    detail: format!("{field}: {message}"),
+                    errors: vec![FieldError::new(field, message)],
+                }
+            }
+            _ => malformed(inner),
+        }
+    })?;
+    // Characters after the value are a syntax error, as with `axum::Json`.
+    de.end().map_err(malformed)?;
+    Ok(value)
+}
+
+fn malformed(e: serde_json::Error) -> ApiError {
+    ApiError::bad_request("malformed_json", format!("the body is not valid JSON: {e}"))
+}
+
+/// serde_json appends ` at line L column C`; the field path says more to a client.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// serde reports a missing field at the path of the object that lacks it, with the
+/// field's name in backquotes in the message; join the two so `errors[].field` names the
+/// field itself. An unknown field's path already ends with it.
+fn field_of(path: &str, message: &str) -> String {
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) => "body".to_owned(),
+        (path, None) => path.to_owned(),
+    }
+}
+
+/// Renders the error answers the framework and tower layers make on their own (a 405
+/// from routing, a 413 from the body limit, a 408 from a timeout) as problem bodies, so
+/// no error leaves in another shape. Headers such as `Allow` and `Retry-After` stay.
+/// Handlers should still answer errors with [`ApiError`]: this is the safety net.
+pub async fn render_bare_errors(response: Response) -> Response {
+    let status = response.status();
+    // Framework answers have no body or a text/plain one; a handler that answers an error
+    // status with a JSON body of its own (the readiness report) meant that body.
+    let bare = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !(status.is_client_error() || status.is_server_error()) || !bare {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthenticated",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal",
+        _ => "http_error",
+    };
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the server accepts",
+        s if s.is_server_error() => "the server failed to answer; the error was logged",
+        s => s.canonical_reason().unwrap_or("the request failed"),
+    };
+    let problem = Problem::new(status, code, detail).into_response();
+    let (problem_parts, body) = problem.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH] {
+        if let Some(value) = problem_parts.headers.get(&name) {
+            parts.headers.insert(name, value.clone());
+        }
+    }
+    Response::from_parts(parts, body)
+}
+
+/// Turns a panic in a handler into a logged 500 problem instead of a dropped connection.
+pub fn panic_to_problem(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Order {
+        quantity: u32,
+        lines: Vec<Line>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        sku: String,
+    }
+
+    fn field_errors(e: ApiError) -> (StatusCode, &'static str, Vec<FieldError>) {
+        let (status, code) = (e.status(), e.code());
+        match e {
+            ApiError::UnprocessableEntity { errors, .. } => (status, code, errors),
+            _ => (status, code, Vec::new()),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        let (status, code, errors) =
+            field_errors(parse_json::<Order>(br#"{"quantity": "two", "lines": []}"#).unwrap_err());
+        assert_eq!(
+            (status, code),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+        );
+        assert_eq!(errors[0].field, "quantity");
+        assert!(errors[0].message.contains("invalid type"), "{errors:?}");
+        assert!(!errors[0].message.contains("line 1"), "{errors:?}");
+
+        let (_, _, errors) = field_errors(parse_json::<Order>(br#"{"lines": []}"#).unwrap_err());
+        assert_eq!(errors[0].field, "quantity");
+
+        let (_, _, errors) = field_errors(
+            parse_json::<Order>(br#"{"quantity": 1, "lines": [{"sku": "a"}, {}]}"#).unwrap_err(),
+        );
+        assert_eq!(errors[0].field, "lines[1].sku");
+
+        let (_, _, errors) = field_errors(
+            parse_json::<Order>(br#"{"quantity": 1, "lines": [], "extra": true}"#).unwrap_err(),
+        );
+        assert_eq!(errors[0].field, "extra");
+    }
+
+    #[test]
+    fn syntax_errors_are_400() {
+        for body in [
+            &br#"{"quantity": 1,"#[..],
+            b"not json",
+            br#"{"quantity": 1, "lines": []} x"#,
+        ] {
+            let e = parse_json::<Order>(body).unwrap_err();
+            assert_eq!(
+                (e.status(), e.code()),
+                (StatusCode::BAD_REQUEST, "malformed_json"),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn json_content_types() {
+        let with = |v: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(v));
+            is_json(&h)
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json; charset=utf-8"));
+        assert!(with("application/merge-patch+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/jsonx"));
+        assert!(!is_json(&HeaderMap::new()));
     }
 }

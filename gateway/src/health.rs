@@ -1,15 +1,27 @@
-//! Liveness, readiness and metrics.
+//! Liveness, readiness and metrics: `GET /health`, `GET /health/detailed`, `GET /metrics`.
+//!
+//! `/health` answers as long as the process serves HTTP (a liveness probe must not fail
+//! because a dependency did, or the orchestrator restarts a healthy process). `/health/
+//! detailed` checks each dependency, each bounded by a timeout, and answers 503 when one
+//! the gateway needs is down.
 
-use std::time::Instant;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use chrono::{DateTime, Utc};
+use commands::store::Position;
+use serde::Serialize;
+use utoipa::{OpenApi, ToSchema};
 
-use crate::startup::AppState;
+use crate::router::AppState;
+
+/// A dependency that takes longer than this to answer a trivial request counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -18,73 +30,229 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
-async fn live() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+#[derive(OpenApi)]
+#[openapi(
+    paths(live, detailed, metrics),
+    tags((name = "operations", description = "Probes and metrics for operators"))
+)]
+pub struct HealthApi;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Liveness {
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
-/// Each dependency with its state and answer time; 503 when any is down.
-async fn detailed(State(state): State<AppState>) -> impl IntoResponse {
-    let t = Instant::now();
-    let postgres = sqlx::query_scalar::<_, i32>("select 1")
-        .fetch_one(&state.pool)
-        .await;
-    let postgres = component(postgres.map(|_| ()).map_err(|e| e.to_string()), t);
+/// Liveness: the process serves HTTP.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses((status = 200, description = "The process is alive", body = Liveness))
+)]
+pub async fn live() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
+}
 
-    let t = Instant::now();
-    let head = state.store.head_position().await;
-    let store_head = head.as_ref().ok().map(|p| p.to_string());
-    let store = component(head.map(|_| ()).map_err(|e| e.to_string()), t);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Up,
+    Down,
+    /// The dependency is optional and not configured (NATS without `NATS_URL`).
+    NotConfigured,
+}
 
-    let saga: Option<(i64, i64)> = sqlx::query_as(
-        "select commit_position, prepare_position from process.checkpoints where name = 'checkout'",
+/// One dependency's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    pub status: CheckStatus,
+    /// How long the check took.
+    pub latency_ms: Option<f64>,
+    /// Why it is down.
+    pub error: Option<String>,
+}
+
+impl Check {
+    fn not_configured() -> Self {
+        Check {
+            status: CheckStatus::NotConfigured,
+            latency_ms: None,
+            error: None,
+        }
+    }
+
+    fn is_down(&self) -> bool {
+        self.status == CheckStatus::Down
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventStoreCheck {
+    #[serde(flatten)]
+    pub check: Check,
+    /// `postgres` or `eventstoredb`.
+    pub kind: &'static str,
+    /// The position of the last readable event in `$all` (`commit/prepare`).
+    pub head: Option<String>,
+}
+
+/// How far each follower of `$all` has got.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectionsCheck {
+    #[serde(flatten)]
+    pub check: Check,
+    pub checkpoints: Vec<CheckpointState>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointState {
+    pub name: String,
+    /// `commit/prepare` in `$all`.
+    pub position: String,
+    /// Whether it has seen everything the store could answer when asked.
+    pub caught_up: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Components {
+    pub postgres: Check,
+    pub event_store: EventStoreCheck,
+    pub nats: Check,
+    pub projections: ProjectionsCheck,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok` when every required dependency is up, `degraded` otherwise.
+    pub status: &'static str,
+    pub uptime_seconds: u64,
+    pub components: Components,
+}
+
+/// Readiness: each dependency with its state and answer time.
+#[utoipa::path(
+    get,
+    path = "/health/detailed",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Every required dependency is up", body = Readiness),
+        (status = 503, description = "A required dependency is down", body = Readiness),
     )
-    .fetch_optional(&state.pool)
-    .await
-    .ok()
-    .flatten();
+)]
+pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
+    let postgres = timed(async {
+        sqlx::query_scalar::<_, i32>("select 1")
+            .fetch_one(&state.pool)
+            .await
+            .map(drop)
+    });
+    let store = timed(state.store.head_position());
+    let nats = async {
+        match &state.nats {
+            None => Check::not_configured(),
+            Some(client) => {
+                timed(async {
+                    match client.connection_state() {
+                        async_nats::connection::State::Connected => {
+                            client.flush().await.map_err(|e| e.to_string())
+                        }
+                        other => Err(format!("the connection is {other}")),
+                    }
+                })
+                .await
+                .0
+            }
+        }
+    };
+    let checkpoints = timed(
+        sqlx::query_as::<_, (String, i64, i64, DateTime<Utc>)>(
+            "select name, commit_position, prepare_position, updated_at
+             from process.checkpoints order by name",
+        )
+        .fetch_all(&state.pool),
+    );
+    let ((postgres, _), (store, head), nats, (projections, checkpoints)) =
+        tokio::join!(postgres, store, nats, checkpoints);
 
-    let up = postgres["status"] == "up" && store["status"] == "up";
+    let checkpoints = checkpoints
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, commit, prepare, updated_at)| {
+            let position = Position::new(commit as u64, prepare as u64);
+            CheckpointState {
+                name,
+                position: position.to_string(),
+                caught_up: head.is_some_and(|h| position >= h),
+                updated_at,
+            }
+        })
+        .collect();
+    let up = !(postgres.is_down() || store.is_down() || nats.is_down());
+    let body = Readiness {
+        status: if up { "ok" } else { "degraded" },
+        uptime_seconds: state.started.elapsed().as_secs(),
+        components: Components {
+            postgres,
+            event_store: EventStoreCheck {
+                check: store,
+                kind: state.store_kind,
+                head: head.map(|h| h.to_string()),
+            },
+            nats,
+            // The projection runtime reports its workers' lag here as it lands; the
+            // process managers' checkpoints are the followers of `$all` that exist today.
+            projections: ProjectionsCheck {
+                check: projections,
+                checkpoints,
+            },
+        },
+    };
     let status = if up {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    (status, Json(body))
+}
+
+/// Runs one check under [`CHECK_TIMEOUT`], timing it.
+async fn timed<T, E: std::fmt::Display>(
+    check: impl Future<Output = Result<T, E>>,
+) -> (Check, Option<T>) {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(CHECK_TIMEOUT, check).await;
+    let latency_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+    let (status, error, value) = match outcome {
+        Ok(Ok(value)) => (CheckStatus::Up, None, Some(value)),
+        Ok(Err(e)) => (CheckStatus::Down, Some(e.to_string()), None),
+        Err(_) => (
+            CheckStatus::Down,
+            Some(format!("no answer within {CHECK_TIMEOUT:?}")),
+            None,
+        ),
+    };
     (
-        status,
-        Json(json!({
-            "status": if up { "ok" } else { "degraded" },
-            "uptime_seconds": state.started.elapsed().as_secs(),
-            "components": {
-                "postgres": postgres,
-                "event_store": {
-                    "kind": state.store_kind,
-                    "head": store_head,
-                    "status": store["status"],
-                    "latency_ms": store["latency_ms"],
-                    "error": store.get("error"),
-                },
-                "checkout_saga": {
-                    "checkpoint": saga.map(|(c, p)| format!("{c}/{p}")),
-                },
-            },
-        })),
+        Check {
+            status,
+            latency_ms,
+            error,
+        },
+        value,
     )
 }
 
-fn component(result: Result<(), String>, started: Instant) -> serde_json::Value {
-    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
-    match result {
-        Ok(()) => json!({ "status": "up", "latency_ms": latency_ms }),
-        Err(e) => json!({ "status": "down", "latency_ms": latency_ms, "error": e }),
-    }
-}
-
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text exposition of every metric the process records.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String))
+)]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
 }

@@ -1,19 +1,40 @@
-//! UltraMarket's gateway: the HTTP face of the engine and the `ultramarket` binary.
+//! UltraMarket's gateway: the HTTP face of the engine and the `ultramarket` binary that
+//! runs it.
 //!
 //! # Layout
 //!
-//! - [`config`]: flags with environment fallbacks, read once.
-//! - [`startup`]: `Application::build` (database created if missing, migrations, the event
-//!   store, the process managers, the listener) and `run_until_stopped` (graceful shutdown).
-//! - [`error`]: the one error type, rendered as `application/problem+json`.
+//! - [`config`]: [`Config`](config::Config), one typed struct of flags with environment
+//!   fallbacks, read once; secrets wrapped so they never print.
+//! - [`startup`]: [`Application::build`](startup::Application::build) (database created if
+//!   missing, migrations, the event store, NATS when configured, the listener), the
+//!   `with_*` roles and their background tasks, and `run_until_stopped` (graceful shutdown).
+//! - [`router`]: [`AppState`](router::AppState), `api_router()` (every `/api/v1`
+//!   resource's `router()`, merged) and `app()`, the routes inside the middleware stack.
+//! - [`middleware`]: request id and tracing span, HTTP metrics, security headers and CORS,
+//!   client IP, per-IP rate limit.
+//! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
+//!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
+//!   rejections are problems too.
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
+//! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!
 //! # Data flow
 //!
-//! Commands go through `commands` (decide, append); queries read PostgreSQL read models;
-//! the process managers (the checkout saga) run beside the server in `serve`.
+//! A request passes the middleware (id, metrics, headers, CORS, client IP, body limit, and
+//! on `/api/v1` the rate limit), reaches a handler that extracts what it needs, and is
+//! answered either by its result or by an [`ApiError`](error::ApiError). Commands go
+//! through `commands` (load, decide, append) with the request id as correlation id; queries
+//! read PostgreSQL read models. Background roles (the process managers today; the relay and
+//! projection workers as they land) run beside the server in `serve`, each with the shared
+//! shutdown signal.
 
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod health;
+pub mod middleware;
+pub mod router;
 pub mod startup;
+
+#[cfg(test)]
+mod tests;

@@ -1,33 +1,51 @@
-//! `ultramarket`: read the configuration, build the engine, run it.
+//! `ultramarket`: read the configuration, set up logging, build the engine, run it.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
-use gateway::config::{Cli, Command};
-use gateway::startup::{connect_database, migrate, shutdown_signal, Application};
+use gateway::config::{Cli, Command, LogFormat};
+use gateway::startup::{migrate_database, shutdown_signal, Application};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    if std::env::var("LOG_FORMAT").as_deref() == Ok("json") {
-        tracing_subscriber::fmt()
-            .json()
-            .with_env_filter(filter)
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
     let cli = Cli::parse();
+    init_tracing(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
-            let pool = connect_database(&cli.config.database_url).await?;
-            migrate(&pool).await?;
-            tracing::info!("migrations applied");
-        }
         Command::Serve => {
-            let app = Application::build(cli.config).await?;
-            tracing::info!("UltraMarket listening on http://{}", app.local_addr());
-            app.run_until_stopped(shutdown_signal()).await?;
+            // Every role in one process; `relay` and `project` join as `with_*` steps here.
+            Application::build(cli.config)
+                .await?
+                .with_process_managers()
+                .run_until_stopped(shutdown_signal())
+                .await?;
+        }
+        Command::Gateway => {
+            Application::build(cli.config)
+                .await?
+                .run_until_stopped(shutdown_signal())
+                .await?;
+        }
+        Command::Migrate => {
+            migrate_database(&cli.config).await?;
+            tracing::info!("migrations applied");
         }
     }
     Ok(())
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    match format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init(),
+        LogFormat::Pretty => tracing_subscriber::fmt()
+            // Colour codes only for a terminal; a file or a pipe gets plain text.
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_env_filter(filter)
+            .init(),
+    }
 }

@@ -1,33 +1,56 @@
 //! Building the engine from its configuration and running it until stopped.
+//!
+//! [`Application::build`] does everything that can fail at start, in the order a newcomer
+//! would debug it: the configuration, PostgreSQL (creating the database when missing), the
+//! migrations, the event store, NATS when configured, the listener. Each failure names
+//! where it looked and how to start what is missing. [`Application::run_until_stopped`]
+//! then serves HTTP and runs the background tasks; each task gets the same shutdown signal,
+//! and when the process is told to stop (or a task dies) everything drains, bounded by
+//! [`DRAIN_TIMEOUT`].
 
+use std::collections::HashMap;
+use std::fmt::Display;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use commands::checkout::Checkout;
 use commands::handler::CommandHandler;
 use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::EventStore;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio::task::JoinSet;
 
-use crate::config::Config;
-use crate::error::ApiError;
+use crate::config::{where_url_points, Config, ConfigError, Secret};
+use crate::middleware::http_metrics;
+use crate::router::{app, AppState};
 
-/// How long in-flight work may take to finish after a shutdown signal.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long in-flight requests and background tasks may take to finish after a shutdown
+/// signal before the process exits anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the metrics recorder drops expired histogram samples.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// How many aggregate states each command handler keeps cached.
+const STATE_CACHE_CAPACITY: u64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
     #[error(
         "PostgreSQL does not answer at {host}:{port} ({cause}).\n  \
          Start it with:  pg_ctlcluster --skip-systemctl-redirect 15 main start\n  \
-         or:             docker compose up -d postgres"
+         or:             docker compose up -d postgres\n  \
+         or point DATABASE_URL at a running server."
     )]
     DatabaseUnreachable {
         host: String,
@@ -40,46 +63,261 @@ pub enum StartupError {
     Migrations(String),
     #[error("event store: {0}")]
     Store(String),
+    #[error(
+        "NATS does not answer at {at} ({cause}).\n  \
+         Start it with:  nats-server -js\n  \
+         or:             docker compose up -d nats\n  \
+         or unset NATS_URL to run without NATS (projections then follow the store in process)."
+    )]
+    NatsUnreachable { at: String, cause: String },
+    #[error(
+        "NATS at {at} answers but JetStream is not enabled ({cause}).\n  \
+         Restart it with:  nats-server -js"
+    )]
+    NatsWithoutJetStream { at: String, cause: String },
     #[error("cannot listen on {addr}: {cause}")]
     Bind { addr: SocketAddr, cause: String },
-    #[error("server failed: {0}")]
-    Serve(String),
+    #[error("{task} failed: {cause}")]
+    TaskFailed { task: &'static str, cause: String },
 }
 
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub store: Arc<dyn EventStore>,
-    pub store_kind: &'static str,
-    pub started: Instant,
-    pub metrics: PrometheusHandle,
+type TaskFn =
+    Box<dyn FnOnce(watch::Receiver<bool>) -> BoxFuture<'static, Result<(), String>> + Send>;
+
+/// A long-lived task run beside the HTTP server until shutdown.
+struct BackgroundTask {
+    name: &'static str,
+    run: TaskFn,
 }
 
+/// A built engine, listening but not yet serving.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    saga: Checkout,
+    tasks: Vec<BackgroundTask>,
 }
 
-/// The process-wide metrics recorder; installed once, however many apps a test builds.
-fn metrics_handle() -> PrometheusHandle {
+impl Application {
+    /// The HTTP gateway role: connects, migrates, opens the store and binds the listener.
+    /// Add the other roles with the `with_*` methods.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        config.validate()?;
+        let pool = connect_database(config.database_url.expose()).await?;
+        migrate(&pool).await?;
+        let (store, store_kind) = open_store(&config, &pool).await?;
+        let nats = match &config.nats_url {
+            Some(url) => Some(connect_nats(url).await?),
+            None => None,
+        };
+        let jwt_secret = match &config.jwt_secret {
+            Some(secret) => secret.clone(),
+            None => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: a random secret is used, so tokens will not survive a restart"
+                );
+                Secret::random()
+            }
+        };
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|e| StartupError::Bind {
+                addr: config.bind,
+                cause: e.to_string(),
+            })?;
+        let metrics = metrics_recorder();
+        let state = AppState {
+            config: Arc::new(config),
+            pool,
+            store,
+            store_kind,
+            nats,
+            jwt_secret,
+            started: Instant::now(),
+            metrics: metrics.clone(),
+        };
+        let app = Application {
+            listener,
+            state,
+            tasks: Vec::new(),
+        };
+        Ok(app.with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop)))
+    }
+
+    /// Adds the process managers: the checkout saga and reservation expiry.
+    pub fn with_process_managers(self) -> Self {
+        let state = &self.state;
+        let saga = Checkout::new(
+            state.store.clone(),
+            state.pool.clone(),
+            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
+            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
+            state.config.reservation_ttl,
+        );
+        self.with_task("checkout saga", move |stop| saga.run(stop))
+    }
+
+    /// Adds a long-lived task. It must return once `stop` turns true; returning earlier, or
+    /// with an error, stops the whole process (an orchestrator restarts it), so a task
+    /// never dies silently. The relay and projection roles plug in here.
+    pub fn with_task<F, Fut, E>(mut self, name: &'static str, task: F) -> Self
+    where
+        F: FnOnce(watch::Receiver<bool>) -> Fut + Send + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display,
+    {
+        self.tasks.push(BackgroundTask {
+            name,
+            run: Box::new(move |stop| {
+                task(stop)
+                    .map(|result| result.map_err(|e| e.to_string()))
+                    .boxed()
+            }),
+        });
+        self
+    }
+
+    /// Where the gateway listens (the real port when `BIND` asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound TCP listener has a local address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `signal` completes or a task fails, then drains (bounded by
+    /// [`DRAIN_TIMEOUT`]).
+    pub async fn run_until_stopped(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let addr = self.local_addr();
+        let pool = self.state.pool.clone();
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut names = HashMap::new();
+        for task in self.tasks {
+            let handle = tasks.spawn((task.run)(stopped.clone()));
+            names.insert(handle.id(), task.name);
+        }
+        let mut http_stopped = stopped.clone();
+        let server = axum::serve(
+            self.listener,
+            app(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_stopped.wait_for(|stop| *stop).await;
+        });
+        let handle = tasks.spawn(async move { server.await.map_err(|e| e.to_string()) });
+        names.insert(handle.id(), "http server");
+        // The address ends the line: scripts and tests read it from there.
+        tracing::info!("UltraMarket listening on http://{addr}");
+
+        let mut failure = tokio::select! {
+            () = signal => {
+                tracing::info!("shutdown requested; draining");
+                None
+            }
+            Some(joined) = tasks.join_next_with_id() => {
+                // Nothing should end before it is told to.
+                let failure = task_failure(&names, joined, "stopped unexpectedly");
+                tracing::error!(error = %failure, "a task ended; shutting down");
+                Some(failure)
+            }
+        };
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+            while let Some(joined) = tasks.join_next_with_id().await {
+                if matches!(&joined, Ok((_, Ok(())))) {
+                    continue;
+                }
+                let error = task_failure(&names, joined, "");
+                tracing::error!(%error, "a task failed while stopping");
+                failure.get_or_insert(error);
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                "in-flight work did not finish within {DRAIN_TIMEOUT:?}; stopping anyway"
+            );
+            tasks.abort_all();
+        }
+        pool.close().await;
+        tracing::info!("stopped");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+fn task_failure(
+    names: &HashMap<tokio::task::Id, &'static str>,
+    joined: Result<(tokio::task::Id, Result<(), String>), tokio::task::JoinError>,
+    if_ok: &str,
+) -> StartupError {
+    let (id, cause) = match joined {
+        Ok((id, Ok(()))) => (id, if_ok.to_owned()),
+        Ok((id, Err(e))) => (id, e),
+        Err(e) => (e.id(), format!("panicked: {e}")),
+    };
+    StartupError::TaskFailed {
+        task: names.get(&id).copied().unwrap_or("a task"),
+        cause,
+    }
+}
+
+async fn metrics_upkeep(
+    metrics: PrometheusHandle,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), std::convert::Infallible> {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return Ok(()),
+            () = tokio::time::sleep(METRICS_UPKEEP_EVERY) => metrics.run_upkeep(),
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use. Tests build several
+/// applications in one process; they all share it.
+pub fn metrics_recorder() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
-                .install_recorder()
-                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder().handle())
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full(http_metrics::REQUEST_DURATION.to_owned()),
+                    http_metrics::DURATION_BUCKETS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                // Something else in the process installed one first; ours then sees
+                // nothing, and /metrics says so by being empty.
+                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
         })
         .clone()
 }
 
-/// Connects to the configured database, creating it first when it does not exist.
+/// Applies the migrations of `config`'s database, creating it when missing.
+pub async fn migrate_database(config: &Config) -> Result<(), StartupError> {
+    let pool = connect_database(config.database_url.expose()).await?;
+    migrate(&pool).await?;
+    pool.close().await;
+    Ok(())
+}
+
+/// Connects to the configured database, creating it first when it does not exist and the
+/// role may create databases.
 pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
     let options: PgConnectOptions =
         url.parse()
             .map_err(|e: sqlx::Error| StartupError::Database {
-                database: url.to_owned(),
+                database: where_url_points(url),
                 cause: e.to_string(),
             })?;
     let database = options.get_database().unwrap_or("postgres").to_owned();
@@ -89,46 +327,67 @@ pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
         port,
         cause: e.to_string(),
     };
-    let pool_options = PgPoolOptions::new()
-        .max_connections(32)
-        .acquire_timeout(Duration::from_secs(5));
-    match pool_options.clone().connect_with(options.clone()).await {
-        Ok(pool) => Ok(pool),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
-            // The server answers but the database is missing: a fresh machine.
-            let mut admin = options
-                .clone()
-                .database("postgres")
-                .connect()
-                .await
-                .map_err(|e| unreachable(&e))?;
-            let quoted = database.replace('"', "\"\"");
-            if let Err(e) = sqlx::query(&format!("create database \"{quoted}\""))
-                .execute(&mut admin)
-                .await
-            {
-                // Another process may have created it in the meantime.
-                let exists =
-                    matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42P04"));
-                if !exists {
-                    return Err(StartupError::Database {
-                        database,
-                        cause: format!("does not exist and could not be created: {e}"),
-                    });
-                }
-            }
-            tracing::info!(%database, "created the database");
-            pool_options
-                .connect_with(options)
-                .await
-                .map_err(|e| unreachable(&e))
+    // One plain connection first: a pool retries a refused connection until its acquire
+    // timeout, and a newcomer whose server is down should hear so at once.
+    let probe = tokio::time::timeout(Duration::from_secs(10), options.connect())
+        .await
+        .map_err(|_| StartupError::DatabaseUnreachable {
+            host: host.clone(),
+            port,
+            cause: "no answer within 10 s".into(),
+        })?;
+    match probe {
+        Ok(probe) => {
+            let _ = probe.close().await;
         }
-        Err(e @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut)) => Err(unreachable(&e)),
-        Err(e) => Err(StartupError::Database {
-            database,
-            cause: e.to_string(),
-        }),
+        // The server answers but the database is missing: a fresh machine.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            create_database(&options, &database)
+                .await
+                .map_err(|e| match e {
+                    e @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => unreachable(&e),
+                    e => StartupError::Database {
+                        database: database.clone(),
+                        cause: format!("does not exist and could not be created: {e}"),
+                    },
+                })?;
+        }
+        Err(e @ sqlx::Error::Io(_)) => return Err(unreachable(&e)),
+        Err(e) => {
+            return Err(StartupError::Database {
+                database,
+                cause: e.to_string(),
+            })
+        }
     }
+    PgPoolOptions::new()
+        .max_connections(32)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(|e| match e {
+            e @ (sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut) => unreachable(&e),
+            e => StartupError::Database {
+                database,
+                cause: e.to_string(),
+            },
+        })
+}
+
+async fn create_database(options: &PgConnectOptions, database: &str) -> Result<(), sqlx::Error> {
+    let mut admin = options.clone().database("postgres").connect().await?;
+    let quoted = database.replace('"', "\"\"");
+    match sqlx::query(&format!("create database \"{quoted}\""))
+        .execute(&mut admin)
+        .await
+    {
+        Ok(_) => tracing::info!(%database, "created the database"),
+        // Another process created it in the meantime: what we wanted.
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        Err(e) => return Err(e),
+    }
+    let _ = admin.close().await;
+    Ok(())
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
@@ -138,105 +397,52 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
         .map_err(|e| StartupError::Migrations(e.to_string()))
 }
 
+/// Connects to NATS and checks that JetStream is on (the relay and workers need it).
+pub async fn connect_nats(url: &Secret) -> Result<async_nats::Client, StartupError> {
+    let at = where_url_points(url.expose());
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .connect(url.expose())
+        .await
+        .map_err(|e| StartupError::NatsUnreachable {
+            at: at.clone(),
+            cause: e.to_string(),
+        })?;
+    // A raw `$JS.API.INFO` rather than `jetstream::Context::query_account`: the typed
+    // answer changes between server versions (Debian's 2.9 does not parse), and all we ask
+    // is whether JetStream answers. Without it the server says "no responders".
+    let without = |cause: String| StartupError::NatsWithoutJetStream {
+        at: at.clone(),
+        cause,
+    };
+    let info = tokio::time::timeout(
+        Duration::from_secs(5),
+        client.request("$JS.API.INFO", Default::default()),
+    )
+    .await
+    .map_err(|_| without("no answer from $JS.API.INFO within 5 s".into()))?
+    .map_err(|e| without(e.to_string()))?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&info.payload).map_err(|e| without(e.to_string()))?;
+    if let Some(error) = info.get("error") {
+        return Err(without(error.to_string()));
+    }
+    Ok(client)
+}
+
 async fn open_store(
     config: &Config,
     pool: &PgPool,
 ) -> Result<(Arc<dyn EventStore>, &'static str), StartupError> {
     match &config.eventstore_url {
         Some(url) => {
-            let store = commands::store::esdb::EsdbEventStore::connect(url)
+            let store = commands::store::esdb::EsdbEventStore::connect(url.expose())
                 .await
                 .map_err(|e| StartupError::Store(e.to_string()))?;
             Ok((Arc::new(store), "eventstoredb"))
         }
         None => Ok((Arc::new(PgEventStore::new(pool.clone())), "postgres")),
     }
-}
-
-impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
-        let pool = connect_database(&config.database_url).await?;
-        migrate(&pool).await?;
-        let (store, store_kind) = open_store(&config, &pool).await?;
-        if config.jwt_secret.is_none() {
-            tracing::warn!("JWT_SECRET is not set: a random secret is used, so tokens will not survive a restart");
-        }
-        let saga = Checkout::new(
-            store.clone(),
-            pool.clone(),
-            CommandHandler::new(store.clone(), 100_000),
-            CommandHandler::new(store.clone(), 100_000),
-            config.reservation_ttl,
-        );
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|e| StartupError::Bind {
-                addr: config.bind,
-                cause: e.to_string(),
-            })?;
-        Ok(Application {
-            listener,
-            state: AppState {
-                pool,
-                store,
-                store_kind,
-                started: Instant::now(),
-                metrics: metrics_handle(),
-            },
-            saga,
-        })
-    }
-
-    pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
-    }
-
-    /// Serves until `signal` completes, then lets in-flight work finish (bounded).
-    pub async fn run_until_stopped(
-        self,
-        signal: impl Future<Output = ()> + Send + 'static,
-    ) -> Result<(), StartupError> {
-        let (stop, stopped) = watch::channel(false);
-        let saga = tokio::spawn(self.saga.run(stopped.clone()));
-        let app = router(self.state);
-        let mut http_stopped = stopped.clone();
-        let server = axum::serve(
-            self.listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = http_stopped.wait_for(|s| *s).await;
-        });
-        let server = tokio::spawn(async move { server.await });
-        signal.await;
-        tracing::info!("shutting down");
-        let _ = stop.send(true);
-        let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
-            let http = server.await;
-            let _ = saga.await;
-            http
-        })
-        .await;
-        match drained {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(StartupError::Serve(e.to_string())),
-            Ok(Err(e)) => Err(StartupError::Serve(e.to_string())),
-            Err(_) => {
-                tracing::warn!("in-flight work did not finish within {DRAIN_TIMEOUT:?}");
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Every route of the engine.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(crate::health::router())
-        .fallback(|| async { ApiError::NotFound("no such route".into()) })
-        .with_state(state)
 }
 
 /// Completes on ctrl-c or SIGTERM.
@@ -256,7 +462,7 @@ pub async fn shutdown_signal() {
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        () = ctrl_c => {},
+        () = terminate => {},
     }
 }

@@ -1,0 +1,142 @@
+//! `X-Request-Id`: taken from the request when it is sane, generated otherwise, echoed on
+//! the answer, recorded on the request's tracing span, and handed to handlers as the
+//! [`RequestId`] extractor: it becomes the correlation id of the events a command appends.
+
+use std::time::Instant;
+
+use axum::extract::{FromRequestParts, MatchedPath, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-supplied id kept; longer ones are replaced, so logs stay bounded.
+const MAX_LEN: usize = 128;
+
+/// Names client-supplied ids that are not UUIDs when they become correlation ids.
+const CORRELATION_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_0e27_3b9a_4d8e_9a51_6b0d_2c7e_81f4);
+
+/// The id of one request, as echoed in `X-Request-Id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId {
+    header: HeaderValue,
+    correlation_id: Uuid,
+}
+
+impl RequestId {
+    /// The client's id when it is 1 to 128 visible ASCII characters, else a new UUID.
+    pub fn from_header(value: Option<&HeaderValue>) -> Self {
+        let given = value
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| !s.is_empty() && s.len() <= MAX_LEN)
+            .filter(|s| s.bytes().all(|b| b.is_ascii_graphic()));
+        match given {
+            Some(s) => RequestId {
+                header: HeaderValue::from_str(s).expect("visible ASCII is a valid header value"),
+                // A UUID is kept as is, so a caller can follow its own id into the event
+                // metadata; any other id maps to the same UUID every time.
+                correlation_id: Uuid::parse_str(s)
+                    .unwrap_or_else(|_| Uuid::new_v5(&CORRELATION_NAMESPACE, s.as_bytes())),
+            },
+            None => Self::generate(),
+        }
+    }
+
+    pub fn generate() -> Self {
+        let id = Uuid::new_v4();
+        RequestId {
+            header: HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"),
+            correlation_id: id,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.header.to_str().unwrap_or_default()
+    }
+
+    /// The correlation id of everything this request causes.
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("the request id middleware is not installed"))
+    }
+}
+
+/// Outermost layer: everything inside, errors included, logs within the request's span.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = RequestId::from_header(req.headers().get(&X_REQUEST_ID));
+    req.extensions_mut().insert(id.clone());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        correlation_id = %id.correlation_id(),
+        method = %req.method(),
+        route = %route,
+    );
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), id.header);
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, latency_ms, "request answered");
+        } else {
+            tracing::info!(status, latency_ms, "request answered");
+        }
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sane_ids_are_kept_and_others_replaced() {
+        let kept = RequestId::from_header(Some(&HeaderValue::from_static("abc-123")));
+        assert_eq!(kept.as_str(), "abc-123");
+        // The same foreign id always maps to the same correlation id.
+        let again = RequestId::from_header(Some(&HeaderValue::from_static("abc-123")));
+        assert_eq!(kept.correlation_id(), again.correlation_id());
+
+        let uuid = Uuid::new_v4();
+        let given = HeaderValue::from_str(&uuid.to_string()).unwrap();
+        assert_eq!(RequestId::from_header(Some(&given)).correlation_id(), uuid);
+
+        for bad in ["", "has space", &"x".repeat(MAX_LEN + 1)] {
+            let replaced = RequestId::from_header(Some(&HeaderValue::from_str(bad).unwrap()));
+            assert!(Uuid::parse_str(replaced.as_str()).is_ok(), "{bad:?}");
+        }
+        assert!(Uuid::parse_str(RequestId::from_header(None).as_str()).is_ok());
+    }
+}
