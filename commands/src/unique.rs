@@ -64,6 +64,15 @@ async fn holder(
     })
 }
 
+/// Who holds `key` of `kind` now, if anyone.
+pub async fn owner_of(
+    store: &dyn EventStore,
+    kind: &str,
+    key: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(holder(store, &stream_of(kind, key)).await?.0)
+}
+
 /// Claims `key` for `owner`. Claiming a key one already holds succeeds and appends nothing.
 pub async fn claim(
     store: &dyn EventStore,

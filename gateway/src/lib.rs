@@ -28,6 +28,7 @@
 //! projection workers as they land) run beside the server in `serve`, each with the shared
 //! shutdown signal.
 
+pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -52,6 +52,8 @@ pub struct AppState {
     pub jwt_secret: Secret,
     pub started: Instant,
     pub metrics: PrometheusHandle,
+    /// Commands to users (registration, profile) go through this handler.
+    pub users: commands::handler::CommandHandler<domain::user::User>,
 }
 
 impl AppState {
@@ -65,10 +67,12 @@ impl AppState {
                 database: crate::config::where_url_points(config.database_url.expose()),
                 cause: e.to_string(),
             })?;
+        let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
         Ok(AppState {
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
-            store: Arc::new(PgEventStore::new(pool.clone())),
+            users: commands::handler::CommandHandler::new(store.clone(), 10_000),
+            store,
             pool,
             store_kind: "postgres",
             nats: None,
@@ -81,7 +85,9 @@ impl AppState {
 /// The `/api/v1` routes, relative to that prefix. Each resource module adds its
 /// `router()` here.
 pub fn api_router() -> Router<AppState> {
-    Router::new().merge(crate::docs::api_routes())
+    Router::new()
+        .merge(crate::docs::api_routes())
+        .merge(crate::auth::router())
 }
 
 /// The whole HTTP service.

@@ -128,6 +128,7 @@ impl Application {
         let state = AppState {
             config: Arc::new(config),
             pool,
+            users: commands::handler::CommandHandler::new(store.clone(), 100_000),
             store,
             store_kind,
             nats,

@@ -1,0 +1,14 @@
+//! Who is calling: passwords (argon2id), access tokens (JWT), the authenticated-user
+//! extractor, and the `/api/v1/auth` routes.
+//!
+//! An e-mail maps to its user through the write side's uniqueness stream
+//! (`commands::unique`), and a login checks the hash kept in the user's stream: checking
+//! credentials is the write side deciding, not a query.
+
+mod password;
+mod routes;
+mod token;
+
+pub use password::{check_policy, hash_password, verify_password};
+pub use routes::router;
+pub use token::{issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};

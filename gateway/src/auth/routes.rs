@@ -1,0 +1,343 @@
+//! `/api/v1/auth`: register, login, refresh, logout, profile.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use chrono::Utc;
+use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta};
+use commands::unique::{self, UniqueError};
+use domain::user::{Account, Role, User, UserCommand};
+use domain::value::Email;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::password::{check_policy, hash_password, verify_password};
+use super::token::{issue_access_token, AuthUser, ACCESS_TOKEN_TTL};
+use crate::error::{ApiError, AppJson};
+use crate::middleware::{ClientIp, RequestId};
+use crate::router::AppState;
+
+/// How long a refresh token lives.
+const REFRESH_TTL_DAYS: i64 = 30;
+const NAME_MAX: usize = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/profile", get(profile).put(update_profile))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    email: String,
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+}
+
+fn user_json(a: &Account) -> serde_json::Value {
+    json!({
+        "id": a.user_id,
+        "email": a.email,
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "role": a.role,
+        "status": a.status,
+        "email_verified": a.email_verified,
+    })
+}
+
+fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    if v.as_ref().is_some_and(|s| s.chars().count() > NAME_MAX) {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {NAME_MAX} characters"),
+        ));
+    }
+    Ok(v)
+}
+
+fn meta(request: &RequestId, ip: &ClientIp, user: Option<Uuid>, role: Role) -> CommandMeta {
+    let mut m = CommandMeta::new(
+        Uuid::new_v4(),
+        request.correlation_id(),
+        Actor {
+            user_id: user,
+            role: role.as_str().into(),
+        },
+        Utc::now(),
+    );
+    m.client_ip = Some(ip.0.to_string());
+    m
+}
+
+fn command_error<E: std::error::Error>(e: CommandError<E>) -> ApiError {
+    match e {
+        CommandError::Rejected(e) => ApiError::conflict("rejected", e.to_string()),
+        CommandError::Store(e) => e.into(),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<RegisterBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email =
+        Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
+    check_policy(&body.password)?;
+    let first_name = name("first_name", body.first_name)?;
+    let last_name = name("last_name", body.last_name)?;
+    let password_hash = hash_password(body.password).await?;
+    let user_id = Uuid::new_v4();
+    let meta = meta(&request, &ip, Some(user_id), Role::Customer);
+    match unique::claim(&*state.store, "email", email.as_str(), user_id, &meta).await {
+        Ok(()) => {}
+        Err(UniqueError::Taken { .. }) => {
+            return Err(ApiError::conflict(
+                "email_taken",
+                "an account with this e-mail exists",
+            ))
+        }
+        Err(UniqueError::Store(e)) => return Err(e.into()),
+        Err(e) => return Err(ApiError::internal(e)),
+    }
+    let stream = CommandHandler::<User>::stream_id(user_id);
+    let command = UserCommand::Register {
+        user_id: user_id.into(),
+        email: email.clone(),
+        password_hash,
+        first_name,
+        last_name,
+        role: Role::Customer,
+        at: meta.occurred_at,
+    };
+    if let Err(e) = state.users.handle(&stream, command, meta.clone()).await {
+        // Give the e-mail back so the person can try again.
+        let _ = unique::release(&*state.store, "email", email.as_str(), user_id, &meta).await;
+        return Err(command_error(e));
+    }
+    let (user, _) = state.users.load(&stream).await.map_err(command_error)?;
+    let account = user
+        .registered
+        .ok_or_else(|| ApiError::internal("registered user not found"))?;
+    Ok((StatusCode::CREATED, Json(user_json(&account))))
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthorized("the e-mail or password is wrong".into())
+}
+
+async fn login(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<LoginBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let Ok(email) = Email::parse(&body.email) else {
+        return Err(invalid_credentials());
+    };
+    let owner = unique::owner_of(&*state.store, "email", email.as_str()).await?;
+    let Some(user_id) = owner else {
+        // Spend what a real check costs, so timing does not reveal which e-mails exist.
+        let _ = hash_password(body.password).await;
+        return Err(invalid_credentials());
+    };
+    let (user, _) = state
+        .users
+        .load(&CommandHandler::<User>::stream_id(user_id))
+        .await
+        .map_err(command_error)?;
+    let account = user.registered.ok_or_else(invalid_credentials)?;
+    if !verify_password(body.password, account.password_hash.clone()).await? {
+        return Err(invalid_credentials());
+    }
+    if account.status == domain::user::UserStatus::Suspended {
+        return Err(ApiError::Forbidden("the account is suspended".into()));
+    }
+    let pair = issue_pair(&state, user_id, account.role, Uuid::new_v4()).await?;
+    Ok(Json(pair))
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+async fn issue_pair(
+    state: &AppState,
+    user: Uuid,
+    role: Role,
+    family: Uuid,
+) -> Result<TokenPair, ApiError> {
+    let now = Utc::now();
+    let access_token = issue_access_token(
+        state.jwt_secret.expose().as_bytes(),
+        user,
+        role,
+        now.timestamp(),
+    )?;
+    let raw: [u8; 32] = rand::random();
+    let refresh_token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw);
+    sqlx::query(
+        "insert into auth.refresh_tokens (token_hash, family_id, user_id, expires_at)
+         values ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&refresh_token))
+    .bind(family)
+    .bind(user)
+    .bind(now + chrono::Duration::days(REFRESH_TTL_DAYS))
+    .execute(&state.pool)
+    .await?;
+    Ok(TokenPair {
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_TTL.as_secs(),
+    })
+}
+
+/// Rotates a refresh token. A token presented a second time was copied: the family it
+/// belongs to is revoked, so neither the thief nor the owner can go on with it.
+async fn refresh(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
+        "select family_id, user_id, used_at is not null, revoked_at is not null, expires_at < now()
+           from auth.refresh_tokens where token_hash = $1 for update",
+    )
+    .bind(token_hash(&body.refresh_token))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((family, user, used, revoked, expired)) = row else {
+        return Err(ApiError::Unauthorized(
+            "the refresh token is not valid".into(),
+        ));
+    };
+    if used || revoked {
+        sqlx::query("update auth.refresh_tokens set revoked_at = coalesce(revoked_at, now()) where family_id = $1")
+            .bind(family)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::warn!(%user, %family, "refresh token reused; the family is revoked");
+        return Err(ApiError::Unauthorized(
+            "the refresh token was already used; sign in again".into(),
+        ));
+    }
+    if expired {
+        return Err(ApiError::Unauthorized(
+            "the refresh token has expired; sign in again".into(),
+        ));
+    }
+    sqlx::query("update auth.refresh_tokens set used_at = now() where token_hash = $1")
+        .bind(token_hash(&body.refresh_token))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let (account, _) = state
+        .users
+        .load(&CommandHandler::<User>::stream_id(user))
+        .await
+        .map_err(command_error)?;
+    let account = account
+        .registered
+        .ok_or_else(|| ApiError::Unauthorized("the account is gone".into()))?;
+    if account.status == domain::user::UserStatus::Suspended {
+        return Err(ApiError::Forbidden("the account is suspended".into()));
+    }
+    Ok(Json(issue_pair(&state, user, account.role, family).await?))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    AppJson(body): AppJson<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    sqlx::query(
+        "update auth.refresh_tokens set revoked_at = coalesce(revoked_at, now())
+          where family_id = (select family_id from auth.refresh_tokens where token_hash = $1)",
+    )
+    .bind(token_hash(&body.refresh_token))
+    .execute(&state.pool)
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn profile(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (s, _) = state
+        .users
+        .load(&CommandHandler::<User>::stream_id(user.user_id))
+        .await
+        .map_err(command_error)?;
+    let account = s
+        .registered
+        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    Ok(Json(user_json(&account)))
+}
+
+async fn update_profile(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<ProfileBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let stream = CommandHandler::<User>::stream_id(user.user_id);
+    let command = UserCommand::UpdateProfile {
+        first_name: name("first_name", body.first_name)?,
+        last_name: name("last_name", body.last_name)?,
+        at: Utc::now(),
+    };
+    state
+        .users
+        .handle(
+            &stream,
+            command,
+            meta(&request, &ip, Some(user.user_id), user.role),
+        )
+        .await
+        .map_err(command_error)?;
+    profile(State(state), user).await
+}

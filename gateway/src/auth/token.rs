@@ -1,0 +1,111 @@
+//! Access tokens: short-lived HS256 JWTs naming the user and the role, and the extractor
+//! that turns `Authorization: Bearer ...` into an [`AuthUser`] or a 401.
+
+use std::time::Duration;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use domain::user::Role;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::router::AppState;
+
+pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: Uuid,
+}
+
+pub fn issue_access_token(
+    secret: &[u8],
+    user: Uuid,
+    role: Role,
+    now: i64,
+) -> Result<String, ApiError> {
+    let claims = Claims {
+        sub: user,
+        role,
+        iat: now,
+        exp: now + ACCESS_TOKEN_TTL.as_secs() as i64,
+        jti: Uuid::new_v4(),
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(secret),
+    )
+    .map_err(ApiError::internal)
+}
+
+/// The caller, from a valid access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl AuthUser {
+    /// 403 unless the caller holds one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this needs the role {}",
+                roles
+                    .iter()
+                    .map(Role::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized(
+                "an Authorization: Bearer <access_token> header is required".into(),
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized(
+                    "the Authorization header must be Bearer <access_token>".into(),
+                )
+            })?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        let data = decode::<Claims>(
+            token.trim(),
+            &DecodingKey::from_secret(state.jwt_secret.expose().as_bytes()),
+            &validation,
+        )
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                ApiError::Unauthorized("the access token has expired; refresh it".into())
+            }
+            _ => ApiError::Unauthorized("the access token is not valid".into()),
+        })?;
+        Ok(AuthUser {
+            user_id: data.claims.sub,
+            role: data.claims.role,
+        })
+    }
+}
