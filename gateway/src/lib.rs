@@ -29,6 +29,7 @@
 //! shutdown signal.
 
 pub mod auth;
+pub mod catalog;
 pub mod config;
 pub mod docs;
 pub mod error;

@@ -11,6 +11,7 @@
 //! [`RequestId`]: crate::middleware::RequestId
 //! [`ClientIp`]: crate::middleware::ClientIp
 
+use commands::handler::CommandHandler;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -52,8 +53,32 @@ pub struct AppState {
     pub jwt_secret: Secret,
     pub started: Instant,
     pub metrics: PrometheusHandle,
-    /// Commands to users (registration, profile) go through this handler.
-    pub users: commands::handler::CommandHandler<domain::user::User>,
+    /// One command handler per aggregate; every command goes through these.
+    pub handlers: Arc<Handlers>,
+}
+
+/// The command handlers of every aggregate, over one store.
+pub struct Handlers {
+    pub users: CommandHandler<domain::user::User>,
+    pub categories: CommandHandler<domain::catalog::Category>,
+    pub products: CommandHandler<domain::catalog::Product>,
+    pub inventory: CommandHandler<domain::inventory::Inventory>,
+    pub orders: CommandHandler<domain::order::Order>,
+    pub payments: CommandHandler<domain::payment::Payment>,
+}
+
+impl Handlers {
+    /// Handlers over `store`, each caching up to `cache` recent states.
+    pub fn new(store: &Arc<dyn commands::store::EventStore>, cache: u64) -> Arc<Self> {
+        Arc::new(Handlers {
+            users: CommandHandler::new(store.clone(), cache),
+            categories: CommandHandler::new(store.clone(), cache),
+            products: CommandHandler::new(store.clone(), cache),
+            inventory: CommandHandler::new(store.clone(), cache),
+            orders: CommandHandler::new(store.clone(), cache),
+            payments: CommandHandler::new(store.clone(), cache),
+        })
+    }
 }
 
 impl AppState {
@@ -71,7 +96,7 @@ impl AppState {
         Ok(AppState {
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
-            users: commands::handler::CommandHandler::new(store.clone(), 10_000),
+            handlers: Handlers::new(&store, 10_000),
             store,
             pool,
             store_kind: "postgres",
@@ -88,6 +113,7 @@ pub fn api_router() -> Router<AppState> {
     Router::new()
         .merge(crate::docs::api_routes())
         .merge(crate::auth::router())
+        .merge(crate::catalog::router())
 }
 
 /// The whole HTTP service.

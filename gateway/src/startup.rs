@@ -46,6 +46,8 @@ const STATE_CACHE_CAPACITY: u64 = 100_000;
 pub enum StartupError {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    #[error("creating the bootstrap admin failed: {0}")]
+    BootstrapAdmin(String),
     #[error(
         "PostgreSQL does not answer at {host}:{port} ({cause}).\n  \
          Start it with:  pg_ctlcluster --skip-systemctl-redirect 15 main start\n  \
@@ -128,7 +130,7 @@ impl Application {
         let state = AppState {
             config: Arc::new(config),
             pool,
-            users: commands::handler::CommandHandler::new(store.clone(), 100_000),
+            handlers: crate::router::Handlers::new(&store, 100_000),
             store,
             store_kind,
             nats,
@@ -136,6 +138,7 @@ impl Application {
             started: Instant::now(),
             metrics: metrics.clone(),
         };
+        crate::auth::bootstrap_admin(&state).await?;
         let app = Application {
             listener,
             state,

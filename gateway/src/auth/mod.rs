@@ -5,10 +5,12 @@
 //! (`commands::unique`), and a login checks the hash kept in the user's stream: checking
 //! credentials is the write side deciding, not a query.
 
+mod bootstrap;
 mod password;
 mod routes;
 mod token;
 
+pub use bootstrap::bootstrap_admin;
 pub use password::{check_policy, hash_password, verify_password};
 pub use routes::router;
 pub use token::{issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};

@@ -152,12 +152,22 @@ async fn register(
         role: Role::Customer,
         at: meta.occurred_at,
     };
-    if let Err(e) = state.users.handle(&stream, command, meta.clone()).await {
+    if let Err(e) = state
+        .handlers
+        .users
+        .handle(&stream, command, meta.clone())
+        .await
+    {
         // Give the e-mail back so the person can try again.
         let _ = unique::release(&*state.store, "email", email.as_str(), user_id, &meta).await;
         return Err(command_error(e));
     }
-    let (user, _) = state.users.load(&stream).await.map_err(command_error)?;
+    let (user, _) = state
+        .handlers
+        .users
+        .load(&stream)
+        .await
+        .map_err(command_error)?;
     let account = user
         .registered
         .ok_or_else(|| ApiError::internal("registered user not found"))?;
@@ -182,6 +192,7 @@ async fn login(
         return Err(invalid_credentials());
     };
     let (user, _) = state
+        .handlers
         .users
         .load(&CommandHandler::<User>::stream_id(user_id))
         .await
@@ -275,6 +286,7 @@ async fn refresh(
         .await?;
     tx.commit().await?;
     let (account, _) = state
+        .handlers
         .users
         .load(&CommandHandler::<User>::stream_id(user))
         .await
@@ -307,6 +319,7 @@ async fn profile(
     user: AuthUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (s, _) = state
+        .handlers
         .users
         .load(&CommandHandler::<User>::stream_id(user.user_id))
         .await
@@ -331,6 +344,7 @@ async fn update_profile(
         at: Utc::now(),
     };
     state
+        .handlers
         .users
         .handle(
             &stream,
