@@ -261,7 +261,13 @@ pub struct PlacedOrder {
     pub refunded: Money,
     pub tracking_number: Option<String>,
     pub cancellation_reason: Option<CancellationReason>,
+    pub shipping_address: Address,
+    pub billing_address: Option<Address>,
+    pub payment_method: String,
+    pub notes: Option<String>,
     pub placed_at: DateTime<Utc>,
+    /// When the order last changed.
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -539,6 +545,7 @@ impl Aggregate for Order {
                       at: DateTime<Utc>| {
             if let Some(o) = s.placed.as_mut() {
                 o.status = status;
+                o.updated_at = at;
             }
             s.history.push(StatusChange {
                 status,
@@ -555,6 +562,9 @@ impl Aggregate for Order {
                 totals,
                 notes,
                 placed_at,
+                shipping_address,
+                billing_address,
+                payment_method,
                 ..
             } => {
                 s.placed = Some(PlacedOrder {
@@ -568,7 +578,12 @@ impl Aggregate for Order {
                     refunded: Money::zero(totals.total.currency),
                     tracking_number: None,
                     cancellation_reason: None,
+                    shipping_address: shipping_address.clone(),
+                    billing_address: billing_address.clone(),
+                    payment_method: payment_method.clone(),
+                    notes: notes.clone(),
                     placed_at: *placed_at,
+                    updated_at: *placed_at,
                 });
                 s.history.push(StatusChange {
                     status: S::Pending,

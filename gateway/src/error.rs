@@ -53,6 +53,9 @@ pub enum ApiError {
     /// 401: no valid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 402: the payment was refused (e.g. `card_declined`); the order stays payable.
+    #[error("{detail}")]
+    PaymentRequired { code: String, detail: String },
     /// 403: valid credentials, not allowed.
     #[error("{0}")]
     Forbidden(String),
@@ -135,6 +138,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
@@ -155,6 +159,12 @@ impl ApiError {
             | ApiError::UnprocessableEntity { code, .. }
             | ApiError::TooManyRequests { code, .. }
             | ApiError::ServiceUnavailable { code, .. } => code,
+            // The provider's decline codes are an open set; these are the ones we know.
+            ApiError::PaymentRequired { code, .. } => match code.as_str() {
+                "card_declined" => "card_declined",
+                "invalid_token" => "invalid_token",
+                _ => "payment_declined",
+            },
             ApiError::Unauthorized(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",

@@ -35,6 +35,7 @@ pub mod docs;
 pub mod error;
 pub mod health;
 pub mod middleware;
+pub mod orders;
 pub mod router;
 pub mod startup;
 

@@ -114,6 +114,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::docs::api_routes())
         .merge(crate::auth::router())
         .merge(crate::catalog::router())
+        .merge(crate::orders::router())
 }
 
 /// The whole HTTP service.

@@ -16,8 +16,13 @@ fn server_url() -> String {
         .unwrap_or(base)
 }
 
-#[tokio::test]
-async fn staff_build_a_catalog_and_stock_it() {
+/// Runs `journey` against a real server (with the process managers) on a database of its
+/// own, with a bootstrap admin, then drops the database whatever happened.
+async fn with_shop<F, Fut>(journey: F)
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let name = format!("um_catalog_{}", Uuid::new_v4().simple());
     let url = format!("{}/{name}", server_url());
     let outcome = tokio::spawn(async move {
@@ -33,13 +38,16 @@ async fn staff_build_a_catalog_and_stock_it() {
             "a long admin password",
         ])
         .unwrap();
-        let app = Application::build(config).await.unwrap();
+        let app = Application::build(config)
+            .await
+            .unwrap()
+            .with_process_managers();
         let base = format!("http://{}/api/v1", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        journey(&base).await;
+        journey(base).await;
         stop.send(()).unwrap();
         running.await.unwrap().unwrap();
     })
@@ -54,6 +62,16 @@ async fn staff_build_a_catalog_and_stock_it() {
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+#[tokio::test]
+async fn staff_build_a_catalog_and_stock_it() {
+    with_shop(|base| async move { journey(&base).await }).await;
+}
+
+#[tokio::test]
+async fn a_customer_orders_pays_and_staff_ship() {
+    with_shop(|base| async move { order_journey(&base).await }).await;
 }
 
 async fn call(
@@ -262,4 +280,179 @@ async fn journey(base: &str) {
     )
     .await;
     assert_eq!(status, 409, "an archived product is not edited");
+}
+
+async fn register(c: &Client, base: &str, email: &str) -> String {
+    c.post(format!("{base}/auth/register"))
+        .json(&json!({ "email": email, "password": "customer password" }))
+        .send()
+        .await
+        .unwrap();
+    login(c, base, email, "customer password").await
+}
+
+async fn order_journey(base: &str) {
+    let c = Client::new();
+    let admin = login(&c, base, "root@example.com", "a long admin password").await;
+    let ann = register(&c, base, "ann@example.com").await;
+    let eve = register(&c, base, "eve@example.com").await;
+    let (_, _, cat) = call(
+        &c,
+        "POST",
+        format!("{base}/categories"),
+        &admin,
+        Some(json!({ "name": "Mugs" })),
+    )
+    .await;
+    let (_, _, mug) = call(&c, "POST", format!("{base}/products"), &admin, Some(json!({
+        "sku": "MUG-1", "name": "Mug", "category_id": cat["id"], "price": { "amount": 1250, "currency": "USD" }
+    }))).await;
+    call(
+        &c,
+        "POST",
+        format!("{base}/inventory/MUG-1/receive"),
+        &admin,
+        Some(json!({ "quantity": 3 })),
+    )
+    .await;
+
+    let address = json!({ "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us" });
+    let (status, token, order) = call(&c, "POST", format!("{base}/orders"), &ann, Some(json!({
+        "items": [{ "product_id": mug["id"], "quantity": 2 }],
+        "shipping_address": address, "payment_method": "card", "notes": "'; DROP TABLE orders;--"
+    }))).await;
+    assert_eq!(status, 202, "{order}");
+    assert!(token.is_some());
+    assert_eq!(order["status"], "pending");
+    assert_eq!(order["total"], json!({ "amount": 2500, "currency": "USD" }));
+    assert_eq!(order["items"][0]["subtotal"]["amount"], 2500);
+    assert_eq!(order["shipping_address"]["country"], "US");
+    assert_eq!(order["notes"], "'; DROP TABLE orders;--");
+    let id = order["id"].as_str().unwrap().to_owned();
+
+    // Someone else's order does not exist for them.
+    let (status, _, _) = call(
+        &c,
+        "POST",
+        format!("{base}/orders/{id}/payment"),
+        &eve,
+        Some(json!({ "method": "card", "token": "tok_visa" })),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _, _) = call(&c, "DELETE", format!("{base}/orders/{id}"), &eve, None).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = call(
+        &c,
+        "PUT",
+        format!("{base}/orders/{id}/status"),
+        &ann,
+        Some(json!({ "status": "shipped" })),
+    )
+    .await;
+    assert_eq!(status, 403, "customers do not ship");
+
+    // The saga reserves the stock; until then the order cannot be paid.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let declined = loop {
+        let (status, _, body) = call(
+            &c,
+            "POST",
+            format!("{base}/orders/{id}/payment"),
+            &ann,
+            Some(json!({ "method": "card", "token": "tok_chargeDeclined" })),
+        )
+        .await;
+        if status != StatusCode::CONFLICT {
+            break (status, body);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the order never became payable: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(declined.0, 402, "{}", declined.1);
+    assert_eq!(declined.1["code"], "card_declined");
+    let (status, _, paid) = call(
+        &c,
+        "POST",
+        format!("{base}/orders/{id}/payment"),
+        &ann,
+        Some(json!({ "method": "card", "token": "tok_visa" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{paid}");
+    assert_eq!(paid["payment_status"], "captured");
+
+    // Paid: the customer can no longer cancel; staff ship once the saga recorded the payment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shipped = loop {
+        let (status, _, body) = call(
+            &c,
+            "PUT",
+            format!("{base}/orders/{id}/status"),
+            &admin,
+            Some(json!({ "status": "shipped", "tracking_number": "1Z999" })),
+        )
+        .await;
+        if status == 200 {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never shippable: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(shipped["status"], "shipped");
+    assert_eq!(shipped["payment_status"], "captured");
+    assert_eq!(shipped["tracking_number"], "1Z999");
+    let (status, _, _) = call(&c, "DELETE", format!("{base}/orders/{id}"), &ann, None).await;
+    assert_eq!(status, 409);
+
+    let (status, _, p) = call(
+        &c,
+        "POST",
+        format!("{base}/orders/{id}/refund"),
+        &admin,
+        Some(json!({ "amount": { "amount": 9999, "currency": "USD" }, "reason": "broken" })),
+    )
+    .await;
+    assert_eq!(status, 422, "{p}");
+    let (status, _, refunded) = call(
+        &c,
+        "POST",
+        format!("{base}/orders/{id}/refund"),
+        &admin,
+        Some(json!({ "amount": { "amount": 1250, "currency": "USD" }, "reason": "one broke" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{refunded}");
+    assert_eq!(refunded["status"], "partially_refunded");
+
+    // Bad orders: an unknown product, no items, a hostile quantity type.
+    let (status, _, p) = call(&c, "POST", format!("{base}/orders"), &ann, Some(json!({
+        "items": [{ "product_id": Uuid::new_v4(), "quantity": 1 }], "shipping_address": address, "payment_method": "card"
+    }))).await;
+    assert_eq!(
+        (status, p["errors"][0]["field"].as_str()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("items[0].product_id")
+        )
+    );
+    let (status, _, _) = call(
+        &c,
+        "POST",
+        format!("{base}/orders"),
+        &ann,
+        Some(json!({ "items": [], "shipping_address": address, "payment_method": "card" })),
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (status, _, _) = call(&c, "POST", format!("{base}/orders"), &ann, Some(json!({
+        "items": [{ "product_id": mug["id"], "quantity": "2; DROP" }], "shipping_address": address, "payment_method": "card"
+    }))).await;
+    assert_eq!(status, 422);
 }

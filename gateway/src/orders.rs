@@ -1,0 +1,478 @@
+//! Order and payment commands: place, pay, cancel, change status (staff), refund (staff).
+//!
+//! Placing prices each line from the product as the catalog holds it now (a fact handed to
+//! the order inside its command) and answers 202: the checkout saga reserves the stock and
+//! moves the order on; `X-Consistency-Token` lets the client read its own write.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, post, put};
+use axum::{Json, Router};
+use chrono::Utc;
+use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
+use commands::payment::{pay_order, PayError, PayOutcome, TestProvider};
+use domain::catalog::{Product, ProductStatus};
+use domain::id::{OrderId, ProductId};
+use domain::money::{Currency, Money};
+use domain::order::{
+    CancellationReason, ChangedBy, Order, OrderCommand, OrderError, OrderLine, OrderStatus,
+    PlaceOrder, PlacedOrder,
+};
+use domain::user::Role;
+use domain::value::Address;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::error::{ApiError, AppJson, FieldError};
+use crate::middleware::{ClientIp, RequestId};
+use crate::router::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", post(place))
+        .route("/orders/{id}", delete(cancel))
+        .route("/orders/{id}/payment", post(pay))
+        .route("/orders/{id}/status", put(change_status))
+        .route("/orders/{id}/refund", post(refund))
+}
+
+const STAFF: &[Role] = &[Role::Staff, Role::Admin];
+const MAX_ITEMS: usize = 100;
+
+fn meta(user: &AuthUser, request: &RequestId, ip: &ClientIp) -> CommandMeta {
+    let mut m = CommandMeta::new(
+        Uuid::new_v4(),
+        request.correlation_id(),
+        Actor {
+            user_id: Some(user.user_id),
+            role: user.role.as_str().into(),
+        },
+        Utc::now(),
+    );
+    m.client_ip = Some(ip.0.to_string());
+    m
+}
+
+fn by(user: &AuthUser) -> ChangedBy {
+    ChangedBy {
+        user_id: Some(user.user_id.into()),
+        role: user.role.as_str().into(),
+    }
+}
+
+fn consistency<E>(handled: &Handled<E>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(v) = handled
+        .position
+        .and_then(|p| HeaderValue::from_str(&p.to_string()).ok())
+    {
+        h.insert("x-consistency-token", v);
+    }
+    h
+}
+
+fn order_error(e: CommandError<OrderError>) -> ApiError {
+    match e {
+        CommandError::Rejected(OrderError::NotPlaced) => ApiError::NotFound("no such order".into()),
+        CommandError::Rejected(e @ OrderError::InvalidTransition { .. }) => {
+            ApiError::conflict("invalid_status", e.to_string())
+        }
+        CommandError::Rejected(e @ OrderError::AlreadyCancelled) => {
+            ApiError::conflict("invalid_status", e.to_string())
+        }
+        CommandError::Rejected(e @ OrderError::RefundExceedsPaid { .. }) => {
+            ApiError::UnprocessableEntity {
+                code: "refund_exceeds_paid",
+                detail: e.to_string(),
+                errors: vec![FieldError::new("amount", e.to_string())],
+            }
+        }
+        CommandError::Rejected(e) => ApiError::UnprocessableEntity {
+            code: "order_rule",
+            detail: e.to_string(),
+            errors: vec![],
+        },
+        CommandError::Store(e) => e.into(),
+        other => ApiError::internal(other),
+    }
+}
+
+/// The order as API.md shapes it.
+pub fn order_json(o: &PlacedOrder) -> Value {
+    let items: Vec<Value> = o
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "product_id": l.product_id,
+                "sku": l.sku,
+                "quantity": l.quantity,
+                "price": l.unit_price,
+                "subtotal": l.unit_price.checked_mul(l.quantity).ok(),
+            })
+        })
+        .collect();
+    json!({
+        "id": o.order_id,
+        "user_id": o.user_id,
+        "status": o.status,
+        "payment_status": o.payment_status,
+        "items": items,
+        "subtotal": o.totals.subtotal,
+        "tax": o.totals.tax,
+        "shipping": o.totals.shipping,
+        "discount": o.totals.discount,
+        "total": o.totals.total,
+        "shipping_address": o.shipping_address,
+        "billing_address": o.billing_address,
+        "payment_method": o.payment_method,
+        "notes": o.notes,
+        "tracking_number": o.tracking_number,
+        "cancellation_reason": o.cancellation_reason,
+        "created_at": o.placed_at,
+        "updated_at": o.updated_at,
+    })
+}
+
+/// The order, if the caller may act on it: its owner or staff. Others learn nothing, not
+/// even that it exists.
+async fn visible_order(
+    state: &AppState,
+    user: &AuthUser,
+    id: Uuid,
+) -> Result<PlacedOrder, ApiError> {
+    let (s, _) = state
+        .handlers
+        .orders
+        .load(&CommandHandler::<Order>::stream_id(id))
+        .await
+        .map_err(order_error)?;
+    let o = s
+        .placed
+        .ok_or_else(|| ApiError::NotFound("no such order".into()))?;
+    if o.user_id.as_uuid() != user.user_id && !STAFF.contains(&user.role) {
+        return Err(ApiError::NotFound("no such order".into()));
+    }
+    Ok(o)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Item {
+    product_id: Uuid,
+    quantity: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlaceBody {
+    items: Vec<Item>,
+    shipping_address: Address,
+    billing_address: Option<Address>,
+    payment_method: String,
+    notes: Option<String>,
+}
+
+async fn place(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<PlaceBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.items.is_empty() || body.items.len() > MAX_ITEMS {
+        return Err(ApiError::invalid_field(
+            "items",
+            format!("must hold 1 to {MAX_ITEMS} items"),
+        ));
+    }
+    if body.payment_method != "card" {
+        return Err(ApiError::invalid_field(
+            "payment_method",
+            "the only method is \"card\"",
+        ));
+    }
+    if body
+        .notes
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > 2_000)
+    {
+        return Err(ApiError::invalid_field(
+            "notes",
+            "must be at most 2000 characters",
+        ));
+    }
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(body.items.len());
+    for (i, item) in body.items.iter().enumerate() {
+        if item.quantity == 0 || item.quantity > domain::value::Quantity::MAX {
+            return Err(ApiError::invalid_field(
+                format!("items[{i}].quantity"),
+                "must be 1 to 10000",
+            ));
+        }
+        let (p, _) = state
+            .handlers
+            .products
+            .load(&CommandHandler::<Product>::stream_id(item.product_id))
+            .await
+            .map_err(ApiError::internal)?;
+        let p = match p.created {
+            Some(p) if p.status == ProductStatus::Active => p,
+            _ => {
+                return Err(ApiError::invalid_field(
+                    format!("items[{i}].product_id"),
+                    "no such product on sale",
+                ))
+            }
+        };
+        match lines
+            .iter_mut()
+            .find(|l| l.product_id == ProductId::new(item.product_id))
+        {
+            Some(line) => line.quantity += item.quantity,
+            None => lines.push(OrderLine {
+                product_id: p.product_id,
+                sku: p.sku,
+                quantity: item.quantity,
+                unit_price: p.price,
+            }),
+        }
+    }
+    let currency = lines
+        .first()
+        .map_or(Currency::USD, |l| l.unit_price.currency);
+    let order_id = Uuid::new_v4();
+    let meta = meta(&user, &request, &ip);
+    let command = OrderCommand::Place(Box::new(PlaceOrder {
+        order_id: OrderId::new(order_id),
+        user_id: user.user_id.into(),
+        lines,
+        shipping_address: body.shipping_address,
+        billing_address: body.billing_address,
+        payment_method: body.payment_method,
+        notes: body.notes,
+        coupon_code: None,
+        discount: Money::zero(currency),
+        tax_rate_bp: 0,
+        shipping: Money::zero(currency),
+        at: meta.occurred_at,
+    }));
+    let stream = CommandHandler::<Order>::stream_id(order_id);
+    let handled = state
+        .handlers
+        .orders
+        .handle(&stream, command, meta)
+        .await
+        .map_err(order_error)?;
+    let o = visible_order(&state, &user, order_id).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        consistency(&handled),
+        Json(order_json(&o)),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    method: String,
+    token: String,
+}
+
+async fn pay(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<PayBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.method != "card" {
+        return Err(ApiError::invalid_field(
+            "method",
+            "the only method is \"card\"",
+        ));
+    }
+    let order = visible_order(&state, &user, id).await?;
+    if order.user_id.as_uuid() != user.user_id {
+        return Err(ApiError::Forbidden(
+            "only the customer pays an order".into(),
+        ));
+    }
+    let outcome = pay_order(
+        &state.handlers.orders,
+        &state.handlers.payments,
+        &TestProvider,
+        OrderId::new(id),
+        &body.method,
+        &body.token,
+        meta(&user, &request, &ip),
+    )
+    .await;
+    match outcome {
+        Ok(PayOutcome::Captured { reference }) => Ok(Json(json!({
+            "order_id": id,
+            "payment_status": "captured",
+            "reference": reference,
+            "amount": order.totals.total,
+        }))),
+        Ok(PayOutcome::Declined { code, message }) => Err(ApiError::PaymentRequired {
+            code,
+            detail: message,
+        }),
+        Err(PayError::NotPayable(status)) => Err(ApiError::conflict(
+            "not_payable",
+            format!("the order is {status} and cannot be paid"),
+        )),
+        Err(PayError::UnknownOrder) => Err(ApiError::NotFound("no such order".into())),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let order = visible_order(&state, &user, id).await?;
+    let staff = STAFF.contains(&user.role);
+    if !staff
+        && !matches!(
+            order.status,
+            OrderStatus::Pending | OrderStatus::AwaitingPayment
+        )
+    {
+        return Err(ApiError::conflict(
+            "invalid_status",
+            "a paid order is cancelled by staff",
+        ));
+    }
+    let command = OrderCommand::Cancel {
+        reason: if staff {
+            CancellationReason::Staff
+        } else {
+            CancellationReason::Customer
+        },
+        note: None,
+        by: by(&user),
+        at: Utc::now(),
+    };
+    let handled = state
+        .handlers
+        .orders
+        .handle(
+            &CommandHandler::<Order>::stream_id(id),
+            command,
+            meta(&user, &request, &ip),
+        )
+        .await
+        .map_err(order_error)?;
+    let o = visible_order(&state, &user, id).await?;
+    Ok((consistency(&handled), Json(order_json(&o))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: OrderStatus,
+    tracking_number: Option<String>,
+    notes: Option<String>,
+}
+
+async fn change_status(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<StatusBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    visible_order(&state, &user, id).await?;
+    let at = Utc::now();
+    let command = match body.status {
+        OrderStatus::Shipped => OrderCommand::Ship {
+            tracking_number: body.tracking_number,
+            note: body.notes,
+            by: by(&user),
+            at,
+        },
+        OrderStatus::Delivered => OrderCommand::Deliver {
+            note: body.notes,
+            by: by(&user),
+            at,
+        },
+        OrderStatus::Cancelled => OrderCommand::Cancel {
+            reason: CancellationReason::Staff,
+            note: body.notes,
+            by: by(&user),
+            at,
+        },
+        other => {
+            return Err(ApiError::invalid_field(
+                "status",
+                format!(
+                    "staff set shipped, delivered or cancelled; {} follows from stock and payment",
+                    other.as_str()
+                ),
+            ))
+        }
+    };
+    let handled = state
+        .handlers
+        .orders
+        .handle(
+            &CommandHandler::<Order>::stream_id(id),
+            command,
+            meta(&user, &request, &ip),
+        )
+        .await
+        .map_err(order_error)?;
+    let o = visible_order(&state, &user, id).await?;
+    Ok((consistency(&handled), Json(order_json(&o))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    amount: Option<Money>,
+    reason: String,
+}
+
+async fn refund(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<RefundBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    if body.reason.trim().is_empty() {
+        return Err(ApiError::invalid_field("reason", "a refund needs a reason"));
+    }
+    visible_order(&state, &user, id).await?;
+    let command = OrderCommand::Refund {
+        amount: body.amount,
+        reason: body.reason,
+        by: by(&user),
+        at: Utc::now(),
+    };
+    let handled = state
+        .handlers
+        .orders
+        .handle(
+            &CommandHandler::<Order>::stream_id(id),
+            command,
+            meta(&user, &request, &ip),
+        )
+        .await
+        .map_err(order_error)?;
+    let o = visible_order(&state, &user, id).await?;
+    Ok((consistency(&handled), Json(order_json(&o))))
+}
