@@ -178,6 +178,51 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthorized("the e-mail or password is wrong".into())
 }
 
+/// The window `LOGIN_FAILURES_LIMIT` counts failures in.
+const FAILURE_WINDOW_MINUTES: i64 = 15;
+
+/// 429 once an account has failed `LOGIN_FAILURES_LIMIT` times in the window, whatever IP
+/// the attempts came from; `Retry-After` says when the oldest failure leaves the window.
+async fn check_failures(state: &AppState, email: &str) -> Result<(), ApiError> {
+    let limit = state.config.login_failures_limit;
+    if limit == 0 {
+        return Ok(());
+    }
+    let (count, oldest): (i64, Option<chrono::DateTime<Utc>>) = sqlx::query_as(
+        "select count(*), min(failed_at) from auth.login_failures
+          where email = $1 and failed_at > now() - make_interval(mins => $2)",
+    )
+    .bind(email)
+    .bind(FAILURE_WINDOW_MINUTES as i32)
+    .fetch_one(&state.pool)
+    .await?;
+    if count >= i64::from(limit) {
+        let free_at =
+            oldest.unwrap_or_else(Utc::now) + chrono::Duration::minutes(FAILURE_WINDOW_MINUTES);
+        let wait = (free_at - Utc::now()).num_seconds().max(1) as u64;
+        return Err(ApiError::TooManyRequests {
+            code: "too_many_login_failures",
+            detail: "too many failed logins for this account; try again later".into(),
+            retry_after: std::time::Duration::from_secs(wait),
+        });
+    }
+    Ok(())
+}
+
+async fn record_failure(state: &AppState, email: &str) -> Result<(), ApiError> {
+    sqlx::query("insert into auth.login_failures (email) values ($1)")
+        .bind(email)
+        .execute(&state.pool)
+        .await?;
+    // Old rows only slow the count down.
+    sqlx::query("delete from auth.login_failures where email = $1 and failed_at < now() - make_interval(mins => $2)")
+        .bind(email)
+        .bind(FAILURE_WINDOW_MINUTES as i32)
+        .execute(&state.pool)
+        .await?;
+    Ok(())
+}
+
 async fn login(
     State(state): State<AppState>,
     AppJson(body): AppJson<LoginBody>,
@@ -185,10 +230,12 @@ async fn login(
     let Ok(email) = Email::parse(&body.email) else {
         return Err(invalid_credentials());
     };
+    check_failures(&state, email.as_str()).await?;
     let owner = unique::owner_of(&*state.store, "email", email.as_str()).await?;
     let Some(user_id) = owner else {
         // Spend what a real check costs, so timing does not reveal which e-mails exist.
         let _ = hash_password(body.password).await;
+        record_failure(&state, email.as_str()).await?;
         return Err(invalid_credentials());
     };
     let (user, _) = state
@@ -199,6 +246,7 @@ async fn login(
         .map_err(command_error)?;
     let account = user.registered.ok_or_else(invalid_credentials)?;
     if !verify_password(body.password, account.password_hash.clone()).await? {
+        record_failure(&state, email.as_str()).await?;
         return Err(invalid_credentials());
     }
     if account.status == domain::user::UserStatus::Suspended {
