@@ -229,4 +229,31 @@ async fn journey(base: &str) {
     )
     .await;
     assert_eq!(status, 422);
+
+    // Ten failures lock the account (from any IP) even for the right password; one wrong
+    // password was tried above.
+    for _ in 0..9 {
+        let (status, _) = post(
+            &c,
+            format!("{base}/auth/login"),
+            json!({ "email": "ann@example.com", "password": "guessing password" }),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    let r = c
+        .post(format!("{base}/auth/login"))
+        .json(&json!({ "email": "ann@example.com", "password": "correct horse battery" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 0 && wait <= 15 * 60);
+    let problem: Value = r.json().await.unwrap();
+    assert_eq!(problem["code"], "too_many_login_failures");
 }
