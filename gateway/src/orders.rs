@@ -7,7 +7,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
 use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
@@ -32,8 +32,10 @@ use crate::router::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/orders", post(place))
-        .route("/orders/{id}", delete(cancel))
+        .route("/orders", post(place).get(list))
+        .route("/orders/{id}", delete(cancel).get(get_one))
+        .route("/orders/user/{user_id}", get(list_for_user))
+        .route("/orders/history/{user_id}", get(history_for_user))
         .route("/orders/{id}/payment", post(pay))
         .route("/orders/{id}/status", put(change_status))
         .route("/orders/{id}/refund", post(refund))
@@ -475,4 +477,246 @@ async fn refund(
         .map_err(order_error)?;
     let o = visible_order(&state, &user, id).await?;
     Ok((consistency(&handled), Json(order_json(&o))))
+}
+
+// ------------------------------------------------------------------------------ queries
+//
+// Queries read the `orders` read model, never the event store. A client that sends back
+// the `X-Consistency-Token` of its command is answered once the read model has caught up
+// with it (within CONSISTENCY_WAIT_MS; then 503 projection_lag).
+
+/// Waits until the orders read model covers the position in `X-Consistency-Token`.
+pub async fn caught_up(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(token) = headers.get("x-consistency-token") else {
+        return Ok(());
+    };
+    let target: commands::store::Position = token
+        .to_str()
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_consistency_token",
+                "X-Consistency-Token must be <commit>/<prepare> as a command answered it",
+            )
+        })?;
+    let deadline = std::time::Instant::now() + state.config.consistency_wait;
+    loop {
+        if projections::runtime::checkpoint(&state.pool, "orders").await? >= target {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(ApiError::ServiceUnavailable {
+                code: "projection_lag",
+                detail: "the read model has not caught up with your last change yet; retry shortly"
+                    .into(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    order_id: Uuid,
+    user_id: Uuid,
+    status: String,
+    payment_status: String,
+    currency: String,
+    subtotal: i64,
+    tax: i64,
+    shipping: i64,
+    discount: i64,
+    total: i64,
+    shipping_address: Value,
+    billing_address: Option<Value>,
+    payment_method: String,
+    notes: Option<String>,
+    tracking_number: Option<String>,
+    cancellation_reason: Option<String>,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+const ORDER_COLUMNS: &str =
+    "order_id, user_id, status, payment_status, currency, subtotal, tax, shipping, \
+     discount, total, shipping_address, billing_address, payment_method, notes, tracking_number, \
+     cancellation_reason, created_at, updated_at";
+
+async fn rows_json(state: &AppState, rows: Vec<OrderRow>) -> Result<Vec<Value>, ApiError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.order_id).collect();
+    let items: Vec<(Uuid, Uuid, String, i32, i64, i64)> = sqlx::query_as(
+        "select order_id, product_id, sku, quantity, price, subtotal from orders.order_items
+          where order_id = any($1) order by order_id, line",
+    )
+    .bind(&ids)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let money = |amount: i64| json!({ "amount": amount, "currency": r.currency });
+            let lines: Vec<Value> = items
+                .iter()
+                .filter(|i| i.0 == r.order_id)
+                .map(|i| json!({ "product_id": i.1, "sku": i.2, "quantity": i.3, "price": money(i.4), "subtotal": money(i.5) }))
+                .collect();
+            json!({
+                "id": r.order_id, "user_id": r.user_id, "status": r.status, "payment_status": r.payment_status,
+                "items": lines, "subtotal": money(r.subtotal), "tax": money(r.tax), "shipping": money(r.shipping),
+                "discount": money(r.discount), "total": money(r.total), "shipping_address": r.shipping_address,
+                "billing_address": r.billing_address, "payment_method": r.payment_method, "notes": r.notes,
+                "tracking_number": r.tracking_number, "cancellation_reason": r.cancellation_reason,
+                "created_at": r.created_at, "updated_at": r.updated_at,
+            })
+        })
+        .collect())
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    caught_up(&state, &headers).await?;
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from orders.orders where order_id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?;
+    let row = match row {
+        Some(r) if r.user_id == user.user_id || STAFF.contains(&user.role) => r,
+        _ => return Err(ApiError::NotFound("no such order".into())),
+    };
+    let mut all = rows_json(&state, vec![row]).await?;
+    Ok(Json(all.remove(0)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+    sort: Option<String>,
+    status: Option<String>,
+}
+
+async fn list_where(
+    state: &AppState,
+    user_filter: Option<Uuid>,
+    q: ListQuery,
+) -> Result<Json<Value>, ApiError> {
+    let limit = q.limit.unwrap_or(20);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
+    }
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
+    }
+    let order_by = match q.sort.as_deref().unwrap_or("-created_at") {
+        "created_at" => "created_at asc",
+        "-created_at" => "created_at desc",
+        "total" => "total asc",
+        "-total" => "total desc",
+        "updated_at" => "updated_at asc",
+        "-updated_at" => "updated_at desc",
+        _ => {
+            return Err(ApiError::invalid_field(
+                "sort",
+                "one of created_at, total, updated_at, with - for descending",
+            ))
+        }
+    };
+    let filter = "($1::uuid is null or user_id = $1) and ($2::text is null or status = $2)";
+    let total: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from orders.orders where {filter}"
+    ))
+    .bind(user_filter)
+    .bind(&q.status)
+    .fetch_one(&state.pool)
+    .await?;
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "select {ORDER_COLUMNS} from orders.orders where {filter} order by {order_by}, order_id limit $3 offset $4"
+    ))
+    .bind(user_filter)
+    .bind(&q.status)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&state.pool)
+    .await?;
+    let items = rows_json(state, rows).await?;
+    Ok(Json(
+        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
+    ))
+}
+
+/// Own orders; staff see everyone's.
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caught_up(&state, &headers).await?;
+    let filter = (!STAFF.contains(&user.role)).then_some(user.user_id);
+    list_where(&state, filter, q).await
+}
+
+fn same_user_or_staff(user: &AuthUser, of: Uuid) -> Result<(), ApiError> {
+    if user.user_id == of || STAFF.contains(&user.role) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "only the user or staff may see these orders".into(),
+        ))
+    }
+}
+
+async fn list_for_user(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(of): Path<Uuid>,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    same_user_or_staff(&user, of)?;
+    caught_up(&state, &headers).await?;
+    list_where(&state, Some(of), q).await
+}
+
+/// order id, status, notes, updated by, role, at.
+type HistoryRow = (
+    Uuid,
+    String,
+    Option<String>,
+    Option<Uuid>,
+    String,
+    chrono::DateTime<Utc>,
+);
+
+/// The status timeline of every order of a user.
+async fn history_for_user(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Path(of): Path<Uuid>,
+) -> Result<Json<Value>, ApiError> {
+    same_user_or_staff(&user, of)?;
+    caught_up(&state, &headers).await?;
+    let rows: Vec<HistoryRow> = sqlx::query_as(
+        "select h.order_id, h.status, h.notes, h.updated_by, h.role, h.created_at
+           from orders.order_history h join orders.orders o using (order_id)
+          where o.user_id = $1 order by h.created_at, h.event_id limit 1000",
+    )
+    .bind(of)
+    .fetch_all(&state.pool)
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| json!({ "order_id": r.0, "status": r.1, "notes": r.2, "updated_by": r.3, "role": r.4, "created_at": r.5 }))
+        .collect();
+    Ok(Json(json!({ "items": items })))
 }

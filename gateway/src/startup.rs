@@ -157,7 +157,13 @@ impl Application {
             CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
             state.config.reservation_ttl,
         );
+        let orders = projections::Runner::new(
+            state.store.clone(),
+            state.pool.clone(),
+            std::sync::Arc::new(projections::orders::OrdersProjection),
+        );
         self.with_task("checkout saga", move |stop| saga.run(stop))
+            .with_task("orders projection", move |stop| orders.run(stop))
     }
 
     /// Adds a long-lived task. It must return once `stop` turns true; returning earlier, or

@@ -431,6 +431,140 @@ async fn order_journey(base: &str) {
     assert_eq!(status, 200, "{refunded}");
     assert_eq!(refunded["status"], "partially_refunded");
 
+    // Queries read the read model; the consistency token makes them see the last change.
+    let (status, token, _) = call(
+        &c,
+        "POST",
+        format!("{base}/orders/{id}/refund"),
+        &admin,
+        Some(json!({ "amount": { "amount": 250, "currency": "USD" }, "reason": "late" })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let token = token.expect("a consistency token");
+    let r = c
+        .get(format!("{base}/orders/{id}"))
+        .bearer_auth(&ann)
+        .header("x-consistency-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let read: Value = r.json().await.unwrap();
+    assert_eq!(read["status"], "partially_refunded", "{read}");
+    assert_eq!(read["tracking_number"], "1Z999");
+    assert_eq!(read["items"][0]["quantity"], 2);
+    assert_eq!(read["total"], json!({ "amount": 2500, "currency": "USD" }));
+    assert_eq!(read["notes"], "'; DROP TABLE orders;--");
+    let r = c
+        .get(format!("{base}/orders/{id}"))
+        .bearer_auth(&eve)
+        .header("x-consistency-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "another customer's order does not exist for them"
+    );
+    let mine: Value = c
+        .get(format!("{base}/orders"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            mine["total"].as_i64(),
+            mine["limit"].as_i64(),
+            mine["offset"].as_i64()
+        ),
+        (Some(1), Some(20), Some(0))
+    );
+    let theirs: Value = c
+        .get(format!("{base}/orders"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs["total"], 0);
+    let all: Value = c
+        .get(format!(
+            "{base}/orders?status=partially_refunded&sort=-total"
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["total"], 1);
+    let r = c
+        .get(format!("{base}/orders?sort=name"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = c
+        .get(format!("{base}/orders?limit=1000"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let r = c
+        .get(format!("{base}/orders/{id}"))
+        .bearer_auth(&ann)
+        .header("x-consistency-token", "soon")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let ann_id = read["user_id"].as_str().unwrap();
+    let timeline: Value = c
+        .get(format!("{base}/orders/history/{ann_id}"))
+        .bearer_auth(&ann)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statuses: Vec<&str> = timeline["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            "pending",
+            "awaiting_payment",
+            "awaiting_payment",
+            "paid",
+            "shipped",
+            "partially_refunded",
+            "partially_refunded"
+        ]
+    );
+    let r = c
+        .get(format!("{base}/orders/history/{ann_id}"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
     // Bad orders: an unknown product, no items, a hostile quantity type.
     let (status, _, p) = call(&c, "POST", format!("{base}/orders"), &ann, Some(json!({
         "items": [{ "product_id": Uuid::new_v4(), "quantity": 1 }], "shipping_address": address, "payment_method": "card"
