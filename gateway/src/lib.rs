@@ -31,6 +31,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod config;
+pub mod consistency;
 pub mod docs;
 pub mod error;
 pub mod health;

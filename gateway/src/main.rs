@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
             Application::build(cli.config)
                 .await?
                 .with_process_managers()
+                .with_projections()
                 .run_until_stopped(shutdown_signal())
                 .await?;
         }

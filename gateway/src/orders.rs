@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, FieldError};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
@@ -485,37 +486,6 @@ async fn refund(
 // the `X-Consistency-Token` of its command is answered once the read model has caught up
 // with it (within CONSISTENCY_WAIT_MS; then 503 projection_lag).
 
-/// Waits until the orders read model covers the position in `X-Consistency-Token`.
-pub async fn caught_up(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = headers.get("x-consistency-token") else {
-        return Ok(());
-    };
-    let target: commands::store::Position = token
-        .to_str()
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| {
-            ApiError::bad_request(
-                "invalid_consistency_token",
-                "X-Consistency-Token must be <commit>/<prepare> as a command answered it",
-            )
-        })?;
-    let deadline = std::time::Instant::now() + state.config.consistency_wait;
-    loop {
-        if projections::runtime::checkpoint(&state.pool, "orders").await? >= target {
-            return Ok(());
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(ApiError::ServiceUnavailable {
-                code: "projection_lag",
-                detail: "the read model has not caught up with your last change yet; retry shortly"
-                    .into(),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-}
-
 #[derive(sqlx::FromRow)]
 struct OrderRow {
     order_id: Uuid,
@@ -579,7 +549,7 @@ async fn get_one(
     headers: HeaderMap,
     Path(id): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    caught_up(&state, &headers).await?;
+    caught_up(&state, &headers, "orders").await?;
     let row: Option<OrderRow> = sqlx::query_as(&format!(
         "select {ORDER_COLUMNS} from orders.orders where order_id = $1"
     ))
@@ -660,7 +630,7 @@ async fn list(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    caught_up(&state, &headers).await?;
+    caught_up(&state, &headers, "orders").await?;
     let filter = (!STAFF.contains(&user.role)).then_some(user.user_id);
     list_where(&state, filter, q).await
 }
@@ -683,7 +653,7 @@ async fn list_for_user(
     axum::extract::Query(q): axum::extract::Query<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     same_user_or_staff(&user, of)?;
-    caught_up(&state, &headers).await?;
+    caught_up(&state, &headers, "orders").await?;
     list_where(&state, Some(of), q).await
 }
 
@@ -705,7 +675,7 @@ async fn history_for_user(
     Path(of): Path<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     same_user_or_staff(&user, of)?;
-    caught_up(&state, &headers).await?;
+    caught_up(&state, &headers, "orders").await?;
     let rows: Vec<HistoryRow> = sqlx::query_as(
         "select h.order_id, h.status, h.notes, h.updated_by, h.role, h.created_at
            from orders.order_history h join orders.orders o using (order_id)

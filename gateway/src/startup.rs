@@ -157,13 +157,21 @@ impl Application {
             CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
             state.config.reservation_ttl,
         );
-        let orders = projections::Runner::new(
-            state.store.clone(),
-            state.pool.clone(),
-            std::sync::Arc::new(projections::orders::OrdersProjection),
-        );
         self.with_task("checkout saga", move |stop| saga.run(stop))
-            .with_task("orders projection", move |stop| orders.run(stop))
+    }
+
+    /// Adds one runner per read model, following the store's `$all` in process, and the
+    /// monitor that measures their lag.
+    pub fn with_projections(mut self) -> Self {
+        let (store, pool) = (self.state.store.clone(), self.state.pool.clone());
+        let names = projections::all().iter().map(|p| p.name()).collect();
+        for projection in projections::all() {
+            let runner = projections::Runner::new(store.clone(), pool.clone(), projection);
+            self = self.with_task(runner.name(), move |stop| runner.run(stop));
+        }
+        self.with_task("projection lag monitor", move |stop| {
+            projections::status::monitor(store, pool, names, Duration::from_secs(2), stop)
+        })
     }
 
     /// Adds a long-lived task. It must return once `stop` turns true; returning earlier, or
@@ -400,11 +408,20 @@ async fn create_database(options: &PgConnectOptions, database: &str) -> Result<(
     Ok(())
 }
 
+/// Applies the store's migrations and creates any read model's missing tables (a read
+/// model whose tables are outdated is rebuilt by its runner, which keeps the old ones
+/// serving meanwhile).
 pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
     MIGRATOR
         .run(pool)
         .await
-        .map_err(|e| StartupError::Migrations(e.to_string()))
+        .map_err(|e| StartupError::Migrations(e.to_string()))?;
+    for projection in projections::all() {
+        projections::runtime::ensure_schema(pool, &*projection)
+            .await
+            .map_err(|e| StartupError::Migrations(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Connects to NATS and checks that JetStream is on (the relay and workers need it).

@@ -41,7 +41,8 @@ where
         let app = Application::build(config)
             .await
             .unwrap()
-            .with_process_managers();
+            .with_process_managers()
+            .with_projections();
         let base = format!("http://{}/api/v1", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();
         let running = tokio::spawn(app.run_until_stopped(async {

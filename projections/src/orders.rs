@@ -1,4 +1,4 @@
-//! The `orders` read model: `orders.orders`, `orders.order_items`, `orders.order_history`
+//! The `orders` read model: `orders`, `order_items`, `order_history`
 //! (the seed's tables, money as minor units plus currency).
 
 use async_trait::async_trait;
@@ -46,7 +46,7 @@ async fn history(
         ),
     };
     sqlx::query(
-        "insert into orders.order_history (order_id, event_id, status, notes, updated_by, role, created_at)
+        "insert into order_history (order_id, event_id, status, notes, updated_by, role, created_at)
          values ($1, $2, $3, $4, $5, $6, $7) on conflict (event_id) do nothing",
     )
     .bind(order_id)
@@ -67,7 +67,7 @@ async fn set_status(
     status: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update orders.orders set status = $2, updated_at = $3 where order_id = $1")
+    sqlx::query("update orders set status = $2, updated_at = $3 where order_id = $1")
         .bind(order_id)
         .bind(status)
         .bind(at)
@@ -80,6 +80,14 @@ async fn set_status(
 impl Projection for OrdersProjection {
     fn name(&self) -> &'static str {
         "orders"
+    }
+
+    fn schema(&self) -> &'static str {
+        "orders"
+    }
+
+    fn tables(&self) -> &'static str {
+        include_str!("../../schemas/read-models/orders.sql")
     }
 
     async fn apply(
@@ -98,11 +106,7 @@ impl Projection for OrdersProjection {
             return Ok(());
         };
         let e = OrderEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::Event {
-                event_id: event.id,
-                event_type: event.event_type.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ProjectionError::event(event, e))?;
         match e {
             OrderEvent::OrderPlaced {
                 user_id,
@@ -116,7 +120,7 @@ impl Projection for OrdersProjection {
                 ..
             } => {
                 sqlx::query(
-                    "insert into orders.orders (order_id, user_id, status, payment_status, currency, subtotal,
+                    "insert into orders (order_id, user_id, status, payment_status, currency, subtotal,
                          tax, shipping, discount, total, shipping_address, billing_address, payment_method,
                          notes, created_at, updated_at)
                      values ($1, $2, 'pending', 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
@@ -139,7 +143,7 @@ impl Projection for OrdersProjection {
                 .await?;
                 for (i, l) in lines.iter().enumerate() {
                     sqlx::query(
-                        "insert into orders.order_items (order_id, line, product_id, sku, quantity, price, subtotal)
+                        "insert into order_items (order_id, line, product_id, sku, quantity, price, subtotal)
                          values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing",
                     )
                     .bind(order_id)
@@ -177,7 +181,7 @@ impl Projection for OrdersProjection {
                 .await?;
             }
             OrderEvent::OrderPaymentFailed { code, at, .. } => {
-                sqlx::query("update orders.orders set payment_status = 'failed', updated_at = $2 where order_id = $1")
+                sqlx::query("update orders set payment_status = 'failed', updated_at = $2 where order_id = $1")
                     .bind(order_id)
                     .bind(at)
                     .execute(&mut *tx)
@@ -194,7 +198,7 @@ impl Projection for OrdersProjection {
                 .await?;
             }
             OrderEvent::OrderPaid { at, .. } => {
-                sqlx::query("update orders.orders set status = 'paid', payment_status = 'captured', updated_at = $2 where order_id = $1")
+                sqlx::query("update orders set status = 'paid', payment_status = 'captured', updated_at = $2 where order_id = $1")
                     .bind(order_id)
                     .bind(at)
                     .execute(&mut *tx)
@@ -216,7 +220,7 @@ impl Projection for OrdersProjection {
                 by,
                 at,
             } => {
-                sqlx::query("update orders.orders set status = 'shipped', tracking_number = $2, updated_at = $3 where order_id = $1")
+                sqlx::query("update orders set status = 'shipped', tracking_number = $2, updated_at = $3 where order_id = $1")
                     .bind(order_id)
                     .bind(&tracking_number)
                     .bind(at)
@@ -254,7 +258,7 @@ impl Projection for OrdersProjection {
                 at,
             } => {
                 sqlx::query(
-                    "update orders.orders set status = 'cancelled', cancellation_reason = $2, updated_at = $3,
+                    "update orders set status = 'cancelled', cancellation_reason = $2, updated_at = $3,
                          payment_status = case when $4 then 'refunded' else payment_status end,
                          refunded = case when $4 then total else refunded end
                       where order_id = $1",
@@ -289,7 +293,7 @@ impl Projection for OrdersProjection {
                     "partially_refunded"
                 };
                 sqlx::query(
-                    "update orders.orders set status = $2, payment_status = $2, refunded = refunded + $3, updated_at = $4
+                    "update orders set status = $2, payment_status = $2, refunded = refunded + $3, updated_at = $4
                       where order_id = $1",
                 )
                 .bind(order_id)

@@ -1,5 +1,11 @@
-//! The projection runtime: one runner per read model, following `$all` from its checkpoint.
+//! The projection runtime: one runner per read model, applying `$all` from its checkpoint.
+//!
+//! A read model owns one PostgreSQL schema. Its tables are created from its DDL (unqualified
+//! names) and every batch runs with `search_path` set to that schema, which is what lets a
+//! rebuild fill a shadow schema with the very same code and then swap it in by renaming
+//! (see [`crate::rebuild`]).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -7,10 +13,13 @@ use async_trait::async_trait;
 use commands::store::{EventStore, Position, RecordedEvent, StoreError};
 use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool};
-use tokio::sync::watch;
+use tokio::sync::{watch, OnceCell};
 
 /// Most events applied in one transaction.
-const BATCH: usize = 500;
+pub const BATCH: usize = 500;
+
+/// Attempts at an event before it is parked as poison.
+const POISON_ATTEMPTS: u32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectionError {
@@ -24,27 +33,53 @@ pub enum ProjectionError {
         event_type: String,
         reason: String,
     },
+    #[error("projection {0}: {1}")]
+    Setup(String, String),
+}
+
+impl ProjectionError {
+    /// Whether applying the same event again would fail the same way: a bad event or a
+    /// statement PostgreSQL refuses, as opposed to a lost connection or a deadlock.
+    pub(crate) fn is_deterministic(&self) -> bool {
+        match self {
+            ProjectionError::Event { .. } => true,
+            ProjectionError::Database(sqlx::Error::Database(e)) => {
+                // Class 40: serialization failures and deadlocks are worth retrying.
+                !e.code().is_some_and(|c| c.starts_with("40"))
+            }
+            _ => false,
+        }
+    }
+
+    /// A decoding failure of `event`, for projections' `apply`.
+    pub fn event(event: &RecordedEvent, reason: impl std::fmt::Display) -> Self {
+        ProjectionError::Event {
+            event_id: event.id,
+            event_type: event.event_type.clone(),
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// A read model: what to do with each event of `$all` (most are none of its business).
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
+    /// Its name: the checkpoint's key and the JetStream consumer's.
     fn name(&self) -> &'static str;
 
-    /// Applies one event inside the runner's transaction.
+    /// The PostgreSQL schema its tables live in (analysts query `<schema>.<table>`).
+    fn schema(&self) -> &'static str;
+
+    /// DDL that creates its tables in an empty schema, with unqualified names.
+    fn tables(&self) -> &'static str;
+
+    /// Applies one event inside the runner's transaction, whose `search_path` is the
+    /// read model's schema (or its shadow): use unqualified table names.
     async fn apply(
         &self,
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError>;
-}
-
-/// Follows `$all` for one projection.
-#[derive(Clone)]
-pub struct Runner {
-    store: Arc<dyn EventStore>,
-    pool: PgPool,
-    projection: Arc<dyn Projection>,
 }
 
 /// The position a projection has applied up to.
@@ -58,62 +93,381 @@ pub async fn checkpoint(pool: &PgPool, projection: &str) -> Result<Position, sql
     Ok(row.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64)))
 }
 
+/// The position a projection has applied up to, read inside `conn`'s transaction.
+pub async fn checkpoint_in(
+    conn: &mut PgConnection,
+    projection: &str,
+) -> Result<Position, sqlx::Error> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "select commit_position, prepare_position from projections.checkpoints where projection = $1",
+    )
+    .bind(projection)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64)))
+}
+
+/// Serializes the batches of one projection's checkpoint key across processes (and against
+/// the rebuild's swap), for the length of the transaction.
+pub(crate) async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('projection:' || $1))")
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn set_search_path(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<(), sqlx::Error> {
+    // Schema names come from code, never from input; quoted all the same.
+    sqlx::query(&format!(
+        "set local search_path to \"{}\"",
+        schema.replace('"', "\"\"")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// What [`ensure_schema`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaState {
+    /// The schema was missing and has been created empty, checkpoint at the start.
+    Created,
+    /// Tables match the projection's DDL.
+    Current,
+    /// Tables were made from other DDL: the read model must be rebuilt.
+    Outdated,
+}
+
+/// Creates the projection's schema and tables if they do not exist.
+pub async fn ensure_schema(
+    pool: &PgPool,
+    projection: &dyn Projection,
+) -> Result<SchemaState, ProjectionError> {
+    let name = projection.name();
+    let schema = projection.schema();
+    let mut tx = pool.begin().await?;
+    lock(&mut tx, name).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
+            .bind(schema)
+            .fetch_one(&mut *tx)
+            .await?;
+    let state = if exists {
+        let same: Option<bool> = sqlx::query_scalar(
+            "select tables_md5 is not distinct from md5($2) from projections.checkpoints
+              where projection = $1",
+        )
+        .bind(name)
+        .bind(projection.tables())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if same.unwrap_or(true) {
+            SchemaState::Current
+        } else {
+            SchemaState::Outdated
+        }
+    } else {
+        create_tables(&mut tx, schema, projection.tables()).await?;
+        set_checkpoint(&mut tx, name, Position::START, 0, projection.tables(), None).await?;
+        SchemaState::Created
+    };
+    tx.commit().await?;
+    Ok(state)
+}
+
+pub(crate) async fn create_tables(
+    conn: &mut PgConnection,
+    schema: &str,
+    ddl: &'static str,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!(
+        "create schema \"{}\"",
+        schema.replace('"', "\"\"")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    set_search_path(conn, schema).await?;
+    // A bare string runs over the simple query protocol, which takes several statements.
+    sqlx::Executor::execute(&mut *conn, ddl)
+        .await
+        .map_err(|e| ProjectionError::Setup(schema.to_owned(), format!("tables DDL: {e}")))?;
+    sqlx::query("set local search_path to default")
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a checkpoint row outright (a new or swapped-in read model).
+pub(crate) async fn set_checkpoint(
+    conn: &mut PgConnection,
+    key: &str,
+    at: Position,
+    events_applied: i64,
+    ddl: &str,
+    last_event_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into projections.checkpoints
+             (projection, commit_position, prepare_position, events_applied, tables_md5, last_event_at)
+         values ($1, $2, $3, $4, md5($5), $6)
+         on conflict (projection) do update set commit_position = excluded.commit_position,
+             prepare_position = excluded.prepare_position, events_applied = excluded.events_applied,
+             tables_md5 = excluded.tables_md5, last_event_at = excluded.last_event_at,
+             updated_at = now()",
+    )
+    .bind(key)
+    .bind(at.commit as i64)
+    .bind(at.prepare as i64)
+    .bind(events_applied)
+    .bind(ddl)
+    .bind(last_event_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Where a batch goes: the live schema under the projection's checkpoint, or a rebuild's
+/// shadow under its own.
+#[derive(Clone, Copy)]
+pub(crate) struct Target<'a> {
+    pub schema: &'a str,
+    pub key: &'a str,
+}
+
+/// Applies `events` to `target` inside `conn`'s open transaction, skipping those at or
+/// below its checkpoint, parking poison, and advancing the checkpoint. Answers how many
+/// were applied (parked ones included: they are behind the checkpoint too).
+pub(crate) async fn apply_in(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    target: Target<'_>,
+    events: &[RecordedEvent],
+    attempts: &mut HashMap<uuid::Uuid, u32>,
+) -> Result<usize, ProjectionError> {
+    lock(conn, target.key).await?;
+    set_search_path(conn, target.schema).await?;
+    let current: Option<(i64, i64)> = sqlx::query_as(
+        "select commit_position, prepare_position from projections.checkpoints where projection = $1",
+    )
+    .bind(target.key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let start = current.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64));
+    let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| e.position > start).collect();
+    let Some(last) = fresh.last() else {
+        return Ok(0);
+    };
+    // Fast path: no savepoints. An event that has failed before goes the slow way.
+    let careful = fresh.iter().any(|e| attempts.contains_key(&e.id));
+    if careful {
+        for event in &fresh {
+            apply_guarded(conn, projection, target, event, attempts).await?;
+        }
+    } else {
+        for event in &fresh {
+            if let Err(e) = projection.apply(conn, event).await {
+                if e.is_deterministic() {
+                    attempts.insert(event.id, 1);
+                }
+                return Err(e);
+            }
+        }
+    }
+    sqlx::query(
+        "insert into projections.checkpoints
+             (projection, commit_position, prepare_position, events_applied, last_event_at)
+         values ($1, $2, $3, $4, $5)
+         on conflict (projection) do update set commit_position = excluded.commit_position,
+             prepare_position = excluded.prepare_position,
+             events_applied = projections.checkpoints.events_applied + excluded.events_applied,
+             last_event_at = excluded.last_event_at, updated_at = now()",
+    )
+    .bind(target.key)
+    .bind(last.position.commit as i64)
+    .bind(last.position.prepare as i64)
+    .bind(fresh.len() as i64)
+    .bind(last.recorded_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(fresh.len())
+}
+
+/// Applies one event in a savepoint; after [`POISON_ATTEMPTS`] deterministic failures
+/// parks it instead.
+async fn apply_guarded(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    target: Target<'_>,
+    event: &RecordedEvent,
+    attempts: &mut HashMap<uuid::Uuid, u32>,
+) -> Result<(), ProjectionError> {
+    loop {
+        sqlx::query("savepoint poison_guard")
+            .execute(&mut *conn)
+            .await?;
+        let error = match projection.apply(conn, event).await {
+            Ok(()) => {
+                sqlx::query("release savepoint poison_guard")
+                    .execute(&mut *conn)
+                    .await?;
+                attempts.remove(&event.id);
+                return Ok(());
+            }
+            Err(e) if !e.is_deterministic() => return Err(e),
+            Err(e) => e,
+        };
+        sqlx::query("rollback to savepoint poison_guard")
+            .execute(&mut *conn)
+            .await?;
+        let tries = attempts.entry(event.id).or_insert(0);
+        *tries += 1;
+        if *tries < POISON_ATTEMPTS {
+            continue;
+        }
+        let tries = *tries;
+        attempts.remove(&event.id);
+        tracing::error!(
+            projection = target.key, event_id = %event.id, event_type = %event.event_type,
+            stream = %event.stream_id, position = %event.position, error = %error,
+            "poison event parked; the projection goes on without it"
+        );
+        metrics::counter!("projection_parked_total", "projection" => projection.name())
+            .increment(1);
+        sqlx::query(
+            "insert into projections.parked (projection, event_id, stream_id, event_type,
+                 commit_position, prepare_position, error, attempts)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict do nothing",
+        )
+        .bind(target.key)
+        .bind(event.id)
+        .bind(&event.stream_id)
+        .bind(&event.event_type)
+        .bind(event.position.commit as i64)
+        .bind(event.position.prepare as i64)
+        .bind(error.to_string())
+        .bind(tries as i32)
+        .execute(&mut *conn)
+        .await?;
+        return Ok(());
+    }
+}
+
+/// Follows `$all` for one projection.
+#[derive(Clone)]
+pub struct Runner {
+    store: Arc<dyn EventStore>,
+    pool: PgPool,
+    projection: Arc<dyn Projection>,
+    ready: Arc<OnceCell<()>>,
+    attempts: Arc<std::sync::Mutex<HashMap<uuid::Uuid, u32>>>,
+}
+
 impl Runner {
     pub fn new(store: Arc<dyn EventStore>, pool: PgPool, projection: Arc<dyn Projection>) -> Self {
         Runner {
             store,
             pool,
             projection,
+            ready: Arc::new(OnceCell::new()),
+            attempts: Arc::default(),
         }
     }
 
-    /// Applies `events` (all after the checkpoint, in `$all` order) and moves the
-    /// checkpoint past them, in one transaction; events at or below the checkpoint are
-    /// skipped, so a batch delivered twice changes nothing.
+    pub fn name(&self) -> &'static str {
+        self.projection.name()
+    }
+
+    pub fn projection(&self) -> &Arc<dyn Projection> {
+        &self.projection
+    }
+
+    pub fn store(&self) -> &Arc<dyn EventStore> {
+        &self.store
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates the read model's tables when missing, and rebuilds it when its tables were
+    /// made from other DDL than the code's. Runs once per runner.
+    pub async fn prepare(&self) -> Result<(), ProjectionError> {
+        self.ready
+            .get_or_try_init(|| async {
+                if ensure_schema(&self.pool, &*self.projection).await? == SchemaState::Outdated {
+                    tracing::warn!(
+                        projection = self.name(),
+                        "read model tables differ from the code's DDL; rebuilding"
+                    );
+                    crate::rebuild::rebuild(
+                        self.store.clone(),
+                        &self.pool,
+                        self.projection.clone(),
+                        &mut |_| {},
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Applies `events` (in `$all` order) and moves the checkpoint past them, in one
+    /// transaction; events at or below the checkpoint are skipped, so a batch delivered
+    /// twice changes nothing. An event that fails the same way [`POISON_ATTEMPTS`] times
+    /// is parked in `projections.parked` and skipped.
     pub async fn apply_batch(&self, events: &[RecordedEvent]) -> Result<usize, ProjectionError> {
+        self.prepare().await?;
         let name = self.projection.name();
-        let mut tx = self.pool.begin().await?;
-        let current: Option<(i64, i64)> = sqlx::query_as(
-            "select commit_position, prepare_position from projections.checkpoints
-              where projection = $1 for update",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let mut at = current.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64));
-        let mut applied = 0i64;
-        for event in events {
-            if event.position <= at {
-                continue;
-            }
-            self.projection.apply(&mut tx, event).await?;
-            at = event.position;
-            applied += 1;
+        let target = Target {
+            schema: self.projection.schema(),
+            key: name,
+        };
+        let mut attempts = std::mem::take(&mut *self.attempts.lock().expect("not poisoned"));
+        let result = async {
+            let mut tx = self.pool.begin().await?;
+            let n = apply_in(&mut tx, &*self.projection, target, events, &mut attempts).await?;
+            tx.commit().await?;
+            Ok::<_, ProjectionError>(n)
         }
-        if applied > 0 {
-            sqlx::query(
-                "insert into projections.checkpoints (projection, commit_position, prepare_position, events_applied)
-                 values ($1, $2, $3, $4)
-                 on conflict (projection) do update set commit_position = excluded.commit_position,
-                     prepare_position = excluded.prepare_position,
-                     events_applied = projections.checkpoints.events_applied + excluded.events_applied,
-                     updated_at = now()",
-            )
-            .bind(name)
-            .bind(at.commit as i64)
-            .bind(at.prepare as i64)
-            .bind(applied)
-            .execute(&mut *tx)
-            .await?;
+        .await;
+        *self.attempts.lock().expect("not poisoned") = attempts;
+        let n = result?;
+        if n > 0 {
+            metrics::counter!("projection_events_applied_total", "projection" => name)
+                .increment(n as u64);
         }
-        tx.commit().await?;
-        Ok(applied as usize)
+        Ok(n)
     }
 
-    /// Runs until `shutdown` turns true. A failing batch is retried after a pause rather
-    /// than skipped: a read model that silently missed an event would be wrong forever.
+    /// Like [`Runner::apply_batch`], retrying a failed batch at once while the failure
+    /// looks like poison (so the poison is parked), and answering other failures.
+    pub async fn apply_until_parked(
+        &self,
+        events: &[RecordedEvent],
+    ) -> Result<usize, ProjectionError> {
+        loop {
+            match self.apply_batch(events).await {
+                Err(e) if e.is_deterministic() => {
+                    tracing::warn!(projection = self.name(), error = %e, "batch failed; retrying event by event");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Runs from the store's own `$all` subscription (the embedded feed) until `shutdown`
+    /// turns true. A batch that fails for a passing reason is retried after a pause
+    /// rather than skipped: a read model that silently missed an event would be wrong
+    /// forever.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
+        self.prepare().await?;
         loop {
             let from = checkpoint(&self.pool, name).await?;
             let mut events = self.store.subscribe_all(from).await?;
@@ -132,9 +486,12 @@ impl Runner {
                         _ => break,
                     }
                 }
-                if let Err(e) = self.apply_batch(&batch).await {
+                if let Err(e) = self.apply_until_parked(&batch).await {
                     tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        _ = shutdown.changed() => return Ok(()),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
                     break;
                 }
             }

@@ -1,66 +1,45 @@
--- The projection runtime's bookkeeping, and the orders read model (analysts query these).
---
--- Money is stored as integer minor units plus an ISO 4217 currency (invariant 8): `total`
--- of 1999 and `currency` 'USD' is 19.99 US dollars.
+-- The projection runtime's bookkeeping. Each read model's own tables are not migrations:
+-- they live in `schemas/read-models/<name>.sql`, and the runtime creates them in the read
+-- model's schema (or in a shadow schema during a rebuild, then swaps it in).
 create schema if not exists projections;
 
 -- How far in $all each projection has applied events; advanced in the same transaction as
--- the rows it covers, so a projection applies every event exactly once.
+-- the rows it covers, so a projection applies every event exactly once. `<name>#rebuild`
+-- rows follow a rebuild into its shadow schema.
 create table projections.checkpoints (
     projection       text primary key,
     commit_position  bigint not null,
     prepare_position bigint not null,
     events_applied   bigint not null default 0,
+    -- md5 of the DDL the read model's tables were created with: when the code's DDL
+    -- differs, the runtime rebuilds the read model before following $all.
+    tables_md5       text,
+    -- recorded_at of the last event applied.
+    last_event_at    timestamptz,
     updated_at       timestamptz not null default now()
 );
 
-create schema if not exists orders;
-
-create table orders.orders (
-    order_id            uuid primary key,
-    user_id             uuid not null,
-    status              text not null,
-    payment_status      text not null,
-    currency            char(3) not null,
-    subtotal            bigint not null,
-    tax                 bigint not null,
-    shipping            bigint not null,
-    discount            bigint not null,
-    total               bigint not null,
-    refunded            bigint not null default 0,
-    shipping_address    jsonb not null,
-    billing_address     jsonb,
-    payment_method      text not null,
-    notes               text,
-    tracking_number     text,
-    cancellation_reason text,
-    created_at          timestamptz not null,
-    updated_at          timestamptz not null
+-- Poison events: ones a projection failed to apply the same way on every attempt. Parked
+-- with the error and skipped, so they do not block the events after them.
+create table projections.parked (
+    projection       text not null,
+    event_id         uuid not null,
+    stream_id        text not null,
+    event_type       text not null,
+    commit_position  bigint not null,
+    prepare_position bigint not null,
+    error            text not null,
+    attempts         integer not null,
+    parked_at        timestamptz not null default now(),
+    primary key (projection, event_id)
 );
 
-create index orders_user_idx on orders.orders (user_id, created_at desc);
-create index orders_status_idx on orders.orders (status, created_at desc);
-
-create table orders.order_items (
-    order_id   uuid not null references orders.orders (order_id) on delete cascade,
-    line       integer not null,
-    product_id uuid not null,
-    sku        text not null,
-    quantity   integer not null,
-    price      bigint not null,
-    subtotal   bigint not null,
-    primary key (order_id, line)
+-- Lag per projection, refreshed every few seconds by the runtime's monitor.
+create table projections.status (
+    projection   text primary key,
+    lag_events   bigint not null,
+    -- How long the oldest event not yet applied has waited; 0 when caught up.
+    lag_seconds  double precision not null,
+    parked       bigint not null,
+    checked_at   timestamptz not null default now()
 );
-
--- The status timeline: one row per status change, with who made it and why.
-create table orders.order_history (
-    order_id   uuid not null references orders.orders (order_id) on delete cascade,
-    event_id   uuid primary key,
-    status     text not null,
-    notes      text,
-    updated_by uuid,
-    role       text not null,
-    created_at timestamptz not null
-);
-
-create index order_history_order_idx on orders.order_history (order_id, created_at);

@@ -1,0 +1,60 @@
+//! Read-your-writes: every command answers with `X-Consistency-Token` (the `$all` position
+//! of its last event); a query that sends it back waits, up to `CONSISTENCY_WAIT`, until the
+//! read model it reads has applied that position.
+
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use commands::store::Position;
+
+use crate::error::ApiError;
+use crate::router::AppState;
+
+pub const HEADER: &str = "x-consistency-token";
+
+/// The position a client's `X-Consistency-Token` names, if it sent one.
+pub fn token(headers: &HeaderMap) -> Result<Option<Position>, ApiError> {
+    let Some(token) = headers.get(HEADER) else {
+        return Ok(None);
+    };
+    token
+        .to_str()
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_consistency_token",
+                "X-Consistency-Token must be <commit>/<prepare> as a command answered it",
+            )
+        })
+}
+
+/// Waits until `projection` covers the position in the request's `X-Consistency-Token`
+/// (at once when there is none); 503 `projection_lag` when it does not in time.
+pub async fn caught_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    projection: &str,
+) -> Result<(), ApiError> {
+    let Some(target) = token(headers)? else {
+        return Ok(());
+    };
+    let deadline = Instant::now() + state.config.consistency_wait;
+    // Short first naps: the projection is usually a few milliseconds behind.
+    let mut nap = Duration::from_millis(2);
+    loop {
+        if projections::runtime::checkpoint(&state.pool, projection).await? >= target {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(ApiError::ServiceUnavailable {
+                code: "projection_lag",
+                detail: "the read model has not caught up with your last change yet; retry shortly"
+                    .into(),
+            });
+        }
+        tokio::time::sleep(nap).await;
+        nap = (nap * 2).min(Duration::from_millis(25));
+    }
+}

@@ -1,0 +1,85 @@
+//! Lag per projection, in metrics and in `projections.status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use commands::store::EventStore;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::runtime::{checkpoint, ProjectionError};
+
+/// Lag counts stop here: past it the number matters less than that it is large.
+const LAG_CAP: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lag {
+    /// Events in `$all` after the checkpoint (at most 10,000).
+    pub events: u64,
+    /// How long the oldest of them has waited; 0 when caught up.
+    pub seconds: f64,
+    pub parked: u64,
+}
+
+/// Measures one projection's lag and records it in `projections.status` and the
+/// `projection_lag_events` / `projection_lag_seconds` gauges.
+pub async fn refresh(
+    store: &dyn EventStore,
+    pool: &PgPool,
+    projection: &'static str,
+) -> Result<Lag, ProjectionError> {
+    let at = checkpoint(pool, projection).await?;
+    let pending = store.read_all(at, LAG_CAP).await?;
+    let seconds = pending.first().map_or(0.0, |e| {
+        (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
+    });
+    let parked: i64 =
+        sqlx::query_scalar("select count(*) from projections.parked where projection = $1")
+            .bind(projection)
+            .fetch_one(pool)
+            .await?;
+    let lag = Lag {
+        events: pending.len() as u64,
+        seconds,
+        parked: parked as u64,
+    };
+    sqlx::query(
+        "insert into projections.status (projection, lag_events, lag_seconds, parked, checked_at)
+         values ($1, $2, $3, $4, now())
+         on conflict (projection) do update set lag_events = excluded.lag_events,
+             lag_seconds = excluded.lag_seconds, parked = excluded.parked, checked_at = now()",
+    )
+    .bind(projection)
+    .bind(lag.events as i64)
+    .bind(lag.seconds)
+    .bind(parked)
+    .execute(pool)
+    .await?;
+    metrics::gauge!("projection_lag_events", "projection" => projection).set(lag.events as f64);
+    metrics::gauge!("projection_lag_seconds", "projection" => projection).set(lag.seconds);
+    metrics::gauge!("projection_parked_events", "projection" => projection).set(parked as f64);
+    Ok(lag)
+}
+
+/// Refreshes every projection's lag every `every` until `shutdown` turns true. A failed
+/// measurement is logged and tried again next time: lag is reporting, not correctness.
+pub async fn monitor(
+    store: Arc<dyn EventStore>,
+    pool: PgPool,
+    projections: Vec<&'static str>,
+    every: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    loop {
+        for name in &projections {
+            if let Err(e) = refresh(&*store, &pool, name).await {
+                tracing::warn!(projection = name, error = %e, "could not measure lag");
+            }
+        }
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}

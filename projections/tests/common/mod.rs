@@ -1,0 +1,163 @@
+//! Flows the projection tests share: orders through the real command handler, and `$all`
+//! read until it shows what was appended.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use chrono::Utc;
+use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::store::{EventStore, Position, RecordedEvent};
+use domain::id::{OrderId, ProductId, UserId};
+use domain::money::{Currency, Money};
+use domain::order::{ChangedBy, Order, OrderCommand, OrderLine, PlaceOrder};
+use domain::value::Sku;
+use uuid::Uuid;
+
+pub fn meta() -> CommandMeta {
+    let id = Uuid::new_v4();
+    CommandMeta::new(
+        id,
+        id,
+        Actor {
+            user_id: None,
+            role: "customer".into(),
+        },
+        Utc::now(),
+    )
+}
+
+/// Places an order of `quantity` mugs and reserves its stock: two events.
+pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
+    let id = Uuid::new_v4();
+    let stream = CommandHandler::<Order>::stream_id(id);
+    let place = PlaceOrder {
+        order_id: OrderId::new(id),
+        user_id: UserId::new(Uuid::new_v4()),
+        lines: vec![OrderLine {
+            product_id: ProductId::new(Uuid::new_v4()),
+            sku: Sku::parse("MUG-1").unwrap(),
+            quantity,
+            unit_price: Money::new(1250, Currency::USD),
+        }],
+        shipping_address: serde_json::from_value(serde_json::json!({
+            "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
+        }))
+        .unwrap(),
+        billing_address: None,
+        payment_method: "card".into(),
+        notes: None,
+        coupon_code: None,
+        discount: Money::zero(Currency::USD),
+        tax_rate_bp: 825,
+        shipping: Money::new(499, Currency::USD),
+        at: Utc::now(),
+    };
+    orders
+        .handle(&stream, OrderCommand::Place(Box::new(place)), meta())
+        .await
+        .unwrap();
+    act(
+        orders,
+        id,
+        OrderCommand::MarkStockReserved { at: Utc::now() },
+    )
+    .await;
+    id
+}
+
+pub async fn act(orders: &CommandHandler<Order>, id: Uuid, command: OrderCommand) {
+    orders
+        .handle(&CommandHandler::<Order>::stream_id(id), command, meta())
+        .await
+        .unwrap();
+}
+
+/// Places an order and walks it down one of a few paths, so the log mixes every kind of
+/// order event.
+pub async fn order_story(orders: &CommandHandler<Order>, n: usize) {
+    let id = place(orders, 1 + (n % 4) as u32).await;
+    let staff = ChangedBy {
+        user_id: None,
+        role: "admin".into(),
+    };
+    match n % 5 {
+        0 => {}
+        1 => {
+            let cmd = OrderCommand::Cancel {
+                reason: domain::order::CancellationReason::Customer,
+                note: Some("changed my mind".into()),
+                by: staff.clone(),
+                at: Utc::now(),
+            };
+            act(orders, id, cmd).await;
+        }
+        _ => {
+            let amount = orders
+                .load(&CommandHandler::<Order>::stream_id(id))
+                .await
+                .unwrap()
+                .0
+                .placed
+                .as_ref()
+                .unwrap()
+                .totals
+                .total;
+            act(
+                orders,
+                id,
+                OrderCommand::MarkPaid {
+                    amount,
+                    payment_reference: format!("pay_{n}"),
+                    at: Utc::now(),
+                },
+            )
+            .await;
+            if n % 5 >= 3 {
+                let cmd = OrderCommand::Ship {
+                    tracking_number: Some(format!("TRK{n}")),
+                    note: None,
+                    by: staff.clone(),
+                    at: Utc::now(),
+                };
+                act(orders, id, cmd).await;
+            }
+            if n % 5 == 4 {
+                let cmd = OrderCommand::Refund {
+                    amount: Some(Money::new(100, Currency::USD)),
+                    reason: "scratched".into(),
+                    by: staff,
+                    at: Utc::now(),
+                };
+                act(orders, id, cmd).await;
+            }
+        }
+    }
+}
+
+/// `$all` once it shows at least `n` events ($all shows a commit once older transactions
+/// of the cluster have ended).
+pub async fn all_events(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
+    for _ in 0..500 {
+        let events = store.read_all(Position::START, 100_000).await.unwrap();
+        if events.len() >= n {
+            return events;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("$all never showed {n} events");
+}
+
+/// Waits until `projection`'s checkpoint reaches the store's head.
+pub async fn caught_up(store: &dyn EventStore, pool: &sqlx::PgPool, projection: &str) {
+    for _ in 0..1500 {
+        let head = store.head_position().await.unwrap();
+        let at = projections::runtime::checkpoint(pool, projection)
+            .await
+            .unwrap();
+        if at >= head {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{projection} never caught up with the head");
+}

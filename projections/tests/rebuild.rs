@@ -1,0 +1,279 @@
+//! Rebuilds, verification and poison events, against a real PostgreSQL store.
+
+mod common;
+
+use std::sync::Arc;
+
+use commands::handler::CommandHandler;
+use commands::store::postgres::PgEventStore;
+use commands::store::{EventStore, ExpectedVersion, NewEvent};
+use domain::order::Order;
+use projections::orders::OrdersProjection;
+use projections::rebuild::{checksums, rebuild, verify};
+use projections::Runner;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use common::{all_events, caught_up, order_story, place};
+
+async fn fingerprint(pool: &PgPool) -> Vec<projections::rebuild::TableChecksum> {
+    let mut conn = pool.acquire().await.unwrap();
+    checksums(&mut conn, "orders").await.unwrap()
+}
+
+/// Appends `n` order stories from 8 concurrent writers.
+async fn stories(orders: &CommandHandler<Order>, from: usize, n: usize) {
+    let tasks: Vec<_> = (0..8)
+        .map(|w| {
+            let orders = orders.clone();
+            tokio::spawn(async move {
+                for i in (from + w..from + n).step_by(8) {
+                    order_story(&orders, i).await;
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+/// A rebuild replays thousands of mixed events into a shadow schema while the live model
+/// serves and new orders keep coming, swaps it in, and ends identical row for row to a
+/// build that followed the log live.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_rebuild_equals_the_live_build_row_for_row(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 10_000);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(
+        Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection)).run(stopped),
+    );
+    stories(&orders, 0, 1_000).await;
+    caught_up(&*store, &pool, "orders").await;
+    let before = fingerprint(&pool).await;
+    assert!(before
+        .iter()
+        .any(|t| t.table == "orders" && t.rows == 1_000));
+    assert!(
+        before
+            .iter()
+            .find(|t| t.table == "order_history")
+            .unwrap()
+            .rows
+            > 2_500,
+        "a log of a few thousand events: {before:?}"
+    );
+
+    // Nothing new: the rebuild reproduces the live tables exactly.
+    let report = rebuild(
+        store.clone(),
+        &pool,
+        Arc::new(OrdersProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(fingerprint(&pool).await, before);
+    assert_eq!(report.events as usize, all_events(&*store, 0).await.len());
+
+    // With writes and reads during the rebuild, the swapped-in model goes on live and a
+    // fresh replay still matches it.
+    let writes = {
+        let orders = orders.clone();
+        tokio::spawn(async move { stories(&orders, 1_000, 200).await })
+    };
+    let reads = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut answered = 0;
+            for _ in 0..200 {
+                let n: i64 = sqlx::query_scalar("select count(*) from orders.orders")
+                    .fetch_one(&pool)
+                    .await
+                    .expect("the live tables serve during a rebuild");
+                assert!(n >= 1_000);
+                answered += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            answered
+        })
+    };
+    rebuild(
+        store.clone(),
+        &pool,
+        Arc::new(OrdersProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    writes.await.unwrap();
+    assert_eq!(reads.await.unwrap(), 200);
+    caught_up(&*store, &pool, "orders").await;
+    let count: i64 = sqlx::query_scalar("select count(*) from orders.orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1_200, "the runner went on after the swap");
+    let check = verify(
+        store.clone(),
+        &pool,
+        Arc::new(OrdersProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(check.matches(), "{check:?}");
+
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+}
+
+/// Verification notices a live table that no longer matches the log.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn verify_finds_a_tampered_row(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    let id = place(&orders, 2).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner
+        .apply_batch(&all_events(&*store, 2).await)
+        .await
+        .unwrap();
+    let ok = verify(
+        store.clone(),
+        &pool,
+        Arc::new(OrdersProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(ok.matches());
+    sqlx::query("update orders.orders set total = total + 1 where order_id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let bad = verify(
+        store.clone(),
+        &pool,
+        Arc::new(OrdersProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(!bad.matches());
+    let differ: Vec<_> = bad
+        .live
+        .iter()
+        .zip(&bad.replayed)
+        .filter(|(a, b)| a != b)
+        .map(|(a, _)| a.table.as_str())
+        .collect();
+    assert_eq!(differ, ["orders"]);
+    let leftover: bool = sqlx::query_scalar(
+        "select exists (select 1 from pg_namespace where nspname = 'orders__verify')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!leftover, "the scratch schema is dropped");
+}
+
+/// An event the projection cannot apply is parked with its error after a few attempts;
+/// the events after it are applied and the checkpoint moves past it.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_poison_event_is_parked_and_the_rest_go_on(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    let first = place(&orders, 1).await;
+    // Well-formed JSON the order projection cannot decode: an OrderPaid without its fields.
+    let poison = Uuid::new_v4();
+    store
+        .append(
+            &format!("order-{}", Uuid::new_v4()),
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                id: poison,
+                event_type: "OrderPaid".into(),
+                schema_version: 1,
+                data: serde_json::json!({"amount": "lots"}),
+                metadata: serde_json::json!({}),
+            }],
+        )
+        .await
+        .unwrap();
+    let second = place(&orders, 1).await;
+
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let live = tokio::spawn(
+        Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection)).run(stopped),
+    );
+    caught_up(&*store, &pool, "orders").await;
+    let placed: Vec<Uuid> = sqlx::query_scalar("select order_id from orders.orders")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(placed.contains(&first) && placed.contains(&second));
+    let (event_id, error, attempts): (Uuid, String, i32) = sqlx::query_as(
+        "select event_id, error, attempts from projections.parked where projection = 'orders'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((event_id, attempts), (poison, 3));
+    assert!(error.contains("OrderPaid"), "{error}");
+    let lag = projections::status::refresh(&*store, &pool, "orders")
+        .await
+        .unwrap();
+    assert_eq!((lag.events, lag.parked), (0, 1));
+
+    stop.send(true).unwrap();
+    live.await.unwrap().unwrap();
+}
+
+/// Tables made from other DDL than the code's are rebuilt when the runner starts.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn outdated_tables_are_rebuilt_at_start(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    let id = place(&orders, 1).await;
+    Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection))
+        .apply_batch(&all_events(&*store, 2).await)
+        .await
+        .unwrap();
+    // An older release's tables: a column the code no longer has, a row it would not write.
+    sqlx::query("alter table orders.orders add column legacy text")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update projections.checkpoints set tables_md5 = 'old' where projection = 'orders'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner.prepare().await.unwrap();
+    let legacy: bool = sqlx::query_scalar(
+        "select exists (select 1 from information_schema.columns
+          where table_schema = 'orders' and table_name = 'orders' and column_name = 'legacy')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!legacy, "the tables were remade from the code's DDL");
+    let status: String = sqlx::query_scalar("select status from orders.orders where order_id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "awaiting_payment");
+    let md5: String = sqlx::query_scalar(
+        "select tables_md5 from projections.checkpoints where projection = 'orders'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(md5.len(), 32);
+}

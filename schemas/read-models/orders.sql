@@ -1,0 +1,55 @@
+-- The `orders` read model: orders, their items and their status history (the seed's
+-- tables). Names are unqualified: the projection runtime creates them in the schema
+-- `orders`, or in its shadow `orders__rebuild` during a rebuild, and swaps the two.
+--
+-- Money is integer minor units plus an ISO 4217 currency (invariant 8): `total` 1999
+-- with `currency` 'USD' is 19.99 US dollars.
+
+create table orders (
+    order_id            uuid primary key,
+    user_id             uuid not null,
+    status              text not null,
+    payment_status      text not null,
+    currency            char(3) not null,
+    subtotal            bigint not null,
+    tax                 bigint not null,
+    shipping            bigint not null,
+    discount            bigint not null,
+    total               bigint not null,
+    refunded            bigint not null default 0,
+    shipping_address    jsonb not null,
+    billing_address     jsonb,
+    payment_method      text not null,
+    notes               text,
+    tracking_number     text,
+    cancellation_reason text,
+    created_at          timestamptz not null,
+    updated_at          timestamptz not null
+);
+
+create index orders_user_idx on orders (user_id, created_at desc);
+create index orders_status_idx on orders (status, created_at desc);
+
+create table order_items (
+    order_id   uuid not null references orders (order_id) on delete cascade,
+    line       integer not null,
+    product_id uuid not null,
+    sku        text not null,
+    quantity   integer not null,
+    price      bigint not null,
+    subtotal   bigint not null,
+    primary key (order_id, line)
+);
+
+-- The status timeline: one row per status change, with who made it and why.
+create table order_history (
+    order_id   uuid not null references orders (order_id) on delete cascade,
+    event_id   uuid primary key,
+    status     text not null,
+    notes      text,
+    updated_by uuid,
+    role       text not null,
+    created_at timestamptz not null
+);
+
+create index order_history_order_idx on order_history (order_id, created_at);
