@@ -13,6 +13,9 @@
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
 //!   order, and HMAC-signed webhooks.
+//! - [`notify`]: the notification worker, which delivers the `notifications` read model's
+//!   outbox through a transport (SMTP or the outbox alone) and records each outcome on the
+//!   notification's stream; and the HMAC tokens of verification and reset links.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -25,6 +28,7 @@
 
 pub mod checkout;
 pub mod handler;
+pub mod notify;
 pub mod payment;
 pub mod store;
 pub mod unique;

@@ -7,7 +7,8 @@
 //! - Values checked at the edge: [`id`] (typed ids), [`money`] (integer minor units and a
 //!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
 //! - One module per aggregate: [`user`], [`catalog`] (categories and products),
-//!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`].
+//!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
+//!   delivery of one message: claimed, sent or failed).
 //!
 //! # Data flow
 //!
@@ -23,6 +24,7 @@ pub mod coupon;
 pub mod id;
 pub mod inventory;
 pub mod money;
+pub mod notification;
 pub mod order;
 pub mod payment;
 pub mod user;

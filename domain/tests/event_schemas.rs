@@ -14,6 +14,7 @@ use domain::cart::{Cart, CartEvent};
 use domain::catalog::{Category, CategoryEvent, Product, ProductEvent};
 use domain::coupon::{Coupon, CouponEvent};
 use domain::inventory::{Inventory, InventoryEvent};
+use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::user::{User, UserEvent};
@@ -78,6 +79,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<ProductEvent>(Product::CATEGORY));
     all.extend(per_event::<CartEvent>(Cart::CATEGORY));
     all.extend(per_event::<CouponEvent>(Coupon::CATEGORY));
+    all.extend(per_event::<NotificationEvent>(Notification::CATEGORY));
     all.extend(historic());
     all
 }
@@ -184,6 +186,7 @@ fn generated_events_validate_against_their_schemas() {
             prop::collection::vec(inventory_command(), 0..50),
             prop::collection::vec(order_command(), 0..40),
             prop::collection::vec(payment_command(), 0..10),
+            prop::collection::vec(notification_command(), 0..12),
         ),
         (
             prop::collection::vec(user_command(), 0..30),
@@ -195,18 +198,22 @@ fn generated_events_validate_against_their_schemas() {
     );
     let seen_cell = std::cell::RefCell::new(&mut seen);
     runner
-        .run(&strategy, |((inv, ord, pay), (usr, cat, prd, crt, cpn))| {
-            let mut seen = seen_cell.borrow_mut();
-            check(&v, &run::<Inventory>(&inv), &mut seen)?;
-            check(&v, &run::<Order>(&ord), &mut seen)?;
-            check(&v, &run::<Payment>(&pay), &mut seen)?;
-            check(&v, &run::<User>(&usr), &mut seen)?;
-            check(&v, &run::<Category>(&cat), &mut seen)?;
-            check(&v, &run::<Product>(&prd), &mut seen)?;
-            check(&v, &run::<Cart>(&crt), &mut seen)?;
-            check(&v, &run::<Coupon>(&cpn), &mut seen)?;
-            Ok(())
-        })
+        .run(
+            &strategy,
+            |((inv, ord, pay, ntf), (usr, cat, prd, crt, cpn))| {
+                let mut seen = seen_cell.borrow_mut();
+                check(&v, &run::<Inventory>(&inv), &mut seen)?;
+                check(&v, &run::<Order>(&ord), &mut seen)?;
+                check(&v, &run::<Payment>(&pay), &mut seen)?;
+                check(&v, &run::<Notification>(&ntf), &mut seen)?;
+                check(&v, &run::<User>(&usr), &mut seen)?;
+                check(&v, &run::<Category>(&cat), &mut seen)?;
+                check(&v, &run::<Product>(&prd), &mut seen)?;
+                check(&v, &run::<Cart>(&crt), &mut seen)?;
+                check(&v, &run::<Coupon>(&cpn), &mut seen)?;
+                Ok(())
+            },
+        )
         .unwrap();
     let every: Vec<&str> = InventoryEvent::all_event_types()
         .iter()
@@ -217,6 +224,7 @@ fn generated_events_validate_against_their_schemas() {
         .chain(ProductEvent::all_event_types())
         .chain(CartEvent::all_event_types())
         .chain(CouponEvent::all_event_types())
+        .chain(NotificationEvent::all_event_types())
         .copied()
         .filter(|t| !seen.contains(t))
         .collect();

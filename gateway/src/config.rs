@@ -28,15 +28,20 @@ pub struct Cli {
 
 /// What the process runs. Each role can run alone to scale out; `serve` runs them all.
 ///
-/// The relay (`relay`), the projection workers (`project`) and the demo catalog
-/// (`seed-demo`) join this list as their crates land; each becomes one more
-/// `Application::with_*` step in `main.rs`.
+/// Each role is one `Application::with_*` step in `main.rs`; every process also serves the
+/// HTTP API (health and metrics included) on `BIND`, so give each its own.
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
 pub enum Command {
-    /// Every role in one process: the HTTP gateway and the process managers (default).
+    /// Every role in one process: the HTTP gateway, the process managers, the notification
+    /// worker, the projections and, with NATS_URL, the relay (default).
     Serve,
     /// The HTTP gateway alone (run several behind a load balancer).
     Gateway,
+    /// The relay alone: publishes `$all` to NATS JetStream (needs NATS_URL).
+    Relay,
+    /// The projection workers alone (JetStream consumers with NATS_URL, else the store's
+    /// `$all` in process).
+    Project,
     /// Apply the database migrations and exit.
     Migrate,
 }
@@ -174,6 +179,10 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// The notification worker: where links point, SMTP, the sender.
+    #[command(flatten)]
+    pub notifier: commands::notify::NotifierSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +193,11 @@ pub enum ConfigError {
     BadOrigin(String),
     #[error("MAX_BODY_BYTES must be at least 1")]
     NoBodyAllowed,
+    #[error("{setting}: {value:?} must be non-empty, without '.', '*', '>' or spaces (it names NATS subjects)")]
+    BadNatsName {
+        setting: &'static str,
+        value: String,
+    },
     #[error("invalid arguments: {0}")]
     Arguments(String),
 }
@@ -225,6 +239,19 @@ impl Config {
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError::NoBodyAllowed);
+        }
+        // Both become parts of NATS subjects and stream names, where these are wildcards
+        // or separators.
+        for (setting, value) in [
+            ("NATS_STREAM", &self.nats_stream),
+            ("NATS_SUBJECT_PREFIX", &self.nats_subject_prefix),
+        ] {
+            if value.is_empty() || value.contains(['.', '*', '>', ' ', '\t']) {
+                return Err(ConfigError::BadNatsName {
+                    setting,
+                    value: value.clone(),
+                });
+            }
         }
         Ok(())
     }
@@ -405,6 +432,16 @@ mod tests {
         assert!(
             matches!(origins.validate(), Err(ConfigError::BadOrigin(o)) if o == "shop.example.com")
         );
+        let wildcard =
+            Config::from_args_ignoring_env(["ultramarket", "--nats-subject-prefix", "shop.>"])
+                .unwrap();
+        assert!(matches!(
+            wildcard.validate(),
+            Err(ConfigError::BadNatsName {
+                setting: "NATS_SUBJECT_PREFIX",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -29,7 +29,9 @@
 //! shutdown signal.
 
 pub mod auth;
+pub mod cart;
 pub mod catalog;
+pub mod catalog_queries;
 pub mod config;
 pub mod consistency;
 pub mod docs;

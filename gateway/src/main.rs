@@ -13,11 +13,34 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
-            // Every role in one process; `relay` and `project` join as `with_*` steps here.
+            // Every role in one process; the relay only when NATS_URL is set.
+            let notifier = cli.config.notifier.clone();
             Application::build(cli.config)
                 .await?
                 .with_process_managers()
+                .with_relay()
                 .with_projections()
+                .with_notifier(notifier)?
+                .run_until_stopped(shutdown_signal())
+                .await?;
+        }
+        Command::Relay => {
+            anyhow::ensure!(
+                cli.config.nats_url.is_some(),
+                "`ultramarket relay` needs NATS_URL (nats://127.0.0.1:4222); start one with `nats-server -js`"
+            );
+            Application::build(cli.config)
+                .await?
+                .with_relay()
+                .run_until_stopped(shutdown_signal())
+                .await?;
+        }
+        Command::Project => {
+            let notifier = cli.config.notifier.clone();
+            Application::build(cli.config)
+                .await?
+                .with_projections()
+                .with_notifier(notifier)?
                 .run_until_stopped(shutdown_signal())
                 .await?;
         }

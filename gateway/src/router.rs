@@ -31,6 +31,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::config::{Config, Secret};
 use crate::error::{panic_to_problem, render_bare_errors, ApiError};
 use crate::middleware::client_ip::client_ip;
+use crate::middleware::idempotency::idempotency;
 use crate::middleware::rate_limit::rate_limit;
 use crate::middleware::request_id::request_id;
 use crate::middleware::{http_metrics, security, RateLimiter};
@@ -65,6 +66,8 @@ pub struct Handlers {
     pub inventory: CommandHandler<domain::inventory::Inventory>,
     pub orders: CommandHandler<domain::order::Order>,
     pub payments: CommandHandler<domain::payment::Payment>,
+    pub carts: CommandHandler<domain::cart::Cart>,
+    pub coupons: CommandHandler<domain::coupon::Coupon>,
 }
 
 impl Handlers {
@@ -77,6 +80,8 @@ impl Handlers {
             inventory: CommandHandler::new(store.clone(), cache),
             orders: CommandHandler::new(store.clone(), cache),
             payments: CommandHandler::new(store.clone(), cache),
+            carts: CommandHandler::new(store.clone(), cache),
+            coupons: CommandHandler::new(store.clone(), cache),
         })
     }
 }
@@ -114,7 +119,9 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::docs::api_routes())
         .merge(crate::auth::router())
         .merge(crate::catalog::router())
+        .merge(crate::catalog_queries::router())
         .merge(crate::orders::router())
+        .merge(crate::cart::router())
 }
 
 /// The whole HTTP service.
@@ -125,6 +132,8 @@ pub fn app(state: AppState) -> Router {
 /// The whole HTTP service around `api` (nested under `/api/v1`); tests pass extra routes.
 pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
     let config = state.config.clone();
+    // Inside the rate limit, so a refused request claims no key.
+    let api = api.route_layer(from_fn_with_state(state.clone(), idempotency));
     let api = match RateLimiter::per_minute(config.rate_limit_per_minute) {
         Some(limiter) => api.route_layer(from_fn_with_state(Arc::new(limiter), rate_limit)),
         None => api,

@@ -160,18 +160,74 @@ impl Application {
         self.with_task("checkout saga", move |stop| saga.run(stop))
     }
 
-    /// Adds one runner per read model, following the store's `$all` in process, and the
-    /// monitor that measures their lag.
+    /// Adds the relay, publishing `$all` to JetStream, when NATS is configured; without
+    /// NATS there is nothing to relay to (projections then follow the store in process).
+    pub fn with_relay(self) -> Self {
+        let Some(client) = self.state.nats.clone() else {
+            tracing::info!("NATS_URL is not set; no relay runs");
+            return self;
+        };
+        let relay = projections::relay::Relay::new(
+            self.state.store.clone(),
+            self.state.pool.clone(),
+            async_nats::jetstream::new(client),
+            self.jetstream_config(),
+        );
+        self.with_task("relay", move |stop| relay.run(stop))
+    }
+
+    fn jetstream_config(&self) -> projections::jetstream::JetStreamConfig {
+        projections::jetstream::JetStreamConfig::new(
+            self.state.config.nats_stream.clone(),
+            self.state.config.nats_subject_prefix.clone(),
+        )
+    }
+
+    /// Adds one worker per read model and the monitor that measures their lag. With NATS
+    /// configured each worker follows its JetStream consumer (the store filling any gap);
+    /// without, it follows the store's `$all` in process.
     pub fn with_projections(mut self) -> Self {
         let (store, pool) = (self.state.store.clone(), self.state.pool.clone());
         let names = projections::all().iter().map(|p| p.name()).collect();
+        let jetstream = self.state.nats.clone().map(async_nats::jetstream::new);
+        let jetstream_config = self.jetstream_config();
         for projection in projections::all() {
             let runner = projections::Runner::new(store.clone(), pool.clone(), projection);
-            self = self.with_task(runner.name(), move |stop| runner.run(stop));
+            match jetstream.clone() {
+                Some(js) => {
+                    let config = jetstream_config.clone();
+                    self = self.with_task(runner.name(), move |stop| {
+                        projections::jetstream::run(runner, js, config, stop)
+                    });
+                }
+                None => self = self.with_task(runner.name(), move |stop| runner.run(stop)),
+            }
         }
         self.with_task("projection lag monitor", move |stop| {
             projections::status::monitor(store, pool, names, Duration::from_secs(2), stop)
         })
+    }
+
+    /// Adds the notification worker: it delivers the `notifications` outbox through SMTP
+    /// when `settings.smtp_url` is set, else to the outbox alone (logged, marked sent).
+    /// Its links carry tokens keyed by the same secret the gateway checks them with, so a
+    /// worker in another process needs the same `JWT_SECRET`.
+    pub fn with_notifier(
+        self,
+        settings: commands::notify::NotifierSettings,
+    ) -> Result<Self, StartupError> {
+        let transport = settings.transport().map_err(|e| StartupError::TaskFailed {
+            task: "notification worker",
+            cause: e.to_string(),
+        })?;
+        let worker = commands::notify::Notifier::new(
+            self.state.store.clone(),
+            self.state.pool.clone(),
+            crate::auth::email_tokens(&self.state),
+            transport,
+            settings,
+        );
+        Ok(self.with_task("notification worker", move |stop| worker.run(stop)))
     }
 
     /// Adds a long-lived task. It must return once `stop` turns true; returning earlier, or

@@ -283,18 +283,24 @@ async fn swap(
     Ok(())
 }
 
-/// One table's fingerprint: its row count and the md5 of its rows in text form, sorted.
+/// One table's fingerprint: its row count and the md5 of its rows, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableChecksum {
     pub table: String,
     pub rows: i64,
+    /// Over every column: what live and replayed tables of one store must share.
     pub md5: String,
+    /// Without the projection's store-local columns: what the same log must give in any
+    /// store (say after `umctl export` and `import`).
+    pub portable_md5: String,
 }
 
-/// Fingerprints every table of `schema`, in name order.
+/// Fingerprints every table of `schema`, in name order, leaving `local` columns out of
+/// the portable checksum.
 pub async fn checksums(
     conn: &mut sqlx::PgConnection,
     schema: &str,
+    local: &[&str],
 ) -> Result<Vec<TableChecksum>, ProjectionError> {
     let tables: Vec<String> = sqlx::query_scalar(
         "select tablename::text from pg_tables where schemaname = $1 order by tablename",
@@ -302,42 +308,53 @@ pub async fn checksums(
     .bind(schema)
     .fetch_all(&mut *conn)
     .await?;
+    let local: Vec<String> = local.iter().map(|c| (*c).to_owned()).collect();
     let mut out = Vec::with_capacity(tables.len());
     for table in tables {
-        let (rows, md5): (i64, Option<String>) = sqlx::query_as(&format!(
-            "select count(*), md5(string_agg(t::text, E'\\n' order by t::text)) from {}.{} t",
+        let (rows, md5, portable): (i64, Option<String>, Option<String>) =
+            sqlx::query_as(&format!(
+            "with r as (select t::text as full_row, (to_jsonb(t) - $1::text[])::text as portable
+                          from {}.{} t)
+             select count(*),
+                    md5(string_agg(full_row, E'\\n' order by full_row)),
+                    md5(string_agg(portable, E'\\n' order by portable))
+               from r",
             quoted(schema),
             quoted(&table)
         ))
-        .fetch_one(&mut *conn)
-        .await?;
+            .bind(&local)
+            .fetch_one(&mut *conn)
+            .await?;
         out.push(TableChecksum {
             table,
             rows,
             md5: md5.unwrap_or_else(|| "empty".into()),
+            portable_md5: portable.unwrap_or_else(|| "empty".into()),
         });
     }
     Ok(out)
 }
 
-/// What [`verify`] found: the live tables' fingerprints and a fresh replay's, at the same
-/// position.
+/// What [`verify`] found: a fresh replay's fingerprints and, when the read model exists,
+/// the live tables' at the same position.
 #[derive(Debug, Clone)]
 pub struct Verification {
     pub position: Position,
-    pub live: Vec<TableChecksum>,
+    /// `None` when this database has no live tables of the read model.
+    pub live: Option<Vec<TableChecksum>>,
     pub replayed: Vec<TableChecksum>,
 }
 
 impl Verification {
+    /// Whether the live tables equal the replay (true when there are none to compare).
     pub fn matches(&self) -> bool {
-        self.live == self.replayed
+        self.live.as_ref().is_none_or(|live| *live == self.replayed)
     }
 }
 
 /// Replays `projection` from the store into a scratch schema up to the live checkpoint and
 /// compares every table with the live one. The live runner waits only while the live
-/// tables are fingerprinted.
+/// tables are fingerprinted. Without live tables, the replay runs to the store's head.
 pub async fn verify(
     store: Arc<dyn EventStore>,
     pool: &PgPool,
@@ -349,10 +366,20 @@ pub async fn verify(
     let (position, live) = {
         let mut tx = pool.begin().await?;
         lock(&mut tx, name).await?;
-        let position = crate::runtime::checkpoint_in(&mut tx, name).await?;
-        let live = checksums(&mut tx, schema).await?;
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
+                .bind(schema)
+                .fetch_one(&mut *tx)
+                .await?;
+        let found = if exists {
+            let position = crate::runtime::checkpoint_in(&mut tx, name).await?;
+            let live = checksums(&mut tx, schema, projection.store_local_columns()).await?;
+            (position, Some(live))
+        } else {
+            (store.head_position().await?, None)
+        };
         tx.commit().await?;
-        (position, live)
+        found
     };
     let scratch = format!("{schema}__verify");
     let key = format!("{name}#verify");
@@ -374,7 +401,7 @@ pub async fn verify(
         )
         .await?;
         let mut conn = pool.acquire().await?;
-        checksums(&mut conn, &scratch).await
+        checksums(&mut conn, &scratch, projection.store_local_columns()).await
     }
     .await;
     let mut tx = pool.begin().await?;

@@ -73,6 +73,13 @@ pub trait Projection: Send + Sync + 'static {
     /// DDL that creates its tables in an empty schema, with unqualified names.
     fn tables(&self) -> &'static str;
 
+    /// Columns whose values belong to the store that holds the log rather than to the
+    /// events (a `$all` position, a record time): left out of the portable checksum that
+    /// compares a read model across stores (see `umctl verify`).
+    fn store_local_columns(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     /// Applies one event inside the runner's transaction, whose `search_path` is the
     /// read model's schema (or its shadow): use unqualified table names.
     async fn apply(
@@ -80,6 +87,19 @@ pub trait Projection: Send + Sync + 'static {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError>;
+}
+
+/// When an event happened, for events without a business time of their own: the command's
+/// time from the metadata, which travels with the event when a log is exported and
+/// imported (so read models match across stores); the store's record time only when the
+/// metadata lacks it.
+pub fn event_time(event: &RecordedEvent) -> chrono::DateTime<chrono::Utc> {
+    event
+        .metadata
+        .get("occurred_at")
+        .and_then(|v| v.as_str())
+        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+        .map_or(event.recorded_at, |t| t.with_timezone(&chrono::Utc))
 }
 
 /// The position a projection has applied up to.

@@ -18,7 +18,7 @@ use common::{all_events, caught_up, order_story, place};
 
 async fn fingerprint(pool: &PgPool) -> Vec<projections::rebuild::TableChecksum> {
     let mut conn = pool.acquire().await.unwrap();
-    checksums(&mut conn, "orders").await.unwrap()
+    checksums(&mut conn, "orders", &[]).await.unwrap()
 }
 
 /// Appends `n` order stories from 8 concurrent writers.
@@ -75,7 +75,11 @@ async fn a_rebuild_equals_the_live_build_row_for_row(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(fingerprint(&pool).await, before);
-    assert_eq!(report.events as usize, all_events(&*store, 0).await.len());
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(report.events, committed as u64);
 
     // With writes and reads during the rebuild, the swapped-in model goes on live and a
     // fresh replay still matches it.
@@ -165,6 +169,8 @@ async fn verify_finds_a_tampered_row(pool: PgPool) {
     assert!(!bad.matches());
     let differ: Vec<_> = bad
         .live
+        .as_ref()
+        .unwrap()
         .iter()
         .zip(&bad.replayed)
         .filter(|(a, b)| a != b)

@@ -131,12 +131,25 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
         format: AuditFormat,
     },
-    /// Check the log: every event decodes and validates against its schema, and every
-    /// stream's versions are gapless.
+    /// Check the log: every event decodes and validates against its schema, every
+    /// stream's versions are gapless, and a fresh replay of each read model matches its live
+    /// tables (per-table checksums, printed so two stores can be compared).
     Verify {
         /// The event schemas (schemas/events of the repository).
         #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/events"))]
         schemas: std::path::PathBuf,
+        /// Check the log only, not the read models.
+        #[arg(long)]
+        log_only: bool,
+    },
+    /// Rebuild a read model from the store into shadow tables and swap them in, while the
+    /// old ones keep serving; the engine's runner then goes on from the new checkpoint.
+    Rebuild {
+        /// The projection (orders, catalog, ...).
+        projection: Option<String>,
+        /// Every projection, one after the other.
+        #[arg(long)]
+        all: bool,
     },
     /// Write $all as NDJSON to standard output.
     Export {

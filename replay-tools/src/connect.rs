@@ -33,6 +33,23 @@ pub async fn open_store(
     Ok(Arc::new(PgEventStore::new(pool)))
 }
 
+/// The PostgreSQL database of the read models (migrated, so a fresh one works).
+pub async fn open_read_models(database_url: &str) -> Result<sqlx::PgPool, UmctlError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(database_url)
+        .await
+        .map_err(|e| {
+            UmctlError::Unreachable(format!("PostgreSQL at {}: {e}", redact(database_url)))
+        })?;
+    commands::store::postgres::MIGRATOR
+        .run(&pool)
+        .await
+        .map_err(|e| UmctlError::Unreachable(format!("migrating {}: {e}", redact(database_url))))?;
+    Ok(pool)
+}
+
 #[cfg(feature = "esdb")]
 async fn open_esdb(url: &str) -> Result<Arc<dyn EventStore>, UmctlError> {
     let store = commands::store::esdb::EsdbEventStore::connect(url).await?;

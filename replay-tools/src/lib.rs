@@ -9,6 +9,8 @@
 //! - [`history`]: `state` and `diff`: an aggregate as of a version or a time.
 //! - [`audit`]: who did what, when, through which request.
 //! - [`verify`]: schemas, decoding and gapless versions.
+//! - [`rebuild`]: `rebuild`, and the read-model checksums of `verify`: projections
+//!   replayed from the store, with progress.
 //! - [`transfer`]: `export` and `import`: moving a log between stores, ids and order kept.
 //! - [`format`]: how events are printed (table, json, ndjson).
 //!
@@ -21,6 +23,7 @@ pub mod connect;
 pub mod format;
 pub mod history;
 pub mod inspect;
+pub mod rebuild;
 pub mod transfer;
 pub mod verify;
 
@@ -41,6 +44,8 @@ pub enum UmctlError {
     Io(#[from] std::io::Error),
     #[error("verification failed: {0}")]
     VerifyFailed(String),
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl UmctlError {
@@ -53,7 +58,7 @@ impl UmctlError {
                 ExitCode::Unreachable
             }
             UmctlError::Store(StoreError::InvalidInput { .. }) => ExitCode::Usage,
-            UmctlError::Store(_) | UmctlError::Io(_) => ExitCode::Failure,
+            UmctlError::Store(_) | UmctlError::Io(_) | UmctlError::Failed(_) => ExitCode::Failure,
             UmctlError::VerifyFailed(_) => ExitCode::VerifyFailed,
         }
     }

@@ -4,9 +4,9 @@ use std::io::{BufReader, Write};
 
 use clap::Parser;
 use replay_tools::cli::{Cli, Command, ExitCode};
-use replay_tools::connect::open_store;
+use replay_tools::connect::{open_read_models, open_store};
 use replay_tools::history::{parse_time, AsOf};
-use replay_tools::{audit, history, inspect, transfer, verify, UmctlError};
+use replay_tools::{audit, history, inspect, rebuild, transfer, verify, UmctlError};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -104,18 +104,31 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             eprintln!("umctl: {n} events");
             Ok(())
         }
-        Command::Verify { schemas } => {
+        Command::Verify { schemas, log_only } => {
             let report = verify::verify(&*store, &schemas, &mut out).await?;
-            if report.problems.is_empty() {
-                Ok(())
-            } else {
-                Err(UmctlError::VerifyFailed(format!(
+            if !report.problems.is_empty() {
+                return Err(UmctlError::VerifyFailed(format!(
                     "{} problems in {} events of {} streams",
                     report.problems.len(),
                     report.events,
                     report.streams
-                )))
+                )));
             }
+            if log_only {
+                return Ok(());
+            }
+            let pool = open_read_models(&cli.database_url).await?;
+            match rebuild::verify(store, &pool, &mut out).await? {
+                0 => Ok(()),
+                n => Err(UmctlError::VerifyFailed(format!(
+                    "{n} read models differ from a fresh replay"
+                ))),
+            }
+        }
+        Command::Rebuild { projection, all } => {
+            let selected = rebuild::select(projection.as_deref(), all)?;
+            let pool = open_read_models(&cli.database_url).await?;
+            rebuild::rebuild(store, &pool, selected, &mut out).await
         }
         Command::Export { from } => {
             let after = match from {

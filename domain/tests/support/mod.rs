@@ -1,7 +1,7 @@
 //! Strategies and builders shared by the property tests.
 #![allow(dead_code)]
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::id::{OrderId, ProductId, UserId};
 use domain::inventory::InventoryCommand;
 use domain::money::{Currency, Money};
@@ -199,7 +199,8 @@ use domain::cart::{CartCommand, CartLine};
 use domain::catalog::{CategoryCommand, CreateProduct, Image, ProductCommand, Variant};
 use domain::coupon::{CouponCommand, CouponDiscount, CouponTerms};
 use domain::id::{AddressId, CartId, CartItemId, CategoryId, CouponId, ImageId, VariantId};
-use domain::user::{Role, UserCommand};
+use domain::notification::NotificationCommand;
+use domain::user::{Role, TokenId, UserCommand};
 use domain::value::{Email, Quantity, Slug};
 
 fn uuid(i: u128) -> Uuid {
@@ -207,6 +208,58 @@ fn uuid(i: u128) -> Uuid {
 }
 
 pub fn user_command() -> impl Strategy<Value = UserCommand> {
+    prop_oneof![3 => account_command(), 1 => user_token_command()]
+}
+
+/// Verification and reset tokens: issued, reissued too soon, spent, reused, expired.
+pub fn user_token_command() -> impl Strategy<Value = UserCommand> {
+    let token = (0u128..2).prop_map(|i| TokenId::new(uuid(60 + i)));
+    prop_oneof![
+        (token.clone(), 0i64..3).prop_map(|(token_id, m)| {
+            UserCommand::RequestEmailVerification {
+                token_id,
+                expires_at: at() + Duration::hours(1),
+                at: at() + Duration::minutes(m * 2),
+            }
+        }),
+        (token.clone(), 0i64..3).prop_map(|(token_id, m)| UserCommand::RequestPasswordReset {
+            token_id,
+            expires_at: at() + Duration::hours(1),
+            at: at() + Duration::minutes(m * 2),
+        }),
+        (token.clone(), 0i64..90).prop_map(|(token_id, m)| UserCommand::ConfirmEmail {
+            token_id,
+            at: at() + Duration::minutes(m),
+        }),
+        (token, 0i64..90).prop_map(|(token_id, m)| UserCommand::ResetPassword {
+            token_id,
+            password_hash: "$argon2id$reset".into(),
+            at: at() + Duration::minutes(m),
+        }),
+    ]
+}
+
+/// Claims, deliveries and failures of one notification, at moments around its leases.
+pub fn notification_command() -> impl Strategy<Value = NotificationCommand> {
+    prop_oneof![
+        (0i64..600).prop_map(|s| NotificationCommand::StartDelivery {
+            max_attempts: 3,
+            lease_until: at() + Duration::seconds(s + 120),
+            at: at() + Duration::seconds(s),
+        }),
+        (1u32..4).prop_map(|attempt| NotificationCommand::RecordSent { attempt, at: at() }),
+        (1u32..4, prop::option::of(0i64..600)).prop_map(|(attempt, retry)| {
+            NotificationCommand::RecordFailure {
+                attempt,
+                error: "connection refused".into(),
+                retry_at: retry.map(|s| at() + Duration::seconds(s)),
+                at: at(),
+            }
+        }),
+    ]
+}
+
+fn account_command() -> impl Strategy<Value = UserCommand> {
     let addr = (0u128..3).prop_map(|i| AddressId::new(uuid(40 + i)));
     prop_oneof![
         Just(UserCommand::Register {

@@ -1,4 +1,5 @@
-//! `/api/v1/auth`: register, login, refresh, logout, profile.
+//! `/api/v1/auth`: register, login, refresh, logout, profile (verification and reset are in
+//! `email`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/profile", get(profile).put(update_profile))
+        .merge(super::email::router())
 }
 
 #[derive(Deserialize)]
@@ -72,7 +74,7 @@ struct TokenPair {
     expires_in: u64,
 }
 
-fn user_json(a: &Account) -> serde_json::Value {
+pub(super) fn user_json(a: &Account) -> serde_json::Value {
     json!({
         "id": a.user_id,
         "email": a.email,
@@ -95,7 +97,12 @@ fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiErr
     Ok(v)
 }
 
-fn meta(request: &RequestId, ip: &ClientIp, user: Option<Uuid>, role: Role) -> CommandMeta {
+pub(super) fn meta(
+    request: &RequestId,
+    ip: &ClientIp,
+    user: Option<Uuid>,
+    role: Role,
+) -> CommandMeta {
     let mut m = CommandMeta::new(
         Uuid::new_v4(),
         request.correlation_id(),
@@ -109,7 +116,7 @@ fn meta(request: &RequestId, ip: &ClientIp, user: Option<Uuid>, role: Role) -> C
     m
 }
 
-fn command_error<E: std::error::Error>(e: CommandError<E>) -> ApiError {
+pub(super) fn command_error<E: std::error::Error>(e: CommandError<E>) -> ApiError {
     match e {
         CommandError::Rejected(e) => ApiError::conflict("rejected", e.to_string()),
         CommandError::Store(e) => e.into(),
@@ -161,6 +168,14 @@ async fn register(
         // Give the e-mail back so the person can try again.
         let _ = unique::release(&*state.store, "email", email.as_str(), user_id, &meta).await;
         return Err(command_error(e));
+    }
+    // The verification link goes out through the outbox. Should this fail, the account
+    // stands and the user asks for another link (`/auth/resend-verification`).
+    let mut verify = meta.clone();
+    verify.command_id = Uuid::new_v5(&meta.command_id, b"request-email-verification");
+    verify.causation_id = meta.command_id;
+    if let Err(e) = super::email::request_verification(&state, user_id, verify).await {
+        tracing::warn!(%user_id, error = %e, "no verification link issued at registration");
     }
     let (user, _) = state
         .handlers

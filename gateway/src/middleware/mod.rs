@@ -12,6 +12,7 @@
 
 pub mod client_ip;
 pub mod http_metrics;
+pub mod idempotency;
 pub mod rate_limit;
 pub mod request_id;
 pub mod security;

@@ -54,12 +54,15 @@ pub fn cors(allowed_origins: &[String]) -> CorsLayer {
         HeaderName::from_static("idempotency-key"),
         HeaderName::from_static("x-consistency-token"),
         HeaderName::from_static("x-request-id"),
+        HeaderName::from_static("x-guest-cart"),
     ];
     let exposed = [
         header::LOCATION,
         header::RETRY_AFTER,
         HeaderName::from_static("x-consistency-token"),
         HeaderName::from_static("x-request-id"),
+        HeaderName::from_static("x-guest-cart"),
+        HeaderName::from_static("idempotent-replayed"),
     ];
     let base = CorsLayer::new()
         .allow_headers(request_headers)

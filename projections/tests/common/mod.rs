@@ -147,17 +147,26 @@ pub async fn all_events(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> 
     panic!("$all never showed {n} events");
 }
 
-/// Waits until `projection`'s checkpoint reaches the store's head.
+/// Waits until `projection`'s checkpoint covers every event committed so far. The head
+/// of `$all` is not enough: it trails while other tests' transactions are open, so the
+/// target is the last of all the events the table holds, once `$all` shows them.
 pub async fn caught_up(store: &dyn EventStore, pool: &sqlx::PgPool, projection: &str) {
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let target = all_events(store, committed as usize)
+        .await
+        .last()
+        .map_or(Position::START, |e| e.position);
     for _ in 0..1500 {
-        let head = store.head_position().await.unwrap();
         let at = projections::runtime::checkpoint(pool, projection)
             .await
             .unwrap();
-        if at >= head {
+        if at >= target {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("{projection} never caught up with the head");
+    panic!("{projection} never caught up with {target}");
 }

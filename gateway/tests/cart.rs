@@ -1,0 +1,506 @@
+//! The cart over real HTTP: prices from the catalog, own cart only, coupon discount,
+//! read-your-writes on `GET /cart`, checkout into an order, and a guest's cart merged on
+//! sign-in.
+
+use chrono::Utc;
+use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::store::postgres::PgEventStore;
+use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponTerms};
+use domain::id::CouponId;
+use gateway::config::Config;
+use gateway::startup::Application;
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+fn server_url() -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    base.rsplit_once('/')
+        .map(|(s, _)| s.to_owned())
+        .unwrap_or(base)
+}
+
+/// Runs `journey(base url, database url)` against a real server with its projections, on a
+/// database of its own, then drops the database whatever happened.
+async fn with_shop<F, Fut>(journey: F)
+where
+    F: FnOnce(String, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let name = format!("um_cart_{}", Uuid::new_v4().simple());
+    let url = format!("{}/{name}", server_url());
+    let outcome = tokio::spawn(async move {
+        let config = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--database-url",
+            &url,
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap-admin-email",
+            "root@example.com",
+            "--bootstrap-admin-password",
+            "a long admin password",
+        ])
+        .unwrap();
+        let app = Application::build(config)
+            .await
+            .unwrap()
+            .with_process_managers()
+            .with_projections();
+        let base = format!("http://{}/api/v1", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        journey(base, url).await;
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+    })
+    .await;
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
+        .await
+        .unwrap();
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    }
+}
+
+async fn send(r: RequestBuilder, body: Option<Value>) -> Answer {
+    let r = match body {
+        Some(b) => r.json(&b),
+        None => r,
+    };
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+async fn login(c: &Client, base: &str, email: &str, password: &str) -> String {
+    let pair: Value = c
+        .post(format!("{base}/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    pair["access_token"].as_str().expect("logged in").to_owned()
+}
+
+async fn register(c: &Client, base: &str, email: &str) -> String {
+    c.post(format!("{base}/auth/register"))
+        .json(&json!({ "email": email, "password": "customer password" }))
+        .send()
+        .await
+        .unwrap();
+    login(c, base, email, "customer password").await
+}
+
+/// A coupon, created on the write side directly: the API has no coupon route yet.
+async fn create_coupon(database_url: &str, code: &str, basis_points: u32) {
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    let store = PgEventStore::new(pool);
+    let id = Uuid::new_v4();
+    let meta = CommandMeta::new(Uuid::new_v4(), Uuid::new_v4(), Actor::system(), Utc::now());
+    commands::unique::claim(&store, gateway::cart::COUPON_CODE_KIND, code, id, &meta)
+        .await
+        .unwrap();
+    let coupons: CommandHandler<Coupon> = CommandHandler::new(std::sync::Arc::new(store), 10);
+    coupons
+        .handle(
+            &CommandHandler::<Coupon>::stream_id(id),
+            CouponCommand::Create {
+                coupon_id: CouponId::new(id),
+                terms: CouponTerms {
+                    code: code.into(),
+                    discount: CouponDiscount::Percent { basis_points },
+                    valid_from: None,
+                    valid_until: None,
+                    max_uses: None,
+                    max_uses_per_customer: Some(1),
+                    min_order: None,
+                },
+            },
+            meta,
+        )
+        .await
+        .unwrap();
+}
+
+fn usd(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}
+
+#[tokio::test]
+async fn a_customer_fills_a_cart_applies_a_coupon_and_checks_out() {
+    with_shop(|base, db| async move { cart_journey(&base, &db).await }).await;
+}
+
+#[tokio::test]
+async fn a_guest_cart_is_merged_on_sign_in() {
+    with_shop(|base, _| async move { guest_journey(&base).await }).await;
+}
+
+async fn products(c: &Client, base: &str) -> (String, String) {
+    let admin = login(c, base, "root@example.com", "a long admin password").await;
+    let cat = send(
+        c.post(format!("{base}/categories")).bearer_auth(&admin),
+        Some(json!({ "name": "Mugs" })),
+    )
+    .await;
+    let mug = send(
+        c.post(format!("{base}/products")).bearer_auth(&admin),
+        Some(json!({
+            "sku": "MUG-1", "name": "Mug", "category_id": cat.body["id"], "price": usd(1250)
+        })),
+    )
+    .await;
+    let tee = send(
+        c.post(format!("{base}/products")).bearer_auth(&admin),
+        Some(json!({
+            "sku": "TEE-1", "name": "Tee", "category_id": cat.body["id"], "price": usd(2000)
+        })),
+    )
+    .await;
+    assert_eq!(
+        (mug.status.as_u16(), tee.status.as_u16()),
+        (201, 201),
+        "{}",
+        mug.body
+    );
+    (
+        mug.body["id"].as_str().unwrap().to_owned(),
+        tee.body["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn cart_journey(base: &str, db: &str) {
+    let c = Client::new();
+    let (mug, tee) = products(&c, base).await;
+    let ann = register(&c, base, "ann@example.com").await;
+    let eve = register(&c, base, "eve@example.com").await;
+
+    let empty = send(c.get(format!("{base}/cart")).bearer_auth(&ann), None).await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert_eq!(
+        (empty.body["items"].clone(), empty.body["total"].clone()),
+        (json!([]), usd(0))
+    );
+
+    let priced = send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": mug, "quantity": 1, "price": usd(1) })),
+    )
+    .await;
+    assert_eq!(priced.status, 422, "the client does not set prices");
+
+    let added = send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": mug, "quantity": 2 })),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    assert_eq!(added.body["subtotal"], usd(2500));
+    let item = added.body["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        added.header("location").as_deref(),
+        Some(format!("/api/v1/cart/items/{item}").as_str())
+    );
+    let again = send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": mug, "quantity": 1 })),
+    )
+    .await;
+    assert_eq!(again.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(again.body["items"][0]["quantity"], 3, "the same line grows");
+    let token = send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": tee, "quantity": 1 })),
+    )
+    .await
+    .header("x-consistency-token")
+    .expect("commands answer a consistency token");
+
+    // The read model, once it has caught up with the last command.
+    let read = send(
+        c.get(format!("{base}/cart"))
+            .bearer_auth(&ann)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(read.body["subtotal"], usd(3 * 1250 + 2000));
+    assert_eq!(read.body["item_count"], 4);
+
+    let unknown = send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": Uuid::new_v4(), "quantity": 1 })),
+    )
+    .await;
+    assert_eq!(
+        (unknown.status, unknown.body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("product_id"))
+    );
+    let zero = send(
+        c.put(format!("{base}/cart/items/{item}")).bearer_auth(&ann),
+        Some(json!({ "quantity": 0 })),
+    )
+    .await;
+    assert_eq!(zero.status, 422);
+
+    // Eve cannot reach Ann's cart: Ann's line does not exist in hers.
+    let theirs = send(
+        c.put(format!("{base}/cart/items/{item}")).bearer_auth(&eve),
+        Some(json!({ "quantity": 9 })),
+    )
+    .await;
+    assert_eq!(theirs.status, 404);
+    let gone = send(
+        c.delete(format!("{base}/cart/items/{item}"))
+            .bearer_auth(&eve),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 404);
+    let eves = send(c.get(format!("{base}/cart")).bearer_auth(&eve), None).await;
+    assert_eq!(eves.body["items"], json!([]));
+
+    let updated = send(
+        c.put(format!("{base}/cart/items/{item}")).bearer_auth(&ann),
+        Some(json!({ "quantity": 4 })),
+    )
+    .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["subtotal"], usd(4 * 1250 + 2000));
+
+    let nope = send(
+        c.post(format!("{base}/cart/coupon")).bearer_auth(&ann),
+        Some(json!({ "code": "NOPE" })),
+    )
+    .await;
+    assert_eq!(
+        (nope.status, nope.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_coupon"))
+    );
+    create_coupon(db, "SAVE10", 1_000).await;
+    let couponed = send(
+        c.post(format!("{base}/cart/coupon")).bearer_auth(&ann),
+        Some(json!({ "code": " save10 " })),
+    )
+    .await;
+    assert_eq!(couponed.status, 200, "{}", couponed.body);
+    assert_eq!(couponed.body["coupon"], "SAVE10");
+    assert_eq!(couponed.body["discount"], usd(700));
+    assert_eq!(couponed.body["total"], usd(6300));
+    let token = couponed.header("x-consistency-token").unwrap();
+    let read = send(
+        c.get(format!("{base}/cart"))
+            .bearer_auth(&ann)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (read.body["discount"].clone(), read.body["total"].clone()),
+        (usd(700), usd(6300)),
+        "the read model previews the same discount"
+    );
+
+    let address = json!({ "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us" });
+    let order = send(
+        c.post(format!("{base}/cart/checkout")).bearer_auth(&ann),
+        Some(json!({ "shipping_address": address, "payment_method": "card" })),
+    )
+    .await;
+    assert_eq!(order.status, 202, "{}", order.body);
+    assert_eq!(order.body["status"], "pending");
+    assert_eq!(order.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(order.body["subtotal"], usd(7000));
+    assert_eq!(order.body["discount"], usd(700));
+    assert_eq!(order.body["total"], usd(6300));
+    let id = order.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        order.header("location").as_deref(),
+        Some(format!("/api/v1/orders/{id}").as_str())
+    );
+    let token = order.header("x-consistency-token").unwrap();
+    let cart = send(
+        c.get(format!("{base}/cart"))
+            .bearer_auth(&ann)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (cart.body["items"].clone(), cart.body["coupon"].clone()),
+        (json!([]), Value::Null),
+        "checkout empties the cart"
+    );
+    let listed = send(
+        c.get(format!("{base}/orders/{id}"))
+            .bearer_auth(&ann)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["discount"], usd(700));
+
+    let empty = send(
+        c.post(format!("{base}/cart/checkout")).bearer_auth(&ann),
+        Some(json!({ "shipping_address": address, "payment_method": "card" })),
+    )
+    .await;
+    assert_eq!(
+        (empty.status, empty.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("cart_empty"))
+    );
+
+    // The coupon is once per customer: a second order with it is refused at checkout.
+    send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": mug, "quantity": 1 })),
+    )
+    .await;
+    send(
+        c.post(format!("{base}/cart/coupon")).bearer_auth(&ann),
+        Some(json!({ "code": "SAVE10" })),
+    )
+    .await;
+    let twice = send(
+        c.post(format!("{base}/cart/checkout")).bearer_auth(&ann),
+        Some(json!({ "shipping_address": address, "payment_method": "card" })),
+    )
+    .await;
+    assert_eq!(
+        (twice.status, twice.body["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_coupon")),
+        "{}",
+        twice.body
+    );
+
+    let cleared = send(c.delete(format!("{base}/cart")).bearer_auth(&ann), None).await;
+    assert_eq!(cleared.status, 200, "{}", cleared.body);
+    assert_eq!(
+        (
+            cleared.body["items"].clone(),
+            cleared.body["coupon"].clone()
+        ),
+        (json!([]), Value::Null)
+    );
+    let anonymous = send(c.delete(format!("{base}/cart")), None).await;
+    assert_eq!(anonymous.status, 401);
+}
+
+async fn guest_journey(base: &str) {
+    let c = Client::new();
+    let (mug, tee) = products(&c, base).await;
+
+    let guest = send(
+        c.post(format!("{base}/cart/items")),
+        Some(json!({ "product_id": mug, "quantity": 2 })),
+    )
+    .await;
+    assert_eq!(guest.status, 201, "{}", guest.body);
+    assert_eq!(guest.body["user_id"], Value::Null);
+    let cart_token = guest
+        .header("x-guest-cart")
+        .expect("a guest's first line answers its cart token");
+    send(
+        c.post(format!("{base}/cart/items"))
+            .header("x-guest-cart", &cart_token),
+        Some(json!({ "product_id": tee, "quantity": 1 })),
+    )
+    .await;
+    let token = send(
+        c.post(format!("{base}/cart/items"))
+            .header("x-guest-cart", &cart_token),
+        Some(json!({ "product_id": mug, "quantity": 1 })),
+    )
+    .await
+    .header("x-consistency-token")
+    .unwrap();
+    let read = send(
+        c.get(format!("{base}/cart"))
+            .header("x-guest-cart", &cart_token)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(read.body["subtotal"], usd(3 * 1250 + 2000), "{}", read.body);
+
+    let ann = register(&c, base, "ann@example.com").await;
+    send(
+        c.post(format!("{base}/cart/items")).bearer_auth(&ann),
+        Some(json!({ "product_id": mug, "quantity": 1 })),
+    )
+    .await;
+    let merged = send(
+        c.post(format!("{base}/cart/merge")).bearer_auth(&ann),
+        Some(json!({ "guest_cart": cart_token })),
+    )
+    .await;
+    assert_eq!(merged.status, 200, "{}", merged.body);
+    assert_eq!(merged.body["subtotal"], usd(4 * 1250 + 2000));
+    let token = merged.header("x-consistency-token").unwrap();
+    let anns = send(
+        c.get(format!("{base}/cart"))
+            .bearer_auth(&ann)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(anns.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(anns.body["item_count"], 5);
+    let left = send(
+        c.get(format!("{base}/cart"))
+            .header("x-guest-cart", &cart_token)
+            .header("x-consistency-token", &token),
+        None,
+    )
+    .await;
+    assert_eq!(left.body["items"], json!([]), "the guest's cart is emptied");
+
+    let again = send(
+        c.post(format!("{base}/cart/merge")).bearer_auth(&ann),
+        Some(json!({ "guest_cart": cart_token })),
+    )
+    .await;
+    assert_eq!(again.body["item_count"], 5, "merging twice adds nothing");
+    let bad = send(
+        c.get(format!("{base}/cart"))
+            .header("x-guest-cart", "not-a-token"),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, 400);
+}

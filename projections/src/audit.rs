@@ -1,0 +1,189 @@
+//! The `audit` read model: every event of `$all`, whatever its category, as one row of
+//! `audit_logs` (the seed's shape: actor, action, resource, details, ip address, user
+//! agent, time), plus its correlation and causation ids and where it sits in the log.
+//!
+//! The actor, the client's address and the ids come from the metadata the command handler
+//! writes into every event (invariant 9, `CommandMeta::metadata`); `details` is the event's
+//! data with secrets taken out by [`redact`], because auditors read this table far more
+//! widely than anyone reads the store.
+
+use std::net::{IpAddr, SocketAddr};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use commands::store::RecordedEvent;
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::runtime::{Projection, ProjectionError};
+
+/// What a redacted value is replaced with: the key stays, so an auditor still sees that a
+/// password was changed, only not to what.
+pub const REDACTED: &str = "[redacted]";
+
+pub struct AuditProjection;
+
+/// Parts of a key name that mark its value as a secret (matched in lower case, `-` read as
+/// `_`): `password_hash`, `reset_token`, `client_secret`, `Authorization`, ...
+const SECRET_KEY_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "authorization",
+    "cookie",
+    "credential",
+    "private_key",
+    "session",
+    "card_number",
+];
+
+/// Key names that are secrets only when they are the whole name (as parts they would hit
+/// innocent names like `company` or `spinner`).
+const SECRET_KEYS: &[&str] = &["pan", "pin", "cvv", "cvc", "otp"];
+
+/// Prefixes of strings that are credentials whatever key holds them: password hashes
+/// (argon2, bcrypt, scrypt, pbkdf2), HTTP credentials and payment providers' tokens and keys.
+const SECRET_VALUE_PREFIXES: &[&str] = &[
+    "$argon2", "$2a$", "$2b$", "$2y$", "$scrypt$", "$pbkdf2", "tok_", "sk_live_", "sk_test_",
+    "rk_live_", "rk_test_", "whsec_",
+];
+
+fn secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    SECRET_KEYS.contains(&key.as_str()) || SECRET_KEY_PARTS.iter().any(|p| key.contains(p))
+}
+
+fn secret_value(s: &str) -> bool {
+    let starts = |p: &str| {
+        s.as_bytes()
+            .get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    if starts("bearer ") || starts("basic ") {
+        return true;
+    }
+    if SECRET_VALUE_PREFIXES.iter().any(|p| s.starts_with(p)) {
+        return true;
+    }
+    // A JSON Web Token: three base64url parts, the header always opening with `{"`.
+    s.starts_with("eyJ")
+        && s.split('.').count() == 3
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'='))
+}
+
+/// Replaces every secret in `value` with [`REDACTED`], in place: the values of keys that
+/// name a secret ([`SECRET_KEY_PARTS`], [`SECRET_KEYS`]), strings shaped like a credential
+/// (a password hash, a bearer token, a JWT, a payment token or API key), and the `key` of a
+/// uniqueness claim whose `kind` names a secret (a claimed reset token, say).
+pub fn redact(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            let secret_claim = map
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(secret_key);
+            for (k, v) in map.iter_mut() {
+                if (secret_key(k) || (secret_claim && k == "key")) && !v.is_null() {
+                    *v = Value::String(REDACTED.to_owned());
+                } else {
+                    redact(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(s) if secret_value(s) => *s = REDACTED.to_owned(),
+        _ => {}
+    }
+}
+
+fn meta_str<'a>(event: &'a RecordedEvent, key: &str) -> Option<&'a str> {
+    event.metadata.get(key).and_then(Value::as_str)
+}
+
+fn meta_uuid(event: &RecordedEvent, key: &str) -> Option<Uuid> {
+    meta_str(event, key).and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// The client's address as PostgreSQL's `inet` takes it; a value that is not an address
+/// (or carries a port) must not make the event poison, so it is normalised or dropped.
+fn client_ip(event: &RecordedEvent) -> Option<String> {
+    let raw = meta_str(event, "client_ip")?.trim();
+    raw.parse::<IpAddr>()
+        .or_else(|_| raw.parse::<SocketAddr>().map(|s| s.ip()))
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
+#[async_trait]
+impl Projection for AuditProjection {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+
+    fn schema(&self) -> &'static str {
+        "audit"
+    }
+
+    fn tables(&self) -> &'static str {
+        include_str!("../../schemas/read-models/audit.sql")
+    }
+
+    fn store_local_columns(&self) -> &'static [&'static str] {
+        &["created_at", "commit_position", "prepare_position"]
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let (resource, resource_id) = event
+            .stream_id
+            .split_once('-')
+            .unwrap_or((event.stream_id.as_str(), ""));
+        let mut details = event.data.clone();
+        redact(&mut details);
+        // Events appended outside the command handler may lack an actor; say so rather
+        // than pretend the engine did it.
+        let role = meta_str(event, "actor_role").unwrap_or("unknown");
+        let occurred_at = meta_str(event, "occurred_at")
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        sqlx::query(
+            "insert into audit_logs (event_id, user_id, role, action, resource, resource_id,
+                 details, ip_address, user_agent, created_at, occurred_at, correlation_id,
+                 causation_id, command_id, stream_id, stream_version, schema_version,
+                 commit_position, prepare_position)
+             values ($1, $2, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11, $12, $13, $14, $15,
+                 $16, $17, $18, $19)
+             on conflict (event_id) do nothing",
+        )
+        .bind(event.id)
+        .bind(meta_uuid(event, "actor_id"))
+        .bind(role)
+        .bind(&event.event_type)
+        .bind(resource)
+        .bind(resource_id)
+        .bind(&details)
+        .bind(client_ip(event))
+        .bind(meta_str(event, "user_agent"))
+        .bind(event.recorded_at)
+        .bind(occurred_at)
+        .bind(meta_uuid(event, "correlation_id"))
+        .bind(meta_uuid(event, "causation_id"))
+        .bind(meta_uuid(event, "command_id"))
+        .bind(&event.stream_id)
+        .bind(event.revision as i64)
+        .bind(event.schema_version as i32)
+        .bind(event.position.commit as i64)
+        .bind(event.position.prepare as i64)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+}

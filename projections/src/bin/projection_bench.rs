@@ -1,0 +1,539 @@
+//! `projection-bench`: how fast read models are rebuilt, and how far behind the log they
+//! run under a steady write load.
+//!
+//! ```sh
+//! cargo run --release -p projections --bin projection-bench
+//! ```
+//!
+//! 1. Fills a store of its own with a shop's mixed log through the real command handlers:
+//!    categories, products (created, repriced, pictured), stock received, and order stories
+//!    (placed, stock reserved, then paid, shipped, cancelled or refunded).
+//! 2. Rebuild throughput: each read model rebuilt alone from the whole log (into its shadow
+//!    schema and swapped in), then all of them at once; events of the log per second.
+//! 3. End-to-end lag: the projections follow the store in process (the embedded feed) while
+//!    writers run order stories at a steady rate; for each command, the time from its
+//!    append returning to the read models covering its position (polled every millisecond):
+//!    p50/p99 for the orders model and for all models.
+//!
+//! It works in a database of its own, created and dropped here.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context};
+use chrono::Utc;
+use clap::Parser;
+use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::store::postgres::{PgEventStore, MIGRATOR};
+use commands::store::{EventStore, Position};
+use domain::catalog::{Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand};
+use domain::id::{CategoryId, ImageId, OrderId, ProductId, UserId};
+use domain::inventory::{Inventory, InventoryCommand};
+use domain::money::{Currency, Money};
+use domain::order::{CancellationReason, ChangedBy, Order, OrderCommand, OrderLine, PlaceOrder};
+use domain::value::{Sku, Slug};
+use projections::Runner;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// Order stories in the log the rebuilds replay (about five events each).
+    #[arg(long, default_value_t = 8_000)]
+    stories: usize,
+    /// Products in the catalog.
+    #[arg(long, default_value_t = 500)]
+    products: usize,
+    /// Order stories per second during the lag measurement.
+    #[arg(long, default_value_t = 100)]
+    rate: u64,
+    /// How long the lag measurement runs.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+}
+
+const WRITERS: usize = 16;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let server: PgConnectOptions = args.database_url.parse().context("DATABASE_URL")?;
+    let db = format!(
+        "um_projection_bench_{}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut admin = server.clone().connect().await?;
+    sqlx::query(&format!("create database {db}"))
+        .execute(&mut admin)
+        .await?;
+    let result = run(server.database(&db), &args).await;
+    if let Err(e) = sqlx::query(&format!("drop database {db} with (force)"))
+        .execute(&mut admin)
+        .await
+    {
+        eprintln!("could not drop {db}: {e}");
+    }
+    result
+}
+
+fn meta() -> CommandMeta {
+    let id = Uuid::new_v4();
+    CommandMeta::new(
+        id,
+        id,
+        Actor {
+            user_id: None,
+            role: "admin".into(),
+        },
+        Utc::now(),
+    )
+}
+
+fn fail<E: std::fmt::Display>(e: E) -> anyhow::Error {
+    anyhow!("{e}")
+}
+
+#[derive(Clone)]
+struct Shop {
+    orders: CommandHandler<Order>,
+    inventory: CommandHandler<Inventory>,
+    products: Arc<Vec<(ProductId, Sku, Money)>>,
+}
+
+impl Shop {
+    /// One order's life; answers the `$all` position of its last command.
+    async fn story(&self, n: usize) -> anyhow::Result<Option<Position>> {
+        let (product_id, sku, price) = self.products[(n * 7919) % self.products.len()].clone();
+        let order_id = OrderId::new(Uuid::new_v4());
+        let stream = CommandHandler::<Order>::stream_id(order_id);
+        let quantity = 1 + (n % 3) as u32;
+        let place = PlaceOrder {
+            order_id,
+            user_id: UserId::new(Uuid::from_u128((n % 997) as u128 + 1)),
+            lines: vec![OrderLine {
+                product_id,
+                sku: sku.clone(),
+                quantity,
+                unit_price: price,
+            }],
+            shipping_address: serde_json::from_value(serde_json::json!({
+                "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
+            }))?,
+            billing_address: None,
+            payment_method: "card".into(),
+            notes: None,
+            coupon_code: None,
+            discount: Money::zero(Currency::USD),
+            tax_rate_bp: 825,
+            shipping: Money::new(499, Currency::USD),
+            at: Utc::now(),
+        };
+        let placed = self
+            .orders
+            .handle(&stream, OrderCommand::Place(Box::new(place)), meta())
+            .await
+            .map_err(fail)?;
+        let total = placed
+            .events
+            .iter()
+            .find_map(|e| match e {
+                domain::order::OrderEvent::OrderPlaced { totals, .. } => Some(totals.total),
+                _ => None,
+            })
+            .ok_or_else(|| anyhow!("no OrderPlaced"))?;
+        let stock = CommandHandler::<Inventory>::stream_id(&sku);
+        self.inventory
+            .handle(
+                &stock,
+                InventoryCommand::ReserveStock {
+                    sku: sku.clone(),
+                    order_id,
+                    quantity,
+                },
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        let mut last = self
+            .orders
+            .handle(
+                &stream,
+                OrderCommand::MarkStockReserved { at: Utc::now() },
+                meta(),
+            )
+            .await
+            .map_err(fail)?
+            .position;
+        let staff = ChangedBy {
+            user_id: None,
+            role: "admin".into(),
+        };
+        let order = |c| self.orders.handle(&stream, c, meta());
+        match n % 6 {
+            0 => {
+                order(OrderCommand::Cancel {
+                    reason: CancellationReason::Customer,
+                    note: None,
+                    by: staff,
+                    at: Utc::now(),
+                })
+                .await
+                .map_err(fail)?;
+                last = self
+                    .inventory
+                    .handle(
+                        &stock,
+                        InventoryCommand::ReleaseReservation { order_id },
+                        meta(),
+                    )
+                    .await
+                    .map_err(fail)?
+                    .position;
+            }
+            1 => {}
+            _ => {
+                last = order(OrderCommand::MarkPaid {
+                    amount: total,
+                    payment_reference: format!("pay_{n}"),
+                    at: Utc::now(),
+                })
+                .await
+                .map_err(fail)?
+                .position;
+                if n % 6 >= 3 {
+                    order(OrderCommand::Ship {
+                        tracking_number: Some(format!("TRK{n}")),
+                        note: None,
+                        by: staff.clone(),
+                        at: Utc::now(),
+                    })
+                    .await
+                    .map_err(fail)?;
+                    last = self
+                        .inventory
+                        .handle(
+                            &stock,
+                            InventoryCommand::CommitReservation { order_id },
+                            meta(),
+                        )
+                        .await
+                        .map_err(fail)?
+                        .position;
+                }
+                if n % 6 == 5 {
+                    last = order(OrderCommand::Refund {
+                        amount: Some(Money::new(100, Currency::USD)),
+                        reason: "scratched".into(),
+                        by: staff,
+                        at: Utc::now(),
+                    })
+                    .await
+                    .map_err(fail)?
+                    .position;
+                }
+            }
+        }
+        Ok(last)
+    }
+}
+
+async fn catalog(store: &Arc<dyn EventStore>, products: usize) -> anyhow::Result<Shop> {
+    let categories: CommandHandler<Category> = CommandHandler::new(store.clone(), 1_000);
+    let catalog: CommandHandler<Product> = CommandHandler::new(store.clone(), 100_000);
+    let inventory: CommandHandler<Inventory> = CommandHandler::new(store.clone(), 100_000);
+    let mut category_ids = Vec::new();
+    for c in 0..20 {
+        let id = CategoryId::new(Uuid::new_v4());
+        let parent = (c >= 5).then(|| category_ids[c % 5]);
+        categories
+            .handle(
+                &CommandHandler::<Category>::stream_id(id),
+                CategoryCommand::Create {
+                    category_id: id,
+                    name: format!("Category {c}"),
+                    slug: Slug::parse(&format!("category-{c}"))?,
+                    parent_id: parent,
+                },
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        category_ids.push(id);
+    }
+    let mut list = Vec::new();
+    for p in 0..products {
+        let id = ProductId::new(Uuid::new_v4());
+        let sku = Sku::parse(&format!("BENCH-{p:05}"))?;
+        let stream = CommandHandler::<Product>::stream_id(id);
+        let create = CreateProduct {
+            product_id: id,
+            sku: sku.clone(),
+            name: format!("Bench product {p} stoneware mug"),
+            slug: Slug::parse(&format!("bench-product-{p}"))?,
+            description: Some("A sturdy mug for the long benchmark nights.".into()),
+            category_id: category_ids[p % category_ids.len()],
+            price: Money::new(1_000 + (p as i64 % 50) * 100, Currency::USD),
+            attributes: serde_json::Map::new(),
+            vendor_id: None,
+            publish: true,
+            at: Utc::now(),
+        };
+        catalog
+            .handle(&stream, ProductCommand::Create(Box::new(create)), meta())
+            .await
+            .map_err(fail)?;
+        let price = Money::new(1_200 + (p as i64 % 50) * 100, Currency::USD);
+        catalog
+            .handle(
+                &stream,
+                ProductCommand::ChangePrice {
+                    price,
+                    at: Utc::now(),
+                },
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        catalog
+            .handle(
+                &stream,
+                ProductCommand::AddImage(Image {
+                    image_id: ImageId::new(Uuid::new_v4()),
+                    url: format!("https://img.example.com/{p}.jpg"),
+                    alt: None,
+                    position: 0,
+                }),
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        let stock = CommandHandler::<Inventory>::stream_id(&sku);
+        inventory
+            .handle(
+                &stock,
+                InventoryCommand::ReceiveStock {
+                    sku: sku.clone(),
+                    warehouse: "main".into(),
+                    quantity: 1_000_000,
+                },
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        inventory
+            .handle(
+                &stock,
+                InventoryCommand::SetLowStockThreshold { threshold: 10 },
+                meta(),
+            )
+            .await
+            .map_err(fail)?;
+        list.push((id, sku, price));
+    }
+    Ok(Shop {
+        orders: CommandHandler::new(store.clone(), 100_000),
+        inventory,
+        products: Arc::new(list),
+    })
+}
+
+async fn stories(shop: &Shop, n: usize) -> anyhow::Result<()> {
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let shop = shop.clone();
+            tokio::spawn(async move {
+                for i in (w..n).step_by(WRITERS) {
+                    shop.story(i).await?;
+                }
+                anyhow::Ok(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)].as_secs_f64() * 1e3
+}
+
+async fn checkpoints(pool: &PgPool) -> anyhow::Result<HashMap<String, Position>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select projection, commit_position, prepare_position from projections.checkpoints",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(n, c, p)| (n, Position::new(c as u64, p as u64)))
+        .collect())
+}
+
+async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
+    let pool = PgPoolOptions::new()
+        .max_connections(32)
+        .connect_with(options)
+        .await?;
+    MIGRATOR.run(&pool).await?;
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+
+    let t = Instant::now();
+    let shop = catalog(&store, args.products).await?;
+    stories(&shop, args.stories).await?;
+    let events = store.read_all(Position::START, usize::MAX).await?.len();
+    eprintln!(
+        "filled the log: {events} events in {:.1}s",
+        t.elapsed().as_secs_f64()
+    );
+
+    println!(
+        "Log: {events} events ({} products, {} order stories).\n",
+        args.products, args.stories
+    );
+    println!("| rebuild | events | time | events/s |");
+    println!("| --- | --- | --- | --- |");
+    for projection in projections::all() {
+        let name = projection.name();
+        let report =
+            projections::rebuild::rebuild(store.clone(), &pool, projection, &mut |_| {}).await?;
+        println!(
+            "| {name} alone | {} | {:.2} s | {:.0} |",
+            report.events,
+            report.elapsed.as_secs_f64(),
+            report.events_per_second()
+        );
+    }
+    let t = Instant::now();
+    let all: Vec<_> = projections::all()
+        .into_iter()
+        .map(|projection| {
+            let (store, pool) = (store.clone(), pool.clone());
+            tokio::spawn(async move {
+                projections::rebuild::rebuild(store, &pool, projection, &mut |_| {}).await
+            })
+        })
+        .collect();
+    let models = all.len();
+    for task in all {
+        task.await??;
+    }
+    let wall = t.elapsed();
+    println!(
+        "| all {models} together | {events} each | {:.2} s | {:.0} (log events/s; {:.0} model-events/s) |",
+        wall.as_secs_f64(),
+        events as f64 / wall.as_secs_f64(),
+        (events * models) as f64 / wall.as_secs_f64()
+    );
+
+    // Lag under a steady load, the projections following the store in process.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut runners = Vec::new();
+    for projection in projections::all() {
+        let runner = Runner::new(store.clone(), pool.clone(), projection);
+        runners.push(tokio::spawn(runner.run(stopped.clone())));
+    }
+    let (sent, mut appended) = mpsc::unbounded_channel::<(Position, Instant)>();
+    let writer = {
+        let shop = shop.clone();
+        let (rate, seconds) = (args.rate, args.seconds);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+            let end = Instant::now() + Duration::from_secs(seconds);
+            let mut n = 1_000_000;
+            let mut inflight = tokio::task::JoinSet::new();
+            while Instant::now() < end {
+                tick.tick().await;
+                n += 1;
+                let (shop, sent) = (shop.clone(), sent.clone());
+                inflight.spawn(async move {
+                    if let Some(p) = shop.story(n).await? {
+                        let _ = sent.send((p, Instant::now()));
+                    }
+                    anyhow::Ok(())
+                });
+            }
+            while let Some(r) = inflight.join_next().await {
+                r??;
+            }
+            anyhow::Ok(())
+        })
+    };
+    let names: Vec<&'static str> = projections::all().iter().map(|p| p.name()).collect();
+    let mut pending: VecDeque<(Position, Instant, bool)> = VecDeque::new();
+    let (mut orders_lag, mut all_lag) = (Vec::new(), Vec::new());
+    let mut writing = true;
+    loop {
+        while let Ok(item) = appended.try_recv() {
+            pending.push_back((item.0, item.1, false));
+        }
+        if writing && writer.is_finished() {
+            writing = false;
+        }
+        if !writing && pending.is_empty() && appended.is_empty() {
+            break;
+        }
+        let at = checkpoints(&pool).await?;
+        let now = Instant::now();
+        let covered = |name: &str, p: Position| at.get(name).is_some_and(|c| *c >= p);
+        for item in pending.iter_mut() {
+            if !item.2 && covered("orders", item.0) {
+                item.2 = true;
+                orders_lag.push(now - item.1);
+            }
+        }
+        // Stories finish out of order: take every covered one, not only the front.
+        pending.retain(|(p, t, _)| {
+            if names.iter().all(|n| covered(n, *p)) {
+                all_lag.push(now - *t);
+                false
+            } else {
+                true
+            }
+        });
+        if pending
+            .front()
+            .is_some_and(|f| f.1.elapsed() > Duration::from_secs(60))
+        {
+            return Err(anyhow!("a read model fell more than a minute behind"));
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    writer.await??;
+    stop.send(true)?;
+    for r in runners {
+        r.await??;
+    }
+    orders_lag.sort();
+    all_lag.sort();
+    println!(
+        "\nEnd-to-end lag, embedded feed, {} order stories/s for {} s ({} commands measured):\n",
+        args.rate,
+        args.seconds,
+        all_lag.len()
+    );
+    println!("| visible in | p50 | p99 | max |");
+    println!("| --- | --- | --- | --- |");
+    for (what, l) in [("orders", &orders_lag), ("all read models", &all_lag)] {
+        println!(
+            "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            percentile(l, 0.5),
+            percentile(l, 0.99),
+            percentile(l, 1.0)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,380 @@
+//! The `carts` read model: `carts`, `cart_items`, and the `coupons` whose terms let a cart
+//! show its discount (money as minor units plus currency).
+//!
+//! Totals are recomputed from the stored lines after every change of a cart, so applying an
+//! event twice (the runner's checkpoint prevents it, a rebuild relies on it) leaves the same
+//! numbers. The discount is a preview: it follows the coupon's kind, amount, minimum order
+//! and whether it is still active, not its validity window, which depends on the clock;
+//! checkout redeems the coupon against the write side and prices the order afresh.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use commands::store::RecordedEvent;
+use domain::cart::{CartEvent, CartLine};
+use domain::coupon::{discount_for, CouponDiscount, CouponEvent};
+use domain::money::{Currency, Money};
+use domain::value::Quantity;
+use domain::DomainEvent;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::runtime::{event_time, Projection, ProjectionError};
+
+pub struct CartsProjection;
+
+fn actor_id(event: &RecordedEvent) -> Option<Uuid> {
+    event
+        .metadata
+        .get("actor_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// The cart's row, created on its first event. A cart belongs to a user when the user
+/// acted on it and the cart's id is theirs (the gateway's rule); a guest's cart has none.
+async fn ensure_cart(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    event: &RecordedEvent,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let user_id = actor_id(event).filter(|a| *a == cart_id);
+    sqlx::query(
+        "insert into carts (cart_id, user_id, created_at, updated_at) values ($1, $2, $3, $3)
+         on conflict (cart_id) do update set user_id = coalesce(carts.user_id, excluded.user_id)",
+    )
+    .bind(cart_id)
+    .bind(user_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_line(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    line: &CartLine,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into cart_items (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $6 * $5, $8)
+         on conflict (cart_id, item_id) do nothing",
+    )
+    .bind(cart_id)
+    .bind(line.item_id.as_uuid())
+    .bind(line.product_id.as_uuid())
+    .bind(line.sku.as_str())
+    .bind(line.quantity.get() as i32)
+    .bind(line.unit_price.amount)
+    .bind(line.unit_price.currency.as_str())
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn set_quantity(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    item_id: Uuid,
+    quantity: u32,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update cart_items set quantity = $3, subtotal = price * $3
+          where cart_id = $1 and item_id = $2",
+    )
+    .bind(cart_id)
+    .bind(item_id)
+    .bind(quantity as i32)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// A coupon row: kind, basis points, amount, currency, minimum order and its currency,
+/// active.
+type CouponRow = (
+    String,
+    Option<i32>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    bool,
+);
+
+/// What the coupon `code` would take off `subtotal` now; zero when it is unknown, inactive,
+/// in another currency or below its minimum order.
+async fn discount_preview(
+    tx: &mut PgConnection,
+    code: &str,
+    subtotal: Money,
+) -> Result<i64, sqlx::Error> {
+    let row: Option<CouponRow> = sqlx::query_as(
+        "select kind, basis_points, amount, currency, min_order, min_order_currency, active
+           from coupons where code = $1",
+    )
+    .bind(code)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((kind, bp, amount, currency, min_order, min_currency, true)) = row else {
+        return Ok(0);
+    };
+    let same_currency = |c: &Option<String>| {
+        c.as_deref().and_then(|c| Currency::parse(c).ok()) == Some(subtotal.currency)
+    };
+    if let Some(min) = min_order {
+        if !same_currency(&min_currency) || subtotal.amount < min {
+            return Ok(0);
+        }
+    }
+    let discount = match (kind.as_str(), bp, amount) {
+        ("percent", Some(bp), _) => CouponDiscount::Percent {
+            basis_points: bp.max(0) as u32,
+        },
+        ("fixed", _, Some(amount)) if same_currency(&currency) => CouponDiscount::Fixed {
+            amount: Money::new(amount, subtotal.currency),
+        },
+        _ => return Ok(0),
+    };
+    Ok(discount_for(&discount, subtotal).map_or(0, |m| m.amount))
+}
+
+/// Brings the cart's currency, totals and item count in line with its lines and coupon.
+async fn recompute(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sums: Option<(String, i64, i64)> = sqlx::query_as(
+        "select min(currency), coalesce(sum(subtotal), 0)::bigint, coalesce(sum(quantity), 0)::bigint
+           from cart_items where cart_id = $1 having count(*) > 0",
+    )
+    .bind(cart_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let coupon: Option<String> =
+        sqlx::query_scalar("select coupon_code from carts where cart_id = $1")
+            .bind(cart_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .flatten();
+    let (currency, subtotal, count) = match sums {
+        Some((c, s, n)) => (Some(c), s, n),
+        None => (None, 0, 0),
+    };
+    let discount = match (&currency, &coupon) {
+        (Some(c), Some(code)) => match Currency::parse(c.trim()) {
+            Ok(c) => discount_preview(tx, code, Money::new(subtotal, c)).await?,
+            Err(_) => 0,
+        },
+        _ => 0,
+    };
+    sqlx::query(
+        "update carts set currency = $2, subtotal = $3, discount = $4, total = $3 - $4,
+                item_count = $5, updated_at = greatest(updated_at, $6)
+          where cart_id = $1",
+    )
+    .bind(cart_id)
+    .bind(currency)
+    .bind(subtotal)
+    .bind(discount)
+    .bind(count as i32)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn apply_cart(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    cart_id: Uuid,
+) -> Result<(), ProjectionError> {
+    let e = CartEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
+        .map_err(|e| ProjectionError::event(event, e))?;
+    let at = event_time(event);
+    ensure_cart(tx, cart_id, event, at).await?;
+    match e {
+        CartEvent::CartItemAdded { line, at } => insert_line(tx, cart_id, &line, at).await?,
+        CartEvent::CartItemQuantityChanged { item_id, quantity } => {
+            set_quantity(tx, cart_id, item_id.as_uuid(), quantity.get()).await?
+        }
+        CartEvent::CartItemRemoved { item_id } => {
+            sqlx::query("delete from cart_items where cart_id = $1 and item_id = $2")
+                .bind(cart_id)
+                .bind(item_id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::CouponApplied { code } => {
+            sqlx::query("update carts set coupon_code = $2 where cart_id = $1")
+                .bind(cart_id)
+                .bind(&code)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::CouponRemoved { .. } => {
+            sqlx::query("update carts set coupon_code = null where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::CartCheckedOut { order_id, at } => {
+            sqlx::query("delete from cart_items where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "update carts set coupon_code = null, last_order_id = $2, checked_out_at = $3
+                  where cart_id = $1",
+            )
+            .bind(cart_id)
+            .bind(order_id.as_uuid())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        CartEvent::CartExpired { .. } => {
+            sqlx::query("delete from cart_items where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("update carts set coupon_code = null where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::GuestCartMerged { lines, .. } => {
+            // The domain's rule: a line for a product and SKU already in the cart adds its
+            // quantity (capped); any other line joins as it was.
+            for line in &lines {
+                let existing: Option<(Uuid, i32)> = sqlx::query_as(
+                    "select item_id, quantity from cart_items
+                      where cart_id = $1 and product_id = $2 and sku = $3",
+                )
+                .bind(cart_id)
+                .bind(line.product_id.as_uuid())
+                .bind(line.sku.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+                match existing {
+                    Some((item_id, quantity)) => {
+                        let merged =
+                            (quantity.max(0) as u32 + line.quantity.get()).min(Quantity::MAX);
+                        set_quantity(tx, cart_id, item_id, merged).await?;
+                    }
+                    None => insert_line(tx, cart_id, line, at).await?,
+                }
+            }
+        }
+    }
+    recompute(tx, cart_id, at).await?;
+    Ok(())
+}
+
+async fn apply_coupon(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    coupon_id: Uuid,
+) -> Result<(), ProjectionError> {
+    let e = CouponEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
+        .map_err(|e| ProjectionError::event(event, e))?;
+    let code: Option<String> = match e {
+        CouponEvent::CouponCreated { terms, .. } => {
+            let (kind, bp, amount) = match terms.discount {
+                CouponDiscount::Percent { basis_points } => {
+                    ("percent", Some(basis_points as i32), None)
+                }
+                CouponDiscount::Fixed { amount } => ("fixed", None, Some(amount)),
+            };
+            sqlx::query(
+                "insert into coupons (code, coupon_id, kind, basis_points, amount, currency, min_order,
+                     min_order_currency, valid_from, valid_until, active)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
+                 on conflict (code) do update set coupon_id = excluded.coupon_id, kind = excluded.kind,
+                     basis_points = excluded.basis_points, amount = excluded.amount,
+                     currency = excluded.currency, min_order = excluded.min_order,
+                     min_order_currency = excluded.min_order_currency,
+                     valid_from = excluded.valid_from, valid_until = excluded.valid_until, active = true",
+            )
+            .bind(&terms.code)
+            .bind(coupon_id)
+            .bind(kind)
+            .bind(bp)
+            .bind(amount.map(|m| m.amount))
+            .bind(amount.map(|m| m.currency.as_str().to_owned()))
+            .bind(terms.min_order.map(|m| m.amount))
+            .bind(terms.min_order.map(|m| m.currency.as_str().to_owned()))
+            .bind(terms.valid_from)
+            .bind(terms.valid_until)
+            .execute(&mut *tx)
+            .await?;
+            Some(terms.code)
+        }
+        CouponEvent::CouponDeactivated {} => {
+            sqlx::query_scalar(
+                "update coupons set active = false where coupon_id = $1 returning code",
+            )
+            .bind(coupon_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+        // Redemptions change what a coupon may still do at checkout, not what it takes off.
+        CouponEvent::CouponRedeemed { .. } | CouponEvent::CouponRedemptionReleased { .. } => None,
+    };
+    if let Some(code) = code {
+        // Carts that already carry the code show the coupon's new effect.
+        let carts: Vec<Uuid> =
+            sqlx::query_scalar("select cart_id from carts where coupon_code = $1")
+                .bind(&code)
+                .fetch_all(&mut *tx)
+                .await?;
+        let at = event_time(event);
+        for cart_id in carts {
+            recompute(tx, cart_id, at).await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Projection for CartsProjection {
+    fn name(&self) -> &'static str {
+        "carts"
+    }
+
+    fn schema(&self) -> &'static str {
+        "carts"
+    }
+
+    fn tables(&self) -> &'static str {
+        include_str!("../../schemas/read-models/carts.sql")
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        let id = |prefix: &str| {
+            event
+                .stream_id
+                .strip_prefix(prefix)
+                .and_then(|s| Uuid::parse_str(s).ok())
+        };
+        match event.category() {
+            "cart" => match id("cart-") {
+                Some(cart_id) => apply_cart(tx, event, cart_id).await,
+                None => Ok(()),
+            },
+            "coupon" => match id("coupon-") {
+                Some(coupon_id) => apply_coupon(tx, event, coupon_id).await,
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
+    }
+}

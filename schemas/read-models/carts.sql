@@ -1,0 +1,58 @@
+-- The `carts` read model: open carts, their lines, and the coupons a cart can show a
+-- discount for. Names are unqualified: the projection runtime creates them in the schema
+-- `carts`, or in its shadow `carts__rebuild` during a rebuild, and swaps the two.
+--
+-- Money is integer minor units plus an ISO 4217 currency (invariant 8). A signed-in
+-- customer's cart has the customer's user id as its id; a guest's cart has an id of its
+-- own and no `user_id`.
+
+create table carts (
+    cart_id        uuid primary key,
+    user_id        uuid,
+    -- Null while the cart is empty: a cart takes the currency of its first line.
+    currency       char(3),
+    coupon_code    text,
+    -- `total = subtotal - discount`; the discount is a preview from the coupon's terms,
+    -- checkout redeems the coupon and prices the order afresh.
+    subtotal       bigint not null default 0,
+    discount       bigint not null default 0,
+    total          bigint not null default 0,
+    item_count     integer not null default 0,
+    last_order_id  uuid,
+    checked_out_at timestamptz,
+    created_at     timestamptz not null,
+    updated_at     timestamptz not null
+);
+
+create index carts_user_idx on carts (user_id);
+create index carts_coupon_idx on carts (coupon_code) where coupon_code is not null;
+
+create table cart_items (
+    cart_id    uuid not null references carts (cart_id) on delete cascade,
+    item_id    uuid not null,
+    product_id uuid not null,
+    sku        text not null,
+    quantity   integer not null,
+    -- The unit price when the line was added, in `currency`.
+    price      bigint not null,
+    currency   char(3) not null,
+    subtotal   bigint not null,
+    added_at   timestamptz not null,
+    primary key (cart_id, item_id)
+);
+
+-- What a coupon takes off, kept so a cart's discount can be shown without asking the write
+-- side. `kind` is `percent` (`basis_points`, 1,000 = 10%) or `fixed` (`amount`).
+create table coupons (
+    code          text primary key,
+    coupon_id     uuid not null,
+    kind          text not null,
+    basis_points  integer,
+    amount        bigint,
+    currency      char(3),
+    min_order     bigint,
+    min_order_currency char(3),
+    valid_from    timestamptz,
+    valid_until   timestamptz,
+    active        boolean not null
+);

@@ -1,0 +1,47 @@
+-- The `notifications` read model: the outbox the notification worker delivers from.
+-- Names are unqualified: the projection runtime creates them in the schema `notifications`
+-- (or its rebuild shadow). Every row comes from events: what to send from the event that
+-- caused it, the delivery state from the notification's own stream, so a rebuild keeps
+-- what was sent. No secret is stored: a verification or reset link is rendered at send
+-- time from `payload.token_id` and the server's secret.
+
+create table notifications (
+    notification_id uuid primary key,
+    -- The event that caused it (a registration, a placed order, a stock alert).
+    source_event_id uuid not null,
+    channel         text not null,
+    recipient       text not null,
+    user_id         uuid,
+    template        text not null,
+    subject         text not null,
+    payload         jsonb not null,
+    -- pending (to send or to retry), sent, failed (attempts exhausted)
+    status          text not null,
+    attempts        integer not null default 0,
+    last_error      text,
+    -- When a worker may next claim it: after a failure's backoff or a claim's lease.
+    next_attempt_at timestamptz,
+    created_at      timestamptz not null,
+    sent_at         timestamptz,
+    updated_at      timestamptz not null
+);
+
+create index notifications_due_idx on notifications (created_at)
+    where status = 'pending';
+create index notifications_recipient_idx on notifications (recipient, created_at desc);
+
+-- The model's own copy of who can receive mail: a read model reads only its own tables.
+create table recipients (
+    user_id    uuid primary key,
+    email      text not null,
+    first_name text,
+    role       text not null
+);
+
+create index recipients_role_idx on recipients (role);
+
+-- Which customer placed an order, for the shipped e-mail (that event names no user).
+create table order_recipients (
+    order_id uuid primary key,
+    user_id  uuid not null
+);
