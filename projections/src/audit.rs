@@ -142,48 +142,94 @@ impl Projection for AuditProjection {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
+        self.apply_batch(tx, &[event]).await
+    }
+
+    /// One row per event, the whole batch in one statement over arrays.
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let rows: Vec<Row> = events.iter().map(|e| Row::of(e)).collect();
+        macro_rules! col {
+            ($f:expr) => {
+                rows.iter().map($f).collect::<Vec<_>>()
+            };
+        }
+        sqlx::query(
+            "insert into audit_logs (event_id, user_id, role, action, resource, resource_id,
+                 details, ip_address, user_agent, created_at, occurred_at, correlation_id,
+                 causation_id, command_id, stream_id, stream_version, schema_version,
+                 commit_position, prepare_position)
+             select event_id, user_id, role, action, resource, resource_id, details,
+                    ip_address::inet, user_agent, created_at, occurred_at, correlation_id,
+                    causation_id, command_id, stream_id, stream_version, schema_version,
+                    commit_position, prepare_position
+               from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                    $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::timestamptz[],
+                    $11::timestamptz[], $12::uuid[], $13::uuid[], $14::uuid[], $15::text[],
+                    $16::int8[], $17::int4[], $18::int8[], $19::int8[])
+                 as t(event_id, user_id, role, action, resource, resource_id, details,
+                      ip_address, user_agent, created_at, occurred_at, correlation_id,
+                      causation_id, command_id, stream_id, stream_version, schema_version,
+                      commit_position, prepare_position)
+             on conflict (event_id) do nothing",
+        )
+        .bind(col!(|r| r.event.id))
+        .bind(col!(|r| meta_uuid(r.event, "actor_id")))
+        .bind(col!(|r| r.role.to_owned()))
+        .bind(col!(|r| r.event.event_type.clone()))
+        .bind(col!(|r| r.resource.to_owned()))
+        .bind(col!(|r| r.resource_id.to_owned()))
+        .bind(col!(|r| r.details.clone()))
+        .bind(col!(|r| client_ip(r.event)))
+        .bind(col!(|r| meta_str(r.event, "user_agent").map(str::to_owned)))
+        .bind(col!(|r| r.event.recorded_at))
+        .bind(col!(|r| r.occurred_at))
+        .bind(col!(|r| meta_uuid(r.event, "correlation_id")))
+        .bind(col!(|r| meta_uuid(r.event, "causation_id")))
+        .bind(col!(|r| meta_uuid(r.event, "command_id")))
+        .bind(col!(|r| r.event.stream_id.clone()))
+        .bind(col!(|r| r.event.revision as i64))
+        .bind(col!(|r| r.event.schema_version as i32))
+        .bind(col!(|r| r.event.position.commit as i64))
+        .bind(col!(|r| r.event.position.prepare as i64))
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+}
+
+/// What one event's row needs beyond its own fields.
+struct Row<'a> {
+    event: &'a RecordedEvent,
+    role: &'a str,
+    resource: &'a str,
+    resource_id: &'a str,
+    details: serde_json::Value,
+    occurred_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> Row<'a> {
+    fn of(event: &'a RecordedEvent) -> Self {
         let (resource, resource_id) = event
             .stream_id
             .split_once('-')
             .unwrap_or((event.stream_id.as_str(), ""));
         let mut details = event.data.clone();
         redact(&mut details);
-        // Events appended outside the command handler may lack an actor; say so rather
-        // than pretend the engine did it.
-        let role = meta_str(event, "actor_role").unwrap_or("unknown");
-        let occurred_at = meta_str(event, "occurred_at")
-            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-            .map(|t| t.with_timezone(&Utc));
-        sqlx::query(
-            "insert into audit_logs (event_id, user_id, role, action, resource, resource_id,
-                 details, ip_address, user_agent, created_at, occurred_at, correlation_id,
-                 causation_id, command_id, stream_id, stream_version, schema_version,
-                 commit_position, prepare_position)
-             values ($1, $2, $3, $4, $5, $6, $7, $8::inet, $9, $10, $11, $12, $13, $14, $15,
-                 $16, $17, $18, $19)
-             on conflict (event_id) do nothing",
-        )
-        .bind(event.id)
-        .bind(meta_uuid(event, "actor_id"))
-        .bind(role)
-        .bind(&event.event_type)
-        .bind(resource)
-        .bind(resource_id)
-        .bind(&details)
-        .bind(client_ip(event))
-        .bind(meta_str(event, "user_agent"))
-        .bind(event.recorded_at)
-        .bind(occurred_at)
-        .bind(meta_uuid(event, "correlation_id"))
-        .bind(meta_uuid(event, "causation_id"))
-        .bind(meta_uuid(event, "command_id"))
-        .bind(&event.stream_id)
-        .bind(event.revision as i64)
-        .bind(event.schema_version as i32)
-        .bind(event.position.commit as i64)
-        .bind(event.position.prepare as i64)
-        .execute(&mut *tx)
-        .await?;
-        Ok(())
+        Row {
+            event,
+            // Events appended outside the command handler may lack an actor; say so rather
+            // than pretend the engine did it.
+            role: meta_str(event, "actor_role").unwrap_or("unknown"),
+            resource,
+            resource_id,
+            details,
+            occurred_at: meta_str(event, "occurred_at")
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc)),
+        }
     }
 }

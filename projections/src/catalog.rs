@@ -48,6 +48,14 @@ impl Projection for CatalogProjection {
     ) -> Result<(), ProjectionError> {
         self.apply_events(tx, &[event]).await
     }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        self.apply_events(tx, events).await
+    }
 }
 
 impl CatalogProjection {

@@ -80,6 +80,21 @@ pub trait Projection: Send + Sync + 'static {
         &[]
     }
 
+    /// Applies a batch of events (in `$all` order, all after the checkpoint) inside the
+    /// runner's transaction. A read model that can write a batch with fewer statements
+    /// than one event at a time overrides this; the result must be the same as applying
+    /// them one by one, which is what the poison fallback does.
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(tx, event).await?;
+        }
+        Ok(())
+    }
+
     /// Applies one event inside the runner's transaction, whose `search_path` is the
     /// read model's schema (or its shadow): use unqualified table names.
     async fn apply(
@@ -287,15 +302,13 @@ pub(crate) async fn apply_in(
         for event in &fresh {
             apply_guarded(conn, projection, target, event, attempts).await?;
         }
-    } else {
-        for event in &fresh {
-            if let Err(e) = projection.apply(conn, event).await {
-                if e.is_deterministic() {
-                    attempts.insert(event.id, 1);
-                }
-                return Err(e);
-            }
+    } else if let Err(e) = projection.apply_batch(conn, &fresh).await {
+        // Which event failed is unknown: the retry goes event by event, each in a
+        // savepoint, and parks the culprit.
+        if e.is_deterministic() {
+            attempts.insert(fresh[0].id, 0);
         }
+        return Err(e);
     }
     sqlx::query(
         "insert into projections.checkpoints

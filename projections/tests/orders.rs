@@ -88,3 +88,42 @@ async fn the_runner_follows_new_orders(pool: PgPool) {
     .unwrap();
     assert_eq!(applied, 10);
 }
+
+/// Applied one event at a time or as one batch, the tables are the same: the batch folds
+/// changes in memory, and must not change what they add up to.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn one_by_one_equals_one_batch(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    for n in 0..40 {
+        common::order_story(&orders, n).await;
+    }
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let events = all_events(&*store, committed as usize).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    for event in &events {
+        assert_eq!(
+            runner
+                .apply_batch(std::slice::from_ref(event))
+                .await
+                .unwrap(),
+            1
+        );
+    }
+    // verify replays the log in pages of thousands: each page is one batch.
+    let check = projections::rebuild::verify(store, &pool, Arc::new(OrdersProjection), &mut |_| {})
+        .await
+        .unwrap();
+    assert!(check.matches(), "{check:?}");
+    let refunded: i64 = sqlx::query_scalar("select count(*) from orders.orders where refunded > 0")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        refunded > 0,
+        "the stories include refunds and paid cancellations"
+    );
+}
