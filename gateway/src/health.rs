@@ -107,12 +107,22 @@ pub struct ProjectionsCheck {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointState {
+    /// `process` (a process manager), `projection` (a read model) or `relay`.
+    pub kind: String,
     pub name: String,
     /// `commit/prepare` in `$all`.
     pub position: String,
     /// Whether it has seen everything the store could answer when asked.
     pub caught_up: bool,
     pub updated_at: DateTime<Utc>,
+    /// Read models: events not yet applied and how long the oldest has waited, as last
+    /// measured (`projections.status`), and events parked as poison.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_events: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_seconds: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parked: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,10 +176,35 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
             }
         }
     };
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        DateTime<Utc>,
+        Option<i64>,
+        Option<f64>,
+        Option<i64>,
+    );
     let checkpoints = timed(
-        sqlx::query_as::<_, (String, i64, i64, DateTime<Utc>)>(
-            "select name, commit_position, prepare_position, updated_at
-             from process.checkpoints order by name",
+        sqlx::query_as::<_, Row>(
+            "select kind, name, commit_position, prepare_position, updated_at,
+                    lag_events, lag_seconds, parked
+               from (select 'process' as kind, name, commit_position, prepare_position,
+                            updated_at, null::bigint as lag_events,
+                            null::float8 as lag_seconds, null::bigint as parked
+                       from process.checkpoints
+                     union all
+                     select 'projection', c.projection, c.commit_position, c.prepare_position,
+                            c.updated_at, s.lag_events, s.lag_seconds, s.parked
+                       from projections.checkpoints c
+                       left join projections.status s using (projection)
+                      where c.projection not like '%#%'
+                     union all
+                     select 'relay', relay, commit_position, prepare_position, updated_at,
+                            null, null, null
+                       from projections.relay_checkpoints) t
+              order by kind, name",
         )
         .fetch_all(&state.pool),
     );
@@ -179,15 +214,21 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
     let checkpoints = checkpoints
         .unwrap_or_default()
         .into_iter()
-        .map(|(name, commit, prepare, updated_at)| {
-            let position = Position::new(commit as u64, prepare as u64);
-            CheckpointState {
-                name,
-                position: position.to_string(),
-                caught_up: head.is_some_and(|h| position >= h),
-                updated_at,
-            }
-        })
+        .map(
+            |(kind, name, commit, prepare, updated_at, lag_events, lag_seconds, parked)| {
+                let position = Position::new(commit as u64, prepare as u64);
+                CheckpointState {
+                    kind,
+                    name,
+                    position: position.to_string(),
+                    caught_up: head.is_some_and(|h| position >= h),
+                    updated_at,
+                    lag_events,
+                    lag_seconds,
+                    parked,
+                }
+            },
+        )
         .collect();
     let up = !(postgres.is_down() || store.is_down() || nats.is_down());
     let body = Readiness {
@@ -201,8 +242,7 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
                 head: head.map(|h| h.to_string()),
             },
             nats,
-            // The projection runtime reports its workers' lag here as it lands; the
-            // process managers' checkpoints are the followers of `$all` that exist today.
+            // Every follower of `$all`: process managers, read models, the relay.
             projections: ProjectionsCheck {
                 check: projections,
                 checkpoints,

@@ -68,6 +68,17 @@ async fn serve_creates_its_database_and_answers_health() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(v["components"]["postgres"]["status"], "up");
     assert_eq!(v["components"]["event_store"]["kind"], "postgres");
+    let followers = v["components"]["projections"]["checkpoints"]
+        .as_array()
+        .unwrap();
+    for model in ["orders", "catalog", "analytics", "audit"] {
+        assert!(
+            followers
+                .iter()
+                .any(|c| c["kind"] == "projection" && c["name"] == model),
+            "{model} in {followers:?}"
+        );
+    }
 
     let (status, head, body) = get(&addr, "/api/v1/nowhere").await;
     assert_eq!(status, 404);
@@ -80,7 +91,7 @@ async fn serve_creates_its_database_and_answers_health() {
 
     let (status, _, body) = get(&addr, "/metrics").await;
     assert_eq!(status, 200);
-    let _ = body;
+    assert!(body.contains("http_requests_total"), "{body}");
 
     // SIGTERM drains and exits cleanly.
     let pid = child.id().unwrap().to_string();
