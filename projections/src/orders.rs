@@ -1,4 +1,4 @@
-//! The `orders` read model: `orders`, `order_items`, `order_history`
+//! The `orders` read model: `orders`, `order_items`, `payments`, `order_history`
 //! (the seed's tables, money as minor units plus currency).
 //!
 //! A batch is folded in memory first: orders placed in it are inserted already in their
@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
 use domain::order::{ChangedBy, OrderEvent};
+use domain::payment::PaymentEvent;
 use domain::DomainEvent;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -69,6 +70,8 @@ struct Batch {
     patches: HashMap<Uuid, Change>,
     items: Vec<ItemRow>,
     history: Vec<HistoryRow>,
+    /// Payment events, few per order: written one by one, in order, after the orders.
+    payments: Vec<(Uuid, PaymentEvent)>,
 }
 
 /// `order_items`: order, line, product, sku, quantity, unit price, line subtotal.
@@ -126,6 +129,22 @@ impl Batch {
     }
 
     fn add(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.category() == "payment" {
+            if let Some(order_id) = event
+                .stream_id
+                .strip_prefix("payment-")
+                .and_then(|s| Uuid::parse_str(s).ok())
+            {
+                let e = PaymentEvent::from_data(
+                    &event.event_type,
+                    event.schema_version,
+                    event.data.clone(),
+                )
+                .map_err(|e| ProjectionError::event(event, e))?;
+                self.payments.push((order_id, e));
+            }
+            return Ok(());
+        }
         if event.category() != "order" {
             return Ok(());
         }
@@ -422,6 +441,9 @@ impl Batch {
             .execute(&mut *tx)
             .await?;
         }
+        for (order_id, event) in &self.payments {
+            payment(tx, *order_id, event).await?;
+        }
         if !self.history.is_empty() {
             let h = &self.history;
             sqlx::query(
@@ -442,6 +464,80 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+async fn payment(
+    tx: &mut PgConnection,
+    order_id: Uuid,
+    event: &PaymentEvent,
+) -> Result<(), sqlx::Error> {
+    let query = match event {
+        PaymentEvent::PaymentAuthorized {
+            amount,
+            method,
+            provider,
+            attempt,
+            at,
+            ..
+        } => sqlx::query(
+            "insert into payments (order_id, amount, currency, method, gateway, status, attempts,
+                 created_at, updated_at)
+             values ($1, $2, $3, $4, $5, 'authorized', $6, $7, $7)
+             on conflict (order_id) do update set amount = excluded.amount,
+                 currency = excluded.currency, method = excluded.method,
+                 gateway = excluded.gateway, status = 'authorized',
+                 attempts = excluded.attempts, error_code = null, error_message = null,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(order_id)
+        .bind(amount.amount)
+        .bind(amount.currency.as_str())
+        .bind(method)
+        .bind(provider)
+        .bind(*attempt as i32)
+        .bind(at),
+        PaymentEvent::PaymentCaptured { reference, at, .. } => sqlx::query(
+            "update payments set status = 'captured', transaction_id = $2, updated_at = $3
+              where order_id = $1",
+        )
+        .bind(order_id)
+        .bind(reference)
+        .bind(at),
+        PaymentEvent::PaymentFailed {
+            amount,
+            code,
+            message,
+            attempt,
+            at,
+            ..
+        } => sqlx::query(
+            "insert into payments (order_id, amount, currency, status, attempts, error_code,
+                 error_message, created_at, updated_at)
+             values ($1, $2, $3, 'failed', $4, $5, $6, $7, $7)
+             on conflict (order_id) do update set status = 'failed',
+                 attempts = excluded.attempts, error_code = excluded.error_code,
+                 error_message = excluded.error_message, updated_at = excluded.updated_at",
+        )
+        .bind(order_id)
+        .bind(amount.amount)
+        .bind(amount.currency.as_str())
+        .bind(*attempt as i32)
+        .bind(code)
+        .bind(message)
+        .bind(at),
+        PaymentEvent::PaymentRefunded { amount, at, .. } => sqlx::query(
+            "update payments set refunded = refunded + $2,
+                 status = case when refunded + $2 >= amount then 'refunded'
+                               else 'partially_refunded' end,
+                 updated_at = $3
+              where order_id = $1",
+        )
+        .bind(order_id)
+        .bind(amount.amount)
+        .bind(at),
+    };
+    query.execute(&mut *tx).await?;
+    Ok(())
 }
 
 #[async_trait]

@@ -127,3 +127,98 @@ async fn one_by_one_equals_one_batch(pool: PgPool) {
         "the stories include refunds and paid cancellations"
     );
 }
+
+/// The payments table follows the order's payment stream: a declined card, then a capture,
+/// then a partial refund.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn payments_follow_the_payment_stream(pool: PgPool) {
+    use commands::payment::{pay_order, PayOutcome, TestProvider};
+    use domain::id::OrderId;
+    use domain::payment::Payment;
+
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    let payments: CommandHandler<Payment> = CommandHandler::new(store.clone(), 100);
+    let id = place(&orders, 2).await;
+    let pay = |token: &'static str| {
+        let (orders, payments) = (orders.clone(), payments.clone());
+        async move {
+            pay_order(
+                &orders,
+                &payments,
+                &TestProvider,
+                OrderId::new(id),
+                "card",
+                token,
+                common::meta(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    assert!(matches!(
+        pay("tok_chargeDeclined").await,
+        PayOutcome::Declined { .. }
+    ));
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner
+        .apply_batch(&all_events(&*store, 3).await)
+        .await
+        .unwrap();
+    let (status, code, attempts): (String, Option<String>, i32) = sqlx::query_as(
+        "select status, error_code, attempts from orders.payments where order_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), code.as_deref(), attempts),
+        ("failed", Some("card_declined"), 1)
+    );
+
+    let PayOutcome::Captured { reference } = pay("tok_visa").await else {
+        panic!("tok_visa captures");
+    };
+    runner
+        .apply_batch(&all_events(&*store, 5).await)
+        .await
+        .unwrap();
+    let (status, transaction, amount, method, code): (String, Option<String>, i64, Option<String>, Option<String>) =
+        sqlx::query_as(
+            "select status, transaction_id, amount, method, error_code from orders.payments where order_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "captured");
+    assert_eq!(transaction.as_deref(), Some(reference.as_str()));
+    // 2 x 12.50 + 8.25% tax (2.06) + 4.99 shipping.
+    assert_eq!(amount, 2500 + 206 + 499);
+    assert_eq!((method.as_deref(), code), (Some("card"), None));
+
+    payments
+        .handle(
+            &CommandHandler::<Payment>::stream_id(id),
+            domain::payment::PaymentCommand::Refund {
+                amount: domain::money::Money::new(700, domain::money::Currency::USD),
+                reason: "scratched".into(),
+                at: chrono::Utc::now(),
+            },
+            common::meta(),
+        )
+        .await
+        .unwrap();
+    runner
+        .apply_batch(&all_events(&*store, 6).await)
+        .await
+        .unwrap();
+    let (status, refunded): (String, i64) =
+        sqlx::query_as("select status, refunded from orders.payments where order_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), refunded), ("partially_refunded", 700));
+}

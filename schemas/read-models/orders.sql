@@ -53,3 +53,23 @@ create table order_history (
 );
 
 create index order_history_order_idx on order_history (order_id, created_at);
+
+-- One row per order's payment (the order's payment stream): its latest state. Amounts in
+-- minor units of `currency`.
+create table payments (
+    order_id       uuid primary key,
+    amount         bigint not null,
+    currency       char(3) not null,
+    method         text,
+    gateway        text,
+    status         text not null,
+    transaction_id text,
+    attempts       integer not null,
+    refunded       bigint not null default 0,
+    error_code     text,
+    error_message  text,
+    created_at     timestamptz not null,
+    updated_at     timestamptz not null
+);
+
+create index payments_status_idx on payments (status, updated_at desc);
