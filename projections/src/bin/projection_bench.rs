@@ -13,7 +13,8 @@
 //! 3. End-to-end lag: the projections follow the store in process (the embedded feed) while
 //!    writers run order stories at a steady rate; for each command, the time from its
 //!    append returning to the read models covering its position (polled every millisecond):
-//!    p50/p99 for the orders model and for all models.
+//!    p50/p99 for the orders model and for all models. With `--nats-url`, the same again
+//!    through the relay and JetStream, on a stream of its own.
 //!
 //! It works in a database of its own, created and dropped here.
 
@@ -59,6 +60,9 @@ struct Args {
     /// How long the lag measurement runs.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Also measure the lag through the relay and JetStream (`nats://127.0.0.1:4222`).
+    #[arg(long)]
+    nats_url: Option<String>,
 }
 
 const WRITERS: usize = 16;
@@ -439,12 +443,81 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
         (events * models) as f64 / wall.as_secs_f64()
     );
 
-    // Lag under a steady load, the projections following the store in process.
+    measure_lag(&store, &pool, &shop, args, None).await?;
+    if let Some(url) = &args.nats_url {
+        let client = async_nats::connect(url.as_str())
+            .await
+            .with_context(|| format!("NATS at {url}"))?;
+        let js = async_nats::jetstream::new(client);
+        let suffix = &Uuid::new_v4().simple().to_string()[..8];
+        let config = projections::jetstream::JetStreamConfig::new(
+            format!("UM_BENCH_{suffix}"),
+            format!("bench_{suffix}"),
+        );
+        // The relay starts at the head: the log so far is already in every read model.
+        let head = store.head_position().await?;
+        sqlx::query(
+            "insert into projections.relay_checkpoints (relay, commit_position, prepare_position)
+             values ($1, $2, $3)",
+        )
+        .bind(&config.stream)
+        .bind(head.commit as i64)
+        .bind(head.prepare as i64)
+        .execute(&pool)
+        .await?;
+        let result = measure_lag(
+            &store,
+            &pool,
+            &shop,
+            args,
+            Some((js.clone(), config.clone())),
+        )
+        .await;
+        let _ = js.delete_stream(&config.stream).await;
+        result?;
+    }
+    Ok(())
+}
+
+type Feed = Option<(
+    async_nats::jetstream::Context,
+    projections::jetstream::JetStreamConfig,
+)>;
+
+/// Runs order stories at a steady rate while the projections follow the log (in process,
+/// or through the relay and JetStream), and prints how long each command took to show.
+async fn measure_lag(
+    store: &Arc<dyn EventStore>,
+    pool: &PgPool,
+    shop: &Shop,
+    args: &Args,
+    feed: Feed,
+) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut runners = Vec::new();
+    let mut relay = None;
+    let feed_name = if feed.is_some() {
+        "JetStream (relay, one consumer per model)"
+    } else {
+        "embedded"
+    };
     for projection in projections::all() {
         let runner = Runner::new(store.clone(), pool.clone(), projection);
-        runners.push(tokio::spawn(runner.run(stopped.clone())));
+        let task = match &feed {
+            None => tokio::spawn(runner.run(stopped.clone())),
+            Some((js, config)) => tokio::spawn(projections::jetstream::run(
+                runner,
+                js.clone(),
+                config.clone(),
+                stopped.clone(),
+            )),
+        };
+        runners.push(task);
+    }
+    if let Some((js, config)) = &feed {
+        let r =
+            projections::relay::Relay::new(store.clone(), pool.clone(), js.clone(), config.clone());
+        relay = Some(tokio::spawn(r.run(stopped.clone())));
     }
     let (sent, mut appended) = mpsc::unbounded_channel::<(Position, Instant)>();
     let writer = {
@@ -486,7 +559,7 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
         if !writing && pending.is_empty() && appended.is_empty() {
             break;
         }
-        let at = checkpoints(&pool).await?;
+        let at = checkpoints(pool).await?;
         let now = Instant::now();
         let covered = |name: &str, p: Position| at.get(name).is_some_and(|c| *c >= p);
         for item in pending.iter_mut() {
@@ -517,10 +590,13 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
     for r in runners {
         r.await??;
     }
+    if let Some(relay) = relay {
+        relay.await?.map_err(fail)?;
+    }
     orders_lag.sort();
     all_lag.sort();
     println!(
-        "\nEnd-to-end lag, embedded feed, {} order stories/s for {} s ({} commands measured):\n",
+        "\nEnd-to-end lag, {feed_name} feed, {} order stories/s for {} s ({} commands measured):\n",
         args.rate,
         args.seconds,
         all_lag.len()
