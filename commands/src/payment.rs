@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
+use crate::store::Position;
 
 #[derive(Debug, thiserror::Error)]
 #[error("payment provider {provider}: {message}")]
@@ -81,8 +82,15 @@ pub enum PayError {
 /// What a payment attempt came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayOutcome {
-    Captured { reference: String },
-    Declined { code: String, message: String },
+    /// `position`: where the captured payment sits in `$all`, for read-your-writes.
+    Captured {
+        reference: String,
+        position: Option<Position>,
+    },
+    Declined {
+        code: String,
+        message: String,
+    },
 }
 
 /// Pays `order_id` with `token`: checks the order is payable, asks the provider and
@@ -124,9 +132,12 @@ pub async fn pay_order(
         outcome: outcome.clone(),
         at: meta.occurred_at,
     };
-    payments.handle(&stream, command, meta).await?;
+    let handled = payments.handle(&stream, command, meta).await?;
     Ok(match outcome {
-        ChargeOutcome::Captured { reference } => PayOutcome::Captured { reference },
+        ChargeOutcome::Captured { reference } => PayOutcome::Captured {
+            reference,
+            position: handled.position,
+        },
         ChargeOutcome::Declined { code, message } => PayOutcome::Declined { code, message },
     })
 }

@@ -151,14 +151,7 @@ fn coupons(state: &AppState) -> CommandHandler<Coupon> {
 }
 
 fn meta(owner: &CartOwner, request: &RequestId, ip: &ClientIp) -> CommandMeta {
-    let mut m = CommandMeta::new(
-        Uuid::new_v4(),
-        request.correlation_id(),
-        owner.actor(),
-        Utc::now(),
-    );
-    m.client_ip = Some(ip.0.to_string());
-    m
+    request.command_meta(owner.actor(), ip)
 }
 
 fn cart_error(e: CommandError<CartError>) -> ApiError {

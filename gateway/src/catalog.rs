@@ -5,7 +5,7 @@
 //! catalog read model.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{post, put};
 use axum::{Json, Router};
@@ -22,10 +22,12 @@ use domain::user::Role;
 use domain::value::{Sku, Slug};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::error::{ApiError, AppJson};
+use crate::catalog_queries::Money as MoneySchema;
+use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
 
@@ -41,32 +43,88 @@ pub fn router() -> Router<AppState> {
         .route("/inventory/{sku}/adjust", post(adjust_stock))
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_category, create_product, update_product, archive_product, receive_stock, adjust_stock),
+    components(schemas(
+        CategoryBody,
+        CategoryCreated,
+        ProductBody,
+        ProductUpdate,
+        ProductAnswer,
+        ProductAnswerStock,
+        ReceiveBody,
+        AdjustBody,
+        StockAnswer
+    )),
+    tags((name = "catalog", description = "Browsing products and categories; stock for staff"))
+)]
+pub struct CatalogApi;
+
+/// A category as `POST /categories` answers it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct CategoryCreated {
+    id: Uuid,
+    name: String,
+    slug: String,
+    parent_id: Option<Uuid>,
+}
+
+/// A product as the write side holds it right after a command (see [`product_json`]);
+/// `GET /products/{id}` adds images, variants and times once the catalog has caught up.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ProductAnswer {
+    id: Uuid,
+    sku: String,
+    name: String,
+    slug: String,
+    description: Option<String>,
+    category_id: Uuid,
+    price: MoneySchema,
+    /// `draft` (a vendor's, awaiting review), `active` or `archived`.
+    status: String,
+    #[schema(value_type = Object)]
+    attributes: Map<String, Value>,
+    stock: ProductAnswerStock,
+    /// The product stream's revision.
+    version: Option<u64>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ProductAnswerStock {
+    /// On hand minus reserved over the product's SKU, never below 0.
+    available: i64,
+}
+
+/// One SKU's stock, summed over warehouses, after the command.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct StockAnswer {
+    sku: String,
+    on_hand: i64,
+    reserved: i64,
+    available: i64,
+}
+
 const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 const SELLERS: &[Role] = &[Role::Staff, Role::Admin, Role::Vendor];
 
 fn meta(user: &AuthUser, request: &RequestId, ip: &ClientIp) -> CommandMeta {
-    let mut m = CommandMeta::new(
-        Uuid::new_v4(),
-        request.correlation_id(),
+    request.command_meta(
         Actor {
             user_id: Some(user.user_id),
             role: user.role.as_str().into(),
         },
-        Utc::now(),
-    );
-    m.client_ip = Some(ip.0.to_string());
-    m
+        ip,
+    )
 }
 
 /// `X-Consistency-Token`: where the command's events sit in `$all`.
 fn consistency<E>(handled: &Handled<E>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Some(p) = handled.position {
-        if let Ok(v) = HeaderValue::from_str(&p.to_string()) {
-            h.insert("x-consistency-token", v);
-        }
-    }
-    h
+    crate::consistency::headers(handled.position)
 }
 
 fn catalog_error(e: CommandError<CatalogError>) -> ApiError {
@@ -117,14 +175,31 @@ fn claim_error(kind: &'static str, e: UniqueError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CategoryBody {
     name: String,
+    /// Derived from `name` when absent.
     slug: Option<String>,
     parent_id: Option<Uuid>,
 }
 
+/// Creates a category (staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/categories",
+    tag = "catalog",
+    security(("bearer" = [])),
+    request_body = CategoryBody,
+    responses(
+        (status = 201, description = "The category", body = CategoryCreated, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slug_taken`, or `catalog_rule`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad name or slug, an unknown `parent_id`, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn create_category(
     State(state): State<AppState>,
     user: AuthUser,
@@ -176,7 +251,7 @@ async fn create_category(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductBody {
     sku: String,
@@ -184,8 +259,10 @@ struct ProductBody {
     slug: Option<String>,
     description: Option<String>,
     category_id: Uuid,
+    #[schema(value_type = MoneySchema)]
     price: Money,
     #[serde(default)]
+    #[schema(value_type = Object)]
     attributes: Map<String, Value>,
 }
 
@@ -215,6 +292,23 @@ async fn product_json(
     }))
 }
 
+/// Creates a product (staff or vendor). Staff's go on sale at once; a vendor's wait as
+/// drafts for review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "catalog",
+    security(("bearer" = [])),
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "The product", body = ProductAnswer, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sku_taken`, `slug_taken`, or `catalog_rule`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad SKU, slug, name or price, an unknown `category_id`, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn create_product(
     State(state): State<AppState>,
     user: AuthUser,
@@ -287,13 +381,17 @@ async fn create_product(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductUpdate {
     name: Option<String>,
     description: Option<String>,
     category_id: Option<Uuid>,
+    /// In the product's currency.
+    #[schema(value_type = Option<MoneySchema>)]
     price: Option<Money>,
+    /// Replaces the attributes.
+    #[schema(value_type = Option<Object>)]
     attributes: Option<Map<String, Value>>,
 }
 
@@ -321,6 +419,24 @@ async fn owned_product(
     Ok(p)
 }
 
+/// Changes a product's fields and price (staff; a vendor their own products).
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The product")),
+    request_body = ProductUpdate,
+    responses(
+        (status = 200, description = "The product after the change", body = ProductAnswer, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`catalog_rule`: archived, or a price in another currency", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad field, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn update_product(
     State(state): State<AppState>,
     user: AuthUser,
@@ -376,6 +492,21 @@ async fn update_product(
     Ok((headers, Json(product_json(&state, &p, version).await?)))
 }
 
+/// Takes a product off sale for good (staff; a vendor their own products).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The product")),
+    responses(
+        (status = 204, description = "Archived", headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "`id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn archive_product(
     State(state): State<AppState>,
     user: AuthUser,
@@ -397,18 +528,23 @@ async fn archive_product(
     Ok((StatusCode::NO_CONTENT, consistency(&handled)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReceiveBody {
+    /// Above 0.
     quantity: u32,
+    /// The default warehouse when absent.
     warehouse: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdjustBody {
+    /// Units to add (positive) or take away (negative); not 0.
     delta: i64,
+    /// Why (a count, damage, loss); required.
     reason: String,
+    /// The default warehouse when absent.
     warehouse: Option<String>,
 }
 
@@ -434,6 +570,22 @@ async fn stock_answer(
     ))
 }
 
+/// Books received units into a warehouse (staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/{sku}/receive",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("sku" = String, Path, description = "The SKU")),
+    request_body = ReceiveBody,
+    responses(
+        (status = 200, description = "The SKU's stock after it", body = StockAnswer, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad SKU, a zero quantity or warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn receive_stock(
     State(state): State<AppState>,
     user: AuthUser,
@@ -462,6 +614,23 @@ async fn receive_stock(
     stock_answer(&state, &sku, &handled).await
 }
 
+/// Corrects a warehouse's count by `delta`, with a reason (staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/{sku}/adjust",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("sku" = String, Path, description = "The SKU")),
+    request_body = AdjustBody,
+    responses(
+        (status = 200, description = "The SKU's stock after it", body = StockAnswer, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`insufficient_stock`: on hand would drop below reserved or zero; or `inventory_rule`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad SKU, a zero delta, no reason or a bad warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn adjust_stock(
     State(state): State<AppState>,
     user: AuthUser,

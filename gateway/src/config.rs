@@ -44,6 +44,9 @@ pub enum Command {
     Project,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Fill an empty shop with a demo catalog (categories, products, stock) and exit;
+    /// running it again adds nothing.
+    SeedDemo,
 }
 
 /// How log lines are written.

@@ -4,13 +4,23 @@
 
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use commands::store::Position;
 
 use crate::error::ApiError;
 use crate::router::AppState;
 
 pub const HEADER: &str = "x-consistency-token";
+
+/// The `X-Consistency-Token` header of a command's answer: the position of its last event
+/// (none when it appended nothing).
+pub fn headers(position: Option<Position>) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(v) = position.and_then(|p| HeaderValue::from_str(&p.to_string()).ok()) {
+        h.insert(HEADER, v);
+    }
+    h
+}
 
 /// The position a client's `X-Consistency-Token` names, if it sent one.
 pub fn token(headers: &HeaderMap) -> Result<Option<Position>, ApiError> {

@@ -28,6 +28,7 @@
 //! projection workers as they land) run beside the server in `serve`, each with the shared
 //! shutdown signal.
 
+pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
@@ -38,8 +39,10 @@ pub mod docs;
 pub mod error;
 pub mod health;
 pub mod middleware;
+pub mod notifications;
 pub mod orders;
 pub mod router;
+pub mod seed;
 pub mod startup;
 
 #[cfg(test)]

@@ -1,9 +1,11 @@
 //! `ultramarket`: read the configuration, set up logging, build the engine, run it.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 
 use clap::Parser;
-use gateway::config::{Cli, Command, LogFormat};
+use gateway::config::{Cli, Command, LogFormat, Secret};
+use gateway::seed::seed_demo;
 use gateway::startup::{migrate_database, shutdown_signal, Application};
 use tracing_subscriber::EnvFilter;
 
@@ -53,6 +55,29 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             migrate_database(&cli.config).await?;
             tracing::info!("migrations applied");
+        }
+        Command::SeedDemo => {
+            let mut config = cli.config;
+            // The engine is built only for its store and command handlers: a port of its
+            // own keeps it clear of a server already running on BIND, and a throwaway
+            // secret spares the warning about tokens nobody will be issued.
+            config.bind = SocketAddr::from(([127, 0, 0, 1], 0));
+            config.jwt_secret.get_or_insert_with(Secret::random);
+            let app = Application::build(config).await?;
+            let report = seed_demo(app.state()).await?;
+            app.state().pool.close().await;
+            let verdict = if report.found_existing() {
+                "found the demo catalog already seeded"
+            } else {
+                "demo catalog seeded"
+            };
+            tracing::info!(
+                "{verdict}: {} categories, {} products, {} SKUs; {} events appended",
+                report.categories,
+                report.products,
+                report.skus,
+                report.events_appended
+            );
         }
     }
     Ok(())

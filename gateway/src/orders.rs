@@ -5,7 +5,7 @@
 //! moves the order on; `X-Consistency-Token` lets the client read its own write.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -23,11 +23,13 @@ use domain::user::Role;
 use domain::value::Address;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
+use crate::catalog_queries::Money as MoneySchema;
 use crate::consistency::caught_up;
-use crate::error::{ApiError, AppJson, FieldError};
+use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
 
@@ -42,21 +44,145 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/refund", post(refund))
 }
 
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        place,
+        list,
+        get_one,
+        cancel,
+        list_for_user,
+        history_for_user,
+        pay,
+        change_status,
+        refund
+    ),
+    components(schemas(
+        PlaceBody,
+        Item,
+        AddressSchema,
+        PayBody,
+        StatusBody,
+        RefundBody,
+        OrderView,
+        OrderItemView,
+        OrderPage,
+        PaymentAnswer,
+        HistoryEntry,
+        HistoryPage
+    )),
+    tags((name = "orders", description = "Placing, paying, cancelling and following orders; staff fulfilment and refunds"))
+)]
+pub struct OrdersApi;
+
+/// A postal address, as orders take and answer it.
+#[derive(ToSchema)]
+#[schema(as = Address)]
+#[allow(dead_code)]
+struct AddressSchema {
+    name: Option<String>,
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    region: Option<String>,
+    postal_code: String,
+    /// ISO 3166-1 alpha-2, uppercase.
+    country: String,
+}
+
+/// An order as `API.md` shapes it (see [`order_json`]).
+#[derive(ToSchema)]
+#[schema(as = Order)]
+#[allow(dead_code)]
+struct OrderView {
+    id: Uuid,
+    user_id: Uuid,
+    /// `pending`, `awaiting_payment`, `paid`, `shipped`, `delivered`, `cancelled`,
+    /// `refunded` or `partially_refunded`.
+    status: String,
+    /// `pending`, `authorized`, `captured`, `failed`, `refunded` or `partially_refunded`.
+    payment_status: String,
+    items: Vec<OrderItemView>,
+    subtotal: MoneySchema,
+    tax: MoneySchema,
+    shipping: MoneySchema,
+    discount: MoneySchema,
+    total: MoneySchema,
+    shipping_address: AddressSchema,
+    billing_address: Option<AddressSchema>,
+    payment_method: String,
+    notes: Option<String>,
+    tracking_number: Option<String>,
+    /// `out_of_stock`, `payment_failed`, `expired`, `customer` or `staff`.
+    cancellation_reason: Option<String>,
+    created_at: chrono::DateTime<Utc>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+#[schema(as = OrderItem)]
+#[allow(dead_code)]
+struct OrderItemView {
+    product_id: Uuid,
+    sku: String,
+    quantity: u32,
+    /// The unit price when the order was placed.
+    price: MoneySchema,
+    subtotal: MoneySchema,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct OrderPage {
+    items: Vec<OrderView>,
+    total: i64,
+    limit: i64,
+    offset: i64,
+}
+
+/// A captured payment.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct PaymentAnswer {
+    order_id: Uuid,
+    /// `captured`.
+    payment_status: String,
+    /// The provider's reference.
+    reference: String,
+    amount: MoneySchema,
+}
+
+/// One status change of one order.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct HistoryEntry {
+    order_id: Uuid,
+    status: String,
+    notes: Option<String>,
+    /// Who changed it; none for the engine's own moves (stock, payment, expiry).
+    updated_by: Option<Uuid>,
+    role: String,
+    created_at: chrono::DateTime<Utc>,
+}
+
+/// Oldest first, at most 1000.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct HistoryPage {
+    items: Vec<HistoryEntry>,
+}
+
 const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 const MAX_ITEMS: usize = 100;
 
 fn meta(user: &AuthUser, request: &RequestId, ip: &ClientIp) -> CommandMeta {
-    let mut m = CommandMeta::new(
-        Uuid::new_v4(),
-        request.correlation_id(),
+    request.command_meta(
         Actor {
             user_id: Some(user.user_id),
             role: user.role.as_str().into(),
         },
-        Utc::now(),
-    );
-    m.client_ip = Some(ip.0.to_string());
-    m
+        ip,
+    )
 }
 
 fn by(user: &AuthUser) -> ChangedBy {
@@ -67,14 +193,7 @@ fn by(user: &AuthUser) -> ChangedBy {
 }
 
 fn consistency<E>(handled: &Handled<E>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Some(v) = handled
-        .position
-        .and_then(|p| HeaderValue::from_str(&p.to_string()).ok())
-    {
-        h.insert("x-consistency-token", v);
-    }
-    h
+    crate::consistency::headers(handled.position)
 }
 
 fn order_error(e: CommandError<OrderError>) -> ApiError {
@@ -162,23 +281,47 @@ async fn visible_order(
     Ok(o)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PlaceOrderItem)]
 struct Item {
+    /// A product on sale; its current price is taken.
     product_id: Uuid,
+    /// 1 to 10,000; the same product twice adds up.
     quantity: u32,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlaceBody {
+    /// 1 to 100 lines.
     items: Vec<Item>,
+    #[schema(value_type = AddressSchema)]
     shipping_address: Address,
+    #[schema(value_type = Option<AddressSchema>)]
     billing_address: Option<Address>,
+    /// `card`.
     payment_method: String,
+    /// At most 2000 characters.
     notes: Option<String>,
 }
 
+/// Places an order at the products' current prices. The answer is 202: the checkout saga
+/// reserves the stock and moves the order to `awaiting_payment`, or cancels it as
+/// `out_of_stock`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    tag = "orders",
+    security(("bearer" = [])),
+    request_body = PlaceBody,
+    responses(
+        (status = 202, description = "The order, `pending`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn place(
     State(state): State<AppState>,
     user: AuthUser,
@@ -278,13 +421,35 @@ async fn place(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PayBody {
+    /// `card`.
     method: String,
+    /// The card token; the test provider captures `tok_visa` and declines
+    /// `tok_chargeDeclined`.
     token: String,
 }
 
+/// Pays an order awaiting payment (its customer only).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/payment",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order")),
+    request_body = PayBody,
+    responses(
+        (status = 200, description = "Captured", body = PaymentAnswer),
+        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 402, description = "`card_declined` (or another decline code): the order stays payable until it expires", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Staff looking at another's order: only the customer pays", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`not_payable`: the order is not awaiting payment", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A method other than `card`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn pay(
     State(state): State<AppState>,
     user: AuthUser,
@@ -316,12 +481,18 @@ async fn pay(
     )
     .await;
     match outcome {
-        Ok(PayOutcome::Captured { reference }) => Ok(Json(json!({
-            "order_id": id,
-            "payment_status": "captured",
-            "reference": reference,
-            "amount": order.totals.total,
-        }))),
+        Ok(PayOutcome::Captured {
+            reference,
+            position,
+        }) => Ok((
+            crate::consistency::headers(position),
+            Json(json!({
+                "order_id": id,
+                "payment_status": "captured",
+                "reference": reference,
+                "amount": order.totals.total,
+            })),
+        )),
         Ok(PayOutcome::Declined { code, message }) => Err(ApiError::PaymentRequired {
             code,
             detail: message,
@@ -335,6 +506,22 @@ async fn pay(
     }
 }
 
+/// Cancels an order: its customer while it is unpaid, staff at any time before it ships.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/orders/{id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order, `cancelled`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "`id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_status`: paid (staff cancel those), shipped or already cancelled", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`order_rule`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
@@ -379,14 +566,36 @@ async fn cancel(
     Ok((consistency(&handled), Json(order_json(&o))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StatusBody {
+    /// `shipped`, `delivered` or `cancelled`; the other statuses follow from stock and
+    /// payment.
+    #[schema(value_type = String)]
     status: OrderStatus,
     tracking_number: Option<String>,
     notes: Option<String>,
 }
 
+/// Moves an order on by hand (staff): ship it (with a tracking number), mark it delivered,
+/// or cancel it.
+#[utoipa::path(
+    put,
+    path = "/api/v1/orders/{id}/status",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order")),
+    request_body = StatusBody,
+    responses(
+        (status = 200, description = "The order after the change", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_status`: the order cannot move there from its status", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A status staff do not set, `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn change_status(
     State(state): State<AppState>,
     user: AuthUser,
@@ -440,13 +649,34 @@ async fn change_status(
     Ok((consistency(&handled), Json(order_json(&o))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefundBody {
+    /// Part of what was paid; all of it when absent.
+    #[schema(value_type = Option<MoneySchema>)]
     amount: Option<Money>,
+    /// Required.
     reason: String,
 }
 
+/// Refunds a paid order, wholly or in part (staff).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/refund",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order")),
+    request_body = RefundBody,
+    responses(
+        (status = 200, description = "The order, `refunded` or `partially_refunded`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_status`: nothing paid to refund", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason, `refund_exceeds_paid`, `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn refund(
     State(state): State<AppState>,
     user: AuthUser,
@@ -543,6 +773,21 @@ async fn rows_json(state: &AppState, rows: Vec<OrderRow>) -> Result<Vec<Value>, 
         .collect())
 }
 
+/// One order, from the orders read model: the caller's own, or any for staff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order"), ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the orders read model covers this command position")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 400, description = "`id` not a UUID, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn get_one(
     State(state): State<AppState>,
     user: AuthUser,
@@ -564,12 +809,18 @@ async fn get_one(
     Ok(Json(all.remove(0)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// 1 to 100, default 20.
     limit: Option<i64>,
+    /// Default 0.
     offset: Option<i64>,
+    /// `created_at`, `total` or `updated_at`, with `-` for descending (default
+    /// `-created_at`).
     sort: Option<String>,
+    /// Only orders in this status.
     status: Option<String>,
 }
 
@@ -624,6 +875,20 @@ async fn list_where(
 }
 
 /// Own orders; staff see everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(ListQuery, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the orders read model covers this command position")),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 400, description = "An unknown query parameter, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `limit`, `offset` or `sort`; `errors` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -645,6 +910,22 @@ fn same_user_or_staff(user: &AuthUser, of: Uuid) -> Result<(), ApiError> {
     }
 }
 
+/// One user's orders: the user themselves, or staff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/user/{user_id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The user"), ListQuery, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the orders read model covers this command position")),
+    responses(
+        (status = 200, description = "A page of the user's orders", body = OrderPage),
+        (status = 400, description = "`user_id` not a UUID, an unknown query parameter, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another user's orders, asked by a non-staff caller", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad `limit`, `offset` or `sort`; `errors` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list_for_user(
     State(state): State<AppState>,
     user: AuthUser,
@@ -667,7 +948,21 @@ type HistoryRow = (
     chrono::DateTime<Utc>,
 );
 
-/// The status timeline of every order of a user.
+/// The status timeline of every order of a user: the user themselves, or staff.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/history/{user_id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("user_id" = Uuid, Path, description = "The user"), ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the orders read model covers this command position")),
+    responses(
+        (status = 200, description = "Every status change of the user's orders, oldest first", body = HistoryPage),
+        (status = 400, description = "`user_id` not a UUID, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Another user's history, asked by a non-staff caller", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn history_for_user(
     State(state): State<AppState>,
     user: AuthUser,

@@ -122,6 +122,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::catalog_queries::router())
         .merge(crate::orders::router())
         .merge(crate::cart::router())
+        .merge(crate::notifications::router())
+        .merge(crate::audit::router())
 }
 
 /// The whole HTTP service.

@@ -177,7 +177,7 @@ async fn payments_follow_the_payment_stream(pool: PgPool) {
         ("failed", Some("card_declined"), 1)
     );
 
-    let PayOutcome::Captured { reference } = pay("tok_visa").await else {
+    let PayOutcome::Captured { reference, .. } = pay("tok_visa").await else {
         panic!("tok_visa captures");
     };
     runner

@@ -1,1 +1,467 @@
-//! End-to-end tests of the real binaries; they land with the gateway issue.
+//! The end-to-end harness: starts the real `ultramarket serve` binary as a child process on
+//! a database of its own and a port of its own, and drives it over HTTP the way a
+//! storefront would. SQL is used only to look at what a storefront cannot see through the
+//! API (the notification outbox, the analytics and audit read models, the tables still
+//! standing after hostile input).
+//!
+//! One [`Server`] per test: it owns its database (`e2e_<uuid>`, dropped when the server is)
+//! and its process (killed when the server is dropped, even when the test panics).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use commands::notify::{link_of, render, token_of, EmailTokens, OutboxRow};
+use reqwest::header::HeaderMap;
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// Signs the server's access tokens and e-mail links; the tests know it so they can read
+/// a link from the outbox and forge an expired token.
+pub const JWT_SECRET: &str = "e2e-suite-jwt-secret-of-at-least-32-bytes";
+pub const ADMIN_EMAIL: &str = "root@e2e.example.com";
+pub const ADMIN_PASSWORD: &str = "the e2e admin password";
+/// Where the server says its links point.
+pub const PUBLIC_URL: &str = "https://shop.e2e.example";
+
+/// How long the server may take to answer `/health` after it is started.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// Lines of the server's output kept to explain a failure.
+const KEPT_LINES: usize = 300;
+
+/// The PostgreSQL server the tests use, without a database name.
+fn postgres_server() -> String {
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let url = url.split('?').next().unwrap_or(&url).to_owned();
+    match url.rsplit_once('/') {
+        Some((server, _)) if server.contains("://") && !server.ends_with('/') => server.into(),
+        _ => url,
+    }
+}
+
+/// The `ultramarket` binary this workspace builds, next to the test executable
+/// (`target/<profile>/deps/<test>` → `target/<profile>/ultramarket`).
+///
+/// `cargo test --workspace` builds it already (the gateway crate has integration tests, so
+/// cargo builds its binaries). `cargo test -p e2e` alone does not, and nothing in this crate
+/// depends on the gateway, so after an edit the binary would be missing or stale: then,
+/// once per test process, it is built with `cargo build -p gateway --bin ultramarket` into
+/// the same target directory. Asking cargo every time would be exact, but under
+/// `cargo test --workspace` that second cargo resolves features for the gateway alone and
+/// would build (and overwrite) another variant of a binary that is already fresh.
+/// `ULTRAMARKET_BIN` names another binary and skips all this.
+pub fn binary() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| {
+        if let Ok(given) = std::env::var("ULTRAMARKET_BIN") {
+            return PathBuf::from(given);
+        }
+        let exe = std::env::current_exe().expect("the test executable's path");
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("the test runs from target/<profile>/deps");
+        let target_dir = profile_dir.parent().expect("target/<profile>");
+        let binary = profile_dir.join(format!("ultramarket{}", std::env::consts::EXE_SUFFIX));
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ sits in the workspace");
+        let built_at = std::fs::metadata(&binary).and_then(|m| m.modified()).ok();
+        if built_at.is_some_and(|at| !sources_changed_since(workspace, at)) {
+            return binary;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut build = Command::new(cargo);
+        build
+            .args(["build", "--quiet", "-p", "gateway", "--bin", "ultramarket"])
+            .arg("--manifest-path")
+            .arg(workspace.join("Cargo.toml"))
+            .env("CARGO_TARGET_DIR", target_dir);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            build.arg("--release");
+        }
+        let status = build.status().expect("cargo runs");
+        assert!(status.success(), "building the ultramarket binary failed");
+        assert!(binary.exists(), "{} was not built", binary.display());
+        binary
+    })
+}
+
+/// Whether a file the binary is built from (the crates it links, the read models' DDL,
+/// the migrations, the lock file) changed after `since`.
+fn sources_changed_since(workspace: &Path, since: std::time::SystemTime) -> bool {
+    fn newer(path: &Path, since: std::time::SystemTime) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return false;
+        };
+        if meta.is_dir() {
+            let Ok(entries) = std::fs::read_dir(path) else {
+                return false;
+            };
+            return entries.flatten().any(|e| newer(&e.path(), since));
+        }
+        meta.modified().is_ok_and(|m| m > since)
+    }
+    let crates = ["domain", "commands", "projections", "gateway"];
+    crates
+        .iter()
+        .flat_map(|c| ["src", "Cargo.toml", "build.rs", "assets"].map(|p| format!("{c}/{p}")))
+        .chain(["schemas".into(), "Cargo.lock".into(), "Cargo.toml".into()])
+        .any(|p| newer(&workspace.join(p), since))
+}
+
+/// A port nobody listens on right now. The server cannot report a port it picked itself
+/// (`127.0.0.1:0`) other than in its log, so the test picks one and hands it over.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// The last lines a stream wrote, kept by a thread that reads it to the end (so the
+/// server never blocks on a full pipe).
+fn keep_lines(
+    stream: impl std::io::Read + Send + 'static,
+    tag: &'static str,
+    into: Arc<Mutex<Vec<String>>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            let mut lines = into.lock().unwrap_or_else(|e| e.into_inner());
+            if lines.len() == KEPT_LINES {
+                lines.remove(0);
+            }
+            lines.push(format!("{tag}: {line}"));
+        }
+    });
+}
+
+/// A running `ultramarket serve` on a database of its own.
+pub struct Server {
+    child: Child,
+    output: Arc<Mutex<Vec<String>>>,
+    database: String,
+    /// `http://127.0.0.1:<port>`
+    pub origin: String,
+    /// The server's own database, for what the API does not show.
+    pub db: PgPool,
+    pub client: Client,
+}
+
+impl Server {
+    /// Starts the binary with the suite's secret and bootstrap admin, and waits for
+    /// `/health`.
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// [`Server::start`] with extra command-line arguments.
+    pub async fn start_with(extra: &[&str]) -> Server {
+        let database = format!("e2e_{}", Uuid::new_v4().simple());
+        let database_url = format!("{}/{database}", postgres_server());
+        let port = free_port();
+        let mut command = Command::new(binary());
+        // A clean environment: a developer's DATABASE_URL, NATS_URL, SMTP_URL or limits
+        // must not change what the suite tests.
+        command.env_clear();
+        for keep in ["PATH", "HOME", "TMPDIR"] {
+            if let Ok(v) = std::env::var(keep) {
+                command.env(keep, v);
+            }
+        }
+        command
+            .env("RUST_LOG", "info,sqlx=warn")
+            .arg("serve")
+            .args(["--database-url", &database_url])
+            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--jwt-secret", JWT_SECRET])
+            .args(["--bootstrap-admin-email", ADMIN_EMAIL])
+            .args(["--bootstrap-admin-password", ADMIN_PASSWORD])
+            .args(["--public-url", PUBLIC_URL])
+            // The outbox is delivered within a tenth of a second, not the default second.
+            .args(["--notify-poll-ms", "100"])
+            // Read-your-writes waits up to 2 s by default, then answers 503; on a small
+            // machine busy compiling, projections can fall that far behind. The suite
+            // checks that a query waits for its token, not how fast projections are.
+            .args(["--consistency-wait-ms", "15000"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the ultramarket binary starts");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        keep_lines(child.stdout.take().unwrap(), "out", output.clone());
+        keep_lines(child.stderr.take().unwrap(), "err", output.clone());
+        let origin = format!("http://127.0.0.1:{port}");
+        let client = Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        // From here on the guard owns the process and the database: a failed start still
+        // kills the one and drops the other.
+        let mut server = Server {
+            child,
+            output,
+            database,
+            origin,
+            db: PgPool::connect_lazy(&database_url).expect("a valid database URL"),
+            client,
+        };
+        server.wait_until_healthy().await;
+        server
+    }
+
+    async fn wait_until_healthy(&mut self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the child's status") {
+                panic!(
+                    "ultramarket serve exited with {status} before answering /health:\n{}",
+                    self.output_tail()
+                );
+            }
+            let health = self
+                .client
+                .get(format!("{}/health", self.origin))
+                .timeout(Duration::from_secs(2))
+                .send()
+                .await;
+            if matches!(&health, Ok(r) if r.status() == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ultramarket serve did not answer /health within {START_TIMEOUT:?}:\n{}",
+                self.output_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// What the server wrote lately, for failure messages.
+    pub fn output_tail(&self) -> String {
+        self.output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .join("\n")
+    }
+
+    /// A request to `path` (`/api/v1/...`, `/health`).
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.origin))
+    }
+
+    pub fn get(&self, path: &str) -> RequestBuilder {
+        self.request(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.request(Method::POST, path)
+    }
+
+    pub fn put(&self, path: &str) -> RequestBuilder {
+        self.request(Method::PUT, path)
+    }
+
+    pub fn delete(&self, path: &str) -> RequestBuilder {
+        self.request(Method::DELETE, path)
+    }
+
+    /// Registers a customer; panics unless it answers 201.
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let a = send(
+            self.post("/api/v1/auth/register")
+                .json(&json!({ "email": email, "password": password })),
+        )
+        .await;
+        assert_eq!(a.status, 201, "register {email}: {}", a.text);
+        a.body
+    }
+
+    /// Logs in; panics unless it answers 200. The token pair.
+    pub async fn login(&self, email: &str, password: &str) -> Tokens {
+        let a = send(
+            self.post("/api/v1/auth/login")
+                .json(&json!({ "email": email, "password": password })),
+        )
+        .await;
+        assert_eq!(a.status, 200, "login {email}: {}", a.text);
+        Tokens {
+            access: a.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: a.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// A new customer, registered and logged in: (user id, access token).
+    pub async fn customer(&self, email: &str) -> (String, String) {
+        let user = self.register(email, "a customer's password").await;
+        let tokens = self.login(email, "a customer's password").await;
+        (user["id"].as_str().unwrap().to_owned(), tokens.access)
+    }
+
+    /// The bootstrap admin's access token.
+    pub async fn admin(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access
+    }
+
+    /// The token of the `nth` (from 0) verification link sent to `email`, read from the
+    /// outbox once the worker has delivered it, and rendered the way the e-mail is.
+    pub async fn verification_token(&self, email: &str, nth: usize) -> String {
+        let db = &self.db;
+        let row = eventually("the verification e-mail is delivered", || async move {
+            let rows: Vec<(Uuid, String, String, String, Value, String)> = sqlx::query_as(
+                "select notification_id, recipient, template, subject, payload, status
+                   from notifications.notifications
+                  where recipient = $1 and template = 'verify_email'
+                  order by created_at, notification_id",
+            )
+            .bind(email)
+            .fetch_all(db)
+            .await
+            .ok()?;
+            rows.into_iter()
+                .nth(nth)
+                .filter(|r| r.5 == "sent")
+                .map(|r| OutboxRow {
+                    notification_id: r.0,
+                    recipient: r.1,
+                    template: r.2,
+                    subject: r.3,
+                    payload: r.4,
+                })
+        })
+        .await;
+        let message = render(&row, &EmailTokens::new(JWT_SECRET.as_bytes()), PUBLIC_URL)
+            .expect("the outbox row renders");
+        let link = link_of(&message.body).expect("the e-mail carries a link");
+        assert!(
+            link.starts_with(&format!("{PUBLIC_URL}/verify-email?token=")),
+            "{link}"
+        );
+        token_of(link).unwrap().to_owned()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!(
+                "--- ultramarket serve output (last {KEPT_LINES} lines) ---\n{}",
+                self.output_tail()
+            );
+        }
+        // Drop runs inside the test's runtime, where blocking on a future is not allowed:
+        // the database goes away from a thread with a runtime of its own.
+        let database = self.database.clone();
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let admin = PgPool::connect(&format!("{}/postgres", postgres_server())).await?;
+                sqlx::query(&format!("drop database if exists {database} with (force)"))
+                    .execute(&admin)
+                    .await?;
+                admin.close().await;
+                Ok::<_, sqlx::Error>(())
+            })
+            .map_err(std::io::Error::other)
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}", self.database);
+        }
+    }
+}
+
+/// An access token and its refresh token.
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    /// The body as JSON (`Null` when it is not JSON).
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    /// `X-Consistency-Token`, which every command answer must carry.
+    pub fn consistency(&self) -> String {
+        self.header("x-consistency-token")
+            .unwrap_or_else(|| panic!("no X-Consistency-Token on a command answer: {self:?}"))
+    }
+
+    /// Asserts an `application/problem+json` answer with `status`; its body.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        let ct = self.header("content-type").unwrap_or_default();
+        assert!(
+            ct.starts_with("application/problem+json"),
+            "content type {ct:?} of {}",
+            self.text
+        );
+        assert_eq!(self.body["status"], status, "{}", self.text);
+        assert!(self.body["code"].is_string(), "{}", self.text);
+        &self.body
+    }
+}
+
+pub async fn send(request: RequestBuilder) -> Answer {
+    let r = request.send().await.expect("the server answers");
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.expect("a readable body");
+    Answer {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+/// Polls `probe` until it yields, for up to 20 seconds (projections and the checkout saga
+/// run behind the answers).
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `{"amount": .., "currency": "USD"}`
+pub fn usd(amount: i64) -> Value {
+    json!({ "amount": amount, "currency": "USD" })
+}

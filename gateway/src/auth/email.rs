@@ -7,7 +7,7 @@
 //! `…Requested` events by the notifications read model and sent by the worker.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
@@ -19,12 +19,13 @@ use domain::user::{Role, TokenId, TokenPurpose, User, UserCommand, UserError, Us
 use domain::value::Email;
 use serde::Deserialize;
 use serde_json::json;
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::password::{check_policy, hash_password};
-use super::routes::{command_error, meta, user_json};
+use super::routes::{command_error, meta, user_json, UserView};
 use super::token::AuthUser;
-use crate::error::{ApiError, AppJson};
+use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
 
@@ -41,22 +42,40 @@ pub fn router() -> Router<AppState> {
         .route("/auth/reset-password", post(reset_password))
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    paths(verify_email, resend_verification, forgot_password, reset_password),
+    components(schemas(TokenBody, ForgotBody, ResetBody, Message)),
+    tags((name = "auth", description = "Accounts, sign-in, tokens, e-mail verification and password reset"))
+)]
+pub struct EmailApi;
+
+/// A sentence for people; the status code is what a client branches on.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct Message {
+    message: String,
+}
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
+    /// The token from the e-mail's link.
     token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ForgotBody {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResetBody {
+    /// The token from the e-mail's link.
     token: String,
+    /// The new password, 12 to 128 characters.
     password: String,
 }
 
@@ -117,16 +136,23 @@ fn token_refused(e: CommandError<UserError>) -> ApiError {
 }
 
 fn consistency<E>(handled: &Handled<E>) -> HeaderMap {
-    let mut h = HeaderMap::new();
-    if let Some(v) = handled
-        .position
-        .and_then(|p| HeaderValue::from_str(&p.to_string()).ok())
-    {
-        h.insert(crate::consistency::HEADER, v);
-    }
-    h
+    crate::consistency::headers(handled.position)
 }
 
+/// Confirms the account's e-mail with the token its verification link carries.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/verify-email",
+    tag = "auth",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "The account, now verified", body = UserView,
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`token_used`, `token_expired`, `token_superseded` (a newer link was sent) or `already_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a token this server issued (`errors` names `token`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn verify_email(
     State(state): State<AppState>,
     request: RequestId,
@@ -161,6 +187,22 @@ async fn verify_email(
     Ok((consistency(&handled), Json(user_json(&account))))
 }
 
+/// Sends a new verification link; earlier links stop working.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/resend-verification",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new link is on its way", body = Message,
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`token_recently_issued`: a link went out moments ago; `Retry-After` says when to ask again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn resend_verification(
     State(state): State<AppState>,
     user: AuthUser,
@@ -181,6 +223,17 @@ async fn resend_verification(
 /// Always 202, and the same body, whether or not the address has an account: the answer
 /// must not tell an attacker which addresses exist. The work happens after the answer, so
 /// its duration does not tell either.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/forgot-password",
+    tag = "auth",
+    request_body = ForgotBody,
+    responses(
+        (status = 202, description = "Accepted whether or not an account uses the e-mail", body = Message),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not an e-mail address, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn forgot_password(
     State(state): State<AppState>,
     request: RequestId,
@@ -236,6 +289,22 @@ async fn request_reset(
     }
 }
 
+/// Sets a new password with the token of a reset link, and ends every session of the
+/// account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/reset-password",
+    tag = "auth",
+    request_body = ResetBody,
+    responses(
+        (status = 200, description = "The password is changed; sign in with it", body = Message,
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`token_used`, `token_expired` or `token_superseded`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a token this server issued, a password outside the policy, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn reset_password(
     State(state): State<AppState>,
     request: RequestId,

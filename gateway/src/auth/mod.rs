@@ -13,7 +13,7 @@ mod routes;
 mod token;
 
 pub use bootstrap::bootstrap_admin;
-pub use email::{email_tokens, RESET_TTL, VERIFICATION_TTL};
+pub use email::{email_tokens, EmailApi, RESET_TTL, VERIFICATION_TTL};
 pub use password::{check_policy, hash_password, verify_password};
-pub use routes::router;
+pub use routes::{router, AuthApi};
 pub use token::{issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};

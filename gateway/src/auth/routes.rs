@@ -15,11 +15,12 @@ use domain::value::Email;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::password::{check_policy, hash_password, verify_password};
 use super::token::{issue_access_token, AuthUser, ACCESS_TOKEN_TTL};
-use crate::error::{ApiError, AppJson};
+use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
 
@@ -37,41 +38,73 @@ pub fn router() -> Router<AppState> {
         .merge(super::email::router())
 }
 
-#[derive(Deserialize)]
+/// The account routes; the e-mail ones are `email::EmailApi`, merged in `docs::openapi`.
+#[derive(OpenApi)]
+#[openapi(
+    paths(register, login, refresh, logout, profile, update_profile),
+    components(schemas(RegisterBody, LoginBody, RefreshBody, ProfileBody, TokenPair, UserView)),
+    tags((name = "auth", description = "Accounts, sign-in, tokens, e-mail verification and password reset"))
+)]
+pub struct AuthApi;
+
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     email: String,
+    /// 12 to 128 characters.
     password: String,
+    /// At most 100 characters; blank counts as absent.
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginBody {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshBody {
     refresh_token: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
+    /// At most 100 characters; blank or absent clears it.
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An access token (a JWT for `Authorization: Bearer`) and the opaque refresh token that
+/// buys the next pair, once.
+#[derive(Serialize, ToSchema)]
 struct TokenPair {
     access_token: String,
     refresh_token: String,
+    /// Always `Bearer`.
     token_type: &'static str,
+    /// Seconds the access token is valid for.
     expires_in: u64,
+}
+
+/// A user as every account answer shapes it (see [`user_json`]).
+#[derive(ToSchema)]
+#[schema(as = User)]
+#[allow(dead_code)]
+pub(super) struct UserView {
+    id: Uuid,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// `customer`, `vendor`, `staff`, `admin`, `analyst` or `auditor`.
+    role: String,
+    /// `pending`, `active` or `suspended`.
+    status: String,
+    email_verified: bool,
 }
 
 pub(super) fn user_json(a: &Account) -> serde_json::Value {
@@ -103,17 +136,13 @@ pub(super) fn meta(
     user: Option<Uuid>,
     role: Role,
 ) -> CommandMeta {
-    let mut m = CommandMeta::new(
-        Uuid::new_v4(),
-        request.correlation_id(),
+    request.command_meta(
         Actor {
             user_id: user,
             role: role.as_str().into(),
         },
-        Utc::now(),
-    );
-    m.client_ip = Some(ip.0.to_string());
-    m
+        ip,
+    )
 }
 
 pub(super) fn command_error<E: std::error::Error>(e: CommandError<E>) -> ApiError {
@@ -124,6 +153,20 @@ pub(super) fn command_error<E: std::error::Error>(e: CommandError<E>) -> ApiErro
     }
 }
 
+/// Opens a customer account and sends an e-mail verification link through the outbox.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/register",
+    tag = "auth",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "The new account", body = UserView,
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`: an account uses this e-mail", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad e-mail, a password outside the policy, a name too long, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     request: RequestId,
@@ -159,23 +202,29 @@ async fn register(
         role: Role::Customer,
         at: meta.occurred_at,
     };
-    if let Err(e) = state
+    let mut last = match state
         .handlers
         .users
         .handle(&stream, command, meta.clone())
         .await
     {
-        // Give the e-mail back so the person can try again.
-        let _ = unique::release(&*state.store, "email", email.as_str(), user_id, &meta).await;
-        return Err(command_error(e));
-    }
+        Ok(handled) => handled.position,
+        Err(e) => {
+            // Give the e-mail back so the person can try again.
+            let _ = unique::release(&*state.store, "email", email.as_str(), user_id, &meta).await;
+            return Err(command_error(e));
+        }
+    };
     // The verification link goes out through the outbox. Should this fail, the account
     // stands and the user asks for another link (`/auth/resend-verification`).
     let mut verify = meta.clone();
     verify.command_id = Uuid::new_v5(&meta.command_id, b"request-email-verification");
     verify.causation_id = meta.command_id;
-    if let Err(e) = super::email::request_verification(&state, user_id, verify).await {
-        tracing::warn!(%user_id, error = %e, "no verification link issued at registration");
+    match super::email::request_verification(&state, user_id, verify).await {
+        Ok(handled) => last = handled.position.or(last),
+        Err(e) => {
+            tracing::warn!(%user_id, error = %e, "no verification link issued at registration")
+        }
     }
     let (user, _) = state
         .handlers
@@ -186,7 +235,11 @@ async fn register(
     let account = user
         .registered
         .ok_or_else(|| ApiError::internal("registered user not found"))?;
-    Ok((StatusCode::CREATED, Json(user_json(&account))))
+    Ok((
+        StatusCode::CREATED,
+        crate::consistency::headers(last),
+        Json(user_json(&account)),
+    ))
 }
 
 fn invalid_credentials() -> ApiError {
@@ -238,6 +291,22 @@ async fn record_failure(state: &AppState, email: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Exchanges an e-mail and password for a token pair.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "A new token pair", body = TokenPair),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The e-mail or password is wrong (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_login_failures`: `LOGIN_FAILURES_LIMIT` failures for this account in 15 minutes, from any IP; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     AppJson(body): AppJson<LoginBody>,
@@ -310,6 +379,19 @@ async fn issue_pair(
 
 /// Rotates a refresh token. A token presented a second time was copied: the family it
 /// belongs to is revoked, so neither the thief nor the owner can go on with it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "A new pair; the token sent is spent", body = TokenPair),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired or already used refresh token; a reused one revokes its whole family", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshBody>,
@@ -363,6 +445,19 @@ async fn refresh(
     Ok(Json(issue_pair(&state, user, account.role, family).await?))
 }
 
+/// Revokes the refresh token's family. Unknown tokens are accepted too: there is nothing
+/// to tell.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshBody>,
@@ -377,6 +472,18 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The caller's account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/profile",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = UserView),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The token names no account", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn profile(
     State(state): State<AppState>,
     user: AuthUser,
@@ -393,6 +500,21 @@ async fn profile(
     Ok(Json(user_json(&account)))
 }
 
+/// Changes the caller's names.
+#[utoipa::path(
+    put,
+    path = "/api/v1/auth/profile",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = ProfileBody,
+    responses(
+        (status = 200, description = "The account after the change", body = UserView),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`rejected`: the account cannot change now (suspended, say)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A name too long, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn update_profile(
     State(state): State<AppState>,
     user: AuthUser,

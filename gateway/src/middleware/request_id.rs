@@ -27,7 +27,12 @@ const CORRELATION_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_0e27_3b9a_4d8e_9a51_6
 pub struct RequestId {
     header: HeaderValue,
     correlation_id: Uuid,
+    /// The client's `User-Agent`, kept for the audit trail.
+    user_agent: Option<String>,
 }
+
+/// Longest `User-Agent` kept in an event's metadata.
+const MAX_USER_AGENT: usize = 512;
 
 impl RequestId {
     /// The client's id when it is 1 to 128 visible ASCII characters, else a new UUID.
@@ -43,6 +48,7 @@ impl RequestId {
                 // metadata; any other id maps to the same UUID every time.
                 correlation_id: Uuid::parse_str(s)
                     .unwrap_or_else(|_| Uuid::new_v5(&CORRELATION_NAMESPACE, s.as_bytes())),
+                user_agent: None,
             },
             None => Self::generate(),
         }
@@ -53,6 +59,7 @@ impl RequestId {
         RequestId {
             header: HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"),
             correlation_id: id,
+            user_agent: None,
         }
     }
 
@@ -63,6 +70,29 @@ impl RequestId {
     /// The correlation id of everything this request causes.
     pub fn correlation_id(&self) -> Uuid {
         self.correlation_id
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The metadata of a command this request sends for `actor` from `ip`: a new command
+    /// id, the request's correlation id, and the client's address and user agent for the
+    /// audit trail.
+    pub fn command_meta(
+        &self,
+        actor: commands::handler::Actor,
+        ip: &super::ClientIp,
+    ) -> commands::handler::CommandMeta {
+        let mut m = commands::handler::CommandMeta::new(
+            Uuid::new_v4(),
+            self.correlation_id,
+            actor,
+            chrono::Utc::now(),
+        );
+        m.client_ip = Some(ip.0.to_string());
+        m.user_agent = self.user_agent.clone();
+        m
     }
 }
 
@@ -86,7 +116,12 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
 
 /// Outermost layer: everything inside, errors included, logs within the request's span.
 pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = RequestId::from_header(req.headers().get(&X_REQUEST_ID));
+    let mut id = RequestId::from_header(req.headers().get(&X_REQUEST_ID));
+    id.user_agent = req
+        .headers()
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(MAX_USER_AGENT).collect());
     req.extensions_mut().insert(id.clone());
     let route = req
         .extensions()

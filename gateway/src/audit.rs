@@ -1,0 +1,174 @@
+//! `GET /api/v1/audit`: the audit trail (auditors and admins), read from the `audit` read
+//! model: who did what, on which resource, when, through which request.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use domain::user::Role;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::consistency::caught_up;
+use crate::error::{ApiError, Problem};
+use crate::router::AppState;
+
+const READERS: &[Role] = &[Role::Auditor, Role::Admin];
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/audit", get(list))
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list))]
+pub struct AuditApi;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery {
+    /// The acting user's id.
+    actor: Option<Uuid>,
+    /// The resource type (`order`, `product`, ...), or `type:id` for one resource.
+    resource: Option<String>,
+    /// The event type (`OrderPlaced`).
+    action: Option<String>,
+    /// The request or flow.
+    correlation_id: Option<Uuid>,
+    /// From this time, inclusive (RFC 3339).
+    from: Option<DateTime<Utc>>,
+    /// Until this time, exclusive.
+    to: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    event_id: Uuid,
+    user_id: Option<Uuid>,
+    role: String,
+    action: String,
+    resource: String,
+    resource_id: String,
+    details: Value,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    created_at: DateTime<Utc>,
+    occurred_at: Option<DateTime<Utc>>,
+    correlation_id: Option<Uuid>,
+    causation_id: Option<Uuid>,
+    stream_id: String,
+    stream_version: i64,
+}
+
+/// The audit trail, newest first: one entry per event with its actor, request and
+/// redacted details. `resource=order` is every order's trail; `resource=order:<id>` one
+/// order's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the audit trail covers this command position")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`{items, total, limit, offset}`; each item: id, user_id, role, action, resource, resource_id, details, ip_address, user_agent, created_at, occurred_at, correlation_id, causation_id, stream_id, stream_version", body = Object),
+        (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an auditor or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`limit` or `offset` out of range", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    user.require(READERS)?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(20);
+    let offset = q.offset.unwrap_or(0);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
+    }
+    if offset < 0 {
+        return Err(ApiError::invalid_field("offset", "must not be negative"));
+    }
+    let (resource, resource_id) = match q.resource.as_deref() {
+        Some(r) => match r.split_once(':') {
+            Some((kind, id)) => (Some(kind.to_owned()), Some(id.to_owned())),
+            None => (Some(r.to_owned()), None),
+        },
+        None => (None, None),
+    };
+    caught_up(&state, &headers, "audit").await?;
+    let filter = "($1::uuid is null or user_id = $1)
+          and ($2::text is null or resource = $2)
+          and ($3::text is null or resource_id = $3)
+          and ($4::text is null or action = $4)
+          and ($5::uuid is null or correlation_id = $5)
+          and ($6::timestamptz is null or created_at >= $6)
+          and ($7::timestamptz is null or created_at < $7)";
+    let total: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from audit.audit_logs where {filter}"
+    ))
+    .bind(q.actor)
+    .bind(&resource)
+    .bind(&resource_id)
+    .bind(&q.action)
+    .bind(q.correlation_id)
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_one(&state.pool)
+    .await?;
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "select event_id, user_id, role, action, resource, resource_id, details,
+                host(ip_address) as ip_address, user_agent, created_at, occurred_at,
+                correlation_id, causation_id, stream_id, stream_version
+           from audit.audit_logs where {filter}
+          order by created_at desc, commit_position desc, prepare_position desc
+          limit $8 offset $9"
+    ))
+    .bind(q.actor)
+    .bind(&resource)
+    .bind(&resource_id)
+    .bind(&q.action)
+    .bind(q.correlation_id)
+    .bind(q.from)
+    .bind(q.to)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&state.pool)
+    .await?;
+    let items: Vec<Value> = rows
+        .into_iter()
+        .map(|r| {
+            json!({
+                "id": r.event_id,
+                "user_id": r.user_id,
+                "role": r.role,
+                "action": r.action,
+                "resource": r.resource,
+                "resource_id": r.resource_id,
+                "details": r.details,
+                "ip_address": r.ip_address,
+                "user_agent": r.user_agent,
+                "created_at": r.created_at,
+                "occurred_at": r.occurred_at,
+                "correlation_id": r.correlation_id,
+                "causation_id": r.causation_id,
+                "stream_id": r.stream_id,
+                "stream_version": r.stream_version,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
+    ))
+}

@@ -1,0 +1,544 @@
+//! `gateway-bench`: the HTTP gateway under a closed-loop load, beside a static JSON
+//! handler of the same server in the same run.
+//!
+//! ```sh
+//! cargo run --release -p gateway --bin gateway-bench                 # about 1.5 minutes
+//! cargo run --release -p gateway --bin gateway-bench -- --seconds 3  # smoke run
+//! ```
+//!
+//! It creates a database of its own (dropped at the end, also on error and Ctrl-C), builds
+//! the real `Application` in process (process managers and projections included, rate limit
+//! off), seeds the demo catalog through `gateway::seed`, waits for the read models, and then
+//! for each scenario keeps `--connections` clients busy for `--seconds` of measurement, each
+//! client on its own keep-alive connection sending its next request as soon as the last one
+//! is answered. The read scenarios take turns (`--rounds`, each turn after a `--warmup`), so
+//! other work on the machine falls on all of them alike; place-order runs last, in one
+//! piece. The static baseline is `GET /api/v1/bench/static`, added through `router::app_with`
+//! to the same routes and middleware stack and served from the same state on a second
+//! listener. The clients are a minimal HTTP/1.1 writer and reader (keep-alive, answers with
+//! `content-length`): reqwest took about half the shared cores for itself, so one more row
+//! runs the baseline through reqwest to show that cost.
+//!
+//! The load generator runs in the same process, on the same cores as the server and
+//! PostgreSQL: the rates are what the machine does as a whole, not the server alone.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::routing::get;
+use axum::Json;
+use clap::Parser;
+use gateway::config::Config;
+use gateway::router::{api_router, app_with};
+use gateway::seed::{seed_demo, DemoCatalog};
+use gateway::startup::Application;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::ConnectOptions;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(about = "Load-test the HTTP gateway beside a static JSON handler")]
+struct Args {
+    /// The PostgreSQL server; the bench creates and drops a database of its own on it.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 12)]
+    seconds: u64,
+    /// Unmeasured seconds before each turn's measurement.
+    #[arg(long, default_value_t = 1)]
+    warmup: u64,
+    /// Turns each read scenario's seconds are split into, taken in rotation.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    rounds: u32,
+    /// Concurrent clients, one keep-alive connection each.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+}
+
+/// Search terms, each matching a handful of demo products.
+const SEARCH_TERMS: [&str; 12] = [
+    "skillet",
+    "jacket",
+    "lamp",
+    "headphones",
+    "tent",
+    "kettle",
+    "tee",
+    "shoe",
+    "charger",
+    "thermostat",
+    "backpack",
+    "grinder",
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,sqlx=error".into()),
+        )
+        .init();
+    let server: PgConnectOptions = args.database_url.parse().context("DATABASE_URL")?;
+    let db = format!(
+        "um_gateway_bench_{}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut admin = server.clone().database("postgres").connect().await?;
+    sqlx::query(&format!("create database {db}"))
+        .execute(&mut admin)
+        .await?;
+    let url = server.database(&db).to_url_lossy().to_string();
+    let result = tokio::select! {
+        result = run(&url, &args) => result,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Err(e) = sqlx::query(&format!("drop database {db} with (force)"))
+        .execute(&mut admin)
+        .await
+    {
+        eprintln!("could not drop {db}: {e}");
+    }
+    result
+}
+
+async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
+    let config = Config::from_args_ignoring_env([
+        "ultramarket",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1:0",
+        // One client address sends everything here; the limiter would measure itself.
+        "--rate-limit-per-minute",
+        "0",
+    ])?;
+    let app = Application::build(config)
+        .await?
+        .with_process_managers()
+        .with_projections();
+    let state = app.state().clone();
+
+    let started = Instant::now();
+    let seeded = seed_demo(&state).await?;
+    let seeding = started.elapsed();
+
+    // The same routes and middleware as `app()`, plus the baseline, over the same state.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let routes = app_with(
+        state.clone(),
+        api_router().route("/bench/static", get(static_json)),
+    );
+    let (stop_bench, bench_stopped) = oneshot::channel::<()>();
+    let bench_server = tokio::spawn(
+        axum::serve(
+            listener,
+            routes.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = bench_stopped.await;
+        })
+        .into_future(),
+    );
+    let (stop_engine, engine_stopped) = oneshot::channel::<()>();
+    let engine = tokio::spawn(app.run_until_stopped(async {
+        let _ = engine_stopped.await;
+    }));
+
+    let position = seeded.position.context("the seed appended nothing")?;
+    let caught_up = wait_for_read_models(&state.pool, position).await?;
+    let base = format!("http://{addr}/api/v1");
+    let customer = register_customer(&base).await?;
+
+    let catalog = DemoCatalog::new();
+    let ids: Arc<Vec<Uuid>> = Arc::new(catalog.products.iter().map(|p| p.id).collect());
+    println!(
+        "gateway-bench: {} connections, {} s measured per scenario (reads in {} turns, each after \
+         {} s warm-up); demo catalog of {} categories, {} products, {} SKUs ({} events) seeded \
+         in {:.1} s, read models caught up in {:.1} s\n",
+        args.connections,
+        args.seconds,
+        args.rounds,
+        args.warmup,
+        seeded.categories,
+        seeded.products,
+        seeded.skus,
+        seeded.events_appended,
+        seeding.as_secs_f64(),
+        caught_up.as_secs_f64(),
+    );
+
+    let mut reads = vec![
+        Scenario::new(
+            "static JSON (`GET /bench/static`)",
+            Load::raw(move |_| get_request(addr, "/api/v1/bench/static")),
+        ),
+        Scenario::new(
+            "product listing (`GET /products?limit=20`)",
+            Load::raw(move |_| get_request(addr, "/api/v1/products?limit=20")),
+        ),
+        Scenario::new("product by id (`GET /products/:id`, random of 300)", {
+            let ids = ids.clone();
+            Load::raw(move |rng| {
+                let id = ids[rng.random_range(0..ids.len())];
+                get_request(addr, &format!("/api/v1/products/{id}"))
+            })
+        }),
+        Scenario::new(
+            "search (`GET /products/search?q=`, random of 12 terms)",
+            Load::raw(move |rng| {
+                let q = SEARCH_TERMS[rng.random_range(0..SEARCH_TERMS.len())];
+                get_request(addr, &format!("/api/v1/products/search?q={q}"))
+            }),
+        ),
+        Scenario::new("static JSON through reqwest instead", {
+            let url = format!("{base}/bench/static");
+            Load::Reqwest(Arc::new(move |c, _| c.get(&url)))
+        }),
+    ];
+    // Other work on the machine comes and goes; short turns spread it over every scenario.
+    let slice = Duration::from_secs_f64(args.seconds as f64 / args.rounds as f64);
+    for _ in 0..args.rounds {
+        for s in &mut reads {
+            s.run(args, addr, slice).await;
+        }
+    }
+    let mut order = Scenario::new(
+        "place order (`POST /orders`, 1 line, one customer)",
+        Load::raw(move |rng| {
+            let body = json!({
+                "items": [{ "product_id": ids[rng.random_range(0..ids.len())], "quantity": 1 }],
+                "shipping_address": {
+                    "name": "Bench Customer", "line1": "1 Load Street", "city": "Springfield",
+                    "postal_code": "12345", "country": "US"
+                },
+                "payment_method": "card"
+            });
+            post_request(addr, "/api/v1/orders", &customer, &body)
+        }),
+    );
+    // Last and in one piece: the checkout saga works through the orders for a while
+    // after, and would load the machine under whatever ran next.
+    order
+        .run(args, addr, Duration::from_secs(args.seconds))
+        .await;
+
+    println!("| scenario | req/s | p50 | p99 | errors |");
+    println!("| --- | ---: | ---: | ---: | ---: |");
+    for s in reads.iter_mut().chain([&mut order]) {
+        s.latencies.sort_unstable();
+        println!(
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} |",
+            s.name,
+            s.rate(),
+            ms(s.quantile(0.50)),
+            ms(s.quantile(0.99)),
+            s.errors
+        );
+    }
+    let ratio = reads[2].rate() / reads[0].rate();
+    println!(
+        "\nproduct by id / static: {ratio:.2} (target: at least 0.33) {}",
+        if ratio >= 1.0 / 3.0 { "met" } else { "NOT met" }
+    );
+
+    let _ = stop_bench.send(());
+    let _ = stop_engine.send(());
+    bench_server.await??;
+    engine.await??;
+    Ok(())
+}
+
+async fn static_json() -> Json<Value> {
+    Json(json!({ "status": "ok", "service": "ultramarket" }))
+}
+
+/// Waits until every read model has applied `position`; the catalog is required, the
+/// others would only compete for the cores while they catch up.
+async fn wait_for_read_models(
+    pool: &sqlx::PgPool,
+    position: commands::store::Position,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    for projection in projections::all() {
+        loop {
+            if projections::runtime::checkpoint(pool, projection.name()).await? >= position {
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(120),
+                "the {} read model did not catch up with the seed within 2 minutes",
+                projection.name()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(started.elapsed())
+}
+
+async fn register_customer(base: &str) -> anyhow::Result<String> {
+    let c = reqwest::Client::new();
+    let (email, password) = ("bench@example.com", "a bench customer password");
+    let r = c
+        .post(format!("{base}/auth/register"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status().is_success(), "register: {}", r.text().await?);
+    let pair: Value = c
+        .post(format!("{base}/auth/login"))
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    pair["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("login: {pair}"))
+}
+
+/// How a scenario's clients send their requests.
+#[derive(Clone)]
+enum Load {
+    /// Bytes written straight to the socket by a minimal HTTP/1.1 client: on cores shared
+    /// with the server, reqwest took about half the machine for itself.
+    Raw(Arc<RawFn>),
+    /// Through reqwest, for comparison.
+    Reqwest(Arc<ReqwestFn>),
+}
+
+/// Makes the next request's bytes from the worker's random source.
+type RawFn = dyn Fn(&mut StdRng) -> Vec<u8> + Send + Sync + 'static;
+type ReqwestFn =
+    dyn Fn(&reqwest::Client, &mut StdRng) -> reqwest::RequestBuilder + Send + Sync + 'static;
+
+impl Load {
+    fn raw(f: impl Fn(&mut StdRng) -> Vec<u8> + Send + Sync + 'static) -> Self {
+        Load::Raw(Arc::new(f))
+    }
+}
+
+fn get_request(addr: SocketAddr, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\n\r\n").into_bytes()
+}
+
+fn post_request(addr: SocketAddr, path: &str, bearer: &str, body: &Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {bearer}\r\n\
+         content-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// One scenario's results, added up over its turns.
+struct Scenario {
+    name: &'static str,
+    load: Load,
+    latencies: Vec<Duration>,
+    errors: usize,
+    measured: Duration,
+}
+
+impl Scenario {
+    fn new(name: &'static str, load: Load) -> Self {
+        Scenario {
+            name,
+            load,
+            latencies: Vec::new(),
+            errors: 0,
+            measured: Duration::ZERO,
+        }
+    }
+
+    /// Successful requests per second of measured time.
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.measured.as_secs_f64()
+    }
+
+    /// Of the sorted latencies.
+    fn quantile(&self, q: f64) -> Duration {
+        let n = self.latencies.len();
+        self.latencies
+            .get(((n as f64 * q) as usize).min(n.saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Keeps every connection to `addr` busy for the warm-up, then for `measured`, and
+    /// records what was sent in the measured part.
+    async fn run(&mut self, args: &Args, addr: SocketAddr, measured: Duration) {
+        let warm_until = Instant::now() + Duration::from_secs(args.warmup);
+        let end = warm_until + measured;
+        let mut workers = tokio::task::JoinSet::new();
+        for n in 0..args.connections {
+            let load = self.load.clone();
+            workers.spawn(async move {
+                let mut worker = Worker {
+                    warm_until,
+                    end,
+                    latencies: Vec::new(),
+                    errors: 0,
+                    first_error: None,
+                };
+                let seed = n as u64;
+                match load {
+                    Load::Raw(request) => worker.raw(&*request, addr, seed).await,
+                    Load::Reqwest(request) => worker.reqwest(&*request, seed).await,
+                }
+                worker
+            });
+        }
+        while let Some(joined) = workers.join_next().await {
+            let w = joined.expect("a load worker does not panic");
+            self.latencies.extend(w.latencies);
+            self.errors += w.errors;
+            if let Some(e) = w.first_error {
+                eprintln!("{}: {e}", self.name);
+            }
+        }
+        self.measured += measured;
+    }
+}
+
+/// One connection's closed loop.
+struct Worker {
+    warm_until: Instant,
+    end: Instant,
+    latencies: Vec<Duration>,
+    errors: usize,
+    first_error: Option<String>,
+}
+
+impl Worker {
+    fn record(&mut self, sent: Instant, outcome: Result<(), String>) {
+        if sent < self.warm_until {
+            return;
+        }
+        match outcome {
+            Ok(()) => self.latencies.push(sent.elapsed()),
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert(e);
+            }
+        }
+    }
+
+    async fn reqwest(&mut self, request: &ReqwestFn, seed: u64) {
+        // One client per worker: its own connection, kept alive, no shared pool lock.
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1)
+            .tcp_nodelay(true)
+            .build()
+            .expect("a plain HTTP client builds");
+        let mut rng = StdRng::seed_from_u64(seed);
+        loop {
+            let sent = Instant::now();
+            if sent >= self.end {
+                return;
+            }
+            let outcome = match request(&client, &mut rng).send().await {
+                Ok(r) => {
+                    let status = r.status();
+                    match r.bytes().await {
+                        Ok(_) if status.is_success() => Ok(()),
+                        Ok(body) => Err(format!("{status}: {}", String::from_utf8_lossy(&body))),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            self.record(sent, outcome);
+        }
+    }
+
+    async fn raw(&mut self, request: &RawFn, addr: SocketAddr, seed: u64) {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut connection = None;
+        let mut buf = Vec::with_capacity(16 * 1024);
+        loop {
+            let sent = Instant::now();
+            if sent >= self.end {
+                return;
+            }
+            let bytes = request(&mut rng);
+            let outcome = raw_exchange(&mut connection, addr, &bytes, &mut buf).await;
+            if outcome.is_err() {
+                connection = None;
+            }
+            self.record(sent, outcome);
+        }
+    }
+}
+
+/// One request and its answer on a kept-alive connection (opened when there is none);
+/// the answer must carry `content-length`, as the gateway's JSON answers do.
+async fn raw_exchange(
+    connection: &mut Option<TcpStream>,
+    addr: SocketAddr,
+    request: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), String> {
+    if connection.is_none() {
+        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        stream.set_nodelay(true).map_err(|e| e.to_string())?;
+        *connection = Some(stream);
+    }
+    let Some(stream) = connection.as_mut() else {
+        unreachable!("connected above")
+    };
+    stream.write_all(request).await.map_err(|e| e.to_string())?;
+    buf.clear();
+    let mut chunk = [0u8; 8192];
+    let mut expected = None;
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("the server closed the connection".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if expected.is_none() {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                if !head.starts_with("http/1.1 2") {
+                    let status = head.lines().next().unwrap_or_default().to_owned();
+                    return Err(format!(
+                        "{status}: {}",
+                        String::from_utf8_lossy(&buf[end..])
+                    ));
+                }
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse::<usize>().ok())
+                    .ok_or("no content-length")?;
+                expected = Some(end + 4 + length);
+            }
+        }
+        if expected.is_some_and(|total| buf.len() >= total) {
+            return Ok(());
+        }
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

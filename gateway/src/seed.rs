@@ -1,0 +1,678 @@
+//! `ultramarket seed-demo`: a demo catalog, so a newcomer's first look is at a real shop.
+//!
+//! [`DemoCatalog::new`] describes it (fourteen categories in two levels, three hundred
+//! products with descriptions, prices, attributes and an image each, sizes as variants for
+//! clothing and shoes, stock for every SKU and a few low-stock thresholds); [`seed_demo`]
+//! writes it through the same command handlers and uniqueness claims as the HTTP routes,
+//! with the engine itself as the actor, so the read models, the audit trail and the SKU and
+//! slug claims look exactly as if staff had typed it all in.
+//!
+//! Every id is a UUIDv5 of [`NAMESPACE`] and the item's name, and each step looks at the
+//! aggregate before it acts, so seeding again appends nothing and an interrupted run
+//! finishes where it stopped. The command ids are derived the same way, so even two runs
+//! racing each other are told apart by the store's retry check rather than doubling stock.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
+use commands::store::{EventStore, Position};
+use commands::unique::{self, UniqueError};
+use domain::catalog::{
+    CatalogError, Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand,
+    ProductStatus, Variant,
+};
+use domain::id::{CategoryId, ImageId, ProductId, VariantId};
+use domain::inventory::{Inventory, InventoryCommand, InventoryError, DEFAULT_WAREHOUSE};
+use domain::money::{Currency, Money};
+use domain::value::{Sku, Slug};
+use futures::stream::{self, StreamExt, TryStreamExt};
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use crate::router::AppState;
+
+/// The namespace of every demo id: `uuidv5(NAMESPACE, "<kind>:<name>")`.
+pub const NAMESPACE: Uuid = Uuid::from_u128(0x7c1e_52a4_0d3b_5f0e_9a61_4b8e_2d7f_c0de);
+
+/// Products seeded at once; each is a short chain of appends, so a few in flight hide the
+/// round trips without crowding the pool.
+const IN_FLIGHT: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("catalog: {0}")]
+    Catalog(#[from] CommandError<CatalogError>),
+    #[error("inventory: {0}")]
+    Inventory(#[from] CommandError<InventoryError>),
+    #[error(
+        "{kind} {key:?} already belongs to another item: seed-demo fills an empty shop \
+         (or one it seeded before)"
+    )]
+    Taken { kind: String, key: String },
+    #[error(transparent)]
+    Unique(UniqueError),
+    #[error("store: {0}")]
+    Store(#[from] commands::store::StoreError),
+    #[error("demo data: {0}")]
+    Invalid(String),
+}
+
+impl From<UniqueError> for SeedError {
+    fn from(e: UniqueError) -> Self {
+        match e {
+            UniqueError::Taken { kind, key, .. } => SeedError::Taken { kind, key },
+            UniqueError::Store(e) => SeedError::Store(e),
+            other => SeedError::Unique(other),
+        }
+    }
+}
+
+fn id(kind: &str, name: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{kind}:{name}").as_bytes())
+}
+
+// ------------------------------------------------------------------------------- the data
+
+#[derive(Debug, Clone)]
+pub struct DemoCategory {
+    pub id: Uuid,
+    pub name: &'static str,
+    pub parent_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoVariant {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub size: &'static str,
+    pub stock: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct DemoProduct {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub category_id: Uuid,
+    pub price: Money,
+    pub attributes: Map<String, Value>,
+    pub image_url: String,
+    pub variants: Vec<DemoVariant>,
+    /// Received for the product's own SKU, in the default warehouse.
+    pub stock: u32,
+    pub low_stock_threshold: Option<u32>,
+}
+
+/// The whole demo catalog, the same on every call.
+#[derive(Debug, Clone)]
+pub struct DemoCatalog {
+    pub categories: Vec<DemoCategory>,
+    pub products: Vec<DemoProduct>,
+}
+
+/// A second-level category and what its products are made of: each product is one of
+/// five styles of one of six items (so thirty per category), with a price scaled by style.
+struct Leaf {
+    root: &'static str,
+    name: &'static str,
+    code: &'static str,
+    brands: [&'static str; 3],
+    materials: [&'static str; 3],
+    styles: [&'static str; 5],
+    /// The item and its base price in cents.
+    items: [(&'static str, i64); 6],
+    /// Sizes sold as variants by every other product; empty when there are none.
+    sizes: &'static [&'static str],
+    blurb: &'static str,
+}
+
+const ROOTS: [&str; 4] = [
+    "Electronics",
+    "Home & Kitchen",
+    "Clothing",
+    "Sports & Outdoors",
+];
+
+/// Price multipliers (percent) of the five styles, cheapest first.
+const STYLE_PERCENT: [i64; 5] = [100, 115, 130, 150, 175];
+
+const COLORS: [&str; 7] = [
+    "black",
+    "white",
+    "navy",
+    "graphite",
+    "sand",
+    "forest green",
+    "red",
+];
+
+const LEAVES: [Leaf; 10] = [
+    Leaf {
+        root: "Electronics",
+        name: "Headphones",
+        code: "HP",
+        brands: ["Sonora", "Auralis", "Keystone Audio"],
+        materials: ["aluminium", "recycled plastic", "leather"],
+        styles: ["Lite", "Travel", "Wireless", "Studio", "Reference"],
+        items: [
+            ("Over-Ear Headphones", 12_900),
+            ("In-Ear Monitors", 7_900),
+            ("Noise-Cancelling Headphones", 24_900),
+            ("Sport Earbuds", 5_900),
+            ("Headset with Microphone", 6_900),
+            ("Bone-Conduction Headphones", 9_900),
+        ],
+        sizes: &[],
+        blurb: "Balanced sound, soft cushions and a battery that lasts a working week.",
+    },
+    Leaf {
+        root: "Electronics",
+        name: "Smart Home",
+        code: "SH",
+        brands: ["Hearth", "Lumio", "Nestwise"],
+        materials: ["matte plastic", "brushed steel", "glass"],
+        styles: ["Mini", "Eco", "Classic", "Plus", "Max"],
+        items: [
+            ("Smart Plug", 1_900),
+            ("Thermostat", 14_900),
+            ("Video Doorbell", 9_900),
+            ("Smart Speaker", 4_900),
+            ("Motion Sensor", 2_900),
+            ("Security Camera", 7_900),
+        ],
+        sizes: &[],
+        blurb: "Sets up in minutes from the app and works with the major voice assistants.",
+    },
+    Leaf {
+        root: "Electronics",
+        name: "Phone Accessories",
+        code: "PA",
+        brands: ["Volta", "Gripster", "Cablecraft"],
+        materials: ["silicone", "braided nylon", "vegan leather"],
+        styles: ["Compact", "Slim", "Duo", "Fast", "Rugged"],
+        items: [
+            ("Phone Case", 2_500),
+            ("USB-C Cable", 1_500),
+            ("Wireless Charger", 3_900),
+            ("Power Bank", 4_900),
+            ("Car Mount", 2_900),
+            ("Screen Protector", 1_200),
+        ],
+        sizes: &[],
+        blurb: "Made to keep up with the phone in your pocket, day after day.",
+    },
+    Leaf {
+        root: "Home & Kitchen",
+        name: "Cookware",
+        code: "CW",
+        brands: ["Ferrum", "Casa Nova", "Old Mill"],
+        materials: ["cast iron", "stainless steel", "carbon steel"],
+        styles: ["Everyday", "Classic", "Heritage", "Chef's", "Professional"],
+        items: [
+            ("Skillet", 4_900),
+            ("Dutch Oven", 11_900),
+            ("Saucepan", 5_900),
+            ("Wok", 6_900),
+            ("Stockpot", 8_900),
+            ("Grill Pan", 5_500),
+        ],
+        sizes: &[],
+        blurb: "Even heat from edge to edge, oven-safe and built to last for decades.",
+    },
+    Leaf {
+        root: "Home & Kitchen",
+        name: "Lighting",
+        code: "LT",
+        brands: ["Lumen & Co", "Nordlys", "Brightside"],
+        materials: ["oak", "brass", "linen"],
+        styles: ["Nordic", "Globe", "Arc", "Halo", "Atelier"],
+        items: [
+            ("Floor Lamp", 12_900),
+            ("Desk Lamp", 5_900),
+            ("Pendant Light", 8_900),
+            ("Wall Sconce", 6_900),
+            ("Table Lamp", 4_900),
+            ("LED Strip", 2_900),
+        ],
+        sizes: &[],
+        blurb: "Warm, dimmable light that makes a room feel finished.",
+    },
+    Leaf {
+        root: "Home & Kitchen",
+        name: "Coffee & Tea",
+        code: "CT",
+        brands: ["Roastery Row", "Kettle & Leaf", "Bean There"],
+        materials: ["glass", "ceramic", "stainless steel"],
+        styles: ["House", "Morning", "Slow", "Barista", "Master"],
+        items: [
+            ("Pour-Over Kit", 3_900),
+            ("French Press", 2_900),
+            ("Burr Grinder", 8_900),
+            ("Gooseneck Kettle", 5_900),
+            ("Espresso Cups", 2_400),
+            ("Tea Infuser", 1_500),
+        ],
+        sizes: &[],
+        blurb: "Everything you need for a better cup at home.",
+    },
+    Leaf {
+        root: "Clothing",
+        name: "Jackets",
+        code: "JK",
+        brands: ["Northbound", "Fjellstad", "Urban Trail"],
+        materials: ["recycled polyester", "wool blend", "waxed cotton"],
+        styles: ["City", "Field", "Harbour", "Storm", "Alpine"],
+        items: [
+            ("Rain Jacket", 12_900),
+            ("Down Jacket", 19_900),
+            ("Fleece Jacket", 6_900),
+            ("Softshell Jacket", 9_900),
+            ("Parka", 22_900),
+            ("Windbreaker", 7_900),
+        ],
+        sizes: &["S", "M", "L", "XL"],
+        blurb: "Cut for layering, with taped seams and pockets where your hands expect them.",
+    },
+    Leaf {
+        root: "Clothing",
+        name: "T-Shirts",
+        code: "TS",
+        brands: ["Plainwear", "Cotton Club", "Basix"],
+        materials: ["organic cotton", "cotton-linen blend", "merino"],
+        styles: ["Essential", "Pocket", "Vintage", "Slim-Fit", "Heavyweight"],
+        items: [
+            ("Crew-Neck Tee", 1_900),
+            ("V-Neck Tee", 1_900),
+            ("Long-Sleeve Tee", 2_900),
+            ("Henley", 3_400),
+            ("Graphic Tee", 2_400),
+            ("Polo Shirt", 3_900),
+        ],
+        sizes: &["XS", "S", "M", "L", "XL"],
+        blurb: "Soft from the first wear, pre-shrunk and made to keep its shape.",
+    },
+    Leaf {
+        root: "Sports & Outdoors",
+        name: "Running Shoes",
+        code: "RS",
+        brands: ["Stride", "Velox", "Trailhead"],
+        materials: ["engineered mesh", "knit", "recycled mesh"],
+        styles: ["Daily", "Tempo", "Cloud", "Swift", "Summit"],
+        items: [
+            ("Road Running Shoe", 11_900),
+            ("Trail Running Shoe", 12_900),
+            ("Racing Flat", 14_900),
+            ("Stability Shoe", 12_400),
+            ("Cushioned Trainer", 10_900),
+            ("Track Spike", 8_900),
+        ],
+        sizes: &["40", "41", "42", "43", "44"],
+        blurb: "A responsive midsole and a secure fit for easy miles and race day alike.",
+    },
+    Leaf {
+        root: "Sports & Outdoors",
+        name: "Camping",
+        code: "CP",
+        brands: ["Basecamp", "Ridgeline", "Wildfern"],
+        materials: ["ripstop nylon", "aluminium", "polyester"],
+        styles: ["Weekend", "Family", "Trek", "Ultralight", "Expedition"],
+        items: [
+            ("Tent", 19_900),
+            ("Sleeping Bag", 8_900),
+            ("Camping Stove", 5_900),
+            ("Headlamp", 2_900),
+            ("Hiking Backpack", 11_900),
+            ("Camp Chair", 4_900),
+        ],
+        sizes: &[],
+        blurb: "Packs small, sets up fast and shrugs off a night of rain.",
+    },
+];
+
+impl Default for DemoCatalog {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DemoCatalog {
+    pub fn new() -> Self {
+        let mut categories: Vec<DemoCategory> = ROOTS
+            .iter()
+            .map(|&name| DemoCategory {
+                id: id("category", name),
+                name,
+                parent_id: None,
+            })
+            .collect();
+        categories.extend(LEAVES.iter().map(|leaf| DemoCategory {
+            id: id("category", leaf.name),
+            name: leaf.name,
+            parent_id: Some(id("category", leaf.root)),
+        }));
+
+        let mut products = Vec::new();
+        // Counts every SKU in order, so stock levels vary without a random generator.
+        let mut sku_number: u32 = 0;
+        let mut stock_of = || {
+            sku_number += 1;
+            10 + (sku_number * 37) % 141
+        };
+        for leaf in &LEAVES {
+            for i in 0..30 {
+                let n = products.len();
+                let (style, percent) = (leaf.styles[i / 6], STYLE_PERCENT[i / 6]);
+                let (item, base) = leaf.items[i % 6];
+                let name = format!("{style} {item}");
+                let sku = format!("DEMO-{}-{:03}", leaf.code, i + 1);
+                let (brand, material) = (leaf.brands[i % 3], leaf.materials[(i / 2) % 3]);
+                let color = COLORS[n % COLORS.len()];
+                // Whole currency units less a cent: 49.99, not 49.37.
+                let amount = base * percent / 100 / 100 * 100 - 1;
+                let sizes: &[&str] = if i % 2 == 0 { leaf.sizes } else { &[] };
+                let variants = sizes
+                    .iter()
+                    .map(|&size| {
+                        let variant_name = format!("{name}, size {size}");
+                        DemoVariant {
+                            id: id("variant", &variant_name),
+                            sku: format!("{sku}-{size}"),
+                            name: variant_name,
+                            size,
+                            stock: stock_of(),
+                        }
+                    })
+                    .collect();
+                // One in twelve runs low (3 left, alert below 5); another one in twelve
+                // has a threshold it stays above.
+                let (stock, low_stock_threshold) = match n % 12 {
+                    5 => (3, Some(5)),
+                    0 => (stock_of().max(20), Some(10)),
+                    _ => (stock_of(), None),
+                };
+                let mut attributes = Map::new();
+                attributes.insert("brand".into(), json!(brand));
+                attributes.insert("color".into(), json!(color));
+                attributes.insert("material".into(), json!(material));
+                if !sizes.is_empty() {
+                    attributes.insert("sizes".into(), json!(sizes));
+                }
+                let slug =
+                    Slug::from_name(&name).map_or_else(|_| sku.to_lowercase(), |s| s.to_string());
+                products.push(DemoProduct {
+                    id: id("product", &name),
+                    description: format!(
+                        "{name} by {brand}, in {color} {material}. {}",
+                        leaf.blurb
+                    ),
+                    category_id: id("category", leaf.name),
+                    price: Money::new(amount, Currency::USD),
+                    attributes,
+                    image_url: format!("https://picsum.photos/seed/{slug}/800/800"),
+                    variants,
+                    stock,
+                    low_stock_threshold,
+                    sku,
+                    name,
+                });
+            }
+        }
+        DemoCatalog {
+            categories,
+            products,
+        }
+    }
+
+    /// Every SKU: one per product and one per variant.
+    pub fn skus(&self) -> usize {
+        self.products.iter().map(|p| 1 + p.variants.len()).sum()
+    }
+}
+
+// ---------------------------------------------------------------------------- seeding
+
+/// What a seeding run did.
+#[derive(Debug, Clone, Default)]
+pub struct SeedReport {
+    pub categories: usize,
+    pub products: usize,
+    pub skus: usize,
+    /// Zero when the demo catalog was there already.
+    pub events_appended: u64,
+    /// The `$all` position of the last event appended, to wait for the read models.
+    pub position: Option<Position>,
+}
+
+impl SeedReport {
+    /// The whole demo catalog was there already: this run changed nothing.
+    pub fn found_existing(&self) -> bool {
+        self.events_appended == 0
+    }
+}
+
+/// Events appended and the furthest position reached, added up over the steps.
+#[derive(Default)]
+struct Tally {
+    events: u64,
+    position: Option<Position>,
+}
+
+impl Tally {
+    fn record<E>(&mut self, handled: &Handled<E>) {
+        self.events += handled.events.len() as u64;
+        self.position = self.position.max(handled.position);
+    }
+
+    fn merge(&mut self, other: Tally) {
+        self.events += other.events;
+        self.position = self.position.max(other.position);
+    }
+}
+
+/// One command of the seed: its id names the step, so a repeat is recognised as one.
+fn meta(step: &str) -> CommandMeta {
+    CommandMeta::new(
+        id("command", step),
+        id("correlation", "seed-demo"),
+        Actor::system(),
+        Utc::now(),
+    )
+}
+
+fn parse<T>(value: Result<T, domain::value::InvalidValue>) -> Result<T, SeedError> {
+    value.map_err(|e| SeedError::Invalid(e.to_string()))
+}
+
+/// Claims `key` for `owner` unless it holds it already; the events appended.
+async fn claim(
+    store: &dyn EventStore,
+    kind: &str,
+    key: &str,
+    owner: Uuid,
+) -> Result<u64, SeedError> {
+    match unique::owner_of(store, kind, key).await? {
+        Some(holder) if holder == owner => Ok(0),
+        Some(_) => Err(SeedError::Taken {
+            kind: kind.into(),
+            key: key.into(),
+        }),
+        None => {
+            unique::claim(
+                store,
+                kind,
+                key,
+                owner,
+                &meta(&format!("claim:{kind}:{key}")),
+            )
+            .await?;
+            Ok(1)
+        }
+    }
+}
+
+/// Writes the demo catalog through the command handlers, skipping whatever exists.
+#[tracing::instrument(skip_all, err)]
+pub async fn seed_demo(state: &AppState) -> Result<SeedReport, SeedError> {
+    let catalog = DemoCatalog::new();
+    let mut tally = Tally::default();
+    // Parents first: a child's command names its parent.
+    for category in &catalog.categories {
+        tally.merge(seed_category(state, category).await?);
+    }
+    // The futures are made up front: a closure inside the stream would make the whole
+    // future's `Send` depend on a higher-ranked lifetime the compiler cannot prove, and
+    // `seed_demo` must be spawnable.
+    let products: Vec<_> = catalog
+        .products
+        .iter()
+        .map(|p| seed_product(state, p))
+        .collect();
+    let products: Vec<Tally> = stream::iter(products)
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect()
+        .await?;
+    for t in products {
+        tally.merge(t);
+    }
+    Ok(SeedReport {
+        categories: catalog.categories.len(),
+        products: catalog.products.len(),
+        skus: catalog.skus(),
+        events_appended: tally.events,
+        position: tally.position,
+    })
+}
+
+async fn seed_category(state: &AppState, c: &DemoCategory) -> Result<Tally, SeedError> {
+    let mut tally = Tally::default();
+    let handlers = &state.handlers.categories;
+    let stream = CommandHandler::<Category>::stream_id(c.id);
+    if handlers.load(&stream).await?.0.category_id.is_some() {
+        return Ok(tally);
+    }
+    let slug = parse(Slug::from_name(c.name))?;
+    tally.events += claim(&*state.store, "category_slug", slug.as_str(), c.id).await?;
+    let command = CategoryCommand::Create {
+        category_id: CategoryId::new(c.id),
+        name: c.name.into(),
+        slug,
+        parent_id: c.parent_id.map(CategoryId::new),
+    };
+    let handled = handlers
+        .handle(&stream, command, meta(&format!("category:{}", c.name)))
+        .await?;
+    tally.record(&handled);
+    Ok(tally)
+}
+
+async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedError> {
+    let mut tally = Tally::default();
+    let store = &*state.store;
+    let handlers = &state.handlers.products;
+    let stream = CommandHandler::<Product>::stream_id(p.id);
+    let sku = parse(Sku::parse(&p.sku))?;
+    let (existing, _) = handlers.load(&stream).await?;
+    let (has_image, variants, live) = match &existing.created {
+        Some(r) => (
+            r.images.iter().any(|i| i.url == p.image_url),
+            r.variants.iter().map(|v| v.variant_id).collect(),
+            r.status != ProductStatus::Archived,
+        ),
+        None => {
+            let slug = parse(Slug::from_name(&p.name))?;
+            tally.events += claim(store, "sku", sku.as_str(), p.id).await?;
+            tally.events += claim(store, "product_slug", slug.as_str(), p.id).await?;
+            let now = Utc::now();
+            let command = ProductCommand::Create(Box::new(CreateProduct {
+                product_id: ProductId::new(p.id),
+                sku: sku.clone(),
+                name: p.name.clone(),
+                slug,
+                description: Some(p.description.clone()),
+                category_id: CategoryId::new(p.category_id),
+                price: p.price,
+                attributes: p.attributes.clone(),
+                vendor_id: None,
+                publish: true,
+                at: now,
+            }));
+            let step = format!("product:{}", p.name);
+            tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+            (false, HashSet::new(), true)
+        }
+    };
+    // Someone archived a demo product: leave it so, its stock included.
+    if !live {
+        return Ok(tally);
+    }
+    if !has_image {
+        let image = Image {
+            image_id: ImageId::new(id("image", &p.name)),
+            url: p.image_url.clone(),
+            alt: Some(p.name.clone()),
+            position: 0,
+        };
+        let step = format!("image:{}", p.name);
+        let handled = handlers
+            .handle(&stream, ProductCommand::AddImage(image), meta(&step))
+            .await?;
+        tally.record(&handled);
+    }
+    for v in &p.variants {
+        if variants.contains(&VariantId::new(v.id)) {
+            continue;
+        }
+        let variant_sku = parse(Sku::parse(&v.sku))?;
+        tally.events += claim(store, "sku", variant_sku.as_str(), p.id).await?;
+        let mut attributes = Map::new();
+        attributes.insert("size".into(), json!(v.size));
+        let variant = Variant {
+            variant_id: VariantId::new(v.id),
+            sku: variant_sku,
+            name: v.name.clone(),
+            price: p.price,
+            attributes,
+        };
+        let step = format!("variant:{}", v.name);
+        let handled = handlers
+            .handle(&stream, ProductCommand::AddVariant(variant), meta(&step))
+            .await?;
+        tally.record(&handled);
+    }
+    tally.merge(seed_stock(state, sku, p.stock, p.low_stock_threshold).await?);
+    for v in &p.variants {
+        tally.merge(seed_stock(state, parse(Sku::parse(&v.sku))?, v.stock, None).await?);
+    }
+    Ok(tally)
+}
+
+/// Receives `quantity` of a SKU that never received any, then sets its threshold.
+async fn seed_stock(
+    state: &AppState,
+    sku: Sku,
+    quantity: u32,
+    threshold: Option<u32>,
+) -> Result<Tally, SeedError> {
+    let mut tally = Tally::default();
+    let handlers = &state.handlers.inventory;
+    let stream = CommandHandler::<Inventory>::stream_id(&sku);
+    let (stock, _) = handlers.load(&stream).await?;
+    if stock.received == 0 {
+        let command = InventoryCommand::ReceiveStock {
+            sku: sku.clone(),
+            warehouse: DEFAULT_WAREHOUSE.into(),
+            quantity,
+        };
+        let step = format!("receive:{sku}");
+        tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+    }
+    if let Some(threshold) = threshold.filter(|&t| stock.low_stock_threshold != Some(t)) {
+        let command = InventoryCommand::SetLowStockThreshold { threshold };
+        let step = format!("threshold:{sku}");
+        tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+    }
+    Ok(tally)
+}
