@@ -67,6 +67,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::EmailApi::openapi());
     doc.merge(crate::catalog::CatalogApi::openapi());
     doc.merge(crate::orders::OrdersApi::openapi());
+    doc.merge(crate::orders_export::OrdersExportApi::openapi());
     doc
 }
 
@@ -257,6 +258,7 @@ mod tests {
         // back office (API.md § Notifications, audit, operations)
         secured("get", "/api/v1/notifications", &[400, 401, 403, 422, 503]),
         secured("get", "/api/v1/audit", &[400, 401, 403, 422, 503]),
+        secured("get", "/api/v1/orders/export", &[400, 401, 403, 503]),
     ];
 
     /// Routes of `API.md` with no operation in the document yet: not routed, or routed

@@ -430,8 +430,16 @@ fn field_of(path: &str, message: &str) -> String {
 /// from routing, a 413 from the body limit, a 408 from a timeout) as problem bodies, so
 /// no error leaves in another shape. Headers such as `Allow` and `Retry-After` stay.
 /// Handlers should still answer errors with [`ApiError`]: this is the safety net.
-pub async fn render_bare_errors(response: Response) -> Response {
+pub async fn render_bare_errors(mut response: Response) -> Response {
     let status = response.status();
+    // A 413 is answered before the body is read, so the rest of it is still on the wire
+    // and the connection cannot carry another request: say so, rather than leave a
+    // keep-alive client writing its next request into a connection the server drops.
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     // Framework answers have no body or a text/plain one; a handler that answers an error
     // status with a JSON body of its own (the readiness report) meant that body.
     let bare = response

@@ -41,6 +41,7 @@ pub mod health;
 pub mod middleware;
 pub mod notifications;
 pub mod orders;
+pub mod orders_export;
 pub mod router;
 pub mod seed;
 pub mod startup;

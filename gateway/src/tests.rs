@@ -261,9 +261,9 @@ async fn an_oversize_body_is_413_whether_declared_or_streamed() {
         .header(header::CONTENT_LENGTH, big.len())
         .body(Body::from(big.clone()))
         .unwrap();
-    send(&app, declared)
-        .await
-        .problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    let refused = send(&app, declared).await;
+    refused.problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
+    assert_eq!(refused.header("connection"), Some("close"));
 
     // Streamed without a length: cut off while reading.
     let chunks = big

@@ -496,6 +496,56 @@ async fn order_journey(base: &str) {
         .await
         .unwrap();
     assert_eq!(theirs["total"], 0);
+
+    // Staff export every order, as CSV for spreadsheets or NDJSON for tools.
+    let csv = c
+        .get(format!("{base}/orders/export?format=csv"))
+        .bearer_auth(&admin)
+        .header("x-consistency-token", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("order_id,user_id,status,payment_status,currency,subtotal"));
+    let row = lines.next().expect("one order");
+    assert!(row.starts_with(&format!("{id},")), "{row}");
+    assert!(row.contains(",partially_refunded,"), "{row}");
+    assert_eq!(lines.next(), None);
+    let ndjson = c
+        .get(format!("{base}/orders/export?format=ndjson"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let orders: Vec<Value> = ndjson
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["order_id"], json!(id));
+    assert_eq!(orders[0]["refunded"], 1250 + 250);
+    for (who, query, status) in [
+        (&ann, "format=csv", 403),
+        (&admin, "format=xml", 400),
+        (&admin, "", 400),
+    ] {
+        let r = c
+            .get(format!("{base}/orders/export?{query}"))
+            .bearer_auth(who)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{query}");
+    }
     let all: Value = c
         .get(format!(
             "{base}/orders?status=partially_refunded&sort=-total"
