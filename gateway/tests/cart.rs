@@ -2,74 +2,18 @@
 //! read-your-writes on `GET /cart`, checkout into an order, and a guest's cart merged on
 //! sign-in.
 
+mod common;
+
+use common::with_shop;
+
 use chrono::Utc;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
 use commands::store::postgres::PgEventStore;
 use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponTerms};
 use domain::id::CouponId;
-use gateway::config::Config;
-use gateway::startup::Application;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 use uuid::Uuid;
-
-fn server_url() -> String {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    base.rsplit_once('/')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or(base)
-}
-
-/// Runs `journey(base url, database url)` against a real server with its projections, on a
-/// database of its own, then drops the database whatever happened.
-async fn with_shop<F, Fut>(journey: F)
-where
-    F: FnOnce(String, String) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let name = format!("um_cart_{}", Uuid::new_v4().simple());
-    let url = format!("{}/{name}", server_url());
-    let outcome = tokio::spawn(async move {
-        let config = Config::from_args_ignoring_env([
-            "ultramarket",
-            "--database-url",
-            &url,
-            "--bind",
-            "127.0.0.1:0",
-            "--bootstrap-admin-email",
-            "root@example.com",
-            "--bootstrap-admin-password",
-            "a long admin password",
-        ])
-        .unwrap();
-        let app = Application::build(config)
-            .await
-            .unwrap()
-            .with_process_managers()
-            .with_projections();
-        let base = format!("http://{}/api/v1", app.local_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let running = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        journey(base, url).await;
-        stop.send(()).unwrap();
-        running.await.unwrap().unwrap();
-    })
-    .await;
-    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
-        .await
-        .unwrap();
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
 
 struct Answer {
     status: StatusCode,
@@ -160,12 +104,16 @@ fn usd(amount: i64) -> Value {
 
 #[tokio::test]
 async fn a_customer_fills_a_cart_applies_a_coupon_and_checks_out() {
-    with_shop(|base, db| async move { cart_journey(&base, &db).await }).await;
+    with_shop(
+        &[],
+        |base, db| async move { cart_journey(&base, &db).await },
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn a_guest_cart_is_merged_on_sign_in() {
-    with_shop(|base, _| async move { guest_journey(&base).await }).await;
+    with_shop(&[], |base, _| async move { guest_journey(&base).await }).await;
 }
 
 async fn products(c: &Client, base: &str) -> (String, String) {
@@ -342,7 +290,13 @@ async fn cart_journey(base: &str, db: &str) {
     )
     .await;
     assert_eq!(order.status, 202, "{}", order.body);
-    assert_eq!(order.body["status"], "pending");
+    // The answer shows the order as it stands: these products have no stock, so the
+    // checkout saga may already have cancelled it `out_of_stock` when the answer is read.
+    assert!(
+        ["pending", "cancelled"].contains(&order.body["status"].as_str().unwrap()),
+        "{}",
+        order.body
+    );
     assert_eq!(order.body["items"].as_array().unwrap().len(), 2);
     assert_eq!(order.body["subtotal"], usd(7000));
     assert_eq!(order.body["discount"], usd(700));

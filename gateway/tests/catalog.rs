@@ -1,78 +1,22 @@
 //! Catalog and stock commands over real HTTP: roles, uniqueness, validation, and the
 //! consistency token on every command answer.
 
-use gateway::config::Config;
-use gateway::startup::Application;
+mod common;
+
+use common::with_shop;
+
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 use uuid::Uuid;
-
-fn server_url() -> String {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    base.rsplit_once('/')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or(base)
-}
-
-/// Runs `journey` against a real server (with the process managers) on a database of its
-/// own, with a bootstrap admin, then drops the database whatever happened.
-async fn with_shop<F, Fut>(journey: F)
-where
-    F: FnOnce(String) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let name = format!("um_catalog_{}", Uuid::new_v4().simple());
-    let url = format!("{}/{name}", server_url());
-    let outcome = tokio::spawn(async move {
-        let config = Config::from_args_ignoring_env([
-            "ultramarket",
-            "--database-url",
-            &url,
-            "--bind",
-            "127.0.0.1:0",
-            "--bootstrap-admin-email",
-            "root@example.com",
-            "--bootstrap-admin-password",
-            "a long admin password",
-        ])
-        .unwrap();
-        let app = Application::build(config)
-            .await
-            .unwrap()
-            .with_process_managers()
-            .with_projections();
-        let base = format!("http://{}/api/v1", app.local_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let running = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        journey(base).await;
-        stop.send(()).unwrap();
-        running.await.unwrap().unwrap();
-    })
-    .await;
-    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
-        .await
-        .unwrap();
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
 
 #[tokio::test]
 async fn staff_build_a_catalog_and_stock_it() {
-    with_shop(|base| async move { journey(&base).await }).await;
+    with_shop(&[], |base, _| async move { journey(&base).await }).await;
 }
 
 #[tokio::test]
 async fn a_customer_orders_pays_and_staff_ship() {
-    with_shop(|base| async move { order_journey(&base).await }).await;
+    with_shop(&[], |base, _| async move { order_journey(&base).await }).await;
 }
 
 async fn call(

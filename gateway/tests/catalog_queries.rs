@@ -3,6 +3,10 @@
 //! read-your-writes through the cache, 404s, parameter errors, and drafts hidden from
 //! customers.
 
+mod common;
+
+use common::with_shop;
+
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -13,69 +17,9 @@ use domain::catalog::{CreateProduct, Product, ProductCommand};
 use domain::id::{CategoryId, ProductId, UserId};
 use domain::money::{Currency, Money};
 use domain::value::{Sku, Slug};
-use gateway::config::Config;
-use gateway::startup::Application;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::oneshot;
 use uuid::Uuid;
-
-fn server_url() -> String {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    base.rsplit_once('/')
-        .map(|(s, _)| s.to_owned())
-        .unwrap_or(base)
-}
-
-/// Runs `journey(api base, database url)` against a real server with projections, on a
-/// database of its own with a bootstrap admin, then drops the database.
-async fn with_shop<F, Fut>(journey: F)
-where
-    F: FnOnce(String, String) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let name = format!("um_catalog_q_{}", Uuid::new_v4().simple());
-    let url = format!("{}/{name}", server_url());
-    let outcome = tokio::spawn(async move {
-        let config = Config::from_args_ignoring_env([
-            "ultramarket",
-            "--database-url",
-            &url,
-            "--bind",
-            "127.0.0.1:0",
-            "--bootstrap-admin-email",
-            "root@example.com",
-            "--bootstrap-admin-password",
-            "a long admin password",
-        ])
-        .unwrap();
-        let app = Application::build(config)
-            .await
-            .unwrap()
-            .with_process_managers()
-            .with_projections();
-        let base = format!("http://{}/api/v1", app.local_addr());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let running = tokio::spawn(app.run_until_stopped(async {
-            let _ = stopped.await;
-        }));
-        journey(base, url).await;
-        stop.send(()).unwrap();
-        running.await.unwrap().unwrap();
-    })
-    .await;
-    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
-        .await
-        .unwrap();
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
-}
 
 struct Api {
     c: Client,
@@ -181,12 +125,12 @@ fn assert_problem(a: &Answer, status: u16, field: Option<&str>) {
 
 #[tokio::test]
 async fn browsing_reads_the_catalog_read_model() {
-    with_shop(|base, _| async move { browse(&base).await }).await;
+    with_shop(&[], |base, _| async move { browse(&base).await }).await;
 }
 
 #[tokio::test]
 async fn customers_do_not_see_drafts() {
-    with_shop(|base, url| async move { drafts(&base, &url).await }).await;
+    with_shop(&[], |base, url| async move { drafts(&base, &url).await }).await;
 }
 
 async fn browse(base: &str) {

@@ -1,0 +1,71 @@
+//! The harness the gateway's HTTP tests share: the real `Application` with its process
+//! managers and projections, on a database of its own with a bootstrap admin.
+#![allow(dead_code)]
+
+use gateway::config::Config;
+use gateway::startup::Application;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+pub const ADMIN_EMAIL: &str = "root@example.com";
+pub const ADMIN_PASSWORD: &str = "a long admin password";
+
+/// The PostgreSQL server of `DATABASE_URL`, without a database name.
+pub fn server_url() -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    base.rsplit_once('/')
+        .map(|(s, _)| s.to_owned())
+        .unwrap_or(base)
+}
+
+/// Runs `journey(api base url, database url)` against a real server (flags `extra` added
+/// to the defaults), then drops the database whatever happened, and fails as the journey
+/// did.
+pub async fn with_shop<F, Fut>(extra: &'static [&'static str], journey: F)
+where
+    F: FnOnce(String, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let name = format!("um_http_{}", Uuid::new_v4().simple());
+    let url = format!("{}/{name}", server_url());
+    let outcome = tokio::spawn(async move {
+        let mut args = vec![
+            "ultramarket",
+            "--database-url",
+            &url,
+            "--bind",
+            "127.0.0.1:0",
+            "--bootstrap-admin-email",
+            ADMIN_EMAIL,
+            "--bootstrap-admin-password",
+            ADMIN_PASSWORD,
+        ];
+        args.extend_from_slice(extra);
+        let config = Config::from_args_ignoring_env(args).unwrap();
+        let app = Application::build(config)
+            .await
+            .unwrap()
+            .with_process_managers()
+            .with_projections();
+        let base = format!("http://{}/api/v1", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        journey(base, url.clone()).await;
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+    })
+    .await;
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
+        .await
+        .unwrap();
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&admin)
+        .await
+        .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
