@@ -31,7 +31,7 @@ use anyhow::Context;
 use axum::routing::get;
 use axum::Json;
 use clap::Parser;
-use gateway::config::Config;
+use gateway::config::{Config, Secret};
 use gateway::router::{api_router, app_with};
 use gateway::seed::{seed_demo, DemoCatalog};
 use gateway::startup::Application;
@@ -118,6 +118,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
+    let jwt_secret = Secret::random();
     let config = Config::from_args_ignoring_env([
         "ultramarket",
         "--database-url",
@@ -127,6 +128,8 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
         // One client address sends everything here; the limiter would measure itself.
         "--rate-limit-per-minute",
         "0",
+        "--jwt-secret",
+        jwt_secret.expose(),
     ])?;
     let app = Application::build(config)
         .await?
