@@ -298,6 +298,27 @@ async fn run_stream<A: Aggregate>(
     }
 }
 
+/// Counts command outcomes in `commands_total{aggregate, outcome}`: `appended`,
+/// `unchanged` (the state already satisfied it), `rejected` (a rule refused it),
+/// `contended` and `failed`.
+fn count<A: Aggregate>(outcome: &'static str, n: usize) {
+    metrics::counter!("commands_total", "aggregate" => A::CATEGORY, "outcome" => outcome)
+        .increment(n as u64);
+}
+
+fn count_decided<A: Aggregate, T, E>(outcomes: &[Result<Vec<T>, E>]) {
+    for o in outcomes {
+        count::<A>(
+            match o {
+                Ok(events) if events.is_empty() => "unchanged",
+                Ok(_) => "appended",
+                Err(_) => "rejected",
+            },
+            1,
+        );
+    }
+}
+
 async fn process_batch<A: Aggregate>(
     inner: &HandlerInner<A>,
     stream_id: &str,
@@ -343,6 +364,7 @@ async fn process_batch<A: Aggregate>(
         }
 
         if new_events.is_empty() {
+            count_decided::<A, _, _>(&outcomes);
             for (p, outcome) in batch.into_iter().zip(outcomes) {
                 let _ = p.reply.send(
                     outcome
@@ -381,6 +403,7 @@ async fn process_batch<A: Aggregate>(
                     // twice, so do not keep it.
                     inner.cache.invalidate(stream_id);
                 }
+                count_decided::<A, _, _>(&outcomes);
                 for (p, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = p.reply.send(
                         outcome
@@ -397,11 +420,14 @@ async fn process_batch<A: Aggregate>(
             Err(StoreError::WrongExpectedVersion { .. }) if attempts < MAX_CONFLICT_RETRIES => {
                 // Another process wrote this stream: forget what we knew and decide again.
                 inner.cache.invalidate(stream_id);
+                metrics::counter!("command_conflicts_total", "aggregate" => A::CATEGORY)
+                    .increment(1);
                 tracing::debug!(stream = stream_id, attempts, "conflict, deciding again");
                 continue;
             }
             Err(StoreError::WrongExpectedVersion { .. }) => {
                 inner.cache.invalidate(stream_id);
+                count::<A>("contended", batch.len());
                 for p in batch {
                     let _ = p.reply.send(Err(CommandError::Contended {
                         stream: stream_id.to_owned(),
@@ -421,6 +447,7 @@ async fn process_batch<A: Aggregate>(
             }
             Err(e) => {
                 inner.cache.invalidate(stream_id);
+                count::<A>("failed", batch.len());
                 let msg = e.to_string();
                 let mut batch = batch.into_iter();
                 if let Some(first) = batch.next() {

@@ -68,6 +68,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::catalog::CatalogApi::openapi());
     doc.merge(crate::orders::OrdersApi::openapi());
     doc.merge(crate::orders_export::OrdersExportApi::openapi());
+    doc.merge(crate::users::UsersApi::openapi());
     doc
 }
 
@@ -259,6 +260,28 @@ mod tests {
         secured("get", "/api/v1/notifications", &[400, 401, 403, 422, 503]),
         secured("get", "/api/v1/audit", &[400, 401, 403, 422, 503]),
         secured("get", "/api/v1/orders/export", &[400, 401, 403, 503]),
+        // users (the seed's user service)
+        secured("get", "/api/v1/users", &[400, 401, 403, 422, 503]),
+        secured("post", "/api/v1/users", &[400, 401, 403, 409, 422]),
+        secured("get", "/api/v1/users/{id}", &[400, 401, 404, 503]),
+        secured("put", "/api/v1/users/{id}", &[400, 401, 403, 404, 409, 422]),
+        secured("delete", "/api/v1/users/{id}", &[400, 401, 403, 404, 409]),
+        secured("get", "/api/v1/users/{id}/addresses", &[400, 401, 404, 503]),
+        secured(
+            "post",
+            "/api/v1/users/{id}/addresses",
+            &[400, 401, 404, 409, 422],
+        ),
+        secured(
+            "put",
+            "/api/v1/users/{id}/addresses/{address_id}",
+            &[400, 401, 404, 409, 422],
+        ),
+        secured(
+            "delete",
+            "/api/v1/users/{id}/addresses/{address_id}",
+            &[400, 401, 404, 409],
+        ),
     ];
 
     /// Routes of `API.md` with no operation in the document yet: not routed, or routed

@@ -45,6 +45,7 @@ pub mod orders_export;
 pub mod router;
 pub mod seed;
 pub mod startup;
+pub mod users;
 
 #[cfg(test)]
 mod tests;

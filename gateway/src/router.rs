@@ -125,6 +125,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::cart::router())
         .merge(crate::notifications::router())
         .merge(crate::audit::router())
+        .merge(crate::users::router())
 }
 
 /// The whole HTTP service.

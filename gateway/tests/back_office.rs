@@ -170,4 +170,20 @@ async fn journey(base: &str) {
     assert_eq!(get(&c, &trail, Some(&customer), None).await.0, 403);
     let (status, _) = get(&c, &format!("{base}/audit?limit=0"), Some(&admin), None).await;
     assert_eq!(status, 422);
+
+    // Command outcomes are counted per aggregate.
+    let metrics = c
+        .get(format!("{}/metrics", base.trim_end_matches("/api/v1")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.lines().any(|l| l.starts_with("commands_total{")
+            && l.contains(r#"aggregate="user""#)
+            && l.contains(r#"outcome="appended""#)),
+        "{metrics}"
+    );
 }

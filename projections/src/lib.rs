@@ -16,7 +16,7 @@
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
-//!   [`audit`], [`notifications`].
+//!   [`audit`], [`notifications`], [`users`].
 //!
 //! # Data flow
 //!
@@ -38,6 +38,7 @@ pub mod rebuild;
 pub mod relay;
 pub mod runtime;
 pub mod status;
+pub mod users;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 
@@ -50,6 +51,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(catalog::CatalogProjection),
         Arc::new(analytics::AnalyticsProjection),
         Arc::new(audit::AuditProjection),
+        Arc::new(users::UsersProjection),
     ]
 }
 
