@@ -62,7 +62,32 @@ pub async fn refresh(
     Ok(lag)
 }
 
-/// Refreshes every projection's lag every `every` until `shutdown` turns true. A failed
+/// Measures each relay's lag (events in `$all` after its checkpoint, and how long the
+/// oldest has waited) into the `relay_lag_events` / `relay_lag_seconds` gauges.
+pub async fn refresh_relays(
+    store: &dyn EventStore,
+    pool: &PgPool,
+) -> Result<Vec<(String, u64)>, ProjectionError> {
+    let relays: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select relay, commit_position, prepare_position from projections.relay_checkpoints",
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut lags = Vec::new();
+    for (relay, commit, prepare) in relays {
+        let at = commands::store::Position::new(commit as u64, prepare as u64);
+        let pending = store.read_all(at, LAG_CAP).await?;
+        let seconds = pending.first().map_or(0.0, |e| {
+            (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0
+        });
+        metrics::gauge!("relay_lag_events", "stream" => relay.clone()).set(pending.len() as f64);
+        metrics::gauge!("relay_lag_seconds", "stream" => relay.clone()).set(seconds);
+        lags.push((relay, pending.len() as u64));
+    }
+    Ok(lags)
+}
+
+/// Refreshes every projection's (and relay's) lag every `every` until `shutdown` turns true. A failed
 /// measurement is logged and tried again next time: lag is reporting, not correctness.
 pub async fn monitor(
     store: Arc<dyn EventStore>,
@@ -76,6 +101,9 @@ pub async fn monitor(
             if let Err(e) = refresh(&*store, &pool, name).await {
                 tracing::warn!(projection = name, error = %e, "could not measure lag");
             }
+        }
+        if let Err(e) = refresh_relays(&*store, &pool).await {
+            tracing::warn!(error = %e, "could not measure the relay's lag");
         }
         tokio::select! {
             _ = shutdown.changed() => return Ok(()),

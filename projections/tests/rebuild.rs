@@ -233,6 +233,22 @@ async fn a_poison_event_is_parked_and_the_rest_go_on(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!((lag.events, lag.parked), (0, 1));
+    // A relay that has published nothing yet is behind by the whole log.
+    sqlx::query(
+        "insert into projections.relay_checkpoints (relay, commit_position, prepare_position)
+         values ('TEST', 0, 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let relays = projections::status::refresh_relays(&*store, &pool)
+        .await
+        .unwrap();
+    assert_eq!(relays, vec![("TEST".to_owned(), committed as u64)]);
 
     stop.send(true).unwrap();
     live.await.unwrap().unwrap();
