@@ -92,14 +92,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     user.require(READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(20);
-    let offset = q.offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
+    let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     let (resource, resource_id) = match q.resource.as_deref() {
         Some(r) => match r.split_once(':') {
             Some((kind, id)) => (Some(kind.to_owned()), Some(id.to_owned())),

@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use chrono::Utc;
-use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
+use commands::handler::{CommandError, CommandHandler, CommandMeta, Handled};
 use commands::unique::{self, UniqueError};
 use domain::catalog::{
     CatalogError, Category, CategoryCommand, CreateProduct, Product, ProductCommand, ProductRecord,
@@ -113,13 +113,7 @@ const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 const SELLERS: &[Role] = &[Role::Staff, Role::Admin, Role::Vendor];
 
 fn meta(user: &AuthUser, request: &RequestId, ip: &ClientIp) -> CommandMeta {
-    request.command_meta(
-        Actor {
-            user_id: Some(user.user_id),
-            role: user.role.as_str().into(),
-        },
-        ip,
-    )
+    request.command_meta(user.actor(), ip)
 }
 
 /// `X-Consistency-Token`: where the command's events sit in `$all`.

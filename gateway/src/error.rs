@@ -110,6 +110,20 @@ impl ApiError {
     }
 
     /// A 422 naming one field.
+    /// The `limit` and `offset` of a list query, as API.md bounds them: limit 1 to 100
+    /// (default 20), offset not negative (default 0).
+    pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
+        let limit = limit.unwrap_or(20);
+        let offset = offset.unwrap_or(0);
+        if !(1..=100).contains(&limit) {
+            return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
+        }
+        if offset < 0 {
+            return Err(ApiError::invalid_field("offset", "must not be negative"));
+        }
+        Ok((limit, offset))
+    }
+
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let error = FieldError::new(field, message);
         ApiError::UnprocessableEntity {

@@ -79,14 +79,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     user.require(READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(20);
-    let offset = q.offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
+    let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     if let Some(s) = q.status.as_deref() {
         if !["pending", "sent", "failed"].contains(&s) {
             return Err(ApiError::invalid_field(

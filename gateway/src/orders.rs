@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use chrono::Utc;
-use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
+use commands::handler::{CommandError, CommandHandler, CommandMeta, Handled};
 use commands::payment::{pay_order, PayError, PayOutcome, TestProvider};
 use domain::catalog::{Product, ProductStatus};
 use domain::id::{OrderId, ProductId};
@@ -176,13 +176,7 @@ const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 const MAX_ITEMS: usize = 100;
 
 fn meta(user: &AuthUser, request: &RequestId, ip: &ClientIp) -> CommandMeta {
-    request.command_meta(
-        Actor {
-            user_id: Some(user.user_id),
-            role: user.role.as_str().into(),
-        },
-        ip,
-    )
+    request.command_meta(user.actor(), ip)
 }
 
 fn by(user: &AuthUser) -> ChangedBy {
@@ -829,14 +823,7 @@ async fn list_where(
     user_filter: Option<Uuid>,
     q: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(20);
-    let offset = q.offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
+    let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     let order_by = match q.sort.as_deref().unwrap_or("-created_at") {
         "created_at" => "created_at asc",
         "-created_at" => "created_at desc",

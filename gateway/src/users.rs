@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
+use commands::handler::{CommandError, CommandHandler, CommandMeta, Handled};
 use commands::unique::{self, UniqueError};
 use domain::user::{Role, User, UserCommand, UserError, UserEvent};
 use domain::value::{Address, Email};
@@ -21,14 +21,13 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{check_policy, hash_password, AuthUser};
+use crate::auth::{check_policy, hash_password, name, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::router::AppState;
 
 const ADMINS: &[Role] = &[Role::Admin];
-const NAME_MAX: usize = 100;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -207,13 +206,7 @@ fn address_json(id: Uuid, label: &Option<String>, a: &Address) -> Value {
 }
 
 fn meta(request: &RequestId, ip: &ClientIp, user: &AuthUser) -> CommandMeta {
-    request.command_meta(
-        Actor {
-            user_id: Some(user.user_id),
-            role: user.role.as_str().into(),
-        },
-        ip,
-    )
+    request.command_meta(user.actor(), ip)
 }
 
 fn command_error(e: CommandError<UserError>) -> ApiError {
@@ -233,17 +226,6 @@ fn command_error(e: CommandError<UserError>) -> ApiError {
     }
 }
 
-fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
-    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    if v.as_ref().is_some_and(|s| s.chars().count() > NAME_MAX) {
-        return Err(ApiError::invalid_field(
-            field,
-            format!("must be at most {NAME_MAX} characters"),
-        ));
-    }
-    Ok(v)
-}
-
 /// 404 unless the caller is an admin or `id` is the caller: another's account is not
 /// shown to exist.
 fn self_or_admin(user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
@@ -252,18 +234,6 @@ fn self_or_admin(user: &AuthUser, id: Uuid) -> Result<(), ApiError> {
     } else {
         Err(ApiError::NotFound("no such user".into()))
     }
-}
-
-fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let limit = limit.unwrap_or(20);
-    let offset = offset.unwrap_or(0);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "must be 1 to 100"));
-    }
-    if offset < 0 {
-        return Err(ApiError::invalid_field("offset", "must not be negative"));
-    }
-    Ok((limit, offset))
 }
 
 async fn handle(
@@ -328,7 +298,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     user.require(ADMINS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     if let Some(r) = q.role.as_deref() {
         if serde_json::from_value::<Role>(json!(r)).is_err() {
             return Err(ApiError::invalid_field(

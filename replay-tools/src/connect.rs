@@ -18,22 +18,12 @@ pub async fn open_store(
     if let Some(url) = eventstore_url {
         return open_esdb(url).await;
     }
-    let pool = PgPoolOptions::new()
-        .max_connections(4)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect(database_url)
-        .await
-        .map_err(|e| {
-            UmctlError::Unreachable(format!("PostgreSQL at {}: {e}", redact(database_url)))
-        })?;
-    commands::store::postgres::MIGRATOR
-        .run(&pool)
-        .await
-        .map_err(|e| UmctlError::Unreachable(format!("migrating {}: {e}", redact(database_url))))?;
+    let pool = open_read_models(database_url).await?;
     Ok(Arc::new(PgEventStore::new(pool)))
 }
 
-/// The PostgreSQL database of the read models (migrated, so a fresh one works).
+/// The PostgreSQL database (migrated, so a fresh one works): the read models, and the
+/// store unless EventStoreDB is configured.
 pub async fn open_read_models(database_url: &str) -> Result<sqlx::PgPool, UmctlError> {
     let pool = PgPoolOptions::new()
         .max_connections(4)

@@ -15,5 +15,6 @@ mod token;
 pub use bootstrap::bootstrap_admin;
 pub use email::{email_tokens, EmailApi, RESET_TTL, VERIFICATION_TTL};
 pub use password::{check_policy, hash_password, verify_password};
+pub(crate) use routes::name;
 pub use routes::{router, AuthApi};
 pub use token::{issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};

@@ -119,7 +119,8 @@ pub(super) fn user_json(a: &Account) -> serde_json::Value {
     })
 }
 
-fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
+/// A trimmed name, none when blank, refused over [`NAME_MAX`] characters.
+pub(crate) fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
     let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     if v.as_ref().is_some_and(|s| s.chars().count() > NAME_MAX) {
         return Err(ApiError::invalid_field(

@@ -55,6 +55,14 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
+    /// Who acts, as command metadata records it.
+    pub fn actor(&self) -> commands::handler::Actor {
+        commands::handler::Actor {
+            user_id: Some(self.user_id),
+            role: self.role.as_str().into(),
+        }
+    }
+
     /// 403 unless the caller holds one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {
