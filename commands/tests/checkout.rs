@@ -38,6 +38,28 @@ impl Shop {
         }
     }
 
+    /// The whole log. `$all` shows a commit once every older transaction in the cluster
+    /// has ended (other tests' included), so this waits until it shows every stored event.
+    async fn log(&self) -> Vec<commands::store::RecordedEvent> {
+        let stored: i64 = sqlx::query_scalar("select count(*) from store.events")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let events = self
+                .store
+                .read_all(commands::store::Position::START, 10_000)
+                .await
+                .unwrap();
+            if events.len() as i64 >= stored {
+                return events;
+            }
+            assert!(Instant::now() < deadline, "$all never showed the log");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// A saga with handlers of its own, as a freshly started process would have.
     fn saga(&self, name: &str) -> Checkout {
         let mut saga = Checkout::new(
@@ -539,11 +561,7 @@ async fn unpaid_reservations_expire(pool: PgPool) {
     shop.receive("EXP-1", 1).await;
     let order = shop.place(&["EXP-1"]).await;
     // Drive the saga by hand over the log, as its loop would.
-    let events = shop
-        .store
-        .read_all(commands::store::Position::START, 1000)
-        .await
-        .unwrap();
+    let events = shop.log().await;
     for e in &events {
         saga.handle(e).await.unwrap();
     }

@@ -4,10 +4,18 @@
 //! (revenue at payment, refunds on their own day) are described in
 //! `schemas/read-models/analytics.sql` and `schemas/read-models.md`.
 //!
-//! Each event costs one statement: the data-modifying CTEs of one statement update the
-//! projection's own memory of the order (or cart, or SKU) and every aggregate it feeds, so a
-//! rebuild pays one round trip per event. Nothing here reads the clock or another read
-//! model: a rebuild replays this model alone and must land on the same rows.
+//! A batch is applied in three steps. The rows its events touch are read first (orders and
+//! their lines, carts, stock, customers, products, categories: the projection's own memory
+//! of other aggregates); then the events are folded over them in memory, in log order; then
+//! every table is written with one statement over arrays: final rows for that memory, and
+//! summed increments for the daily aggregates. The writes come last, so the transaction
+//! holds a transaction id, which holds back every reader of `$all` until it ends, only for
+//! those few statements.
+//!
+//! Nothing here reads the clock or another read model: a rebuild replays this model alone
+//! and must land on the same rows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -17,15 +25,20 @@ use domain::catalog::{CategoryEvent, ProductEvent};
 use domain::inventory::InventoryEvent;
 use domain::order::OrderEvent;
 use domain::DomainEvent;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use crate::runtime::{event_time, Projection, ProjectionError};
 
 pub struct AnalyticsProjection;
 
+type Day = NaiveDate;
+type Time = DateTime<Utc>;
+
 /// The day an instant belongs to in every table: its UTC date.
-fn day(at: DateTime<Utc>) -> NaiveDate {
+fn day(at: Time) -> Day {
     at.date_naive()
 }
 
@@ -46,231 +59,13 @@ fn snake_case<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
-const ORDER_PLACED: &str = "
-    with o as (
-        insert into orders (order_id, user_id, currency, total, units, placed_at, placed_day)
-        values ($1, $2, $3, $4, $5, $6, $7)
-        on conflict (order_id) do nothing
-        returning order_id
-    ),
-    l as (
-        insert into order_lines (order_id, line, product_id, sku, category_id, quantity, revenue)
-        select o.order_id, t.line, t.product_id, t.sku,
-               coalesce(p.category_id, '00000000-0000-0000-0000-000000000000'),
-               t.quantity, t.revenue
-          from o
-         cross join unnest($8::int[], $9::uuid[], $10::text[], $11::bigint[], $12::bigint[])
-               as t (line, product_id, sku, quantity, revenue)
-          left join products p on p.product_id = t.product_id
-    ),
-    d as (
-        insert into daily_sales (day, currency, orders_placed, placed_value)
-        select $7, $3, 1, $4 from o
-        on conflict (day, currency) do update
-           set orders_placed = daily_sales.orders_placed + 1,
-               placed_value = daily_sales.placed_value + excluded.placed_value
-    )
-    insert into funnel_daily (day, orders_placed)
-    select $7, 1 from o
-    on conflict (day) do update set orders_placed = funnel_daily.orders_placed + 1";
-
-const ORDER_PAID: &str = "
-    with o as (
-        update orders set paid_amount = $2, paid_at = $3
-         where order_id = $1 and paid_at is null and cancelled_at is null
-        returning order_id, user_id, currency, units, placed_day
-    ),
-    d as (
-        insert into daily_sales (day, currency, orders_paid, units_sold, gross_revenue)
-        select $4, currency, 1, units, $2 from o
-        on conflict (day, currency) do update
-           set orders_paid = daily_sales.orders_paid + 1,
-               units_sold = daily_sales.units_sold + excluded.units_sold,
-               gross_revenue = daily_sales.gross_revenue + excluded.gross_revenue
-    ),
-    c as (
-        insert into daily_category_sales (day, category_id, currency, orders_paid, units_sold, revenue)
-        select $4, l.category_id, o.currency, 1, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from o join order_lines l on l.order_id = o.order_id
-         group by l.category_id, o.currency
-        on conflict (day, category_id, currency) do update
-           set orders_paid = daily_category_sales.orders_paid + 1,
-               units_sold = daily_category_sales.units_sold + excluded.units_sold,
-               revenue = daily_category_sales.revenue + excluded.revenue
-    ),
-    p as (
-        insert into daily_product_sales (day, product_id, currency, orders_paid, units_sold, revenue)
-        select $4, l.product_id, o.currency, 1, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from o join order_lines l on l.order_id = o.order_id
-         group by l.product_id, o.currency
-        on conflict (day, product_id, currency) do update
-           set orders_paid = daily_product_sales.orders_paid + 1,
-               units_sold = daily_product_sales.units_sold + excluded.units_sold,
-               revenue = daily_product_sales.revenue + excluded.revenue
-    ),
-    f as (
-        update funnel_daily f set orders_paid = f.orders_paid + 1
-          from o where f.day = o.placed_day
-    )
-    insert into customers (user_id, currency, orders, monetary, first_order_at, last_order_at)
-    select user_id, currency, 1, $2, $3, $3 from o
-    on conflict (user_id, currency) do update
-       set orders = customers.orders + 1,
-           monetary = customers.monetary + excluded.monetary,
-           first_order_at = least(customers.first_order_at, excluded.first_order_at),
-           last_order_at = greatest(customers.last_order_at, excluded.last_order_at)";
-
-const ORDER_PAYMENT_FAILED: &str = "
-    insert into daily_sales (day, currency, payment_failures)
-    select $2, currency, 1 from orders where order_id = $1
-    on conflict (day, currency) do update
-       set payment_failures = daily_sales.payment_failures + 1";
-
-/// A refund gives back `$2`; a full one (`$3`) also gives back every line, for the
-/// category and product figures.
-const ORDER_REFUNDED: &str = "
-    with o as (
-        update orders set refunded = refunded + $2 where order_id = $1
-        returning order_id, user_id, currency
-    ),
-    d as (
-        insert into daily_sales (day, currency, refunds, refunded_amount)
-        select $4, currency, 1, $2 from o
-        on conflict (day, currency) do update
-           set refunds = daily_sales.refunds + 1,
-               refunded_amount = daily_sales.refunded_amount + excluded.refunded_amount
-    ),
-    c as (
-        insert into daily_category_sales (day, category_id, currency, refunded_units, refunded_revenue)
-        select $4, l.category_id, o.currency, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from o join order_lines l on l.order_id = o.order_id
-         where $3
-         group by l.category_id, o.currency
-        on conflict (day, category_id, currency) do update
-           set refunded_units = daily_category_sales.refunded_units + excluded.refunded_units,
-               refunded_revenue = daily_category_sales.refunded_revenue + excluded.refunded_revenue
-    ),
-    p as (
-        insert into daily_product_sales (day, product_id, currency, refunded_units, refunded_revenue)
-        select $4, l.product_id, o.currency, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from o join order_lines l on l.order_id = o.order_id
-         where $3
-         group by l.product_id, o.currency
-        on conflict (day, product_id, currency) do update
-           set refunded_units = daily_product_sales.refunded_units + excluded.refunded_units,
-               refunded_revenue = daily_product_sales.refunded_revenue + excluded.refunded_revenue
-    )
-    update customers c set monetary = c.monetary - $2
-      from o where c.user_id = o.user_id and c.currency = o.currency";
-
-/// `prev` reads the order as it was before this statement (every part of one statement
-/// sees the same snapshot), which is what the refund of a paid order is computed from.
-const ORDER_CANCELLED: &str = "
-    with prev as (
-        select order_id, user_id, currency, total, placed_day,
-               paid_at is not null as paid, paid_amount - refunded as refund
-          from orders where order_id = $1 and cancelled_at is null
-    ),
-    o as (
-        update orders set cancelled_at = $3, cancellation_reason = $2, refunded = paid_amount
-         where order_id = $1 and cancelled_at is null
-    ),
-    k as (
-        insert into cancellations (day, reason, currency, orders, value, paid_orders)
-        select $4, $2, currency, 1, total, paid::int from prev
-        on conflict (day, reason, currency) do update
-           set orders = cancellations.orders + 1,
-               value = cancellations.value + excluded.value,
-               paid_orders = cancellations.paid_orders + excluded.paid_orders
-    ),
-    d as (
-        insert into daily_sales (day, currency, orders_cancelled, refunds, refunded_amount)
-        select $4, currency, 1, paid::int, case when paid then refund else 0 end from prev
-        on conflict (day, currency) do update
-           set orders_cancelled = daily_sales.orders_cancelled + 1,
-               refunds = daily_sales.refunds + excluded.refunds,
-               refunded_amount = daily_sales.refunded_amount + excluded.refunded_amount
-    ),
-    c as (
-        insert into daily_category_sales (day, category_id, currency, refunded_units, refunded_revenue)
-        select $4, l.category_id, prev.currency, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from prev join order_lines l on l.order_id = prev.order_id
-         where prev.paid
-         group by l.category_id, prev.currency
-        on conflict (day, category_id, currency) do update
-           set refunded_units = daily_category_sales.refunded_units + excluded.refunded_units,
-               refunded_revenue = daily_category_sales.refunded_revenue + excluded.refunded_revenue
-    ),
-    p as (
-        insert into daily_product_sales (day, product_id, currency, refunded_units, refunded_revenue)
-        select $4, l.product_id, prev.currency, sum(l.quantity)::bigint, sum(l.revenue)::bigint
-          from prev join order_lines l on l.order_id = prev.order_id
-         where prev.paid
-         group by l.product_id, prev.currency
-        on conflict (day, product_id, currency) do update
-           set refunded_units = daily_product_sales.refunded_units + excluded.refunded_units,
-               refunded_revenue = daily_product_sales.refunded_revenue + excluded.refunded_revenue
-    ),
-    f as (
-        update funnel_daily f set orders_cancelled = f.orders_cancelled + 1
-          from prev where f.day = prev.placed_day
-    )
-    update customers c set orders = c.orders - 1, monetary = c.monetary - prev.refund
-      from prev where prev.paid and c.user_id = prev.user_id and c.currency = prev.currency";
-
-/// A cart opens with its first item since it was last closed: only then does the
-/// conflict clause update (and return) the row.
-const CART_FILLED: &str = "
-    with c as (
-        insert into carts (cart_id, opened_day) values ($1, $2)
-        on conflict (cart_id) do update set opened_day = excluded.opened_day
-         where carts.opened_day is null
-        returning opened_day
-    )
-    insert into funnel_daily (day, carts_started)
-    select opened_day, 1 from c
-    on conflict (day) do update set carts_started = funnel_daily.carts_started + 1";
-
-const CART_CHECKED_OUT: &str = "
-    with c as (select opened_day from carts where cart_id = $1 and opened_day is not null),
-    u as (update carts set opened_day = null where cart_id = $1)
-    update funnel_daily f set carts_checked_out = f.carts_checked_out + 1
-      from c where f.day = c.opened_day";
-
-const CART_EXPIRED: &str = "
-    with c as (select opened_day from carts where cart_id = $1 and opened_day is not null),
-    u as (update carts set opened_day = null where cart_id = $1)
-    update funnel_daily f set carts_expired = f.carts_expired + 1
-      from c where f.day = c.opened_day";
-
-/// One movement of a SKU: `$2..$9` are deltas (on hand, reserved, received, adjusted,
-/// committed, restocked, reserved today, released today).
-const STOCK_MOVED: &str = "
-    with s as (
-        insert into stock (sku, on_hand, reserved, received, adjusted, sold, restocked, updated_at)
-        values ($1, $2, $3, $4, $5, $6 - $7, $7, $11)
-        on conflict (sku) do update
-           set on_hand = stock.on_hand + excluded.on_hand,
-               reserved = stock.reserved + excluded.reserved,
-               received = stock.received + excluded.received,
-               adjusted = stock.adjusted + excluded.adjusted,
-               sold = stock.sold + excluded.sold,
-               restocked = stock.restocked + excluded.restocked,
-               updated_at = excluded.updated_at
-        returning on_hand, reserved
-    )
-    insert into stock_daily (sku, day, received, adjusted, reserved, released, sold, restocked,
-                             closing_on_hand, closing_reserved)
-    select $1, $10, $4, $5, $8, $9, $6, $7, on_hand, reserved from s
-    on conflict (sku, day) do update
-       set received = stock_daily.received + excluded.received,
-           adjusted = stock_daily.adjusted + excluded.adjusted,
-           reserved = stock_daily.reserved + excluded.reserved,
-           released = stock_daily.released + excluded.released,
-           sold = stock_daily.sold + excluded.sold,
-           restocked = stock_daily.restocked + excluded.restocked,
-           closing_on_hand = excluded.closing_on_hand,
-           closing_reserved = excluded.closing_reserved";
+/// A line as an order placed it: product, sku, quantity, line revenue.
+struct PlacedLine {
+    product_id: Uuid,
+    sku: String,
+    quantity: i64,
+    revenue: i64,
+}
 
 /// How one inventory event moves a SKU's counters.
 #[derive(Default)]
@@ -285,337 +80,1405 @@ struct Movement {
     released_today: i64,
 }
 
-impl AnalyticsProjection {
-    async fn order(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let order_id = stream_uuid(event)?;
-        let e = OrderEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::event(event, e))?;
-        match e {
-            OrderEvent::OrderPlaced {
-                user_id,
-                lines,
-                totals,
-                placed_at,
-                ..
-            } => {
-                let units: i64 = lines.iter().map(|l| i64::from(l.quantity)).sum();
-                let numbers: Vec<i32> = (0..lines.len() as i32).collect();
-                let products: Vec<Uuid> = lines.iter().map(|l| l.product_id.as_uuid()).collect();
-                let skus: Vec<&str> = lines.iter().map(|l| l.sku.as_str()).collect();
-                let quantities: Vec<i64> = lines.iter().map(|l| i64::from(l.quantity)).collect();
-                let revenues: Vec<i64> = lines
-                    .iter()
-                    .map(|l| l.unit_price.amount * i64::from(l.quantity))
-                    .collect();
-                sqlx::query(ORDER_PLACED)
-                    .bind(order_id)
-                    .bind(user_id.as_uuid())
-                    .bind(totals.total.currency.as_str())
-                    .bind(totals.total.amount)
-                    .bind(units)
-                    .bind(placed_at)
-                    .bind(day(placed_at))
-                    .bind(&numbers)
-                    .bind(&products)
-                    .bind(&skus)
-                    .bind(&quantities)
-                    .bind(&revenues)
-                    .execute(&mut *tx)
-                    .await?;
+/// What an event means to this read model.
+enum Fact {
+    Placed {
+        order_id: Uuid,
+        user_id: Uuid,
+        currency: String,
+        total: i64,
+        placed_at: Time,
+        lines: Vec<PlacedLine>,
+    },
+    Paid {
+        order_id: Uuid,
+        amount: i64,
+        at: Time,
+    },
+    PaymentFailed {
+        order_id: Uuid,
+        at: Time,
+    },
+    Refunded {
+        order_id: Uuid,
+        amount: i64,
+        full: bool,
+        at: Time,
+    },
+    Cancelled {
+        order_id: Uuid,
+        reason: String,
+        at: Time,
+    },
+    /// A cart got an item: it opens on `day` unless it is open already.
+    CartFilled {
+        cart_id: String,
+        day: Day,
+    },
+    CartClosed {
+        cart_id: String,
+        expired: bool,
+    },
+    StockMoved {
+        sku: String,
+        movement: Movement,
+        at: Time,
+    },
+    ThresholdSet {
+        sku: String,
+        threshold: i64,
+        at: Time,
+    },
+    LowStock {
+        event_id: Uuid,
+        sku: String,
+        available: i64,
+        threshold: i64,
+        at: Time,
+    },
+    ProductCreated {
+        product_id: Uuid,
+        sku: String,
+        name: String,
+        category_id: Uuid,
+    },
+    ProductUpdated {
+        product_id: Uuid,
+        name: Option<String>,
+        category_id: Option<Uuid>,
+    },
+    SkuAdded {
+        product_id: Uuid,
+        sku: String,
+    },
+    CategoryCreated {
+        category_id: Uuid,
+        name: String,
+        parent_id: Option<Uuid>,
+    },
+    CategoryRenamed {
+        category_id: Uuid,
+        name: String,
+    },
+    CategoryMoved {
+        category_id: Uuid,
+        parent_id: Option<Uuid>,
+    },
+}
+
+fn decode<E: DomainEvent>(event: &RecordedEvent) -> Result<E, ProjectionError> {
+    E::from_data(&event.event_type, event.schema_version, event.data.clone())
+        .map_err(|e| ProjectionError::event(event, e))
+}
+
+fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionError> {
+    let fact = match event.category() {
+        "order" => {
+            let order_id = stream_uuid(event)?;
+            match decode::<OrderEvent>(event)? {
+                OrderEvent::OrderPlaced {
+                    user_id,
+                    lines,
+                    totals,
+                    placed_at,
+                    ..
+                } => Fact::Placed {
+                    order_id,
+                    user_id: user_id.as_uuid(),
+                    currency: totals.total.currency.as_str().to_owned(),
+                    total: totals.total.amount,
+                    placed_at,
+                    lines: lines
+                        .iter()
+                        .map(|l| PlacedLine {
+                            product_id: l.product_id.as_uuid(),
+                            sku: l.sku.as_str().to_owned(),
+                            quantity: i64::from(l.quantity),
+                            revenue: l.unit_price.amount * i64::from(l.quantity),
+                        })
+                        .collect(),
+                },
+                OrderEvent::OrderPaid { amount, at, .. } => Fact::Paid {
+                    order_id,
+                    amount: amount.amount,
+                    at,
+                },
+                OrderEvent::OrderPaymentFailed { at, .. } => Fact::PaymentFailed { order_id, at },
+                OrderEvent::OrderRefunded {
+                    amount, full, at, ..
+                } => Fact::Refunded {
+                    order_id,
+                    amount: amount.amount,
+                    full,
+                    at,
+                },
+                OrderEvent::OrderCancelled { reason, at, .. } => Fact::Cancelled {
+                    order_id,
+                    reason: snake_case(&reason),
+                    at,
+                },
+                _ => return Ok(None),
             }
-            OrderEvent::OrderPaid { amount, at, .. } => {
-                sqlx::query(ORDER_PAID)
-                    .bind(order_id)
-                    .bind(amount.amount)
-                    .bind(at)
-                    .bind(day(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            OrderEvent::OrderPaymentFailed { at, .. } => {
-                sqlx::query(ORDER_PAYMENT_FAILED)
-                    .bind(order_id)
-                    .bind(day(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            OrderEvent::OrderRefunded {
-                amount, full, at, ..
-            } => {
-                sqlx::query(ORDER_REFUNDED)
-                    .bind(order_id)
-                    .bind(amount.amount)
-                    .bind(full)
-                    .bind(day(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            OrderEvent::OrderCancelled { reason, at, .. } => {
-                sqlx::query(ORDER_CANCELLED)
-                    .bind(order_id)
-                    .bind(snake_case(&reason))
-                    .bind(at)
-                    .bind(day(at))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            OrderEvent::OrderStockReserved { .. }
-            | OrderEvent::OrderShipped { .. }
-            | OrderEvent::OrderDelivered { .. } => {}
         }
-        Ok(())
+        "cart" => {
+            let cart_id = stream_key(event).to_owned();
+            match decode::<CartEvent>(event)? {
+                CartEvent::CartItemAdded { at, .. } => Fact::CartFilled {
+                    cart_id,
+                    day: day(at),
+                },
+                CartEvent::GuestCartMerged { .. } => Fact::CartFilled {
+                    cart_id,
+                    day: day(event_time(event)),
+                },
+                CartEvent::CartCheckedOut { .. } => Fact::CartClosed {
+                    cart_id,
+                    expired: false,
+                },
+                CartEvent::CartExpired { .. } => Fact::CartClosed {
+                    cart_id,
+                    expired: true,
+                },
+                _ => return Ok(None),
+            }
+        }
+        "inventory" => {
+            use InventoryEvent as E;
+            let at = event_time(event);
+            let (sku, movement) = match decode::<InventoryEvent>(event)? {
+                E::StockReceived { sku, quantity, .. } => {
+                    let q = i64::from(quantity);
+                    let m = Movement {
+                        on_hand: q,
+                        received: q,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::StockAdjusted { sku, delta, .. } => {
+                    let m = Movement {
+                        on_hand: delta,
+                        adjusted: delta,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::StockReserved { sku, quantity, .. } => {
+                    let q = i64::from(quantity);
+                    let m = Movement {
+                        reserved: q,
+                        reserved_today: q,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::ReservationReleased { sku, quantity, .. } => {
+                    let q = i64::from(quantity);
+                    let m = Movement {
+                        reserved: -q,
+                        released_today: q,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::ReservationCommitted { sku, quantity, .. } => {
+                    let q = i64::from(quantity);
+                    let m = Movement {
+                        on_hand: -q,
+                        reserved: -q,
+                        committed: q,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::StockRestocked { sku, quantity, .. } => {
+                    let q = i64::from(quantity);
+                    let m = Movement {
+                        on_hand: q,
+                        restocked: q,
+                        ..Movement::default()
+                    };
+                    (sku, m)
+                }
+                E::LowStockThresholdSet { sku, threshold } => {
+                    return Ok(Some(Fact::ThresholdSet {
+                        sku: sku.as_str().to_owned(),
+                        threshold: i64::from(threshold),
+                        at,
+                    }))
+                }
+                E::LowStockDetected {
+                    sku,
+                    available,
+                    threshold,
+                } => {
+                    return Ok(Some(Fact::LowStock {
+                        event_id: event.id,
+                        sku: sku.as_str().to_owned(),
+                        available,
+                        threshold: i64::from(threshold),
+                        at,
+                    }))
+                }
+            };
+            Fact::StockMoved {
+                sku: sku.as_str().to_owned(),
+                movement,
+                at,
+            }
+        }
+        "product" => {
+            let product_id = stream_uuid(event)?;
+            match decode::<ProductEvent>(event)? {
+                ProductEvent::ProductCreated {
+                    sku,
+                    name,
+                    category_id,
+                    ..
+                } => Fact::ProductCreated {
+                    product_id,
+                    sku: sku.as_str().to_owned(),
+                    name,
+                    category_id: category_id.as_uuid(),
+                },
+                // Only the name and category matter here; an update of neither costs nothing.
+                ProductEvent::ProductUpdated {
+                    name, category_id, ..
+                } if name.is_some() || category_id.is_some() => Fact::ProductUpdated {
+                    product_id,
+                    name,
+                    category_id: category_id.map(|c| c.as_uuid()),
+                },
+                ProductEvent::VariantAdded { variant } => Fact::SkuAdded {
+                    product_id,
+                    sku: variant.sku.as_str().to_owned(),
+                },
+                _ => return Ok(None),
+            }
+        }
+        "category" => {
+            let category_id = stream_uuid(event)?;
+            match decode::<CategoryEvent>(event)? {
+                CategoryEvent::CategoryCreated {
+                    name, parent_id, ..
+                } => Fact::CategoryCreated {
+                    category_id,
+                    name,
+                    parent_id: parent_id.map(|p| p.as_uuid()),
+                },
+                CategoryEvent::CategoryRenamed { name } => {
+                    Fact::CategoryRenamed { category_id, name }
+                }
+                CategoryEvent::CategoryMoved { parent_id } => Fact::CategoryMoved {
+                    category_id,
+                    parent_id: parent_id.map(|p| p.as_uuid()),
+                },
+            }
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(fact))
+}
+
+/// Rows of one table as the batch found and left them: those it read, those it created,
+/// and which of them changed (written back in key order).
+struct Rows<K, R> {
+    rows: HashMap<K, R>,
+    changed: BTreeSet<K>,
+}
+
+impl<K: Ord + std::hash::Hash + Clone, R> Default for Rows<K, R> {
+    fn default() -> Self {
+        Rows {
+            rows: HashMap::new(),
+            changed: BTreeSet::new(),
+        }
+    }
+}
+
+impl<K: Ord + std::hash::Hash + Clone, R> Rows<K, R> {
+    fn loaded(&mut self, key: K, row: R) {
+        self.rows.insert(key, row);
     }
 
-    async fn cart(
+    fn get(&self, key: &K) -> Option<&R> {
+        self.rows.get(key)
+    }
+
+    /// The row to change, if the table has it.
+    fn edit(&mut self, key: &K) -> Option<&mut R> {
+        let row = self.rows.get_mut(key)?;
+        self.changed.insert(key.clone());
+        Some(row)
+    }
+
+    /// Sets the row, whether or not the table had one.
+    fn put(&mut self, key: K, row: R) {
+        self.changed.insert(key.clone());
+        self.rows.insert(key, row);
+    }
+
+    /// The row to change, created by `new` if the table lacks it.
+    fn upsert(&mut self, key: K, new: impl FnOnce() -> R) -> &mut R {
+        self.changed.insert(key.clone());
+        self.rows.entry(key).or_insert_with(new)
+    }
+
+    fn changed(&self) -> Vec<(&K, &R)> {
+        self.changed.iter().map(|k| (k, &self.rows[k])).collect()
+    }
+}
+
+/// Increments of a daily aggregate, summed per key and added to the table in one upsert;
+/// counters in the order of the table's columns (the `COL` constants).
+struct Sums<K, const N: usize>(BTreeMap<K, [i64; N]>);
+
+impl<K: Ord, const N: usize> Default for Sums<K, N> {
+    fn default() -> Self {
+        Sums(BTreeMap::new())
+    }
+}
+
+impl<K: Ord, const N: usize> Sums<K, N> {
+    /// The increments of `key`'s row, which the write creates even if they stay zero
+    /// (as the row-at-a-time upsert did).
+    fn at(&mut self, key: K) -> &mut [i64; N] {
+        self.0.entry(key).or_insert([0; N])
+    }
+
+    fn keys(&self) -> impl Iterator<Item = &K> {
+        self.0.keys()
+    }
+
+    /// Binds the counters, column by column, as `int8[]`.
+    fn bind_counters<'q>(
         &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let cart_id = stream_key(event);
-        let e = CartEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::event(event, e))?;
-        let query = match e {
-            CartEvent::CartItemAdded { at, .. } => {
-                sqlx::query(CART_FILLED).bind(cart_id).bind(day(at))
+        mut query: Query<'q, Postgres, PgArguments>,
+    ) -> Query<'q, Postgres, PgArguments> {
+        for i in 0..N {
+            query = query.bind(self.0.values().map(|c| c[i]).collect::<Vec<i64>>());
+        }
+        query
+    }
+}
+
+/// Column indexes of the counters of each daily aggregate.
+mod col {
+    // daily_sales
+    pub const PLACED: usize = 0;
+    pub const PLACED_VALUE: usize = 1;
+    pub const PAID: usize = 2;
+    pub const UNITS_SOLD: usize = 3;
+    pub const GROSS_REVENUE: usize = 4;
+    pub const CANCELLED: usize = 5;
+    pub const REFUNDS: usize = 6;
+    pub const REFUNDED_AMOUNT: usize = 7;
+    pub const PAYMENT_FAILURES: usize = 8;
+    // daily_category_sales, daily_product_sales
+    pub const LINE_PAID: usize = 0;
+    pub const LINE_UNITS: usize = 1;
+    pub const LINE_REVENUE: usize = 2;
+    pub const LINE_REFUNDED_UNITS: usize = 3;
+    pub const LINE_REFUNDED_REVENUE: usize = 4;
+    // funnel_daily
+    pub const CARTS_STARTED: usize = 0;
+    pub const CARTS_CHECKED_OUT: usize = 1;
+    pub const CARTS_EXPIRED: usize = 2;
+    pub const ORDERS_PLACED: usize = 3;
+    pub const ORDERS_PAID: usize = 4;
+    pub const ORDERS_CANCELLED: usize = 5;
+    // cancellations
+    pub const ORDERS: usize = 0;
+    pub const VALUE: usize = 1;
+    pub const PAID_ORDERS: usize = 2;
+    // stock_daily
+    pub const RECEIVED: usize = 0;
+    pub const ADJUSTED: usize = 1;
+    pub const RESERVED: usize = 2;
+    pub const RELEASED: usize = 3;
+    pub const SOLD: usize = 4;
+    pub const RESTOCKED: usize = 5;
+}
+
+#[derive(Clone)]
+struct OrderRow {
+    user_id: Uuid,
+    currency: String,
+    total: i64,
+    units: i64,
+    placed_at: Time,
+    placed_day: Day,
+    paid_amount: i64,
+    paid_at: Option<Time>,
+    refunded: i64,
+    cancelled_at: Option<Time>,
+    cancellation_reason: Option<String>,
+}
+
+/// What the sales figures need of an order line.
+struct Line {
+    product_id: Uuid,
+    category_id: Uuid,
+    quantity: i64,
+    revenue: i64,
+}
+
+/// `order_lines` rows to insert: order, line number, product, sku, category, quantity,
+/// revenue.
+type NewLine = (Uuid, i32, Uuid, String, Uuid, i64, i64);
+
+struct Customer {
+    orders: i64,
+    monetary: i64,
+    first_order_at: Time,
+    last_order_at: Time,
+}
+
+#[derive(Default)]
+struct Stock {
+    on_hand: i64,
+    reserved: i64,
+    received: i64,
+    adjusted: i64,
+    sold: i64,
+    restocked: i64,
+    low_stock_threshold: Option<i64>,
+    last_alert_at: Option<Time>,
+    last_alert_available: Option<i64>,
+    updated_at: Time,
+}
+
+struct ProductRow {
+    sku: String,
+    name: String,
+    category_id: Uuid,
+}
+
+struct CategoryRow {
+    name: String,
+    parent_id: Option<Uuid>,
+}
+
+/// What the category of a product the catalog never announced is recorded as.
+const NO_CATEGORY: Uuid = Uuid::nil();
+
+#[derive(Default)]
+struct Batch {
+    orders: Rows<Uuid, OrderRow>,
+    lines: HashMap<Uuid, Vec<Line>>,
+    new_lines: Vec<NewLine>,
+    customers: Rows<(Uuid, String), Customer>,
+    carts: Rows<String, Option<Day>>,
+    stock: Rows<String, Stock>,
+    products: Rows<Uuid, ProductRow>,
+    product_skus: Rows<String, Uuid>,
+    categories: Rows<Uuid, CategoryRow>,
+    alerts: Vec<(Uuid, String, i64, i64, Time)>,
+    daily: Sums<(Day, String), 9>,
+    category_sales: Sums<(Day, Uuid, String), 5>,
+    product_sales: Sums<(Day, Uuid, String), 5>,
+    funnel: Sums<Day, 6>,
+    cancellations: Sums<(Day, String, String), 3>,
+    stock_daily: Sums<(String, Day), 6>,
+    /// The levels at the end of each SKU's day, as of its last movement in the batch.
+    closing: BTreeMap<(String, Day), (i64, i64)>,
+}
+
+impl Batch {
+    /// Reads the rows `facts` touch.
+    async fn load(tx: &mut PgConnection, facts: &[Fact]) -> Result<Batch, sqlx::Error> {
+        let mut order_ids = BTreeSet::new();
+        let mut cart_ids = BTreeSet::new();
+        let mut skus = BTreeSet::new();
+        let mut product_ids = BTreeSet::new();
+        let mut category_ids = BTreeSet::new();
+        for fact in facts {
+            match fact {
+                Fact::Placed {
+                    order_id, lines, ..
+                } => {
+                    order_ids.insert(*order_id);
+                    product_ids.extend(lines.iter().map(|l| l.product_id));
+                }
+                Fact::Paid { order_id, .. }
+                | Fact::PaymentFailed { order_id, .. }
+                | Fact::Refunded { order_id, .. }
+                | Fact::Cancelled { order_id, .. } => {
+                    order_ids.insert(*order_id);
+                }
+                Fact::CartFilled { cart_id, .. } | Fact::CartClosed { cart_id, .. } => {
+                    cart_ids.insert(cart_id.clone());
+                }
+                Fact::StockMoved { sku, .. }
+                | Fact::ThresholdSet { sku, .. }
+                | Fact::LowStock { sku, .. } => {
+                    skus.insert(sku.clone());
+                }
+                Fact::ProductUpdated { product_id, .. } => {
+                    product_ids.insert(*product_id);
+                }
+                Fact::CategoryRenamed { category_id, .. }
+                | Fact::CategoryMoved { category_id, .. } => {
+                    category_ids.insert(*category_id);
+                }
+                Fact::ProductCreated { .. }
+                | Fact::SkuAdded { .. }
+                | Fact::CategoryCreated { .. } => {}
             }
-            CartEvent::GuestCartMerged { .. } => sqlx::query(CART_FILLED)
-                .bind(cart_id)
-                .bind(day(event_time(event))),
-            CartEvent::CartCheckedOut { .. } => sqlx::query(CART_CHECKED_OUT).bind(cart_id),
-            CartEvent::CartExpired { .. } => sqlx::query(CART_EXPIRED).bind(cart_id),
-            _ => return Ok(()),
+        }
+        let mut batch = Batch::default();
+        if !order_ids.is_empty() {
+            let ids: Vec<Uuid> = order_ids.into_iter().collect();
+            type Row = (
+                Uuid,
+                Uuid,
+                String,
+                i64,
+                i64,
+                Time,
+                Day,
+                i64,
+                Option<Time>,
+                i64,
+                Option<Time>,
+                Option<String>,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "select order_id, user_id, currency::text, total, units, placed_at, placed_day,
+                        paid_amount, paid_at, refunded, cancelled_at, cancellation_reason
+                   from orders where order_id = any($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut users = Vec::with_capacity(rows.len());
+            for r in rows {
+                users.push(r.1);
+                let row = OrderRow {
+                    user_id: r.1,
+                    currency: r.2,
+                    total: r.3,
+                    units: r.4,
+                    placed_at: r.5,
+                    placed_day: r.6,
+                    paid_amount: r.7,
+                    paid_at: r.8,
+                    refunded: r.9,
+                    cancelled_at: r.10,
+                    cancellation_reason: r.11,
+                };
+                batch.orders.loaded(r.0, row);
+            }
+            let lines: Vec<(Uuid, Uuid, Uuid, i64, i64)> = sqlx::query_as(
+                "select order_id, product_id, category_id, quantity, revenue
+                   from order_lines where order_id = any($1) order by order_id, line",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (order_id, product_id, category_id, quantity, revenue) in lines {
+                batch.lines.entry(order_id).or_default().push(Line {
+                    product_id,
+                    category_id,
+                    quantity,
+                    revenue,
+                });
+            }
+            // Customers of orders placed in this batch have no row yet, or one that a
+            // paid order in this very batch creates; those of older orders may have one.
+            users.extend(facts.iter().filter_map(|f| match f {
+                Fact::Placed { user_id, .. } => Some(*user_id),
+                _ => None,
+            }));
+            users.sort();
+            users.dedup();
+            let customers: Vec<(Uuid, String, i64, i64, Time, Time)> = sqlx::query_as(
+                "select user_id, currency::text, orders, monetary, first_order_at, last_order_at
+                   from customers where user_id = any($1)",
+            )
+            .bind(&users)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (user_id, currency, orders, monetary, first_order_at, last_order_at) in customers {
+                let row = Customer {
+                    orders,
+                    monetary,
+                    first_order_at,
+                    last_order_at,
+                };
+                batch.customers.loaded((user_id, currency), row);
+            }
+        }
+        if !cart_ids.is_empty() {
+            let ids: Vec<String> = cart_ids.into_iter().collect();
+            let rows: Vec<(String, Option<Day>)> =
+                sqlx::query_as("select cart_id, opened_day from carts where cart_id = any($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for (cart_id, opened_day) in rows {
+                batch.carts.loaded(cart_id, opened_day);
+            }
+        }
+        if !skus.is_empty() {
+            let skus: Vec<String> = skus.into_iter().collect();
+            type Row = (
+                String,
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                i64,
+                Option<i64>,
+                Option<Time>,
+                Option<i64>,
+                Time,
+            );
+            let rows: Vec<Row> = sqlx::query_as(
+                "select sku, on_hand, reserved, received, adjusted, sold, restocked,
+                        low_stock_threshold, last_alert_at, last_alert_available, updated_at
+                   from stock where sku = any($1)",
+            )
+            .bind(&skus)
+            .fetch_all(&mut *tx)
+            .await?;
+            for r in rows {
+                let row = Stock {
+                    on_hand: r.1,
+                    reserved: r.2,
+                    received: r.3,
+                    adjusted: r.4,
+                    sold: r.5,
+                    restocked: r.6,
+                    low_stock_threshold: r.7,
+                    last_alert_at: r.8,
+                    last_alert_available: r.9,
+                    updated_at: r.10,
+                };
+                batch.stock.loaded(r.0, row);
+            }
+        }
+        if !product_ids.is_empty() {
+            let ids: Vec<Uuid> = product_ids.into_iter().collect();
+            let rows: Vec<(Uuid, String, String, Uuid)> = sqlx::query_as(
+                "select product_id, sku, name, category_id from products
+                  where product_id = any($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (product_id, sku, name, category_id) in rows {
+                let row = ProductRow {
+                    sku,
+                    name,
+                    category_id,
+                };
+                batch.products.loaded(product_id, row);
+            }
+        }
+        if !category_ids.is_empty() {
+            let ids: Vec<Uuid> = category_ids.into_iter().collect();
+            let rows: Vec<(Uuid, String, Option<Uuid>)> = sqlx::query_as(
+                "select category_id, name, parent_id from categories where category_id = any($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (category_id, name, parent_id) in rows {
+                batch
+                    .categories
+                    .loaded(category_id, CategoryRow { name, parent_id });
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Adds the lines of `order_id` to the category and product figures of `day`: `paid`
+    /// counts a sale, otherwise a full refund.
+    fn line_sales(&mut self, order_id: Uuid, currency: &str, day: Day, paid: bool) {
+        let mut categories: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+        let mut products: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
+        for l in self.lines.get(&order_id).into_iter().flatten() {
+            let c = categories.entry(l.category_id).or_default();
+            *c = (c.0 + l.quantity, c.1 + l.revenue);
+            let p = products.entry(l.product_id).or_default();
+            *p = (p.0 + l.quantity, p.1 + l.revenue);
+        }
+        let (units, revenue, count) = if paid {
+            (col::LINE_UNITS, col::LINE_REVENUE, 1)
+        } else {
+            (col::LINE_REFUNDED_UNITS, col::LINE_REFUNDED_REVENUE, 0)
         };
-        query.execute(&mut *tx).await?;
-        Ok(())
+        for (category_id, (q, r)) in categories {
+            let c = self
+                .category_sales
+                .at((day, category_id, currency.to_owned()));
+            c[col::LINE_PAID] += count;
+            c[units] += q;
+            c[revenue] += r;
+        }
+        for (product_id, (q, r)) in products {
+            let p = self
+                .product_sales
+                .at((day, product_id, currency.to_owned()));
+            p[col::LINE_PAID] += count;
+            p[units] += q;
+            p[revenue] += r;
+        }
     }
 
-    async fn inventory(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let e =
-            InventoryEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|e| ProjectionError::event(event, e))?;
-        let at = event_time(event);
-        let (sku, m) = match e {
-            InventoryEvent::StockReceived { sku, quantity, .. } => {
-                let q = i64::from(quantity);
-                let m = Movement {
-                    on_hand: q,
-                    received: q,
-                    ..Movement::default()
+    fn fold(&mut self, fact: Fact) {
+        match fact {
+            Fact::Placed {
+                order_id,
+                user_id,
+                currency,
+                total,
+                placed_at,
+                lines,
+            } => {
+                // An order is placed once; a second placement changes nothing.
+                if self.orders.get(&order_id).is_some() {
+                    return;
+                }
+                let placed_day = day(placed_at);
+                let units = lines.iter().map(|l| l.quantity).sum();
+                let mut kept = Vec::with_capacity(lines.len());
+                for (n, l) in lines.into_iter().enumerate() {
+                    let category_id = self
+                        .products
+                        .get(&l.product_id)
+                        .map_or(NO_CATEGORY, |p| p.category_id);
+                    kept.push(Line {
+                        product_id: l.product_id,
+                        category_id,
+                        quantity: l.quantity,
+                        revenue: l.revenue,
+                    });
+                    self.new_lines.push((
+                        order_id,
+                        n as i32,
+                        l.product_id,
+                        l.sku,
+                        category_id,
+                        l.quantity,
+                        l.revenue,
+                    ));
+                }
+                self.lines.insert(order_id, kept);
+                let d = self.daily.at((placed_day, currency.clone()));
+                d[col::PLACED] += 1;
+                d[col::PLACED_VALUE] += total;
+                self.funnel.at(placed_day)[col::ORDERS_PLACED] += 1;
+                self.orders.upsert(order_id, || OrderRow {
+                    user_id,
+                    currency,
+                    total,
+                    units,
+                    placed_at,
+                    placed_day,
+                    paid_amount: 0,
+                    paid_at: None,
+                    refunded: 0,
+                    cancelled_at: None,
+                    cancellation_reason: None,
+                });
+            }
+            Fact::Paid {
+                order_id,
+                amount,
+                at,
+            } => {
+                let Some(o) = self.orders.get(&order_id) else {
+                    return;
                 };
-                (sku, m)
+                if o.paid_at.is_some() || o.cancelled_at.is_some() {
+                    return;
+                }
+                let o = self.orders.edit(&order_id).expect("present");
+                o.paid_amount = amount;
+                o.paid_at = Some(at);
+                let (user_id, currency, units, placed_day) =
+                    (o.user_id, o.currency.clone(), o.units, o.placed_day);
+                let d = self.daily.at((day(at), currency.clone()));
+                d[col::PAID] += 1;
+                d[col::UNITS_SOLD] += units;
+                d[col::GROSS_REVENUE] += amount;
+                self.line_sales(order_id, &currency, day(at), true);
+                self.funnel.at(placed_day)[col::ORDERS_PAID] += 1;
+                let c = self.customers.upsert((user_id, currency), || Customer {
+                    orders: 0,
+                    monetary: 0,
+                    first_order_at: at,
+                    last_order_at: at,
+                });
+                c.orders += 1;
+                c.monetary += amount;
+                c.first_order_at = c.first_order_at.min(at);
+                c.last_order_at = c.last_order_at.max(at);
             }
-            InventoryEvent::StockAdjusted { sku, delta, .. } => {
-                let m = Movement {
-                    on_hand: delta,
-                    adjusted: delta,
-                    ..Movement::default()
+            Fact::PaymentFailed { order_id, at } => {
+                if let Some(o) = self.orders.get(&order_id) {
+                    let currency = o.currency.clone();
+                    self.daily.at((day(at), currency))[col::PAYMENT_FAILURES] += 1;
+                }
+            }
+            Fact::Refunded {
+                order_id,
+                amount,
+                full,
+                at,
+            } => {
+                let Some(o) = self.orders.edit(&order_id) else {
+                    return;
                 };
-                (sku, m)
+                o.refunded += amount;
+                let (user_id, currency) = (o.user_id, o.currency.clone());
+                let d = self.daily.at((day(at), currency.clone()));
+                d[col::REFUNDS] += 1;
+                d[col::REFUNDED_AMOUNT] += amount;
+                if full {
+                    self.line_sales(order_id, &currency, day(at), false);
+                }
+                if let Some(c) = self.customers.edit(&(user_id, currency)) {
+                    c.monetary -= amount;
+                }
             }
-            InventoryEvent::StockReserved { sku, quantity, .. } => {
-                let q = i64::from(quantity);
-                let m = Movement {
-                    reserved: q,
-                    reserved_today: q,
-                    ..Movement::default()
+            Fact::Cancelled {
+                order_id,
+                reason,
+                at,
+            } => {
+                let Some(o) = self.orders.get(&order_id) else {
+                    return;
                 };
-                (sku, m)
+                if o.cancelled_at.is_some() {
+                    return;
+                }
+                let o = self.orders.edit(&order_id).expect("present");
+                let paid = o.paid_at.is_some();
+                let refund = o.paid_amount - o.refunded;
+                o.cancelled_at = Some(at);
+                o.cancellation_reason = Some(reason.clone());
+                o.refunded = o.paid_amount;
+                let (user_id, currency, total, placed_day) =
+                    (o.user_id, o.currency.clone(), o.total, o.placed_day);
+                let k = self.cancellations.at((day(at), reason, currency.clone()));
+                k[col::ORDERS] += 1;
+                k[col::VALUE] += total;
+                k[col::PAID_ORDERS] += i64::from(paid);
+                let d = self.daily.at((day(at), currency.clone()));
+                d[col::CANCELLED] += 1;
+                if paid {
+                    d[col::REFUNDS] += 1;
+                    d[col::REFUNDED_AMOUNT] += refund;
+                    self.line_sales(order_id, &currency, day(at), false);
+                }
+                self.funnel.at(placed_day)[col::ORDERS_CANCELLED] += 1;
+                if paid {
+                    if let Some(c) = self.customers.edit(&(user_id, currency)) {
+                        c.orders -= 1;
+                        c.monetary -= refund;
+                    }
+                }
             }
-            InventoryEvent::ReservationReleased { sku, quantity, .. } => {
-                let q = i64::from(quantity);
-                let m = Movement {
-                    reserved: -q,
-                    released_today: q,
-                    ..Movement::default()
+            Fact::CartFilled { cart_id, day } => {
+                let opened = self.carts.upsert(cart_id, || None);
+                if opened.is_none() {
+                    *opened = Some(day);
+                    self.funnel.at(day)[col::CARTS_STARTED] += 1;
+                }
+            }
+            Fact::CartClosed { cart_id, expired } => {
+                let Some(opened) = self.carts.edit(&cart_id) else {
+                    return;
                 };
-                (sku, m)
+                if let Some(day) = opened.take() {
+                    let column = if expired {
+                        col::CARTS_EXPIRED
+                    } else {
+                        col::CARTS_CHECKED_OUT
+                    };
+                    self.funnel.at(day)[column] += 1;
+                }
             }
-            InventoryEvent::ReservationCommitted { sku, quantity, .. } => {
-                let q = i64::from(quantity);
-                let m = Movement {
-                    on_hand: -q,
-                    reserved: -q,
-                    committed: q,
-                    ..Movement::default()
-                };
-                (sku, m)
+            Fact::StockMoved { sku, movement, at } => {
+                let m = movement;
+                let s = self.stock.upsert(sku.clone(), Stock::default);
+                s.on_hand += m.on_hand;
+                s.reserved += m.reserved;
+                s.received += m.received;
+                s.adjusted += m.adjusted;
+                s.sold += m.committed - m.restocked;
+                s.restocked += m.restocked;
+                s.updated_at = at;
+                let levels = (s.on_hand, s.reserved);
+                let key = (sku, day(at));
+                let d = self.stock_daily.at(key.clone());
+                d[col::RECEIVED] += m.received;
+                d[col::ADJUSTED] += m.adjusted;
+                d[col::RESERVED] += m.reserved_today;
+                d[col::RELEASED] += m.released_today;
+                d[col::SOLD] += m.committed;
+                d[col::RESTOCKED] += m.restocked;
+                self.closing.insert(key, levels);
             }
-            InventoryEvent::StockRestocked { sku, quantity, .. } => {
-                let q = i64::from(quantity);
-                let m = Movement {
-                    on_hand: q,
-                    restocked: q,
-                    ..Movement::default()
-                };
-                (sku, m)
+            Fact::ThresholdSet { sku, threshold, at } => {
+                let s = self.stock.upsert(sku, Stock::default);
+                s.low_stock_threshold = Some(threshold);
+                s.updated_at = at;
             }
-            InventoryEvent::LowStockThresholdSet { sku, threshold } => {
-                sqlx::query(
-                    "insert into stock (sku, low_stock_threshold, updated_at) values ($1, $2, $3)
-                     on conflict (sku) do update
-                        set low_stock_threshold = excluded.low_stock_threshold,
-                            updated_at = excluded.updated_at",
-                )
-                .bind(sku.as_str())
-                .bind(i64::from(threshold))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                return Ok(());
-            }
-            InventoryEvent::LowStockDetected {
+            Fact::LowStock {
+                event_id,
                 sku,
                 available,
                 threshold,
+                at,
             } => {
-                sqlx::query(
-                    "with a as (
-                         insert into low_stock_alerts (event_id, sku, available, threshold, detected_at)
-                         values ($1, $2, $3, $4, $5) on conflict (event_id) do nothing
-                     )
-                     insert into stock (sku, low_stock_threshold, last_alert_at, last_alert_available,
-                                        updated_at)
-                     values ($2, $4, $5, $3, $5)
-                     on conflict (sku) do update
-                        set low_stock_threshold = excluded.low_stock_threshold,
-                            last_alert_at = excluded.last_alert_at,
-                            last_alert_available = excluded.last_alert_available,
-                            updated_at = excluded.updated_at",
-                )
-                .bind(event.id)
-                .bind(sku.as_str())
-                .bind(available)
-                .bind(i64::from(threshold))
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                return Ok(());
+                self.alerts
+                    .push((event_id, sku.clone(), available, threshold, at));
+                let s = self.stock.upsert(sku, Stock::default);
+                s.low_stock_threshold = Some(threshold);
+                s.last_alert_at = Some(at);
+                s.last_alert_available = Some(available);
+                s.updated_at = at;
             }
-        };
-        sqlx::query(STOCK_MOVED)
-            .bind(sku.as_str())
-            .bind(m.on_hand)
-            .bind(m.reserved)
-            .bind(m.received)
-            .bind(m.adjusted)
-            .bind(m.committed)
-            .bind(m.restocked)
-            .bind(m.reserved_today)
-            .bind(m.released_today)
-            .bind(day(at))
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
-
-    async fn product(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let product_id = stream_uuid(event)?;
-        let e =
-            ProductEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|e| ProjectionError::event(event, e))?;
-        match e {
-            ProductEvent::ProductCreated {
+            Fact::ProductCreated {
+                product_id,
                 sku,
                 name,
                 category_id,
-                ..
             } => {
-                sqlx::query(
-                    "with p as (
-                         insert into products (product_id, sku, name, category_id)
-                         values ($1, $2, $3, $4)
-                         on conflict (product_id) do update
-                            set sku = excluded.sku, name = excluded.name,
-                                category_id = excluded.category_id
-                     )
-                     insert into product_skus (sku, product_id) values ($2, $1)
-                     on conflict (sku) do update set product_id = excluded.product_id",
-                )
-                .bind(product_id)
-                .bind(sku.as_str())
-                .bind(&name)
-                .bind(category_id.as_uuid())
-                .execute(&mut *tx)
-                .await?;
+                self.product_skus.put(sku.clone(), product_id);
+                let row = ProductRow {
+                    sku,
+                    name,
+                    category_id,
+                };
+                self.products.put(product_id, row);
             }
-            // Only the name and category matter here; an update of neither costs nothing.
-            ProductEvent::ProductUpdated {
-                name, category_id, ..
-            } if name.is_some() || category_id.is_some() => {
-                sqlx::query(
-                    "update products set name = coalesce($2, name),
-                         category_id = coalesce($3, category_id)
-                      where product_id = $1",
-                )
-                .bind(product_id)
-                .bind(&name)
-                .bind(category_id.map(|c| c.as_uuid()))
-                .execute(&mut *tx)
-                .await?;
+            Fact::ProductUpdated {
+                product_id,
+                name,
+                category_id,
+            } => {
+                if let Some(p) = self.products.edit(&product_id) {
+                    if let Some(name) = name {
+                        p.name = name;
+                    }
+                    if let Some(category_id) = category_id {
+                        p.category_id = category_id;
+                    }
+                }
             }
-            ProductEvent::VariantAdded { variant } => {
-                sqlx::query(
-                    "insert into product_skus (sku, product_id) values ($1, $2)
-                     on conflict (sku) do update set product_id = excluded.product_id",
-                )
-                .bind(variant.sku.as_str())
-                .bind(product_id)
-                .execute(&mut *tx)
-                .await?;
+            Fact::SkuAdded { product_id, sku } => {
+                self.product_skus.put(sku, product_id);
             }
-            _ => {}
+            Fact::CategoryCreated {
+                category_id,
+                name,
+                parent_id,
+            } => {
+                self.categories
+                    .put(category_id, CategoryRow { name, parent_id });
+            }
+            Fact::CategoryRenamed { category_id, name } => {
+                if let Some(c) = self.categories.edit(&category_id) {
+                    c.name = name;
+                }
+            }
+            Fact::CategoryMoved {
+                category_id,
+                parent_id,
+            } => {
+                if let Some(c) = self.categories.edit(&category_id) {
+                    c.parent_id = parent_id;
+                }
+            }
+        }
+    }
+
+    async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        self.write_catalog(&mut *tx).await?;
+        let orders = self.orders.changed();
+        if !orders.is_empty() {
+            sqlx::query(
+                "insert into orders (order_id, user_id, currency, total, units, placed_at,
+                     placed_day, paid_amount, paid_at, refunded, cancelled_at, cancellation_reason)
+                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::int8[], $5::int8[],
+                     $6::timestamptz[], $7::date[], $8::int8[], $9::timestamptz[], $10::int8[],
+                     $11::timestamptz[], $12::text[])
+                 on conflict (order_id) do update
+                    set paid_amount = excluded.paid_amount, paid_at = excluded.paid_at,
+                        refunded = excluded.refunded, cancelled_at = excluded.cancelled_at,
+                        cancellation_reason = excluded.cancellation_reason",
+            )
+            .bind(orders.iter().map(|(k, _)| **k).collect::<Vec<_>>())
+            .bind(orders.iter().map(|(_, o)| o.user_id).collect::<Vec<_>>())
+            .bind(
+                orders
+                    .iter()
+                    .map(|(_, o)| o.currency.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(orders.iter().map(|(_, o)| o.total).collect::<Vec<_>>())
+            .bind(orders.iter().map(|(_, o)| o.units).collect::<Vec<_>>())
+            .bind(orders.iter().map(|(_, o)| o.placed_at).collect::<Vec<_>>())
+            .bind(orders.iter().map(|(_, o)| o.placed_day).collect::<Vec<_>>())
+            .bind(
+                orders
+                    .iter()
+                    .map(|(_, o)| o.paid_amount)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(orders.iter().map(|(_, o)| o.paid_at).collect::<Vec<_>>())
+            .bind(orders.iter().map(|(_, o)| o.refunded).collect::<Vec<_>>())
+            .bind(
+                orders
+                    .iter()
+                    .map(|(_, o)| o.cancelled_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                orders
+                    .iter()
+                    .map(|(_, o)| o.cancellation_reason.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.new_lines.is_empty() {
+            let l = &self.new_lines;
+            sqlx::query(
+                "insert into order_lines (order_id, line, product_id, sku, category_id, quantity,
+                     revenue)
+                 select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::text[], $5::uuid[],
+                     $6::int8[], $7::int8[])",
+            )
+            .bind(l.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.1).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.2).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.3.as_str()).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.4).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.5).collect::<Vec<_>>())
+            .bind(l.iter().map(|r| r.6).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.daily.0.is_empty() {
+            let q = sqlx::query(
+                "insert into daily_sales as t (day, currency, orders_placed, placed_value,
+                     orders_paid, units_sold, gross_revenue, orders_cancelled, refunds,
+                     refunded_amount, payment_failures)
+                 select * from unnest($1::date[], $2::text[], $3::int8[], $4::int8[], $5::int8[],
+                     $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[])
+                 on conflict (day, currency) do update
+                    set orders_placed = t.orders_placed + excluded.orders_placed,
+                        placed_value = t.placed_value + excluded.placed_value,
+                        orders_paid = t.orders_paid + excluded.orders_paid,
+                        units_sold = t.units_sold + excluded.units_sold,
+                        gross_revenue = t.gross_revenue + excluded.gross_revenue,
+                        orders_cancelled = t.orders_cancelled + excluded.orders_cancelled,
+                        refunds = t.refunds + excluded.refunds,
+                        refunded_amount = t.refunded_amount + excluded.refunded_amount,
+                        payment_failures = t.payment_failures + excluded.payment_failures",
+            )
+            .bind(self.daily.keys().map(|k| k.0).collect::<Vec<_>>())
+            .bind(self.daily.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
+            self.daily.bind_counters(q).execute(&mut *tx).await?;
+        }
+        for (upsert, sums) in [
+            (LINE_SALES_BY_CATEGORY, &self.category_sales),
+            (LINE_SALES_BY_PRODUCT, &self.product_sales),
+        ] {
+            if sums.0.is_empty() {
+                continue;
+            }
+            let q = sqlx::query(upsert)
+                .bind(sums.keys().map(|k| k.0).collect::<Vec<_>>())
+                .bind(sums.keys().map(|k| k.1).collect::<Vec<_>>())
+                .bind(sums.keys().map(|k| k.2.as_str()).collect::<Vec<_>>());
+            sums.bind_counters(q).execute(&mut *tx).await?;
+        }
+        if !self.funnel.0.is_empty() {
+            let q = sqlx::query(
+                "insert into funnel_daily as t (day, carts_started, carts_checked_out,
+                     carts_expired, orders_placed, orders_paid, orders_cancelled)
+                 select * from unnest($1::date[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
+                     $6::int8[], $7::int8[])
+                 on conflict (day) do update
+                    set carts_started = t.carts_started + excluded.carts_started,
+                        carts_checked_out = t.carts_checked_out + excluded.carts_checked_out,
+                        carts_expired = t.carts_expired + excluded.carts_expired,
+                        orders_placed = t.orders_placed + excluded.orders_placed,
+                        orders_paid = t.orders_paid + excluded.orders_paid,
+                        orders_cancelled = t.orders_cancelled + excluded.orders_cancelled",
+            )
+            .bind(self.funnel.keys().copied().collect::<Vec<_>>());
+            self.funnel.bind_counters(q).execute(&mut *tx).await?;
+        }
+        if !self.cancellations.0.is_empty() {
+            let k = &self.cancellations;
+            let q = sqlx::query(
+                "insert into cancellations as t (day, reason, currency, orders, value, paid_orders)
+                 select * from unnest($1::date[], $2::text[], $3::text[], $4::int8[], $5::int8[],
+                     $6::int8[])
+                 on conflict (day, reason, currency) do update
+                    set orders = t.orders + excluded.orders, value = t.value + excluded.value,
+                        paid_orders = t.paid_orders + excluded.paid_orders",
+            )
+            .bind(k.keys().map(|k| k.0).collect::<Vec<_>>())
+            .bind(k.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
+            .bind(k.keys().map(|k| k.2.as_str()).collect::<Vec<_>>());
+            k.bind_counters(q).execute(&mut *tx).await?;
+        }
+        let customers = self.customers.changed();
+        if !customers.is_empty() {
+            sqlx::query(
+                "insert into customers (user_id, currency, orders, monetary, first_order_at,
+                     last_order_at)
+                 select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[],
+                     $5::timestamptz[], $6::timestamptz[])
+                 on conflict (user_id, currency) do update
+                    set orders = excluded.orders, monetary = excluded.monetary,
+                        first_order_at = excluded.first_order_at,
+                        last_order_at = excluded.last_order_at",
+            )
+            .bind(customers.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
+            .bind(
+                customers
+                    .iter()
+                    .map(|(k, _)| k.1.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(customers.iter().map(|(_, c)| c.orders).collect::<Vec<_>>())
+            .bind(
+                customers
+                    .iter()
+                    .map(|(_, c)| c.monetary)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                customers
+                    .iter()
+                    .map(|(_, c)| c.first_order_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                customers
+                    .iter()
+                    .map(|(_, c)| c.last_order_at)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let carts = self.carts.changed();
+        if !carts.is_empty() {
+            sqlx::query(
+                "insert into carts (cart_id, opened_day)
+                 select * from unnest($1::text[], $2::date[])
+                 on conflict (cart_id) do update set opened_day = excluded.opened_day",
+            )
+            .bind(carts.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .bind(carts.iter().map(|(_, d)| **d).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.write_stock(&mut *tx).await
+    }
+
+    /// Products, their SKUs and categories: rare, and read by the order lines' categories.
+    async fn write_catalog(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let categories = self.categories.changed();
+        if !categories.is_empty() {
+            sqlx::query(
+                "insert into categories (category_id, name, parent_id)
+                 select * from unnest($1::uuid[], $2::text[], $3::uuid[])
+                 on conflict (category_id) do update
+                    set name = excluded.name, parent_id = excluded.parent_id",
+            )
+            .bind(categories.iter().map(|(k, _)| **k).collect::<Vec<_>>())
+            .bind(
+                categories
+                    .iter()
+                    .map(|(_, c)| c.name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                categories
+                    .iter()
+                    .map(|(_, c)| c.parent_id)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let products = self.products.changed();
+        if !products.is_empty() {
+            sqlx::query(
+                "insert into products (product_id, sku, name, category_id)
+                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
+                 on conflict (product_id) do update
+                    set sku = excluded.sku, name = excluded.name,
+                        category_id = excluded.category_id",
+            )
+            .bind(products.iter().map(|(k, _)| **k).collect::<Vec<_>>())
+            .bind(
+                products
+                    .iter()
+                    .map(|(_, p)| p.sku.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                products
+                    .iter()
+                    .map(|(_, p)| p.name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                products
+                    .iter()
+                    .map(|(_, p)| p.category_id)
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let skus = self.product_skus.changed();
+        if !skus.is_empty() {
+            sqlx::query(
+                "insert into product_skus (sku, product_id)
+                 select * from unnest($1::text[], $2::uuid[])
+                 on conflict (sku) do update set product_id = excluded.product_id",
+            )
+            .bind(skus.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .bind(skus.iter().map(|(_, p)| **p).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
         }
         Ok(())
     }
 
-    async fn category(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let category_id = stream_uuid(event)?;
-        let e =
-            CategoryEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|e| ProjectionError::event(event, e))?;
-        let query = match e {
-            CategoryEvent::CategoryCreated {
-                name, parent_id, ..
-            } => sqlx::query(
-                "insert into categories (category_id, name, parent_id) values ($1, $2, $3)
-                 on conflict (category_id) do update
-                    set name = excluded.name, parent_id = excluded.parent_id",
+    async fn write_stock(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        let stock = self.stock.changed();
+        if !stock.is_empty() {
+            sqlx::query(
+                "insert into stock (sku, on_hand, reserved, received, adjusted, sold, restocked,
+                     low_stock_threshold, last_alert_at, last_alert_available, updated_at)
+                 select * from unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
+                     $6::int8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::int8[],
+                     $11::timestamptz[])
+                 on conflict (sku) do update
+                    set on_hand = excluded.on_hand, reserved = excluded.reserved,
+                        received = excluded.received, adjusted = excluded.adjusted,
+                        sold = excluded.sold, restocked = excluded.restocked,
+                        low_stock_threshold = excluded.low_stock_threshold,
+                        last_alert_at = excluded.last_alert_at,
+                        last_alert_available = excluded.last_alert_available,
+                        updated_at = excluded.updated_at",
             )
-            .bind(category_id)
-            .bind(name)
-            .bind(parent_id.map(|p| p.as_uuid())),
-            CategoryEvent::CategoryRenamed { name } => {
-                sqlx::query("update categories set name = $2 where category_id = $1")
-                    .bind(category_id)
-                    .bind(name)
-            }
-            CategoryEvent::CategoryMoved { parent_id } => {
-                sqlx::query("update categories set parent_id = $2 where category_id = $1")
-                    .bind(category_id)
-                    .bind(parent_id.map(|p| p.as_uuid()))
-            }
-        };
-        query.execute(&mut *tx).await?;
+            .bind(stock.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.on_hand).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.reserved).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.received).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.adjusted).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.sold).collect::<Vec<_>>())
+            .bind(stock.iter().map(|(_, s)| s.restocked).collect::<Vec<_>>())
+            .bind(
+                stock
+                    .iter()
+                    .map(|(_, s)| s.low_stock_threshold)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stock
+                    .iter()
+                    .map(|(_, s)| s.last_alert_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                stock
+                    .iter()
+                    .map(|(_, s)| s.last_alert_available)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(stock.iter().map(|(_, s)| s.updated_at).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.stock_daily.0.is_empty() {
+            let keys: Vec<&(String, Day)> = self.stock_daily.keys().collect();
+            let q = sqlx::query(
+                "insert into stock_daily as t (sku, day, closing_on_hand, closing_reserved,
+                     received, adjusted, reserved, released, sold, restocked)
+                 select * from unnest($1::text[], $2::date[], $3::int8[], $4::int8[], $5::int8[],
+                     $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])
+                 on conflict (sku, day) do update
+                    set received = t.received + excluded.received,
+                        adjusted = t.adjusted + excluded.adjusted,
+                        reserved = t.reserved + excluded.reserved,
+                        released = t.released + excluded.released,
+                        sold = t.sold + excluded.sold,
+                        restocked = t.restocked + excluded.restocked,
+                        closing_on_hand = excluded.closing_on_hand,
+                        closing_reserved = excluded.closing_reserved",
+            )
+            .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| self.closing[*k].0).collect::<Vec<_>>())
+            .bind(keys.iter().map(|k| self.closing[*k].1).collect::<Vec<_>>());
+            self.stock_daily.bind_counters(q).execute(&mut *tx).await?;
+        }
+        if !self.alerts.is_empty() {
+            let a = &self.alerts;
+            sqlx::query(
+                "insert into low_stock_alerts (event_id, sku, available, threshold, detected_at)
+                 select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[],
+                     $5::timestamptz[])
+                 on conflict (event_id) do nothing",
+            )
+            .bind(a.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind(a.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
+            .bind(a.iter().map(|r| r.2).collect::<Vec<_>>())
+            .bind(a.iter().map(|r| r.3).collect::<Vec<_>>())
+            .bind(a.iter().map(|r| r.4).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
         Ok(())
     }
 }
+
+/// The upsert of `daily_category_sales` or `daily_product_sales` (the same columns but
+/// the key).
+macro_rules! line_sales_upsert {
+    ($table:literal, $key:literal) => {
+        concat!(
+            "insert into ",
+            $table,
+            " as t (day, ",
+            $key,
+            ", currency, orders_paid, units_sold,
+                 revenue, refunded_units, refunded_revenue)
+             select * from unnest($1::date[], $2::uuid[], $3::text[], $4::int8[], $5::int8[],
+                 $6::int8[], $7::int8[], $8::int8[])
+             on conflict (day, ",
+            $key,
+            ", currency) do update
+                set orders_paid = t.orders_paid + excluded.orders_paid,
+                    units_sold = t.units_sold + excluded.units_sold,
+                    revenue = t.revenue + excluded.revenue,
+                    refunded_units = t.refunded_units + excluded.refunded_units,
+                    refunded_revenue = t.refunded_revenue + excluded.refunded_revenue"
+        )
+    };
+}
+
+const LINE_SALES_BY_CATEGORY: &str = line_sales_upsert!("daily_category_sales", "category_id");
+const LINE_SALES_BY_PRODUCT: &str = line_sales_upsert!("daily_product_sales", "product_id");
 
 #[async_trait]
 impl Projection for AnalyticsProjection {
@@ -631,27 +1494,55 @@ impl Projection for AnalyticsProjection {
         include_str!("../../schemas/read-models/analytics.sql")
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(
+            (event.category(), event.event_type.as_str()),
+            (
+                "order",
+                "OrderPlaced"
+                    | "OrderPaid"
+                    | "OrderPaymentFailed"
+                    | "OrderRefunded"
+                    | "OrderCancelled"
+            ) | (
+                "cart",
+                "CartItemAdded" | "GuestCartMerged" | "CartCheckedOut" | "CartExpired"
+            ) | ("inventory", _)
+                | (
+                    "product",
+                    "ProductCreated" | "ProductUpdated" | "VariantAdded"
+                )
+                | ("category", _)
+        )
+    }
+
     async fn apply(
         &self,
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        // Most of `$all` is none of this model's business: decide by name before decoding.
-        match (event.category(), event.event_type.as_str()) {
-            (
-                "order",
-                "OrderPlaced" | "OrderPaid" | "OrderPaymentFailed" | "OrderRefunded"
-                | "OrderCancelled",
-            ) => self.order(tx, event).await,
-            ("cart", "CartItemAdded" | "GuestCartMerged" | "CartCheckedOut" | "CartExpired") => {
-                self.cart(tx, event).await
+        self.apply_batch(tx, &[event]).await
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut facts = Vec::with_capacity(events.len());
+        for event in events {
+            if self.wants(event) {
+                facts.extend(fact(event)?);
             }
-            ("inventory", _) => self.inventory(tx, event).await,
-            ("product", "ProductCreated" | "ProductUpdated" | "VariantAdded") => {
-                self.product(tx, event).await
-            }
-            ("category", _) => self.category(tx, event).await,
-            _ => Ok(()),
         }
+        if facts.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::load(&mut *tx, &facts).await?;
+        for fact in facts {
+            batch.fold(fact);
+        }
+        batch.write(&mut *tx).await?;
+        Ok(())
     }
 }

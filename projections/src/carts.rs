@@ -350,6 +350,10 @@ impl Projection for CartsProjection {
         "carts"
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(event.category(), "cart" | "coupon")
+    }
+
     fn tables(&self) -> &'static str {
         include_str!("../../schemas/read-models/carts.sql")
     }

@@ -37,6 +37,10 @@ impl Projection for CatalogProjection {
         "catalog"
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(event.category(), "inventory" | "category" | "product")
+    }
+
     fn tables(&self) -> &'static str {
         include_str!("../../schemas/read-models/catalog.sql")
     }

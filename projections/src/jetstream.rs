@@ -294,7 +294,7 @@ impl Worker {
                     Delivery::Omitted { .. } => None,
                 })
                 .collect();
-            let applied = self.runner.apply_until_parked(&events).await?;
+            let applied = self.runner.apply_following(at, &events).await?;
             return Ok(Applied { applied, healed: 0 });
         }
         tracing::info!(projection = name, checkpoint = %at, up_to = %last, "JetStream is missing events; reading them from the store");
@@ -321,7 +321,7 @@ impl Worker {
                 tracing::warn!(projection = name, checkpoint = %at, claimed = %until, "a message names a position the store does not hold");
                 break;
             };
-            healed += self.runner.apply_until_parked(&events).await?;
+            healed += self.runner.apply_following(at, &events).await?;
             at = last;
         }
         if healed > 0 {

@@ -386,6 +386,15 @@ impl Projection for NotificationsProjection {
         "notifications"
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(
+            (event.category(), event.event_type.as_str()),
+            ("user" | "notification", _)
+                | ("order", "OrderPlaced" | "OrderShipped")
+                | ("inventory", "LowStockDetected")
+        )
+    }
+
     fn tables(&self) -> &'static str {
         include_str!("../../schemas/read-models/notifications.sql")
     }

@@ -550,6 +550,10 @@ impl Projection for OrdersProjection {
         "orders"
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        matches!(event.category(), "order" | "payment")
+    }
+
     fn tables(&self) -> &'static str {
         include_str!("../../schemas/read-models/orders.sql")
     }

@@ -80,6 +80,15 @@ pub trait Projection: Send + Sync + 'static {
         &[]
     }
 
+    /// Whether `event` may change this read model. Events it does not want are never given
+    /// to [`Projection::apply`], and a batch of nothing but such events only moves the
+    /// checkpoint. Must answer true for every event `apply` does something with; the
+    /// default, true, is always correct.
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        let _ = event;
+        true
+    }
+
     /// Applies a batch of events (in `$all` order, all after the checkpoint) inside the
     /// runner's transaction. A read model that can write a batch with fewer statements
     /// than one event at a time overrides this; the result must be the same as applying
@@ -152,17 +161,19 @@ pub(crate) async fn lock(conn: &mut PgConnection, key: &str) -> Result<(), sqlx:
     Ok(())
 }
 
+/// `name` as a quoted SQL identifier. Schema names come from code, never from input;
+/// quoted all the same.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 pub(crate) async fn set_search_path(
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), sqlx::Error> {
-    // Schema names come from code, never from input; quoted all the same.
-    sqlx::query(&format!(
-        "set local search_path to \"{}\"",
-        schema.replace('"', "\"\"")
-    ))
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query(&format!("set local search_path to {}", quote_ident(schema)))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -283,8 +294,20 @@ pub(crate) async fn apply_in(
     events: &[RecordedEvent],
     attempts: &mut HashMap<uuid::Uuid, u32>,
 ) -> Result<usize, ProjectionError> {
-    lock(conn, target.key).await?;
-    set_search_path(conn, target.schema).await?;
+    // One round trip for the lock and the settings. A read model is derived from the log,
+    // which is written durably: a crash that loses its last commits loses their checkpoint
+    // with them, and the runner applies those events again. So the batch need not wait
+    // for its WAL flush, and holds its transaction id (which holds back every reader of
+    // `$all`) for less time.
+    sqlx::query(
+        "select pg_advisory_xact_lock(hashtext('projection:' || $1)),
+                set_config('search_path', $2, true),
+                set_config('synchronous_commit', 'off', true)",
+    )
+    .bind(target.key)
+    .bind(quote_ident(target.schema))
+    .execute(&mut *conn)
+    .await?;
     let current: Option<(i64, i64)> = sqlx::query_as(
         "select commit_position, prepare_position from projections.checkpoints where projection = $1",
     )
@@ -293,12 +316,16 @@ pub(crate) async fn apply_in(
     .await?;
     let start = current.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64));
     let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| e.position > start).collect();
-    let Some(last) = fresh.last() else {
+    let Some(&last) = fresh.last() else {
         return Ok(0);
     };
+    let applied = fresh.len();
+    let fresh: Vec<&RecordedEvent> = fresh.into_iter().filter(|e| projection.wants(e)).collect();
     // Fast path: no savepoints. An event that has failed before goes the slow way.
     let careful = fresh.iter().any(|e| attempts.contains_key(&e.id));
-    if careful {
+    if fresh.is_empty() {
+        // Nothing for this read model: only the checkpoint moves.
+    } else if careful {
         for event in &fresh {
             apply_guarded(conn, projection, target, event, attempts).await?;
         }
@@ -322,11 +349,11 @@ pub(crate) async fn apply_in(
     .bind(target.key)
     .bind(last.position.commit as i64)
     .bind(last.position.prepare as i64)
-    .bind(fresh.len() as i64)
+    .bind(applied as i64)
     .bind(last.recorded_at)
     .execute(&mut *conn)
     .await?;
-    Ok(fresh.len())
+    Ok(applied)
 }
 
 /// Applies one event in a savepoint; after [`POISON_ATTEMPTS`] deterministic failures
@@ -397,6 +424,8 @@ pub struct Runner {
     projection: Arc<dyn Projection>,
     ready: Arc<OnceCell<()>>,
     attempts: Arc<std::sync::Mutex<HashMap<uuid::Uuid, u32>>>,
+    /// The checkpoint as this process last committed it.
+    applied: Arc<watch::Sender<Position>>,
 }
 
 impl Runner {
@@ -407,7 +436,26 @@ impl Runner {
             projection,
             ready: Arc::new(OnceCell::new()),
             attempts: Arc::default(),
+            applied: Arc::new(watch::Sender::new(Position::START)),
         }
+    }
+
+    /// The position this runner has applied up to, as it commits batches: a wait for a
+    /// read model in the same process needs no polling of `projections.checkpoints`.
+    /// Other processes (or a rebuild's swap) may move the checkpoint too; the table is
+    /// the truth, this only ever runs behind it.
+    pub fn applied(&self) -> watch::Receiver<Position> {
+        self.applied.subscribe()
+    }
+
+    fn advance(&self, to: Position) {
+        self.applied.send_if_modified(|at| {
+            let later = to > *at;
+            if later {
+                *at = to;
+            }
+            later
+        });
     }
 
     pub fn name(&self) -> &'static str {
@@ -474,8 +522,52 @@ impl Runner {
         if n > 0 {
             metrics::counter!("projection_events_applied_total", "projection" => name)
                 .increment(n as u64);
+            if let Some(last) = events.last() {
+                self.advance(last.position);
+            }
         }
         Ok(n)
+    }
+
+    /// Like [`Runner::apply_until_parked`], for `events` known to be the whole of `$all`
+    /// after `prev`. A batch this read model wants nothing of then costs one statement,
+    /// which moves the checkpoint from exactly `prev`; had it moved elsewhere meanwhile
+    /// (another process, a rebuild), the batch takes the ordinary path.
+    pub async fn apply_following(
+        &self,
+        prev: Position,
+        events: &[RecordedEvent],
+    ) -> Result<usize, ProjectionError> {
+        let Some(last) = events.last() else {
+            return Ok(0);
+        };
+        if events[0].position > prev && !events.iter().any(|e| self.projection.wants(e)) {
+            self.prepare().await?;
+            let moved = sqlx::query(
+                "update projections.checkpoints
+                    set commit_position = $4, prepare_position = $5,
+                        events_applied = events_applied + $6, last_event_at = $7,
+                        updated_at = now()
+                  where projection = $1 and commit_position = $2 and prepare_position = $3",
+            )
+            .bind(self.name())
+            .bind(prev.commit as i64)
+            .bind(prev.prepare as i64)
+            .bind(last.position.commit as i64)
+            .bind(last.position.prepare as i64)
+            .bind(events.len() as i64)
+            .bind(last.recorded_at)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if moved == 1 {
+                metrics::counter!("projection_events_applied_total", "projection" => self.name())
+                    .increment(events.len() as u64);
+                self.advance(last.position);
+                return Ok(events.len());
+            }
+        }
+        self.apply_until_parked(events).await
     }
 
     /// Like [`Runner::apply_batch`], retrying a failed batch at once while the failure
@@ -502,7 +594,8 @@ impl Runner {
         let name = self.projection.name();
         self.prepare().await?;
         loop {
-            let from = checkpoint(&self.pool, name).await?;
+            let mut from = checkpoint(&self.pool, name).await?;
+            self.advance(from);
             let mut events = self.store.subscribe_all(from).await?;
             loop {
                 let first = tokio::select! {
@@ -519,13 +612,16 @@ impl Runner {
                         _ => break,
                     }
                 }
-                if let Err(e) = self.apply_until_parked(&batch).await {
-                    tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
-                    tokio::select! {
-                        _ = shutdown.changed() => return Ok(()),
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                match self.apply_following(from, &batch).await {
+                    Ok(_) => from = batch.last().map_or(from, |e| e.position),
+                    Err(e) => {
+                        tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
+                        tokio::select! {
+                            _ = shutdown.changed() => return Ok(()),
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                        break;
                     }
-                    break;
                 }
             }
         }

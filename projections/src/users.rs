@@ -197,6 +197,10 @@ impl Projection for UsersProjection {
         "users"
     }
 
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        event.category() == "user"
+    }
+
     fn tables(&self) -> &'static str {
         include_str!("../../schemas/read-models/users.sql")
     }

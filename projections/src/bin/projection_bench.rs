@@ -12,7 +12,8 @@
 //!    schema and swapped in), then all of them at once; events of the log per second.
 //! 3. End-to-end lag: the projections follow the store in process (the embedded feed) while
 //!    writers run order stories at a steady rate; for each command, the time from its
-//!    append returning to the read models covering its position (polled every millisecond):
+//!    append returning to the read models covering its position (each runner announces
+//!    what it has committed; looked at every millisecond):
 //!    p50/p99 for the orders model and for all models. With `--nats-url`, the same again
 //!    through the relay and JetStream, on a stream of its own.
 //!
@@ -60,6 +61,12 @@ struct Args {
     /// How long the lag measurement runs.
     #[arg(long, default_value_t = 20)]
     seconds: u64,
+    /// Only these read models (comma-separated names); all of them when absent.
+    #[arg(long, value_delimiter = ',')]
+    models: Vec<String>,
+    /// Skip the rebuild figures: fill the log, let the runners catch up, measure the lag.
+    #[arg(long)]
+    lag_only: bool,
     /// Also measure the lag through the relay and JetStream (`nats://127.0.0.1:4222`).
     #[arg(long)]
     nats_url: Option<String>,
@@ -408,41 +415,9 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
         "Log: {events} events ({} products, {} order stories).\n",
         args.products, args.stories
     );
-    println!("| rebuild | events | time | events/s |");
-    println!("| --- | --- | --- | --- |");
-    for projection in projections::all() {
-        let name = projection.name();
-        let report =
-            projections::rebuild::rebuild(store.clone(), &pool, projection, &mut |_| {}).await?;
-        println!(
-            "| {name} alone | {} | {:.2} s | {:.0} |",
-            report.events,
-            report.elapsed.as_secs_f64(),
-            report.events_per_second()
-        );
+    if !args.lag_only {
+        rebuilds(&store, &pool, args, events).await?;
     }
-    let t = Instant::now();
-    let all: Vec<_> = projections::all()
-        .into_iter()
-        .map(|projection| {
-            let (store, pool) = (store.clone(), pool.clone());
-            tokio::spawn(async move {
-                projections::rebuild::rebuild(store, &pool, projection, &mut |_| {}).await
-            })
-        })
-        .collect();
-    let models = all.len();
-    for task in all {
-        task.await??;
-    }
-    let wall = t.elapsed();
-    println!(
-        "| all {models} together | {events} each | {:.2} s | {:.0} (log events/s; {:.0} model-events/s) |",
-        wall.as_secs_f64(),
-        events as f64 / wall.as_secs_f64(),
-        (events * models) as f64 / wall.as_secs_f64()
-    );
-
     measure_lag(&store, &pool, &shop, args, None).await?;
     if let Some(url) = &args.nats_url {
         let client = async_nats::connect(url.as_str())
@@ -479,6 +454,59 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each read model rebuilt alone, then all together.
+async fn rebuilds(
+    store: &Arc<dyn EventStore>,
+    pool: &PgPool,
+    args: &Args,
+    events: usize,
+) -> anyhow::Result<()> {
+    println!("| rebuild | events | time | events/s |");
+    println!("| --- | --- | --- | --- |");
+    for projection in models(args) {
+        let name = projection.name();
+        let report =
+            projections::rebuild::rebuild(store.clone(), pool, projection, &mut |_| {}).await?;
+        println!(
+            "| {name} alone | {} | {:.2} s | {:.0} |",
+            report.events,
+            report.elapsed.as_secs_f64(),
+            report.events_per_second()
+        );
+    }
+    let t = Instant::now();
+    let all: Vec<_> = models(args)
+        .into_iter()
+        .map(|projection| {
+            let (store, pool) = (store.clone(), pool.clone());
+            tokio::spawn(async move {
+                projections::rebuild::rebuild(store, &pool, projection, &mut |_| {}).await
+            })
+        })
+        .collect();
+    let models = all.len();
+    for task in all {
+        task.await??;
+    }
+    let wall = t.elapsed();
+    println!(
+        "| all {models} together | {events} each | {:.2} s | {:.0} (log events/s; {:.0} model-events/s) |",
+        wall.as_secs_f64(),
+        events as f64 / wall.as_secs_f64(),
+        (events * models) as f64 / wall.as_secs_f64()
+    );
+
+    Ok(())
+}
+
+/// The read models `--models` names, or all of them.
+fn models(args: &Args) -> Vec<Arc<dyn projections::Projection>> {
+    projections::all()
+        .into_iter()
+        .filter(|p| args.models.is_empty() || args.models.iter().any(|m| m == p.name()))
+        .collect()
+}
+
 type Feed = Option<(
     async_nats::jetstream::Context,
     projections::jetstream::JetStreamConfig,
@@ -501,8 +529,10 @@ async fn measure_lag(
     } else {
         "embedded"
     };
-    for projection in projections::all() {
+    let mut applied = HashMap::new();
+    for projection in models(args) {
         let runner = Runner::new(store.clone(), pool.clone(), projection);
+        applied.insert(runner.name().to_owned(), runner.applied());
         let task = match &feed {
             None => tokio::spawn(runner.run(stopped.clone())),
             Some((js, config)) => tokio::spawn(projections::jetstream::run(
@@ -518,6 +548,16 @@ async fn measure_lag(
         let r =
             projections::relay::Relay::new(store.clone(), pool.clone(), js.clone(), config.clone());
         relay = Some(tokio::spawn(r.run(stopped.clone())));
+    }
+    // Writers start once every read model has the log so far.
+    let head = store.head_position().await?;
+    let names: Vec<&'static str> = models(args).iter().map(|p| p.name()).collect();
+    loop {
+        let at = checkpoints(pool).await?;
+        if names.iter().all(|n| at.get(*n).is_some_and(|c| *c >= head)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (sent, mut appended) = mpsc::unbounded_channel::<(Position, Instant)>();
     let writer = {
@@ -545,13 +585,15 @@ async fn measure_lag(
             anyhow::Ok(())
         })
     };
-    let names: Vec<&'static str> = projections::all().iter().map(|p| p.name()).collect();
-    let mut pending: VecDeque<(Position, Instant, bool)> = VecDeque::new();
-    let (mut orders_lag, mut all_lag) = (Vec::new(), Vec::new());
+    // Each pending command: its position, when its append returned, and which read models
+    // already cover it.
+    let mut pending: VecDeque<(Position, Instant, Vec<bool>)> = VecDeque::new();
+    let mut lags: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let mut all_lag = Vec::new();
     let mut writing = true;
     loop {
         while let Ok(item) = appended.try_recv() {
-            pending.push_back((item.0, item.1, false));
+            pending.push_back((item.0, item.1, vec![false; names.len()]));
         }
         if writing && writer.is_finished() {
             writing = false;
@@ -559,18 +601,19 @@ async fn measure_lag(
         if !writing && pending.is_empty() && appended.is_empty() {
             break;
         }
-        let at = checkpoints(pool).await?;
         let now = Instant::now();
-        let covered = |name: &str, p: Position| at.get(name).is_some_and(|c| *c >= p);
-        for item in pending.iter_mut() {
-            if !item.2 && covered("orders", item.0) {
-                item.2 = true;
-                orders_lag.push(now - item.1);
+        let covered = |name: &str, p: Position| applied.get(name).is_some_and(|c| *c.borrow() >= p);
+        for (position, appended_at, seen) in pending.iter_mut() {
+            for (i, name) in names.iter().enumerate() {
+                if !seen[i] && covered(name, *position) {
+                    seen[i] = true;
+                    lags[i].push(now - *appended_at);
+                }
             }
         }
         // Stories finish out of order: take every covered one, not only the front.
-        pending.retain(|(p, t, _)| {
-            if names.iter().all(|n| covered(n, *p)) {
+        pending.retain(|(_, t, seen)| {
+            if seen.iter().all(|s| *s) {
                 all_lag.push(now - *t);
                 false
             } else {
@@ -593,7 +636,9 @@ async fn measure_lag(
     if let Some(relay) = relay {
         relay.await?.map_err(fail)?;
     }
-    orders_lag.sort();
+    for l in &mut lags {
+        l.sort();
+    }
     all_lag.sort();
     println!(
         "\nEnd-to-end lag, {feed_name} feed, {} order stories/s for {} s ({} commands measured):\n",
@@ -603,7 +648,12 @@ async fn measure_lag(
     );
     println!("| visible in | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
-    for (what, l) in [("orders", &orders_lag), ("all read models", &all_lag)] {
+    let rows = names
+        .iter()
+        .copied()
+        .zip(&lags)
+        .chain([("all read models", &all_lag)]);
+    for (what, l) in rows {
         println!(
             "| {what} | {:.1} ms | {:.1} ms | {:.1} ms |",
             percentile(l, 0.5),
