@@ -16,6 +16,7 @@
 //! and must land on the same rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -27,6 +28,7 @@ use domain::order::OrderEvent;
 use domain::DomainEvent;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
+use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
@@ -585,9 +587,11 @@ struct Batch {
 }
 
 impl Batch {
-    /// Reads the rows `facts` touch.
-    async fn load(tx: &mut PgConnection, facts: &[Fact]) -> Result<Batch, sqlx::Error> {
+    /// Reads the rows `facts` touch, in one round trip: each table's rows come back as a
+    /// JSON array of arrays in one column of one row.
+    async fn load(tx: &mut PgConnection, facts: &[Fact]) -> Result<Batch, ProjectionError> {
         let mut order_ids = BTreeSet::new();
+        let mut users = BTreeSet::new();
         let mut cart_ids = BTreeSet::new();
         let mut skus = BTreeSet::new();
         let mut product_ids = BTreeSet::new();
@@ -595,9 +599,13 @@ impl Batch {
         for fact in facts {
             match fact {
                 Fact::Placed {
-                    order_id, lines, ..
+                    order_id,
+                    user_id,
+                    lines,
+                    ..
                 } => {
                     order_ids.insert(*order_id);
+                    users.insert(*user_id);
                     product_ids.extend(lines.iter().map(|l| l.product_id));
                 }
                 Fact::Paid { order_id, .. }
@@ -607,12 +615,12 @@ impl Batch {
                     order_ids.insert(*order_id);
                 }
                 Fact::CartFilled { cart_id, .. } | Fact::CartClosed { cart_id, .. } => {
-                    cart_ids.insert(cart_id.clone());
+                    cart_ids.insert(cart_id.as_str());
                 }
                 Fact::StockMoved { sku, .. }
                 | Fact::ThresholdSet { sku, .. }
                 | Fact::LowStock { sku, .. } => {
-                    skus.insert(sku.clone());
+                    skus.insert(sku.as_str());
                 }
                 Fact::ProductUpdated { product_id, .. } => {
                     product_ids.insert(*product_id);
@@ -626,170 +634,83 @@ impl Batch {
                 | Fact::CategoryCreated { .. } => {}
             }
         }
+        let loaded: Loaded = sqlx::query_as(LOAD)
+            .bind(order_ids.into_iter().collect::<Vec<_>>())
+            .bind(users.into_iter().collect::<Vec<_>>())
+            .bind(cart_ids.into_iter().collect::<Vec<_>>())
+            .bind(skus.into_iter().collect::<Vec<_>>())
+            .bind(product_ids.into_iter().collect::<Vec<_>>())
+            .bind(category_ids.into_iter().collect::<Vec<_>>())
+            .fetch_one(&mut *tx)
+            .await?;
+        let (orders, lines, customers, carts, stock, products, categories) = loaded;
         let mut batch = Batch::default();
-        if !order_ids.is_empty() {
-            let ids: Vec<Uuid> = order_ids.into_iter().collect();
-            type Row = (
-                Uuid,
-                Uuid,
-                String,
-                i64,
-                i64,
-                Time,
-                Day,
-                i64,
-                Option<Time>,
-                i64,
-                Option<Time>,
-                Option<String>,
-            );
-            let rows: Vec<Row> = sqlx::query_as(
-                "select order_id, user_id, currency::text, total, units, placed_at, placed_day,
-                        paid_amount, paid_at, refunded, cancelled_at, cancellation_reason
-                   from orders where order_id = any($1)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut users = Vec::with_capacity(rows.len());
-            for r in rows {
-                users.push(r.1);
-                let row = OrderRow {
-                    user_id: r.1,
-                    currency: r.2,
-                    total: r.3,
-                    units: r.4,
-                    placed_at: r.5,
-                    placed_day: r.6,
-                    paid_amount: r.7,
-                    paid_at: r.8,
-                    refunded: r.9,
-                    cancelled_at: r.10,
-                    cancellation_reason: r.11,
-                };
-                batch.orders.loaded(r.0, row);
-            }
-            let lines: Vec<(Uuid, Uuid, Uuid, i64, i64)> = sqlx::query_as(
-                "select order_id, product_id, category_id, quantity, revenue
-                   from order_lines where order_id = any($1) order by order_id, line",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (order_id, product_id, category_id, quantity, revenue) in lines {
-                batch.lines.entry(order_id).or_default().push(Line {
-                    product_id,
-                    category_id,
-                    quantity,
-                    revenue,
-                });
-            }
-            // Customers of orders placed in this batch have no row yet, or one that a
-            // paid order in this very batch creates; those of older orders may have one.
-            users.extend(facts.iter().filter_map(|f| match f {
-                Fact::Placed { user_id, .. } => Some(*user_id),
-                _ => None,
-            }));
-            users.sort();
-            users.dedup();
-            let customers: Vec<(Uuid, String, i64, i64, Time, Time)> = sqlx::query_as(
-                "select user_id, currency::text, orders, monetary, first_order_at, last_order_at
-                   from customers where user_id = any($1)",
-            )
-            .bind(&users)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (user_id, currency, orders, monetary, first_order_at, last_order_at) in customers {
-                let row = Customer {
-                    orders,
-                    monetary,
-                    first_order_at,
-                    last_order_at,
-                };
-                batch.customers.loaded((user_id, currency), row);
-            }
+        for (order_id, user_id, currency, total, units, placed_at, placed_day, paid) in orders.0 {
+            let (paid_amount, paid_at, refunded, cancelled_at, cancellation_reason) = paid;
+            let row = OrderRow {
+                user_id,
+                currency,
+                total,
+                units,
+                placed_at,
+                placed_day,
+                paid_amount,
+                paid_at,
+                refunded,
+                cancelled_at,
+                cancellation_reason,
+            };
+            batch.orders.loaded(order_id, row);
         }
-        if !cart_ids.is_empty() {
-            let ids: Vec<String> = cart_ids.into_iter().collect();
-            let rows: Vec<(String, Option<Day>)> =
-                sqlx::query_as("select cart_id, opened_day from carts where cart_id = any($1)")
-                    .bind(&ids)
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for (cart_id, opened_day) in rows {
-                batch.carts.loaded(cart_id, opened_day);
-            }
+        for (order_id, product_id, category_id, quantity, revenue) in lines.0 {
+            batch.lines.entry(order_id).or_default().push(Line {
+                product_id,
+                category_id,
+                quantity,
+                revenue,
+            });
         }
-        if !skus.is_empty() {
-            let skus: Vec<String> = skus.into_iter().collect();
-            type Row = (
-                String,
-                i64,
-                i64,
-                i64,
-                i64,
-                i64,
-                i64,
-                Option<i64>,
-                Option<Time>,
-                Option<i64>,
-                Time,
-            );
-            let rows: Vec<Row> = sqlx::query_as(
-                "select sku, on_hand, reserved, received, adjusted, sold, restocked,
-                        low_stock_threshold, last_alert_at, last_alert_available, updated_at
-                   from stock where sku = any($1)",
-            )
-            .bind(&skus)
-            .fetch_all(&mut *tx)
-            .await?;
-            for r in rows {
-                let row = Stock {
-                    on_hand: r.1,
-                    reserved: r.2,
-                    received: r.3,
-                    adjusted: r.4,
-                    sold: r.5,
-                    restocked: r.6,
-                    low_stock_threshold: r.7,
-                    last_alert_at: r.8,
-                    last_alert_available: r.9,
-                    updated_at: r.10,
-                };
-                batch.stock.loaded(r.0, row);
-            }
+        for (user_id, currency, orders, monetary, first_order_at, last_order_at) in customers.0 {
+            let row = Customer {
+                orders,
+                monetary,
+                first_order_at,
+                last_order_at,
+            };
+            batch.customers.loaded((user_id, currency), row);
         }
-        if !product_ids.is_empty() {
-            let ids: Vec<Uuid> = product_ids.into_iter().collect();
-            let rows: Vec<(Uuid, String, String, Uuid)> = sqlx::query_as(
-                "select product_id, sku, name, category_id from products
-                  where product_id = any($1)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (product_id, sku, name, category_id) in rows {
-                let row = ProductRow {
-                    sku,
-                    name,
-                    category_id,
-                };
-                batch.products.loaded(product_id, row);
-            }
+        for (cart_id, opened_day) in carts.0 {
+            batch.carts.loaded(cart_id, opened_day);
         }
-        if !category_ids.is_empty() {
-            let ids: Vec<Uuid> = category_ids.into_iter().collect();
-            let rows: Vec<(Uuid, String, Option<Uuid>)> = sqlx::query_as(
-                "select category_id, name, parent_id from categories where category_id = any($1)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?;
-            for (category_id, name, parent_id) in rows {
-                batch
-                    .categories
-                    .loaded(category_id, CategoryRow { name, parent_id });
-            }
+        for (sku, levels, alert, updated_at) in stock.0 {
+            let (on_hand, reserved, received, adjusted, sold, restocked) = levels;
+            let (low_stock_threshold, last_alert_at, last_alert_available) = alert;
+            let row = Stock {
+                on_hand,
+                reserved,
+                received,
+                adjusted,
+                sold,
+                restocked,
+                low_stock_threshold,
+                last_alert_at,
+                last_alert_available,
+                updated_at,
+            };
+            batch.stock.loaded(sku, row);
+        }
+        for (product_id, sku, name, category_id) in products.0 {
+            let row = ProductRow {
+                sku,
+                name,
+                category_id,
+            };
+            batch.products.loaded(product_id, row);
+        }
+        for (category_id, name, parent_id) in categories.0 {
+            batch
+                .categories
+                .loaded(category_id, CategoryRow { name, parent_id });
         }
         Ok(batch)
     }
@@ -1099,22 +1020,23 @@ impl Batch {
         }
     }
 
+    /// Writes everything in one statement (see [`WRITE`]), binding its parameters in the
+    /// order of [`WRITES`].
     async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        self.write_catalog(&mut *tx).await?;
+        let q = sqlx::query(&WRITE);
+        let q = self.bind_orders(q);
+        let q = self.bind_sums(q);
+        let q = self.bind_memory(q);
+        let q = self.bind_catalog(q);
+        let q = self.bind_stock(q);
+        q.execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    fn bind_orders<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let orders = self.orders.changed();
-        if !orders.is_empty() {
-            sqlx::query(
-                "insert into orders (order_id, user_id, currency, total, units, placed_at,
-                     placed_day, paid_amount, paid_at, refunded, cancelled_at, cancellation_reason)
-                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::int8[], $5::int8[],
-                     $6::timestamptz[], $7::date[], $8::int8[], $9::timestamptz[], $10::int8[],
-                     $11::timestamptz[], $12::text[])
-                 on conflict (order_id) do update
-                    set paid_amount = excluded.paid_amount, paid_at = excluded.paid_at,
-                        refunded = excluded.refunded, cancelled_at = excluded.cancelled_at,
-                        cancellation_reason = excluded.cancellation_reason",
-            )
-            .bind(orders.iter().map(|(k, _)| **k).collect::<Vec<_>>())
+        let l = &self.new_lines;
+        q.bind(orders.iter().map(|(k, _)| **k).collect::<Vec<_>>())
             .bind(orders.iter().map(|(_, o)| o.user_id).collect::<Vec<_>>())
             .bind(
                 orders
@@ -1146,17 +1068,6 @@ impl Batch {
                     .map(|(_, o)| o.cancellation_reason.as_deref())
                     .collect::<Vec<_>>(),
             )
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.new_lines.is_empty() {
-            let l = &self.new_lines;
-            sqlx::query(
-                "insert into order_lines (order_id, line, product_id, sku, category_id, quantity,
-                     revenue)
-                 select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::text[], $5::uuid[],
-                     $6::int8[], $7::int8[])",
-            )
             .bind(l.iter().map(|r| r.0).collect::<Vec<_>>())
             .bind(l.iter().map(|r| r.1).collect::<Vec<_>>())
             .bind(l.iter().map(|r| r.2).collect::<Vec<_>>())
@@ -1164,89 +1075,36 @@ impl Batch {
             .bind(l.iter().map(|r| r.4).collect::<Vec<_>>())
             .bind(l.iter().map(|r| r.5).collect::<Vec<_>>())
             .bind(l.iter().map(|r| r.6).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.daily.0.is_empty() {
-            let q = sqlx::query(
-                "insert into daily_sales as t (day, currency, orders_placed, placed_value,
-                     orders_paid, units_sold, gross_revenue, orders_cancelled, refunds,
-                     refunded_amount, payment_failures)
-                 select * from unnest($1::date[], $2::text[], $3::int8[], $4::int8[], $5::int8[],
-                     $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[])
-                 on conflict (day, currency) do update
-                    set orders_placed = t.orders_placed + excluded.orders_placed,
-                        placed_value = t.placed_value + excluded.placed_value,
-                        orders_paid = t.orders_paid + excluded.orders_paid,
-                        units_sold = t.units_sold + excluded.units_sold,
-                        gross_revenue = t.gross_revenue + excluded.gross_revenue,
-                        orders_cancelled = t.orders_cancelled + excluded.orders_cancelled,
-                        refunds = t.refunds + excluded.refunds,
-                        refunded_amount = t.refunded_amount + excluded.refunded_amount,
-                        payment_failures = t.payment_failures + excluded.payment_failures",
-            )
+    }
+
+    /// The daily aggregates.
+    fn bind_sums<'q>(&'q self, q: Q<'q>) -> Q<'q> {
+        let q = q
             .bind(self.daily.keys().map(|k| k.0).collect::<Vec<_>>())
             .bind(self.daily.keys().map(|k| k.1.as_str()).collect::<Vec<_>>());
-            self.daily.bind_counters(q).execute(&mut *tx).await?;
-        }
-        for (upsert, sums) in [
-            (LINE_SALES_BY_CATEGORY, &self.category_sales),
-            (LINE_SALES_BY_PRODUCT, &self.product_sales),
-        ] {
-            if sums.0.is_empty() {
-                continue;
-            }
-            let q = sqlx::query(upsert)
+        let mut q = self.daily.bind_counters(q);
+        for sums in [&self.category_sales, &self.product_sales] {
+            q = q
                 .bind(sums.keys().map(|k| k.0).collect::<Vec<_>>())
                 .bind(sums.keys().map(|k| k.1).collect::<Vec<_>>())
                 .bind(sums.keys().map(|k| k.2.as_str()).collect::<Vec<_>>());
-            sums.bind_counters(q).execute(&mut *tx).await?;
+            q = sums.bind_counters(q);
         }
-        if !self.funnel.0.is_empty() {
-            let q = sqlx::query(
-                "insert into funnel_daily as t (day, carts_started, carts_checked_out,
-                     carts_expired, orders_placed, orders_paid, orders_cancelled)
-                 select * from unnest($1::date[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
-                     $6::int8[], $7::int8[])
-                 on conflict (day) do update
-                    set carts_started = t.carts_started + excluded.carts_started,
-                        carts_checked_out = t.carts_checked_out + excluded.carts_checked_out,
-                        carts_expired = t.carts_expired + excluded.carts_expired,
-                        orders_placed = t.orders_placed + excluded.orders_placed,
-                        orders_paid = t.orders_paid + excluded.orders_paid,
-                        orders_cancelled = t.orders_cancelled + excluded.orders_cancelled",
-            )
-            .bind(self.funnel.keys().copied().collect::<Vec<_>>());
-            self.funnel.bind_counters(q).execute(&mut *tx).await?;
-        }
-        if !self.cancellations.0.is_empty() {
-            let k = &self.cancellations;
-            let q = sqlx::query(
-                "insert into cancellations as t (day, reason, currency, orders, value, paid_orders)
-                 select * from unnest($1::date[], $2::text[], $3::text[], $4::int8[], $5::int8[],
-                     $6::int8[])
-                 on conflict (day, reason, currency) do update
-                    set orders = t.orders + excluded.orders, value = t.value + excluded.value,
-                        paid_orders = t.paid_orders + excluded.paid_orders",
-            )
+        let q = q.bind(self.funnel.keys().copied().collect::<Vec<_>>());
+        let q = self.funnel.bind_counters(q);
+        let k = &self.cancellations;
+        let q = q
             .bind(k.keys().map(|k| k.0).collect::<Vec<_>>())
             .bind(k.keys().map(|k| k.1.as_str()).collect::<Vec<_>>())
             .bind(k.keys().map(|k| k.2.as_str()).collect::<Vec<_>>());
-            k.bind_counters(q).execute(&mut *tx).await?;
-        }
+        k.bind_counters(q)
+    }
+
+    /// Customers and carts.
+    fn bind_memory<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let customers = self.customers.changed();
-        if !customers.is_empty() {
-            sqlx::query(
-                "insert into customers (user_id, currency, orders, monetary, first_order_at,
-                     last_order_at)
-                 select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[],
-                     $5::timestamptz[], $6::timestamptz[])
-                 on conflict (user_id, currency) do update
-                    set orders = excluded.orders, monetary = excluded.monetary,
-                        first_order_at = excluded.first_order_at,
-                        last_order_at = excluded.last_order_at",
-            )
-            .bind(customers.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
+        let carts = self.carts.changed();
+        q.bind(customers.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
             .bind(
                 customers
                     .iter()
@@ -1272,35 +1130,16 @@ impl Batch {
                     .map(|(_, c)| c.last_order_at)
                     .collect::<Vec<_>>(),
             )
-            .execute(&mut *tx)
-            .await?;
-        }
-        let carts = self.carts.changed();
-        if !carts.is_empty() {
-            sqlx::query(
-                "insert into carts (cart_id, opened_day)
-                 select * from unnest($1::text[], $2::date[])
-                 on conflict (cart_id) do update set opened_day = excluded.opened_day",
-            )
             .bind(carts.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
             .bind(carts.iter().map(|(_, d)| **d).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        self.write_stock(&mut *tx).await
     }
 
-    /// Products, their SKUs and categories: rare, and read by the order lines' categories.
-    async fn write_catalog(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    /// Categories, products and their SKUs.
+    fn bind_catalog<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let categories = self.categories.changed();
-        if !categories.is_empty() {
-            sqlx::query(
-                "insert into categories (category_id, name, parent_id)
-                 select * from unnest($1::uuid[], $2::text[], $3::uuid[])
-                 on conflict (category_id) do update
-                    set name = excluded.name, parent_id = excluded.parent_id",
-            )
-            .bind(categories.iter().map(|(k, _)| **k).collect::<Vec<_>>())
+        let products = self.products.changed();
+        let skus = self.product_skus.changed();
+        q.bind(categories.iter().map(|(k, _)| **k).collect::<Vec<_>>())
             .bind(
                 categories
                     .iter()
@@ -1312,18 +1151,6 @@ impl Batch {
                     .iter()
                     .map(|(_, c)| c.parent_id)
                     .collect::<Vec<_>>(),
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        let products = self.products.changed();
-        if !products.is_empty() {
-            sqlx::query(
-                "insert into products (product_id, sku, name, category_id)
-                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
-                 on conflict (product_id) do update
-                    set sku = excluded.sku, name = excluded.name,
-                        category_id = excluded.category_id",
             )
             .bind(products.iter().map(|(k, _)| **k).collect::<Vec<_>>())
             .bind(
@@ -1344,42 +1171,14 @@ impl Batch {
                     .map(|(_, p)| p.category_id)
                     .collect::<Vec<_>>(),
             )
-            .execute(&mut *tx)
-            .await?;
-        }
-        let skus = self.product_skus.changed();
-        if !skus.is_empty() {
-            sqlx::query(
-                "insert into product_skus (sku, product_id)
-                 select * from unnest($1::text[], $2::uuid[])
-                 on conflict (sku) do update set product_id = excluded.product_id",
-            )
             .bind(skus.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
             .bind(skus.iter().map(|(_, p)| **p).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
     }
 
-    async fn write_stock(&self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    /// Stock levels, daily movements and alerts.
+    fn bind_stock<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let stock = self.stock.changed();
-        if !stock.is_empty() {
-            sqlx::query(
-                "insert into stock (sku, on_hand, reserved, received, adjusted, sold, restocked,
-                     low_stock_threshold, last_alert_at, last_alert_available, updated_at)
-                 select * from unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
-                     $6::int8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::int8[],
-                     $11::timestamptz[])
-                 on conflict (sku) do update
-                    set on_hand = excluded.on_hand, reserved = excluded.reserved,
-                        received = excluded.received, adjusted = excluded.adjusted,
-                        sold = excluded.sold, restocked = excluded.restocked,
-                        low_stock_threshold = excluded.low_stock_threshold,
-                        last_alert_at = excluded.last_alert_at,
-                        last_alert_available = excluded.last_alert_available,
-                        updated_at = excluded.updated_at",
-            )
+        let q = q
             .bind(stock.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
             .bind(stock.iter().map(|(_, s)| s.on_hand).collect::<Vec<_>>())
             .bind(stock.iter().map(|(_, s)| s.reserved).collect::<Vec<_>>())
@@ -1405,52 +1204,25 @@ impl Batch {
                     .map(|(_, s)| s.last_alert_available)
                     .collect::<Vec<_>>(),
             )
-            .bind(stock.iter().map(|(_, s)| s.updated_at).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.stock_daily.0.is_empty() {
-            let keys: Vec<&(String, Day)> = self.stock_daily.keys().collect();
-            let q = sqlx::query(
-                "insert into stock_daily as t (sku, day, closing_on_hand, closing_reserved,
-                     received, adjusted, reserved, released, sold, restocked)
-                 select * from unnest($1::text[], $2::date[], $3::int8[], $4::int8[], $5::int8[],
-                     $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])
-                 on conflict (sku, day) do update
-                    set received = t.received + excluded.received,
-                        adjusted = t.adjusted + excluded.adjusted,
-                        reserved = t.reserved + excluded.reserved,
-                        released = t.released + excluded.released,
-                        sold = t.sold + excluded.sold,
-                        restocked = t.restocked + excluded.restocked,
-                        closing_on_hand = excluded.closing_on_hand,
-                        closing_reserved = excluded.closing_reserved",
-            )
+            .bind(stock.iter().map(|(_, s)| s.updated_at).collect::<Vec<_>>());
+        let keys: Vec<&(String, Day)> = self.stock_daily.keys().collect();
+        let q = q
             .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
             .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
             .bind(keys.iter().map(|k| self.closing[*k].0).collect::<Vec<_>>())
             .bind(keys.iter().map(|k| self.closing[*k].1).collect::<Vec<_>>());
-            self.stock_daily.bind_counters(q).execute(&mut *tx).await?;
-        }
-        if !self.alerts.is_empty() {
-            let a = &self.alerts;
-            sqlx::query(
-                "insert into low_stock_alerts (event_id, sku, available, threshold, detected_at)
-                 select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[],
-                     $5::timestamptz[])
-                 on conflict (event_id) do nothing",
-            )
+        let a = &self.alerts;
+        self.stock_daily
+            .bind_counters(q)
             .bind(a.iter().map(|r| r.0).collect::<Vec<_>>())
             .bind(a.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
             .bind(a.iter().map(|r| r.2).collect::<Vec<_>>())
             .bind(a.iter().map(|r| r.3).collect::<Vec<_>>())
             .bind(a.iter().map(|r| r.4).collect::<Vec<_>>())
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
     }
 }
+
+type Q<'q> = Query<'q, Postgres, PgArguments>;
 
 /// The upsert of `daily_category_sales` or `daily_product_sales` (the same columns but
 /// the key).
@@ -1477,8 +1249,187 @@ macro_rules! line_sales_upsert {
     };
 }
 
-const LINE_SALES_BY_CATEGORY: &str = line_sales_upsert!("daily_category_sales", "category_id");
-const LINE_SALES_BY_PRODUCT: &str = line_sales_upsert!("daily_product_sales", "product_id");
+/// The rows a batch touches: orders (`$1`) with their lines, the customers of those orders
+/// and of the users placing orders (`$2`), carts (`$3`), stock (`$4`), products (`$5`) and
+/// categories (`$6`).
+const LOAD: &str = "
+    select
+      (select coalesce(json_agg(json_build_array(order_id, user_id, currency, total, units,
+                  placed_at, placed_day, json_build_array(paid_amount, paid_at, refunded,
+                  cancelled_at, cancellation_reason))), '[]')
+         from orders where order_id = any($1)),
+      (select coalesce(json_agg(json_build_array(order_id, product_id, category_id, quantity,
+                  revenue)), '[]')
+         from order_lines where order_id = any($1)),
+      (select coalesce(json_agg(json_build_array(user_id, currency, orders, monetary,
+                  first_order_at, last_order_at)), '[]')
+         from customers
+        where user_id = any($2)
+           or user_id in (select user_id from orders where order_id = any($1))),
+      (select coalesce(json_agg(json_build_array(cart_id, opened_day)), '[]')
+         from carts where cart_id = any($3)),
+      (select coalesce(json_agg(json_build_array(sku,
+                  json_build_array(on_hand, reserved, received, adjusted, sold, restocked),
+                  json_build_array(low_stock_threshold, last_alert_at, last_alert_available),
+                  updated_at)), '[]')
+         from stock where sku = any($4)),
+      (select coalesce(json_agg(json_build_array(product_id, sku, name, category_id)), '[]')
+         from products where product_id = any($5)),
+      (select coalesce(json_agg(json_build_array(category_id, name, parent_id)), '[]')
+         from categories where category_id = any($6))";
+
+/// What [`LOAD`] answers, one JSON column per table.
+type Loaded = (
+    Json<Vec<(Uuid, Uuid, String, i64, i64, Time, Day, PaymentColumns)>>,
+    Json<Vec<(Uuid, Uuid, Uuid, i64, i64)>>,
+    Json<Vec<(Uuid, String, i64, i64, Time, Time)>>,
+    Json<Vec<(String, Option<Day>)>>,
+    Json<Vec<(String, StockLevels, StockAlert, Time)>>,
+    Json<Vec<(Uuid, String, String, Uuid)>>,
+    Json<Vec<(Uuid, String, Option<Uuid>)>>,
+);
+/// An order's paid amount, payment time, refunded amount, cancellation time and reason.
+type PaymentColumns = (i64, Option<Time>, i64, Option<Time>, Option<String>);
+/// On hand, reserved, received, adjusted, sold, restocked.
+type StockLevels = (i64, i64, i64, i64, i64, i64);
+/// Threshold, last alert time and the availability it reported.
+type StockAlert = (Option<i64>, Option<Time>, Option<i64>);
+
+/// The write of each table, its parameters numbered from `$1`, in the order the `bind_*`
+/// functions bind them. Memory tables get their final rows; daily aggregates get
+/// increments. A table the batch did not touch gets empty arrays, which cost nothing.
+const WRITES: &[&str] = &[
+    "insert into orders (order_id, user_id, currency, total, units, placed_at, placed_day,
+         paid_amount, paid_at, refunded, cancelled_at, cancellation_reason)
+     select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::int8[], $5::int8[],
+         $6::timestamptz[], $7::date[], $8::int8[], $9::timestamptz[], $10::int8[],
+         $11::timestamptz[], $12::text[])
+     on conflict (order_id) do update
+        set paid_amount = excluded.paid_amount, paid_at = excluded.paid_at,
+            refunded = excluded.refunded, cancelled_at = excluded.cancelled_at,
+            cancellation_reason = excluded.cancellation_reason",
+    "insert into order_lines (order_id, line, product_id, sku, category_id, quantity, revenue)
+     select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::text[], $5::uuid[],
+         $6::int8[], $7::int8[])",
+    "insert into daily_sales as t (day, currency, orders_placed, placed_value, orders_paid,
+         units_sold, gross_revenue, orders_cancelled, refunds, refunded_amount,
+         payment_failures)
+     select * from unnest($1::date[], $2::text[], $3::int8[], $4::int8[], $5::int8[],
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[])
+     on conflict (day, currency) do update
+        set orders_placed = t.orders_placed + excluded.orders_placed,
+            placed_value = t.placed_value + excluded.placed_value,
+            orders_paid = t.orders_paid + excluded.orders_paid,
+            units_sold = t.units_sold + excluded.units_sold,
+            gross_revenue = t.gross_revenue + excluded.gross_revenue,
+            orders_cancelled = t.orders_cancelled + excluded.orders_cancelled,
+            refunds = t.refunds + excluded.refunds,
+            refunded_amount = t.refunded_amount + excluded.refunded_amount,
+            payment_failures = t.payment_failures + excluded.payment_failures",
+    line_sales_upsert!("daily_category_sales", "category_id"),
+    line_sales_upsert!("daily_product_sales", "product_id"),
+    "insert into funnel_daily as t (day, carts_started, carts_checked_out, carts_expired,
+         orders_placed, orders_paid, orders_cancelled)
+     select * from unnest($1::date[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
+         $6::int8[], $7::int8[])
+     on conflict (day) do update
+        set carts_started = t.carts_started + excluded.carts_started,
+            carts_checked_out = t.carts_checked_out + excluded.carts_checked_out,
+            carts_expired = t.carts_expired + excluded.carts_expired,
+            orders_placed = t.orders_placed + excluded.orders_placed,
+            orders_paid = t.orders_paid + excluded.orders_paid,
+            orders_cancelled = t.orders_cancelled + excluded.orders_cancelled",
+    "insert into cancellations as t (day, reason, currency, orders, value, paid_orders)
+     select * from unnest($1::date[], $2::text[], $3::text[], $4::int8[], $5::int8[],
+         $6::int8[])
+     on conflict (day, reason, currency) do update
+        set orders = t.orders + excluded.orders, value = t.value + excluded.value,
+            paid_orders = t.paid_orders + excluded.paid_orders",
+    "insert into customers (user_id, currency, orders, monetary, first_order_at, last_order_at)
+     select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::timestamptz[],
+         $6::timestamptz[])
+     on conflict (user_id, currency) do update
+        set orders = excluded.orders, monetary = excluded.monetary,
+            first_order_at = excluded.first_order_at, last_order_at = excluded.last_order_at",
+    "insert into carts (cart_id, opened_day)
+     select * from unnest($1::text[], $2::date[])
+     on conflict (cart_id) do update set opened_day = excluded.opened_day",
+    "insert into categories (category_id, name, parent_id)
+     select * from unnest($1::uuid[], $2::text[], $3::uuid[])
+     on conflict (category_id) do update
+        set name = excluded.name, parent_id = excluded.parent_id",
+    "insert into products (product_id, sku, name, category_id)
+     select * from unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[])
+     on conflict (product_id) do update
+        set sku = excluded.sku, name = excluded.name, category_id = excluded.category_id",
+    "insert into product_skus (sku, product_id)
+     select * from unnest($1::text[], $2::uuid[])
+     on conflict (sku) do update set product_id = excluded.product_id",
+    "insert into stock (sku, on_hand, reserved, received, adjusted, sold, restocked,
+         low_stock_threshold, last_alert_at, last_alert_available, updated_at)
+     select * from unnest($1::text[], $2::int8[], $3::int8[], $4::int8[], $5::int8[],
+         $6::int8[], $7::int8[], $8::int8[], $9::timestamptz[], $10::int8[],
+         $11::timestamptz[])
+     on conflict (sku) do update
+        set on_hand = excluded.on_hand, reserved = excluded.reserved,
+            received = excluded.received, adjusted = excluded.adjusted, sold = excluded.sold,
+            restocked = excluded.restocked, low_stock_threshold = excluded.low_stock_threshold,
+            last_alert_at = excluded.last_alert_at,
+            last_alert_available = excluded.last_alert_available,
+            updated_at = excluded.updated_at",
+    "insert into stock_daily as t (sku, day, closing_on_hand, closing_reserved, received,
+         adjusted, reserved, released, sold, restocked)
+     select * from unnest($1::text[], $2::date[], $3::int8[], $4::int8[], $5::int8[],
+         $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[])
+     on conflict (sku, day) do update
+        set received = t.received + excluded.received,
+            adjusted = t.adjusted + excluded.adjusted,
+            reserved = t.reserved + excluded.reserved,
+            released = t.released + excluded.released,
+            sold = t.sold + excluded.sold,
+            restocked = t.restocked + excluded.restocked,
+            closing_on_hand = excluded.closing_on_hand,
+            closing_reserved = excluded.closing_reserved",
+    "insert into low_stock_alerts (event_id, sku, available, threshold, detected_at)
+     select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::timestamptz[])
+     on conflict (event_id) do nothing",
+];
+
+/// [`WRITES`] as one statement of data-modifying CTEs (each runs once, to completion,
+/// whether or not anything reads it), parameters renumbered to follow one another: one
+/// round trip for a whole batch, the only one that holds a transaction id.
+static WRITE: LazyLock<String> = LazyLock::new(|| {
+    let mut sql = String::from("with ");
+    let mut offset = 0;
+    for (i, part) in WRITES.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(",\n");
+        }
+        sql.push_str(&format!("w{i} as ("));
+        offset = renumber(part, offset, &mut sql);
+        sql.push(')');
+    }
+    sql.push_str("\nselect 1");
+    sql
+});
+
+/// Appends `sql` to `out` with each `$n` as `$(n + offset)`; answers the highest number
+/// written.
+fn renumber(sql: &str, offset: usize, out: &mut String) -> usize {
+    let mut highest = offset;
+    let mut rest = sql;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..=at]);
+        rest = &rest[at + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: usize = rest[..digits].parse().expect("a numbered parameter");
+        highest = highest.max(n + offset);
+        out.push_str(&(n + offset).to_string());
+        rest = &rest[digits..];
+    }
+    out.push_str(rest);
+    highest
+}
 
 #[async_trait]
 impl Projection for AnalyticsProjection {
@@ -1544,5 +1495,28 @@ impl Projection for AnalyticsProjection {
         }
         batch.write(&mut *tx).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_follow_one_another_across_the_writes() {
+        let mut numbers: Vec<usize> = WRITE
+            .split('$')
+            .skip(1)
+            .map(|s| {
+                s[..s.bytes().take_while(u8::is_ascii_digit).count()]
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        let expected: Vec<usize> = (1..=numbers.len()).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(WRITE.matches(" as (insert into ").count(), WRITES.len());
     }
 }
