@@ -116,8 +116,9 @@ async fn fill(
     };
     let mut attempts = HashMap::new();
     let mut events = 0u64;
+    let mut next = store.read_all(at, PAGE).await?;
     loop {
-        let mut page = store.read_all(at, PAGE).await?;
+        let mut page = std::mem::take(&mut next);
         let full = page.len() == PAGE;
         if let Some(until) = until {
             page.retain(|e| e.position <= until);
@@ -127,8 +128,22 @@ async fn fill(
         if page.is_empty() {
             return Ok((at, events));
         }
-        apply_page(pool, projection, target, &page, &mut attempts).await?;
         at = page.last().expect("not empty").position;
+        // The next page is read while this one is applied: the store and the read model
+        // are on different connections, so a rebuild costs the slower of the two.
+        let more = full && until.is_none_or(|u| at < u);
+        let (applied, read) = tokio::join!(
+            apply_page(pool, projection, target, &page, &mut attempts),
+            async {
+                if more {
+                    store.read_all(at, PAGE).await
+                } else {
+                    Ok(Vec::new())
+                }
+            }
+        );
+        applied?;
+        next = read?;
         events += page.len() as u64;
         on_progress(&Progress {
             events,
