@@ -25,14 +25,13 @@ use domain::cart::CartEvent;
 use domain::catalog::{CategoryEvent, ProductEvent};
 use domain::inventory::InventoryEvent;
 use domain::order::OrderEvent;
-use domain::DomainEvent;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
-use crate::runtime::{event_time, Projection, ProjectionError};
+use crate::runtime::{decode, event_time, wire_name, Projection, ProjectionError};
 
 pub struct AnalyticsProjection;
 
@@ -52,13 +51,6 @@ fn stream_key(event: &RecordedEvent) -> &str {
 fn stream_uuid(event: &RecordedEvent) -> Result<Uuid, ProjectionError> {
     Uuid::parse_str(stream_key(event))
         .map_err(|e| ProjectionError::event(event, format!("stream id: {e}")))
-}
-
-fn snake_case<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// A line as an order placed it: product, sku, quantity, line revenue.
@@ -168,11 +160,6 @@ enum Fact {
     },
 }
 
-fn decode<E: DomainEvent>(event: &RecordedEvent) -> Result<E, ProjectionError> {
-    E::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))
-}
-
 fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionError> {
     let fact = match event.category() {
         "order" => {
@@ -216,7 +203,7 @@ fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionError> {
                 },
                 OrderEvent::OrderCancelled { reason, at, .. } => Fact::Cancelled {
                     order_id,
-                    reason: snake_case(&reason),
+                    reason: wire_name(&reason),
                     at,
                 },
                 _ => return Ok(None),

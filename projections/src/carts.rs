@@ -14,11 +14,10 @@ use domain::cart::{CartEvent, CartLine};
 use domain::coupon::{discount_for, CouponDiscount, CouponEvent};
 use domain::money::{Currency, Money};
 use domain::value::Quantity;
-use domain::DomainEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{event_time, Projection, ProjectionError};
+use crate::runtime::{decode, event_time, Projection, ProjectionError};
 
 pub struct CartsProjection;
 
@@ -193,8 +192,7 @@ async fn apply_cart(
     event: &RecordedEvent,
     cart_id: Uuid,
 ) -> Result<(), ProjectionError> {
-    let e = CartEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))?;
+    let e = decode::<CartEvent>(event)?;
     let at = event_time(event);
     ensure_cart(tx, cart_id, event, at).await?;
     match e {
@@ -280,8 +278,7 @@ async fn apply_coupon(
     event: &RecordedEvent,
     coupon_id: Uuid,
 ) -> Result<(), ProjectionError> {
-    let e = CouponEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))?;
+    let e = decode::<CouponEvent>(event)?;
     let code: Option<String> = match e {
         CouponEvent::CouponCreated { terms, .. } => {
             let (kind, bp, amount) = match terms.discount {

@@ -19,11 +19,10 @@ use commands::store::RecordedEvent;
 use domain::catalog::{CategoryEvent, ProductEvent};
 use domain::inventory::InventoryEvent;
 use domain::value::Sku;
-use domain::DomainEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{Projection, ProjectionError};
+use crate::runtime::{decode, Projection, ProjectionError};
 
 pub struct CatalogProjection;
 
@@ -114,8 +113,7 @@ async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), Pr
     let Some(id) = id_of(event, "category-") else {
         return Ok(());
     };
-    let e = CategoryEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))?;
+    let e = decode::<CategoryEvent>(event)?;
     let at = crate::runtime::event_time(event);
     match e {
         CategoryEvent::CategoryCreated {
@@ -239,8 +237,7 @@ async fn product(
     let Some(id) = id_of(event, "product-") else {
         return Ok(());
     };
-    let e = ProductEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))?;
+    let e = decode::<ProductEvent>(event)?;
     let version = revision(event);
     match e {
         ProductEvent::ProductCreated {
@@ -256,14 +253,10 @@ async fn product(
             ..
         } => {
             let (version, published_at) = match published {
-                Some(p) => {
-                    match ProductEvent::from_data(&p.event_type, p.schema_version, p.data.clone())
-                        .map_err(|e| ProjectionError::event(p, e))?
-                    {
-                        ProductEvent::ProductPublished { at } => (revision(p), Some(at)),
-                        _ => (version, None),
-                    }
-                }
+                Some(p) => match decode::<ProductEvent>(p)? {
+                    ProductEvent::ProductPublished { at } => (revision(p), Some(at)),
+                    _ => (version, None),
+                },
                 None => (version, None),
             };
             // Stock may have arrived before the product: the SKU's row is claimed. A draft
@@ -487,9 +480,7 @@ struct StockChange {
 
 impl StockChange {
     fn of(event: &RecordedEvent) -> Result<(Sku, StockChange), ProjectionError> {
-        let e =
-            InventoryEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<InventoryEvent>(event)?;
         let mut c = StockChange {
             on_hand: 0,
             reserved: 0,

@@ -14,12 +14,11 @@ use domain::inventory::InventoryEvent;
 use domain::notification::{NotificationEvent, NotificationId};
 use domain::order::OrderEvent;
 use domain::user::{Role, UserEvent};
-use domain::DomainEvent;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{Projection, ProjectionError};
+use crate::runtime::{decode, Projection, ProjectionError};
 
 pub struct NotificationsProjection;
 
@@ -122,8 +121,7 @@ impl NotificationsProjection {
         let Some(user_id) = stream_uuid(event, "user") else {
             return Ok(());
         };
-        let e = UserEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<UserEvent>(event)?;
         match e {
             UserEvent::UserRegistered {
                 email,
@@ -204,8 +202,7 @@ impl NotificationsProjection {
         let Some(order_id) = stream_uuid(event, "order") else {
             return Ok(());
         };
-        let e = OrderEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<OrderEvent>(event)?;
         match e {
             OrderEvent::OrderPlaced {
                 user_id,
@@ -274,9 +271,7 @@ impl NotificationsProjection {
         if event.event_type != "LowStockDetected" {
             return Ok(());
         }
-        let e =
-            InventoryEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-                .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<InventoryEvent>(event)?;
         let InventoryEvent::LowStockDetected {
             sku,
             available,
@@ -324,12 +319,7 @@ impl NotificationsProjection {
         let Some(id) = stream_uuid(event, "notification") else {
             return Ok(());
         };
-        let e = NotificationEvent::from_data(
-            &event.event_type,
-            event.schema_version,
-            event.data.clone(),
-        )
-        .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<NotificationEvent>(event)?;
         let query = match e {
             // The lease keeps other workers off until it lapses.
             NotificationEvent::DeliveryStarted {

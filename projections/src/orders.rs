@@ -13,21 +13,13 @@ use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
 use domain::order::{ChangedBy, OrderEvent};
 use domain::payment::PaymentEvent;
-use domain::DomainEvent;
 use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{Projection, ProjectionError};
+use crate::runtime::{decode, wire_name, Projection, ProjectionError};
 
 pub struct OrdersProjection;
-
-fn status_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 /// The mutable columns of an order.
 #[derive(Default, Clone)]
@@ -135,12 +127,7 @@ impl Batch {
                 .strip_prefix("payment-")
                 .and_then(|s| Uuid::parse_str(s).ok())
             {
-                let e = PaymentEvent::from_data(
-                    &event.event_type,
-                    event.schema_version,
-                    event.data.clone(),
-                )
-                .map_err(|e| ProjectionError::event(event, e))?;
+                let e = decode::<PaymentEvent>(event)?;
                 self.payments.push((order_id, e));
             }
             return Ok(());
@@ -155,8 +142,7 @@ impl Batch {
         else {
             return Ok(());
         };
-        let e = OrderEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-            .map_err(|e| ProjectionError::event(event, e))?;
+        let e = decode::<OrderEvent>(event)?;
         let system = ChangedBy::system();
         match e {
             OrderEvent::OrderPlaced {
@@ -262,7 +248,7 @@ impl Batch {
             } => {
                 let c = self.change(order_id);
                 c.status = Some("cancelled".into());
-                c.cancellation_reason = Some(status_json(&reason));
+                c.cancellation_reason = Some(wire_name(&reason));
                 if was_paid {
                     c.payment_status = Some("refunded".into());
                     c.refund_all = true;

@@ -387,7 +387,7 @@ pub async fn verify(
                 .fetch_one(&mut *tx)
                 .await?;
         let found = if exists {
-            let position = crate::runtime::checkpoint_in(&mut tx, name).await?;
+            let position = crate::runtime::checkpoint_in(&mut *tx, name).await?;
             let live = checksums(&mut tx, schema, projection.store_local_columns()).await?;
             (position, Some(live))
         } else {

@@ -113,6 +113,21 @@ pub trait Projection: Send + Sync + 'static {
     ) -> Result<(), ProjectionError>;
 }
 
+/// `event`'s data as the domain event `E`, upcast to its current schema version; a
+/// failure is the event's, for [`Projection::apply`].
+pub fn decode<E: domain::DomainEvent>(event: &RecordedEvent) -> Result<E, ProjectionError> {
+    E::from_data(&event.event_type, event.schema_version, event.data.clone())
+        .map_err(|e| ProjectionError::event(event, e))
+}
+
+/// A unit enum value as it is written in events (`snake_case`), for text columns.
+pub fn wire_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 /// When an event happened, for events without a business time of their own: the command's
 /// time from the metadata, which travels with the event when a log is exported and
 /// imported (so read models match across stores); the store's record time only when the
@@ -128,25 +143,20 @@ pub fn event_time(event: &RecordedEvent) -> chrono::DateTime<chrono::Utc> {
 
 /// The position a projection has applied up to.
 pub async fn checkpoint(pool: &PgPool, projection: &str) -> Result<Position, sqlx::Error> {
-    let row: Option<(i64, i64)> = sqlx::query_as(
-        "select commit_position, prepare_position from projections.checkpoints where projection = $1",
-    )
-    .bind(projection)
-    .fetch_optional(pool)
-    .await?;
-    Ok(row.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64)))
+    checkpoint_in(pool, projection).await
 }
 
-/// The position a projection has applied up to, read inside `conn`'s transaction.
-pub async fn checkpoint_in(
-    conn: &mut PgConnection,
+/// The position a projection has applied up to, read on `conn` (inside its transaction,
+/// when it has one).
+pub async fn checkpoint_in<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
     projection: &str,
 ) -> Result<Position, sqlx::Error> {
     let row: Option<(i64, i64)> = sqlx::query_as(
         "select commit_position, prepare_position from projections.checkpoints where projection = $1",
     )
     .bind(projection)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(conn)
     .await?;
     Ok(row.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64)))
 }
@@ -308,13 +318,7 @@ pub(crate) async fn apply_in(
     .bind(quote_ident(target.schema))
     .execute(&mut *conn)
     .await?;
-    let current: Option<(i64, i64)> = sqlx::query_as(
-        "select commit_position, prepare_position from projections.checkpoints where projection = $1",
-    )
-    .bind(target.key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let start = current.map_or(Position::START, |(c, p)| Position::new(c as u64, p as u64));
+    let start = checkpoint_in(&mut *conn, target.key).await?;
     let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| e.position > start).collect();
     let Some(&last) = fresh.last() else {
         return Ok(0);

@@ -11,11 +11,10 @@ use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
 use domain::user::UserEvent;
 use domain::value::Address;
-use domain::DomainEvent;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{event_time, Projection, ProjectionError};
+use crate::runtime::{decode, event_time, Projection, ProjectionError};
 
 pub struct UsersProjection;
 
@@ -66,8 +65,7 @@ async fn apply_user(
     event: &RecordedEvent,
     user_id: Uuid,
 ) -> Result<(), ProjectionError> {
-    let e = UserEvent::from_data(&event.event_type, event.schema_version, event.data.clone())
-        .map_err(|e| ProjectionError::event(event, e))?;
+    let e = decode::<UserEvent>(event)?;
     let at = event_time(event);
     match e {
         UserEvent::UserRegistered {
