@@ -44,13 +44,10 @@ fn day(at: Time) -> Day {
 }
 
 /// The id part of `<category>-<id>`.
-fn stream_key(event: &RecordedEvent) -> &str {
-    event.stream_id.split_once('-').map_or("", |(_, key)| key)
-}
-
 fn stream_uuid(event: &RecordedEvent) -> Result<Uuid, ProjectionError> {
-    Uuid::parse_str(stream_key(event))
-        .map_err(|e| ProjectionError::event(event, format!("stream id: {e}")))
+    event
+        .stream_uuid()
+        .ok_or_else(|| ProjectionError::event(event, "the stream id names no aggregate id"))
 }
 
 /// A line as an order placed it: product, sku, quantity, line revenue.
@@ -210,7 +207,7 @@ fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionError> {
             }
         }
         "cart" => {
-            let cart_id = stream_key(event).to_owned();
+            let cart_id = event.stream_key().to_owned();
             match decode::<CartEvent>(event)? {
                 CartEvent::CartItemAdded { at, .. } => Fact::CartFilled {
                     cart_id,

@@ -213,10 +213,7 @@ struct Row<'a> {
 
 impl<'a> Row<'a> {
     fn of(event: &'a RecordedEvent) -> Self {
-        let (resource, resource_id) = event
-            .stream_id
-            .split_once('-')
-            .unwrap_or((event.stream_id.as_str(), ""));
+        let (resource, resource_id) = (event.category(), event.stream_key());
         let mut details = event.data.clone();
         redact(&mut details);
         Row {

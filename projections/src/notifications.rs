@@ -25,14 +25,6 @@ pub struct NotificationsProjection;
 /// Who receives low-stock alerts.
 const STAFF_ROLES: [Role; 2] = [Role::Staff, Role::Admin];
 
-fn stream_uuid(event: &RecordedEvent, category: &str) -> Option<Uuid> {
-    event
-        .stream_id
-        .strip_prefix(category)
-        .and_then(|s| s.strip_prefix('-'))
-        .and_then(|s| Uuid::parse_str(s).ok())
-}
-
 /// The first block of an id, enough for a person to tell orders apart in a subject.
 fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_uppercase()
@@ -118,7 +110,7 @@ impl NotificationsProjection {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let Some(user_id) = stream_uuid(event, "user") else {
+        let Some(user_id) = event.stream_uuid() else {
             return Ok(());
         };
         let e = decode::<UserEvent>(event)?;
@@ -199,7 +191,7 @@ impl NotificationsProjection {
         if !matches!(event.event_type.as_str(), "OrderPlaced" | "OrderShipped") {
             return Ok(());
         }
-        let Some(order_id) = stream_uuid(event, "order") else {
+        let Some(order_id) = event.stream_uuid() else {
             return Ok(());
         };
         let e = decode::<OrderEvent>(event)?;
@@ -316,7 +308,7 @@ impl NotificationsProjection {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        let Some(id) = stream_uuid(event, "notification") else {
+        let Some(id) = event.stream_uuid() else {
             return Ok(());
         };
         let e = decode::<NotificationEvent>(event)?;

@@ -62,7 +62,7 @@ struct Batch {
     patches: HashMap<Uuid, Change>,
     items: Vec<ItemRow>,
     history: Vec<HistoryRow>,
-    /// Payment events, few per order: written one by one, in order, after the orders.
+    /// Payment events with their order, in log order; written after the orders.
     payments: Vec<(Uuid, PaymentEvent)>,
 }
 
@@ -122,11 +122,7 @@ impl Batch {
 
     fn add(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.category() == "payment" {
-            if let Some(order_id) = event
-                .stream_id
-                .strip_prefix("payment-")
-                .and_then(|s| Uuid::parse_str(s).ok())
-            {
+            if let Some(order_id) = event.stream_uuid() {
                 let e = decode::<PaymentEvent>(event)?;
                 self.payments.push((order_id, e));
             }
@@ -135,11 +131,7 @@ impl Batch {
         if event.category() != "order" {
             return Ok(());
         }
-        let Some(order_id) = event
-            .stream_id
-            .strip_prefix("order-")
-            .and_then(|s| Uuid::parse_str(s).ok())
-        else {
+        let Some(order_id) = event.stream_uuid() else {
             return Ok(());
         };
         let e = decode::<OrderEvent>(event)?;
@@ -427,8 +419,8 @@ impl Batch {
             .execute(&mut *tx)
             .await?;
         }
-        for (order_id, event) in &self.payments {
-            payment(tx, *order_id, event).await?;
+        if !self.payments.is_empty() {
+            payments(tx, &self.payments).await?;
         }
         if !self.history.is_empty() {
             let h = &self.history;
@@ -452,77 +444,191 @@ impl Batch {
     }
 }
 
-async fn payment(
-    tx: &mut PgConnection,
+/// A `payments` row.
+#[derive(sqlx::FromRow)]
+struct PaymentRow {
     order_id: Uuid,
-    event: &PaymentEvent,
+    amount: i64,
+    currency: String,
+    method: Option<String>,
+    gateway: Option<String>,
+    status: String,
+    transaction_id: Option<String>,
+    attempts: i32,
+    refunded: i64,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl PaymentRow {
+    /// Folds one event into the order's row (`None`: no row yet). Captures and refunds of
+    /// a payment never authorized nor failed change nothing, as an `update` would not.
+    fn fold(row: &mut Option<PaymentRow>, order_id: Uuid, event: &PaymentEvent) {
+        match (event, row.as_mut()) {
+            (
+                PaymentEvent::PaymentAuthorized {
+                    amount,
+                    method,
+                    provider,
+                    attempt,
+                    at,
+                    ..
+                },
+                existing,
+            ) => {
+                let (created_at, transaction_id, refunded) = match existing {
+                    Some(r) => (r.created_at, r.transaction_id.take(), r.refunded),
+                    None => (*at, None, 0),
+                };
+                *row = Some(PaymentRow {
+                    order_id,
+                    amount: amount.amount,
+                    currency: amount.currency.as_str().to_owned(),
+                    method: Some(method.clone()),
+                    gateway: Some(provider.clone()),
+                    status: "authorized".into(),
+                    transaction_id,
+                    attempts: *attempt as i32,
+                    refunded,
+                    error_code: None,
+                    error_message: None,
+                    created_at,
+                    updated_at: *at,
+                });
+            }
+            (
+                PaymentEvent::PaymentFailed {
+                    code,
+                    message,
+                    attempt,
+                    at,
+                    ..
+                },
+                Some(r),
+            ) => {
+                r.status = "failed".into();
+                r.attempts = *attempt as i32;
+                r.error_code = Some(code.clone());
+                r.error_message = Some(message.clone());
+                r.updated_at = *at;
+            }
+            (
+                PaymentEvent::PaymentFailed {
+                    amount,
+                    code,
+                    message,
+                    attempt,
+                    at,
+                    ..
+                },
+                None,
+            ) => {
+                *row = Some(PaymentRow {
+                    order_id,
+                    amount: amount.amount,
+                    currency: amount.currency.as_str().to_owned(),
+                    method: None,
+                    gateway: None,
+                    status: "failed".into(),
+                    transaction_id: None,
+                    attempts: *attempt as i32,
+                    refunded: 0,
+                    error_code: Some(code.clone()),
+                    error_message: Some(message.clone()),
+                    created_at: *at,
+                    updated_at: *at,
+                });
+            }
+            (PaymentEvent::PaymentCaptured { reference, at, .. }, Some(r)) => {
+                r.status = "captured".into();
+                r.transaction_id = Some(reference.clone());
+                r.updated_at = *at;
+            }
+            (PaymentEvent::PaymentRefunded { amount, at, .. }, Some(r)) => {
+                r.refunded += amount.amount;
+                r.status = if r.refunded >= r.amount {
+                    "refunded"
+                } else {
+                    "partially_refunded"
+                }
+                .into();
+                r.updated_at = *at;
+            }
+            (PaymentEvent::PaymentCaptured { .. } | PaymentEvent::PaymentRefunded { .. }, None) => {
+            }
+        }
+    }
+}
+
+/// Writes a batch's payment events: reads the rows they touch in one query, folds the
+/// events in log order, and upserts every changed row in one statement.
+async fn payments(
+    tx: &mut PgConnection,
+    events: &[(Uuid, PaymentEvent)],
 ) -> Result<(), sqlx::Error> {
-    let query = match event {
-        PaymentEvent::PaymentAuthorized {
-            amount,
-            method,
-            provider,
-            attempt,
-            at,
-            ..
-        } => sqlx::query(
-            "insert into payments (order_id, amount, currency, method, gateway, status, attempts,
-                 created_at, updated_at)
-             values ($1, $2, $3, $4, $5, 'authorized', $6, $7, $7)
-             on conflict (order_id) do update set amount = excluded.amount,
-                 currency = excluded.currency, method = excluded.method,
-                 gateway = excluded.gateway, status = 'authorized',
-                 attempts = excluded.attempts, error_code = null, error_message = null,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(order_id)
-        .bind(amount.amount)
-        .bind(amount.currency.as_str())
-        .bind(method)
-        .bind(provider)
-        .bind(*attempt as i32)
-        .bind(at),
-        PaymentEvent::PaymentCaptured { reference, at, .. } => sqlx::query(
-            "update payments set status = 'captured', transaction_id = $2, updated_at = $3
-              where order_id = $1",
-        )
-        .bind(order_id)
-        .bind(reference)
-        .bind(at),
-        PaymentEvent::PaymentFailed {
-            amount,
-            code,
-            message,
-            attempt,
-            at,
-            ..
-        } => sqlx::query(
-            "insert into payments (order_id, amount, currency, status, attempts, error_code,
-                 error_message, created_at, updated_at)
-             values ($1, $2, $3, 'failed', $4, $5, $6, $7, $7)
-             on conflict (order_id) do update set status = 'failed',
-                 attempts = excluded.attempts, error_code = excluded.error_code,
-                 error_message = excluded.error_message, updated_at = excluded.updated_at",
-        )
-        .bind(order_id)
-        .bind(amount.amount)
-        .bind(amount.currency.as_str())
-        .bind(*attempt as i32)
-        .bind(code)
-        .bind(message)
-        .bind(at),
-        PaymentEvent::PaymentRefunded { amount, at, .. } => sqlx::query(
-            "update payments set refunded = refunded + $2,
-                 status = case when refunded + $2 >= amount then 'refunded'
-                               else 'partially_refunded' end,
-                 updated_at = $3
-              where order_id = $1",
-        )
-        .bind(order_id)
-        .bind(amount.amount)
-        .bind(at),
-    };
-    query.execute(&mut *tx).await?;
+    let mut touched: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let mut rows: HashMap<Uuid, Option<PaymentRow>> =
+        touched.iter().map(|id| (*id, None)).collect();
+    let existing: Vec<PaymentRow> = sqlx::query_as(
+        "select order_id, amount, currency::text as currency, method, gateway, status,
+                transaction_id, attempts, refunded, error_code, error_message, created_at,
+                updated_at
+           from payments where order_id = any($1)",
+    )
+    .bind(&touched)
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in existing {
+        rows.insert(row.order_id, Some(row));
+    }
+    for (order_id, event) in events {
+        if let Some(row) = rows.get_mut(order_id) {
+            PaymentRow::fold(row, *order_id, event);
+        }
+    }
+    // In key order, as every writer of this table locks its rows.
+    let rows: Vec<PaymentRow> = touched
+        .iter()
+        .filter_map(|id| rows.remove(id).flatten())
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&PaymentRow) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
+        "insert into payments (order_id, amount, currency, method, gateway, status,
+             transaction_id, attempts, refunded, error_code, error_message, created_at,
+             updated_at)
+         select * from unnest($1::uuid[], $2::int8[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::int4[], $9::int8[], $10::text[], $11::text[],
+             $12::timestamptz[], $13::timestamptz[])
+         on conflict (order_id) do update set amount = excluded.amount,
+             currency = excluded.currency, method = excluded.method,
+             gateway = excluded.gateway, status = excluded.status,
+             transaction_id = excluded.transaction_id, attempts = excluded.attempts,
+             refunded = excluded.refunded, error_code = excluded.error_code,
+             error_message = excluded.error_message, created_at = excluded.created_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
+    .bind(col(|r| r.method.clone()))
+    .bind(col(|r| r.gateway.clone()))
+    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+    .bind(col(|r| r.transaction_id.clone()))
+    .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.refunded).collect::<Vec<_>>())
+    .bind(col(|r| r.error_code.clone()))
+    .bind(col(|r| r.error_message.clone()))
+    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 

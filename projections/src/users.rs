@@ -211,11 +211,7 @@ impl Projection for UsersProjection {
         if event.category() != "user" {
             return Ok(());
         }
-        match event
-            .stream_id
-            .strip_prefix("user-")
-            .and_then(|s| Uuid::parse_str(s).ok())
-        {
+        match event.stream_uuid() {
             Some(user_id) => apply_user(tx, event, user_id).await,
             None => Ok(()),
         }

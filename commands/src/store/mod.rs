@@ -149,6 +149,16 @@ impl RecordedEvent {
     pub fn category(&self) -> &str {
         category_of(&self.stream_id)
     }
+
+    /// The stream's id after its category (`order-42` → `42`); empty when it has none.
+    pub fn stream_key(&self) -> &str {
+        self.stream_id.split_once('-').map_or("", |(_, key)| key)
+    }
+
+    /// The stream's key as the aggregate id it names (`order-<uuid>`), when it is one.
+    pub fn stream_uuid(&self) -> Option<Uuid> {
+        Uuid::parse_str(self.stream_key()).ok()
+    }
 }
 
 /// The category of a stream id: the part before the first `-`, or the whole id.

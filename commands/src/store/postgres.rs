@@ -6,10 +6,14 @@
 //! adapter maps outcomes, never message text.
 //!
 //! Readers of `$all` only see rows below the oldest transaction in flight (see the module
-//! docs of [`crate::store`]). Subscribers wake on appends made in this process at once, on
-//! appends made elsewhere through `LISTEN/NOTIFY`, and otherwise poll slowly: a wake can
-//! find nothing readable yet while an older transaction is still open, so after an empty
-//! wake they look again on a short, growing delay.
+//! docs of [`crate::store`]). One task per store, the tail, follows `$all` for every
+//! subscription: it wakes on appends made in this process at once, on appends made
+//! elsewhere through `LISTEN/NOTIFY`, and otherwise polls slowly; a wake can find nothing
+//! readable yet while an older transaction is still open, so after an empty wake it looks
+//! again on a short, growing delay. It keeps the latest events in memory, and a
+//! subscription that has caught up takes them from there: however many projections, the
+//! relay and process managers follow the store, the head of `$all` is read once. A
+//! subscription behind the tail's window (catching up, or slow) reads the store itself.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
@@ -41,6 +45,8 @@ const SUBSCRIPTION_BATCH: usize = 512;
 const IDLE_POLL: Duration = Duration::from_millis(500);
 /// The first retry after a wake that found nothing readable.
 const FIRST_RETRY: Duration = Duration::from_millis(2);
+/// How many of the latest events of `$all` the tail keeps for its subscriptions.
+const TAIL_WINDOW: usize = 8192;
 
 #[derive(Clone)]
 pub struct PgEventStore {
@@ -54,6 +60,51 @@ struct Inner {
     /// Asks the notifier task to send one `NOTIFY`; bursts of appends coalesce into one.
     notify_request: Arc<Notify>,
     listener_running: Mutex<bool>,
+    tail: Mutex<Tail>,
+    /// Bumped each time the tail's window grows; every subscription holds a receiver.
+    grown: watch::Sender<u64>,
+}
+
+/// The shared follower of `$all`.
+#[derive(Default)]
+struct Tail {
+    running: bool,
+    /// `None` until a running tail has found where `$all` ends.
+    window: Option<Window>,
+}
+
+/// The latest events of `$all`, contiguous.
+struct Window {
+    /// The position just before `events[0]`.
+    base: Position,
+    events: VecDeque<RecordedEvent>,
+}
+
+impl Window {
+    fn head(&self) -> Position {
+        self.events.back().map_or(self.base, |e| e.position)
+    }
+
+    /// Up to `limit` events after `after`, or `None` when `after` is not in the window.
+    fn after(&self, after: Position, limit: usize) -> Option<Vec<RecordedEvent>> {
+        let start = if after == self.base {
+            0
+        } else {
+            self.events
+                .binary_search_by_key(&after, |e| e.position)
+                .ok()?
+                + 1
+        };
+        Some(self.events.range(start..).take(limit).cloned().collect())
+    }
+
+    fn extend(&mut self, batch: Vec<RecordedEvent>) {
+        self.events.extend(batch);
+        let excess = self.events.len().saturating_sub(TAIL_WINDOW);
+        if let Some(last_dropped) = self.events.drain(..excess).last() {
+            self.base = last_dropped.position;
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -67,12 +118,15 @@ impl PgEventStore {
     /// A store over `pool`. The schema must be migrated (see [`MIGRATOR`]).
     pub fn new(pool: PgPool) -> Self {
         let (wake, _) = watch::channel(0);
+        let (grown, _) = watch::channel(0);
         let notify_request = Arc::new(Notify::new());
         let inner = Arc::new(Inner {
             pool,
             wake,
             notify_request: notify_request.clone(),
             listener_running: Mutex::new(false),
+            tail: Mutex::new(Tail::default()),
+            grown,
         });
         tokio::spawn(notifier(Arc::downgrade(&inner), notify_request));
         PgEventStore { inner }
@@ -94,6 +148,96 @@ impl PgEventStore {
         }
         *running = true;
         tokio::spawn(listen(Arc::downgrade(&self.inner)));
+    }
+
+    /// Starts the tail unless it runs; it ends when the last subscription goes.
+    fn ensure_tail(&self) {
+        let mut tail = self.inner.lock_tail();
+        if tail.running {
+            return;
+        }
+        tail.running = true;
+        tail.window = None;
+        // Its wake receiver keeps the `LISTEN` task alive for as long as it runs.
+        let wake = self.inner.wake.subscribe();
+        self.ensure_listener();
+        tokio::spawn(follow(Arc::downgrade(&self.inner), wake));
+    }
+}
+
+impl Inner {
+    fn lock_tail(&self) -> std::sync::MutexGuard<'_, Tail> {
+        self.tail.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The tail: reads `$all` from its end as it grows, into the shared window.
+async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
+    // After a wake that found nothing: how long until looking again.
+    let mut retry: Option<Duration> = None;
+    loop {
+        let Some(inner) = store.upgrade() else { return };
+        let pool = inner.pool.clone();
+        let after = {
+            // Stop only if nobody subscribed meanwhile; `ensure_tail` takes the same lock.
+            let mut tail = inner.lock_tail();
+            if inner.grown.receiver_count() == 0 || pool.is_closed() {
+                tail.running = false;
+                tail.window = None;
+                return;
+            }
+            tail.window.as_ref().map(Window::head)
+        };
+        drop(inner);
+        wake.borrow_and_update();
+        let Some(after) = after else {
+            // Starting: the window begins at the end of `$all`; subscriptions further back
+            // read the store until they reach it.
+            match head_position(&pool).await {
+                Ok(head) => {
+                    let Some(inner) = store.upgrade() else { return };
+                    inner.lock_tail().window = Some(Window {
+                        base: head,
+                        events: VecDeque::new(),
+                    });
+                    inner.grown.send_modify(|n| *n = n.wrapping_add(1));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "the tail of $all could not find its end; retrying");
+                    tokio::time::sleep(IDLE_POLL).await;
+                }
+            }
+            continue;
+        };
+        let read = read_all(&pool, after, SUBSCRIPTION_BATCH).await;
+        match read {
+            Ok(batch) if !batch.is_empty() => {
+                let Some(inner) = store.upgrade() else { return };
+                if let Some(window) = inner.lock_tail().window.as_mut() {
+                    window.extend(batch);
+                }
+                inner.grown.send_modify(|n| *n = n.wrapping_add(1));
+                retry = None;
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "the tail of $all could not read the store; retrying");
+                retry = None;
+            }
+        }
+        let wait = retry.unwrap_or(IDLE_POLL);
+        let woken = tokio::select! {
+            changed = wake.changed() => changed.is_ok(),
+            _ = tokio::time::sleep(wait) => false,
+        };
+        retry = if woken {
+            Some(FIRST_RETRY)
+        } else {
+            retry
+                .map(|d| (d * 2).min(IDLE_POLL))
+                .filter(|d| *d < IDLE_POLL)
+        };
     }
 }
 
@@ -231,6 +375,44 @@ fn to_i64(v: u64, field: &'static str) -> Result<i64, StoreError> {
 
 fn clamp_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+async fn read_all(
+    pool: &PgPool,
+    after: Position,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    // Everything below the oldest open transaction is final; nothing can commit later
+    // with a smaller transaction id.
+    let sql = format!(
+        "select {EVENT_COLUMNS} from store.events \
+         where (transaction_id, event_position) > ($1::bigint::text::xid8, $2) \
+           and transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         order by transaction_id, event_position limit $3"
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(&sql)
+        .bind(to_i64(after.commit, "position")?)
+        .bind(to_i64(after.prepare, "position")?)
+        .bind(clamp_limit(limit))
+        .fetch_all(pool)
+        .await
+        .map_err(db_error)?;
+    rows.into_iter().map(RecordedEvent::try_from).collect()
+}
+
+async fn head_position(pool: &PgPool) -> Result<Position, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "select transaction_id::text::bigint, event_position from store.events \
+         where transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         order by transaction_id desc, event_position desc limit 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(db_error)?;
+    Ok(row.map_or(Position::START, |(c, p)| Position {
+        commit: c as u64,
+        prepare: p as u64,
+    }))
 }
 
 impl PgEventStore {
@@ -391,33 +573,18 @@ impl EventStore for PgEventStore {
         after: Position,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        // Everything below the oldest open transaction is final; nothing can commit later
-        // with a smaller transaction id.
-        let sql = format!(
-            "select {EVENT_COLUMNS} from store.events \
-             where (transaction_id, event_position) > ($1::bigint::text::xid8, $2) \
-               and transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             order by transaction_id, event_position limit $3"
-        );
-        let rows: Vec<EventRow> = sqlx::query_as(&sql)
-            .bind(to_i64(after.commit, "position")?)
-            .bind(to_i64(after.prepare, "position")?)
-            .bind(clamp_limit(limit))
-            .fetch_all(&self.inner.pool)
-            .await
-            .map_err(db_error)?;
-        rows.into_iter().map(RecordedEvent::try_from).collect()
+        read_all(&self.inner.pool, after, limit).await
     }
 
     async fn subscribe_all(&self, after: Position) -> Result<SubscriptionStream, StoreError> {
-        let wake = self.inner.wake.subscribe();
-        self.ensure_listener();
+        // Subscribe before starting the tail, so a tail about to stop sees this one.
+        let grown = self.inner.grown.subscribe();
+        self.ensure_tail();
         let state = Subscription {
             store: self.clone(),
             after,
             buffer: VecDeque::new(),
-            wake,
-            retry: None,
+            grown,
         };
         Ok(futures::stream::unfold(state, |mut s| async move {
             match s.next_event().await {
@@ -429,18 +596,7 @@ impl EventStore for PgEventStore {
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "select transaction_id::text::bigint, event_position from store.events \
-             where transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
-             order by transaction_id desc, event_position desc limit 1",
-        )
-        .fetch_optional(&self.inner.pool)
-        .await
-        .map_err(db_error)?;
-        Ok(row.map_or(Position::START, |(c, p)| Position {
-            commit: c as u64,
-            prepare: p as u64,
-        }))
+        head_position(&self.inner.pool).await
     }
 
     async fn list_streams(
@@ -475,9 +631,7 @@ struct Subscription {
     store: PgEventStore,
     after: Position,
     buffer: VecDeque<RecordedEvent>,
-    wake: watch::Receiver<u64>,
-    /// Set after a wake that found nothing: how long until looking again.
-    retry: Option<Duration>,
+    grown: watch::Receiver<u64>,
 }
 
 impl Subscription {
@@ -487,27 +641,95 @@ impl Subscription {
                 self.after = event.position;
                 return Ok(event);
             }
-            // Mark the wake seen before reading, so an append landing during the read
-            // wakes the next wait instead of being missed.
-            self.wake.borrow_and_update();
-            let batch = self.store.read_all(self.after, SUBSCRIPTION_BATCH).await?;
+            // Mark the window seen before looking, so growth during the look wakes the
+            // next wait instead of being missed.
+            self.grown.borrow_and_update();
+            let shared = self
+                .store
+                .inner
+                .lock_tail()
+                .window
+                .as_ref()
+                .and_then(|w| w.after(self.after, SUBSCRIPTION_BATCH));
+            let in_window = shared.is_some();
+            let batch = match shared {
+                Some(batch) => batch,
+                None => self.store.read_all(self.after, SUBSCRIPTION_BATCH).await?,
+            };
             if !batch.is_empty() {
-                self.retry = None;
                 self.buffer.extend(batch);
                 continue;
             }
-            let wait = self.retry.unwrap_or(IDLE_POLL);
             let woken = tokio::select! {
-                changed = self.wake.changed() => changed.is_ok(),
-                _ = tokio::time::sleep(wait) => false,
+                changed = self.grown.changed() => changed.is_ok(),
+                _ = tokio::time::sleep(IDLE_POLL) => false,
             };
-            self.retry = if woken {
-                Some(FIRST_RETRY)
-            } else {
-                self.retry
-                    .map(|d| (d * 2).min(IDLE_POLL))
-                    .filter(|d| *d < IDLE_POLL)
-            };
+            if !woken && in_window {
+                // The tail has said nothing for a while: look once ourselves, so a stuck
+                // tail delays events rather than loses them.
+                let batch = self.store.read_all(self.after, SUBSCRIPTION_BATCH).await?;
+                self.buffer.extend(batch);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(commit: u64, prepare: u64) -> RecordedEvent {
+        RecordedEvent {
+            id: Uuid::new_v4(),
+            stream_id: "order-1".into(),
+            revision: 0,
+            position: Position::new(commit, prepare),
+            event_type: "OrderPlaced".into(),
+            schema_version: 1,
+            data: Value::Null,
+            metadata: Value::Null,
+            recorded_at: Utc::now(),
+        }
+    }
+
+    fn positions(events: &[RecordedEvent]) -> Vec<(u64, u64)> {
+        events
+            .iter()
+            .map(|e| (e.position.commit, e.position.prepare))
+            .collect()
+    }
+
+    #[test]
+    fn a_window_answers_only_from_positions_it_holds() {
+        let mut w = Window {
+            base: Position::new(10, 3),
+            events: VecDeque::new(),
+        };
+        assert_eq!(w.after(Position::new(10, 3), 5), Some(vec![]));
+        w.extend(vec![event(12, 4), event(12, 5), event(15, 6)]);
+        assert_eq!(w.head(), Position::new(15, 6));
+        let all = w.after(Position::new(10, 3), 5).unwrap();
+        assert_eq!(positions(&all), [(12, 4), (12, 5), (15, 6)]);
+        let rest = w.after(Position::new(12, 4), 1).unwrap();
+        assert_eq!(positions(&rest), [(12, 5)]);
+        assert_eq!(w.after(Position::new(15, 6), 5), Some(vec![]));
+        // Before the window, between its events, or past its head: the store must answer.
+        assert!(w.after(Position::START, 5).is_none());
+        assert!(w.after(Position::new(11, 0), 5).is_none());
+        assert!(w.after(Position::new(16, 0), 5).is_none());
+    }
+
+    #[test]
+    fn a_full_window_forgets_its_oldest_events() {
+        let mut w = Window {
+            base: Position::START,
+            events: VecDeque::new(),
+        };
+        w.extend((1..=TAIL_WINDOW as u64 + 2).map(|i| event(i, i)).collect());
+        assert_eq!(w.events.len(), TAIL_WINDOW);
+        assert_eq!(w.base, Position::new(2, 2));
+        assert!(w.after(Position::new(1, 1), 1).is_none());
+        let next = w.after(Position::new(2, 2), 1).unwrap();
+        assert_eq!(positions(&next), [(3, 3)]);
     }
 }
