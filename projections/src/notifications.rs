@@ -7,7 +7,11 @@
 //! gives the same rows, sent ones included. No secret is stored: links are rendered from
 //! `payload.token_id` at send time.
 
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use commands::notify::Template;
 use commands::store::RecordedEvent;
 use domain::inventory::InventoryEvent;
@@ -30,90 +34,216 @@ fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_uppercase()
 }
 
-struct NewNotification<'a> {
-    recipient_key: &'a str,
-    recipient: &'a str,
-    user_id: Option<Uuid>,
+/// A registered user as this model knows them.
+#[derive(Clone)]
+struct Recipient {
+    email: String,
+    first_name: Option<String>,
+    role: String,
+}
+
+/// A notification's delivery columns.
+#[derive(sqlx::FromRow)]
+struct Delivery {
+    notification_id: Uuid,
+    status: String,
+    attempts: i32,
+    last_error: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    sent_at: Option<DateTime<Utc>>,
+    updated_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// Folds one event of the notification's stream in, as the worker reports it.
+    fn fold(&mut self, event: &NotificationEvent) {
+        match event {
+            // The lease keeps other workers off until it lapses.
+            NotificationEvent::DeliveryStarted {
+                attempt,
+                lease_until,
+                at,
+            } => {
+                if self.status == "pending" {
+                    self.attempts = *attempt as i32;
+                    self.next_attempt_at = Some(*lease_until);
+                    self.updated_at = *at;
+                }
+            }
+            NotificationEvent::NotificationSent { attempt, at } => {
+                self.status = "sent".into();
+                self.attempts = self.attempts.max(*attempt as i32);
+                self.sent_at = Some(*at);
+                self.next_attempt_at = None;
+                self.updated_at = *at;
+            }
+            // A late failure report never undoes a delivery another attempt made.
+            NotificationEvent::NotificationFailed {
+                attempt,
+                error,
+                retry_at,
+                at,
+            } => {
+                if self.status != "sent" {
+                    self.status = if retry_at.is_some() {
+                        "pending"
+                    } else {
+                        "failed"
+                    }
+                    .into();
+                    self.attempts = self.attempts.max(*attempt as i32);
+                    self.last_error = Some(error.clone());
+                    self.next_attempt_at = *retry_at;
+                    self.updated_at = *at;
+                }
+            }
+        }
+    }
+}
+
+/// A notification the batch creates.
+struct Outgoing {
+    id: Uuid,
+    source_event_id: Uuid,
+    recipient: String,
+    user_id: Uuid,
     template: Template,
     subject: String,
     payload: Value,
+    created_at: DateTime<Utc>,
 }
 
-async fn queue(
-    tx: &mut PgConnection,
-    event: &RecordedEvent,
-    n: NewNotification<'_>,
-) -> Result<(), sqlx::Error> {
-    let id = NotificationId::derive(event.id, n.recipient_key);
-    sqlx::query(
-        "insert into notifications (notification_id, source_event_id, channel, recipient, user_id,
-             template, subject, payload, status, created_at, updated_at)
-         values ($1, $2, 'email', $3, $4, $5, $6, $7, 'pending', $8, $8)
-         on conflict (notification_id) do nothing",
-    )
-    .bind(id.as_uuid())
-    .bind(event.id)
-    .bind(n.recipient)
-    .bind(n.user_id)
-    .bind(n.template.as_str())
-    .bind(n.subject)
-    .bind(n.payload)
-    .bind(event.recorded_at)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+/// An event this model acts on, decoded.
+enum Step<'a> {
+    User(&'a RecordedEvent, Uuid, UserEvent),
+    Order(&'a RecordedEvent, Uuid, Box<OrderEvent>),
+    LowStock(&'a RecordedEvent, InventoryEvent),
+    Delivery(Uuid, NotificationEvent),
 }
 
-/// The e-mail and first name of `user_id`, if the model has seen it register.
-async fn recipient(
-    tx: &mut PgConnection,
-    user_id: Uuid,
-) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
-    sqlx::query_as("select email, first_name from recipients where user_id = $1")
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await
+impl<'a> Step<'a> {
+    fn of(event: &'a RecordedEvent) -> Result<Option<Self>, ProjectionError> {
+        let id = event.stream_uuid();
+        Ok(match (event.category(), event.event_type.as_str(), id) {
+            ("user", _, Some(id)) => Some(Step::User(event, id, decode(event)?)),
+            ("order", "OrderPlaced" | "OrderShipped", Some(id)) => {
+                Some(Step::Order(event, id, Box::new(decode(event)?)))
+            }
+            ("inventory", "LowStockDetected", _) => Some(Step::LowStock(event, decode(event)?)),
+            ("notification", _, Some(id)) => Some(Step::Delivery(id, decode(event)?)),
+            _ => None,
+        })
+    }
 }
 
-async fn to_user(
-    tx: &mut PgConnection,
-    event: &RecordedEvent,
-    user_id: Uuid,
-    template: Template,
-    subject: String,
-    mut payload: Value,
-) -> Result<(), sqlx::Error> {
-    // An order placed for an account this model never saw register has nobody to tell.
-    let Some((email, first_name)) = recipient(tx, user_id).await? else {
-        return Ok(());
-    };
-    payload["user_id"] = json!(user_id);
-    payload["first_name"] = json!(first_name);
-    queue(
-        tx,
-        event,
-        NewNotification {
-            recipient_key: "",
-            recipient: &email,
-            user_id: Some(user_id),
-            template,
-            subject,
-            payload,
-        },
-    )
-    .await
+/// An order's owner (when `order_id` is set) or a recipient by id: order, user, e-mail,
+/// first name, role; the last three are null for a user this model never saw register.
+type PersonRow = (
+    Option<Uuid>,
+    Uuid,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// A batch folded in memory: what it reads first, then what it writes.
+#[derive(Default)]
+struct Batch {
+    /// Everyone the batch may address, as of the point of the log the fold has reached.
+    recipients: HashMap<Uuid, Recipient>,
+    recipients_changed: BTreeSet<Uuid>,
+    owners: HashMap<Uuid, Uuid>,
+    new_owners: Vec<(Uuid, Uuid)>,
+    /// Delivery state of the notifications the batch creates or reports on.
+    deliveries: HashMap<Uuid, Delivery>,
+    /// Existing notifications whose delivery state the batch changes.
+    delivered: BTreeSet<Uuid>,
+    outgoing: Vec<Outgoing>,
+    created: HashSet<Uuid>,
 }
 
-impl NotificationsProjection {
-    async fn user(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let Some(user_id) = event.stream_uuid() else {
-            return Ok(());
-        };
-        let e = decode::<UserEvent>(event)?;
+impl Batch {
+    /// Reads the rows `steps` depend on: the recipients they name, the staff when stock
+    /// runs low, the owners of shipped orders, and the notifications reported on.
+    async fn load(tx: &mut PgConnection, steps: &[Step<'_>]) -> Result<Self, sqlx::Error> {
+        let mut users = Vec::new();
+        let mut orders = Vec::new();
+        let mut notifications = Vec::new();
+        let mut staff = false;
+        for step in steps {
+            match step {
+                Step::User(_, id, _) => users.push(*id),
+                Step::Order(_, id, e) => match &**e {
+                    OrderEvent::OrderPlaced { user_id, .. } => users.push(user_id.as_uuid()),
+                    _ => orders.push(*id),
+                },
+                Step::LowStock(..) => staff = true,
+                Step::Delivery(id, _) => notifications.push(*id),
+            }
+        }
+        let mut batch = Batch::default();
+        if !users.is_empty() || !orders.is_empty() || staff {
+            let roles: Vec<&str> = STAFF_ROLES.iter().map(Role::as_str).collect();
+            let rows: Vec<PersonRow> = sqlx::query_as(
+                "select null::uuid, user_id, email, first_name, role from recipients
+                      where user_id = any($1) or ($3 and role = any($4))
+                     union all
+                     select o.order_id, o.user_id, r.email, r.first_name, r.role
+                       from order_recipients o left join recipients r using (user_id)
+                      where o.order_id = any($2)",
+            )
+            .bind(&users)
+            .bind(&orders)
+            .bind(staff)
+            .bind(&roles)
+            .fetch_all(&mut *tx)
+            .await?;
+            for (order_id, user_id, email, first_name, role) in rows {
+                if let Some(order_id) = order_id {
+                    batch.owners.insert(order_id, user_id);
+                }
+                if let (Some(email), Some(role)) = (email, role) {
+                    let r = Recipient {
+                        email,
+                        first_name,
+                        role,
+                    };
+                    batch.recipients.insert(user_id, r);
+                }
+            }
+        }
+        if !notifications.is_empty() {
+            let rows: Vec<Delivery> = sqlx::query_as(
+                "select notification_id, status, attempts, last_error, next_attempt_at, sent_at,
+                        updated_at
+                   from notifications where notification_id = any($1)",
+            )
+            .bind(&notifications)
+            .fetch_all(&mut *tx)
+            .await?;
+            batch.deliveries = rows.into_iter().map(|d| (d.notification_id, d)).collect();
+        }
+        Ok(batch)
+    }
+
+    fn fold(&mut self, step: Step<'_>) {
+        match step {
+            Step::User(event, user_id, e) => self.user(event, user_id, e),
+            Step::Order(event, order_id, e) => self.order(event, order_id, *e),
+            Step::LowStock(event, e) => self.low_stock(event, e),
+            Step::Delivery(id, e) => {
+                if let Some(d) = self.deliveries.get_mut(&id) {
+                    d.fold(&e);
+                    // A row this batch creates is written with its state; others updated.
+                    if !self.created.contains(&id) {
+                        self.delivered.insert(id);
+                    }
+                }
+            }
+        }
+    }
+
+    fn user(&mut self, event: &RecordedEvent, user_id: Uuid, e: UserEvent) {
         match e {
             UserEvent::UserRegistered {
                 email,
@@ -121,30 +251,26 @@ impl NotificationsProjection {
                 role,
                 ..
             } => {
-                sqlx::query(
-                    "insert into recipients (user_id, email, first_name, role) values ($1, $2, $3, $4)
-                     on conflict (user_id) do nothing",
-                )
-                .bind(user_id)
-                .bind(email.as_str())
-                .bind(first_name)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await?;
+                if let Entry::Vacant(v) = self.recipients.entry(user_id) {
+                    v.insert(Recipient {
+                        email: email.as_str().to_owned(),
+                        first_name,
+                        role: role.as_str().to_owned(),
+                    });
+                    self.recipients_changed.insert(user_id);
+                }
             }
             UserEvent::ProfileUpdated { first_name, .. } => {
-                sqlx::query("update recipients set first_name = $2 where user_id = $1")
-                    .bind(user_id)
-                    .bind(first_name)
-                    .execute(&mut *tx)
-                    .await?;
+                if let Some(r) = self.recipients.get_mut(&user_id) {
+                    r.first_name = first_name;
+                    self.recipients_changed.insert(user_id);
+                }
             }
             UserEvent::RoleChanged { to, .. } => {
-                sqlx::query("update recipients set role = $2 where user_id = $1")
-                    .bind(user_id)
-                    .bind(to.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                if let Some(r) = self.recipients.get_mut(&user_id) {
+                    r.role = to.as_str().to_owned();
+                    self.recipients_changed.insert(user_id);
+                }
             }
             UserEvent::EmailVerificationRequested {
                 token_id,
@@ -152,15 +278,13 @@ impl NotificationsProjection {
                 ..
             } => {
                 let payload = json!({ "token_id": token_id, "expires_at": expires_at });
-                to_user(
-                    tx,
+                self.notify_user(
                     event,
                     user_id,
                     Template::VerifyEmail,
                     "Confirm your e-mail address".into(),
                     payload,
-                )
-                .await?;
+                );
             }
             UserEvent::PasswordResetRequested {
                 token_id,
@@ -168,33 +292,19 @@ impl NotificationsProjection {
                 ..
             } => {
                 let payload = json!({ "token_id": token_id, "expires_at": expires_at });
-                to_user(
-                    tx,
+                self.notify_user(
                     event,
                     user_id,
                     Template::PasswordReset,
                     "Reset your UltraMarket password".into(),
                     payload,
-                )
-                .await?;
+                );
             }
             _ => {}
         }
-        Ok(())
     }
 
-    async fn order(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        if !matches!(event.event_type.as_str(), "OrderPlaced" | "OrderShipped") {
-            return Ok(());
-        }
-        let Some(order_id) = event.stream_uuid() else {
-            return Ok(());
-        };
-        let e = decode::<OrderEvent>(event)?;
+    fn order(&mut self, event: &RecordedEvent, order_id: Uuid, e: OrderEvent) {
         match e {
             OrderEvent::OrderPlaced {
                 user_id,
@@ -203,14 +313,10 @@ impl NotificationsProjection {
                 ..
             } => {
                 let user_id = user_id.as_uuid();
-                sqlx::query(
-                    "insert into order_recipients (order_id, user_id) values ($1, $2)
-                     on conflict (order_id) do nothing",
-                )
-                .bind(order_id)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+                if let Entry::Vacant(v) = self.owners.entry(order_id) {
+                    v.insert(user_id);
+                    self.new_owners.push((order_id, user_id));
+                }
                 let payload = json!({
                     "order_id": order_id,
                     "lines": lines.iter().map(|l| json!({
@@ -218,142 +324,243 @@ impl NotificationsProjection {
                     })).collect::<Vec<_>>(),
                     "total": totals.total,
                 });
-                to_user(
-                    tx,
+                self.notify_user(
                     event,
                     user_id,
                     Template::OrderConfirmation,
                     format!("Your UltraMarket order {} is confirmed", short(order_id)),
                     payload,
-                )
-                .await?;
+                );
             }
             OrderEvent::OrderShipped {
                 tracking_number, ..
             } => {
-                let user: Option<Uuid> =
-                    sqlx::query_scalar("select user_id from order_recipients where order_id = $1")
-                        .bind(order_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if let Some(user_id) = user {
+                if let Some(&user_id) = self.owners.get(&order_id) {
                     let payload =
                         json!({ "order_id": order_id, "tracking_number": tracking_number });
-                    to_user(
-                        tx,
+                    self.notify_user(
                         event,
                         user_id,
                         Template::OrderShipped,
                         format!("Your UltraMarket order {} has shipped", short(order_id)),
                         payload,
-                    )
-                    .await?;
+                    );
                 }
             }
             _ => {}
         }
-        Ok(())
     }
 
-    async fn inventory(
-        &self,
-        tx: &mut PgConnection,
-        event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        if event.event_type != "LowStockDetected" {
-            return Ok(());
-        }
-        let e = decode::<InventoryEvent>(event)?;
+    fn low_stock(&mut self, event: &RecordedEvent, e: InventoryEvent) {
         let InventoryEvent::LowStockDetected {
             sku,
             available,
             threshold,
         } = e
         else {
-            return Ok(());
+            return;
         };
         let roles: Vec<&str> = STAFF_ROLES.iter().map(Role::as_str).collect();
-        // Ordered so a rebuild inserts the same rows in the same order.
-        let staff: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
-            "select user_id, email, first_name from recipients where role = any($1) order by user_id",
-        )
-        .bind(&roles)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (user_id, email, first_name) in staff {
-            let key = user_id.to_string();
+        // In user order, so a rebuild creates the same rows in the same order.
+        let mut staff: Vec<(Uuid, Recipient)> = self
+            .recipients
+            .iter()
+            .filter(|(_, r)| roles.contains(&r.role.as_str()))
+            .map(|(id, r)| (*id, r.clone()))
+            .collect();
+        staff.sort_by_key(|(id, _)| *id);
+        for (user_id, r) in staff {
             let payload = json!({
                 "sku": sku, "available": available, "threshold": threshold,
-                "user_id": user_id, "first_name": first_name,
+                "user_id": user_id, "first_name": r.first_name,
             });
-            queue(
-                tx,
+            self.queue(
                 event,
-                NewNotification {
-                    recipient_key: &key,
-                    recipient: &email,
-                    user_id: Some(user_id),
-                    template: Template::LowStock,
-                    subject: format!("Low stock: {} ({available} left)", sku.as_str()),
-                    payload,
-                },
-            )
-            .await?;
+                &user_id.to_string(),
+                r.email,
+                user_id,
+                Template::LowStock,
+                format!("Low stock: {} ({available} left)", sku.as_str()),
+                payload,
+            );
         }
-        Ok(())
     }
 
-    async fn delivery(
-        &self,
-        tx: &mut PgConnection,
+    fn notify_user(
+        &mut self,
         event: &RecordedEvent,
-    ) -> Result<(), ProjectionError> {
-        let Some(id) = event.stream_uuid() else {
-            return Ok(());
+        user_id: Uuid,
+        template: Template,
+        subject: String,
+        mut payload: Value,
+    ) {
+        // An order placed for an account this model never saw register has nobody to tell.
+        let Some(r) = self.recipients.get(&user_id) else {
+            return;
         };
-        let e = decode::<NotificationEvent>(event)?;
-        let query = match e {
-            // The lease keeps other workers off until it lapses.
-            NotificationEvent::DeliveryStarted {
-                attempt,
-                lease_until,
-                at,
-            } => sqlx::query(
-                "update notifications set attempts = $2, next_attempt_at = $3, updated_at = $4
-                  where notification_id = $1 and status = 'pending'",
+        payload["user_id"] = json!(user_id);
+        payload["first_name"] = json!(r.first_name);
+        let email = r.email.clone();
+        self.queue(event, "", email, user_id, template, subject, payload);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn queue(
+        &mut self,
+        event: &RecordedEvent,
+        recipient_key: &str,
+        recipient: String,
+        user_id: Uuid,
+        template: Template,
+        subject: String,
+        payload: Value,
+    ) {
+        let id = NotificationId::derive(event.id, recipient_key).as_uuid();
+        // Already there: the row stands as it is, as `on conflict do nothing` keeps it.
+        if let Entry::Vacant(v) = self.deliveries.entry(id) {
+            v.insert(Delivery {
+                notification_id: id,
+                status: "pending".into(),
+                attempts: 0,
+                last_error: None,
+                next_attempt_at: None,
+                sent_at: None,
+                updated_at: event.recorded_at,
+            });
+            self.created.insert(id);
+            self.outgoing.push(Outgoing {
+                id,
+                source_event_id: event.id,
+                recipient,
+                user_id,
+                template,
+                subject,
+                payload,
+                created_at: event.recorded_at,
+            });
+        }
+    }
+
+    async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+        if !self.recipients_changed.is_empty() {
+            let changed: Vec<(&Uuid, &Recipient)> = self
+                .recipients_changed
+                .iter()
+                .map(|id| (id, &self.recipients[id]))
+                .collect();
+            sqlx::query(
+                "insert into recipients (user_id, email, first_name, role)
+                 select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[])
+                 on conflict (user_id) do update set email = excluded.email,
+                     first_name = excluded.first_name, role = excluded.role",
             )
-            .bind(id)
-            .bind(attempt as i32)
-            .bind(lease_until)
-            .bind(at),
-            NotificationEvent::NotificationSent { attempt, at } => sqlx::query(
-                "update notifications set status = 'sent', attempts = greatest(attempts, $2),
-                     sent_at = $3, next_attempt_at = null, updated_at = $3
-                  where notification_id = $1",
+            .bind(changed.iter().map(|(id, _)| **id).collect::<Vec<_>>())
+            .bind(
+                changed
+                    .iter()
+                    .map(|(_, r)| r.email.clone())
+                    .collect::<Vec<_>>(),
             )
-            .bind(id)
-            .bind(attempt as i32)
-            .bind(at),
-            // A late failure report never undoes a delivery another attempt made.
-            NotificationEvent::NotificationFailed {
-                attempt,
-                error,
-                retry_at,
-                at,
-            } => sqlx::query(
-                "update notifications set
-                     status = case when $4::timestamptz is null then 'failed' else 'pending' end,
-                     attempts = greatest(attempts, $2), last_error = $3,
-                     next_attempt_at = $4, updated_at = $5
-                  where notification_id = $1 and status <> 'sent'",
+            .bind(
+                changed
+                    .iter()
+                    .map(|(_, r)| r.first_name.clone())
+                    .collect::<Vec<_>>(),
             )
-            .bind(id)
-            .bind(attempt as i32)
-            .bind(error)
-            .bind(retry_at)
-            .bind(at),
-        };
-        query.execute(&mut *tx).await?;
+            .bind(
+                changed
+                    .iter()
+                    .map(|(_, r)| r.role.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.new_owners.is_empty() {
+            sqlx::query(
+                "insert into order_recipients (order_id, user_id)
+                 select * from unnest($1::uuid[], $2::uuid[])
+                 on conflict (order_id) do nothing",
+            )
+            .bind(self.new_owners.iter().map(|o| o.0).collect::<Vec<_>>())
+            .bind(self.new_owners.iter().map(|o| o.1).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.outgoing.is_empty() {
+            let out = &self.outgoing;
+            let state = |o: &Outgoing| &self.deliveries[&o.id];
+            sqlx::query(
+                "insert into notifications (notification_id, source_event_id, channel, recipient,
+                     user_id, template, subject, payload, status, attempts, last_error,
+                     next_attempt_at, created_at, sent_at, updated_at)
+                 select n.id, n.source, 'email', n.recipient, n.user_id, n.template, n.subject,
+                        n.payload, n.status, n.attempts, n.last_error, n.next_attempt_at,
+                        n.created_at, n.sent_at, n.updated_at
+                   from unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[],
+                               $6::text[], $7::jsonb[], $8::text[], $9::int4[], $10::text[],
+                               $11::timestamptz[], $12::timestamptz[], $13::timestamptz[],
+                               $14::timestamptz[])
+                        as n(id, source, recipient, user_id, template, subject, payload, status,
+                             attempts, last_error, next_attempt_at, created_at, sent_at,
+                             updated_at)
+                 on conflict (notification_id) do nothing",
+            )
+            .bind(out.iter().map(|o| o.id).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.source_event_id).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.recipient.clone()).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.user_id).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.template.as_str()).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.subject.clone()).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| o.payload.clone()).collect::<Vec<_>>())
+            .bind(
+                out.iter()
+                    .map(|o| state(o).status.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(out.iter().map(|o| state(o).attempts).collect::<Vec<_>>())
+            .bind(
+                out.iter()
+                    .map(|o| state(o).last_error.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                out.iter()
+                    .map(|o| state(o).next_attempt_at)
+                    .collect::<Vec<_>>(),
+            )
+            .bind(out.iter().map(|o| o.created_at).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| state(o).sent_at).collect::<Vec<_>>())
+            .bind(out.iter().map(|o| state(o).updated_at).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.delivered.is_empty() {
+            let d: Vec<&Delivery> = self
+                .delivered
+                .iter()
+                .map(|id| &self.deliveries[id])
+                .collect();
+            sqlx::query(
+                "update notifications n set status = d.status, attempts = d.attempts,
+                     last_error = d.last_error, next_attempt_at = d.next_attempt_at,
+                     sent_at = d.sent_at, updated_at = d.updated_at
+                   from unnest($1::uuid[], $2::text[], $3::int4[], $4::text[],
+                               $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+                        as d(id, status, attempts, last_error, next_attempt_at, sent_at,
+                             updated_at)
+                  where n.notification_id = d.id",
+            )
+            .bind(d.iter().map(|d| d.notification_id).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.status.clone()).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.attempts).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.last_error.clone()).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.sent_at).collect::<Vec<_>>())
+            .bind(d.iter().map(|d| d.updated_at).collect::<Vec<_>>())
+            .execute(&mut *tx)
+            .await?;
+        }
         Ok(())
     }
 }
@@ -386,12 +593,26 @@ impl Projection for NotificationsProjection {
         tx: &mut PgConnection,
         event: &RecordedEvent,
     ) -> Result<(), ProjectionError> {
-        match event.category() {
-            "user" => self.user(tx, event).await,
-            "order" => self.order(tx, event).await,
-            "inventory" => self.inventory(tx, event).await,
-            "notification" => self.delivery(tx, event).await,
-            _ => Ok(()),
+        self.apply_batch(tx, &[event]).await
+    }
+
+    async fn apply_batch(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&RecordedEvent],
+    ) -> Result<(), ProjectionError> {
+        let mut steps = Vec::with_capacity(events.len());
+        for event in events {
+            steps.extend(Step::of(event)?);
         }
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::load(tx, &steps).await?;
+        for step in steps {
+            batch.fold(step);
+        }
+        batch.write(tx).await?;
+        Ok(())
     }
 }

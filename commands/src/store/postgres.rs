@@ -101,7 +101,7 @@ impl Window {
     fn extend(&mut self, batch: Vec<RecordedEvent>) {
         self.events.extend(batch);
         let excess = self.events.len().saturating_sub(TAIL_WINDOW);
-        if let Some(last_dropped) = self.events.drain(..excess).last() {
+        if let Some(last_dropped) = self.events.drain(..excess).next_back() {
             self.base = last_dropped.position;
         }
     }
