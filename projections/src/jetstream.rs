@@ -275,7 +275,13 @@ impl Worker {
         }
         deliveries.sort_by_key(Delivery::position);
         deliveries.dedup_by_key(|d| d.position());
-        let at = checkpoint(self.runner.pool(), name).await?;
+        // What this runner last committed is the checkpoint unless another process moved
+        // it since; only when the messages do not follow on from it is the table asked.
+        let mut at = self.runner.position();
+        if !follows(&deliveries, at) {
+            at = checkpoint(self.runner.pool(), name).await?;
+            self.runner.advance(at);
+        }
         let fresh: Vec<Delivery> = deliveries
             .into_iter()
             .filter(|d| d.position() > at)
@@ -283,10 +289,7 @@ impl Worker {
         let Some(last) = fresh.last().map(Delivery::position) else {
             return Ok(Applied::default());
         };
-        let complete = fresh[0].prev() <= at
-            && fresh.windows(2).all(|w| w[1].prev() <= w[0].position())
-            && fresh.iter().all(|d| matches!(d, Delivery::Event { .. }));
-        if complete {
+        if follows(&fresh, at) {
             let events: Vec<RecordedEvent> = fresh
                 .into_iter()
                 .filter_map(|d| match d {
@@ -335,6 +338,15 @@ impl Worker {
         }
         Ok(healed)
     }
+}
+
+/// Whether the deliveries after `at` in `sorted` are the whole of `$all` after it, with
+/// their bodies: each names as its predecessor `at` or a delivery before it.
+fn follows(sorted: &[Delivery], at: Position) -> bool {
+    let fresh: Vec<&Delivery> = sorted.iter().filter(|d| d.position() > at).collect();
+    fresh.first().is_none_or(|d| d.prev() <= at)
+        && fresh.windows(2).all(|w| w[1].prev() <= w[0].position())
+        && fresh.iter().all(|d| matches!(d, Delivery::Event { .. }))
 }
 
 /// Acknowledges `messages`. A lost acknowledgement only means a redelivery, which the

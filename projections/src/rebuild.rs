@@ -16,7 +16,7 @@ use commands::store::{EventStore, Position};
 use sqlx::PgPool;
 
 use crate::runtime::{
-    apply_in, create_tables, lock, set_checkpoint, Projection, ProjectionError, Target,
+    apply_in, begin_batch, create_tables, lock, set_checkpoint, Projection, ProjectionError, Target,
 };
 
 /// Reports progress after each page.
@@ -84,7 +84,7 @@ async fn apply_page(
     attempts: &mut HashMap<uuid::Uuid, u32>,
 ) -> Result<(), ProjectionError> {
     loop {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_batch(pool, target).await?;
         match apply_in(&mut tx, projection, target, page, attempts).await {
             Ok(_) => {
                 tx.commit().await?;
@@ -190,7 +190,7 @@ pub async fn rebuild(
     // The tail and the swap, in one transaction that holds the live projection's lock.
     let mut attempts = HashMap::new();
     loop {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin_batch(pool, target).await?;
         lock(&mut tx, name).await?;
         let mut failed = None;
         let mut pos = at;

@@ -7,7 +7,8 @@
 //! again within its duplicate window.
 //!
 //! Publishes are pipelined: a batch is sent, then its acknowledgements are awaited in
-//! order, and only then does the checkpoint move past it. A relay killed at any point
+//! order, and only then does the checkpoint move past it (that write overlaps the
+//! publishing of the next batch, one write at a time, in order). A relay killed at any point
 //! therefore republishes at most the batches whose checkpoint it had not yet written; those
 //! copies are dropped by JetStream's deduplication or, past its window, skipped by every
 //! projection's checkpoint.
@@ -31,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::jetstream::{ensure_stream, JetStreamConfig, NatsError};
@@ -168,13 +170,19 @@ impl Relay {
             .increment(published.duplicates);
         Ok(published)
     }
+}
 
-    /// Records that everything up to `at` is acknowledged.
-    async fn advance(&self, at: Position, stored: u64) -> Result<(), sqlx::Error> {
-        // Never backwards: a second relay on the same stream (during a rolling restart)
-        // may be behind this one.
-        sqlx::query(
-            "insert into projections.relay_checkpoints
+/// Records that everything up to `at` is acknowledged by JetStream stream `stream`.
+async fn advance(
+    pool: PgPool,
+    stream: String,
+    at: Position,
+    stored: u64,
+) -> Result<(), sqlx::Error> {
+    // Never backwards: a second relay on the same stream (during a rolling restart)
+    // may be behind this one.
+    sqlx::query(
+        "insert into projections.relay_checkpoints
                  (relay, commit_position, prepare_position, published)
              values ($1, $2, $3, $4)
              on conflict (relay) do update set commit_position = excluded.commit_position,
@@ -184,16 +192,28 @@ impl Relay {
              where (projections.relay_checkpoints.commit_position,
                     projections.relay_checkpoints.prepare_position)
                  < (excluded.commit_position, excluded.prepare_position)",
-        )
-        .bind(&self.config.stream)
-        .bind(at.commit as i64)
-        .bind(at.prepare as i64)
-        .bind(stored as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
+    )
+    .bind(&stream)
+    .bind(at.commit as i64)
+    .bind(at.prepare as i64)
+    .bind(stored as i64)
+    .execute(&pool)
+    .await?;
+    Ok(())
+}
 
+/// Waits for a checkpoint write started by [`Relay::follow`].
+async fn finish(advancing: Option<JoinHandle<Result<(), sqlx::Error>>>) -> Result<(), sqlx::Error> {
+    match advancing {
+        None => Ok(()),
+        Some(write) => match write.await {
+            Ok(result) => result,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        },
+    }
+}
+
+impl Relay {
     /// Publishes `$all` until `shutdown` turns true. NATS failures (a server restart, a
     /// deleted stream) are waited out: the relay starts again from its checkpoint,
     /// recreating the stream when it is gone. Store and database failures end it.
@@ -218,13 +238,18 @@ impl Relay {
         let (mut prev, _) = self.checkpoint().await?;
         tracing::info!(stream = %self.config.stream, from = %prev, "relay publishing $all to JetStream");
         let mut events = self.store.subscribe_all(prev).await?;
+        let mut advancing = None;
         loop {
-            if *shutdown.borrow() {
-                return Ok(());
+            let stop = *shutdown.borrow();
+            if stop {
+                return Ok(finish(advancing).await?);
             }
-            let first = tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
-                next = events.next() => next,
+            let next = tokio::select! {
+                _ = shutdown.wait_for(|stop| *stop) => None,
+                next = events.next() => Some(next),
+            };
+            let Some(first) = next else {
+                return Ok(finish(advancing).await?);
             };
             let Some(first) = first else {
                 return Err(StoreError::Unavailable("the $all subscription ended".into()).into());
@@ -238,7 +263,13 @@ impl Relay {
             }
             let published = self.publish(&batch, prev).await?;
             let last = batch.last().expect("a batch is never empty").position;
-            self.advance(last, published.stored).await?;
+            finish(advancing.take()).await?;
+            advancing = Some(tokio::spawn(advance(
+                self.pool.clone(),
+                self.config.stream.clone(),
+                last,
+                published.stored,
+            )));
             prev = last;
         }
     }

@@ -294,9 +294,37 @@ pub(crate) struct Target<'a> {
     pub key: &'a str,
 }
 
-/// Applies `events` to `target` inside `conn`'s open transaction, skipping those at or
-/// below its checkpoint, parking poison, and advancing the checkpoint. Answers how many
-/// were applied (parked ones included: they are behind the checkpoint too).
+/// `s` as a quoted SQL string literal (standard-conforming strings, the default).
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Opens the transaction a batch for `target` is applied in: it holds `target`'s lock and
+/// resolves names in its schema. One round trip: `BEGIN` and the settings go as one
+/// simple query.
+///
+/// A read model is derived from the log, which is written durably: a crash that loses a
+/// batch's commit loses its checkpoint with it, and the runner applies those events
+/// again. So the batch need not wait for its WAL flush (`synchronous_commit = off`), and
+/// holds its transaction id, which holds back every reader of `$all`, for less time.
+pub(crate) async fn begin_batch(
+    pool: &PgPool,
+    target: Target<'_>,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let lock_key = quote_literal(&format!("projection:{}", target.key));
+    let search_path = quote_literal(&quote_ident(target.schema));
+    pool.begin_with(format!(
+        "begin; select pg_advisory_xact_lock(hashtext({lock_key})),
+                       set_config('search_path', {search_path}, true),
+                       set_config('synchronous_commit', 'off', true)"
+    ))
+    .await
+}
+
+/// Applies `events` to `target` inside `conn`'s transaction, which [`begin_batch`] opened,
+/// skipping those at or below its checkpoint, parking poison, and advancing the
+/// checkpoint. Answers how many were applied (parked ones included: they are behind the
+/// checkpoint too).
 pub(crate) async fn apply_in(
     conn: &mut PgConnection,
     projection: &dyn Projection,
@@ -304,20 +332,6 @@ pub(crate) async fn apply_in(
     events: &[RecordedEvent],
     attempts: &mut HashMap<uuid::Uuid, u32>,
 ) -> Result<usize, ProjectionError> {
-    // One round trip for the lock and the settings. A read model is derived from the log,
-    // which is written durably: a crash that loses its last commits loses their checkpoint
-    // with them, and the runner applies those events again. So the batch need not wait
-    // for its WAL flush, and holds its transaction id (which holds back every reader of
-    // `$all`) for less time.
-    sqlx::query(
-        "select pg_advisory_xact_lock(hashtext('projection:' || $1)),
-                set_config('search_path', $2, true),
-                set_config('synchronous_commit', 'off', true)",
-    )
-    .bind(target.key)
-    .bind(quote_ident(target.schema))
-    .execute(&mut *conn)
-    .await?;
     let start = checkpoint_in(&mut *conn, target.key).await?;
     let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| e.position > start).collect();
     let Some(&last) = fresh.last() else {
@@ -452,7 +466,13 @@ impl Runner {
         self.applied.subscribe()
     }
 
-    fn advance(&self, to: Position) {
+    /// The last position this runner committed (or read from the checkpoint).
+    pub fn position(&self) -> Position {
+        *self.applied.borrow()
+    }
+
+    /// Records a position known committed, for [`Runner::position`]; never moves back.
+    pub fn advance(&self, to: Position) {
         self.applied.send_if_modified(|at| {
             let later = to > *at;
             if later {
@@ -515,7 +535,7 @@ impl Runner {
         };
         let mut attempts = std::mem::take(&mut *self.attempts.lock().expect("not poisoned"));
         let result = async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin_batch(&self.pool, target).await?;
             let n = apply_in(&mut tx, &*self.projection, target, events, &mut attempts).await?;
             tx.commit().await?;
             Ok::<_, ProjectionError>(n)
