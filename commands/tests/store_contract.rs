@@ -755,3 +755,94 @@ async fn all_never_skips_events_committed_out_of_order(pool: PgPool) {
     }
     assert_eq!(again, seen_ids, "a second read of $all gave another order");
 }
+
+/// Reads `n` events from `sub`, failing if it stalls.
+async fn take(mut sub: commands::store::SubscriptionStream, n: usize) -> Vec<Uuid> {
+    let mut seen = Vec::with_capacity(n);
+    while seen.len() < n {
+        let e = tokio::time::timeout(Duration::from_secs(30), sub.next())
+            .await
+            .expect("subscriber stalled")
+            .expect("subscription ended")
+            .unwrap();
+        seen.push(e.id);
+    }
+    seen
+}
+
+/// Subscriptions share the store's tail, which keeps only the latest 8,192 events. One
+/// that starts at the beginning while the tail starts at the end, one that joins half-way,
+/// and one that starts after more than the tail keeps has been written each see `$all`
+/// exactly: all of it after their start, once, in order.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn subscriptions_behind_the_shared_tail_catch_up(pool: PgPool) {
+    const APPENDS: usize = 101;
+    const PER_APPEND: usize = 100;
+    let store = PgEventStore::new(pool.clone());
+    let append = |i: usize| {
+        let store = store.clone();
+        async move {
+            store
+                .append(
+                    &format!("t-{}", i % 7),
+                    ExpectedVersion::Any,
+                    events(i * PER_APPEND..(i + 1) * PER_APPEND),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    append(0).await;
+    let early = tokio::spawn(take(
+        store.subscribe_all(Position::START).await.unwrap(),
+        APPENDS * PER_APPEND,
+    ));
+    let mut midway = None;
+    for i in 1..APPENDS {
+        append(i).await;
+        if i == APPENDS / 2 {
+            // Whatever `$all` shows by now: the subscription starts from its end.
+            let head = store.head_position().await.unwrap();
+            let mut before = 0;
+            let mut after = Position::START;
+            loop {
+                let page = store.read_all(after, 1_000).await.unwrap();
+                let n = page.iter().filter(|e| e.position <= head).count();
+                before += n;
+                if n == 0 || n < page.len() {
+                    break;
+                }
+                after = page[n - 1].position;
+            }
+            let sub = store.subscribe_all(head).await.unwrap();
+            midway = Some((
+                before,
+                tokio::spawn(take(sub, APPENDS * PER_APPEND - before)),
+            ));
+        }
+    }
+    let late = tokio::spawn(take(
+        store.subscribe_all(Position::START).await.unwrap(),
+        APPENDS * PER_APPEND,
+    ));
+
+    let mut all = Vec::new();
+    let mut after = Position::START;
+    while all.len() < APPENDS * PER_APPEND {
+        let page = store.read_all(after, 1_000).await.unwrap();
+        match page.last() {
+            Some(last) => after = last.position,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+        all.extend(page.into_iter().map(|e| e.id));
+    }
+    assert_eq!(
+        early.await.unwrap(),
+        all,
+        "from the start, before the writes"
+    );
+    let (before, midway) = midway.unwrap();
+    assert!(before > 0);
+    assert_eq!(midway.await.unwrap(), all[before..], "from half-way");
+    assert_eq!(late.await.unwrap(), all, "from the start, after the writes");
+}
