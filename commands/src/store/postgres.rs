@@ -279,6 +279,8 @@ async fn listen(store: Weak<Inner>) {
                             tokio::select! {
                                 received = listener.try_recv() => match received {
                                     Ok(_) => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                                    // Shutting down: the pool closed under it.
+                                    Err(sqlx::Error::PoolClosed) => break,
                                     Err(e) => {
                                         tracing::warn!(error = %e, "LISTEN connection failed; subscribers fall back to polling");
                                         break;
