@@ -278,9 +278,11 @@ impl Worker {
         // What this runner last committed is the checkpoint unless another process moved
         // it since; only when the messages do not follow on from it is the table asked.
         let mut at = self.runner.position();
-        if !follows(&deliveries, at) {
+        let mut complete = follows(&deliveries, at);
+        if !complete {
             at = checkpoint(self.runner.pool(), name).await?;
             self.runner.advance(at);
+            complete = follows(&deliveries, at);
         }
         let fresh: Vec<Delivery> = deliveries
             .into_iter()
@@ -289,7 +291,7 @@ impl Worker {
         let Some(last) = fresh.last().map(Delivery::position) else {
             return Ok(Applied::default());
         };
-        if follows(&fresh, at) {
+        if complete {
             let events: Vec<RecordedEvent> = fresh
                 .into_iter()
                 .filter_map(|d| match d {
@@ -343,7 +345,7 @@ impl Worker {
 /// Whether the deliveries after `at` in `sorted` are the whole of `$all` after it, with
 /// their bodies: each names as its predecessor `at` or a delivery before it.
 fn follows(sorted: &[Delivery], at: Position) -> bool {
-    let fresh: Vec<&Delivery> = sorted.iter().filter(|d| d.position() > at).collect();
+    let fresh = &sorted[sorted.partition_point(|d| d.position() <= at)..];
     fresh.first().is_none_or(|d| d.prev() <= at)
         && fresh.windows(2).all(|w| w[1].prev() <= w[0].position())
         && fresh.iter().all(|d| matches!(d, Delivery::Event { .. }))

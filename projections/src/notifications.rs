@@ -360,12 +360,11 @@ impl Batch {
         else {
             return;
         };
-        let roles: Vec<&str> = STAFF_ROLES.iter().map(Role::as_str).collect();
         // In user order, so a rebuild creates the same rows in the same order.
         let mut staff: Vec<(Uuid, Recipient)> = self
             .recipients
             .iter()
-            .filter(|(_, r)| roles.contains(&r.role.as_str()))
+            .filter(|(_, r)| STAFF_ROLES.iter().any(|s| s.as_str() == r.role))
             .map(|(id, r)| (*id, r.clone()))
             .collect();
         staff.sort_by_key(|(id, _)| *id);

@@ -472,7 +472,7 @@ impl Runner {
     }
 
     /// Records a position known committed, for [`Runner::position`]; never moves back.
-    pub fn advance(&self, to: Position) {
+    pub(crate) fn advance(&self, to: Position) {
         self.applied.send_if_modified(|at| {
             let later = to > *at;
             if later {

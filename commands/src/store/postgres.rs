@@ -157,7 +157,6 @@ impl PgEventStore {
             return;
         }
         tail.running = true;
-        tail.window = None;
         // Its wake receiver keeps the `LISTEN` task alive for as long as it runs.
         let wake = self.inner.wake.subscribe();
         self.ensure_listener();
@@ -169,6 +168,11 @@ impl Inner {
     fn lock_tail(&self) -> std::sync::MutexGuard<'_, Tail> {
         self.tail.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Tells the receivers of a wake or growth counter that something happened.
+fn bump(counter: &watch::Sender<u64>) {
+    counter.send_modify(|n| *n = n.wrapping_add(1));
 }
 
 /// The tail: reads `$all` from its end as it grows, into the shared window.
@@ -200,7 +204,7 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
                         base: head,
                         events: VecDeque::new(),
                     });
-                    inner.grown.send_modify(|n| *n = n.wrapping_add(1));
+                    bump(&inner.grown);
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "the tail of $all could not find its end; retrying");
@@ -216,7 +220,7 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
                 if let Some(window) = inner.lock_tail().window.as_mut() {
                     window.extend(batch);
                 }
-                inner.grown.send_modify(|n| *n = n.wrapping_add(1));
+                bump(&inner.grown);
                 retry = None;
                 continue;
             }
@@ -278,7 +282,7 @@ async fn listen(store: Weak<Inner>) {
                         loop {
                             tokio::select! {
                                 received = listener.try_recv() => match received {
-                                    Ok(_) => wake.send_modify(|n| *n = n.wrapping_add(1)),
+                                    Ok(_) => bump(&wake),
                                     // Shutting down: the pool closed under it.
                                     Err(sqlx::Error::PoolClosed) => break,
                                     Err(e) => {
@@ -512,7 +516,7 @@ impl EventStore for PgEventStore {
         };
         match row.outcome.as_str() {
             "appended" => {
-                self.inner.wake.send_modify(|n| *n = n.wrapping_add(1));
+                bump(&self.inner.wake);
                 self.inner.notify_request.notify_one();
                 answer(&row)
             }
