@@ -22,7 +22,6 @@ use axum::Router;
 use commands::store::postgres::PgEventStore;
 use commands::store::EventStore;
 use metrics_exporter_prometheus::PrometheusHandle;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -90,7 +89,7 @@ impl AppState {
     /// A state whose pool connects on first use and whose store is PostgreSQL: for routing
     /// tests that never touch a database (a route that does answers 503).
     pub fn connect_lazy(config: Config) -> Result<AppState, StartupError> {
-        let pool = PgPoolOptions::new()
+        let pool = commands::store::postgres::pool_options()
             .acquire_timeout(std::time::Duration::from_secs(2))
             .connect_lazy(config.database_url.expose())
             .map_err(|e| StartupError::Database {

@@ -22,7 +22,7 @@ use commands::store::EventStore;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -434,7 +434,7 @@ pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
             })
         }
     }
-    PgPoolOptions::new()
+    commands::store::postgres::pool_options()
         .max_connections(32)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)

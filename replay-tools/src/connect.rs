@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use commands::store::postgres::PgEventStore;
 use commands::store::EventStore;
-use sqlx::postgres::PgPoolOptions;
 
 use crate::UmctlError;
 
@@ -25,7 +24,7 @@ pub async fn open_store(
 /// The PostgreSQL database (migrated, so a fresh one works): the read models, and the
 /// store unless EventStoreDB is configured.
 pub async fn open_read_models(database_url: &str) -> Result<sqlx::PgPool, UmctlError> {
-    let pool = PgPoolOptions::new()
+    let pool = commands::store::postgres::pool_options()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
         .connect(database_url)

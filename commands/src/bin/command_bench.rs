@@ -28,7 +28,7 @@ use domain::money::{Currency, Money};
 use domain::order::{Order, OrderCommand, OrderLine, OrderStatus, PlaceOrder};
 use domain::value::Sku;
 use domain::{Aggregate, DomainEvent};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
 use uuid::Uuid;
 
@@ -96,7 +96,7 @@ fn percentiles(mut l: Vec<Duration>) -> String {
 }
 
 async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
-    let pool = PgPoolOptions::new()
+    let pool = commands::store::postgres::pool_options()
         .max_connections(24)
         .connect_with(options)
         .await?;

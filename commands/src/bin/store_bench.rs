@@ -40,7 +40,7 @@ use commands::store::{
     Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom, StoreError,
 };
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, Connection, PgPool};
 use uuid::Uuid;
 
@@ -263,7 +263,7 @@ struct Row {
 
 async fn run(options: PgConnectOptions, plan: &Plan) -> anyhow::Result<()> {
     let started = Instant::now();
-    let pool = PgPoolOptions::new()
+    let pool = commands::store::postgres::pool_options()
         .max_connections(POOL)
         .min_connections(POOL)
         .acquire_timeout(Duration::from_secs(60))

@@ -24,7 +24,8 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::Value;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgListener, PgPool};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
@@ -36,6 +37,38 @@ use super::{
 
 /// Every PostgreSQL migration of the engine: the store and the read models.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../schemas/migrations");
+
+/// A pooled connection idle for longer than this is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// Options for the engine's PostgreSQL pools.
+///
+/// sqlx pings every connection before handing it out, by default: one more round trip for
+/// each transaction, which under load is a fifth of a projection worker's time. A
+/// connection used moments ago is known to work; only one idle for a while (it may have
+/// outlived a server restart) is pinged, and dropped for a fresh one if that fails.
+pub fn pool_options() -> PgPoolOptions {
+    pool_options_pinging_after(PING_AFTER_IDLE)
+}
+
+fn pool_options_pinging_after(idle: Duration) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .test_before_acquire(false)
+        .before_acquire(move |conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < idle {
+                    return Ok(true);
+                }
+                match conn.ping().await {
+                    Ok(()) => Ok(true),
+                    Err(e) => {
+                        tracing::info!(error = %e, "dropping a pooled connection that no longer answers");
+                        Ok(false)
+                    }
+                }
+            })
+        })
+}
 
 /// The channel appends are announced on to other processes.
 const NOTIFY_CHANNEL: &str = "um_store_events";
@@ -703,6 +736,53 @@ mod tests {
             .iter()
             .map(|e| (e.position.commit, e.position.prepare))
             .collect()
+    }
+
+    async fn backend(pool: &PgPool) -> Result<i32, sqlx::Error> {
+        sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(pool)
+            .await
+    }
+
+    async fn terminate(admin: &PgPool, pid: i32) {
+        let done: bool = sqlx::query_scalar("select pg_terminate_backend($1)")
+            .bind(pid)
+            .fetch_one(admin)
+            .await
+            .unwrap();
+        assert!(done);
+    }
+
+    #[sqlx::test]
+    async fn a_connection_idle_long_enough_is_checked_and_replaced_when_dead(
+        _: PgPoolOptions,
+        options: sqlx::postgres::PgConnectOptions,
+    ) {
+        let admin = PgPool::connect_with(options.clone()).await.unwrap();
+        let checked = pool_options_pinging_after(Duration::ZERO)
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .unwrap();
+        let first = backend(&checked).await.unwrap();
+        terminate(&admin, first).await;
+        let second = backend(&checked)
+            .await
+            .expect("a dead connection is replaced");
+        assert_ne!(first, second);
+
+        // Used moments ago, a connection is handed out without the round trip.
+        let trusted = pool_options_pinging_after(Duration::from_secs(3600))
+            .max_connections(1)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let pid = backend(&trusted).await.unwrap();
+        terminate(&admin, pid).await;
+        assert!(backend(&trusted).await.is_err());
+        backend(&trusted)
+            .await
+            .expect("the broken connection is gone after one failure");
     }
 
     #[test]

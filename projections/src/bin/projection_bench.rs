@@ -36,7 +36,7 @@ use domain::money::{Currency, Money};
 use domain::order::{CancellationReason, ChangedBy, Order, OrderCommand, OrderLine, PlaceOrder};
 use domain::value::{Sku, Slug};
 use projections::Runner;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -395,7 +395,7 @@ async fn checkpoints(pool: &PgPool) -> anyhow::Result<HashMap<String, Position>>
 }
 
 async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
-    let pool = PgPoolOptions::new()
+    let pool = commands::store::postgres::pool_options()
         .max_connections(32)
         .connect_with(options)
         .await?;
