@@ -226,7 +226,6 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
             tail.window.as_ref().map(Window::head)
         };
         drop(inner);
-        wake.borrow_and_update();
         let Some(after) = after else {
             // Starting: the window begins at the end of `$all`; subscriptions further back
             // read the store until they reach it.
@@ -246,6 +245,10 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
             }
             continue;
         };
+        // An append announced since the last look: if the read below finds nothing, an
+        // older transaction still holds the horizon, and the short retries must start
+        // now; the wake is spent, and none may follow.
+        let announced = wake.borrow_and_update().has_changed();
         let read = read_all(&pool, after, SUBSCRIPTION_BATCH).await;
         match read {
             Ok(batch) if !batch.is_empty() => {
@@ -257,7 +260,11 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
                 retry = None;
                 continue;
             }
-            Ok(_) => {}
+            Ok(_) => {
+                if announced {
+                    retry = Some(FIRST_RETRY);
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "the tail of $all could not read the store; retrying");
                 retry = None;
@@ -783,6 +790,66 @@ mod tests {
         backend(&trusted)
             .await
             .expect("the broken connection is gone after one failure");
+    }
+
+    fn new_event(bytes: usize) -> NewEvent {
+        NewEvent {
+            id: Uuid::new_v4(),
+            event_type: "Noted".into(),
+            schema_version: 1,
+            data: serde_json::json!({ "text": "x".repeat(bytes) }),
+            metadata: serde_json::json!({}),
+        }
+    }
+
+    /// The tail can spend an append's wake on a read that was already under way, then find
+    /// the event still hidden behind an older open transaction. It must look again soon
+    /// after, not wait for the next wake or the idle poll: at the end of a burst there is
+    /// no next wake.
+    #[sqlx::test(migrator = "crate::store::postgres::MIGRATOR")]
+    async fn an_event_held_back_by_an_older_transaction_arrives_soon_after_it_ends(pool: PgPool) {
+        use crate::store::{EventStore, ExpectedVersion};
+        let store = PgEventStore::new(pool.clone());
+        let mut sub = store.subscribe_all(Position::START).await.unwrap();
+        let mut next = async || {
+            tokio::time::timeout(Duration::from_secs(5), sub.next())
+                .await
+                .expect("the subscription stalled")
+                .expect("the subscription ended")
+                .unwrap()
+        };
+        for round in 0..5 {
+            // A batch large enough that the tail is still reading it when the next
+            // append announces itself.
+            let big: Vec<NewEvent> = (0..400).map(|_| new_event(8_000)).collect();
+            store
+                .append(&format!("big-{round}"), ExpectedVersion::Any, big)
+                .await
+                .unwrap();
+            let mut older = pool.begin().await.unwrap();
+            sqlx::query("select pg_current_xact_id()")
+                .execute(&mut *older)
+                .await
+                .unwrap();
+            let hidden = new_event(10);
+            let hidden_id = hidden.id;
+            store
+                .append(&format!("late-{round}"), ExpectedVersion::Any, vec![hidden])
+                .await
+                .unwrap();
+            for _ in 0..400 {
+                assert!(next().await.stream_id.starts_with("big-"));
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            older.commit().await.unwrap();
+            let released = std::time::Instant::now();
+            assert_eq!(next().await.id, hidden_id);
+            let waited = released.elapsed();
+            assert!(
+                waited < Duration::from_millis(250),
+                "round {round}: the event came {waited:?} after the transaction hiding it ended"
+            );
+        }
     }
 
     #[test]
