@@ -31,7 +31,7 @@ use commands::store::{Position, RecordedEvent};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
-use crate::relay::{decode, Delivery};
+use crate::relay::{decode_for, Delivery};
 use crate::runtime::{checkpoint, ProjectionError, Runner, BATCH};
 
 /// The JetStream side of a deployment: where the relay publishes and the workers read.
@@ -132,6 +132,9 @@ pub struct Worker {
     js: jetstream::Context,
     config: JetStreamConfig,
     messages: Option<pull::Stream>,
+    /// The consumer's acknowledgement policy: `All` for consumers this version created
+    /// (one acknowledgement per batch), `Explicit` for older ones (one per message).
+    ack_policy: AckPolicy,
 }
 
 impl Worker {
@@ -141,6 +144,7 @@ impl Worker {
             js,
             config,
             messages: None,
+            ack_policy: AckPolicy::All,
         }
     }
 
@@ -166,7 +170,7 @@ impl Worker {
             return Ok(Outcome::Idle { healed });
         }
         let done = self.apply(&messages).await?;
-        ack(&messages).await;
+        self.ack(&messages).await;
         Ok(Outcome::Batch {
             received: messages.len(),
             applied: done.applied,
@@ -211,7 +215,7 @@ impl Worker {
 
     /// The projection's durable consumer, created (with the stream, when that is gone)
     /// if missing.
-    async fn subscribe(&self) -> Result<pull::Stream, NatsError> {
+    async fn subscribe(&mut self) -> Result<pull::Stream, NatsError> {
         let name = self.runner.name();
         let stream = match self.js.get_stream(&self.config.stream).await {
             Ok(stream) => stream,
@@ -235,7 +239,9 @@ impl Worker {
                     durable_name: Some(name.to_owned()),
                     description: Some(format!("projection {name}")),
                     filter_subject: self.config.subjects(),
-                    ack_policy: AckPolicy::Explicit,
+                    // One acknowledgement covers a batch: its messages are applied
+                    // together, so they are done together.
+                    ack_policy: AckPolicy::All,
                     ack_wait: self.config.ack_wait,
                     // From the stream's first message: the checkpoint skips what it
                     // covers, and nothing the stream still holds is passed over.
@@ -246,6 +252,8 @@ impl Worker {
             )
             .await
             .map_err(NatsError::from)?;
+        // An existing consumer keeps the policy it was created with.
+        self.ack_policy = consumer.cached_info().config.ack_policy;
         consumer
             .stream()
             .max_messages_per_batch(BATCH)
@@ -263,8 +271,11 @@ impl Worker {
     pub async fn apply(&self, messages: &[jetstream::Message]) -> Result<Applied, ProjectionError> {
         let name = self.runner.name();
         let mut deliveries: Vec<Delivery> = Vec::with_capacity(messages.len());
+        let projection = self.runner.projection();
         for message in messages {
-            match decode(message.headers.as_ref(), &message.payload) {
+            match decode_for(message.headers.as_ref(), &message.payload, |e| {
+                projection.wants(e)
+            }) {
                 Ok(delivery) => deliveries.push(delivery),
                 // Not ours: someone published on the relay's subjects. Whatever it hides
                 // is still in the store.
@@ -351,12 +362,20 @@ fn follows(sorted: &[Delivery], at: Position) -> bool {
         && fresh.iter().all(|d| matches!(d, Delivery::Event { .. }))
 }
 
-/// Acknowledges `messages`. A lost acknowledgement only means a redelivery, which the
-/// checkpoint skips.
-pub async fn ack(messages: &[jetstream::Message]) {
-    for message in messages {
-        if let Err(e) = message.ack().await {
-            tracing::debug!(error = %e, "acknowledgement not sent; the message will come again and be skipped");
+impl Worker {
+    /// Acknowledges `messages`: under `AckPolicy::All`, only the one furthest in the
+    /// stream, which covers the others. A lost acknowledgement only means a redelivery,
+    /// which the checkpoint skips.
+    pub async fn ack(&self, messages: &[jetstream::Message]) {
+        let furthest = |m: &&jetstream::Message| m.info().map_or(0, |i| i.stream_sequence);
+        let acks: Vec<&jetstream::Message> = match self.ack_policy {
+            AckPolicy::All => messages.iter().max_by_key(furthest).into_iter().collect(),
+            _ => messages.iter().collect(),
+        };
+        for message in acks {
+            if let Err(e) = message.ack().await {
+                tracing::debug!(error = %e, "acknowledgement not sent; the message will come again and be skipped");
+            }
         }
     }
 }

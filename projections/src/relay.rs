@@ -29,6 +29,7 @@ use chrono::{DateTime, Utc};
 use commands::store::{EventStore, Position, RecordedEvent, StoreError};
 use futures::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -337,16 +338,19 @@ struct Body<'a> {
     recorded_at: DateTime<Utc>,
 }
 
+/// A body as read back: data and metadata stay unparsed text until someone wants them.
 #[derive(Deserialize)]
-struct OwnedBody {
+struct ReadBody<'a> {
     id: Uuid,
     stream_id: String,
     revision: u64,
     position: String,
     event_type: String,
     schema_version: u32,
-    data: Value,
-    metadata: Value,
+    #[serde(borrow)]
+    data: &'a RawValue,
+    #[serde(borrow)]
+    metadata: &'a RawValue,
     recorded_at: DateTime<Utc>,
 }
 
@@ -418,6 +422,18 @@ pub struct NotAnEvent(String);
 
 /// Reads a message the relay published.
 pub fn decode(headers: Option<&HeaderMap>, body: &[u8]) -> Result<Delivery, NotAnEvent> {
+    decode_for(headers, body, |_| true)
+}
+
+/// Reads a message the relay published, parsing the event's data and metadata only when
+/// `wants` takes the event on its envelope (id, stream, type, versions, position, time);
+/// otherwise both are `null`. Most of a worker's messages are events its read model
+/// skips, and their data is most of the decoding.
+pub fn decode_for(
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+    wants: impl Fn(&RecordedEvent) -> bool,
+) -> Result<Delivery, NotAnEvent> {
     let header = |name: &str| {
         headers
             .and_then(|h| h.get(name))
@@ -436,9 +452,9 @@ pub fn decode(headers: Option<&HeaderMap>, body: &[u8]) -> Result<Delivery, NotA
             prev,
         });
     }
-    let body: OwnedBody =
+    let body: ReadBody =
         serde_json::from_slice(body).map_err(|e| NotAnEvent(format!("body: {e}")))?;
-    let event = RecordedEvent {
+    let mut event = RecordedEvent {
         id: body.id,
         stream_id: body.stream_id,
         revision: body.revision,
@@ -448,10 +464,17 @@ pub fn decode(headers: Option<&HeaderMap>, body: &[u8]) -> Result<Delivery, NotA
             .map_err(|e: commands::store::InvalidPosition| NotAnEvent(e.to_string()))?,
         event_type: body.event_type,
         schema_version: body.schema_version,
-        data: body.data,
-        metadata: body.metadata,
+        data: Value::Null,
+        metadata: Value::Null,
         recorded_at: body.recorded_at,
     };
+    if wants(&event) {
+        let parse = |raw: &RawValue| {
+            serde_json::from_str(raw.get()).map_err(|e| NotAnEvent(format!("body: {e}")))
+        };
+        event.data = parse(body.data)?;
+        event.metadata = parse(body.metadata)?;
+    }
     Ok(Delivery::Event {
         event: Box::new(event),
         prev,
@@ -492,6 +515,42 @@ mod tests {
         assert_eq!(
             headers.get(HEADER_RECORDED_AT).unwrap().as_str(),
             "2026-11-30T10:11:12.123456789Z"
+        );
+    }
+
+    #[test]
+    fn data_and_metadata_are_parsed_only_for_events_that_are_wanted() {
+        let e = event("order-1", "OrderPlaced");
+        let (headers, body) = encode(&e, Position::new(900, 9));
+        let skipped = decode_for(Some(&headers), &body, |seen| {
+            assert_eq!((seen.id, seen.position), (e.id, e.position));
+            seen.stream_id != "order-1"
+        })
+        .unwrap();
+        let Delivery::Event { event: skipped, .. } = skipped else {
+            panic!("a message with a body is an event");
+        };
+        assert_eq!(
+            (skipped.data.clone(), skipped.metadata.clone()),
+            (Value::Null, Value::Null)
+        );
+        assert_eq!(
+            *skipped,
+            RecordedEvent {
+                data: Value::Null,
+                metadata: Value::Null,
+                ..e.clone()
+            }
+        );
+        let wanted = decode_for(Some(&headers), &body, |seen| {
+            seen.event_type == "OrderPlaced"
+        });
+        assert_eq!(
+            wanted.unwrap(),
+            Delivery::Event {
+                event: Box::new(e),
+                prev: Position::new(900, 9)
+            }
         );
     }
 

@@ -83,7 +83,9 @@ pub trait Projection: Send + Sync + 'static {
     /// Whether `event` may change this read model. Events it does not want are never given
     /// to [`Projection::apply`], and a batch of nothing but such events only moves the
     /// checkpoint. Must answer true for every event `apply` does something with; the
-    /// default, true, is always correct.
+    /// default, true, is always correct. Decides on the envelope (stream, type, versions,
+    /// position, time): a JetStream worker asks before it parses the data and metadata,
+    /// which are `null` then.
     fn wants(&self, event: &RecordedEvent) -> bool {
         let _ = event;
         true

@@ -75,6 +75,36 @@ impl Projection for Tally {
     }
 }
 
+/// Tally under another name, wanting only product events.
+struct Products;
+
+#[async_trait]
+impl Projection for Products {
+    fn name(&self) -> &'static str {
+        "products"
+    }
+
+    fn schema(&self) -> &'static str {
+        "products"
+    }
+
+    fn tables(&self) -> &'static str {
+        Tally.tables()
+    }
+
+    fn wants(&self, event: &RecordedEvent) -> bool {
+        event.category() == "product"
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        Tally.apply(tx, event).await
+    }
+}
+
 /// Everything a `RecordedEvent` holds, as JSON.
 fn fingerprint(e: &RecordedEvent) -> Value {
     json!({
@@ -439,6 +469,75 @@ async fn jetstream_relay_and_worker_killed_mid_stream_lose_nothing_and_apply_not
 #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
 async fn embedded_runner_killed_mid_stream_loses_nothing_and_applies_nothing_twice(pool: PgPool) {
     killed_mid_stream(pool, Feed::Embedded).await;
+}
+
+/// Workers acknowledge a batch with one message when their consumer takes it for all
+/// (`AckPolicy::All`, how they create it); a consumer created with one acknowledgement
+/// per message, as earlier versions did, keeps that policy and gets one per message.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn consumers_are_acknowledged_in_full_whatever_their_policy(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let js = connect(&nats_url()).await;
+    let mut config = config();
+    // No redelivery within the test: every message must be acknowledged the first time.
+    config.ack_wait = Duration::from_secs(120);
+    projections::jetstream::ensure_stream(&js, &config)
+        .await
+        .unwrap();
+    let stream = js.get_stream(&config.stream).await.unwrap();
+    stream
+        .create_consumer(pull::Config {
+            durable_name: Some("tally".into()),
+            filter_subject: config.subjects(),
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: config.ack_wait,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let relay = spawn_relay(&store, &pool, &js, &config);
+    let (_explicit, _stop) = spawn_projection(
+        Feed::JetStream,
+        &store,
+        &pool,
+        Arc::new(Tally),
+        &js,
+        &config,
+    );
+    let (_all, _stop_too) = spawn_projection(
+        Feed::JetStream,
+        &store,
+        &pool,
+        Arc::new(Products),
+        &js,
+        &config,
+    );
+    write(store.clone(), 120, Duration::from_millis(2)).await;
+    assert_complete(&*store, &pool, 120, Duration::from_secs(10)).await;
+    for (consumer, policy) in [("tally", AckPolicy::Explicit), ("products", AckPolicy::All)] {
+        assert_consumed(&js, &config, consumer).await;
+        let info = stream.consumer_info(consumer).await.unwrap();
+        assert_eq!(info.config.ack_policy, policy, "{consumer}");
+    }
+    // Products was handed its events whole, and nothing else.
+    let wanted: Vec<(Uuid, Value)> = events_in_store(&*store, 120)
+        .await
+        .iter()
+        .filter(|e| e.category() == "product")
+        .map(|e| (e.id, fingerprint(e)))
+        .collect();
+    let seen: Vec<(Uuid, Value)> = sqlx::query_as("select event_id, event from products.applied")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(!wanted.is_empty());
+    assert_eq!(seen.len(), wanted.len());
+    let seen: HashMap<Uuid, Value> = seen.into_iter().collect();
+    for (id, event) in &wanted {
+        assert_eq!(seen.get(id), Some(event), "product event {id}");
+    }
+    relay.abort();
+    delete_stream(&js, &config).await;
 }
 
 /// A worker that dies after committing a batch but before acknowledging it gets the
