@@ -132,9 +132,6 @@ pub struct Worker {
     js: jetstream::Context,
     config: JetStreamConfig,
     messages: Option<pull::Stream>,
-    /// The consumer's acknowledgement policy: `All` for consumers this version created
-    /// (one acknowledgement per batch), `Explicit` for older ones (one per message).
-    ack_policy: AckPolicy,
 }
 
 impl Worker {
@@ -144,7 +141,6 @@ impl Worker {
             js,
             config,
             messages: None,
-            ack_policy: AckPolicy::All,
         }
     }
 
@@ -170,7 +166,7 @@ impl Worker {
             return Ok(Outcome::Idle { healed });
         }
         let done = self.apply(&messages).await?;
-        self.ack(&messages).await;
+        ack(&messages).await;
         Ok(Outcome::Batch {
             received: messages.len(),
             applied: done.applied,
@@ -215,7 +211,7 @@ impl Worker {
 
     /// The projection's durable consumer, created (with the stream, when that is gone)
     /// if missing.
-    async fn subscribe(&mut self) -> Result<pull::Stream, NatsError> {
+    async fn subscribe(&self) -> Result<pull::Stream, NatsError> {
         let name = self.runner.name();
         let stream = match self.js.get_stream(&self.config.stream).await {
             Ok(stream) => stream,
@@ -239,9 +235,11 @@ impl Worker {
                     durable_name: Some(name.to_owned()),
                     description: Some(format!("projection {name}")),
                     filter_subject: self.config.subjects(),
-                    // One acknowledgement covers a batch: its messages are applied
-                    // together, so they are done together.
-                    ack_policy: AckPolicy::All,
+                    // One acknowledgement per message. `AckPolicy::All` (one per batch)
+                    // was tried: after a NATS server (2.9) restart mid-stream, some
+                    // redelivered messages stayed pending and came back every
+                    // `ack_wait` (the restart test in tests/nats.rs).
+                    ack_policy: AckPolicy::Explicit,
                     ack_wait: self.config.ack_wait,
                     // From the stream's first message: the checkpoint skips what it
                     // covers, and nothing the stream still holds is passed over.
@@ -252,8 +250,6 @@ impl Worker {
             )
             .await
             .map_err(NatsError::from)?;
-        // An existing consumer keeps the policy it was created with.
-        self.ack_policy = consumer.cached_info().config.ack_policy;
         consumer
             .stream()
             .max_messages_per_batch(BATCH)
@@ -362,20 +358,12 @@ fn follows(sorted: &[Delivery], at: Position) -> bool {
         && fresh.iter().all(|d| matches!(d, Delivery::Event { .. }))
 }
 
-impl Worker {
-    /// Acknowledges `messages`: under `AckPolicy::All`, only the one furthest in the
-    /// stream, which covers the others. A lost acknowledgement only means a redelivery,
-    /// which the checkpoint skips.
-    pub async fn ack(&self, messages: &[jetstream::Message]) {
-        let furthest = |m: &&jetstream::Message| m.info().map_or(0, |i| i.stream_sequence);
-        let acks: Vec<&jetstream::Message> = match self.ack_policy {
-            AckPolicy::All => messages.iter().max_by_key(furthest).into_iter().collect(),
-            _ => messages.iter().collect(),
-        };
-        for message in acks {
-            if let Err(e) = message.ack().await {
-                tracing::debug!(error = %e, "acknowledgement not sent; the message will come again and be skipped");
-            }
+/// Acknowledges `messages`. A lost acknowledgement only means a redelivery, which the
+/// checkpoint skips.
+pub async fn ack(messages: &[jetstream::Message]) {
+    for message in messages {
+        if let Err(e) = message.ack().await {
+            tracing::debug!(error = %e, "acknowledgement not sent; the message will come again and be skipped");
         }
     }
 }
