@@ -85,7 +85,7 @@ async fn apply_page(
 ) -> Result<(), ProjectionError> {
     loop {
         let mut tx = begin_batch(pool, target).await?;
-        match apply_in(&mut tx, projection, target, page, attempts).await {
+        match apply_in(&mut tx, projection, target, page, attempts, None).await {
             Ok(_) => {
                 tx.commit().await?;
                 return Ok(());
@@ -197,7 +197,9 @@ pub async fn rebuild(
         let mut tail = 0u64;
         loop {
             let page = store.read_all(pos, PAGE).await?;
-            if let Err(e) = apply_in(&mut tx, &*projection, target, &page, &mut attempts).await {
+            if let Err(e) =
+                apply_in(&mut tx, &*projection, target, &page, &mut attempts, None).await
+            {
                 failed = Some(e);
                 break;
             }

@@ -323,21 +323,59 @@ pub(crate) async fn begin_batch(
     .await
 }
 
+/// Moves checkpoint `key` from exactly `from` to `to`, counting `applied` events;
+/// answers whether it was at `from`.
+async fn move_checkpoint<'c>(
+    conn: impl sqlx::PgExecutor<'c>,
+    key: &str,
+    from: Position,
+    to: &RecordedEvent,
+    applied: usize,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "update projections.checkpoints
+            set commit_position = $4, prepare_position = $5,
+                events_applied = events_applied + $6, last_event_at = $7, updated_at = now()
+          where projection = $1 and commit_position = $2 and prepare_position = $3",
+    )
+    .bind(key)
+    .bind(from.commit as i64)
+    .bind(from.prepare as i64)
+    .bind(to.position.commit as i64)
+    .bind(to.position.prepare as i64)
+    .bind(applied as i64)
+    .bind(to.recorded_at)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
 /// Applies `events` to `target` inside `conn`'s transaction, which [`begin_batch`] opened,
 /// skipping those at or below its checkpoint, parking poison, and advancing the
 /// checkpoint. Answers how many were applied (parked ones included: they are behind the
 /// checkpoint too).
+///
+/// `known` is where the caller last saw the checkpoint. Then the checkpoint is not read
+/// first (one round trip less per batch): the batch is applied after `known` and the
+/// checkpoint moved from exactly there. Should it have moved meanwhile (another process,
+/// a rebuild's swap), the answer is `None` and the caller must roll back and try again
+/// without `known`.
 pub(crate) async fn apply_in(
     conn: &mut PgConnection,
     projection: &dyn Projection,
     target: Target<'_>,
     events: &[RecordedEvent],
     attempts: &mut HashMap<uuid::Uuid, u32>,
-) -> Result<usize, ProjectionError> {
-    let start = checkpoint_in(&mut *conn, target.key).await?;
+    known: Option<Position>,
+) -> Result<Option<usize>, ProjectionError> {
+    let start = match known {
+        Some(at) => at,
+        None => checkpoint_in(&mut *conn, target.key).await?,
+    };
     let fresh: Vec<&RecordedEvent> = events.iter().filter(|e| e.position > start).collect();
     let Some(&last) = fresh.last() else {
-        return Ok(0);
+        return Ok(Some(0));
     };
     let applied = fresh.len();
     let fresh: Vec<&RecordedEvent> = fresh.into_iter().filter(|e| projection.wants(e)).collect();
@@ -357,14 +395,17 @@ pub(crate) async fn apply_in(
         }
         return Err(e);
     }
+    if move_checkpoint(&mut *conn, target.key, start, last, applied).await? {
+        return Ok(Some(applied));
+    }
+    if known.is_some() {
+        return Ok(None);
+    }
+    // Read under the lock, so only a missing row can fail the move.
     sqlx::query(
         "insert into projections.checkpoints
              (projection, commit_position, prepare_position, events_applied, last_event_at)
-         values ($1, $2, $3, $4, $5)
-         on conflict (projection) do update set commit_position = excluded.commit_position,
-             prepare_position = excluded.prepare_position,
-             events_applied = projections.checkpoints.events_applied + excluded.events_applied,
-             last_event_at = excluded.last_event_at, updated_at = now()",
+         values ($1, $2, $3, $4, $5)",
     )
     .bind(target.key)
     .bind(last.position.commit as i64)
@@ -373,7 +414,7 @@ pub(crate) async fn apply_in(
     .bind(last.recorded_at)
     .execute(&mut *conn)
     .await?;
-    Ok(applied)
+    Ok(Some(applied))
 }
 
 /// Applies one event in a savepoint; after [`POISON_ATTEMPTS`] deterministic failures
@@ -529,6 +570,15 @@ impl Runner {
     /// twice changes nothing. An event that fails the same way [`POISON_ATTEMPTS`] times
     /// is parked in `projections.parked` and skipped.
     pub async fn apply_batch(&self, events: &[RecordedEvent]) -> Result<usize, ProjectionError> {
+        self.apply_after(None, events).await
+    }
+
+    /// [`Runner::apply_batch`], with the checkpoint believed to be at `known`.
+    async fn apply_after(
+        &self,
+        known: Option<Position>,
+        events: &[RecordedEvent],
+    ) -> Result<usize, ProjectionError> {
         self.prepare().await?;
         let name = self.projection.name();
         let target = Target {
@@ -537,10 +587,27 @@ impl Runner {
         };
         let mut attempts = std::mem::take(&mut *self.attempts.lock().expect("not poisoned"));
         let result = async {
-            let mut tx = begin_batch(&self.pool, target).await?;
-            let n = apply_in(&mut tx, &*self.projection, target, events, &mut attempts).await?;
-            tx.commit().await?;
-            Ok::<_, ProjectionError>(n)
+            let mut known = known;
+            loop {
+                let mut tx = begin_batch(&self.pool, target).await?;
+                let applied = apply_in(
+                    &mut tx,
+                    &*self.projection,
+                    target,
+                    events,
+                    &mut attempts,
+                    known,
+                )
+                .await?;
+                match applied {
+                    Some(n) => {
+                        tx.commit().await?;
+                        return Ok::<_, ProjectionError>(n);
+                    }
+                    // The checkpoint moved elsewhere: roll back, and read it this time.
+                    None => known = None,
+                }
+            }
         }
         .await;
         *self.attempts.lock().expect("not poisoned") = attempts;
@@ -548,9 +615,10 @@ impl Runner {
         if n > 0 {
             metrics::counter!("projection_events_applied_total", "projection" => name)
                 .increment(n as u64);
-            if let Some(last) = events.last() {
-                self.advance(last.position);
-            }
+        }
+        // Applied now or covered already (by another process, say): committed either way.
+        if let Some(last) = events.last() {
+            self.advance(last.position);
         }
         Ok(n)
     }
@@ -567,33 +635,20 @@ impl Runner {
         let Some(last) = events.last() else {
             return Ok(0);
         };
-        if events[0].position > prev && !events.iter().any(|e| self.projection.wants(e)) {
+        if events[0].position <= prev {
+            return self.apply_until_parked(events).await;
+        }
+        if !events.iter().any(|e| self.projection.wants(e)) {
             self.prepare().await?;
-            let moved = sqlx::query(
-                "update projections.checkpoints
-                    set commit_position = $4, prepare_position = $5,
-                        events_applied = events_applied + $6, last_event_at = $7,
-                        updated_at = now()
-                  where projection = $1 and commit_position = $2 and prepare_position = $3",
-            )
-            .bind(self.name())
-            .bind(prev.commit as i64)
-            .bind(prev.prepare as i64)
-            .bind(last.position.commit as i64)
-            .bind(last.position.prepare as i64)
-            .bind(events.len() as i64)
-            .bind(last.recorded_at)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-            if moved == 1 {
+            if move_checkpoint(&self.pool, self.name(), prev, last, events.len()).await? {
                 metrics::counter!("projection_events_applied_total", "projection" => self.name())
                     .increment(events.len() as u64);
                 self.advance(last.position);
                 return Ok(events.len());
             }
+            return self.apply_until_parked(events).await;
         }
-        self.apply_until_parked(events).await
+        self.retry_until_parked(Some(prev), events).await
     }
 
     /// Like [`Runner::apply_batch`], retrying a failed batch at once while the failure
@@ -602,8 +657,16 @@ impl Runner {
         &self,
         events: &[RecordedEvent],
     ) -> Result<usize, ProjectionError> {
+        self.retry_until_parked(None, events).await
+    }
+
+    async fn retry_until_parked(
+        &self,
+        known: Option<Position>,
+        events: &[RecordedEvent],
+    ) -> Result<usize, ProjectionError> {
         loop {
-            match self.apply_batch(events).await {
+            match self.apply_after(known, events).await {
                 Err(e) if e.is_deterministic() => {
                     tracing::warn!(projection = self.name(), error = %e, "batch failed; retrying event by event");
                 }

@@ -222,3 +222,41 @@ async fn payments_follow_the_payment_stream(pool: PgPool) {
             .unwrap();
     assert_eq!((status.as_str(), refunded), ("partially_refunded", 700));
 }
+
+/// A runner applies a batch after the position it last committed without reading the
+/// checkpoint first. When another process moved the checkpoint meanwhile, the batch must
+/// notice and skip what that process applied, not apply it a second time.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_batch_after_a_stale_position_skips_what_another_process_applied(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    place(&orders, 1).await;
+    place(&orders, 2).await;
+    let events = all_events(&*store, 4).await;
+    let here = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let elsewhere = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let start = commands::store::Position::START;
+    assert_eq!(here.apply_following(start, &events[..2]).await.unwrap(), 2);
+    assert_eq!(elsewhere.apply_batch(&events).await.unwrap(), 2);
+    assert_eq!(
+        here.apply_following(events[1].position, &events[2..])
+            .await
+            .unwrap(),
+        0,
+        "the other process applied these"
+    );
+    let (applied, at): (i64, i64) = sqlx::query_as(
+        "select events_applied, prepare_position from projections.checkpoints
+          where projection = 'orders'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((applied, at), (4, events[3].position.prepare as i64));
+    let history: i64 = sqlx::query_scalar("select count(*) from orders.order_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(history, 4);
+    assert_eq!(here.position(), events[3].position);
+}
