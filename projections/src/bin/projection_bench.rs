@@ -512,6 +512,64 @@ type Feed = Option<(
     projections::jetstream::JetStreamConfig,
 )>;
 
+/// Where the time goes before a read model sees an event: the position a plain `$all`
+/// subscriber has reached (the store's visibility horizon and its tail), and, through
+/// JetStream, the position of the last relay message a plain NATS subscriber received.
+async fn probes(
+    store: &Arc<dyn EventStore>,
+    feed: &Feed,
+    head: Position,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<(&'static str, tokio::sync::watch::Receiver<Position>)>> {
+    use futures::StreamExt;
+    let (tail, tail_seen) = tokio::sync::watch::channel(head);
+    let mut subscription = store.subscribe_all(head).await?;
+    let mut stop = stopped.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(|s| *s) => return,
+                next = subscription.next() => match next {
+                    Some(Ok(event)) => tail.send_replace(event.position),
+                    _ => return,
+                },
+            };
+        }
+    });
+    let mut probes = vec![("$all subscriber (probe)", tail_seen)];
+    if let Some((js, config)) = feed {
+        let (relayed, relayed_seen) = tokio::sync::watch::channel(head);
+        let mut messages = js.client().subscribe(config.subjects()).await?;
+        tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    _ = stopped.wait_for(|s| *s) => return,
+                    next = messages.next() => match next {
+                        Some(message) => message,
+                        None => return,
+                    },
+                };
+                let at = message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(projections::relay::HEADER_POSITION))
+                    .and_then(|p| p.as_str().parse::<Position>().ok());
+                if let Some(at) = at {
+                    relayed.send_if_modified(|seen| {
+                        let later = at > *seen;
+                        if later {
+                            *seen = at;
+                        }
+                        later
+                    });
+                }
+            }
+        });
+        probes.push(("relay published (probe)", relayed_seen));
+    }
+    Ok(probes)
+}
+
 /// Runs order stories at a steady rate while the projections follow the log (in process,
 /// or through the relay and JetStream), and prints how long each command took to show.
 async fn measure_lag(
@@ -551,6 +609,7 @@ async fn measure_lag(
     }
     // Writers start once every read model has the log so far.
     let head = store.head_position().await?;
+    let probes = probes(store, &feed, head, stopped.clone()).await?;
     let names: Vec<&'static str> = models(args).iter().map(|p| p.name()).collect();
     loop {
         let at = checkpoints(pool).await?;
@@ -586,14 +645,15 @@ async fn measure_lag(
         })
     };
     // Each pending command: its position, when its append returned, and which read models
-    // already cover it.
+    // and probes already cover it (the last flag: its "all read models" lag is taken).
     let mut pending: VecDeque<(Position, Instant, Vec<bool>)> = VecDeque::new();
     let mut lags: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
+    let mut probe_lags: Vec<Vec<Duration>> = vec![Vec::new(); probes.len()];
     let mut all_lag = Vec::new();
     let mut writing = true;
     loop {
         while let Ok(item) = appended.try_recv() {
-            pending.push_back((item.0, item.1, vec![false; names.len()]));
+            pending.push_back((item.0, item.1, vec![false; names.len() + probes.len() + 1]));
         }
         if writing && writer.is_finished() {
             writing = false;
@@ -604,6 +664,12 @@ async fn measure_lag(
         let now = Instant::now();
         let covered = |name: &str, p: Position| applied.get(name).is_some_and(|c| *c.borrow() >= p);
         for (position, appended_at, seen) in pending.iter_mut() {
+            for (i, (_, at)) in probes.iter().enumerate() {
+                if !seen[names.len() + i] && *at.borrow() >= *position {
+                    seen[names.len() + i] = true;
+                    probe_lags[i].push(now - *appended_at);
+                }
+            }
             for (i, name) in names.iter().enumerate() {
                 if !seen[i] && covered(name, *position) {
                     seen[i] = true;
@@ -612,13 +678,13 @@ async fn measure_lag(
             }
         }
         // Stories finish out of order: take every covered one, not only the front.
-        pending.retain(|(_, t, seen)| {
-            if seen.iter().all(|s| *s) {
+        pending.retain_mut(|(_, t, seen)| {
+            let models = names.len();
+            if !seen[models + probes.len()] && seen[..models].iter().all(|s| *s) {
+                seen[models + probes.len()] = true;
                 all_lag.push(now - *t);
-                false
-            } else {
-                true
             }
+            !seen.iter().all(|s| *s)
         });
         if pending
             .front()
@@ -636,7 +702,7 @@ async fn measure_lag(
     if let Some(relay) = relay {
         relay.await?.map_err(fail)?;
     }
-    for l in &mut lags {
+    for l in lags.iter_mut().chain(&mut probe_lags) {
         l.sort();
     }
     all_lag.sort();
@@ -648,10 +714,11 @@ async fn measure_lag(
     );
     println!("| visible in | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
-    let rows = names
+    let rows = probes
         .iter()
-        .copied()
-        .zip(&lags)
+        .map(|(what, _)| *what)
+        .zip(&probe_lags)
+        .chain(names.iter().copied().zip(&lags))
         .chain([("all read models", &all_lag)]);
     for (what, l) in rows {
         println!(
