@@ -181,11 +181,14 @@ async fn advance(
     stored: u64,
 ) -> Result<(), sqlx::Error> {
     // Never backwards: a second relay on the same stream (during a rolling restart)
-    // may be behind this one.
+    // may be behind this one. No need to wait for the WAL flush: a checkpoint lost in a
+    // crash only means republishing, which deduplication and the workers' checkpoints
+    // absorb.
     sqlx::query(
         "insert into projections.relay_checkpoints
                  (relay, commit_position, prepare_position, published)
-             values ($1, $2, $3, $4)
+             select $1, $2, $3, $4
+               from (select set_config('synchronous_commit', 'off', true)) as async_commit
              on conflict (relay) do update set commit_position = excluded.commit_position,
                  prepare_position = excluded.prepare_position,
                  published = projections.relay_checkpoints.published + excluded.published,

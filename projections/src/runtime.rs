@@ -325,6 +325,10 @@ pub(crate) async fn begin_batch(
 
 /// Moves checkpoint `key` from exactly `from` to `to`, counting `applied` events;
 /// answers whether it was at `from`.
+///
+/// It commits asynchronously, as a batch does (see [`begin_batch`]), also when it runs
+/// alone: a batch a read model wants nothing of is this statement only, the commonest
+/// statement of all, and waiting for its WAL flush made it queue behind the appends'.
 async fn move_checkpoint<'c>(
     conn: impl sqlx::PgExecutor<'c>,
     key: &str,
@@ -336,6 +340,7 @@ async fn move_checkpoint<'c>(
         "update projections.checkpoints
             set commit_position = $4, prepare_position = $5,
                 events_applied = events_applied + $6, last_event_at = $7, updated_at = now()
+           from (select set_config('synchronous_commit', 'off', true)) as async_commit
           where projection = $1 and commit_position = $2 and prepare_position = $3",
     )
     .bind(key)
