@@ -512,6 +512,16 @@ type Feed = Option<(
     projections::jetstream::JetStreamConfig,
 )>;
 
+/// Transactions committed or rolled back in this database so far.
+async fn transactions(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "select (xact_commit + xact_rollback)::int8 from pg_stat_database
+          where datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
 /// Where the time goes before a read model sees an event: the position a plain `$all`
 /// subscriber has reached (the store's visibility horizon and its tail), and, through
 /// JetStream, the position of the last relay message a plain NATS subscriber received.
@@ -618,6 +628,7 @@ async fn measure_lag(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let transactions_before = transactions(pool).await?;
     let (sent, mut appended) = mpsc::unbounded_channel::<(Position, Instant)>();
     let writer = {
         let shop = shop.clone();
@@ -695,6 +706,9 @@ async fn measure_lag(
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     writer.await??;
+    // The statistics reach pg_stat_database within a second or so.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let transactions = transactions(pool).await? - transactions_before;
     stop.send(true)?;
     for r in runners {
         r.await??;
@@ -707,10 +721,12 @@ async fn measure_lag(
     }
     all_lag.sort();
     println!(
-        "\nEnd-to-end lag, {feed_name} feed, {} order stories/s for {} s ({} commands measured):\n",
+        "\nEnd-to-end lag, {feed_name} feed, {} order stories/s for {} s ({} commands measured; \
+         {:.1} PostgreSQL transactions per story, writers and read models):\n",
         args.rate,
         args.seconds,
-        all_lag.len()
+        all_lag.len(),
+        transactions as f64 / all_lag.len().max(1) as f64
     );
     println!("| visible in | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
