@@ -31,7 +31,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
-use crate::runtime::{decode, event_time, wire_name, Projection, ProjectionError};
+use crate::runtime::{column, decode, event_time, wire_name, Projection, ProjectionError};
 
 pub struct AnalyticsProjection;
 
@@ -1020,45 +1020,25 @@ impl Batch {
     fn bind_orders<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let orders = self.orders.changed();
         let l = &self.new_lines;
-        q.bind(orders.iter().map(|(k, _)| **k).collect::<Vec<_>>())
-            .bind(orders.iter().map(|(_, o)| o.user_id).collect::<Vec<_>>())
-            .bind(
-                orders
-                    .iter()
-                    .map(|(_, o)| o.currency.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(orders.iter().map(|(_, o)| o.total).collect::<Vec<_>>())
-            .bind(orders.iter().map(|(_, o)| o.units).collect::<Vec<_>>())
-            .bind(orders.iter().map(|(_, o)| o.placed_at).collect::<Vec<_>>())
-            .bind(orders.iter().map(|(_, o)| o.placed_day).collect::<Vec<_>>())
-            .bind(
-                orders
-                    .iter()
-                    .map(|(_, o)| o.paid_amount)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(orders.iter().map(|(_, o)| o.paid_at).collect::<Vec<_>>())
-            .bind(orders.iter().map(|(_, o)| o.refunded).collect::<Vec<_>>())
-            .bind(
-                orders
-                    .iter()
-                    .map(|(_, o)| o.cancelled_at)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                orders
-                    .iter()
-                    .map(|(_, o)| o.cancellation_reason.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(l.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.1).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.2).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.3.as_str()).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.4).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.5).collect::<Vec<_>>())
-            .bind(l.iter().map(|r| r.6).collect::<Vec<_>>())
+        q.bind(column(&orders, |(k, _)| **k))
+            .bind(column(&orders, |(_, o)| o.user_id))
+            .bind(column(&orders, |(_, o)| o.currency.as_str()))
+            .bind(column(&orders, |(_, o)| o.total))
+            .bind(column(&orders, |(_, o)| o.units))
+            .bind(column(&orders, |(_, o)| o.placed_at))
+            .bind(column(&orders, |(_, o)| o.placed_day))
+            .bind(column(&orders, |(_, o)| o.paid_amount))
+            .bind(column(&orders, |(_, o)| o.paid_at))
+            .bind(column(&orders, |(_, o)| o.refunded))
+            .bind(column(&orders, |(_, o)| o.cancelled_at))
+            .bind(column(&orders, |(_, o)| o.cancellation_reason.as_deref()))
+            .bind(column(l, |r| r.0))
+            .bind(column(l, |r| r.1))
+            .bind(column(l, |r| r.2))
+            .bind(column(l, |r| r.3.as_str()))
+            .bind(column(l, |r| r.4))
+            .bind(column(l, |r| r.5))
+            .bind(column(l, |r| r.6))
     }
 
     /// The daily aggregates.
@@ -1088,34 +1068,14 @@ impl Batch {
     fn bind_memory<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let customers = self.customers.changed();
         let carts = self.carts.changed();
-        q.bind(customers.iter().map(|(k, _)| k.0).collect::<Vec<_>>())
-            .bind(
-                customers
-                    .iter()
-                    .map(|(k, _)| k.1.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(customers.iter().map(|(_, c)| c.orders).collect::<Vec<_>>())
-            .bind(
-                customers
-                    .iter()
-                    .map(|(_, c)| c.monetary)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                customers
-                    .iter()
-                    .map(|(_, c)| c.first_order_at)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                customers
-                    .iter()
-                    .map(|(_, c)| c.last_order_at)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(carts.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .bind(carts.iter().map(|(_, d)| **d).collect::<Vec<_>>())
+        q.bind(column(&customers, |(k, _)| k.0))
+            .bind(column(&customers, |(k, _)| k.1.as_str()))
+            .bind(column(&customers, |(_, c)| c.orders))
+            .bind(column(&customers, |(_, c)| c.monetary))
+            .bind(column(&customers, |(_, c)| c.first_order_at))
+            .bind(column(&customers, |(_, c)| c.last_order_at))
+            .bind(column(&carts, |(k, _)| k.as_str()))
+            .bind(column(&carts, |(_, d)| **d))
     }
 
     /// Categories, products and their SKUs.
@@ -1123,86 +1083,46 @@ impl Batch {
         let categories = self.categories.changed();
         let products = self.products.changed();
         let skus = self.product_skus.changed();
-        q.bind(categories.iter().map(|(k, _)| **k).collect::<Vec<_>>())
-            .bind(
-                categories
-                    .iter()
-                    .map(|(_, c)| c.name.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                categories
-                    .iter()
-                    .map(|(_, c)| c.parent_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(products.iter().map(|(k, _)| **k).collect::<Vec<_>>())
-            .bind(
-                products
-                    .iter()
-                    .map(|(_, p)| p.sku.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                products
-                    .iter()
-                    .map(|(_, p)| p.name.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                products
-                    .iter()
-                    .map(|(_, p)| p.category_id)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(skus.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .bind(skus.iter().map(|(_, p)| **p).collect::<Vec<_>>())
+        q.bind(column(&categories, |(k, _)| **k))
+            .bind(column(&categories, |(_, c)| c.name.as_str()))
+            .bind(column(&categories, |(_, c)| c.parent_id))
+            .bind(column(&products, |(k, _)| **k))
+            .bind(column(&products, |(_, p)| p.sku.as_str()))
+            .bind(column(&products, |(_, p)| p.name.as_str()))
+            .bind(column(&products, |(_, p)| p.category_id))
+            .bind(column(&skus, |(k, _)| k.as_str()))
+            .bind(column(&skus, |(_, p)| **p))
     }
 
     /// Stock levels, daily movements and alerts.
     fn bind_stock<'q>(&'q self, q: Q<'q>) -> Q<'q> {
         let stock = self.stock.changed();
         let q = q
-            .bind(stock.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.on_hand).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.reserved).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.received).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.adjusted).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.sold).collect::<Vec<_>>())
-            .bind(stock.iter().map(|(_, s)| s.restocked).collect::<Vec<_>>())
-            .bind(
-                stock
-                    .iter()
-                    .map(|(_, s)| s.low_stock_threshold)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                stock
-                    .iter()
-                    .map(|(_, s)| s.last_alert_at)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                stock
-                    .iter()
-                    .map(|(_, s)| s.last_alert_available)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(stock.iter().map(|(_, s)| s.updated_at).collect::<Vec<_>>());
+            .bind(column(&stock, |(k, _)| k.as_str()))
+            .bind(column(&stock, |(_, s)| s.on_hand))
+            .bind(column(&stock, |(_, s)| s.reserved))
+            .bind(column(&stock, |(_, s)| s.received))
+            .bind(column(&stock, |(_, s)| s.adjusted))
+            .bind(column(&stock, |(_, s)| s.sold))
+            .bind(column(&stock, |(_, s)| s.restocked))
+            .bind(column(&stock, |(_, s)| s.low_stock_threshold))
+            .bind(column(&stock, |(_, s)| s.last_alert_at))
+            .bind(column(&stock, |(_, s)| s.last_alert_available))
+            .bind(column(&stock, |(_, s)| s.updated_at));
         let keys: Vec<&(String, Day)> = self.stock_daily.keys().collect();
         let q = q
-            .bind(keys.iter().map(|k| k.0.as_str()).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| k.1).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| self.closing[*k].0).collect::<Vec<_>>())
-            .bind(keys.iter().map(|k| self.closing[*k].1).collect::<Vec<_>>());
+            .bind(column(&keys, |k| k.0.as_str()))
+            .bind(column(&keys, |k| k.1))
+            .bind(column(&keys, |k| self.closing[*k].0))
+            .bind(column(&keys, |k| self.closing[*k].1));
         let a = &self.alerts;
         self.stock_daily
             .bind_counters(q)
-            .bind(a.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind(a.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
-            .bind(a.iter().map(|r| r.2).collect::<Vec<_>>())
-            .bind(a.iter().map(|r| r.3).collect::<Vec<_>>())
-            .bind(a.iter().map(|r| r.4).collect::<Vec<_>>())
+            .bind(column(a, |r| r.0))
+            .bind(column(a, |r| r.1.as_str()))
+            .bind(column(a, |r| r.2))
+            .bind(column(a, |r| r.3))
+            .bind(column(a, |r| r.4))
     }
 }
 

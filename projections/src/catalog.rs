@@ -22,7 +22,7 @@ use domain::value::Sku;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{decode, Projection, ProjectionError};
+use crate::runtime::{column, decode, Projection, ProjectionError};
 
 pub struct CatalogProjection;
 
@@ -614,13 +614,13 @@ impl PendingStock {
                      $5::int4[], $6::int4[], $7::timestamptz[], $8::timestamptz[])"
             ))
             .bind(&self.skus)
-            .bind(c.iter().map(|c| c.on_hand).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.reserved).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.sold).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.threshold).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.alerts).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.alerted_at).collect::<Vec<_>>())
-            .bind(c.iter().map(|c| c.at).collect::<Vec<_>>())
+            .bind(column(c, |c| c.on_hand))
+            .bind(column(c, |c| c.reserved))
+            .bind(column(c, |c| c.sold))
+            .bind(column(c, |c| c.threshold))
+            .bind(column(c, |c| c.alerts))
+            .bind(column(c, |c| c.alerted_at))
+            .bind(column(c, |c| c.at))
             .execute(&mut *tx)
             .await?;
         }

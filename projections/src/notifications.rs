@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{decode, Projection, ProjectionError};
+use crate::runtime::{column, decode, Projection, ProjectionError};
 
 pub struct NotificationsProjection;
 
@@ -319,9 +319,7 @@ impl Batch {
                 }
                 let payload = json!({
                     "order_id": order_id,
-                    "lines": lines.iter().map(|l| json!({
-                        "sku": l.sku, "quantity": l.quantity, "unit_price": l.unit_price,
-                    })).collect::<Vec<_>>(),
+                    "lines": column(&lines, |l| json!({ "sku": l.sku, "quantity": l.quantity, "unit_price": l.unit_price, })),
                     "total": totals.total,
                 });
                 self.notify_user(
@@ -453,25 +451,10 @@ impl Batch {
                  on conflict (user_id) do update set email = excluded.email,
                      first_name = excluded.first_name, role = excluded.role",
             )
-            .bind(changed.iter().map(|(id, _)| **id).collect::<Vec<_>>())
-            .bind(
-                changed
-                    .iter()
-                    .map(|(_, r)| r.email.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                changed
-                    .iter()
-                    .map(|(_, r)| r.first_name.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                changed
-                    .iter()
-                    .map(|(_, r)| r.role.clone())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(&changed, |(id, _)| **id))
+            .bind(column(&changed, |(_, r)| r.email.clone()))
+            .bind(column(&changed, |(_, r)| r.first_name.clone()))
+            .bind(column(&changed, |(_, r)| r.role.clone()))
             .execute(&mut *tx)
             .await?;
         }
@@ -481,8 +464,8 @@ impl Batch {
                  select * from unnest($1::uuid[], $2::uuid[])
                  on conflict (order_id) do nothing",
             )
-            .bind(self.new_owners.iter().map(|o| o.0).collect::<Vec<_>>())
-            .bind(self.new_owners.iter().map(|o| o.1).collect::<Vec<_>>())
+            .bind(column(&self.new_owners, |o| o.0))
+            .bind(column(&self.new_owners, |o| o.1))
             .execute(&mut *tx)
             .await?;
         }
@@ -505,32 +488,20 @@ impl Batch {
                              updated_at)
                  on conflict (notification_id) do nothing",
             )
-            .bind(out.iter().map(|o| o.id).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.source_event_id).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.recipient.clone()).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.user_id).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.template.as_str()).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.subject.clone()).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| o.payload.clone()).collect::<Vec<_>>())
-            .bind(
-                out.iter()
-                    .map(|o| state(o).status.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(out.iter().map(|o| state(o).attempts).collect::<Vec<_>>())
-            .bind(
-                out.iter()
-                    .map(|o| state(o).last_error.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                out.iter()
-                    .map(|o| state(o).next_attempt_at)
-                    .collect::<Vec<_>>(),
-            )
-            .bind(out.iter().map(|o| o.created_at).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| state(o).sent_at).collect::<Vec<_>>())
-            .bind(out.iter().map(|o| state(o).updated_at).collect::<Vec<_>>())
+            .bind(column(out, |o| o.id))
+            .bind(column(out, |o| o.source_event_id))
+            .bind(column(out, |o| o.recipient.clone()))
+            .bind(column(out, |o| o.user_id))
+            .bind(column(out, |o| o.template.as_str()))
+            .bind(column(out, |o| o.subject.clone()))
+            .bind(column(out, |o| o.payload.clone()))
+            .bind(column(out, |o| state(o).status.clone()))
+            .bind(column(out, |o| state(o).attempts))
+            .bind(column(out, |o| state(o).last_error.clone()))
+            .bind(column(out, |o| state(o).next_attempt_at))
+            .bind(column(out, |o| o.created_at))
+            .bind(column(out, |o| state(o).sent_at))
+            .bind(column(out, |o| state(o).updated_at))
             .execute(&mut *tx)
             .await?;
         }
@@ -550,13 +521,13 @@ impl Batch {
                              updated_at)
                   where n.notification_id = d.id",
             )
-            .bind(d.iter().map(|d| d.notification_id).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.status.clone()).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.attempts).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.last_error.clone()).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.next_attempt_at).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.sent_at).collect::<Vec<_>>())
-            .bind(d.iter().map(|d| d.updated_at).collect::<Vec<_>>())
+            .bind(column(&d, |d| d.notification_id))
+            .bind(column(&d, |d| d.status.clone()))
+            .bind(column(&d, |d| d.attempts))
+            .bind(column(&d, |d| d.last_error.clone()))
+            .bind(column(&d, |d| d.next_attempt_at))
+            .bind(column(&d, |d| d.sent_at))
+            .bind(column(&d, |d| d.updated_at))
             .execute(&mut *tx)
             .await?;
         }

@@ -17,7 +17,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{decode, wire_name, Projection, ProjectionError};
+use crate::runtime::{column, decode, wire_name, Projection, ProjectionError};
 
 pub struct OrdersProjection;
 
@@ -276,7 +276,7 @@ impl Batch {
         if !self.placed.is_empty() {
             let new: Vec<(&Uuid, &NewOrder)> =
                 self.placed.iter().map(|id| (id, &self.new[id])).collect();
-            let col = |f: fn(&NewOrder) -> i64| new.iter().map(|(_, o)| f(o)).collect::<Vec<_>>();
+            let col = |f: fn(&NewOrder) -> i64| column(&new, |(_, o)| f(o));
             sqlx::query(
                 "insert into orders (order_id, user_id, status, payment_status, currency, subtotal,
                      tax, shipping, discount, total, refunded, shipping_address, billing_address,
@@ -288,23 +288,15 @@ impl Batch {
                      $17::text[], $18::timestamptz[], $19::timestamptz[])
                  on conflict (order_id) do nothing",
             )
-            .bind(new.iter().map(|(id, _)| **id).collect::<Vec<_>>())
-            .bind(new.iter().map(|(_, o)| o.user_id).collect::<Vec<_>>())
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.change.status.clone().unwrap_or_default())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.change.payment_status.clone().unwrap_or_default())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.currency.clone())
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(&new, |(id, _)| **id))
+            .bind(column(&new, |(_, o)| o.user_id))
+            .bind(column(&new, |(_, o)| {
+                o.change.status.clone().unwrap_or_default()
+            }))
+            .bind(column(&new, |(_, o)| {
+                o.change.payment_status.clone().unwrap_or_default()
+            }))
+            .bind(column(&new, |(_, o)| o.currency.clone()))
             .bind(col(|o| o.subtotal))
             .bind(col(|o| o.tax))
             .bind(col(|o| o.shipping))
@@ -317,38 +309,18 @@ impl Batch {
                     o.change.refunded
                 }
             }))
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.shipping_address.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.billing_address.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.payment_method.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(new.iter().map(|(_, o)| o.notes.clone()).collect::<Vec<_>>())
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.change.tracking_number.clone().flatten())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.change.cancellation_reason.clone())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(new.iter().map(|(_, o)| o.created_at).collect::<Vec<_>>())
-            .bind(
-                new.iter()
-                    .map(|(_, o)| o.change.updated_at.unwrap_or(o.created_at))
-                    .collect::<Vec<_>>(),
-            )
+            .bind(column(&new, |(_, o)| o.shipping_address.clone()))
+            .bind(column(&new, |(_, o)| o.billing_address.clone()))
+            .bind(column(&new, |(_, o)| o.payment_method.clone()))
+            .bind(column(&new, |(_, o)| o.notes.clone()))
+            .bind(column(&new, |(_, o)| {
+                o.change.tracking_number.clone().flatten()
+            }))
+            .bind(column(&new, |(_, o)| o.change.cancellation_reason.clone()))
+            .bind(column(&new, |(_, o)| o.created_at))
+            .bind(column(&new, |(_, o)| {
+                o.change.updated_at.unwrap_or(o.created_at)
+            }))
             .execute(&mut *tx)
             .await?;
         }
@@ -360,13 +332,13 @@ impl Batch {
                      $6::int8[], $7::int8[])
                  on conflict do nothing",
             )
-            .bind(it.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.1).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.2).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.4).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.5).collect::<Vec<_>>())
-            .bind(it.iter().map(|r| r.6).collect::<Vec<_>>())
+            .bind(column(it, |r| r.0))
+            .bind(column(it, |r| r.1))
+            .bind(column(it, |r| r.2))
+            .bind(column(it, |r| r.3.clone()))
+            .bind(column(it, |r| r.4))
+            .bind(column(it, |r| r.5))
+            .bind(column(it, |r| r.6))
             .execute(&mut *tx)
             .await?;
         }
@@ -391,31 +363,23 @@ impl Batch {
                              reason, refund_all, refunded, updated_at)
                   where o.order_id = p.order_id",
             )
-            .bind(p.iter().map(|(id, _)| **id).collect::<Vec<_>>())
-            .bind(p.iter().map(|(_, c)| c.status.clone()).collect::<Vec<_>>())
+            .bind(column(&p, |(id, _)| **id))
+            .bind(column(&p, |(_, c)| c.status.clone()))
             .bind(
-                p.iter()
-                    .map(|(_, c)| c.payment_status.clone())
-                    .collect::<Vec<_>>(),
+                column(&p, |(_, c)| c.payment_status.clone()),
             )
             .bind(
-                p.iter()
-                    .map(|(_, c)| c.tracking_number.is_some())
-                    .collect::<Vec<_>>(),
+                column(&p, |(_, c)| c.tracking_number.is_some()),
             )
             .bind(
-                p.iter()
-                    .map(|(_, c)| c.tracking_number.clone().flatten())
-                    .collect::<Vec<_>>(),
+                column(&p, |(_, c)| c.tracking_number.clone().flatten()),
             )
             .bind(
-                p.iter()
-                    .map(|(_, c)| c.cancellation_reason.clone())
-                    .collect::<Vec<_>>(),
+                column(&p, |(_, c)| c.cancellation_reason.clone()),
             )
-            .bind(p.iter().map(|(_, c)| c.refund_all).collect::<Vec<_>>())
-            .bind(p.iter().map(|(_, c)| c.refunded).collect::<Vec<_>>())
-            .bind(p.iter().map(|(_, c)| c.updated_at).collect::<Vec<_>>())
+            .bind(column(&p, |(_, c)| c.refund_all))
+            .bind(column(&p, |(_, c)| c.refunded))
+            .bind(column(&p, |(_, c)| c.updated_at))
             .execute(&mut *tx)
             .await?;
         }
@@ -430,13 +394,13 @@ impl Batch {
                      $6::text[], $7::timestamptz[])
                  on conflict (event_id) do nothing",
             )
-            .bind(h.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.1).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.2.clone()).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.3.clone()).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.4).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.5.clone()).collect::<Vec<_>>())
-            .bind(h.iter().map(|r| r.6).collect::<Vec<_>>())
+            .bind(column(h, |r| r.0))
+            .bind(column(h, |r| r.1))
+            .bind(column(h, |r| r.2.clone()))
+            .bind(column(h, |r| r.3.clone()))
+            .bind(column(h, |r| r.4))
+            .bind(column(h, |r| r.5.clone()))
+            .bind(column(h, |r| r.6))
             .execute(&mut *tx)
             .await?;
         }
@@ -614,19 +578,19 @@ async fn payments(
              error_message = excluded.error_message, created_at = excluded.created_at,
              updated_at = excluded.updated_at",
     )
-    .bind(rows.iter().map(|r| r.order_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.amount).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.currency.clone()).collect::<Vec<_>>())
+    .bind(column(&rows, |r| r.order_id))
+    .bind(column(&rows, |r| r.amount))
+    .bind(column(&rows, |r| r.currency.clone()))
     .bind(col(|r| r.method.clone()))
     .bind(col(|r| r.gateway.clone()))
-    .bind(rows.iter().map(|r| r.status.clone()).collect::<Vec<_>>())
+    .bind(column(&rows, |r| r.status.clone()))
     .bind(col(|r| r.transaction_id.clone()))
-    .bind(rows.iter().map(|r| r.attempts).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.refunded).collect::<Vec<_>>())
+    .bind(column(&rows, |r| r.attempts))
+    .bind(column(&rows, |r| r.refunded))
     .bind(col(|r| r.error_code.clone()))
     .bind(col(|r| r.error_message.clone()))
-    .bind(rows.iter().map(|r| r.created_at).collect::<Vec<_>>())
-    .bind(rows.iter().map(|r| r.updated_at).collect::<Vec<_>>())
+    .bind(column(&rows, |r| r.created_at))
+    .bind(column(&rows, |r| r.updated_at))
     .execute(&mut *tx)
     .await?;
     Ok(())

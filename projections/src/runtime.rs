@@ -130,6 +130,15 @@ pub fn wire_name<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// One column of `rows`, for binding as an array parameter: read models write a batch
+/// with one `insert ... select from unnest($1, $2, ...)` statement per table.
+pub fn column<R, T>(rows: R, value: impl FnMut(R::Item) -> T) -> Vec<T>
+where
+    R: IntoIterator,
+{
+    rows.into_iter().map(value).collect()
+}
+
 /// When an event happened, for events without a business time of their own: the command's
 /// time from the metadata, which travels with the event when a log is exported and
 /// imported (so read models match across stores); the store's record time only when the
