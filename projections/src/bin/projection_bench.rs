@@ -655,16 +655,21 @@ async fn measure_lag(
             anyhow::Ok(())
         })
     };
-    // Each pending command: its position, when its append returned, and which read models
-    // and probes already cover it (the last flag: its "all read models" lag is taken).
-    let mut pending: VecDeque<(Position, Instant, Vec<bool>)> = VecDeque::new();
-    let mut lags: Vec<Vec<Duration>> = vec![Vec::new(); names.len()];
-    let mut probe_lags: Vec<Vec<Duration>> = vec![Vec::new(); probes.len()];
+    // What is watched: the probes, then each read model as its runner commits.
+    let first_model = probes.len();
+    let watched: Vec<(&str, tokio::sync::watch::Receiver<Position>)> = probes
+        .into_iter()
+        .chain(names.iter().map(|n| (*n, applied[*n].clone())))
+        .collect();
+    // Each pending command: its position, when its append returned, which of `watched`
+    // already cover it, and whether its "all read models" lag is taken.
+    let mut pending: VecDeque<(Position, Instant, Vec<bool>, bool)> = VecDeque::new();
+    let mut lags: Vec<Vec<Duration>> = vec![Vec::new(); watched.len()];
     let mut all_lag = Vec::new();
     let mut writing = true;
     loop {
         while let Ok(item) = appended.try_recv() {
-            pending.push_back((item.0, item.1, vec![false; names.len() + probes.len() + 1]));
+            pending.push_back((item.0, item.1, vec![false; watched.len()], false));
         }
         if writing && writer.is_finished() {
             writing = false;
@@ -673,26 +678,18 @@ async fn measure_lag(
             break;
         }
         let now = Instant::now();
-        let covered = |name: &str, p: Position| applied.get(name).is_some_and(|c| *c.borrow() >= p);
-        for (position, appended_at, seen) in pending.iter_mut() {
-            for (i, (_, at)) in probes.iter().enumerate() {
-                if !seen[names.len() + i] && *at.borrow() >= *position {
-                    seen[names.len() + i] = true;
-                    probe_lags[i].push(now - *appended_at);
-                }
-            }
-            for (i, name) in names.iter().enumerate() {
-                if !seen[i] && covered(name, *position) {
+        for (position, appended_at, seen, _) in pending.iter_mut() {
+            for (i, (_, at)) in watched.iter().enumerate() {
+                if !seen[i] && *at.borrow() >= *position {
                     seen[i] = true;
                     lags[i].push(now - *appended_at);
                 }
             }
         }
         // Stories finish out of order: take every covered one, not only the front.
-        pending.retain_mut(|(_, t, seen)| {
-            let models = names.len();
-            if !seen[models + probes.len()] && seen[..models].iter().all(|s| *s) {
-                seen[models + probes.len()] = true;
+        pending.retain_mut(|(_, t, seen, taken)| {
+            if !*taken && seen[first_model..].iter().all(|s| *s) {
+                *taken = true;
                 all_lag.push(now - *t);
             }
             !seen.iter().all(|s| *s)
@@ -716,7 +713,7 @@ async fn measure_lag(
     if let Some(relay) = relay {
         relay.await?.map_err(fail)?;
     }
-    for l in lags.iter_mut().chain(&mut probe_lags) {
+    for l in &mut lags {
         l.sort();
     }
     all_lag.sort();
@@ -730,11 +727,10 @@ async fn measure_lag(
     );
     println!("| visible in | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
-    let rows = probes
+    let rows = watched
         .iter()
         .map(|(what, _)| *what)
-        .zip(&probe_lags)
-        .chain(names.iter().copied().zip(&lags))
+        .zip(&lags)
         .chain([("all read models", &all_lag)]);
     for (what, l) in rows {
         println!(
