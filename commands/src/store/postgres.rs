@@ -13,10 +13,11 @@
 //! again on a short, growing delay. Every append announces its position (the notification
 //! carries it to other processes), and while an announced position is beyond what the
 //! tail has read, the delay stops growing at [`OWED_RETRY`]: however long an older
-//! transaction hides an event, the tail picks it up soon after. It keeps the latest events in memory, and a
-//! subscription that has caught up takes them from there: however many projections, the
-//! relay and process managers follow the store, the head of `$all` is read once. A
-//! subscription behind the tail's window (catching up, or slow) reads the store itself.
+//! transaction hides an event, the tail picks it up soon after. It keeps the latest
+//! events in memory, and a subscription that has caught up takes them from there:
+//! however many projections, the relay and process managers follow the store, the head
+//! of `$all` is read once. A subscription behind the tail's window (catching up, or
+//! slow) reads the store itself.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
@@ -267,10 +268,10 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
             }
             continue;
         };
-        // An append announced since the last look: if the read below finds nothing, an
-        // older transaction still holds the horizon, and the short retries must start
-        // now; the wake is spent, and none may follow.
-        let announced = wake.borrow_and_update().has_changed();
+        // Woken since the last look: if the read below finds nothing, an older transaction
+        // still holds the horizon, and the short retries must start now; the wake is
+        // spent, and none may follow.
+        let woke = wake.borrow_and_update().has_changed();
         let read = read_all(&pool, after, SUBSCRIPTION_BATCH).await;
         // Whether an append is known to have gone past what the tail has read.
         let mut owed = false;
@@ -287,7 +288,7 @@ async fn follow(store: Weak<Inner>, mut wake: watch::Receiver<u64>) {
             Ok(_) => {
                 let Some(inner) = store.upgrade() else { return };
                 owed = inner.announced() > after;
-                if (announced || owed) && retry.is_none() {
+                if (woke || owed) && retry.is_none() {
                     retry = Some(FIRST_RETRY);
                 }
             }
