@@ -694,7 +694,7 @@ async fn all_never_skips_events_committed_out_of_order(pool: PgPool) {
                 let mut ids = Vec::new();
                 for i in 0..PER_WRITER {
                     let jitter = || Duration::from_micros(rand::random::<u64>() % 8_000);
-                    let mut tx = pool.begin().await.unwrap();
+                    let mut tx = commands::store::postgres::begin(&pool, None).await.unwrap();
                     sqlx::query("select pg_current_xact_id()")
                         .execute(&mut *tx)
                         .await

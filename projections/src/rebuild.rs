@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use commands::store::postgres::begin;
 use commands::store::{EventStore, Position};
 use sqlx::PgPool;
 
@@ -60,7 +61,7 @@ async fn fresh_schema(
     schema: &str,
     key: &str,
 ) -> Result<(), ProjectionError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, None).await?;
     lock(&mut tx, key).await?;
     sqlx::query(&format!("drop schema if exists {} cascade", quoted(schema)))
         .execute(&mut *tx)
@@ -381,7 +382,7 @@ pub async fn verify(
     let started = Instant::now();
     let (name, schema) = (projection.name(), projection.schema());
     let (position, live) = {
-        let mut tx = pool.begin().await?;
+        let mut tx = begin(pool, None).await?;
         lock(&mut tx, name).await?;
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
@@ -421,7 +422,7 @@ pub async fn verify(
         checksums(&mut conn, &scratch, projection.store_local_columns()).await
     }
     .await;
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, None).await?;
     sqlx::query(&format!(
         "drop schema if exists {} cascade",
         quoted(&scratch)

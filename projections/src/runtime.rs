@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use commands::store::postgres::begin;
 use commands::store::{EventStore, Position, RecordedEvent, StoreError};
 use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool};
@@ -216,7 +217,7 @@ pub async fn ensure_schema(
 ) -> Result<SchemaState, ProjectionError> {
     let name = projection.name();
     let schema = projection.schema();
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, None).await?;
     lock(&mut tx, name).await?;
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
@@ -318,17 +319,28 @@ fn quote_literal(s: &str) -> String {
 /// batch's commit loses its checkpoint with it, and the runner applies those events
 /// again. So the batch need not wait for its WAL flush (`synchronous_commit = off`), and
 /// holds its transaction id, which holds back every reader of `$all`, for less time.
+///
+/// The lock wait lasts as long as another runner's batch or a rebuild, and must not end
+/// in an error: a statement failing inside this one query leaves the session in an
+/// aborted transaction that sqlx 0.8 does not roll back (launchbadge/sqlx#4409). So an
+/// operator's `statement_timeout` or `lock_timeout` does not apply to it.
 pub(crate) async fn begin_batch(
     pool: &PgPool,
     target: Target<'_>,
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let lock_key = quote_literal(&format!("projection:{}", target.key));
     let search_path = quote_literal(&quote_ident(target.schema));
-    pool.begin_with(format!(
-        "begin; select pg_advisory_xact_lock(hashtext({lock_key})),
-                       set_config('search_path', {search_path}, true),
-                       set_config('synchronous_commit', 'off', true)"
-    ))
+    begin(
+        pool,
+        Some(format!(
+            "begin;
+             select set_config('statement_timeout', '0', true),
+                    set_config('lock_timeout', '0', true);
+             select pg_advisory_xact_lock(hashtext({lock_key})),
+                           set_config('search_path', {search_path}, true),
+                           set_config('synchronous_commit', 'off', true)"
+        )),
+    )
     .await
 }
 

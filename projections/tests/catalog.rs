@@ -729,7 +729,7 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
 /// Builds the catalog's tables in `schema` from `events`, `batch` events per transaction
 /// through [`CatalogProjection::apply_events`]; answers how long the applying took.
 async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: usize) -> Duration {
-    let mut tx = pool.begin().await.unwrap();
+    let mut tx = commands::store::postgres::begin(pool, None).await.unwrap();
     sqlx::query(&format!("create schema {schema}"))
         .execute(&mut *tx)
         .await
@@ -744,7 +744,7 @@ async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: 
     tx.commit().await.unwrap();
     let started = Instant::now();
     for chunk in events.chunks(batch) {
-        let mut tx = pool.begin().await.unwrap();
+        let mut tx = commands::store::postgres::begin(pool, None).await.unwrap();
         sqlx::query(&format!("set local search_path to {schema}"))
             .execute(&mut *tx)
             .await

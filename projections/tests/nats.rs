@@ -205,11 +205,37 @@ async fn events_in_store(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent>
     loop {
         let events = every_event(store).await;
         if events.len() >= n || Instant::now() > deadline {
-            assert_eq!(events.len(), n, "events readable in $all");
+            if events.len() != n {
+                panic!(
+                    "{} of {n} events readable in $all; transactions holding the horizon:\n{}",
+                    events.len(),
+                    horizon_holders().await
+                );
+            }
             return events;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// The server's open transactions that hold an id, oldest first: `$all` shows no event
+/// committed after the oldest of them began, whichever database it is in.
+async fn horizon_holders() -> String {
+    use sqlx::Connection;
+    let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
+    let mut conn = PgConnection::connect(&url).await.unwrap();
+    let rows: Vec<String> = sqlx::query_scalar(
+        "select format('  pid %s, database %s, application %L, %s for %s s: %s',
+                       pid, datname, application_name, state,
+                       round(extract(epoch from now() - xact_start), 1), left(query, 200))
+           from pg_stat_activity
+          where backend_xid is not null
+          order by age(backend_xid) desc",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    rows.join("\n")
 }
 
 /// The check every scenario ends with: within `within`, the tally holds each of the `n`

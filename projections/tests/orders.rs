@@ -260,3 +260,46 @@ async fn a_batch_after_a_stale_position_skips_what_another_process_applied(pool:
     assert_eq!(history, 4);
     assert_eq!(here.position(), events[3].position);
 }
+
+/// A batch may wait for its read model's lock as long as another runner's batch (or a
+/// rebuild) holds it; a `statement_timeout` set for the engine's role must not turn that
+/// wait into an error, which would also leave the connection in an aborted transaction.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
+    options: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+) {
+    let pool = options
+        .max_connections(2)
+        .connect_with(connect.clone().options([("statement_timeout", "100")]))
+        .await
+        .unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    place(&orders, 1).await;
+    let events = all_events(&*store, 1).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner.prepare().await.unwrap();
+    let mut holder: sqlx::PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    sqlx::query("select pg_advisory_lock(hashtext('projection:orders'))")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let batch = tokio::spawn({
+        let runner = runner.clone();
+        let events = events.clone();
+        async move { runner.apply_batch(&events).await }
+    });
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(!batch.is_finished(), "the batch should wait for the lock");
+    sqlx::query("select pg_advisory_unlock(hashtext('projection:orders'))")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(batch.await.unwrap().unwrap(), events.len());
+    let placed: i64 = sqlx::query_scalar("select count(*) from orders.orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(placed, 1);
+}

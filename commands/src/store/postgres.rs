@@ -74,6 +74,35 @@ fn pool_options_pinging_after(idle: Duration) -> PgPoolOptions {
         })
 }
 
+/// Begins a transaction on `pool` with `statement` (`BEGIN` when none), cancel-safe.
+///
+/// sqlx 0.8's own `begin` is not: a future dropped while its `BEGIN` round trip is in
+/// flight (an aborted task, a client gone, a `select!`) leaves the session inside a
+/// transaction that nothing ends, and the pool hands that connection on. The next
+/// borrower's statements then run in it uncommitted, an append included, and whatever
+/// locks it took stay held (launchbadge/sqlx#4393, fixed in sqlx 0.9.1). Here the begin
+/// runs in a task of its own, so it always completes; a transaction no one waits for any
+/// more is dropped whole, and that rolls it back.
+pub async fn begin(
+    pool: &PgPool,
+    statement: Option<String>,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    #[allow(clippy::disallowed_methods)]
+    let begun = tokio::spawn(async move {
+        match statement {
+            Some(statement) => pool.begin_with(statement).await,
+            None => pool.begin().await,
+        }
+    });
+    match begun.await {
+        Ok(tx) => tx,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // The runtime is shutting down.
+        Err(_) => Err(sqlx::Error::PoolClosed),
+    }
+}
+
 /// The channel appends are announced on to other processes.
 const NOTIFY_CHANNEL: &str = "um_store_events";
 /// How many events a subscription reads per query.
@@ -874,7 +903,7 @@ mod tests {
                 .append(&format!("big-{round}"), ExpectedVersion::Any, big)
                 .await
                 .unwrap();
-            let mut older = pool.begin().await.unwrap();
+            let mut older = begin(&pool, None).await.unwrap();
             sqlx::query("select pg_current_xact_id()")
                 .execute(&mut *older)
                 .await
@@ -904,6 +933,49 @@ mod tests {
                 "round {round}: the event came {waited:?} after $all showed it"
             );
         }
+    }
+
+    /// A transaction whose begin is cancelled mid-flight (here, while its `BEGIN` waits
+    /// for a lock) must not leave its session inside a transaction for the pool to hand
+    /// on: the next statements on that connection would run uncommitted in it.
+    #[sqlx::test(migrator = "crate::store::postgres::MIGRATOR")]
+    async fn a_cancelled_begin_leaves_no_transaction_open_on_the_pool(
+        options: PgPoolOptions,
+        connect: sqlx::postgres::PgConnectOptions,
+    ) {
+        // One connection, so the statements after the cancel get the one the begin used.
+        let pool = options
+            .max_connections(1)
+            .connect_with(connect.clone())
+            .await
+            .unwrap();
+        let mut holder = sqlx::PgConnection::connect_with(&connect).await.unwrap();
+        sqlx::query("select pg_advisory_lock(4393)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let waiting = begin(
+            &pool,
+            Some("begin; select pg_advisory_xact_lock(4393)".into()),
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), waiting)
+                .await
+                .is_err(),
+            "the begin should wait for the lock"
+        );
+        sqlx::query("select pg_advisory_unlock(4393)")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        // Outside a transaction, each statement is a transaction of its own.
+        let xact = || sqlx::query_scalar::<_, String>("select pg_current_xact_id()::text");
+        let first = xact().fetch_one(&pool).await.unwrap();
+        let second = xact().fetch_one(&pool).await.unwrap();
+        assert_ne!(
+            first, second,
+            "two statements on the pool ran in one transaction, left open by the cancelled begin"
+        );
     }
 
     #[test]

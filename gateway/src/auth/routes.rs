@@ -397,7 +397,7 @@ async fn refresh(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    let mut tx = state.pool.begin().await?;
+    let mut tx = commands::store::postgres::begin(&state.pool, None).await?;
     let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
         "select family_id, user_id, used_at is not null, revoked_at is not null, expires_at < now()
            from auth.refresh_tokens where token_hash = $1 for update",
