@@ -20,7 +20,7 @@
 //!   worker compares the store's head with its checkpoint and catches up from the store,
 //!   which is what completes a read model after a purge that no later write reveals.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
@@ -151,7 +151,21 @@ impl Worker {
     /// Fetches, applies and acknowledges one batch; without messages, catches up from the
     /// store instead.
     pub async fn step(&mut self) -> Result<Outcome, ProjectionError> {
-        let messages = match self.fetch().await {
+        let idle = Instant::now() + self.config.idle;
+        let fetched = loop {
+            let due = self.runner.checkpoint_due();
+            match self
+                .fetch_until(due.map_or(idle, |due| due.min(idle)))
+                .await
+            {
+                // No batch came to take the held checkpoint move along.
+                Ok(messages) if messages.is_empty() && Instant::now() < idle => {
+                    self.runner.flush_checkpoint().await?
+                }
+                fetched => break fetched,
+            }
+        };
+        let messages = match fetched {
             Ok(messages) => messages,
             Err(e) => {
                 let healed = self.heal(None).await?;
@@ -177,11 +191,16 @@ impl Worker {
     /// Waits up to [`JetStreamConfig::idle`] for a message, then takes whatever else has
     /// already arrived, up to [`BATCH`]. Empty when nothing came.
     pub async fn fetch(&mut self) -> Result<Vec<jetstream::Message>, NatsError> {
+        self.fetch_until(Instant::now() + self.config.idle).await
+    }
+
+    /// [`Worker::fetch`], waiting until `until` at most.
+    async fn fetch_until(&mut self, until: Instant) -> Result<Vec<jetstream::Message>, NatsError> {
         if self.messages.is_none() {
             self.messages = Some(self.subscribe().await?);
         }
         let stream = self.messages.as_mut().expect("subscribed above");
-        let first = match tokio::time::timeout(self.config.idle, stream.next()).await {
+        let first = match tokio::time::timeout_at(until.into(), stream.next()).await {
             Err(_) => return Ok(Vec::new()),
             Ok(Some(Ok(message))) => message,
             Ok(Some(Err(e))) => {
@@ -323,6 +342,8 @@ impl Worker {
             Some(until) => until,
             None => store.head_position().await?,
         };
+        // The table's checkpoint is where this reads from: not behind what was passed over.
+        self.runner.flush_checkpoint().await?;
         let mut at = checkpoint(self.runner.pool(), name).await?;
         let mut healed = 0;
         while at < until {
@@ -390,13 +411,17 @@ pub async fn run(
     let mut failures: u32 = 0;
     let mut nats_down = false;
     loop {
-        if *shutdown.borrow() {
+        // A dropped sender stops the worker too.
+        let stop = *shutdown.borrow() || shutdown.has_changed().is_err();
+        if stop {
+            worker.runner().stopping().await;
             return Ok(());
         }
         // Cancelling a step is safe at any await: an uncommitted batch rolls back, a
         // committed one not yet acknowledged is delivered again and skipped.
         let outcome = tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            // Back to the top, which stops.
+            _ = shutdown.wait_for(|stop| *stop) => continue,
             outcome = worker.step() => outcome,
         };
         let pause = match outcome {
@@ -425,7 +450,7 @@ pub async fn run(
             }
         };
         tokio::select! {
-            _ = shutdown.wait_for(|stop| *stop) => return Ok(()),
+            _ = shutdown.wait_for(|stop| *stop) => {}
             () = tokio::time::sleep(pause) => {}
         }
     }

@@ -86,7 +86,7 @@ async fn apply_page(
 ) -> Result<(), ProjectionError> {
     loop {
         let mut tx = begin_batch(pool, target).await?;
-        match apply_in(&mut tx, projection, target, page, attempts, None).await {
+        match apply_in(&mut tx, projection, target, page, attempts, None, 0).await {
             Ok(_) => {
                 tx.commit().await?;
                 return Ok(());
@@ -199,7 +199,7 @@ pub async fn rebuild(
         loop {
             let page = store.read_all(pos, PAGE).await?;
             if let Err(e) =
-                apply_in(&mut tx, &*projection, target, &page, &mut attempts, None).await
+                apply_in(&mut tx, &*projection, target, &page, &mut attempts, None, 0).await
             {
                 failed = Some(e);
                 break;

@@ -7,9 +7,10 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use commands::store::postgres::begin;
 use commands::store::{EventStore, Position, RecordedEvent, StoreError};
 use futures::{FutureExt, StreamExt};
@@ -18,6 +19,14 @@ use tokio::sync::{watch, OnceCell};
 
 /// Most events applied in one transaction.
 pub const BATCH: usize = 500;
+
+/// How long the checkpoint move of batches a read model wants nothing of may wait, to be
+/// made with a later batch's. Such batches were one transaction each, most of a busy
+/// engine's (a read model of users passes over every order event), for nothing a reader
+/// could see: the tables are the same before and after. The cost is that the table's
+/// checkpoint runs up to this much behind for positions a read model passes over, which
+/// only a consistency token from another read model's write waits for.
+pub const CHECKPOINT_LINGER: Duration = Duration::from_millis(50);
 
 /// Attempts at an event before it is parked as poison.
 const POISON_ATTEMPTS: u32 = 3;
@@ -377,6 +386,46 @@ async fn move_checkpoint<'c>(
     Ok(moved == 1)
 }
 
+/// Moves checkpoint `key` over events a read model wants nothing of: to `held.to` from
+/// anywhere in `held.from..held.to`, since nothing between needs applying. Takes no lock:
+/// a batch that holds it and finds its own move beaten retries from the table (see
+/// [`apply_in`]). Answers whether the checkpoint moved; it has not when it is past
+/// `held.to` already.
+async fn pass_over(pool: &PgPool, key: &str, held: &HeldMove) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "update projections.checkpoints
+            set commit_position = $4, prepare_position = $5,
+                events_applied = events_applied + $6, last_event_at = $7, updated_at = now()
+           from (select set_config('synchronous_commit', 'off', true)) as async_commit
+          where projection = $1
+            and (commit_position, prepare_position) >= ($2, $3)
+            and (commit_position, prepare_position) < ($4, $5)",
+    )
+    .bind(key)
+    .bind(held.from.commit as i64)
+    .bind(held.from.prepare as i64)
+    .bind(held.to.commit as i64)
+    .bind(held.to.prepare as i64)
+    .bind(held.events as i64)
+    .bind(held.recorded_at)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(moved == 1)
+}
+
+/// A checkpoint move held back for [`CHECKPOINT_LINGER`]: the runner passed over the
+/// `events` after `from`, up to `to`, as wanting none of them, and the table still says
+/// `from` as far as it knows.
+#[derive(Debug, Clone, Copy)]
+struct HeldMove {
+    from: Position,
+    to: Position,
+    recorded_at: DateTime<Utc>,
+    events: usize,
+    since: Instant,
+}
+
 /// Applies `events` to `target` inside `conn`'s transaction, which [`begin_batch`] opened,
 /// skipping those at or below its checkpoint, parking poison, and advancing the
 /// checkpoint. Answers how many were applied (parked ones included: they are behind the
@@ -386,7 +435,11 @@ async fn move_checkpoint<'c>(
 /// first (one round trip less per batch): the batch is applied after `known` and the
 /// checkpoint moved from exactly there. Should it have moved meanwhile (another process,
 /// a rebuild's swap), the answer is `None` and the caller must roll back and try again
-/// without `known`.
+/// without `known`. `passed_over` more events (held back, see [`CHECKPOINT_LINGER`]) lie
+/// between `known` and the batch, and count as applied in the checkpoint's tally.
+///
+/// Without `known` the checkpoint is read under the lock, and can still be moved by a
+/// runner passing over events (which takes no lock); then too the answer is `None`.
 pub(crate) async fn apply_in(
     conn: &mut PgConnection,
     projection: &dyn Projection,
@@ -394,6 +447,7 @@ pub(crate) async fn apply_in(
     events: &[RecordedEvent],
     attempts: &mut HashMap<uuid::Uuid, u32>,
     known: Option<Position>,
+    passed_over: usize,
 ) -> Result<Option<usize>, ProjectionError> {
     let start = match known {
         Some(at) => at,
@@ -421,17 +475,18 @@ pub(crate) async fn apply_in(
         }
         return Err(e);
     }
-    if move_checkpoint(&mut *conn, target.key, start, last, applied).await? {
+    if move_checkpoint(&mut *conn, target.key, start, last, applied + passed_over).await? {
         return Ok(Some(applied));
     }
     if known.is_some() {
         return Ok(None);
     }
-    // Read under the lock, so only a missing row can fail the move.
-    sqlx::query(
+    // The row is missing, or a runner passing over events moved it since it was read.
+    let inserted = sqlx::query(
         "insert into projections.checkpoints
              (projection, commit_position, prepare_position, events_applied, last_event_at)
-         values ($1, $2, $3, $4, $5)",
+         values ($1, $2, $3, $4, $5)
+         on conflict (projection) do nothing",
     )
     .bind(target.key)
     .bind(last.position.commit as i64)
@@ -439,8 +494,9 @@ pub(crate) async fn apply_in(
     .bind(applied as i64)
     .bind(last.recorded_at)
     .execute(&mut *conn)
-    .await?;
-    Ok(Some(applied))
+    .await?
+    .rows_affected();
+    Ok((inserted == 1).then_some(applied))
 }
 
 /// Applies one event in a savepoint; after [`POISON_ATTEMPTS`] deterministic failures
@@ -511,8 +567,11 @@ pub struct Runner {
     projection: Arc<dyn Projection>,
     ready: Arc<OnceCell<()>>,
     attempts: Arc<std::sync::Mutex<HashMap<uuid::Uuid, u32>>>,
-    /// The checkpoint as this process last committed it.
+    /// How far this runner has brought the read model: the checkpoint as it last committed
+    /// or read it, or past that over events it wants nothing of (see `held`).
     applied: Arc<watch::Sender<Position>>,
+    /// The checkpoint move over events passed over, not made yet.
+    held: Arc<std::sync::Mutex<Option<HeldMove>>>,
 }
 
 impl Runner {
@@ -524,23 +583,78 @@ impl Runner {
             ready: Arc::new(OnceCell::new()),
             attempts: Arc::default(),
             applied: Arc::new(watch::Sender::new(Position::START)),
+            held: Arc::default(),
         }
     }
 
-    /// The position this runner has applied up to, as it commits batches: a wait for a
+    /// The position the read model reflects, as this runner brings it there: a wait for a
     /// read model in the same process needs no polling of `projections.checkpoints`.
-    /// Other processes (or a rebuild's swap) may move the checkpoint too; the table is
-    /// the truth, this only ever runs behind it.
+    /// Other processes (or a rebuild's swap) may move the checkpoint too. The table can
+    /// be behind this by events the read model wants nothing of, for up to
+    /// [`CHECKPOINT_LINGER`]; otherwise it is the truth, and this only runs behind it.
     pub fn applied(&self) -> watch::Receiver<Position> {
         self.applied.subscribe()
     }
 
-    /// The last position this runner committed (or read from the checkpoint).
+    /// The position the read model reflects (see [`Runner::applied`]).
     pub fn position(&self) -> Position {
         *self.applied.borrow()
     }
 
-    /// Records a position known committed, for [`Runner::position`]; never moves back.
+    /// When the checkpoint move held back over passed-over events is due, if one is.
+    pub fn checkpoint_due(&self) -> Option<Instant> {
+        self.held
+            .lock()
+            .expect("not poisoned")
+            .as_ref()
+            .map(|held| held.since + CHECKPOINT_LINGER)
+    }
+
+    /// Makes the checkpoint move held back over passed-over events, if there is one; a
+    /// runner's loop calls this when [`Runner::checkpoint_due`] comes without a batch,
+    /// and when it stops.
+    pub async fn flush_checkpoint(&self) -> Result<(), ProjectionError> {
+        let held = self.held.lock().expect("not poisoned").take();
+        match held {
+            Some(held) => self.pass_over(held).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Makes the held checkpoint move before the runner stops. Failing that (the database
+    /// gone), the checkpoint is only behind by events the read model wants nothing of.
+    pub async fn stopping(&self) {
+        if let Err(e) = self.flush_checkpoint().await {
+            tracing::warn!(projection = self.name(), error = %e, "checkpoint move not made at stop");
+        }
+    }
+
+    async fn pass_over(&self, held: HeldMove) -> Result<(), ProjectionError> {
+        match pass_over(&self.pool, self.name(), &held).await {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::debug!(projection = self.name(), to = %held.to, "the checkpoint was already past the events passed over");
+                Ok(())
+            }
+            Err(e) => {
+                // Kept, so the next try still starts where the table is.
+                let mut slot = self.held.lock().expect("not poisoned");
+                *slot = match slot.take() {
+                    Some(later) if later.from == held.to => Some(HeldMove {
+                        from: held.from,
+                        events: held.events + later.events,
+                        ..later
+                    }),
+                    Some(later) => Some(later),
+                    None => Some(held),
+                };
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Records a position the read model reflects, for [`Runner::position`]; never moves
+    /// back.
     pub(crate) fn advance(&self, to: Position) {
         self.applied.send_if_modified(|at| {
             let later = to > *at;
@@ -596,13 +710,15 @@ impl Runner {
     /// twice changes nothing. An event that fails the same way [`POISON_ATTEMPTS`] times
     /// is parked in `projections.parked` and skipped.
     pub async fn apply_batch(&self, events: &[RecordedEvent]) -> Result<usize, ProjectionError> {
-        self.apply_after(None, events).await
+        self.apply_after(None, 0, events).await
     }
 
-    /// [`Runner::apply_batch`], with the checkpoint believed to be at `known`.
+    /// [`Runner::apply_batch`], with the checkpoint believed to be at `known` and
+    /// `passed_over` events held back between it and `events`.
     async fn apply_after(
         &self,
         known: Option<Position>,
+        passed_over: usize,
         events: &[RecordedEvent],
     ) -> Result<usize, ProjectionError> {
         self.prepare().await?;
@@ -613,7 +729,7 @@ impl Runner {
         };
         let mut attempts = std::mem::take(&mut *self.attempts.lock().expect("not poisoned"));
         let result = async {
-            let mut known = known;
+            let (mut known, mut passed_over) = (known, passed_over);
             loop {
                 let mut tx = begin_batch(&self.pool, target).await?;
                 let applied = apply_in(
@@ -623,6 +739,7 @@ impl Runner {
                     events,
                     &mut attempts,
                     known,
+                    passed_over,
                 )
                 .await?;
                 match applied {
@@ -631,7 +748,7 @@ impl Runner {
                         return Ok::<_, ProjectionError>(n);
                     }
                     // The checkpoint moved elsewhere: roll back, and read it this time.
-                    None => known = None,
+                    None => (known, passed_over) = (None, 0),
                 }
             }
         }
@@ -650,9 +767,10 @@ impl Runner {
     }
 
     /// Like [`Runner::apply_until_parked`], for `events` known to be the whole of `$all`
-    /// after `prev`. A batch this read model wants nothing of then costs one statement,
-    /// which moves the checkpoint from exactly `prev`; had it moved elsewhere meanwhile
-    /// (another process, a rebuild), the batch takes the ordinary path.
+    /// after `prev`. A batch this read model wants nothing of changes no table: its
+    /// checkpoint move is held back for [`CHECKPOINT_LINGER`] and made with a later
+    /// batch's, or alone when it falls due. Had the checkpoint moved elsewhere meanwhile
+    /// (another process, a rebuild), a batch takes the ordinary path.
     pub async fn apply_following(
         &self,
         prev: Position,
@@ -661,20 +779,49 @@ impl Runner {
         let Some(last) = events.last() else {
             return Ok(0);
         };
+        // A held move these events follow on from. Any other is dropped: the caller went
+        // back to the table's checkpoint, which is where such a move would have started.
+        let held = self
+            .held
+            .lock()
+            .expect("not poisoned")
+            .take()
+            .filter(|held| held.to == prev);
         if events[0].position <= prev {
             return self.apply_until_parked(events).await;
         }
-        if !events.iter().any(|e| self.projection.wants(e)) {
-            self.prepare().await?;
-            if move_checkpoint(&self.pool, self.name(), prev, last, events.len()).await? {
-                metrics::counter!("projection_events_applied_total", "projection" => self.name())
-                    .increment(events.len() as u64);
-                self.advance(last.position);
-                return Ok(events.len());
-            }
-            return self.apply_until_parked(events).await;
+        if events.iter().any(|e| self.projection.wants(e)) {
+            let (known, passed_over) = held.map_or((prev, 0), |held| (held.from, held.events));
+            return self
+                .retry_until_parked(Some(known), passed_over, events)
+                .await;
         }
-        self.retry_until_parked(Some(prev), events).await
+        self.prepare().await?;
+        let n = events.len();
+        let held = match held {
+            Some(held) => HeldMove {
+                to: last.position,
+                recorded_at: last.recorded_at,
+                events: held.events + n,
+                ..held
+            },
+            None => HeldMove {
+                from: prev,
+                to: last.position,
+                recorded_at: last.recorded_at,
+                events: n,
+                since: Instant::now(),
+            },
+        };
+        metrics::counter!("projection_events_applied_total", "projection" => self.name())
+            .increment(n as u64);
+        self.advance(last.position);
+        if held.since.elapsed() < CHECKPOINT_LINGER {
+            *self.held.lock().expect("not poisoned") = Some(held);
+        } else {
+            self.pass_over(held).await?;
+        }
+        Ok(n)
     }
 
     /// Like [`Runner::apply_batch`], retrying a failed batch at once while the failure
@@ -683,16 +830,17 @@ impl Runner {
         &self,
         events: &[RecordedEvent],
     ) -> Result<usize, ProjectionError> {
-        self.retry_until_parked(None, events).await
+        self.retry_until_parked(None, 0, events).await
     }
 
     async fn retry_until_parked(
         &self,
         known: Option<Position>,
+        passed_over: usize,
         events: &[RecordedEvent],
     ) -> Result<usize, ProjectionError> {
         loop {
-            match self.apply_after(known, events).await {
+            match self.apply_after(known, passed_over, events).await {
                 Err(e) if e.is_deterministic() => {
                     tracing::warn!(projection = self.name(), error = %e, "batch failed; retrying event by event");
                 }
@@ -709,36 +857,55 @@ impl Runner {
         let name = self.projection.name();
         self.prepare().await?;
         loop {
+            self.flush_checkpoint().await?;
             let mut from = checkpoint(&self.pool, name).await?;
             self.advance(from);
             let mut events = self.store.subscribe_all(from).await?;
             loop {
-                let first = tokio::select! {
-                    _ = shutdown.changed() => return Ok(()),
+                let next = tokio::select! {
+                    _ = shutdown.changed() => {
+                        self.stopping().await;
+                        return Ok(());
+                    }
                     next = events.next() => next,
+                    () = until(self.checkpoint_due()) => None,
                 };
-                let Some(first) = first else { break };
-                let mut batch = vec![first?];
-                // Take whatever else is already there, without waiting.
-                while batch.len() < BATCH {
-                    match events.next().now_or_never() {
-                        Some(Some(Ok(e))) => batch.push(e),
-                        Some(Some(Err(e))) => return Err(e.into()),
-                        _ => break,
-                    }
-                }
-                match self.apply_following(from, &batch).await {
-                    Ok(_) => from = batch.last().map_or(from, |e| e.position),
-                    Err(e) => {
-                        tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
-                        tokio::select! {
-                            _ = shutdown.changed() => return Ok(()),
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                let done = match next {
+                    // No batch came to take the held checkpoint move along.
+                    None if self.checkpoint_due().is_some() => self.flush_checkpoint().await,
+                    None => break,
+                    Some(first) => {
+                        let mut batch = vec![first?];
+                        // Take whatever else is already there, without waiting.
+                        while batch.len() < BATCH {
+                            match events.next().now_or_never() {
+                                Some(Some(Ok(e))) => batch.push(e),
+                                Some(Some(Err(e))) => return Err(e.into()),
+                                _ => break,
+                            }
                         }
-                        break;
+                        let applied = self.apply_following(from, &batch).await;
+                        from = batch.last().map_or(from, |e| e.position);
+                        applied.map(|_| ())
                     }
+                };
+                if let Err(e) = done {
+                    tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
+                    tokio::select! {
+                        _ = shutdown.changed() => return Ok(()),
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    }
+                    break;
                 }
             }
         }
+    }
+}
+
+/// Waits until `at`; forever when there is none.
+pub(crate) async fn until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

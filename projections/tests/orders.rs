@@ -303,3 +303,136 @@ async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
         .unwrap();
     assert_eq!(placed, 1);
 }
+
+/// Appends `n` events of a category the orders read model wants nothing of.
+async fn unrelated(store: &dyn EventStore, n: usize) {
+    let events = (0..n)
+        .map(|i| commands::store::NewEvent {
+            id: uuid::Uuid::new_v4(),
+            event_type: "ThingNoted".into(),
+            schema_version: 1,
+            data: serde_json::json!({ "i": i }),
+            metadata: serde_json::json!({}),
+        })
+        .collect();
+    store
+        .append(
+            &format!("thing-{}", uuid::Uuid::new_v4()),
+            commands::store::ExpectedVersion::NoStream,
+            events,
+        )
+        .await
+        .unwrap();
+}
+
+async fn checkpoint_row(pool: &PgPool) -> (i64, commands::store::Position) {
+    let (applied, commit, prepare): (i64, i64, i64) = sqlx::query_as(
+        "select events_applied, commit_position, prepare_position from projections.checkpoints
+          where projection = 'orders'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let at = commands::store::Position {
+        commit: commit as u64,
+        prepare: prepare as u64,
+    };
+    (applied, at)
+}
+
+/// Events a read model wants nothing of move its position at once and its checkpoint
+/// with the next batch it wants (or when the held move falls due); the checkpoint's
+/// tally counts them either way.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    unrelated(&*store, 3).await;
+    place(&orders, 1).await;
+    let events = all_events(&*store, 5).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let start = commands::store::Position::START;
+    assert_eq!(
+        runner.apply_following(start, &events[..3]).await.unwrap(),
+        3
+    );
+    assert_eq!(runner.position(), events[2].position, "passed over at once");
+    assert_eq!(
+        runner
+            .apply_following(events[2].position, &events[3..])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(checkpoint_row(&pool).await, (5, events[4].position));
+    assert_eq!(runner.checkpoint_due(), None, "nothing held any more");
+
+    // Held alone, the move is made when flushed.
+    unrelated(&*store, 2).await;
+    let more = all_events(&*store, 7).await;
+    assert_eq!(
+        runner
+            .apply_following(events[4].position, &more[5..])
+            .await
+            .unwrap(),
+        2
+    );
+    runner.flush_checkpoint().await.unwrap();
+    assert_eq!(checkpoint_row(&pool).await, (7, more[6].position));
+}
+
+/// A held move that another process overtook is dropped, and what that process applied
+/// is not applied again.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_held_move_overtaken_by_another_process_changes_nothing(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    unrelated(&*store, 3).await;
+    place(&orders, 1).await;
+    let events = all_events(&*store, 5).await;
+    let here = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let elsewhere = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let start = commands::store::Position::START;
+    assert_eq!(here.apply_following(start, &events[..3]).await.unwrap(), 3);
+    assert_eq!(elsewhere.apply_batch(&events).await.unwrap(), 5);
+    here.flush_checkpoint().await.unwrap();
+    assert_eq!(checkpoint_row(&pool).await, (5, events[4].position));
+    assert_eq!(
+        here.apply_following(events[2].position, &events[3..])
+            .await
+            .unwrap(),
+        0,
+        "the other process applied these"
+    );
+    let history: i64 = sqlx::query_scalar("select count(*) from orders.order_history")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(history, 2);
+    assert_eq!(checkpoint_row(&pool).await, (5, events[4].position));
+}
+
+/// A runner following `$all` whose last events are all passed over still brings its
+/// checkpoint to the head, with no later event to carry the move.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn the_runner_moves_a_held_checkpoint_when_no_batch_follows(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(runner.clone().run(stopped));
+    place(&orders, 1).await;
+    common::caught_up(&*store, &pool, "orders").await;
+    unrelated(&*store, 4).await;
+    let events = all_events(&*store, 6).await;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while checkpoint_row(&pool).await.1 < events[5].position {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the held checkpoint move was never made");
+    assert_eq!(checkpoint_row(&pool).await.0, 6);
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+}

@@ -512,10 +512,14 @@ type Feed = Option<(
     projections::jetstream::JetStreamConfig,
 )>;
 
-/// Transactions committed or rolled back in this database so far.
-async fn transactions(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "select (xact_commit + xact_rollback)::int8 from pg_stat_database
+/// Transactions committed or rolled back in this database so far, and rows written to
+/// the read models' checkpoints.
+async fn transactions(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "select (xact_commit + xact_rollback)::int8,
+                (select coalesce(sum(n_tup_ins + n_tup_upd), 0)::int8 from pg_stat_user_tables
+                  where schemaname = 'projections' and relname = 'checkpoints')
+           from pg_stat_database
           where datname = current_database()",
     )
     .fetch_one(pool)
@@ -705,7 +709,13 @@ async fn measure_lag(
     writer.await??;
     // The statistics reach pg_stat_database within a second or so.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let transactions = transactions(pool).await? - transactions_before;
+    let (transactions, moves) = {
+        let (after, moves_after) = transactions(pool).await?;
+        (
+            after - transactions_before.0,
+            moves_after - transactions_before.1,
+        )
+    };
     stop.send(true)?;
     for r in runners {
         r.await??;
@@ -719,11 +729,13 @@ async fn measure_lag(
     all_lag.sort();
     println!(
         "\nEnd-to-end lag, {feed_name} feed, {} order stories/s for {} s ({} commands measured; \
-         {:.1} PostgreSQL transactions per story, writers and read models):\n",
+         {:.1} PostgreSQL transactions per story, writers and read models, {:.1} checkpoint \
+         writes):\n",
         args.rate,
         args.seconds,
         all_lag.len(),
-        transactions as f64 / all_lag.len().max(1) as f64
+        transactions as f64 / all_lag.len().max(1) as f64,
+        moves as f64 / all_lag.len().max(1) as f64
     );
     println!("| visible in | p50 | p99 | max |");
     println!("| --- | --- | --- | --- |");
