@@ -272,137 +272,126 @@ impl Batch {
         Ok(())
     }
 
+    /// Writes the batch with one statement (one round trip): the orders it placed, their
+    /// items, the changes to orders placed before it and the history, each a
+    /// data-modifying `WITH` over arrays (empty ones write nothing). They cannot see each
+    /// other's rows, and need not: the changes are to other orders than the placed ones,
+    /// and the foreign keys of items and history are checked at the end of the statement.
+    /// Payments come after, as they read their rows first.
     async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        if !self.placed.is_empty() {
-            let new: Vec<(&Uuid, &NewOrder)> =
-                self.placed.iter().map(|id| (id, &self.new[id])).collect();
-            let col = |f: fn(&NewOrder) -> i64| column(&new, |(_, o)| f(o));
-            sqlx::query(
-                "insert into orders (order_id, user_id, status, payment_status, currency, subtotal,
-                     tax, shipping, discount, total, refunded, shipping_address, billing_address,
-                     payment_method, notes, tracking_number, cancellation_reason, created_at,
-                     updated_at)
-                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                     $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[],
-                     $12::jsonb[], $13::jsonb[], $14::text[], $15::text[], $16::text[],
-                     $17::text[], $18::timestamptz[], $19::timestamptz[])
-                 on conflict (order_id) do nothing",
-            )
-            .bind(column(&new, |(id, _)| **id))
-            .bind(column(&new, |(_, o)| o.user_id))
-            .bind(column(&new, |(_, o)| {
-                o.change.status.clone().unwrap_or_default()
-            }))
-            .bind(column(&new, |(_, o)| {
-                o.change.payment_status.clone().unwrap_or_default()
-            }))
-            .bind(column(&new, |(_, o)| o.currency.clone()))
-            .bind(col(|o| o.subtotal))
-            .bind(col(|o| o.tax))
-            .bind(col(|o| o.shipping))
-            .bind(col(|o| o.discount))
-            .bind(col(|o| o.total))
-            .bind(col(|o| {
-                if o.change.refund_all {
-                    o.total + o.change.refunded
-                } else {
-                    o.change.refunded
-                }
-            }))
-            .bind(column(&new, |(_, o)| o.shipping_address.clone()))
-            .bind(column(&new, |(_, o)| o.billing_address.clone()))
-            .bind(column(&new, |(_, o)| o.payment_method.clone()))
-            .bind(column(&new, |(_, o)| o.notes.clone()))
-            .bind(column(&new, |(_, o)| {
-                o.change.tracking_number.clone().flatten()
-            }))
-            .bind(column(&new, |(_, o)| o.change.cancellation_reason.clone()))
-            .bind(column(&new, |(_, o)| o.created_at))
-            .bind(column(&new, |(_, o)| {
-                o.change.updated_at.unwrap_or(o.created_at)
-            }))
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.items.is_empty() {
-            let it = &self.items;
-            sqlx::query(
-                "insert into order_items (order_id, line, product_id, sku, quantity, price, subtotal)
-                 select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::text[], $5::int4[],
-                     $6::int8[], $7::int8[])
-                 on conflict do nothing",
-            )
-            .bind(column(it, |r| r.0))
-            .bind(column(it, |r| r.1))
-            .bind(column(it, |r| r.2))
-            .bind(column(it, |r| r.3.clone()))
-            .bind(column(it, |r| r.4))
-            .bind(column(it, |r| r.5))
-            .bind(column(it, |r| r.6))
-            .execute(&mut *tx)
-            .await?;
-        }
-        if !self.patched.is_empty() {
-            let p: Vec<(&Uuid, &Change)> = self
-                .patched
-                .iter()
-                .map(|id| (id, &self.patches[id]))
-                .collect();
-            sqlx::query(
-                "update orders o set
+        let new: Vec<(&Uuid, &NewOrder)> =
+            self.placed.iter().map(|id| (id, &self.new[id])).collect();
+        let col = |f: fn(&NewOrder) -> i64| column(&new, |(_, o)| f(o));
+        let it = &self.items;
+        let p: Vec<(&Uuid, &Change)> = self
+            .patched
+            .iter()
+            .map(|id| (id, &self.patches[id]))
+            .collect();
+        let h = &self.history;
+        sqlx::query(
+            "with placed as (
+                 insert into orders (order_id, user_id, status, payment_status, currency,
+                     subtotal, tax, shipping, discount, total, refunded, shipping_address,
+                     billing_address, payment_method, notes, tracking_number,
+                     cancellation_reason, created_at, updated_at)
+                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[],
+                     $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
+                     $11::int8[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[],
+                     $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])
+                 on conflict (order_id) do nothing),
+             items as (
+                 insert into order_items (order_id, line, product_id, sku, quantity, price,
+                     subtotal)
+                 select * from unnest($20::uuid[], $21::int4[], $22::uuid[], $23::text[],
+                     $24::int4[], $25::int8[], $26::int8[])
+                 on conflict do nothing),
+             patched as (
+                 update orders o set
                      status = coalesce(p.status, o.status),
                      payment_status = coalesce(p.payment_status, o.payment_status),
                      tracking_number = case when p.tracking_set then p.tracking_number
                                             else o.tracking_number end,
                      cancellation_reason = coalesce(p.reason, o.cancellation_reason),
-                     refunded = case when p.refund_all then o.total else o.refunded end + p.refunded,
+                     refunded = case when p.refund_all then o.total else o.refunded end
+                                + p.refunded,
                      updated_at = coalesce(p.updated_at, o.updated_at)
-                   from unnest($1::uuid[], $2::text[], $3::text[], $4::bool[], $5::text[],
-                               $6::text[], $7::bool[], $8::int8[], $9::timestamptz[])
+                   from unnest($27::uuid[], $28::text[], $29::text[], $30::bool[],
+                               $31::text[], $32::text[], $33::bool[], $34::int8[],
+                               $35::timestamptz[])
                         as p(order_id, status, payment_status, tracking_set, tracking_number,
                              reason, refund_all, refunded, updated_at)
-                  where o.order_id = p.order_id",
-            )
-            .bind(column(&p, |(id, _)| **id))
-            .bind(column(&p, |(_, c)| c.status.clone()))
-            .bind(
-                column(&p, |(_, c)| c.payment_status.clone()),
-            )
-            .bind(
-                column(&p, |(_, c)| c.tracking_number.is_some()),
-            )
-            .bind(
-                column(&p, |(_, c)| c.tracking_number.clone().flatten()),
-            )
-            .bind(
-                column(&p, |(_, c)| c.cancellation_reason.clone()),
-            )
-            .bind(column(&p, |(_, c)| c.refund_all))
-            .bind(column(&p, |(_, c)| c.refunded))
-            .bind(column(&p, |(_, c)| c.updated_at))
-            .execute(&mut *tx)
-            .await?;
-        }
+                  where o.order_id = p.order_id)
+             insert into order_history (order_id, event_id, status, notes, updated_by, role,
+                 created_at)
+             select * from unnest($36::uuid[], $37::uuid[], $38::text[], $39::text[],
+                 $40::uuid[], $41::text[], $42::timestamptz[])
+             on conflict (event_id) do nothing",
+        )
+        // placed
+        .bind(column(&new, |(id, _)| **id))
+        .bind(column(&new, |(_, o)| o.user_id))
+        .bind(column(&new, |(_, o)| {
+            o.change.status.clone().unwrap_or_default()
+        }))
+        .bind(column(&new, |(_, o)| {
+            o.change.payment_status.clone().unwrap_or_default()
+        }))
+        .bind(column(&new, |(_, o)| o.currency.clone()))
+        .bind(col(|o| o.subtotal))
+        .bind(col(|o| o.tax))
+        .bind(col(|o| o.shipping))
+        .bind(col(|o| o.discount))
+        .bind(col(|o| o.total))
+        .bind(col(|o| {
+            if o.change.refund_all {
+                o.total + o.change.refunded
+            } else {
+                o.change.refunded
+            }
+        }))
+        .bind(column(&new, |(_, o)| o.shipping_address.clone()))
+        .bind(column(&new, |(_, o)| o.billing_address.clone()))
+        .bind(column(&new, |(_, o)| o.payment_method.clone()))
+        .bind(column(&new, |(_, o)| o.notes.clone()))
+        .bind(column(&new, |(_, o)| {
+            o.change.tracking_number.clone().flatten()
+        }))
+        .bind(column(&new, |(_, o)| o.change.cancellation_reason.clone()))
+        .bind(column(&new, |(_, o)| o.created_at))
+        .bind(column(&new, |(_, o)| {
+            o.change.updated_at.unwrap_or(o.created_at)
+        }))
+        // items
+        .bind(column(it, |r| r.0))
+        .bind(column(it, |r| r.1))
+        .bind(column(it, |r| r.2))
+        .bind(column(it, |r| r.3.clone()))
+        .bind(column(it, |r| r.4))
+        .bind(column(it, |r| r.5))
+        .bind(column(it, |r| r.6))
+        // patched
+        .bind(column(&p, |(id, _)| **id))
+        .bind(column(&p, |(_, c)| c.status.clone()))
+        .bind(column(&p, |(_, c)| c.payment_status.clone()))
+        .bind(column(&p, |(_, c)| c.tracking_number.is_some()))
+        .bind(column(&p, |(_, c)| c.tracking_number.clone().flatten()))
+        .bind(column(&p, |(_, c)| c.cancellation_reason.clone()))
+        .bind(column(&p, |(_, c)| c.refund_all))
+        .bind(column(&p, |(_, c)| c.refunded))
+        .bind(column(&p, |(_, c)| c.updated_at))
+        // history
+        .bind(column(h, |r| r.0))
+        .bind(column(h, |r| r.1))
+        .bind(column(h, |r| r.2.clone()))
+        .bind(column(h, |r| r.3.clone()))
+        .bind(column(h, |r| r.4))
+        .bind(column(h, |r| r.5.clone()))
+        .bind(column(h, |r| r.6))
+        .execute(&mut *tx)
+        .await?;
         if !self.payments.is_empty() {
             payments(tx, &self.payments).await?;
-        }
-        if !self.history.is_empty() {
-            let h = &self.history;
-            sqlx::query(
-                "insert into order_history (order_id, event_id, status, notes, updated_by, role, created_at)
-                 select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[],
-                     $6::text[], $7::timestamptz[])
-                 on conflict (event_id) do nothing",
-            )
-            .bind(column(h, |r| r.0))
-            .bind(column(h, |r| r.1))
-            .bind(column(h, |r| r.2.clone()))
-            .bind(column(h, |r| r.3.clone()))
-            .bind(column(h, |r| r.4))
-            .bind(column(h, |r| r.5.clone()))
-            .bind(column(h, |r| r.6))
-            .execute(&mut *tx)
-            .await?;
         }
         Ok(())
     }

@@ -59,6 +59,8 @@ async fn the_runner_follows_new_orders(pool: PgPool) {
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    // The tables exist before the first look at them.
+    runner.prepare().await.unwrap();
     let task = tokio::spawn(runner.run(stopped));
     let mut ids = Vec::new();
     for _ in 0..5 {
@@ -419,6 +421,7 @@ async fn the_runner_moves_a_held_checkpoint_when_no_batch_follows(pool: PgPool) 
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner.prepare().await.unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(runner.clone().run(stopped));
     place(&orders, 1).await;

@@ -528,7 +528,8 @@ async fn transactions(pool: &PgPool) -> anyhow::Result<(i64, i64)> {
 
 /// Where the time goes before a read model sees an event: the position a plain `$all`
 /// subscriber has reached (the store's visibility horizon and its tail), and, through
-/// JetStream, the position of the last relay message a plain NATS subscriber received.
+/// JetStream, the position of the last relay message a plain NATS subscriber received, and
+/// of the last one a consumer that only acknowledges was delivered.
 async fn probes(
     store: &Arc<dyn EventStore>,
     feed: &Feed,
@@ -554,34 +555,68 @@ async fn probes(
     if let Some((js, config)) = feed {
         let (relayed, relayed_seen) = tokio::sync::watch::channel(head);
         let mut messages = js.client().subscribe(config.subjects()).await?;
+        let mut stop = stopped.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => return,
+                    next = messages.next() => match next {
+                        Some(message) => seen(&relayed, message.headers.as_ref()),
+                        None => return,
+                    },
+                };
+            }
+        });
+        probes.push(("relay published (probe)", relayed_seen));
+        // A consumer like a worker's that only acknowledges: JetStream's own delivery.
+        let (delivered, delivered_seen) = tokio::sync::watch::channel(head);
+        let stream = js.get_stream(&config.stream).await?;
+        let consumer = stream
+            .create_consumer(async_nats::jetstream::consumer::pull::Config {
+                ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
+                deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::New,
+                filter_subject: config.subjects(),
+                ..Default::default()
+            })
+            .await?;
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(projections::runtime::BATCH)
+            .expires(Duration::from_secs(10))
+            .messages()
+            .await?;
         tokio::spawn(async move {
             loop {
                 let message = tokio::select! {
                     _ = stopped.wait_for(|s| *s) => return,
                     next = messages.next() => match next {
-                        Some(message) => message,
-                        None => return,
+                        Some(Ok(message)) => message,
+                        _ => return,
                     },
                 };
-                let at = message
-                    .headers
-                    .as_ref()
-                    .and_then(|h| h.get(projections::relay::HEADER_POSITION))
-                    .and_then(|p| p.as_str().parse::<Position>().ok());
-                if let Some(at) = at {
-                    relayed.send_if_modified(|seen| {
-                        let later = at > *seen;
-                        if later {
-                            *seen = at;
-                        }
-                        later
-                    });
-                }
+                seen(&delivered, message.headers.as_ref());
+                let _ = message.ack().await;
             }
         });
-        probes.push(("relay published (probe)", relayed_seen));
+        probes.push(("JetStream consumer (probe)", delivered_seen));
     }
     Ok(probes)
+}
+
+/// Moves `seen` to the `$all` position a relay message's headers name, if later.
+fn seen(seen: &tokio::sync::watch::Sender<Position>, headers: Option<&async_nats::HeaderMap>) {
+    let at = headers
+        .and_then(|h| h.get(projections::relay::HEADER_POSITION))
+        .and_then(|p| p.as_str().parse::<Position>().ok());
+    if let Some(at) = at {
+        seen.send_if_modified(|seen| {
+            let later = at > *seen;
+            if later {
+                *seen = at;
+            }
+            later
+        });
+    }
 }
 
 /// Runs order stories at a steady rate while the projections follow the log (in process,
