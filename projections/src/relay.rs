@@ -6,10 +6,11 @@
 //! parsing the body. `Nats-Msg-Id` is the event id, so JetStream drops a copy published
 //! again within its duplicate window.
 //!
-//! Publishes are pipelined: a batch is sent, then its acknowledgements are awaited in
-//! order, and only then does the checkpoint move past it (that write overlaps the
-//! publishing of the next batch, one write at a time, in order). A relay killed at any point
-//! therefore republishes at most the batches whose checkpoint it had not yet written; those
+//! Publishes are pipelined: a batch is sent while the previous one's acknowledgements
+//! are on their way, and a batch counts as published once all of its own and those before
+//! it are in. The checkpoint follows in the background, one write at a time, each with the
+//! latest acknowledged position, so publishing never waits for PostgreSQL. A relay killed
+//! at any point therefore republishes at most what its checkpoint did not record yet; those
 //! copies are dropped by JetStream's deduplication or, past its window, skipped by every
 //! projection's checkpoint.
 //!
@@ -119,8 +120,19 @@ impl Relay {
     pub async fn publish(
         &self,
         events: &[RecordedEvent],
-        mut prev: Position,
+        prev: Position,
     ) -> Result<Published, RelayError> {
+        let acks = self.send(events, prev).await?;
+        confirm(acks, self.config.stream.clone()).await
+    }
+
+    /// Publishes `events` (as [`Relay::publish`]) and answers their acknowledgements to
+    /// come.
+    async fn send(
+        &self,
+        events: &[RecordedEvent],
+        mut prev: Position,
+    ) -> Result<Vec<PublishAckFuture>, RelayError> {
         let mut acks: Vec<PublishAckFuture> = Vec::with_capacity(events.len());
         for event in events {
             let subject = subject(&self.config.subject_prefix, event);
@@ -147,30 +159,33 @@ impl Relay {
             acks.push(ack);
             prev = event.position;
         }
-        let mut published = Published::default();
-        for ack in acks {
-            let ack = ack.await.map_err(RelayError::nats)?;
-            if ack.stream != self.config.stream {
-                // Another stream captures our subjects: the events are not where the
-                // workers look for them.
-                return Err(RelayError::nats(format!(
-                    "message stored in stream {} instead of {}",
-                    ack.stream, self.config.stream
-                )));
-            }
-            if ack.duplicate {
-                published.duplicates += 1;
-            } else {
-                published.stored += 1;
-            }
-        }
-        let stream = self.config.stream.clone();
-        metrics::counter!("relay_events_published_total", "stream" => stream.clone())
-            .increment(published.stored);
-        metrics::counter!("relay_duplicates_total", "stream" => stream)
-            .increment(published.duplicates);
-        Ok(published)
+        Ok(acks)
     }
+}
+
+/// Waits for `acks`, in order, from JetStream stream `stream`.
+async fn confirm(acks: Vec<PublishAckFuture>, stream: String) -> Result<Published, RelayError> {
+    let mut published = Published::default();
+    for ack in acks {
+        let ack = ack.await.map_err(RelayError::nats)?;
+        if ack.stream != stream {
+            // Another stream captures our subjects: the events are not where the workers
+            // look for them.
+            return Err(RelayError::nats(format!(
+                "message stored in stream {} instead of {stream}",
+                ack.stream
+            )));
+        }
+        if ack.duplicate {
+            published.duplicates += 1;
+        } else {
+            published.stored += 1;
+        }
+    }
+    metrics::counter!("relay_events_published_total", "stream" => stream.clone())
+        .increment(published.stored);
+    metrics::counter!("relay_duplicates_total", "stream" => stream).increment(published.duplicates);
+    Ok(published)
 }
 
 /// Records that everything up to `at` is acknowledged by JetStream stream `stream`.
@@ -206,14 +221,38 @@ async fn advance(
     Ok(())
 }
 
-/// Waits for a checkpoint write started by [`Relay::follow`].
-async fn finish(advancing: Option<JoinHandle<Result<(), sqlx::Error>>>) -> Result<(), sqlx::Error> {
-    match advancing {
-        None => Ok(()),
-        Some(write) => match write.await {
-            Ok(result) => result,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        },
+/// Writes the relay's checkpoint as acknowledgements come in (`acked`: the last
+/// position acknowledged, and how many messages were stored since `from`), one write at
+/// a time, each with the latest: publishing never waits for PostgreSQL. When the sender
+/// goes, writes what it last sent and ends.
+async fn keep_checkpoint(
+    pool: PgPool,
+    stream: String,
+    mut acked: watch::Receiver<(Position, u64)>,
+) -> Result<(), sqlx::Error> {
+    let mut written = *acked.borrow_and_update();
+    loop {
+        let more = acked.changed().await.is_ok();
+        let latest = *acked.borrow_and_update();
+        if latest.0 > written.0 {
+            advance(pool.clone(), stream.clone(), latest.0, latest.1 - written.1).await?;
+            written = latest;
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+/// The answer of a task of the relay's.
+fn joined<T, E>(joined: Result<Result<T, E>, tokio::task::JoinError>) -> Result<T, RelayError>
+where
+    RelayError: From<E>,
+{
+    match joined {
+        Ok(result) => result.map_err(RelayError::from),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(RelayError::nats("the relay's task was cancelled")),
     }
 }
 
@@ -242,40 +281,82 @@ impl Relay {
         let (mut prev, _) = self.checkpoint().await?;
         tracing::info!(stream = %self.config.stream, from = %prev, "relay publishing $all to JetStream");
         let mut events = self.store.subscribe_all(prev).await?;
-        let mut advancing = None;
+        let (acked, acked_seen) = watch::channel((prev, 0));
+        let mut writer = tokio::spawn(keep_checkpoint(
+            self.pool.clone(),
+            self.config.stream.clone(),
+            acked_seen,
+        ));
+        // The batch published last, its acknowledgements awaited meanwhile, and its end.
+        let mut confirming: Option<(JoinHandle<Result<Published, RelayError>>, Position)> = None;
+        let record = |published: Published, last: Position| {
+            acked.send_modify(|(at, stored)| {
+                *at = last;
+                *stored += published.stored;
+            })
+        };
+        enum Step {
+            Stop,
+            Next(Option<Result<RecordedEvent, StoreError>>),
+            Confirmed(Result<Result<Published, RelayError>, tokio::task::JoinError>),
+            Written(Result<Result<(), sqlx::Error>, tokio::task::JoinError>),
+        }
         loop {
-            let stop = *shutdown.borrow();
-            if stop {
-                return Ok(finish(advancing).await?);
-            }
-            let next = tokio::select! {
-                _ = shutdown.wait_for(|stop| *stop) => None,
-                next = events.next() => Some(next),
+            let step = if *shutdown.borrow() {
+                Step::Stop
+            } else {
+                tokio::select! {
+                    _ = shutdown.wait_for(|stop| *stop) => Step::Stop,
+                    next = events.next() => Step::Next(next),
+                    done = async { (&mut confirming.as_mut().expect("guarded").0).await },
+                        if confirming.is_some() => Step::Confirmed(done),
+                    // Only a failure ends the writer while the relay runs.
+                    done = &mut writer => Step::Written(done),
+                }
             };
-            let Some(first) = next else {
-                return Ok(finish(advancing).await?);
+            let first = match step {
+                Step::Stop => break,
+                Step::Confirmed(done) => {
+                    let (_, last) = confirming.take().expect("it was running");
+                    record(joined(done)?, last);
+                    continue;
+                }
+                Step::Written(done) => {
+                    joined(done)?;
+                    return Err(RelayError::nats("the checkpoint writer ended"));
+                }
+                Step::Next(None) => {
+                    return Err(
+                        StoreError::Unavailable("the $all subscription ended".into()).into(),
+                    )
+                }
+                Step::Next(Some(first)) => first?,
             };
-            let Some(first) = first else {
-                return Err(StoreError::Unavailable("the $all subscription ended".into()).into());
-            };
-            let mut batch = vec![first?];
+            let mut batch = vec![first];
             while batch.len() < BATCH {
                 match events.next().now_or_never() {
                     Some(Some(event)) => batch.push(event?),
                     _ => break,
                 }
             }
-            let published = self.publish(&batch, prev).await?;
+            // Sent while the previous batch's acknowledgements are on their way; awaited
+            // after them, so the checkpoint passes the batches in order.
+            let acks = self.send(&batch, prev).await?;
+            if let Some((previous, last)) = confirming.take() {
+                record(joined(previous.await)?, last);
+            }
             let last = batch.last().expect("a batch is never empty").position;
-            finish(advancing.take()).await?;
-            advancing = Some(tokio::spawn(advance(
-                self.pool.clone(),
-                self.config.stream.clone(),
+            confirming = Some((
+                tokio::spawn(confirm(acks, self.config.stream.clone())),
                 last,
-                published.stored,
-            )));
+            ));
             prev = last;
         }
+        if let Some((previous, last)) = confirming.take() {
+            record(joined(previous.await)?, last);
+        }
+        drop(acked);
+        joined(writer.await)
     }
 }
 
