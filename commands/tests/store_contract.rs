@@ -801,8 +801,20 @@ async fn subscriptions_behind_the_shared_tail_catch_up(pool: PgPool) {
     for i in 1..APPENDS {
         append(i).await;
         if i == APPENDS / 2 {
-            // Whatever `$all` shows by now: the subscription starts from its end.
-            let head = store.head_position().await.unwrap();
+            // Whatever `$all` shows by now: the subscription starts from its end. Other
+            // tests' open transactions can hide every event for a while (the horizon is
+            // the server's), so it waits for `$all` to show some.
+            let head = tokio::time::timeout(Duration::from_secs(10), async {
+                loop {
+                    let head = store.head_position().await.unwrap();
+                    if head > Position::START {
+                        return head;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .expect("$all showed none of the events appended");
             let mut before = 0;
             let mut after = Position::START;
             loop {
