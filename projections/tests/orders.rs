@@ -273,7 +273,7 @@ async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
 ) {
     let pool = options
         .max_connections(2)
-        .connect_with(connect.clone().options([("statement_timeout", "100")]))
+        .connect_with(connect.clone().options([("statement_timeout", "300")]))
         .await
         .unwrap();
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
@@ -292,7 +292,7 @@ async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
         let events = events.clone();
         async move { runner.apply_batch(&events).await }
     });
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
     assert!(!batch.is_finished(), "the batch should wait for the lock");
     sqlx::query("select pg_advisory_unlock(hashtext('projection:orders'))")
         .execute(&mut holder)
