@@ -190,8 +190,8 @@ async fn confirm(acks: Vec<PublishAckFuture>, stream: String) -> Result<Publishe
 
 /// Records that everything up to `at` is acknowledged by JetStream stream `stream`.
 async fn advance(
-    pool: PgPool,
-    stream: String,
+    pool: &PgPool,
+    stream: &str,
     at: Position,
     stored: u64,
 ) -> Result<(), sqlx::Error> {
@@ -212,11 +212,11 @@ async fn advance(
                     projections.relay_checkpoints.prepare_position)
                  < (excluded.commit_position, excluded.prepare_position)",
     )
-    .bind(&stream)
+    .bind(stream)
     .bind(at.commit as i64)
     .bind(at.prepare as i64)
     .bind(stored as i64)
-    .execute(&pool)
+    .execute(pool)
     .await?;
     Ok(())
 }
@@ -235,7 +235,7 @@ async fn keep_checkpoint(
         let more = acked.changed().await.is_ok();
         let latest = *acked.borrow_and_update();
         if latest.0 > written.0 {
-            advance(pool.clone(), stream.clone(), latest.0, latest.1 - written.1).await?;
+            advance(&pool, &stream, latest.0, latest.1 - written.1).await?;
             written = latest;
         }
         if !more {

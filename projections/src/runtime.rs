@@ -353,14 +353,10 @@ pub(crate) async fn begin_batch(
     .await
 }
 
-/// Moves checkpoint `key` from exactly `from` to `to`, counting `applied` events;
-/// answers whether it was at `from`.
-///
-/// It commits asynchronously, as a batch does (see [`begin_batch`]), also when it runs
-/// alone: a batch a read model wants nothing of is this statement only, the commonest
-/// statement of all, and waiting for its WAL flush made it queue behind the appends'.
-async fn move_checkpoint<'c>(
-    conn: impl sqlx::PgExecutor<'c>,
+/// Moves checkpoint `key` from exactly `from` to `to`, counting `applied` events, in the
+/// batch's transaction; answers whether it was at `from`.
+async fn move_checkpoint(
+    conn: &mut PgConnection,
     key: &str,
     from: Position,
     to: &RecordedEvent,
@@ -370,7 +366,6 @@ async fn move_checkpoint<'c>(
         "update projections.checkpoints
             set commit_position = $4, prepare_position = $5,
                 events_applied = events_applied + $6, last_event_at = $7, updated_at = now()
-           from (select set_config('synchronous_commit', 'off', true)) as async_commit
           where projection = $1 and commit_position = $2 and prepare_position = $3",
     )
     .bind(key)
@@ -391,6 +386,9 @@ async fn move_checkpoint<'c>(
 /// a batch that holds it and finds its own move beaten retries from the table (see
 /// [`apply_in`]). Answers whether the checkpoint moved; it has not when it is past
 /// `held.to` already.
+///
+/// It commits asynchronously, as a batch does (see [`begin_batch`]): it is a transaction of
+/// its own, and waiting for its WAL flush made it queue behind the appends'.
 async fn pass_over(pool: &PgPool, key: &str, held: &HeldMove) -> Result<bool, sqlx::Error> {
     let moved = sqlx::query(
         "update projections.checkpoints
@@ -475,7 +473,7 @@ pub(crate) async fn apply_in(
         }
         return Err(e);
     }
-    if move_checkpoint(&mut *conn, target.key, start, last, applied + passed_over).await? {
+    if move_checkpoint(conn, target.key, start, last, applied + passed_over).await? {
         return Ok(Some(applied));
     }
     if known.is_some() {
@@ -862,19 +860,19 @@ impl Runner {
             self.advance(from);
             let mut events = self.store.subscribe_all(from).await?;
             loop {
+                // `None` when the held checkpoint move fell due with no batch to take it.
                 let next = tokio::select! {
                     _ = shutdown.changed() => {
                         self.stopping().await;
                         return Ok(());
                     }
-                    next = events.next() => next,
+                    next = events.next() => Some(next),
                     () = until(self.checkpoint_due()) => None,
                 };
                 let done = match next {
-                    // No batch came to take the held checkpoint move along.
-                    None if self.checkpoint_due().is_some() => self.flush_checkpoint().await,
-                    None => break,
-                    Some(first) => {
+                    None => self.flush_checkpoint().await,
+                    Some(None) => break,
+                    Some(Some(first)) => {
                         let mut batch = vec![first?];
                         // Take whatever else is already there, without waiting.
                         while batch.len() < BATCH {

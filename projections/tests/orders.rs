@@ -342,16 +342,25 @@ async fn checkpoint_row(pool: &PgPool) -> (i64, commands::store::Position) {
     (applied, at)
 }
 
-/// Events a read model wants nothing of move its position at once and its checkpoint
-/// with the next batch it wants (or when the held move falls due); the checkpoint's
-/// tally counts them either way.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
-async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool: PgPool) {
+/// A store holding three events the orders read model wants nothing of, then an order's
+/// two: the five events, as `$all` shows them.
+async fn unrelated_then_an_order(
+    pool: &PgPool,
+) -> (Arc<dyn EventStore>, Vec<commands::store::RecordedEvent>) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
     unrelated(&*store, 3).await;
     place(&orders, 1).await;
     let events = all_events(&*store, 5).await;
+    (store, events)
+}
+
+/// Events a read model wants nothing of move its position at once and its checkpoint
+/// with the next batch it wants (or when the held move falls due); the checkpoint's
+/// tally counts them either way.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool: PgPool) {
+    let (store, events) = unrelated_then_an_order(&pool).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
     let start = commands::store::Position::START;
     assert_eq!(
@@ -387,11 +396,7 @@ async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool:
 /// is not applied again.
 #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
 async fn a_held_move_overtaken_by_another_process_changes_nothing(pool: PgPool) {
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
-    unrelated(&*store, 3).await;
-    place(&orders, 1).await;
-    let events = all_events(&*store, 5).await;
+    let (store, events) = unrelated_then_an_order(&pool).await;
     let here = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
     let elsewhere = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
     let start = commands::store::Position::START;

@@ -534,44 +534,28 @@ async fn probes(
     store: &Arc<dyn EventStore>,
     feed: &Feed,
     head: Position,
-    mut stopped: tokio::sync::watch::Receiver<bool>,
+    stopped: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<(&'static str, tokio::sync::watch::Receiver<Position>)>> {
     use futures::StreamExt;
-    let (tail, tail_seen) = tokio::sync::watch::channel(head);
-    let mut subscription = store.subscribe_all(head).await?;
-    let mut stop = stopped.clone();
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.wait_for(|s| *s) => return,
-                next = subscription.next() => match next {
-                    Some(Ok(event)) => tail.send_replace(event.position),
-                    _ => return,
-                },
-            };
-        }
-    });
-    let mut probes = vec![("$all subscriber (probe)", tail_seen)];
+    let subscription = store.subscribe_all(head).await?.take_while(no_error);
+    let mut probes = vec![(
+        "$all subscriber (probe)",
+        probe(head, subscription, stopped.clone(), |event| {
+            event.as_ref().ok().map(|e| e.position)
+        }),
+    )];
     if let Some((js, config)) = feed {
-        let (relayed, relayed_seen) = tokio::sync::watch::channel(head);
-        let mut messages = js.client().subscribe(config.subjects()).await?;
-        let mut stop = stopped.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => return,
-                    next = messages.next() => match next {
-                        Some(message) => seen(&relayed, message.headers.as_ref()),
-                        None => return,
-                    },
-                };
-            }
-        });
-        probes.push(("relay published (probe)", relayed_seen));
+        let messages = js.client().subscribe(config.subjects()).await?;
+        probes.push((
+            "relay published (probe)",
+            probe(head, messages, stopped.clone(), |message| {
+                relayed_position(message.headers.as_ref())
+            }),
+        ));
         // A consumer like a worker's that only acknowledges: JetStream's own delivery.
-        let (delivered, delivered_seen) = tokio::sync::watch::channel(head);
-        let stream = js.get_stream(&config.stream).await?;
-        let consumer = stream
+        let consumer = js
+            .get_stream(&config.stream)
+            .await?
             .create_consumer(async_nats::jetstream::consumer::pull::Config {
                 ack_policy: async_nats::jetstream::consumer::AckPolicy::Explicit,
                 deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::New,
@@ -579,44 +563,79 @@ async fn probes(
                 ..Default::default()
             })
             .await?;
-        let mut messages = consumer
+        let delivered = consumer
             .stream()
             .max_messages_per_batch(projections::runtime::BATCH)
             .expires(Duration::from_secs(10))
             .messages()
-            .await?;
-        tokio::spawn(async move {
-            loop {
-                let message = tokio::select! {
-                    _ = stopped.wait_for(|s| *s) => return,
-                    next = messages.next() => match next {
-                        Some(Ok(message)) => message,
-                        _ => return,
-                    },
-                };
-                seen(&delivered, message.headers.as_ref());
-                let _ = message.ack().await;
-            }
-        });
-        probes.push(("JetStream consumer (probe)", delivered_seen));
+            .await?
+            .take_while(no_error)
+            .then(|message| async move {
+                if let Ok(message) = &message {
+                    let _ = message.ack().await;
+                }
+                message
+            });
+        probes.push((
+            "JetStream consumer (probe)",
+            probe(head, Box::pin(delivered), stopped, |message| {
+                message
+                    .as_ref()
+                    .ok()
+                    .and_then(|m| relayed_position(m.headers.as_ref()))
+            }),
+        ));
     }
     Ok(probes)
 }
 
-/// Moves `seen` to the `$all` position a relay message's headers name, if later.
-fn seen(seen: &tokio::sync::watch::Sender<Position>, headers: Option<&async_nats::HeaderMap>) {
-    let at = headers
-        .and_then(|h| h.get(projections::relay::HEADER_POSITION))
-        .and_then(|p| p.as_str().parse::<Position>().ok());
-    if let Some(at) = at {
-        seen.send_if_modified(|seen| {
-            let later = at > *seen;
-            if later {
-                *seen = at;
+/// Follows `items` until `stopped` (or until they end), and answers the latest position
+/// `position_of` found in them, from `head` on.
+fn probe<S>(
+    head: Position,
+    mut items: S,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+    position_of: impl Fn(&S::Item) -> Option<Position> + Send + 'static,
+) -> tokio::sync::watch::Receiver<Position>
+where
+    S: futures::Stream + Unpin + Send + 'static,
+    S::Item: Send,
+{
+    use futures::StreamExt;
+    let (seen, receiver) = tokio::sync::watch::channel(head);
+    tokio::spawn(async move {
+        loop {
+            let item = tokio::select! {
+                _ = stopped.wait_for(|s| *s) => return,
+                next = items.next() => match next {
+                    Some(item) => item,
+                    None => return,
+                },
+            };
+            if let Some(at) = position_of(&item) {
+                seen.send_if_modified(|seen| {
+                    let later = at > *seen;
+                    if later {
+                        *seen = at;
+                    }
+                    later
+                });
             }
-            later
-        });
-    }
+        }
+    });
+    receiver
+}
+
+/// For `take_while`: a probe stops at its stream's first error.
+fn no_error<T, E>(item: &Result<T, E>) -> std::future::Ready<bool> {
+    std::future::ready(item.is_ok())
+}
+
+/// The `$all` position a relay message's headers name.
+fn relayed_position(headers: Option<&async_nats::HeaderMap>) -> Option<Position> {
+    headers
+        .and_then(|h| h.get(projections::relay::HEADER_POSITION))
+        .and_then(|p| p.as_str().parse::<Position>().ok())
 }
 
 /// Runs order stories at a steady rate while the projections follow the log (in process,
