@@ -16,6 +16,7 @@
 //! - [`notify`]: the notification worker, which delivers the `notifications` read model's
 //!   outbox through a transport (SMTP or the outbox alone) and records each outcome on the
 //!   notification's stream; and the HMAC tokens of verification and reset links.
+//! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -30,5 +31,6 @@ pub mod checkout;
 pub mod handler;
 pub mod notify;
 pub mod payment;
+pub mod scratch;
 pub mod store;
 pub mod unique;

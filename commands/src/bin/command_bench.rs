@@ -20,6 +20,7 @@ use chrono::Utc;
 use clap::Parser;
 use commands::checkout::Checkout;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::scratch::with_scratch_database;
 use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{Direction, EventStore, ExpectedVersion, NewEvent, ReadFrom, StoreError};
 use domain::id::{OrderId, ProductId, UserId};
@@ -29,7 +30,6 @@ use domain::order::{Order, OrderCommand, OrderLine, OrderStatus, PlaceOrder};
 use domain::value::Sku;
 use domain::{Aggregate, DomainEvent};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::ConnectOptions;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -54,22 +54,7 @@ const CLIENTS: usize = 16;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let server: PgConnectOptions = args.database_url.parse().context("DATABASE_URL")?;
-    let db = format!(
-        "um_command_bench_{}",
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
-    let mut admin = server.clone().connect().await?;
-    sqlx::query(&format!("create database {db}"))
-        .execute(&mut admin)
-        .await?;
-    let result = run(server.database(&db), &args).await;
-    if let Err(e) = sqlx::query(&format!("drop database {db} with (force)"))
-        .execute(&mut admin)
-        .await
-    {
-        eprintln!("could not drop {db}: {e}");
-    }
-    result
+    with_scratch_database(&server, "um_command_bench", |db| run(db, &args)).await
 }
 
 fn meta() -> CommandMeta {

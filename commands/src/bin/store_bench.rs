@@ -33,15 +33,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::{bail, Context};
 use clap::Parser;
+use commands::scratch::with_scratch_database;
 use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{
     Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom, StoreError,
 };
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 #[derive(Parser, Debug)]
@@ -106,40 +107,7 @@ async fn main() -> anyhow::Result<()> {
         .database_url
         .parse()
         .context("parsing --database-url / DATABASE_URL")?;
-    let db = format!(
-        "um_store_bench_{}",
-        &Uuid::new_v4().simple().to_string()[..12]
-    );
-    let mut admin = server
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {}", args.database_url))?;
-    sqlx::query(&format!("create database {db}"))
-        .execute(&mut admin)
-        .await
-        .with_context(|| format!("creating database {db}"))?;
-    admin.close().await.ok();
-    eprintln!("created database {db}");
-
-    let result = tokio::select! {
-        r = run(server.clone().database(&db), &plan) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-
-    // A fresh connection: the run may have taken long enough for an idle one to be cut.
-    let dropped = async {
-        let mut admin = server.connect().await?;
-        sqlx::query(&format!("drop database if exists {db} with (force)"))
-            .execute(&mut admin)
-            .await?;
-        admin.close().await
-    }
-    .await;
-    match dropped {
-        Ok(()) => eprintln!("dropped database {db}"),
-        Err(e) => eprintln!("warning: could not drop database {db}: {e}"),
-    }
-    result
+    with_scratch_database(&server, "um_store_bench", |db| run(db, &plan)).await
 }
 
 /// How much each scenario writes per side per round.

@@ -31,6 +31,7 @@ use anyhow::Context;
 use axum::routing::get;
 use axum::Json;
 use clap::Parser;
+use commands::scratch::with_scratch_database;
 use gateway::config::{Config, Secret};
 use gateway::router::{api_router, app_with};
 use gateway::seed::{seed_demo, DemoCatalog};
@@ -95,26 +96,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let server: PgConnectOptions = args.database_url.parse().context("DATABASE_URL")?;
-    let db = format!(
-        "um_gateway_bench_{}",
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
-    let mut admin = server.clone().database("postgres").connect().await?;
-    sqlx::query(&format!("create database {db}"))
-        .execute(&mut admin)
-        .await?;
-    let url = server.database(&db).to_url_lossy().to_string();
-    let result = tokio::select! {
-        result = run(&url, &args) => result,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    if let Err(e) = sqlx::query(&format!("drop database {db} with (force)"))
-        .execute(&mut admin)
-        .await
-    {
-        eprintln!("could not drop {db}: {e}");
-    }
-    result
+    with_scratch_database(&server, "um_gateway_bench", |db| async move {
+        run(db.to_url_lossy().as_ref(), &args).await
+    })
+    .await
 }
 
 async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {

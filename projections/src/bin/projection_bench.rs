@@ -27,6 +27,7 @@ use anyhow::{anyhow, Context};
 use chrono::Utc;
 use clap::Parser;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::scratch::with_scratch_database;
 use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{EventStore, Position};
 use domain::catalog::{Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand};
@@ -37,7 +38,7 @@ use domain::order::{CancellationReason, ChangedBy, Order, OrderCommand, OrderLin
 use domain::value::{Sku, Slug};
 use projections::Runner;
 use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -78,22 +79,7 @@ const WRITERS: usize = 16;
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let server: PgConnectOptions = args.database_url.parse().context("DATABASE_URL")?;
-    let db = format!(
-        "um_projection_bench_{}",
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
-    let mut admin = server.clone().connect().await?;
-    sqlx::query(&format!("create database {db}"))
-        .execute(&mut admin)
-        .await?;
-    let result = run(server.database(&db), &args).await;
-    if let Err(e) = sqlx::query(&format!("drop database {db} with (force)"))
-        .execute(&mut admin)
-        .await
-    {
-        eprintln!("could not drop {db}: {e}");
-    }
-    result
+    with_scratch_database(&server, "um_projection_bench", |db| run(db, &args)).await
 }
 
 fn meta() -> CommandMeta {
