@@ -105,6 +105,37 @@ impl Projection for Products {
     }
 }
 
+/// Tally under another name, pausing after each event it writes: a batch of it can be
+/// abandoned halfway.
+struct Slow;
+
+#[async_trait]
+impl Projection for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+
+    fn schema(&self) -> &'static str {
+        "slow"
+    }
+
+    fn tables(&self) -> &'static str {
+        Tally.tables()
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ProjectionError> {
+        Tally.apply(tx, event).await?;
+        sqlx::query("select pg_sleep(0.4)")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+}
+
 /// Everything a `RecordedEvent` holds, as JSON.
 fn fingerprint(e: &RecordedEvent) -> Value {
     json!({
@@ -495,6 +526,52 @@ async fn jetstream_relay_and_worker_killed_mid_stream_lose_nothing_and_apply_not
 #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
 async fn embedded_runner_killed_mid_stream_loses_nothing_and_applies_nothing_twice(pool: PgPool) {
     killed_mid_stream(pool, Feed::Embedded).await;
+}
+
+/// A batch abandoned halfway through its statements (its future dropped, as a stopping
+/// worker's is) leaves nothing written and no transaction open on a pooled connection:
+/// nothing else sees its writes, and the next batch, on the pool's one connection,
+/// applies each event once.
+#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+async fn a_batch_abandoned_halfway_leaves_nothing_behind(
+    options: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+) {
+    let pool = options
+        .max_connections(1)
+        .connect_with(connect.clone())
+        .await
+        .unwrap();
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    write(store.clone(), 3, Duration::ZERO).await;
+    let events = events_in_store(&*store, 3).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(Slow));
+    runner.prepare().await.unwrap();
+    // Past the first event's insert, inside its pause.
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(200), runner.apply_batch(&events)).await;
+    assert!(abandoned.is_err(), "the batch should still be running");
+    let seen: i64 = sqlx::query_scalar("select count(*) from slow.applied")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(seen, 0, "the abandoned batch's write is visible");
+    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let open: i64 = sqlx::query_scalar(
+        "select count(*) from pg_stat_activity
+          where datname = current_database() and state like 'idle in transaction%'",
+    )
+    .fetch_one(&mut observer)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "a session was left inside a transaction");
+    assert_eq!(runner.apply_batch(&events).await.unwrap(), 3);
+    let times: Vec<i32> = sqlx::query_scalar("select times from slow.applied")
+        .fetch_all(&mut observer)
+        .await
+        .unwrap();
+    assert_eq!(times, vec![1, 1, 1]);
 }
 
 /// A worker parses a message's data and metadata only for events its read model wants:
