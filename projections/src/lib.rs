@@ -59,3 +59,101 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
 pub fn by_name(name: &str) -> Option<Arc<dyn Projection>> {
     all().into_iter().find(|p| p.name() == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use sqlx::PgPool;
+
+    const DOC: &str = include_str!("../../schemas/read-models.md");
+
+    /// Where `schemas/read-models.md` defines `table`: a heading that names it (to the next
+    /// heading) or a table row whose first cell does (that row).
+    fn definition(table: &str) -> Option<String> {
+        let name = format!("`{table}`");
+        let lines: Vec<&str> = DOC.lines().collect();
+        let at = lines.iter().position(|line| {
+            let head = if line.starts_with('#') {
+                Some(*line)
+            } else {
+                line.strip_prefix('|').and_then(|l| l.split('|').next())
+            };
+            head.is_some_and(|head| head.contains(&name))
+        })?;
+        if !lines[at].starts_with('#') {
+            return Some(lines[at].to_owned());
+        }
+        let end = lines[at + 1..]
+            .iter()
+            .position(|l| l.starts_with('#'))
+            .map_or(lines.len(), |n| at + 1 + n);
+        Some(lines[at..end].join("\n"))
+    }
+
+    /// Analysts query these tables by hand: every table and view of every read model, and
+    /// every column of each, is in `schemas/read-models.md`.
+    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    async fn the_analysts_document_covers_every_table_and_column(pool: PgPool) {
+        let mut schemas = vec!["projections".to_owned()];
+        for projection in crate::all() {
+            crate::runtime::ensure_schema(&pool, &*projection)
+                .await
+                .unwrap();
+            schemas.push(projection.schema().to_owned());
+        }
+        let columns: Vec<(String, String, String)> = sqlx::query_as(
+            "select table_schema::text, table_name::text, column_name::text
+               from information_schema.columns
+              where table_schema = any($1)
+              order by table_schema, table_name, ordinal_position",
+        )
+        .bind(&schemas)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut tables: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (schema, table, column) in columns {
+            tables
+                .entry(format!("{schema}.{table}"))
+                .or_default()
+                .push(column);
+        }
+        assert!(tables.len() > 20, "found only {:?}", tables.keys());
+        let mut missing = Vec::new();
+        for (table, columns) in &tables {
+            let Some(text) = definition(table) else {
+                missing.push(format!("{table}: no heading or table row names it"));
+                continue;
+            };
+            for column in columns {
+                if !text.contains(&format!("`{column}`")) {
+                    missing.push(format!("{table}.{column}"));
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "not in schemas/read-models.md:\n{}",
+            missing.join("\n")
+        );
+        // And nothing it names is gone.
+        let stale: Vec<&str> = DOC
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|quoted| {
+                quoted.split_once('.').is_some_and(|(schema, table)| {
+                    schemas.iter().any(|s| s == schema)
+                        && !table.is_empty()
+                        && table.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                })
+            })
+            .filter(|table| !tables.contains_key(*table))
+            .collect();
+        assert!(
+            stale.is_empty(),
+            "schemas/read-models.md names tables that do not exist: {stale:?}"
+        );
+    }
+}
