@@ -654,13 +654,7 @@ impl Runner {
     /// Records a position the read model reflects, for [`Runner::position`]; never moves
     /// back.
     pub(crate) fn advance(&self, to: Position) {
-        self.applied.send_if_modified(|at| {
-            let later = to > *at;
-            if later {
-                *at = to;
-            }
-            later
-        });
+        raise(&self.applied, to);
     }
 
     pub fn name(&self) -> &'static str {
@@ -898,6 +892,18 @@ impl Runner {
             }
         }
     }
+}
+
+/// Moves a watched position to `to` if that is later, waking its receivers only then: a
+/// position that followers of `$all` announce never moves back.
+pub fn raise(position: &watch::Sender<Position>, to: Position) {
+    position.send_if_modified(|at| {
+        let later = to > *at;
+        if later {
+            *at = to;
+        }
+        later
+    });
 }
 
 /// Waits until `at`; forever when there is none.

@@ -599,13 +599,7 @@ where
                 },
             };
             if let Some(at) = position_of(&item) {
-                seen.send_if_modified(|seen| {
-                    let later = at > *seen;
-                    if later {
-                        *seen = at;
-                    }
-                    later
-                });
+                projections::runtime::raise(&seen, at);
             }
         }
     });
