@@ -415,6 +415,9 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
             format!("UM_BENCH_{suffix}"),
             format!("bench_{suffix}"),
         );
+        // Made here, not left to the relay's start: the probes' consumer is created on it
+        // before the relay's task has run.
+        projections::jetstream::ensure_stream(&js, &config).await?;
         // The relay starts at the head: the log so far is already in every read model.
         let head = store.head_position().await?;
         sqlx::query(
