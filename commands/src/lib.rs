@@ -9,6 +9,8 @@
 //! - [`handler`]: the generic command handler: a task per busy stream that decides queued
 //!   commands in a batch and appends them with one optimistic append, a `moka` cache of
 //!   recent states, deterministic event ids and the metadata every event carries.
+//! - [`handlers`]: [`Handlers`](handlers::Handlers), one command handler per aggregate over
+//!   one store: the context every use case takes.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
@@ -16,6 +18,8 @@
 //! - [`notify`]: the notification worker, which delivers the `notifications` read model's
 //!   outbox through a transport (SMTP or the outbox alone) and records each outcome on the
 //!   notification's stream; and the HMAC tokens of verification and reset links.
+//! - [`database`]: what every floor shares of PostgreSQL: the migrations, pool options and
+//!   the cancel-safe `begin`.
 //! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
@@ -28,7 +32,9 @@
 //! trail) is derived from the store's `$all` order.
 
 pub mod checkout;
+pub mod database;
 pub mod handler;
+pub mod handlers;
 pub mod notify;
 pub mod payment;
 pub mod scratch;

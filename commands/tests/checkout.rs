@@ -201,7 +201,7 @@ fn start(saga: Checkout) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
 /// The flash sale: 200 concurrent one-unit orders for a SKU with 50 in stock. Exactly 50
 /// reach `awaiting_payment`, 150 are cancelled `out_of_stock`, and the inventory stream
 /// replays to 50 reserved. Repeated `FLASH_SALE_ROUNDS` times (default 3) on fresh SKUs.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn flash_sale_never_oversells(pool: PgPool) {
     let rounds: usize = std::env::var("FLASH_SALE_ROUNDS")
         .ok()
@@ -298,7 +298,7 @@ async fn summary(
 /// A saga killed in the middle of checkout and started again (fresh process state, same
 /// checkpoint table) ends where an uninterrupted saga ends, and never acts twice on one
 /// event: every order holds exactly two events, and no order reserved a SKU twice.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn saga_restarted_mid_checkout_ends_like_an_uninterrupted_one(pool: PgPool) {
     let shop = Arc::new(Shop::new(pool));
 
@@ -353,7 +353,7 @@ async fn saga_restarted_mid_checkout_ends_like_an_uninterrupted_one(pool: PgPool
 
 /// Commands to one hot stream from many clients are decided in batches: none is lost,
 /// none conflicts, and the stream's revision counts them all.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn concurrent_commands_to_one_stream_all_land(pool: PgPool) {
     let shop = Arc::new(Shop::new(pool));
     shop.receive("HOT-1", 10_000).await;
@@ -391,7 +391,7 @@ async fn concurrent_commands_to_one_stream_all_land(pool: PgPool) {
 }
 
 /// A retried command (same command id) appends nothing the second time.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_retried_command_appends_once(pool: PgPool) {
     let shop = Shop::new(pool);
     shop.receive("RETRY-1", 5).await;
@@ -418,7 +418,7 @@ async fn a_retried_command_appends_once(pool: PgPool) {
 
 /// The payment path through the saga: a declined card leaves the order payable, a good one
 /// pays it, shipping commits the stock and a full refund after shipment restocks it.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
     use commands::payment::{pay_order, PayError, PayOutcome, TestProvider};
     use domain::order::{ChangedBy, PaymentStatus};
@@ -553,7 +553,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
 }
 
 /// A reservation not paid in time is released and its order cancelled as `expired`.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn unpaid_reservations_expire(pool: PgPool) {
     let shop = Shop::new(pool);
     let mut saga = shop.saga("checkout-expiry");

@@ -585,7 +585,7 @@ macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod postgres {
             $(
-                #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+                #[sqlx::test(migrator = "commands::database::MIGRATOR")]
                 async fn $name(pool: sqlx::PgPool) {
                     super::$name(super::Ctx::pg(pool)).await
                 }
@@ -626,13 +626,13 @@ contract!(
 
 // EventStoreDB keeps no index of event ids across streams, so this part of the contract is
 // PostgreSQL's alone (see the esdb module docs).
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn postgres_refuses_ids_used_in_another_stream(pool: PgPool) {
     reused_ids_are_refused(Ctx::pg(pool)).await
 }
 
 /// jsonb cannot hold U+0000; the append is refused as bad data, not as a storage failure.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn postgres_refuses_nul_characters(pool: PgPool) {
     let ctx = Ctx::pg(pool);
     let err = ctx
@@ -662,7 +662,7 @@ async fn postgres_refuses_nul_characters(pool: PgPool) {
 /// store's own function, waits again and commits, so sequence order, transaction id order
 /// and commit order all disagree. A reader that followed the sequence number (or that read
 /// above the oldest open transaction) skips events here.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn all_never_skips_events_committed_out_of_order(pool: PgPool) {
     const WRITERS: usize = 10;
     const PER_WRITER: usize = 40;
@@ -694,7 +694,7 @@ async fn all_never_skips_events_committed_out_of_order(pool: PgPool) {
                 let mut ids = Vec::new();
                 for i in 0..PER_WRITER {
                     let jitter = || Duration::from_micros(rand::random::<u64>() % 8_000);
-                    let mut tx = commands::store::postgres::begin(&pool, None).await.unwrap();
+                    let mut tx = commands::database::begin(&pool, None).await.unwrap();
                     sqlx::query("select pg_current_xact_id()")
                         .execute(&mut *tx)
                         .await
@@ -774,7 +774,7 @@ async fn take(mut sub: commands::store::SubscriptionStream, n: usize) -> Vec<Uui
 /// that starts at the beginning while the tail starts at the end, one that joins half-way,
 /// and one that starts after more than the tail keeps has been written each see `$all`
 /// exactly: all of it after their start, once, in order.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn subscriptions_behind_the_shared_tail_catch_up(pool: PgPool) {
     const APPENDS: usize = 101;
     const PER_APPEND: usize = 100;

@@ -16,7 +16,7 @@ fn meta() -> CommandMeta {
 }
 
 /// Twenty owners race for one e-mail: exactly one gets it, the rest learn who has it.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn one_owner_wins_a_race_for_a_key(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
     let owners: Vec<Uuid> = (0..20).map(|_| Uuid::new_v4()).collect();
@@ -58,7 +58,7 @@ async fn one_owner_wins_a_race_for_a_key(pool: PgPool) {
 }
 
 /// A released key can be claimed by someone else; only the holder may release it.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_released_key_can_be_claimed_again(pool: PgPool) {
     let store = PgEventStore::new(pool);
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());

@@ -40,7 +40,7 @@ use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, FieldError};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()

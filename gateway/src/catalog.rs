@@ -26,10 +26,10 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::catalog_queries::Money as MoneySchema;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
+use crate::views::Money as MoneySchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()

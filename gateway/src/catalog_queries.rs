@@ -40,7 +40,8 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::{ApiError, FieldError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
+use crate::views::Money;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -241,13 +242,6 @@ fn json_body(body: Bytes) -> Response {
 }
 
 // ------------------------------------------------------------------------------ shapes
-
-/// `{"amount": 1999, "currency": "USD"}`: minor units and an ISO 4217 code.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Money {
-    pub amount: i64,
-    pub currency: String,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductStock {

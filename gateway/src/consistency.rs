@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use commands::store::Position;
 
 use crate::error::ApiError;
-use crate::router::AppState;
+use crate::state::AppState;
 
 pub const HEADER: &str = "x-consistency-token";
 

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem};
 use crate::middleware::security::DOCS_CSP;
-use crate::router::AppState;
+use crate::state::AppState;
 
 const INDEX_HTML: &str = include_str!("../assets/docs/index.html");
 const APP_JS: &str = include_str!("../assets/docs/app.js");
@@ -136,7 +136,8 @@ mod tests {
     use tower::ServiceExt;
 
     use crate::config::Config;
-    use crate::router::{app, AppState};
+    use crate::router::app;
+    use crate::state::AppState;
 
     /// One operation: method, path as OpenAPI writes it, whether it takes a bearer token,
     /// and the problem statuses its handler answers.

@@ -18,7 +18,7 @@ use commands::store::Position;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// A dependency that takes longer than this to answer a trivial request counts as down.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

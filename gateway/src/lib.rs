@@ -8,13 +8,16 @@
 //! - [`startup`]: [`Application::build`](startup::Application::build) (database created if
 //!   missing, migrations, the event store, NATS when configured, the listener), the
 //!   `with_*` roles and their background tasks, and `run_until_stopped` (graceful shutdown).
-//! - [`router`]: [`AppState`](router::AppState), `api_router()` (every `/api/v1`
+//! - [`state`]: [`AppState`](state::AppState), what every handler can reach; it imports no
+//!   resource module.
+//! - [`router`]: `api_router()` (every `/api/v1`
 //!   resource's `router()`, merged) and `app()`, the routes inside the middleware stack.
 //! - [`middleware`]: request id and tracing span, HTTP metrics, security headers and CORS,
 //!   client IP, per-IP rate limit.
 //! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
 //!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
 //!   rejections are problems too.
+//! - [`views`]: the value shapes several resources' views share (money).
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!
@@ -45,7 +48,9 @@ pub mod orders_export;
 pub mod router;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod users;
+pub mod views;
 
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::{ApiError, Problem};
-use crate::router::AppState;
+use crate::state::AppState;
 
 const READERS: &[Role] = &[Role::Staff, Role::Admin];
 

@@ -27,11 +27,11 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::catalog_queries::Money as MoneySchema;
 use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
+use crate::views::Money as MoneySchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()

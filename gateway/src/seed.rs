@@ -30,7 +30,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// The namespace of every demo id: `uuidv5(NAMESPACE, "<kind>:<name>")`.
 pub const NAMESPACE: Uuid = Uuid::from_u128(0x7c1e_52a4_0d3b_5f0e_9a61_4b8e_2d7f_c0de);

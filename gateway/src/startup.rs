@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use commands::checkout::Checkout;
 use commands::handler::CommandHandler;
-use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::EventStore;
+use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -30,7 +30,8 @@ use tokio::task::JoinSet;
 
 use crate::config::{where_url_points, Config, ConfigError, Secret};
 use crate::middleware::http_metrics;
-use crate::router::{app, AppState};
+use crate::router::app;
+use crate::state::AppState;
 
 /// How long in-flight requests and background tasks may take to finish after a shutdown
 /// signal before the process exits anyway.
@@ -130,7 +131,7 @@ impl Application {
         let state = AppState {
             config: Arc::new(config),
             pool,
-            handlers: crate::router::Handlers::new(&store, 100_000),
+            handlers: commands::handlers::Handlers::new(&store, 100_000),
             store,
             store_kind,
             nats,
@@ -138,7 +139,9 @@ impl Application {
             started: Instant::now(),
             metrics: metrics.clone(),
         };
-        crate::auth::bootstrap_admin(&state).await?;
+        crate::auth::bootstrap_admin(&state)
+            .await
+            .map_err(|e| StartupError::BootstrapAdmin(e.to_string()))?;
         let app = Application {
             listener,
             state,
@@ -434,7 +437,7 @@ pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
             })
         }
     }
-    commands::store::postgres::pool_options()
+    commands::database::pool_options()
         .max_connections(32)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
@@ -547,5 +550,31 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+impl AppState {
+    /// A state whose pool connects on first use and whose store is PostgreSQL: for routing
+    /// tests that never touch a database (a route that does answers 503).
+    pub fn connect_lazy(config: Config) -> Result<AppState, StartupError> {
+        let pool = commands::database::pool_options()
+            .acquire_timeout(std::time::Duration::from_secs(2))
+            .connect_lazy(config.database_url.expose())
+            .map_err(|e| StartupError::Database {
+                database: crate::config::where_url_points(config.database_url.expose()),
+                cause: e.to_string(),
+            })?;
+        let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+        Ok(AppState {
+            jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
+            config: Arc::new(config),
+            handlers: commands::handlers::Handlers::new(&store, 10_000),
+            store,
+            pool,
+            store_kind: "postgres",
+            nats: None,
+            started: Instant::now(),
+            metrics: metrics_recorder(),
+        })
     }
 }

@@ -17,7 +17,8 @@ use crate::config::Config;
 use crate::error::{AppJson, PROBLEM_JSON};
 use crate::middleware::security::{API_CSP, DOCS_CSP};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::{api_router, app_with, AppState};
+use crate::router::{api_router, app_with};
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

@@ -25,7 +25,7 @@ use crate::auth::{check_policy, hash_password, name, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
 
 const ADMINS: &[Role] = &[Role::Admin];
 

@@ -12,8 +12,8 @@ use commands::notify::{link_of, render, token_of, EmailTokens, NotifierSettings,
 use domain::user::{Role, TokenId, TokenPurpose, User, UserCommand};
 use domain::value::Email;
 use gateway::config::Config;
-use gateway::router::AppState;
 use gateway::startup::Application;
+use gateway::state::AppState;
 use projections::notifications::NotificationsProjection;
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};

@@ -93,7 +93,7 @@ mod tests {
 
     /// Analysts query these tables by hand: every table and view of every read model, and
     /// every column of each, is in `schemas/read-models.md`.
-    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    #[sqlx::test(migrator = "commands::database::MIGRATOR")]
     async fn the_analysts_document_covers_every_table_and_column(pool: PgPool) {
         let mut schemas = vec!["projections".to_owned()];
         for projection in crate::all() {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commands::store::postgres::begin;
+use commands::database::begin;
 use commands::store::{EventStore, Position};
 use sqlx::PgPool;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use commands::store::postgres::begin;
+use commands::database::begin;
 use commands::store::{EventStore, Position, RecordedEvent, StoreError};
 use futures::{FutureExt, StreamExt};
 use sqlx::{PgConnection, PgPool};

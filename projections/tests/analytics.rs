@@ -245,7 +245,7 @@ where
 /// Day 2: A is refunded 3.00, C is cancelled by its customer, D (paid) by staff. Carts: one
 /// checked out, one expired. Stock: a low-stock alert. The figures are what those events
 /// mean under the documented rules, and a rebuild lands on the very same rows.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_days_trade_gives_the_documented_figures(pool: PgPool) {
     let shop = Shop::new(pool.clone());
     let kitchen = shop.category("Kitchen").await;
@@ -485,7 +485,7 @@ async fn a_days_trade_gives_the_documented_figures(pool: PgPool) {
 
 /// A customer who bought yesterday for the first time is `new` in the RFM view, scored on
 /// the stored inputs against the clock at query time.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn rfm_segments_are_computed_at_query_time(pool: PgPool) {
     let shop = Shop::new(pool.clone());
     let kitchen = shop.category("Kitchen").await;

@@ -81,7 +81,7 @@ fn place(order_id: Uuid, user: Uuid) -> OrderCommand {
 /// another address, the engine's reaction to it, and an event appended by hand with
 /// credentials in odd places: every one becomes a row with its actor, client and ids, and
 /// no password hash or token survives into `details`.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let users: CommandHandler<User> = CommandHandler::new(store.clone(), 100);

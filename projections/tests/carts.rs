@@ -121,7 +121,7 @@ impl Shop {
 
 /// Lines land in minor units, a repeated product adds to its line, a coupon's preview is
 /// taken off, and a batch delivered twice changes nothing the second time.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_cart_shows_lines_totals_and_its_coupon(pool: PgPool) {
     let mut shop = Shop::new(pool.clone());
     let user = Uuid::new_v4();
@@ -222,7 +222,7 @@ async fn a_cart_shows_lines_totals_and_its_coupon(pool: PgPool) {
 
 /// Changing and removing lines, merging a guest's cart and checking out keep the rows and
 /// totals in step with the aggregate.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn merge_update_remove_and_checkout(pool: PgPool) {
     let mut shop = Shop::new(pool.clone());
     let user = Uuid::new_v4();

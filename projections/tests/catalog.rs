@@ -236,7 +236,7 @@ fn row(name: &str, depth: i32, direct: i32, subtree: i32) -> CategoryCounts {
 /// Prices land as minor units; active products count in their category and every ancestor;
 /// drafts do not count, archiving leaves the counts, and moving or renaming a category
 /// carries its subtree and its products' search text along.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn products_fill_the_category_tree(pool: PgPool) {
     let shop = Shop::new(&pool);
     let root = shop.category("Sports", None).await;
@@ -373,7 +373,7 @@ async fn products_fill_the_category_tree(pool: PgPool) {
 /// On hand, reserved and available per SKU and summed per product through receive,
 /// reserve, commit and release, variants included; the low-stock flag follows the
 /// threshold both ways. Stock received before its product exists is not lost.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn availability_follows_reservations(pool: PgPool) {
     let shop = Shop::new(&pool);
     let cat = shop.category("Mugs", None).await;
@@ -464,7 +464,7 @@ async fn availability_follows_reservations(pool: PgPool) {
 
 /// A word in the name outranks the same word in the description (weights A over B);
 /// SKUs, category names and attribute values are found too.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn search_ranks_names_over_descriptions(pool: PgPool) {
     let shop = Shop::new(&pool);
     let cat = shop.category("Outdoor", None).await;
@@ -665,7 +665,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
 /// A few thousand mixed events built live (batch by batch, as the runner follows `$all`)
 /// and then rebuilt from the store into a shadow schema: the two are identical row for
 /// row. Prints the rebuild's rate (`CATALOG_REBUILD_PRODUCTS` scales the shop).
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_rebuild_equals_the_live_build(pool: PgPool) {
     let shop = Arc::new(Shop::new(&pool));
     let products = scale();
@@ -729,7 +729,7 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
 /// Builds the catalog's tables in `schema` from `events`, `batch` events per transaction
 /// through [`CatalogProjection::apply_events`]; answers how long the applying took.
 async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: usize) -> Duration {
-    let mut tx = commands::store::postgres::begin(pool, None).await.unwrap();
+    let mut tx = commands::database::begin(pool, None).await.unwrap();
     sqlx::query(&format!("create schema {schema}"))
         .execute(&mut *tx)
         .await
@@ -744,7 +744,7 @@ async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: 
     tx.commit().await.unwrap();
     let started = Instant::now();
     for chunk in events.chunks(batch) {
-        let mut tx = commands::store::postgres::begin(pool, None).await.unwrap();
+        let mut tx = commands::database::begin(pool, None).await.unwrap();
         sqlx::query(&format!("set local search_path to {schema}"))
             .execute(&mut *tx)
             .await
@@ -762,7 +762,7 @@ async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: 
 /// Stock movements summed per SKU over a batch leave the same rows as the same events
 /// applied one at a time, whatever the batch boundaries. Prints the batched rate, the
 /// rebuild's path once the runtime hands projections whole pages.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn batches_equal_one_event_at_a_time(pool: PgPool) {
     let shop = Arc::new(Shop::new(&pool));
     busy_shop(&shop, scale()).await;

@@ -415,7 +415,7 @@ async fn assert_consumed(js: &jetstream::Context, config: &JetStreamConfig, proj
 /// The relay publishes each event once, on `<prefix>.<category>.<EventType>`, with the
 /// headers the design names, a body that decodes to exactly the stored event, and a
 /// chain of previous positions; a relay that lost its checkpoint publishes nothing twice.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_relay_publishes_every_event_once_with_its_subject_and_headers(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let js = connect(&nats_url()).await;
@@ -516,14 +516,14 @@ async fn killed_mid_stream(pool: PgPool, feed: Feed) {
     delete_stream(&js, &config).await;
 }
 
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn jetstream_relay_and_worker_killed_mid_stream_lose_nothing_and_apply_nothing_twice(
     pool: PgPool,
 ) {
     killed_mid_stream(pool, Feed::JetStream).await;
 }
 
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn embedded_runner_killed_mid_stream_loses_nothing_and_applies_nothing_twice(pool: PgPool) {
     killed_mid_stream(pool, Feed::Embedded).await;
 }
@@ -532,7 +532,7 @@ async fn embedded_runner_killed_mid_stream_loses_nothing_and_applies_nothing_twi
 /// worker's is) leaves nothing written and no transaction open on a pooled connection:
 /// nothing else sees its writes, and the next batch, on the pool's one connection,
 /// applies each event once.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_batch_abandoned_halfway_leaves_nothing_behind(
     options: sqlx::postgres::PgPoolOptions,
     connect: sqlx::postgres::PgConnectOptions,
@@ -576,7 +576,7 @@ async fn a_batch_abandoned_halfway_leaves_nothing_behind(
 
 /// A worker parses a message's data and metadata only for events its read model wants:
 /// those arrive whole, and the consumer is still drained of every other message.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_worker_gets_whole_the_events_it_wants_and_passes_over_the_rest(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let js = connect(&nats_url()).await;
@@ -628,7 +628,7 @@ async fn a_worker_gets_whole_the_events_it_wants_and_passes_over_the_rest(pool: 
 
 /// A worker that dies after committing a batch but before acknowledging it gets the
 /// messages again, and skips every one of them.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_worker_killed_between_apply_and_ack_skips_the_redelivery(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let js = connect(&nats_url()).await;
@@ -744,7 +744,7 @@ impl Drop for OwnNats {
 
 /// The NATS server dies (SIGKILL) twice while events are written, relayed and
 /// projected, and comes back on the same port and storage: the read model ends complete.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_nats_server_killed_and_restarted_mid_stream_loses_nothing(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let mut nats = OwnNats::start();
@@ -780,7 +780,7 @@ async fn a_nats_server_killed_and_restarted_mid_stream_loses_nothing(pool: PgPoo
 /// The stream is purged while events flow (so messages JetStream acknowledged are gone),
 /// purged again with no write after it, then deleted outright: the read model ends
 /// complete each time.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_purged_or_deleted_stream_still_ends_complete(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let js = connect(&nats_url()).await;
@@ -923,12 +923,12 @@ async fn snapshot(pool: &PgPool) -> String {
     all
 }
 
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn orders_built_over_jetstream_equal_a_rebuild(pool: PgPool) {
     orders_equal_a_rebuild(pool, Feed::JetStream).await;
 }
 
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn orders_built_over_the_embedded_feed_equal_a_rebuild(pool: PgPool) {
     orders_equal_a_rebuild(pool, Feed::Embedded).await;
 }

@@ -144,7 +144,7 @@ async fn rows(pool: &PgPool) -> Vec<Value> {
 /// Every kind of message lands in the outbox for the right person, with no secret in it;
 /// two workers racing send each once; the read model learns delivery from events, and a
 /// rebuild from the store reproduces it row for row.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_outbox_is_derived_delivered_once_and_rebuilt_identically(pool: PgPool) {
     let mut w = World::new(&pool);
     let ann = w
@@ -345,7 +345,7 @@ async fn the_outbox_is_derived_delivered_once_and_rebuilt_identically(pool: PgPo
 
 /// A transport that refuses (a real connection to a closed port) is retried with a backoff
 /// and then given up; the read model shows the error and the attempts.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn failed_deliveries_are_recorded_and_bounded(pool: PgPool) {
     let mut w = World::new(&pool);
     let bob = w.register("bob@example.com", None, Role::Customer).await;

@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use common::{all_events, place};
 
 /// A batch delivered twice changes nothing the second time; totals land as minor units.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn orders_are_applied_effectively_once(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -53,7 +53,7 @@ async fn orders_are_applied_effectively_once(pool: PgPool) {
 }
 
 /// The runner follows `$all` live from its checkpoint.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_runner_follows_new_orders(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -93,7 +93,7 @@ async fn the_runner_follows_new_orders(pool: PgPool) {
 
 /// Applied one event at a time or as one batch, the tables are the same: the batch folds
 /// changes in memory, and must not change what they add up to.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn one_by_one_equals_one_batch(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -132,7 +132,7 @@ async fn one_by_one_equals_one_batch(pool: PgPool) {
 
 /// The payments table follows the order's payment stream: a declined card, then a capture,
 /// then a partial refund.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn payments_follow_the_payment_stream(pool: PgPool) {
     use commands::payment::{pay_order, PayOutcome, TestProvider};
     use domain::id::OrderId;
@@ -228,7 +228,7 @@ async fn payments_follow_the_payment_stream(pool: PgPool) {
 /// A runner applies a batch after the position it last committed without reading the
 /// checkpoint first. When another process moved the checkpoint meanwhile, the batch must
 /// notice and skip what that process applied, not apply it a second time.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_batch_after_a_stale_position_skips_what_another_process_applied(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -266,7 +266,7 @@ async fn a_batch_after_a_stale_position_skips_what_another_process_applied(pool:
 /// A batch may wait for its read model's lock as long as another runner's batch (or a
 /// rebuild) holds it; a `statement_timeout` set for the engine's role must not turn that
 /// wait into an error, which would also leave the connection in an aborted transaction.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
     options: sqlx::postgres::PgPoolOptions,
     connect: sqlx::postgres::PgConnectOptions,
@@ -358,7 +358,7 @@ async fn unrelated_then_an_order(
 /// Events a read model wants nothing of move its position at once and its checkpoint
 /// with the next batch it wants (or when the held move falls due); the checkpoint's
 /// tally counts them either way.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool: PgPool) {
     let (store, events) = unrelated_then_an_order(&pool).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
@@ -394,7 +394,7 @@ async fn passed_over_events_move_the_checkpoint_with_the_next_wanted_batch(pool:
 
 /// A held move that another process overtook is dropped, and what that process applied
 /// is not applied again.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_held_move_overtaken_by_another_process_changes_nothing(pool: PgPool) {
     let (store, events) = unrelated_then_an_order(&pool).await;
     let here = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
@@ -421,7 +421,7 @@ async fn a_held_move_overtaken_by_another_process_changes_nothing(pool: PgPool) 
 
 /// A runner following `$all` whose last events are all passed over still brings its
 /// checkpoint to the head, with no later event to carry the move.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_runner_moves_a_held_checkpoint_when_no_batch_follows(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);

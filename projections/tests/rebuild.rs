@@ -41,7 +41,7 @@ async fn stories(orders: &CommandHandler<Order>, from: usize, n: usize) {
 /// A rebuild replays thousands of mixed events into a shadow schema while the live model
 /// serves and new orders keep coming, swaps it in, and ends identical row for row to a
 /// build that followed the log live.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_rebuild_equals_the_live_build_row_for_row(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 10_000);
@@ -134,7 +134,7 @@ async fn a_rebuild_equals_the_live_build_row_for_row(pool: PgPool) {
 }
 
 /// Verification notices a live table that no longer matches the log.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn verify_finds_a_tampered_row(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -188,7 +188,7 @@ async fn verify_finds_a_tampered_row(pool: PgPool) {
 
 /// An event the projection cannot apply is parked with its error after a few attempts;
 /// the events after it are applied and the checkpoint moves past it.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_poison_event_is_parked_and_the_rest_go_on(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
@@ -255,7 +255,7 @@ async fn a_poison_event_is_parked_and_the_rest_go_on(pool: PgPool) {
 }
 
 /// Tables made from other DDL than the code's are rebuilt when the runner starts.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn outdated_tables_are_rebuilt_at_start(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);

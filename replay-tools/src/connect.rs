@@ -24,7 +24,7 @@ pub async fn open_store(
 /// The PostgreSQL database (migrated, so a fresh one works): the read models, and the
 /// store unless EventStoreDB is configured.
 pub async fn open_read_models(database_url: &str) -> Result<sqlx::PgPool, UmctlError> {
-    let pool = commands::store::postgres::pool_options()
+    let pool = commands::database::pool_options()
         .max_connections(4)
         .acquire_timeout(Duration::from_secs(5))
         .connect(database_url)
@@ -32,7 +32,7 @@ pub async fn open_read_models(database_url: &str) -> Result<sqlx::PgPool, UmctlE
         .map_err(|e| {
             UmctlError::Unreachable(format!("PostgreSQL at {}: {e}", redact(database_url)))
         })?;
-    commands::store::postgres::MIGRATOR
+    commands::database::MIGRATOR
         .run(&pool)
         .await
         .map_err(|e| UmctlError::Unreachable(format!("migrating {}: {e}", redact(database_url))))?;

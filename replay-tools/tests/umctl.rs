@@ -73,7 +73,7 @@ async fn fill(store: &PgEventStore) {
 
 /// `streams` lists by category with versions; `read` prints a stream forwards, backwards
 /// and as JSON.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn streams_and_read(pool: PgPool) {
     let db = url_of(&pool).await;
     fill(&PgEventStore::new(pool)).await;
@@ -133,7 +133,7 @@ async fn streams_and_read(pool: PgPool) {
 }
 
 /// Clear errors and documented exit codes: missing stream 3, bad position 2, no store 4.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn errors_have_exit_codes(pool: PgPool) {
     let db = url_of(&pool).await;
     fill(&PgEventStore::new(pool)).await;
@@ -159,7 +159,7 @@ async fn errors_have_exit_codes(pool: PgPool) {
 }
 
 /// `tail --from start` replays the log filtered by type and category.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn tail_filters(pool: PgPool) {
     let db = url_of(&pool).await;
     fill(&PgEventStore::new(pool.clone())).await;
@@ -196,7 +196,7 @@ async fn tail_filters(pool: PgPool) {
 }
 
 /// Export, import into a fresh database, export again: the same events, ids and order.
-#[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn export_import_round_trip(pool: PgPool) {
     let db = url_of(&pool).await;
     fill(&PgEventStore::new(pool.clone())).await;
@@ -299,7 +299,7 @@ mod flows {
         settle(pool, 3).await;
     }
 
-    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    #[sqlx::test(migrator = "commands::database::MIGRATOR")]
     async fn state_and_diff_travel_in_time(pool: PgPool) {
         let db = url_of(&pool).await;
         fill(&pool, Uuid::new_v4(), Uuid::new_v4()).await;
@@ -348,7 +348,7 @@ mod flows {
         );
     }
 
-    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    #[sqlx::test(migrator = "commands::database::MIGRATOR")]
     async fn audit_answers_who_did_what(pool: PgPool) {
         let db = url_of(&pool).await;
         let (staff, correlation) = (Uuid::new_v4(), Uuid::new_v4());
@@ -402,7 +402,7 @@ mod flows {
         assert_eq!(none.lines().count(), 1, "only the header");
     }
 
-    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    #[sqlx::test(migrator = "commands::database::MIGRATOR")]
     async fn verify_passes_a_sound_log_and_finds_a_broken_one(pool: PgPool) {
         let db = url_of(&pool).await;
         fill(&pool, Uuid::new_v4(), Uuid::new_v4()).await;
@@ -440,7 +440,7 @@ mod flows {
 
     /// `rebuild` builds and swaps read models; `verify` compares them with a fresh replay,
     /// and the replay's checksums are the same in a store made by export and import.
-    #[sqlx::test(migrator = "commands::store::postgres::MIGRATOR")]
+    #[sqlx::test(migrator = "commands::database::MIGRATOR")]
     async fn rebuild_verify_and_checksums_across_stores(pool: PgPool) {
         let db = url_of(&pool).await;
         let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));

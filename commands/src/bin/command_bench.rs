@@ -21,8 +21,8 @@ use clap::Parser;
 use commands::checkout::Checkout;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
 use commands::scratch::with_scratch_database;
-use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{Direction, EventStore, ExpectedVersion, NewEvent, ReadFrom, StoreError};
+use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use domain::id::{OrderId, ProductId, UserId};
 use domain::inventory::{Inventory, InventoryCommand, InventoryState};
 use domain::money::{Currency, Money};
@@ -81,7 +81,7 @@ fn percentiles(mut l: Vec<Duration>) -> String {
 }
 
 async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
-    let pool = commands::store::postgres::pool_options()
+    let pool = commands::database::pool_options()
         .max_connections(24)
         .connect_with(options)
         .await?;

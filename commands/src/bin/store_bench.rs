@@ -36,10 +36,10 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use clap::Parser;
 use commands::scratch::with_scratch_database;
-use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{
     Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom, StoreError,
 };
+use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::PgPool;
@@ -231,7 +231,7 @@ struct Row {
 
 async fn run(options: PgConnectOptions, plan: &Plan) -> anyhow::Result<()> {
     let started = Instant::now();
-    let pool = commands::store::postgres::pool_options()
+    let pool = commands::database::pool_options()
         .max_connections(POOL)
         .min_connections(POOL)
         .acquire_timeout(Duration::from_secs(60))

@@ -8,20 +8,24 @@ use domain::value::Email;
 use uuid::Uuid;
 
 use super::password::{check_policy, hash_password};
-use crate::router::AppState;
-use crate::startup::StartupError;
+use crate::state::AppState;
+
+/// Why the bootstrap admin could not be made; the process does not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BootstrapError(String);
 
 /// Creates the bootstrap admin unless its e-mail already belongs to an account (then an
 /// admin was made before, or the operator chose an address in use: either way nothing is
 /// overwritten). Ids derive from the e-mail, so two gateways starting at once make one.
-pub async fn bootstrap_admin(state: &AppState) -> Result<(), StartupError> {
+pub async fn bootstrap_admin(state: &AppState) -> Result<(), BootstrapError> {
     let (Some(email), Some(password)) = (
         &state.config.bootstrap_admin_email,
         &state.config.bootstrap_admin_password,
     ) else {
         return Ok(());
     };
-    let fail = |e: String| StartupError::BootstrapAdmin(e);
+    let fail = BootstrapError;
     let email =
         Email::parse(email).map_err(|e| fail(format!("BOOTSTRAP_ADMIN_EMAIL: {}", e.message)))?;
     check_policy(password.expose()).map_err(|e| fail(format!("BOOTSTRAP_ADMIN_PASSWORD: {e}")))?;

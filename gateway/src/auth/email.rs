@@ -27,7 +27,7 @@ use super::routes::{command_error, meta, user_json, UserView};
 use super::token::AuthUser;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// How long a verification link works.
 pub const VERIFICATION_TTL: Duration = Duration::hours(24);

@@ -22,7 +22,7 @@ use super::password::{check_policy, hash_password, verify_password};
 use super::token::{issue_access_token, AuthUser, ACCESS_TOKEN_TTL};
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
-use crate::router::AppState;
+use crate::state::AppState;
 
 /// How long a refresh token lives.
 const REFRESH_TTL_DAYS: i64 = 30;
@@ -397,7 +397,7 @@ async fn refresh(
     State(state): State<AppState>,
     AppJson(body): AppJson<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    let mut tx = commands::store::postgres::begin(&state.pool, None).await?;
+    let mut tx = commands::database::begin(&state.pool, None).await?;
     let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
         "select family_id, user_id, used_at is not null, revoked_at is not null, expires_at < now()
            from auth.refresh_tokens where token_hash = $1 for update",

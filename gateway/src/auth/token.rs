@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::router::AppState;
+use crate::state::AppState;
 
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 

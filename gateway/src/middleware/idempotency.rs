@@ -31,8 +31,8 @@ use sqlx::PgPool;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::middleware::ClientIp;
-use crate::router::AppState;
+use crate::middleware::client_ip::ClientIp;
+use crate::state::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");

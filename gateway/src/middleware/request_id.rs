@@ -82,7 +82,7 @@ impl RequestId {
     pub fn command_meta(
         &self,
         actor: commands::handler::Actor,
-        ip: &super::ClientIp,
+        ip: &super::client_ip::ClientIp,
     ) -> commands::handler::CommandMeta {
         let mut m = commands::handler::CommandMeta::new(
             Uuid::new_v4(),

@@ -28,8 +28,8 @@ use chrono::Utc;
 use clap::Parser;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
 use commands::scratch::with_scratch_database;
-use commands::store::postgres::{PgEventStore, MIGRATOR};
 use commands::store::{EventStore, Position};
+use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use domain::catalog::{Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand};
 use domain::id::{CategoryId, ImageId, OrderId, ProductId, UserId};
 use domain::inventory::{Inventory, InventoryCommand};
@@ -381,7 +381,7 @@ async fn checkpoints(pool: &PgPool) -> anyhow::Result<HashMap<String, Position>>
 }
 
 async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
-    let pool = commands::store::postgres::pool_options()
+    let pool = commands::database::pool_options()
         .max_connections(32)
         .connect_with(options)
         .await?;

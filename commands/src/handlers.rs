@@ -1,0 +1,43 @@
+//! [`Handlers`]: the command handler of every aggregate over one store, which the use cases
+//! of every concept module take as their context.
+//!
+//! One handler per aggregate per process matters: each keeps the cache of recent states and
+//! the per-stream queue that batches concurrent commands (ADR 0002), so two handlers of
+//! one aggregate would race each other's appends and answer conflicts.
+
+use std::sync::Arc;
+
+use crate::handler::CommandHandler;
+use crate::store::EventStore;
+
+/// The command handlers of every aggregate, over one store.
+pub struct Handlers {
+    /// The log every handler appends to; use cases that append outside an aggregate
+    /// (uniqueness claims) use it directly.
+    pub store: Arc<dyn EventStore>,
+    pub users: CommandHandler<domain::user::User>,
+    pub categories: CommandHandler<domain::catalog::Category>,
+    pub products: CommandHandler<domain::catalog::Product>,
+    pub inventory: CommandHandler<domain::inventory::Inventory>,
+    pub orders: CommandHandler<domain::order::Order>,
+    pub payments: CommandHandler<domain::payment::Payment>,
+    pub carts: CommandHandler<domain::cart::Cart>,
+    pub coupons: CommandHandler<domain::coupon::Coupon>,
+}
+
+impl Handlers {
+    /// Handlers over `store`, each caching up to `cache` recent states.
+    pub fn new(store: &Arc<dyn EventStore>, cache: u64) -> Arc<Self> {
+        Arc::new(Handlers {
+            store: store.clone(),
+            users: CommandHandler::new(store.clone(), cache),
+            categories: CommandHandler::new(store.clone(), cache),
+            products: CommandHandler::new(store.clone(), cache),
+            inventory: CommandHandler::new(store.clone(), cache),
+            orders: CommandHandler::new(store.clone(), cache),
+            payments: CommandHandler::new(store.clone(), cache),
+            carts: CommandHandler::new(store.clone(), cache),
+            coupons: CommandHandler::new(store.clone(), cache),
+        })
+    }
+}

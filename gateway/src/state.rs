@@ -1,0 +1,35 @@
+//! [`AppState`]: what every handler can reach, and the command handlers of every aggregate.
+//!
+//! It sits at the bottom of the gateway: resource modules import it, it imports none of
+//! them, so each resource can be read (and compiled in a test) on its own.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use commands::handlers::Handlers;
+use commands::store::EventStore;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sqlx::PgPool;
+
+use crate::config::{Config, Secret};
+
+/// What every request handler can reach. Cheap to clone: handles and `Arc`s only.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration the process started with (limits, TTLs, NATS names).
+    pub config: Arc<Config>,
+    /// PostgreSQL: read models, process state, and the store when it is the PostgreSQL one.
+    pub pool: PgPool,
+    /// The event log; commands append through `commands::handler::CommandHandler` over it.
+    pub store: Arc<dyn EventStore>,
+    /// `postgres` or `eventstoredb`, for health answers and logs.
+    pub store_kind: &'static str,
+    /// Connected when `NATS_URL` is set.
+    pub nats: Option<async_nats::Client>,
+    /// The key that signs access tokens: `JWT_SECRET`, or random for this process.
+    pub jwt_secret: Secret,
+    pub started: Instant,
+    pub metrics: PrometheusHandle,
+    /// One command handler per aggregate; every command goes through these.
+    pub handlers: Arc<Handlers>,
+}
