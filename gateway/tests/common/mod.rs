@@ -36,6 +36,11 @@ where
             &url,
             "--bind",
             "127.0.0.1:0",
+            // A read that sends a consistency token waits this long for the read models
+            // before answering 503; the default 2 s ran out on a machine busy with a whole
+            // workspace's tests, and a journey read a 503 body as the cart.
+            "--consistency-wait-ms",
+            "30000",
             "--bootstrap-admin-email",
             ADMIN_EMAIL,
             "--bootstrap-admin-password",
