@@ -31,7 +31,9 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
-use crate::runtime::{column, decode, event_time, wire_name, Projection, ProjectionError};
+use crate::runtime::projection::{
+    column, decode, event_time, wire_name, Projection, ProjectionError,
+};
 
 pub struct AnalyticsProjection;
 

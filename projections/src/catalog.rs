@@ -22,7 +22,7 @@ use domain::value::Sku;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{column, decode, Projection, ProjectionError};
+use crate::runtime::projection::{column, decode, event_time, Projection, ProjectionError};
 
 pub struct CatalogProjection;
 
@@ -114,7 +114,7 @@ async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), Pr
         return Ok(());
     };
     let e = decode::<CategoryEvent>(event)?;
-    let at = crate::runtime::event_time(event);
+    let at = event_time(event);
     match e {
         CategoryEvent::CategoryCreated {
             name,
@@ -390,7 +390,7 @@ async fn product(
             .bind(variant.price.currency.as_str())
             .bind(serde_json::Value::Object(variant.attributes))
             .bind(version)
-            .bind(crate::runtime::event_time(event))
+            .bind(event_time(event))
             .execute(&mut *tx)
             .await?;
         }
@@ -407,7 +407,7 @@ async fn product(
             .bind(&image.alt)
             .bind(image.position as i32)
             .bind(version)
-            .bind(crate::runtime::event_time(event))
+            .bind(event_time(event))
             .execute(&mut *tx)
             .await?;
         }
@@ -419,7 +419,7 @@ async fn product(
             .bind(image_id.as_uuid())
             .bind(id)
             .bind(version)
-            .bind(crate::runtime::event_time(event))
+            .bind(event_time(event))
             .execute(&mut *tx)
             .await?;
         }
@@ -488,7 +488,7 @@ impl StockChange {
             threshold: None,
             alerts: 0,
             alerted_at: None,
-            at: crate::runtime::event_time(event),
+            at: event_time(event),
         };
         use InventoryEvent as E;
         let sku = match e {
@@ -525,7 +525,7 @@ impl StockChange {
             }
             E::LowStockDetected { sku, .. } => {
                 c.alerts = 1;
-                c.alerted_at = Some(crate::runtime::event_time(event));
+                c.alerted_at = Some(event_time(event));
                 sku
             }
         };

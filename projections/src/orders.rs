@@ -17,7 +17,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{column, decode, wire_name, Projection, ProjectionError};
+use crate::runtime::projection::{column, decode, wire_name, Projection, ProjectionError};
 
 pub struct OrdersProjection;
 
