@@ -20,7 +20,10 @@
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
-//!   [`audit`], [`notifications`], [`users`].
+//!   [`audit`], [`notifications`], [`users`]. The larger ones are split by concern:
+//!   `analytics/` into what an event means, the tables in memory, and a batch's load,
+//!   fold and write; the `payments` table of `orders`, and the stock movements of
+//!   `catalog`, in files of their own.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
