@@ -219,7 +219,7 @@ where
     }
     caught_up(state, headers, "catalog").await?;
     // Read before the query: the answer then reflects at least this checkpoint.
-    let at = projections::runtime::checkpoint(&state.pool, "catalog")
+    let at = projections::checkpoint::position(&state.pool, "catalog")
         .await
         .map_err(ApiError::from)?;
     let answer = read().await?;

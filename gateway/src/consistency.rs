@@ -54,7 +54,7 @@ pub async fn caught_up(
     // Short first naps: the projection is usually a few milliseconds behind.
     let mut nap = Duration::from_millis(2);
     loop {
-        if projections::runtime::checkpoint(&state.pool, projection).await? >= target {
+        if projections::checkpoint::position(&state.pool, projection).await? >= target {
             return Ok(());
         }
         if Instant::now() >= deadline {

@@ -16,7 +16,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{Projection, ProjectionError};
+use crate::runtime::projection::{Projection, ProjectionError};
 
 /// What a redacted value is replaced with: the key stays, so an auditor still sees that a
 /// password was changed, only not to what.

@@ -17,7 +17,7 @@ use domain::value::Quantity;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{decode, event_time, Projection, ProjectionError};
+use crate::runtime::projection::{decode, event_time, Projection, ProjectionError};
 
 pub struct CartsProjection;
 

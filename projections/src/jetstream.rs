@@ -31,8 +31,10 @@ use commands::store::{Position, RecordedEvent};
 use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
-use crate::relay::{decode_for, Delivery};
-use crate::runtime::{checkpoint, ProjectionError, Runner, BATCH};
+use crate::checkpoint;
+use crate::runtime::projection::ProjectionError;
+use crate::runtime::runner::{Runner, BATCH};
+use crate::wire::{decode_for, Delivery};
 
 /// The JetStream side of a deployment: where the relay publishes and the workers read.
 #[derive(Debug, Clone)]
@@ -306,7 +308,7 @@ impl Worker {
         let mut at = self.runner.position();
         let mut complete = follows(&deliveries, at);
         if !complete {
-            at = checkpoint(self.runner.pool(), name).await?;
+            at = checkpoint::position(self.runner.pool(), name).await?;
             self.runner.advance(at);
             complete = follows(&deliveries, at);
         }
@@ -344,7 +346,7 @@ impl Worker {
         };
         // The table's checkpoint is where this reads from: not behind what was passed over.
         self.runner.flush_checkpoint().await?;
-        let mut at = checkpoint(self.runner.pool(), name).await?;
+        let mut at = checkpoint::position(self.runner.pool(), name).await?;
         let mut healed = 0;
         while at < until {
             let events = store.read_all(at, BATCH).await?;

@@ -3,12 +3,16 @@
 //!
 //! # Layout
 //!
-//! - [`relay`]: tails `$all` from a checkpoint and publishes each event to JetStream
+//! - [`relay`]: tails `$all` from a checkpoint and publishes each event to JetStream.
+//! - [`wire`]: the message format on NATS, which the relay writes and the workers read
 //!   (`<prefix>.<category>.<EventType>`, `Nats-Msg-Id` = event id, the previous event's
 //!   position in a header).
-//! - [`runtime`]: the [`Projection`] trait and the [`Runner`] that applies events from a
-//!   checkpoint, each batch and its checkpoint in one PostgreSQL transaction
-//!   (effectively-once, invariant 5), parking poison events in `projections.parked`.
+//! - [`runtime`]: the [`Projection`] trait ([`runtime::projection`]), schema management
+//!   ([`runtime::schema`]), one batch and its checkpoint in one PostgreSQL transaction
+//!   (effectively-once, invariant 5, poison events parked in `projections.parked`), and
+//!   the [`Runner`] that applies events from a checkpoint ([`runtime::runner`]).
+//! - [`checkpoint`]: how far each read model has got; [`checkpoint::position`] is what
+//!   the gateway waits on for a consistency token.
 //! - [`jetstream`]: the production feed: one durable pull consumer per projection, which
 //!   heals any gap (a lost, purged or reset stream) from the store, since NATS is derived.
 //! - [`rebuild`]: a read model rebuilt from the store into a shadow schema and swapped in;
@@ -16,7 +20,13 @@
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
-//!   [`audit`], [`notifications`], [`users`].
+//!   [`audit`], [`notifications`], [`users`]. The larger ones are split by concern:
+//!   `analytics/` into what an event means, the tables in memory, and a batch's load,
+//!   fold and write; the `payments` table of `orders`, and the stock movements of
+//!   `catalog`, in files of their own.
+//!
+//! Files import each other without circles: a module's children import their siblings
+//! directly, never through the parent's re-exports.
 //!
 //! # Data flow
 //!
@@ -31,6 +41,7 @@ pub mod analytics;
 pub mod audit;
 pub mod carts;
 pub mod catalog;
+pub mod checkpoint;
 pub mod jetstream;
 pub mod notifications;
 pub mod orders;
@@ -39,6 +50,7 @@ pub mod relay;
 pub mod runtime;
 pub mod status;
 pub mod users;
+pub mod wire;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 

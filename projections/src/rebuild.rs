@@ -16,9 +16,10 @@ use commands::database::begin;
 use commands::store::{EventStore, Position};
 use sqlx::PgPool;
 
-use crate::runtime::{
-    apply_in, begin_batch, create_tables, lock, set_checkpoint, Projection, ProjectionError, Target,
-};
+use crate::checkpoint;
+use crate::runtime::batch::{apply_in, begin_batch, Target};
+use crate::runtime::projection::{Projection, ProjectionError};
+use crate::runtime::schema::create_tables;
 
 /// Reports progress after each page.
 pub type OnProgress<'a> = &'a mut (dyn FnMut(&Progress) + Send);
@@ -62,7 +63,7 @@ async fn fresh_schema(
     key: &str,
 ) -> Result<(), ProjectionError> {
     let mut tx = begin(pool, None).await?;
-    lock(&mut tx, key).await?;
+    checkpoint::lock(&mut tx, key).await?;
     sqlx::query(&format!("drop schema if exists {} cascade", quoted(schema)))
         .execute(&mut *tx)
         .await?;
@@ -71,7 +72,7 @@ async fn fresh_schema(
         .execute(&mut *tx)
         .await?;
     create_tables(&mut tx, schema, projection.tables()).await?;
-    set_checkpoint(&mut tx, key, Position::START, 0, projection.tables(), None).await?;
+    checkpoint::set(&mut tx, key, Position::START, 0, projection.tables(), None).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -192,7 +193,7 @@ pub async fn rebuild(
     let mut attempts = HashMap::new();
     loop {
         let mut tx = begin_batch(pool, target).await?;
-        lock(&mut tx, name).await?;
+        checkpoint::lock(&mut tx, name).await?;
         let mut failed = None;
         let mut pos = at;
         let mut tail = 0u64;
@@ -284,7 +285,7 @@ async fn swap(
     sqlx::query(&format!("drop schema if exists {} cascade", quoted(&old)))
         .execute(&mut *tx)
         .await?;
-    set_checkpoint(tx, name, at, applied, projection.tables(), last_event_at).await?;
+    checkpoint::set(tx, name, at, applied, projection.tables(), last_event_at).await?;
     sqlx::query("delete from projections.checkpoints where projection = $1")
         .bind(key)
         .execute(&mut *tx)
@@ -383,14 +384,14 @@ pub async fn verify(
     let (name, schema) = (projection.name(), projection.schema());
     let (position, live) = {
         let mut tx = begin(pool, None).await?;
-        lock(&mut tx, name).await?;
+        checkpoint::lock(&mut tx, name).await?;
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
                 .bind(schema)
                 .fetch_one(&mut *tx)
                 .await?;
         let found = if exists {
-            let position = crate::runtime::checkpoint_in(&mut *tx, name).await?;
+            let position = checkpoint::position_in(&mut *tx, name).await?;
             let live = checksums(&mut tx, schema, projection.store_local_columns()).await?;
             (position, Some(live))
         } else {

@@ -8,7 +8,8 @@ use commands::store::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 
-use crate::runtime::{checkpoint, ProjectionError};
+use crate::checkpoint;
+use crate::runtime::projection::ProjectionError;
 
 /// Lag counts stop here: past it the number matters less than that it is large.
 const LAG_CAP: usize = 10_000;
@@ -29,7 +30,7 @@ pub async fn refresh(
     pool: &PgPool,
     projection: &'static str,
 ) -> Result<Lag, ProjectionError> {
-    let at = checkpoint(pool, projection).await?;
+    let at = checkpoint::position(pool, projection).await?;
     let pending = store.read_all(at, LAG_CAP).await?;
     let seconds = pending.first().map_or(0.0, |e| {
         (Utc::now() - e.recorded_at).num_milliseconds().max(0) as f64 / 1000.0

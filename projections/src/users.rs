@@ -14,7 +14,7 @@ use domain::value::Address;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::runtime::{decode, event_time, Projection, ProjectionError};
+use crate::runtime::projection::{decode, event_time, Projection, ProjectionError};
 
 pub struct UsersProjection;
 

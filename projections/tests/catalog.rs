@@ -681,7 +681,7 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
     let head = shop.head();
     let events = all_events(&*shop.store, head).await.len();
     for _ in 0..1000 {
-        if projections::runtime::checkpoint(&pool, "catalog")
+        if projections::checkpoint::position(&pool, "catalog")
             .await
             .unwrap()
             >= head

@@ -28,7 +28,8 @@ use domain::order::Order;
 use futures::StreamExt;
 use projections::jetstream::{JetStreamConfig, Outcome, Worker};
 use projections::orders::OrdersProjection;
-use projections::relay::{self, Delivery, Relay};
+use projections::relay::{self, Relay};
+use projections::wire::{self, Delivery};
 use projections::{Projection, ProjectionError, Runner};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
@@ -282,7 +283,7 @@ async fn assert_complete(store: &dyn EventStore, pool: &PgPool, n: usize, within
             .fetch_one(pool)
             .await
             .unwrap_or(0);
-        let at = projections::runtime::checkpoint(pool, "tally")
+        let at = projections::checkpoint::position(pool, "tally")
             .await
             .unwrap();
         if (rows as usize == n && at == head) || Instant::now() >= deadline {
@@ -461,7 +462,7 @@ async fn the_relay_publishes_every_event_once_with_its_subject_and_headers(pool:
             event.recorded_at
         );
         assert_eq!(
-            relay::decode(Some(headers), &message.payload).unwrap(),
+            wire::decode(Some(headers), &message.payload).unwrap(),
             Delivery::Event {
                 event: Box::new(event.clone()),
                 prev
@@ -594,7 +595,7 @@ async fn a_worker_gets_whole_the_events_it_wants_and_passes_over_the_rest(pool: 
     let written = events_in_store(&*store, 120).await;
     let head = written.last().expect("events were written").position;
     tokio::time::timeout(Duration::from_secs(10), async {
-        while projections::runtime::checkpoint(&pool, "products")
+        while projections::checkpoint::position(&pool, "products")
             .await
             .unwrap()
             < head
@@ -879,7 +880,7 @@ async fn orders_equal_a_rebuild(pool: PgPool, feed: Feed) {
         .unwrap()
         .position;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while projections::runtime::checkpoint(&pool, "orders")
+    while projections::checkpoint::position(&pool, "orders")
         .await
         .unwrap()
         < head

@@ -320,7 +320,6 @@ fn commands_has_no_import_circles() {
 }
 
 #[test]
-#[ignore = "runtime ⇄ rebuild and relay ⇄ jetstream remain (issue 17)"]
 fn projections_has_no_import_circles() {
     assert_acyclic("projections/src/lib.rs");
 }

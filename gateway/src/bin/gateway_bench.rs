@@ -266,7 +266,7 @@ async fn wait_for_read_models(
     let started = Instant::now();
     for projection in projections::all() {
         loop {
-            if projections::runtime::checkpoint(pool, projection.name()).await? >= position {
+            if projections::checkpoint::position(pool, projection.name()).await? >= position {
                 break;
             }
             anyhow::ensure!(

@@ -617,7 +617,7 @@ fn no_error<T, E>(item: &Result<T, E>) -> std::future::Ready<bool> {
 /// The `$all` position a relay message's headers name.
 fn relayed_position(headers: Option<&async_nats::HeaderMap>) -> Option<Position> {
     headers
-        .and_then(|h| h.get(projections::relay::HEADER_POSITION))
+        .and_then(|h| h.get(projections::wire::HEADER_POSITION))
         .and_then(|p| p.as_str().parse::<Position>().ok())
 }
 

@@ -160,7 +160,7 @@ pub async fn caught_up(store: &dyn EventStore, pool: &sqlx::PgPool, projection: 
         .last()
         .map_or(Position::START, |e| e.position);
     for _ in 0..1500 {
-        let at = projections::runtime::checkpoint(pool, projection)
+        let at = projections::checkpoint::position(pool, projection)
             .await
             .unwrap();
         if at >= target {
