@@ -599,25 +599,64 @@ async fn a_batch_abandoned_halfway_leaves_nothing_behind(
     let events = events_in_store(&*store, 3).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(Slow));
     runner.prepare().await.unwrap();
-    // Past the first event's insert, inside its pause.
-    let abandoned =
-        tokio::time::timeout(Duration::from_millis(200), runner.apply_batch(&events)).await;
-    assert!(abandoned.is_err(), "the batch should still be running");
+    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    // Abandoned once the server shows it inside a pause: past an insert, before the
+    // commit. Not after a fixed time, which a busy machine may not even have started it in.
+    // Boxed, so that dropping it drops the batch itself.
+    let mut batch = Box::pin(runner.apply_batch(&events));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        tokio::select! {
+            done = &mut batch => panic!(
+                "the batch ended (ok: {}) before it could be abandoned",
+                done.is_ok()
+            ),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        let pausing: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and pid <> pg_backend_pid()
+                and state = 'active' and query like 'select pg_sleep%'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if pausing > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not reach its pause within {PATIENCE:?}"
+        );
+    }
+    drop(batch);
+    // On the pool's one connection: a transaction left open there would show its insert.
     let seen: i64 = sqlx::query_scalar("select count(*) from slow.applied")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(seen, 0, "the abandoned batch's write is visible");
-    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let open: i64 = sqlx::query_scalar(
-        "select count(*) from pg_stat_activity
-          where datname = current_database() and state like 'idle in transaction%'",
-    )
-    .fetch_one(&mut observer)
-    .await
-    .unwrap();
-    assert_eq!(open, 0, "a session was left inside a transaction");
+    // The abandoned transaction ends once its connection is cleaned up; on a busy machine
+    // that can take a while, so wait for it rather than for a fixed time. Left open, it
+    // never ends.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and state like 'idle in transaction%'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a session was left inside a transaction for {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(runner.apply_batch(&events).await.unwrap(), 3);
     let times: Vec<i32> = sqlx::query_scalar("select times from slow.applied")
         .fetch_all(&mut observer)
