@@ -1,6 +1,8 @@
 //! The checkout saga against a real PostgreSQL store: the flash sale, and a crash in the
 //! middle of checkout.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,9 +18,14 @@ use domain::order::{CancellationReason, Order, OrderCommand, OrderLine, OrderSta
 use domain::value::{Address, Sku};
 use domain::{Aggregate, DomainEvent};
 
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
+
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 struct Shop {
     store: Arc<dyn EventStore>,
@@ -45,7 +52,7 @@ impl Shop {
             .fetch_one(&self.pool)
             .await
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             let events = self
                 .store
@@ -138,6 +145,30 @@ impl Shop {
         (o.status, o.cancellation_reason)
     }
 
+    /// How many of `orders` are still pending.
+    async fn pending(&self, orders: &[OrderId]) -> usize {
+        let mut pending = 0;
+        for o in orders {
+            if self.status(*o).await.0 == OrderStatus::Pending {
+                pending += 1;
+            }
+        }
+        pending
+    }
+
+    /// Waits until at least one of `orders` is no longer pending: the saga is at work.
+    async fn until_one_settled(&self, orders: &[OrderId]) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.pending(orders).await == orders.len() {
+            assert!(
+                Instant::now() < deadline,
+                "the saga settled none of {} orders within {PATIENCE:?}",
+                orders.len()
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// Waits until no order is pending any more.
     async fn settled(&self, orders: &[OrderId]) -> Vec<(OrderStatus, Option<CancellationReason>)> {
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -202,7 +233,11 @@ fn start(saga: Checkout) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
 /// reach `awaiting_payment`, 150 are cancelled `out_of_stock`, and the inventory stream
 /// replays to 50 reserved. Repeated `FLASH_SALE_ROUNDS` times (default 3) on fresh SKUs.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
-async fn flash_sale_never_oversells(pool: PgPool) {
+async fn flash_sale_never_oversells(options: PgPoolOptions, connect: PgConnectOptions) {
+    common::on_threads(options, connect, flash_sale).await;
+}
+
+async fn flash_sale(pool: PgPool) {
     let rounds: usize = std::env::var("FLASH_SALE_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -312,16 +347,24 @@ async fn saga_restarted_mid_checkout_ends_like_an_uninterrupted_one(pool: PgPool
             let (stop, task) = start(shop.saga(&name));
             let mut orders = Vec::new();
             for i in 0..60 {
+                if crash && i == 20 {
+                    // Once it has settled an order, so the kill finds it at work...
+                    shop.until_one_settled(&orders).await;
+                }
                 orders.push(shop.place(&skus).await);
                 if crash && i == 20 {
-                    // Let it get going, then kill it where it stands: no shutdown, no
-                    // last checkpoint.
-                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    // ...and with the order just placed not acted on yet: killed where it
+                    // stands, no shutdown, no last checkpoint.
                     task.abort();
                 }
             }
             let (stop, task) = if crash {
                 let _ = task.await;
+                let pending = shop.pending(&orders[..=20]).await;
+                assert!(
+                    pending > 0,
+                    "the saga was killed with no order of the 21 placed left to act on"
+                );
                 drop(stop);
                 start(shop.saga(&name))
             } else {
@@ -354,7 +397,14 @@ async fn saga_restarted_mid_checkout_ends_like_an_uninterrupted_one(pool: PgPool
 /// Commands to one hot stream from many clients are decided in batches: none is lost,
 /// none conflicts, and the stream's revision counts them all.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
-async fn concurrent_commands_to_one_stream_all_land(pool: PgPool) {
+async fn concurrent_commands_to_one_stream_all_land(
+    options: PgPoolOptions,
+    connect: PgConnectOptions,
+) {
+    common::on_threads(options, connect, all_land).await;
+}
+
+async fn all_land(pool: PgPool) {
     let shop = Arc::new(Shop::new(pool));
     shop.receive("HOT-1", 10_000).await;
     let tasks: Vec<_> = (0..300)
@@ -451,7 +501,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
         let shop = shop.clone();
         let stream = stream.clone();
         async move {
-            let deadline = Instant::now() + Duration::from_secs(20);
+            let deadline = Instant::now() + PATIENCE;
             loop {
                 let (s, _) = shop.orders.load(&stream).await.unwrap();
                 let o = s.placed.unwrap();
@@ -516,7 +566,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
         let s = shop.replayed("PAY-1").await;
         (s.on_hand_total(), s.reserved(), s.sold_total())
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     while sold().await != (4, 0, 1) {
         assert!(
             Instant::now() < deadline,
@@ -539,7 +589,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
         .await
         .unwrap();
     wait_for(OrderStatus::Refunded, PaymentStatus::Refunded).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + PATIENCE;
     while sold().await != (5, 0, 0) {
         assert!(
             Instant::now() < deadline,

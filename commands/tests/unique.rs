@@ -1,5 +1,7 @@
 //! Set uniqueness on the write side, against the real PostgreSQL store.
 
+mod common;
+
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -7,6 +9,7 @@ use commands::handler::{Actor, CommandMeta};
 use commands::store::postgres::PgEventStore;
 use commands::store::EventStore;
 use commands::unique::{claim, release, UniqueError};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -17,7 +20,11 @@ fn meta() -> CommandMeta {
 
 /// Twenty owners race for one e-mail: exactly one gets it, the rest learn who has it.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
-async fn one_owner_wins_a_race_for_a_key(pool: PgPool) {
+async fn one_owner_wins_a_race_for_a_key(options: PgPoolOptions, connect: PgConnectOptions) {
+    common::on_threads(options, connect, one_owner_wins).await;
+}
+
+async fn one_owner_wins(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
     let owners: Vec<Uuid> = (0..20).map(|_| Uuid::new_v4()).collect();
     let tasks: Vec<_> = owners

@@ -149,7 +149,7 @@ async fn a_failing_background_task_stops_the_process_with_its_error() {
             .unwrap()
             .with_task("doomed", |_stop| async { Err::<(), _>("it broke") });
         let outcome = tokio::time::timeout(
-            std::time::Duration::from_secs(20),
+            std::time::Duration::from_secs(60),
             app.run_until_stopped(std::future::pending()),
         )
         .await

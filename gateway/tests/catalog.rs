@@ -298,7 +298,7 @@ async fn order_journey(base: &str) {
     assert_eq!(status, 403, "customers do not ship");
 
     // The saga reserves the stock; until then the order cannot be paid.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let declined = loop {
         let (status, _, body) = call(
             &c,
@@ -331,7 +331,7 @@ async fn order_journey(base: &str) {
     assert_eq!(paid["payment_status"], "captured");
 
     // Paid: the customer can no longer cancel; staff ship once the saga recorded the payment.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let shipped = loop {
         let (status, _, body) = call(
             &c,

@@ -52,7 +52,8 @@ async fn login(c: &Client, base: &str, email: &str, password: &str) -> String {
     pair["access_token"].as_str().expect("logged in").to_owned()
 }
 
-#[tokio::test]
+// On several threads: the burst of copies below is a race the server must win.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotency_keys_replay_refuse_and_scope() {
     with_shop(&[], |base, _| async move { journey(&base).await }).await;
 }

@@ -21,6 +21,10 @@ use projections::Runner;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 fn meta() -> CommandMeta {
     let id = Uuid::new_v4();
     CommandMeta::new(
@@ -212,14 +216,15 @@ impl Shop {
     /// a commit only once older transactions of the whole cluster have ended).
     async fn log(&self) -> Vec<RecordedEvent> {
         let head = *self.last.lock().unwrap();
-        for _ in 0..500 {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
             let events = self.store.read_all(Position::START, 100_000).await.unwrap();
             if events.last().is_some_and(|e| e.position >= head) {
                 return events;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("$all never reached {head}");
+        panic!("$all did not reach {head} within {PATIENCE:?}");
     }
 }
 

@@ -22,6 +22,10 @@ use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
 
 fn from_browser(user: Uuid, correlation: Uuid, ip: &str) -> CommandMeta {
@@ -42,14 +46,15 @@ fn from_browser(user: Uuid, correlation: Uuid, ip: &str) -> CommandMeta {
 /// The first `n` events of `$all`, once it shows them (it shows a commit only once older
 /// transactions of the whole cluster have ended).
 async fn log(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         let events = store.read_all(Position::START, 10_000).await.unwrap();
         if events.len() >= n {
             return events;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("$all never showed {n} events");
+    panic!("$all did not show {n} events within {PATIENCE:?}");
 }
 
 fn place(order_id: Uuid, user: Uuid) -> OrderCommand {

@@ -18,6 +18,10 @@ use projections::Runner;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 fn meta(user: Option<Uuid>) -> CommandMeta {
     let id = Uuid::new_v4();
     CommandMeta::new(
@@ -43,14 +47,15 @@ fn line(product: Uuid, sku: &str, quantity: u32, price: i64) -> CartLine {
 
 async fn all_events(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
     // $all shows a commit once older transactions of the cluster have ended.
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         let events = store.read_all(Position::START, 10_000).await.unwrap();
         if events.len() >= n {
             return events;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("$all never showed {n} events");
+    panic!("$all did not show {n} events within {PATIENCE:?}");
 }
 
 struct Shop {

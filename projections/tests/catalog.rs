@@ -23,6 +23,10 @@ use serde_json::{json, Map};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 fn meta() -> CommandMeta {
     let id = Uuid::new_v4();
     CommandMeta::new(
@@ -201,7 +205,8 @@ impl Shop {
 async fn all_events(store: &dyn EventStore, head: Position) -> Vec<RecordedEvent> {
     let mut out = Vec::new();
     let mut at = Position::START;
-    for _ in 0..2000 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         let page = store.read_all(at, 5_000).await.unwrap();
         if let Some(last) = page.last() {
             at = last.position;
@@ -214,7 +219,7 @@ async fn all_events(store: &dyn EventStore, head: Position) -> Vec<RecordedEvent
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
-    panic!("$all never reached {head}");
+    panic!("$all did not reach {head} within {PATIENCE:?}");
 }
 
 type CategoryCounts = (String, i32, i32, i32);
@@ -680,7 +685,8 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
 
     let head = shop.head();
     let events = all_events(&*shop.store, head).await.len();
-    for _ in 0..1000 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         if projections::checkpoint::position(&pool, "catalog")
             .await
             .unwrap()

@@ -12,7 +12,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -36,6 +35,10 @@ use sqlx::{PgConnection, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
+
+/// How long a polled condition may take before the test fails. It costs nothing when all
+/// is well, and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Counts how many times each event was applied, and keeps what it was given, so a
 /// double apply or an altered event shows.
@@ -233,7 +236,7 @@ async fn every_event(store: &dyn EventStore) -> Vec<RecordedEvent> {
 
 /// Waits until `$all` shows `n` events (a commit shows once older transactions ended).
 async fn events_in_store(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let events = every_event(store).await;
         if events.len() >= n || Instant::now() > deadline {
@@ -359,7 +362,7 @@ fn spawn_relay(
 /// Waits until the relay's checkpoint reaches the last of the `n` events in the store.
 async fn relayed(store: &dyn EventStore, pool: &PgPool, config: &JetStreamConfig, n: usize) {
     let head = events_in_store(store, n).await.last().unwrap().position;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let (at, _) = relay::checkpoint(pool, &config.stream).await.unwrap();
         if at == head {
@@ -367,7 +370,7 @@ async fn relayed(store: &dyn EventStore, pool: &PgPool, config: &JetStreamConfig
         }
         assert!(
             Instant::now() < deadline,
-            "relay stuck at {at}, head {head}"
+            "relay stuck at {at}, head {head}, after {PATIENCE:?}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -400,12 +403,15 @@ async fn messages(js: &jetstream::Context, config: &JetStreamConfig) -> Vec<jets
 /// acknowledged them all: the JetStream path carried the events, not only the store.
 async fn assert_consumed(js: &jetstream::Context, config: &JetStreamConfig, projection: &str) {
     let stream = js.get_stream(&config.stream).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     loop {
         let info = stream.consumer_info(projection).await.unwrap();
         let done = info.num_pending == 0 && info.num_ack_pending == 0;
         if done || Instant::now() > deadline {
-            assert!(done, "consumer {projection} left messages: {info:?}");
+            assert!(
+                done,
+                "consumer {projection} left messages after {PATIENCE:?}: {info:?}"
+            );
             assert!(info.delivered.stream_sequence > 0);
             return;
         }
@@ -487,30 +493,76 @@ async fn the_relay_publishes_every_event_once_with_its_subject_and_headers(pool:
     delete_stream(&js, &config).await;
 }
 
+/// How many events the tally has applied (none before its table exists).
+async fn tallied(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("select count(*) from tally.applied")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(0)
+}
+
+/// Appends a few events at a time, pausing `every` between appends, until `stop` turns
+/// true; how many it wrote.
+async fn write_until(
+    store: Arc<dyn EventStore>,
+    stop: watch::Receiver<bool>,
+    every: Duration,
+) -> usize {
+    let mut written = 0;
+    while !*stop.borrow() {
+        write(store.clone(), 6, every).await;
+        written += 6;
+    }
+    written
+}
+
 /// Killing everything mid-stream, repeatedly, loses nothing and applies nothing twice:
-/// for JetStream the relay and the worker are aborted at random points and started
-/// again; for the embedded feed, the runner.
+/// for JetStream the relay and the worker are aborted and started again; for the embedded
+/// feed, the runner. Each kill waits until the new incarnation has applied events of its
+/// own, and comes while the writer is still writing: every crash hits a stream in flight.
 async fn killed_mid_stream(pool: PgPool, feed: Feed) {
+    const KILLS: usize = 5;
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let js = connect(&nats_url()).await;
     let config = config();
-    let writer = tokio::spawn(write(store.clone(), 400, Duration::from_millis(5)));
-    let mut kills = 0;
-    while !writer.is_finished() || kills < 3 {
+    let (stop_writing, writing) = watch::channel(false);
+    let writer = tokio::spawn(write_until(
+        store.clone(),
+        writing,
+        Duration::from_millis(5),
+    ));
+    for kill in 0..KILLS {
+        let before = tallied(&pool).await;
         let relay = (feed == Feed::JetStream).then(|| spawn_relay(&store, &pool, &js, &config));
         let (worker, _stop) = spawn_projection(feed, &store, &pool, Arc::new(Tally), &js, &config);
-        tokio::time::sleep(Duration::from_millis(150 + 97 * (kills % 4))).await;
+        // Each incarnation dies a little further into its work.
+        let progress = 1 + 25 * kill as i64;
+        let deadline = Instant::now() + PATIENCE;
+        while tallied(&pool).await < before + progress {
+            assert!(
+                Instant::now() < deadline,
+                "kill {kill}: {progress} events not applied within {PATIENCE:?} of the restart"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // The relay first, so that the worker may also die with messages still to come.
         if let Some(relay) = relay {
             relay.abort();
+            let _ = relay.await;
         }
-        tokio::time::sleep(Duration::from_millis(30)).await;
         worker.abort();
-        kills += 1;
+        let _ = worker.await;
+        let at_kill = tallied(&pool).await;
+        assert!(
+            at_kill >= before + progress && !writer.is_finished(),
+            "kill {kill} did not come mid-stream: {before} applied before, {at_kill} at the kill"
+        );
     }
-    writer.await.unwrap();
+    stop_writing.send(true).unwrap();
+    let written = writer.await.unwrap();
     let _relay = (feed == Feed::JetStream).then(|| spawn_relay(&store, &pool, &js, &config));
     let (_worker, _stop) = spawn_projection(feed, &store, &pool, Arc::new(Tally), &js, &config);
-    assert_complete(&*store, &pool, 400, Duration::from_secs(10)).await;
+    assert_complete(&*store, &pool, written, PATIENCE).await;
     if feed == Feed::JetStream {
         assert_consumed(&js, &config, "tally").await;
     }
@@ -548,25 +600,64 @@ async fn a_batch_abandoned_halfway_leaves_nothing_behind(
     let events = events_in_store(&*store, 3).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(Slow));
     runner.prepare().await.unwrap();
-    // Past the first event's insert, inside its pause.
-    let abandoned =
-        tokio::time::timeout(Duration::from_millis(200), runner.apply_batch(&events)).await;
-    assert!(abandoned.is_err(), "the batch should still be running");
+    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    // Abandoned once the server shows it inside a pause: past an insert, before the
+    // commit. Not after a fixed time, which a busy machine may not even have started it in.
+    // Boxed, so that dropping it drops the batch itself.
+    let mut batch = Box::pin(runner.apply_batch(&events));
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        tokio::select! {
+            done = &mut batch => panic!(
+                "the batch ended (ok: {}) before it could be abandoned",
+                done.is_ok()
+            ),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        let pausing: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and pid <> pg_backend_pid()
+                and state = 'active' and query like 'select pg_sleep%'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if pausing > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the batch did not reach its pause within {PATIENCE:?}"
+        );
+    }
+    drop(batch);
+    // On the pool's one connection: a transaction left open there would show its insert.
     let seen: i64 = sqlx::query_scalar("select count(*) from slow.applied")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(seen, 0, "the abandoned batch's write is visible");
-    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let open: i64 = sqlx::query_scalar(
-        "select count(*) from pg_stat_activity
-          where datname = current_database() and state like 'idle in transaction%'",
-    )
-    .fetch_one(&mut observer)
-    .await
-    .unwrap();
-    assert_eq!(open, 0, "a session was left inside a transaction");
+    // The abandoned transaction ends once its connection is cleaned up; on a busy machine
+    // that can take a while, so wait for it rather than for a fixed time. Left open, it
+    // never ends.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let open: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and state like 'idle in transaction%'",
+        )
+        .fetch_one(&mut observer)
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a session was left inside a transaction for {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert_eq!(runner.apply_batch(&events).await.unwrap(), 3);
     let times: Vec<i32> = sqlx::query_scalar("select times from slow.applied")
         .fetch_all(&mut observer)
@@ -594,7 +685,7 @@ async fn a_worker_gets_whole_the_events_it_wants_and_passes_over_the_rest(pool: 
     write(store.clone(), 120, Duration::from_millis(2)).await;
     let written = events_in_store(&*store, 120).await;
     let head = written.last().expect("events were written").position;
-    tokio::time::timeout(Duration::from_secs(10), async {
+    tokio::time::timeout(PATIENCE, async {
         while projections::checkpoint::position(&pool, "products")
             .await
             .unwrap()
@@ -656,7 +747,7 @@ async fn a_worker_killed_between_apply_and_ack_skips_the_redelivery(pool: PgPool
 
     let mut worker = Worker::new(runner(), js.clone(), config.clone());
     let (mut redelivered, started) = (0, Instant::now());
-    while redelivered < 60 && started.elapsed() < Duration::from_secs(10) {
+    while redelivered < 60 && started.elapsed() < PATIENCE {
         if let Outcome::Batch {
             received,
             applied,
@@ -673,56 +764,82 @@ async fn a_worker_killed_between_apply_and_ack_skips_the_redelivery(pool: PgPool
     delete_stream(&js, &config).await;
 }
 
-/// A NATS server of the test's own, on a free port, storing in a directory of its own.
+/// A NATS server of the test's own, storing in a directory of its own. The first start
+/// binds a port the system picks (a port picked by the test and released before the
+/// server binds it could be taken meanwhile by another test's server), read from the
+/// server's log; restarts come back on that port.
 struct OwnNats {
     child: Option<Child>,
-    port: u16,
+    port: Option<u16>,
     dir: PathBuf,
 }
 
 impl OwnNats {
     fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = std::env::temp_dir().join(format!("ultramarket-nats-{}", Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut nats = OwnNats {
             child: None,
-            port,
+            port: None,
             dir,
         };
         nats.restart();
         nats
     }
 
+    fn port(&self) -> u16 {
+        self.port.expect("the server has started")
+    }
+
     fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
+        format!("nats://127.0.0.1:{}", self.port())
     }
 
     fn restart(&mut self) {
-        let child = Command::new(
+        // `-1`: a port of the system's choosing.
+        let port = self.port.map_or("-1".to_owned(), |p| p.to_string());
+        let mut child = Command::new(
             std::env::var("NATS_SERVER_BIN").unwrap_or_else(|_| "/usr/sbin/nats-server".into()),
         )
-        .args([
-            "-js",
-            "-a",
-            "127.0.0.1",
-            "-p",
-            &self.port.to_string(),
-            "-sd",
-        ])
+        .args(["-js", "-a", "127.0.0.1", "-p", &port, "-sd"])
         .arg(&self.dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("nats-server (set NATS_SERVER_BIN to its path)");
+        // The log says where it listens; read to its end so the server never blocks on a
+        // full pipe.
+        let (said, listening) = std::sync::mpsc::channel();
+        let log = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(log).lines() {
+                let Ok(line) = line else { break };
+                if let Some((_, at)) = line.split_once("Listening for client connections on ") {
+                    let _ = said.send(at.trim().to_owned());
+                }
+            }
+        });
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
+        let at = listening.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            panic!("nats-server did not say where it listens within {PATIENCE:?}")
+        });
+        let bound: u16 = at
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("nats-server listens on {at:?}"));
+        assert!(
+            self.port.is_none_or(|p| p == bound),
+            "nats-server came back on {bound}, not {port}"
+        );
+        self.port = Some(bound);
+        let deadline = Instant::now() + PATIENCE;
+        while std::net::TcpStream::connect(("127.0.0.1", bound)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not answer on {bound} within {PATIENCE:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -745,6 +862,8 @@ impl Drop for OwnNats {
 
 /// The NATS server dies (SIGKILL) twice while events are written, relayed and
 /// projected, and comes back on the same port and storage: the read model ends complete.
+/// Each kill comes once events have been applied since the last restart, with the writer
+/// still writing, and the server stays down until more events are stored.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_nats_server_killed_and_restarted_mid_stream_loses_nothing(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
@@ -760,20 +879,48 @@ async fn a_nats_server_killed_and_restarted_mid_stream_loses_nothing(pool: PgPoo
         &js,
         &config,
     );
-    let writer = tokio::spawn(write(store.clone(), 300, Duration::from_millis(10)));
-    for _ in 0..2 {
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    let (stop_writing, writing) = watch::channel(false);
+    let writer = tokio::spawn(write_until(
+        store.clone(),
+        writing,
+        Duration::from_millis(10),
+    ));
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from store.events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    for kill in 0..2 {
+        let before = tallied(&pool).await;
+        let deadline = Instant::now() + PATIENCE;
+        while tallied(&pool).await < before + 20 {
+            assert!(
+                Instant::now() < deadline,
+                "kill {kill}: 20 events not applied within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         nats.kill();
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        assert!(!writer.is_finished(), "kill {kill} came after the writes");
+        let down_at = stored().await;
+        while stored().await < down_at + 20 {
+            assert!(
+                Instant::now() < deadline,
+                "kill {kill}: 20 events not stored within {PATIENCE:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         nats.restart();
     }
-    writer.await.unwrap();
-    assert_complete(&*store, &pool, 300, Duration::from_secs(15)).await;
+    stop_writing.send(true).unwrap();
+    let written = writer.await.unwrap();
+    assert_complete(&*store, &pool, written, PATIENCE).await;
     // NATS carries the live path again, not only the store's backstop.
     let before = messages(&js, &config).await.len();
     write(store.clone(), 5, Duration::ZERO).await;
-    assert_complete(&*store, &pool, 305, Duration::from_secs(10)).await;
-    relayed(&*store, &pool, &config, 305).await;
+    assert_complete(&*store, &pool, written + 5, PATIENCE).await;
+    relayed(&*store, &pool, &config, written + 5).await;
     assert!(messages(&js, &config).await.len() >= before + 5);
     assert_consumed(&js, &config, "tally").await;
 }
@@ -797,12 +944,16 @@ async fn a_purged_or_deleted_stream_still_ends_complete(pool: PgPool) {
         &js,
         &config,
     );
-    let writer = tokio::spawn(write(store.clone(), 200, Duration::from_millis(5)));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let stream = js.get_stream(&config.stream).await.unwrap();
-    stream.purge().await.unwrap();
+    // The relay makes the stream when it starts: wait for it to exist and hold messages,
+    // rather than for a time after which it usually does. Half the events are written
+    // after the purge.
+    let writer = tokio::spawn(write(store.clone(), 100, Duration::from_millis(5)));
+    let stream = stream_holding(&js, &config, 1).await;
+    let purged = stream.purge().await.unwrap();
+    assert!(purged.purged > 0, "the purge removed nothing");
     writer.await.unwrap();
-    assert_complete(&*store, &pool, 200, Duration::from_secs(10)).await;
+    write(store.clone(), 100, Duration::from_millis(5)).await;
+    assert_complete(&*store, &pool, 200, PATIENCE).await;
 
     // Purged after the last write, before the worker saw it: no later message shows the
     // gap, only the store does.
@@ -818,17 +969,42 @@ async fn a_purged_or_deleted_stream_still_ends_complete(pool: PgPool) {
         &js,
         &config,
     );
-    assert_complete(&*store, &pool, 250, Duration::from_secs(10)).await;
+    assert_complete(&*store, &pool, 250, PATIENCE).await;
 
     // Deleted, consumers and all, while events flow: recreated and healed.
-    let writer = tokio::spawn(write(store.clone(), 100, Duration::from_millis(5)));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Once the relay has published some of them; half are written after the delete.
+    let writer = tokio::spawn(write(store.clone(), 50, Duration::from_millis(5)));
+    stream_holding(&js, &config, 1).await;
     js.delete_stream(&config.stream).await.unwrap();
     writer.await.unwrap();
-    assert_complete(&*store, &pool, 350, Duration::from_secs(15)).await;
+    write(store.clone(), 50, Duration::from_millis(5)).await;
+    assert_complete(&*store, &pool, 350, PATIENCE).await;
     assert_consumed(&js, &config, "tally").await;
     worker.abort();
     delete_stream(&js, &config).await;
+}
+
+/// The test's stream once the relay has made it and it holds at least `n` messages (a
+/// purge empties it; the relay makes it again after a delete).
+async fn stream_holding(
+    js: &jetstream::Context,
+    config: &JetStreamConfig,
+    n: u64,
+) -> jetstream::stream::Stream {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Ok(mut stream) = js.get_stream(&config.stream).await {
+            if stream.info().await.is_ok_and(|i| i.state.messages >= n) {
+                return stream;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stream {} did not hold {n} messages within {PATIENCE:?}",
+            config.stream
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The real orders read model, built live over each feed, equals a rebuild from the store.
@@ -879,13 +1055,16 @@ async fn orders_equal_a_rebuild(pool: PgPool, feed: Feed) {
         .last()
         .unwrap()
         .position;
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + PATIENCE;
     while projections::checkpoint::position(&pool, "orders")
         .await
         .unwrap()
         < head
     {
-        assert!(Instant::now() < deadline, "orders did not catch up");
+        assert!(
+            Instant::now() < deadline,
+            "orders did not catch up within {PATIENCE:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     worker.abort();

@@ -22,6 +22,10 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 fn meta() -> CommandMeta {
     let id = Uuid::new_v4();
     CommandMeta::new(id, id, Actor::system(), Utc::now())
@@ -111,14 +115,18 @@ impl World {
 
     async fn all_events(&self) -> Vec<RecordedEvent> {
         // $all shows a commit once older transactions of the cluster have ended.
-        for _ in 0..500 {
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while std::time::Instant::now() < deadline {
             let events = self.store.read_all(Position::START, 10_000).await.unwrap();
             if events.len() >= self.appended {
                 return events;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        panic!("$all never showed {} events", self.appended);
+        panic!(
+            "$all did not show {} events within {PATIENCE:?}",
+            self.appended
+        );
     }
 }
 

@@ -42,7 +42,15 @@ async fn stories(orders: &CommandHandler<Order>, from: usize, n: usize) {
 /// serves and new orders keep coming, swaps it in, and ends identical row for row to a
 /// build that followed the log live.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
-async fn a_rebuild_equals_the_live_build_row_for_row(pool: PgPool) {
+async fn a_rebuild_equals_the_live_build_row_for_row(
+    options: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+) {
+    // On several threads: the rebuild races live writes and reads.
+    common::on_threads(options, connect, rebuild_beside_live_traffic).await;
+}
+
+async fn rebuild_beside_live_traffic(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 10_000);
     let (stop, stopped) = tokio::sync::watch::channel(false);

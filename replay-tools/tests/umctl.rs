@@ -35,7 +35,7 @@ fn umctl(db: &str, args: &[&str]) -> Output {
 /// transaction in the cluster has ended, and other tests run beside this one.
 async fn settle(pool: &PgPool, n: usize) {
     let store = PgEventStore::new(pool.clone());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let seen = store
             .read_all(commands::store::Position::START, 10_000)

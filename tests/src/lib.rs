@@ -8,7 +8,6 @@
 //! and its process (killed when the server is dropped, even when the test panics).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -31,6 +30,8 @@ pub const PUBLIC_URL: &str = "https://shop.e2e.example";
 
 /// How long the server may take to answer `/health` after it is started.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long [`eventually`] polls before it fails.
+pub const EVENTUALLY: Duration = Duration::from_secs(60);
 /// Lines of the server's output kept to explain a failure.
 const KEPT_LINES: usize = 300;
 
@@ -116,25 +117,37 @@ fn sources_changed_since(workspace: &Path, since: std::time::SystemTime) -> bool
         .any(|p| newer(&workspace.join(p), since))
 }
 
-/// A port nobody listens on right now. The server cannot report a port it picked itself
-/// (`127.0.0.1:0`) other than in its log, so the test picks one and hands it over.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+/// What the server logs once it is bound; the address follows it. The server binds port 0
+/// and only its log says which port it got: a port picked by the test and released
+/// before the child binds it could be taken by another test's server meanwhile.
+const LISTENING: &str = "listening on http://";
+
+/// The address in a `listening on http://<addr>` log line.
+fn listening_address(line: &str) -> Option<String> {
+    let rest = line.split(LISTENING).nth(1)?;
+    let addr: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '[' | ']'))
+        .collect();
+    (!addr.is_empty()).then_some(addr)
 }
 
 /// The last lines a stream wrote, kept by a thread that reads it to the end (so the
-/// server never blocks on a full pipe).
+/// server never blocks on a full pipe). The address the server says it listens on is
+/// kept apart, so that no amount of output pushes it out.
 fn keep_lines(
     stream: impl std::io::Read + Send + 'static,
     tag: &'static str,
     into: Arc<Mutex<Vec<String>>>,
+    listening: Arc<Mutex<Option<String>>>,
 ) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
+            if let Some(addr) = listening_address(&line) {
+                let mut at = listening.lock().unwrap_or_else(|e| e.into_inner());
+                at.get_or_insert(addr);
+            }
             let mut lines = into.lock().unwrap_or_else(|e| e.into_inner());
             if lines.len() == KEPT_LINES {
                 lines.remove(0);
@@ -148,6 +161,8 @@ fn keep_lines(
 pub struct Server {
     child: Child,
     output: Arc<Mutex<Vec<String>>>,
+    /// The address from the server's `listening on` log line, once it is written.
+    listening: Arc<Mutex<Option<String>>>,
     database: String,
     /// `http://127.0.0.1:<port>`
     pub origin: String,
@@ -167,7 +182,6 @@ impl Server {
     pub async fn start_with(extra: &[&str]) -> Server {
         let database = format!("e2e_{}", Uuid::new_v4().simple());
         let database_url = format!("{}/{database}", postgres_server());
-        let port = free_port();
         let mut command = Command::new(binary());
         // A clean environment: a developer's DATABASE_URL, NATS_URL, SMTP_URL or limits
         // must not change what the suite tests.
@@ -181,7 +195,7 @@ impl Server {
             .env("RUST_LOG", "info,sqlx=warn")
             .arg("serve")
             .args(["--database-url", &database_url])
-            .args(["--bind", &format!("127.0.0.1:{port}")])
+            .args(["--bind", "127.0.0.1:0"])
             .args(["--jwt-secret", JWT_SECRET])
             .args(["--bootstrap-admin-email", ADMIN_EMAIL])
             .args(["--bootstrap-admin-password", ADMIN_PASSWORD])
@@ -198,9 +212,16 @@ impl Server {
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("the ultramarket binary starts");
         let output = Arc::new(Mutex::new(Vec::new()));
-        keep_lines(child.stdout.take().unwrap(), "out", output.clone());
-        keep_lines(child.stderr.take().unwrap(), "err", output.clone());
-        let origin = format!("http://127.0.0.1:{port}");
+        let listening = Arc::new(Mutex::new(None));
+        for (stream, tag) in [
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                "out",
+            ),
+            (Box::new(child.stderr.take().unwrap()), "err"),
+        ] {
+            keep_lines(stream, tag, output.clone(), listening.clone());
+        }
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -210,8 +231,10 @@ impl Server {
         let mut server = Server {
             child,
             output,
+            listening,
             database,
-            origin,
+            // Known once the server says where it listens.
+            origin: String::new(),
             db: PgPool::connect_lazy(&database_url).expect("a valid database URL"),
             client,
         };
@@ -222,24 +245,41 @@ impl Server {
     async fn wait_until_healthy(&mut self) {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
+            if self.origin.is_empty() {
+                let at = self
+                    .listening
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                if let Some(addr) = at {
+                    self.origin = format!("http://{addr}");
+                }
+            }
             if let Some(status) = self.child.try_wait().expect("the child's status") {
                 panic!(
                     "ultramarket serve exited with {status} before answering /health:\n{}",
                     self.output_tail()
                 );
             }
-            let health = self
-                .client
-                .get(format!("{}/health", self.origin))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if matches!(&health, Ok(r) if r.status() == 200) {
-                return;
+            if !self.origin.is_empty() {
+                let health = self
+                    .client
+                    .get(format!("{}/health", self.origin))
+                    .timeout(Duration::from_secs(2))
+                    .send()
+                    .await;
+                if matches!(&health, Ok(r) if r.status() == 200) {
+                    return;
+                }
             }
             assert!(
                 Instant::now() < deadline,
-                "ultramarket serve did not answer /health within {START_TIMEOUT:?}:\n{}",
+                "ultramarket serve did not {} within {START_TIMEOUT:?}:\n{}",
+                if self.origin.is_empty() {
+                    "log where it listens"
+                } else {
+                    "answer /health"
+                },
                 self.output_tail()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -444,19 +484,23 @@ pub async fn send(request: RequestBuilder) -> Answer {
     }
 }
 
-/// Polls `probe` until it yields, for up to 20 seconds (projections and the checkout saga
-/// run behind the answers).
+/// Polls `probe` until it yields, for up to [`EVENTUALLY`] (projections and the checkout
+/// saga run behind the answers). The deadline only matters when something is wrong: on a
+/// machine busy with a whole workspace's tests, a short one fails healthy runs.
 pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + EVENTUALLY;
     loop {
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {EVENTUALLY:?} waiting until {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

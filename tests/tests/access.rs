@@ -211,3 +211,50 @@ async fn customers_reach_only_their_own_orders_and_no_staff_route() {
     let product_now = send(s.get(&format!("/api/v1/products/{product_id}"))).await;
     assert_eq!(product_now.body["name"], "Desk lamp");
 }
+
+/// `{"alg":"none","typ":"JWT"}` and its case variants, base64url without padding: an
+/// unsigned token names no key, and a verifier that trusts the header would accept it.
+const UNSIGNED_HEADERS: [(&str, &str); 3] = [
+    ("none", "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0"),
+    ("None", "eyJhbGciOiJOb25lIiwidHlwIjoiSldUIn0"),
+    ("NONE", "eyJhbGciOiJOT05FIiwidHlwIjoiSldUIn0"),
+];
+
+#[tokio::test]
+async fn an_unsigned_token_claiming_admin_is_refused() {
+    let s = Server::start().await;
+    let admin = s.admin().await;
+    // The admin's own claims, which the server just issued: only the signature is missing.
+    let claims = admin.split('.').nth(1).expect("a JWT has three parts");
+    let create = |token: &str, name: &str| {
+        send(
+            s.post("/api/v1/categories")
+                .bearer_auth(token)
+                .json(&json!({ "name": name })),
+        )
+    };
+    for (alg, header) in UNSIGNED_HEADERS {
+        for unsigned in [format!("{header}.{claims}."), format!("{header}.{claims}")] {
+            let forged = create(&unsigned, &format!("Forged {alg}")).await;
+            assert_eq!(
+                forged.problem(401)["code"],
+                "unauthenticated",
+                "alg {alg}: {}",
+                forged.text
+            );
+            let profile = send(s.get("/api/v1/auth/profile").bearer_auth(&unsigned)).await;
+            profile.problem(401);
+        }
+    }
+    // The same claims, signed, are an admin's: the refusals above are the signature's.
+    let genuine = create(&admin, "Genuine").await;
+    assert_eq!(genuine.status, 201, "{}", genuine.text);
+    // The write side holds the only category created.
+    let created: Vec<String> = sqlx::query_scalar(
+        "select data->>'name' from store.events where event_type = 'CategoryCreated'",
+    )
+    .fetch_all(&s.db)
+    .await
+    .unwrap();
+    assert_eq!(created, ["Genuine"], "an unsigned token created a category");
+}

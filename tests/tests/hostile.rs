@@ -353,17 +353,57 @@ async fn hostile_text_is_refused_by_rules_or_stored_verbatim() {
     assert_eq!(category_read.status, 200, "{}", category_read.text);
     assert_eq!(category_read.body["name"], SQL);
 
-    // Hostile search text is a search, not SQL.
-    for q in [SQL, SCRIPT, "%", "\\", "' or 1=1 --"] {
-        let a = send(
-            s.get("/api/v1/products/search")
-                .query(&[("q", q)])
-                .header("x-consistency-token", &written),
-        )
-        .await;
-        assert_eq!(a.status, 200, "{q}: {}", a.text);
-        let a = send(s.get("/api/v1/products").query(&[("q", q)])).await;
-        assert_eq!(a.status, 200, "{q}: {}", a.text);
+    // Hostile search text is a search, not SQL: a plain product beside the hostile one, so
+    // that a query which matched everything (an injected `or`, a wildcard) would show.
+    let lamps = send(
+        s.post("/api/v1/categories")
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "Lamps" })),
+    )
+    .await;
+    assert_eq!(lamps.status, 201, "{}", lamps.text);
+    let plain = send(s.post("/api/v1/products").bearer_auth(&admin).json(&json!({
+        "sku": "LAMP-1", "name": "Desk lamp", "description": "A plain brass lamp",
+        "category_id": lamps.body["id"], "price": usd(2_500),
+    })))
+    .await;
+    assert_eq!(plain.status, 201, "{}", plain.text);
+    let written = plain.consistency();
+    // The search is PostgreSQL's web search over words: what each query must find.
+    let searches: [(&str, &[&str]); 9] = [
+        // The hostile product's description and category name hold these words.
+        (SQL, &["HOSTILE-1"]),
+        // Markup carries no words for the text search, so nothing matches it.
+        (SCRIPT, &[]),
+        // `%`, `_` and `\` are no wildcards or escapes: alone they are no words at all...
+        ("%", &[]),
+        ("_", &[]),
+        ("\\", &[]),
+        // ...and beside a word they are dropped, not read as "any characters".
+        ("lam%", &[]),
+        ("_esk", &[]),
+        ("desk%", &["LAMP-1"]),
+        // A tautology is two words "1", which no product holds.
+        ("' or 1=1 --", &[]),
+    ];
+    for (q, expected) in searches {
+        for path in ["/api/v1/products/search", "/api/v1/products"] {
+            let a = send(
+                s.get(path)
+                    .query(&[("q", q)])
+                    .header("x-consistency-token", &written),
+            )
+            .await;
+            assert_eq!(a.status, 200, "{path}?q={q}: {}", a.text);
+            let found: Vec<&str> = a.body["items"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{path}?q={q}: no items in {}", a.text))
+                .iter()
+                .map(|p| p["sku"].as_str().unwrap())
+                .collect();
+            assert_eq!(found, expected, "{path}?q={q}: {}", a.text);
+            assert_eq!(a.body["total"], expected.len(), "{path}?q={q}: {}", a.text);
+        }
     }
     let listed = send(
         s.get("/api/v1/products")
@@ -371,11 +411,18 @@ async fn hostile_text_is_refused_by_rules_or_stored_verbatim() {
     )
     .await;
     assert_eq!(
-        listed.body["total"], 1,
-        "one product, no more: {}",
+        listed.body["total"], 2,
+        "two products, no more: {}",
         listed.text
     );
-    assert_eq!(listed.body["items"][0]["name"], SCRIPT);
+    let mut names: Vec<&str> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, [SCRIPT, "Desk lamp"], "{}", listed.text);
 
     // Nothing else changed: every table stands, and the read models hold exactly what
     // was written.
@@ -386,9 +433,10 @@ async fn hostile_text_is_refused_by_rules_or_stored_verbatim() {
     .fetch_one(&s.db)
     .await
     .unwrap();
-    assert_eq!((products, categories), (1, 2));
+    assert_eq!((products, categories), (2, 3));
     let stored: Vec<Value> = sqlx::query_scalar(
-        "select jsonb_build_object('name', name, 'description', description) from catalog.products",
+        "select jsonb_build_object('name', name, 'description', description) from catalog.products
+          where sku = 'HOSTILE-1'",
     )
     .fetch_all(&s.db)
     .await

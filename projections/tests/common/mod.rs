@@ -13,6 +13,10 @@ use domain::order::{ChangedBy, Order, OrderCommand, OrderLine, PlaceOrder};
 use domain::value::Sku;
 use uuid::Uuid;
 
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 pub fn meta() -> CommandMeta {
     let id = Uuid::new_v4();
     CommandMeta::new(
@@ -137,14 +141,15 @@ pub async fn order_story(orders: &CommandHandler<Order>, n: usize) {
 /// `$all` once it shows at least `n` events ($all shows a commit once older transactions
 /// of the cluster have ended).
 pub async fn all_events(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
-    for _ in 0..500 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         let events = store.read_all(Position::START, 100_000).await.unwrap();
         if events.len() >= n {
             return events;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("$all never showed {n} events");
+    panic!("$all did not show {n} events within {PATIENCE:?}");
 }
 
 /// Waits until `projection`'s checkpoint covers every event committed so far. The head
@@ -159,7 +164,8 @@ pub async fn caught_up(store: &dyn EventStore, pool: &sqlx::PgPool, projection: 
         .await
         .last()
         .map_or(Position::START, |e| e.position);
-    for _ in 0..1500 {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while std::time::Instant::now() < deadline {
         let at = projections::checkpoint::position(pool, projection)
             .await
             .unwrap();
@@ -168,5 +174,41 @@ pub async fn caught_up(store: &dyn EventStore, pool: &sqlx::PgPool, projection: 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    panic!("{projection} never caught up with {target}");
+    panic!("{projection} did not catch up with {target} within {PATIENCE:?}");
+}
+
+/// Runs `test` on a runtime of four worker threads, with a pool to the test's database.
+///
+/// `#[sqlx::test]` runs its body on one thread, where concurrent tasks only take turns at
+/// their awaits; a test whose point is a race must have them run at the same time. Take
+/// the pool options `#[sqlx::test]` gives (rather than its pool) so that the pool's
+/// connections belong to the runtime that uses them.
+pub async fn on_threads<F, Fut>(
+    options: sqlx::postgres::PgPoolOptions,
+    connect: sqlx::postgres::PgConnectOptions,
+    test: F,
+) where
+    F: FnOnce(sqlx::PgPool) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let ran = tokio::task::spawn_blocking(move || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .expect("a multi-threaded runtime")
+            .block_on(async move {
+                let pool = options
+                    .connect_with(connect)
+                    .await
+                    .expect("the test database answers");
+                test(pool.clone()).await;
+                // As `#[sqlx::test]` does with its own pool, so the database can be dropped.
+                let _ = tokio::time::timeout(Duration::from_secs(10), pool.close()).await;
+            })
+    })
+    .await;
+    if let Err(e) = ran {
+        std::panic::resume_unwind(e.into_panic());
+    }
 }
