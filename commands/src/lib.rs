@@ -20,7 +20,6 @@
 //!   notification's stream; and the HMAC tokens of verification and reset links.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations, pool options and
 //!   the cancel-safe `begin`.
-//! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -37,6 +36,5 @@ pub mod handler;
 pub mod handlers;
 pub mod notify;
 pub mod payment;
-pub mod scratch;
 pub mod store;
 pub mod unique;

@@ -3,8 +3,8 @@
 //! measured in the same run.
 //!
 //! ```sh
-//! cargo run --release -p commands --bin store-bench             # one to three minutes
-//! cargo run --release -p commands --bin store-bench -- --quick  # a smoke run, ~10 s
+//! cargo run --release -p bench --bin store-bench             # one to three minutes
+//! cargo run --release -p bench --bin store-bench -- --quick  # a smoke run, ~10 s
 //! ```
 //!
 //! It creates a database of its own on the server (`um_store_bench_<random>`), migrates it
@@ -34,8 +34,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use bench::scratch::with_scratch_database;
 use clap::Parser;
-use commands::scratch::with_scratch_database;
 use commands::store::{
     Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom, StoreError,
 };

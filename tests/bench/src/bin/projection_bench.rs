@@ -2,7 +2,7 @@
 //! run under a steady write load.
 //!
 //! ```sh
-//! cargo run --release -p projections --bin projection-bench
+//! cargo run --release -p bench --bin projection-bench
 //! ```
 //!
 //! 1. Fills a store of its own with a shop's mixed log through the real command handlers:
@@ -24,10 +24,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
+use bench::scratch::with_scratch_database;
 use chrono::Utc;
 use clap::Parser;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
-use commands::scratch::with_scratch_database;
 use commands::store::{EventStore, Position};
 use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use domain::catalog::{Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand};

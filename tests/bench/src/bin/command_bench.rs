@@ -1,7 +1,7 @@
 //! `command-bench`: commands end to end through the checkout saga.
 //!
 //! ```sh
-//! cargo run --release -p commands --bin command-bench
+//! cargo run --release -p bench --bin command-bench
 //! ```
 //!
 //! 1. Place-order throughput: 16 clients place one-line orders over 1,000 SKUs; each order
@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use bench::scratch::with_scratch_database;
 use chrono::Utc;
 use clap::Parser;
 use commands::checkout::Checkout;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
-use commands::scratch::with_scratch_database;
 use commands::store::{Direction, EventStore, ExpectedVersion, NewEvent, ReadFrom, StoreError};
 use commands::{database::MIGRATOR, store::postgres::PgEventStore};
 use domain::id::{OrderId, ProductId, UserId};

@@ -2,8 +2,8 @@
 //! handler of the same server in the same run.
 //!
 //! ```sh
-//! cargo run --release -p gateway --bin gateway-bench                 # about 1.5 minutes
-//! cargo run --release -p gateway --bin gateway-bench -- --seconds 3  # smoke run
+//! cargo run --release -p bench --bin gateway-bench                 # about 1.5 minutes
+//! cargo run --release -p bench --bin gateway-bench -- --seconds 3  # smoke run
 //! ```
 //!
 //! It creates a database of its own (dropped at the end, also on error and Ctrl-C), builds
@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use axum::routing::get;
 use axum::Json;
+use bench::scratch::with_scratch_database;
 use clap::Parser;
-use commands::scratch::with_scratch_database;
 use gateway::config::{Config, Secret};
 use gateway::router::{api_router, app_with};
 use gateway::seed::{seed_demo, DemoCatalog};

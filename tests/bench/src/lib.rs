@@ -1,0 +1,12 @@
+//! UltraMarket's benchmarks, a workspace member of their own so that the library crates
+//! carry none of their dependencies (clap, reqwest, rand, anyhow).
+//!
+//! # Layout
+//!
+//! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
+//! - `src/bin/`: one binary per floor, each documented at its top and run with
+//!   `cargo run --release -p bench --bin <name>`: `store-bench` (the event store),
+//!   `command-bench` (command handling and the checkout saga), `projection-bench` (read
+//!   model rebuild and lag), `gateway-bench` (the HTTP gateway).
+
+pub mod scratch;
