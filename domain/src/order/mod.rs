@@ -9,6 +9,8 @@
 //! Prices, tax rate and shipping cost arrive inside `PlaceOrder` (the catalog and the
 //! checkout decide them); the order only checks that its totals add up:
 //! `total = subtotal - discount + tax + shipping`, with `tax` on the discounted subtotal.
+//! What the input must be before an order is asked at all (payment method, notes, line
+//! count) is in `input`, shared by placing an order and checking a cart out.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,13 @@ use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{OrderId, ProductId, UserId};
 use crate::money::{Money, MoneyError};
 use crate::value::{Address, Sku};
+
+mod input;
+
+pub use input::{
+    check_line_count, check_notes, check_payment_method, OrderInputError, CARD, MAX_LINES,
+    MAX_NOTES,
+};
 
 pub struct Order;
 
@@ -59,6 +68,19 @@ pub enum PaymentStatus {
     PartiallyRefunded,
 }
 
+impl PaymentStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Authorized => "authorized",
+            PaymentStatus::Captured => "captured",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Refunded => "refunded",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancellationReason {
@@ -67,6 +89,18 @@ pub enum CancellationReason {
     Expired,
     Customer,
     Staff,
+}
+
+impl CancellationReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CancellationReason::OutOfStock => "out_of_stock",
+            CancellationReason::PaymentFailed => "payment_failed",
+            CancellationReason::Expired => "expired",
+            CancellationReason::Customer => "customer",
+            CancellationReason::Staff => "staff",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -300,8 +334,6 @@ pub enum OrderError {
     #[error("the order is already cancelled")]
     AlreadyCancelled,
 }
-
-pub const MAX_LINES: usize = 100;
 
 /// The totals of `lines` with a fixed discount, a tax rate and a shipping cost.
 pub fn compute_totals(
@@ -672,5 +704,47 @@ impl Aggregate for Order {
             }
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Views show statuses with `as_str`; the events store them with serde. Both must agree.
+    #[test]
+    fn status_names_are_their_serialized_names() {
+        let named = |v: serde_json::Value| v.as_str().unwrap().to_owned();
+        for s in [
+            OrderStatus::Pending,
+            OrderStatus::AwaitingPayment,
+            OrderStatus::Paid,
+            OrderStatus::Shipped,
+            OrderStatus::Delivered,
+            OrderStatus::Cancelled,
+            OrderStatus::Refunded,
+            OrderStatus::PartiallyRefunded,
+        ] {
+            assert_eq!(named(serde_json::to_value(s).unwrap()), s.as_str());
+        }
+        for s in [
+            PaymentStatus::Pending,
+            PaymentStatus::Authorized,
+            PaymentStatus::Captured,
+            PaymentStatus::Failed,
+            PaymentStatus::Refunded,
+            PaymentStatus::PartiallyRefunded,
+        ] {
+            assert_eq!(named(serde_json::to_value(s).unwrap()), s.as_str());
+        }
+        for r in [
+            CancellationReason::OutOfStock,
+            CancellationReason::PaymentFailed,
+            CancellationReason::Expired,
+            CancellationReason::Customer,
+            CancellationReason::Staff,
+        ] {
+            assert_eq!(named(serde_json::to_value(r).unwrap()), r.as_str());
+        }
     }
 }
