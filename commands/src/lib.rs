@@ -11,8 +11,14 @@
 //!   recent states, deterministic event ids and the metadata every event carries.
 //! - [`handlers`]: [`Handlers`](handlers::Handlers), one command handler per aggregate over
 //!   one store: the context every use case takes.
+//! - [`cart`]: the cart's use cases: add, change and remove lines, apply a coupon,
+//!   check out into an order (releasing the coupon's redemption when the order cannot be
+//!   placed), merge a guest's cart.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
+//! - [`orders`]: the orders' use cases: place, pay, cancel, change status, refund; each
+//!   takes the [`Handlers`](handlers::Handlers), typed input and the command's metadata
+//!   and answers a typed error.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
 //!   order, and HMAC-signed webhooks.
 //! - [`notify`]: the notification worker, which delivers the `notifications` read model's
@@ -30,11 +36,13 @@
 //! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
 //! trail) is derived from the store's `$all` order.
 
+pub mod cart;
 pub mod checkout;
 pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod notify;
+pub mod orders;
 pub mod payment;
 pub mod store;
 pub mod unique;

@@ -121,6 +121,41 @@ pub fn discount_for(discount: &CouponDiscount, subtotal: Money) -> Result<Money,
     }
 }
 
+/// What a coupon would take off `subtotal` before it is redeemed, as a cart shows it: the
+/// coupon's kind and amount, its minimum order and whether it is still active; zero when
+/// it is inactive, below its minimum, or in another currency.
+///
+/// Its validity window and usage limits are left out on purpose: they depend on the clock
+/// and on other customers, so a read model could not keep them current. Checkout redeems
+/// the coupon, and `decide` checks everything then.
+pub fn preview_discount(
+    discount: &CouponDiscount,
+    min_order: Option<Money>,
+    active: bool,
+    subtotal: Money,
+) -> Money {
+    let zero = Money::zero(subtotal.currency);
+    if !active {
+        return zero;
+    }
+    if let Some(min) = min_order {
+        if min.currency != subtotal.currency || subtotal.amount < min.amount {
+            return zero;
+        }
+    }
+    discount_for(discount, subtotal).unwrap_or(zero)
+}
+
+impl CouponState {
+    /// [`preview_discount`] of this coupon; zero for one never created.
+    pub fn preview(&self, subtotal: Money) -> Money {
+        match &self.terms {
+            Some(t) => preview_discount(&t.discount, t.min_order, self.active, subtotal),
+            None => Money::zero(subtotal.currency),
+        }
+    }
+}
+
 impl Aggregate for Coupon {
     const CATEGORY: &'static str = "coupon";
     type State = CouponState;
@@ -250,5 +285,64 @@ impl Aggregate for Coupon {
             CouponEvent::CouponDeactivated {} => s.active = false,
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    fn usd(amount: i64) -> Money {
+        Money::new(amount, Currency::USD)
+    }
+
+    const TEN_PERCENT: CouponDiscount = CouponDiscount::Percent {
+        basis_points: 1_000,
+    };
+
+    #[test]
+    fn the_preview_takes_the_coupons_share_of_the_subtotal() {
+        assert_eq!(
+            preview_discount(&TEN_PERCENT, None, true, usd(5_000)),
+            usd(500)
+        );
+        let fixed = CouponDiscount::Fixed { amount: usd(700) };
+        assert_eq!(preview_discount(&fixed, None, true, usd(5_000)), usd(700));
+        // Never more than the subtotal.
+        assert_eq!(preview_discount(&fixed, None, true, usd(300)), usd(300));
+    }
+
+    #[test]
+    fn the_preview_is_zero_when_the_coupon_would_be_refused() {
+        // Inactive.
+        assert_eq!(
+            preview_discount(&TEN_PERCENT, None, false, usd(5_000)),
+            usd(0)
+        );
+        // Below the minimum order, and exactly at it.
+        assert_eq!(
+            preview_discount(&TEN_PERCENT, Some(usd(5_001)), true, usd(5_000)),
+            usd(0)
+        );
+        assert_eq!(
+            preview_discount(&TEN_PERCENT, Some(usd(5_000)), true, usd(5_000)),
+            usd(500)
+        );
+        // A minimum or an amount in another currency.
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(
+            preview_discount(&TEN_PERCENT, Some(Money::new(1, eur)), true, usd(5_000)),
+            usd(0)
+        );
+        let fixed_eur = CouponDiscount::Fixed {
+            amount: Money::new(700, eur),
+        };
+        assert_eq!(preview_discount(&fixed_eur, None, true, usd(5_000)), usd(0));
+    }
+
+    #[test]
+    fn a_coupon_never_created_previews_nothing() {
+        assert_eq!(CouponState::default().preview(usd(5_000)), usd(0));
     }
 }

@@ -67,7 +67,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::auth::EmailApi::openapi());
     doc.merge(crate::catalog::CatalogApi::openapi());
     doc.merge(crate::orders::OrdersApi::openapi());
-    doc.merge(crate::orders_export::OrdersExportApi::openapi());
+    doc.merge(crate::orders::export::OrdersExportApi::openapi());
     doc.merge(crate::users::UsersApi::openapi());
     doc
 }

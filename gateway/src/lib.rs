@@ -17,7 +17,9 @@
 //! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
 //!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
 //!   rejections are problems too.
-//! - [`views`]: the value shapes several resources' views share (money).
+//! - [`views`]: the value shapes several resources' views share (money, addresses).
+//! - Resources, each a folder of routes, read-model queries and typed views over one
+//!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`].
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!
@@ -44,7 +46,6 @@ pub mod health;
 pub mod middleware;
 pub mod notifications;
 pub mod orders;
-pub mod orders_export;
 pub mod router;
 pub mod seed;
 pub mod startup;

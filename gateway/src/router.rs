@@ -37,7 +37,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::catalog::router())
         .merge(crate::catalog_queries::router())
         .merge(crate::orders::router())
-        .merge(crate::orders_export::router())
+        .merge(crate::orders::export::router())
         .merge(crate::cart::router())
         .merge(crate::notifications::router())
         .merge(crate::audit::router())

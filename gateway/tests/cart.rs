@@ -73,7 +73,7 @@ async fn create_coupon(database_url: &str, code: &str, basis_points: u32) {
     let store = PgEventStore::new(pool);
     let id = Uuid::new_v4();
     let meta = CommandMeta::new(Uuid::new_v4(), Uuid::new_v4(), Actor::system(), Utc::now());
-    commands::unique::claim(&store, gateway::cart::COUPON_CODE_KIND, code, id, &meta)
+    commands::unique::claim(&store, commands::cart::COUPON_CODE_KIND, code, id, &meta)
         .await
         .unwrap();
     let coupons: CommandHandler<Coupon> = CommandHandler::new(std::sync::Arc::new(store), 10);

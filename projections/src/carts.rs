@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
 use domain::cart::{CartEvent, CartLine};
-use domain::coupon::{discount_for, CouponDiscount, CouponEvent};
+use domain::coupon::{preview_discount, CouponDiscount, CouponEvent};
 use domain::money::{Currency, Money};
 use domain::value::Quantity;
 use sqlx::PgConnection;
@@ -104,8 +104,8 @@ type CouponRow = (
     bool,
 );
 
-/// What the coupon `code` would take off `subtotal` now; zero when it is unknown, inactive,
-/// in another currency or below its minimum order.
+/// What the coupon `code` would take off `subtotal` now, by the domain's preview rule (the
+/// one command answers use too); zero when the coupon is unknown.
 async fn discount_preview(
     tx: &mut PgConnection,
     code: &str,
@@ -118,27 +118,26 @@ async fn discount_preview(
     .bind(code)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((kind, bp, amount, currency, min_order, min_currency, true)) = row else {
+    let Some((kind, bp, amount, currency, min_order, min_currency, active)) = row else {
         return Ok(0);
     };
-    let same_currency = |c: &Option<String>| {
-        c.as_deref().and_then(|c| Currency::parse(c).ok()) == Some(subtotal.currency)
+    let currency_of = |c: &Option<String>| c.as_deref().and_then(|c| Currency::parse(c).ok());
+    // A minimum or an amount whose currency cannot be read can never match the cart's.
+    let min_order = match (min_order, currency_of(&min_currency)) {
+        (None, _) => None,
+        (Some(min), Some(c)) => Some(Money::new(min, c)),
+        (Some(_), None) => return Ok(0),
     };
-    if let Some(min) = min_order {
-        if !same_currency(&min_currency) || subtotal.amount < min {
-            return Ok(0);
-        }
-    }
-    let discount = match (kind.as_str(), bp, amount) {
-        ("percent", Some(bp), _) => CouponDiscount::Percent {
+    let discount = match (kind.as_str(), bp, amount, currency_of(&currency)) {
+        ("percent", Some(bp), _, _) => CouponDiscount::Percent {
             basis_points: bp.max(0) as u32,
         },
-        ("fixed", _, Some(amount)) if same_currency(&currency) => CouponDiscount::Fixed {
-            amount: Money::new(amount, subtotal.currency),
+        ("fixed", _, Some(amount), Some(c)) => CouponDiscount::Fixed {
+            amount: Money::new(amount, c),
         },
         _ => return Ok(0),
     };
-    Ok(discount_for(&discount, subtotal).map_or(0, |m| m.amount))
+    Ok(preview_discount(&discount, min_order, active, subtotal).amount)
 }
 
 /// Brings the cart's currency, totals and item count in line with its lines and coupon.

@@ -9,82 +9,32 @@
 //! Prices, tax rate and shipping cost arrive inside `PlaceOrder` (the catalog and the
 //! checkout decide them); the order only checks that its totals add up:
 //! `total = subtotal - discount + tax + shipping`, with `tax` on the discounted subtotal.
+//! What the input must be before an order is asked at all (payment method, notes, line
+//! count) is in `input`, shared by placing an order and checking a cart out; the statuses
+//! are in `status`; lines, totals and the rules' refusals in `totals`. This file holds the
+//! commands, the events, the state and `decide`/`evolve`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
-use crate::id::{OrderId, ProductId, UserId};
-use crate::money::{Money, MoneyError};
-use crate::value::{Address, Sku};
+use crate::id::{OrderId, UserId};
+use crate::money::Money;
+use crate::value::Address;
+
+mod input;
+mod status;
+mod totals;
+
+pub use status::{CancellationReason, OrderStatus, PaymentStatus};
+pub use totals::{compute_totals, OrderError, OrderLine, OrderTotals};
+
+pub use input::{
+    check_line_count, check_notes, check_payment_method, OrderInputError, CARD, MAX_LINES,
+    MAX_NOTES,
+};
 
 pub struct Order;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    Pending,
-    AwaitingPayment,
-    Paid,
-    Shipped,
-    Delivered,
-    Cancelled,
-    Refunded,
-    PartiallyRefunded,
-}
-
-impl OrderStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::AwaitingPayment => "awaiting_payment",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Shipped => "shipped",
-            OrderStatus::Delivered => "delivered",
-            OrderStatus::Cancelled => "cancelled",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::PartiallyRefunded => "partially_refunded",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PaymentStatus {
-    Pending,
-    Authorized,
-    Captured,
-    Failed,
-    Refunded,
-    PartiallyRefunded,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CancellationReason {
-    OutOfStock,
-    PaymentFailed,
-    Expired,
-    Customer,
-    Staff,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OrderLine {
-    pub product_id: ProductId,
-    pub sku: Sku,
-    pub quantity: u32,
-    pub unit_price: Money,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct OrderTotals {
-    pub subtotal: Money,
-    pub discount: Money,
-    pub tax: Money,
-    pub shipping: Money,
-    pub total: Money,
-}
 
 /// Who changed the order, for its status history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -268,73 +218,6 @@ pub struct PlacedOrder {
     pub placed_at: DateTime<Utc>,
     /// When the order last changed.
     pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum OrderError {
-    #[error("the order already exists")]
-    AlreadyPlaced,
-    #[error("no such order")]
-    NotPlaced,
-    #[error("an order needs at least one line")]
-    NoLines,
-    #[error("an order holds at most {0} lines")]
-    TooManyLines(usize),
-    #[error("line {line}: {reason}")]
-    InvalidLine { line: usize, reason: String },
-    #[error("the discount exceeds the subtotal")]
-    DiscountExceedsSubtotal,
-    #[error("money: {0}")]
-    Money(#[from] MoneyError),
-    #[error("cannot {action} an order that is {status}")]
-    InvalidTransition {
-        action: &'static str,
-        status: &'static str,
-    },
-    #[error("the payment of {paid} does not match the total {total}")]
-    PaymentMismatch { paid: Money, total: Money },
-    #[error("refund of {requested} exceeds the {refundable} still refundable")]
-    RefundExceedsPaid { requested: Money, refundable: Money },
-    #[error("a refund must be a positive amount")]
-    NonPositiveRefund,
-    #[error("the order is already cancelled")]
-    AlreadyCancelled,
-}
-
-pub const MAX_LINES: usize = 100;
-
-/// The totals of `lines` with a fixed discount, a tax rate and a shipping cost.
-pub fn compute_totals(
-    lines: &[OrderLine],
-    discount: Money,
-    tax_rate_bp: u32,
-    shipping: Money,
-) -> Result<OrderTotals, OrderError> {
-    let currency = lines
-        .first()
-        .ok_or(OrderError::NoLines)?
-        .unit_price
-        .currency;
-    let mut subtotal = Money::zero(currency);
-    for line in lines {
-        subtotal = subtotal.checked_add(line.unit_price.checked_mul(line.quantity)?)?;
-    }
-    if discount.amount < 0 || shipping.amount < 0 {
-        return Err(MoneyError::Negative.into());
-    }
-    if discount.checked_sub(subtotal)?.amount > 0 {
-        return Err(OrderError::DiscountExceedsSubtotal);
-    }
-    let taxable = subtotal.checked_sub(discount)?;
-    let tax = taxable.percent_bp(tax_rate_bp)?;
-    let total = taxable.checked_add(tax)?.checked_add(shipping)?;
-    Ok(OrderTotals {
-        subtotal,
-        discount,
-        tax,
-        shipping,
-        total,
-    })
 }
 
 fn transition(action: &'static str, status: OrderStatus) -> OrderError {

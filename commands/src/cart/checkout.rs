@@ -1,0 +1,209 @@
+//! Checking the cart out: every line priced afresh from the catalog, the coupon redeemed
+//! (its limits and window are checked then), the order placed, the cart emptied.
+//!
+//! The order and the coupon are two aggregates, so no one transaction covers both: when
+//! the order cannot be placed after the coupon was redeemed, the redemption is released,
+//! or the customer would have used up a coupon on an order that does not exist. The
+//! checkout saga takes over from the placed order (stock, payment, expiry).
+
+use domain::cart::{Cart, CartCommand, CartError};
+use domain::coupon::{Coupon, CouponCommand, CouponEvent};
+use domain::id::{OrderId, ProductId};
+use domain::money::Money;
+use domain::order::{Order, OrderLine};
+use uuid::Uuid;
+
+use super::coupon::coupon_by_code;
+use super::error::CartUseCaseError;
+use super::shopper::step;
+use crate::handler::{CommandError, CommandHandler, CommandMeta};
+use crate::handlers::Handlers;
+use crate::orders::error::OrdersError;
+use crate::orders::place::{place_command, Delivery};
+use crate::orders::pricing::product_on_sale;
+use crate::store::Position;
+
+/// The order a checkout placed, and where the checkout's last event sits in `$all`.
+#[derive(Debug, Clone)]
+pub struct CheckedOut {
+    pub order: domain::order::PlacedOrder,
+    pub position: Option<Position>,
+}
+
+fn coupon_refused(message: impl ToString) -> CartUseCaseError {
+    CartUseCaseError::CouponRefused {
+        field: "coupon",
+        message: message.to_string(),
+    }
+}
+
+/// The cart's lines at the catalog's prices now, and their subtotal.
+async fn price_lines(
+    handlers: &Handlers,
+    cart: &domain::cart::CartState,
+) -> Result<(Vec<OrderLine>, Money), CartUseCaseError> {
+    let mut lines = Vec::with_capacity(cart.lines.len());
+    for (i, l) in cart.lines.values().enumerate() {
+        let p = product_on_sale(handlers, l.product_id.as_uuid())
+            .await
+            .map_err(|e| CartUseCaseError::Failed(e.to_string()))?
+            .ok_or_else(|| {
+                CartUseCaseError::invalid(
+                    format!("items[{i}].product_id"),
+                    "no such product on sale",
+                )
+            })?;
+        lines.push(OrderLine {
+            product_id: ProductId::new(p.product_id.as_uuid()),
+            sku: p.sku,
+            quantity: l.quantity.get(),
+            unit_price: p.price,
+        });
+    }
+    let currency = lines[0].unit_price.currency;
+    if lines.iter().any(|l| l.unit_price.currency != currency) {
+        return Err(CartUseCaseError::Rejected(CartError::MixedCurrencies));
+    }
+    let mut subtotal = Money::zero(currency);
+    for l in &lines {
+        subtotal = l
+            .unit_price
+            .checked_mul(l.quantity)
+            .and_then(|m| subtotal.checked_add(m))
+            .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
+    }
+    Ok((lines, subtotal))
+}
+
+/// Turns `user_id`'s cart into an order. Answers the order, `pending`.
+#[tracing::instrument(skip_all, fields(%user_id), err)]
+pub async fn check_out(
+    handlers: &Handlers,
+    user_id: Uuid,
+    delivery: Delivery,
+    meta: CommandMeta,
+) -> Result<CheckedOut, CartUseCaseError> {
+    delivery.check().map_err(|e| match e {
+        OrdersError::Invalid { field, message } => CartUseCaseError::Invalid { field, message },
+        other => CartUseCaseError::Order(other),
+    })?;
+    let cart_stream = CommandHandler::<Cart>::stream_id(user_id);
+    let (cart, _) = handlers.carts.load(&cart_stream).await?;
+    if cart.lines.is_empty() {
+        return Err(CartUseCaseError::Rejected(CartError::Empty));
+    }
+    // The cart's prices were a snapshot; the order takes the catalog's prices now.
+    let (lines, subtotal) = price_lines(handlers, &cart).await?;
+
+    let order_id = Uuid::new_v4();
+    let mut positions = Vec::new();
+    let mut redeemed = None;
+    let coupon = match &cart.coupon {
+        None => None,
+        Some(code) => {
+            let Some((coupon_id, _)) = coupon_by_code(handlers, code).await? else {
+                return Err(coupon_refused(
+                    "the cart's coupon no longer exists; remove it",
+                ));
+            };
+            let stream = CommandHandler::<Coupon>::stream_id(coupon_id);
+            let redeem = CouponCommand::Redeem {
+                customer: user_id.into(),
+                order_id: OrderId::new(order_id),
+                subtotal,
+                at: meta.occurred_at,
+            };
+            let handled = handlers
+                .coupons
+                .handle(&stream, redeem, step(&meta, "redeem-coupon"))
+                .await
+                .map_err(|e| match e {
+                    CommandError::Rejected(e) => coupon_refused(e),
+                    CommandError::Store(e) => CartUseCaseError::Store(e),
+                    other => CartUseCaseError::Failed(other.to_string()),
+                })?;
+            let discount = match handled.events.first() {
+                Some(CouponEvent::CouponRedeemed { discount, .. }) => *discount,
+                _ => Money::zero(subtotal.currency),
+            };
+            positions.push(handled.position);
+            redeemed = Some(stream);
+            Some((code.clone(), discount))
+        }
+    };
+
+    let place_meta = step(&meta, "place-order");
+    let place = place_command(
+        order_id,
+        user_id.into(),
+        lines,
+        delivery,
+        coupon,
+        &place_meta,
+    );
+    let order_stream = CommandHandler::<Order>::stream_id(order_id);
+    let placed = match handlers
+        .orders
+        .handle(&order_stream, place, place_meta)
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            if let Some(stream) = redeemed {
+                release_redemption(handlers, &stream, order_id, &meta).await;
+            }
+            return Err(CartUseCaseError::Order(e.into()));
+        }
+    };
+    positions.push(placed.position);
+
+    let check_out = CartCommand::CheckOut {
+        order_id: OrderId::new(order_id),
+        at: meta.occurred_at,
+    };
+    match handlers
+        .carts
+        .handle(&cart_stream, check_out, step(&meta, "check-out-cart"))
+        .await
+    {
+        Ok(h) => positions.push(h.position),
+        // The order stands; the cart keeps its lines and the customer can empty it.
+        Err(e) => {
+            tracing::error!(error = %e, %order_id, "order placed but the cart was not emptied")
+        }
+    }
+
+    let (o, _) = handlers
+        .orders
+        .load(&order_stream)
+        .await
+        .map_err(|e| CartUseCaseError::Order(e.into()))?;
+    let order = o
+        .placed
+        .ok_or_else(|| CartUseCaseError::Failed("a placed order has no state".into()))?;
+    Ok(CheckedOut {
+        order,
+        position: positions.into_iter().flatten().max(),
+    })
+}
+
+/// The compensation of a redemption whose order was never placed: its use of the coupon
+/// no longer counts. A failure here is logged, not answered: the customer's answer is why
+/// the order failed.
+async fn release_redemption(
+    handlers: &Handlers,
+    coupon_stream: &str,
+    order_id: Uuid,
+    meta: &CommandMeta,
+) {
+    let release = CouponCommand::ReleaseRedemption {
+        order_id: OrderId::new(order_id),
+    };
+    if let Err(e) = handlers
+        .coupons
+        .handle(coupon_stream, release, step(meta, "release-coupon"))
+        .await
+    {
+        tracing::error!(error = %e, %order_id, "could not release a coupon redemption");
+    }
+}

@@ -1,0 +1,56 @@
+//! [`CartUseCaseError`]: what a cart use case answers when it does not go through.
+
+use domain::cart::CartError;
+
+use crate::handler::CommandError;
+use crate::orders::error::OrdersError;
+use crate::store::StoreError;
+
+/// Why a cart use case did not go through. Rule rejections and failures (`Store`,
+/// `Failed`) never share a variant.
+#[derive(Debug, thiserror::Error)]
+pub enum CartUseCaseError {
+    /// A guest with no cart yet asked for something only an existing cart can do.
+    #[error("sign in, or send the X-Guest-Cart token of your guest cart")]
+    NoCart,
+    /// A field of the input the rules refuse, named as the client sent it.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The cart's rules refuse the command in its current state.
+    #[error(transparent)]
+    Rejected(CartError),
+    /// The coupon cannot be used: unknown, inactive, outside its window, or (at checkout)
+    /// past its limits. `field` is the input that names it (`code`, or the cart's `coupon`).
+    #[error("{message}")]
+    CouponRefused {
+        field: &'static str,
+        message: String,
+    },
+    /// Checkout could not place the order.
+    #[error(transparent)]
+    Order(OrdersError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// The command handler failed otherwise, or the catalog or a coupon could not be read.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CartUseCaseError {
+    pub fn invalid(field: impl Into<String>, message: impl ToString) -> Self {
+        CartUseCaseError::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<CommandError<CartError>> for CartUseCaseError {
+    fn from(e: CommandError<CartError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => CartUseCaseError::Rejected(e),
+            CommandError::Store(e) => CartUseCaseError::Store(e),
+            other => CartUseCaseError::Failed(other.to_string()),
+        }
+    }
+}

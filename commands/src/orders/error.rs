@@ -1,0 +1,55 @@
+//! [`OrdersError`]: what an order use case answers when it does not go through.
+
+use domain::order::{OrderError, OrderInputError};
+
+use crate::handler::CommandError;
+use crate::store::StoreError;
+
+/// Why an order use case did not go through. Rule rejections (`Invalid`, `NotFound`,
+/// `PaidOrderNeedsStaff`, `Rejected`) and failures (`Store`, `Failed`) never share a variant.
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    /// A field of the input the rules refuse; `field` names it as the client sent it
+    /// (`items[2].quantity`).
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// No such order, or not one the caller may see: they learn nothing of it.
+    #[error("no such order")]
+    NotFound,
+    /// A customer cancelling an order past payment: staff cancel those.
+    #[error("a paid order is cancelled by staff")]
+    PaidOrderNeedsStaff,
+    /// The order's rules refuse the command in its current state.
+    #[error(transparent)]
+    Rejected(OrderError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// The command handler failed otherwise (contention, an undecodable event, shutdown),
+    /// or the catalog could not be read.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl OrdersError {
+    pub fn invalid(field: impl Into<String>, message: impl ToString) -> Self {
+        OrdersError::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// An input rule's refusal of `field`.
+    pub fn input(field: &str, e: OrderInputError) -> Self {
+        OrdersError::invalid(field, e)
+    }
+}
+
+impl From<CommandError<OrderError>> for OrdersError {
+    fn from(e: CommandError<OrderError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => OrdersError::Rejected(e),
+            CommandError::Store(e) => OrdersError::Store(e),
+            other => OrdersError::Failed(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Placing an order at the catalog's prices now. The checkout saga then reserves the stock
+//! and moves the order to `awaiting_payment`, or cancels it as `out_of_stock`.
+
+use domain::id::{OrderId, ProductId, UserId};
+use domain::money::{Currency, Money};
+use domain::order::{
+    check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderLine, PlaceOrder,
+};
+use domain::value::{Address, Quantity};
+use uuid::Uuid;
+
+use super::caller::{visible_order, Caller, OrderOutcome};
+use super::error::OrdersError;
+use super::pricing::product_on_sale;
+use crate::handler::{CommandHandler, CommandMeta};
+use crate::handlers::Handlers;
+
+/// One line as the customer asks for it: a product and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestedItem {
+    pub product_id: Uuid,
+    pub quantity: u32,
+}
+
+/// Where an order goes and how it is paid: what placing an order and checking a cart out
+/// both ask of the customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub shipping_address: Address,
+    pub billing_address: Option<Address>,
+    pub payment_method: String,
+    pub notes: Option<String>,
+}
+
+impl Delivery {
+    /// The payment method, then the notes: the first refusal is the one answered.
+    pub fn check(&self) -> Result<(), OrdersError> {
+        check_payment_method(&self.payment_method)
+            .map_err(|e| OrdersError::input("payment_method", e))?;
+        check_notes(self.notes.as_deref()).map_err(|e| OrdersError::input("notes", e))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaceOrderInput {
+    pub items: Vec<RequestedItem>,
+    pub delivery: Delivery,
+}
+
+/// The order command for `lines` at their prices, with a discount already earned (a
+/// redeemed coupon) and, for now, no tax and free shipping.
+pub fn place_command(
+    order_id: Uuid,
+    user_id: UserId,
+    lines: Vec<OrderLine>,
+    delivery: Delivery,
+    coupon: Option<(String, Money)>,
+    meta: &CommandMeta,
+) -> OrderCommand {
+    let currency = lines
+        .first()
+        .map_or(Currency::USD, |l| l.unit_price.currency);
+    let (coupon_code, discount) = match coupon {
+        Some((code, discount)) => (Some(code), discount),
+        None => (None, Money::zero(currency)),
+    };
+    OrderCommand::Place(Box::new(PlaceOrder {
+        order_id: OrderId::new(order_id),
+        user_id,
+        lines,
+        shipping_address: delivery.shipping_address,
+        billing_address: delivery.billing_address,
+        payment_method: delivery.payment_method,
+        notes: delivery.notes,
+        coupon_code,
+        discount,
+        tax_rate_bp: 0,
+        shipping: Money::zero(currency),
+        at: meta.occurred_at,
+    }))
+}
+
+/// Places an order for `caller` at the products' current prices. The same product twice
+/// adds up to one line. Answers the order, `pending`.
+#[tracing::instrument(skip_all, fields(user_id = %caller.user_id), err)]
+pub async fn place_order(
+    handlers: &Handlers,
+    caller: &Caller,
+    input: PlaceOrderInput,
+    meta: CommandMeta,
+) -> Result<OrderOutcome, OrdersError> {
+    check_line_count(input.items.len()).map_err(|e| OrdersError::input("items", e))?;
+    input.delivery.check()?;
+    let mut lines: Vec<OrderLine> = Vec::with_capacity(input.items.len());
+    // Each item is checked, then priced, in turn: the first bad item is the one answered.
+    for (i, item) in input.items.iter().enumerate() {
+        Quantity::new(item.quantity)
+            .map_err(|e| OrdersError::invalid(format!("items[{i}].quantity"), e.message))?;
+        let product = product_on_sale(handlers, item.product_id)
+            .await
+            .map_err(|e| OrdersError::Failed(e.to_string()))?
+            .ok_or_else(|| {
+                OrdersError::invalid(format!("items[{i}].product_id"), "no such product on sale")
+            })?;
+        match lines
+            .iter_mut()
+            .find(|l| l.product_id == ProductId::new(item.product_id))
+        {
+            Some(line) => line.quantity += item.quantity,
+            None => lines.push(OrderLine {
+                product_id: product.product_id,
+                sku: product.sku,
+                quantity: item.quantity,
+                unit_price: product.price,
+            }),
+        }
+    }
+    let order_id = Uuid::new_v4();
+    let command = place_command(
+        order_id,
+        caller.user_id.into(),
+        lines,
+        input.delivery,
+        None,
+        &meta,
+    );
+    let handled = handlers
+        .orders
+        .handle(&CommandHandler::<Order>::stream_id(order_id), command, meta)
+        .await?;
+    Ok(OrderOutcome {
+        order: visible_order(handlers, caller, order_id).await?,
+        position: handled.position,
+    })
+}

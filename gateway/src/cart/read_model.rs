@@ -1,0 +1,59 @@
+//! What `GET /cart` reads of the `carts` read model: the cart's row and its lines.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// One row of `carts.carts`; money in minor units of `currency` (none while empty).
+#[derive(sqlx::FromRow)]
+pub struct CartRow {
+    pub user_id: Option<Uuid>,
+    pub currency: Option<String>,
+    pub coupon_code: Option<String>,
+    pub subtotal: i64,
+    pub discount: i64,
+    pub total: i64,
+    pub item_count: i32,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of `carts.cart_items`.
+#[derive(sqlx::FromRow)]
+pub struct CartItemRow {
+    pub item_id: Uuid,
+    pub product_id: Uuid,
+    pub sku: String,
+    pub quantity: i32,
+    pub price: i64,
+    pub subtotal: i64,
+}
+
+/// A cart as the read model holds it. `owner` is the signed-in caller, for a cart whose
+/// row names no user yet.
+pub struct StoredCart {
+    pub cart_id: Uuid,
+    pub owner: Option<Uuid>,
+    pub row: CartRow,
+    pub items: Vec<CartItemRow>,
+}
+
+pub async fn cart(pool: &PgPool, cart_id: Uuid) -> Result<Option<CartRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select user_id, currency, coupon_code, subtotal, discount, total, item_count, updated_at
+           from carts.carts where cart_id = $1",
+    )
+    .bind(cart_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// The cart's lines, oldest first.
+pub async fn items(pool: &PgPool, cart_id: Uuid) -> Result<Vec<CartItemRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select item_id, product_id, sku, quantity, price, subtotal from carts.cart_items
+          where cart_id = $1 order by added_at, item_id",
+    )
+    .bind(cart_id)
+    .fetch_all(pool)
+    .await
+}

@@ -1,0 +1,445 @@
+//! The cart's routes. Each handler extracts the owner and the body, calls one use case of
+//! `commands::cart` (or reads the `carts` read model, for `GET /cart`), maps its error
+//! here, and answers a [`CartView`] (checkout: the order's view) with
+//! `X-Consistency-Token`.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use commands::cart::{CartOutcome, CartUseCaseError, Shopper};
+use commands::handler::CommandMeta;
+use commands::orders::Delivery;
+use commands::store::Position;
+use domain::cart::CartError;
+use domain::value::Address;
+use serde::Deserialize;
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::owner::{CartOwner, GUEST_HEADER};
+use super::read_model::{self, StoredCart};
+use super::views::{CartItemView, CartView};
+use crate::auth::AuthUser;
+use crate::consistency::caught_up;
+use crate::error::{ApiError, AppJson, FieldError};
+use crate::middleware::{ClientIp, RequestId};
+use crate::orders::views::OrderView;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/cart", get(get_cart).delete(clear))
+        .route("/cart/items", post(add_item))
+        .route(
+            "/cart/items/{item_id}",
+            put(update_item).delete(remove_item),
+        )
+        .route("/cart/coupon", post(apply_coupon).delete(remove_coupon))
+        .route("/cart/checkout", post(checkout))
+        .route("/cart/merge", post(merge))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(get_cart, add_item, update_item, remove_item, apply_coupon, remove_coupon, clear, checkout, merge),
+    components(schemas(AddItemBody, QuantityBody, CouponBody, CheckoutBody, MergeBody, CartView, CartItemView)),
+    tags((name = "cart", description = "The customer's (or a guest's) shopping cart"))
+)]
+pub struct CartApi;
+
+impl From<CartUseCaseError> for ApiError {
+    fn from(e: CartUseCaseError) -> Self {
+        match e {
+            e @ CartUseCaseError::NoCart => ApiError::Unauthorized(e.to_string()),
+            CartUseCaseError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            CartUseCaseError::Rejected(CartError::UnknownItem(_)) => {
+                ApiError::NotFound("no such item in the cart".into())
+            }
+            CartUseCaseError::Rejected(e @ CartError::Empty) => ApiError::UnprocessableEntity {
+                code: "cart_empty",
+                detail: e.to_string(),
+                errors: vec![],
+            },
+            CartUseCaseError::Rejected(e @ CartError::MixedCurrencies) => {
+                ApiError::UnprocessableEntity {
+                    code: "mixed_currencies",
+                    detail: e.to_string(),
+                    errors: vec![FieldError::new("product_id", e.to_string())],
+                }
+            }
+            CartUseCaseError::Rejected(e @ CartError::TooManyLines) => {
+                ApiError::UnprocessableEntity {
+                    code: "cart_full",
+                    detail: e.to_string(),
+                    errors: vec![],
+                }
+            }
+            CartUseCaseError::Rejected(CartError::Invalid(message)) => {
+                ApiError::invalid_field("code", message)
+            }
+            CartUseCaseError::CouponRefused { field, message } => ApiError::UnprocessableEntity {
+                code: "invalid_coupon",
+                detail: message.clone(),
+                errors: vec![FieldError::new(field, message)],
+            },
+            CartUseCaseError::Order(e) => e.into(),
+            CartUseCaseError::Store(e) => e.into(),
+            CartUseCaseError::Failed(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
+fn meta(owner: &CartOwner, request: &RequestId, ip: &ClientIp) -> CommandMeta {
+    request.command_meta(owner.actor(), ip)
+}
+
+/// The token header of an answer, and for a new guest cart its token.
+fn answer_headers(position: Option<Position>, guest: Option<Uuid>) -> HeaderMap {
+    let mut h = crate::consistency::headers(position);
+    if let Some(v) = guest.and_then(|g| HeaderValue::from_str(&g.to_string()).ok()) {
+        h.insert(HeaderName::from_static(GUEST_HEADER), v);
+    }
+    h
+}
+
+/// The cart after a command, with the token that reads it back.
+fn answer(outcome: &CartOutcome) -> impl IntoResponse {
+    (
+        answer_headers(outcome.position, None),
+        Json(CartView::from(outcome)),
+    )
+}
+
+/// The caller's cart from the `carts` read model; an empty cart when there is none yet.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cart",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("X-Consistency-Token" = Option<String>, Header, description = "Wait until the cart shows this command"),
+           ("X-Guest-Cart" = Option<String>, Header, description = "A guest's cart token")),
+    responses((status = 200, description = "The cart: items, coupon, subtotal, discount, total", body = CartView))
+)]
+async fn get_cart(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    headers: HeaderMap,
+) -> Result<Json<CartView>, ApiError> {
+    caught_up(&state, &headers, "carts").await?;
+    let shopper = owner.shopper();
+    let Some(cart_id) = shopper.cart_id() else {
+        return Ok(Json(CartView::from(&CartOutcome::empty(shopper.user_id()))));
+    };
+    let Some(row) = read_model::cart(&state.pool, cart_id).await? else {
+        return Ok(Json(CartView::not_started(cart_id, shopper.user_id())));
+    };
+    let items = read_model::items(&state.pool, cart_id).await?;
+    Ok(Json(CartView::from(StoredCart {
+        cart_id,
+        owner: shopper.user_id(),
+        row,
+        items,
+    })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AddItemBody {
+    product_id: Uuid,
+    /// 1 to 10,000.
+    quantity: u32,
+}
+
+/// Adds a product at its current price; a product already in the cart adds to its line.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/items",
+    tag = "cart",
+    security(("bearer" = [])),
+    request_body = AddItemBody,
+    responses(
+        (status = 201, description = "The cart; `Location` names the line, `X-Guest-Cart` a new guest cart's token", body = CartView),
+        (status = 422, description = "Unknown product, bad quantity, another currency or a full cart", body = crate::error::Problem),
+    )
+)]
+async fn add_item(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<AddItemBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    // A guest's first line starts their cart: the token is theirs to send back.
+    let (shopper, new_token) = match owner.shopper() {
+        Shopper::Guest(None) => {
+            let token = Uuid::new_v4();
+            (Shopper::Guest(Some(token)), Some(token))
+        }
+        other => (other, None),
+    };
+    let added = commands::cart::add_item(
+        &state.handlers,
+        &shopper,
+        body.product_id,
+        body.quantity,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    let mut headers = answer_headers(added.cart.position, new_token);
+    if let Some(v) = added
+        .item_id
+        .and_then(|i| HeaderValue::from_str(&format!("/api/v1/cart/items/{i}")).ok())
+    {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok((
+        StatusCode::CREATED,
+        headers,
+        Json(CartView::from(&added.cart)),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct QuantityBody {
+    /// 1 to 10,000.
+    quantity: u32,
+}
+
+/// Sets a line's quantity.
+#[utoipa::path(
+    put,
+    path = "/api/v1/cart/items/{item_id}",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("item_id" = Uuid, Path, description = "The line")),
+    request_body = QuantityBody,
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 404, description = "No such line in the caller's cart", body = crate::error::Problem),
+    )
+)]
+async fn update_item(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    Path(item_id): Path<Uuid>,
+    AppJson(body): AppJson<QuantityBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::change_quantity(
+        &state.handlers,
+        &owner.shopper(),
+        item_id,
+        body.quantity,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Removes a line.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cart/items/{item_id}",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("item_id" = Uuid, Path, description = "The line")),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 404, description = "No such line in the caller's cart", body = crate::error::Problem),
+    )
+)]
+async fn remove_item(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    Path(item_id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::remove_item(
+        &state.handlers,
+        &owner.shopper(),
+        item_id,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CouponBody {
+    code: String,
+}
+
+/// Applies a coupon that exists, is active and valid now; its usage limits and minimum
+/// order are checked at checkout.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/coupon",
+    tag = "cart",
+    security(("bearer" = [])),
+    request_body = CouponBody,
+    responses(
+        (status = 200, description = "The cart with the coupon's discount", body = CartView),
+        (status = 422, description = "No such coupon, or not valid now (`invalid_coupon`)", body = crate::error::Problem),
+    )
+)]
+async fn apply_coupon(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<CouponBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::apply_coupon(
+        &state.handlers,
+        &owner.shopper(),
+        &body.code,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Removes the cart's coupon.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cart/coupon",
+    tag = "cart",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView))
+)]
+async fn remove_coupon(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::remove_coupon(
+        &state.handlers,
+        &owner.shopper(),
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Empties the cart: every line and the coupon.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cart",
+    tag = "cart",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The empty cart", body = CartView))
+)]
+async fn clear(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::empty_cart(
+        &state.handlers,
+        &owner.shopper(),
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CheckoutBody {
+    #[schema(value_type = Object)]
+    shipping_address: Address,
+    #[schema(value_type = Option<Object>)]
+    billing_address: Option<Address>,
+    /// `card`.
+    payment_method: String,
+    notes: Option<String>,
+}
+
+/// Turns the cart into an order: lines priced afresh, the coupon redeemed, the order placed
+/// (202, as `POST /orders`: the checkout saga reserves the stock) and the cart emptied.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/checkout",
+    tag = "cart",
+    security(("bearer" = [])),
+    request_body = CheckoutBody,
+    responses(
+        (status = 202, description = "The order, as `GET /orders/{id}` answers it; `Location` names it", body = OrderView),
+        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, or a coupon refused (`invalid_coupon`)", body = crate::error::Problem),
+    )
+)]
+async fn checkout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<CheckoutBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let owner = CartOwner::User(user.clone());
+    let delivery = Delivery {
+        shipping_address: body.shipping_address,
+        billing_address: body.billing_address,
+        payment_method: body.payment_method,
+        notes: body.notes,
+    };
+    let done = commands::cart::check_out(
+        &state.handlers,
+        user.user_id,
+        delivery,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    let mut headers = answer_headers(done.position, None);
+    let location = format!("/api/v1/orders/{}", done.order.order_id.as_uuid());
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        headers.insert(header::LOCATION, v);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        headers,
+        Json(OrderView::from(&done.order)),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    /// The `X-Guest-Cart` token of the cart used before signing in.
+    guest_cart: Uuid,
+}
+
+/// Moves a guest's lines into the signed-in customer's cart (a product in both adds up)
+/// and empties the guest's cart. Merging the same guest cart again changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/merge",
+    tag = "cart",
+    security(("bearer" = [])),
+    request_body = MergeBody,
+    responses((status = 200, description = "The customer's cart after the merge", body = CartView))
+)]
+async fn merge(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<MergeBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let owner = CartOwner::User(user.clone());
+    let cart = commands::cart::merge_guest_cart(
+        &state.handlers,
+        user.user_id,
+        body.guest_cart,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}

@@ -1,0 +1,338 @@
+//! The orders' answers: [`OrderView`] (and its [`OrderItemView`] lines), [`OrderPage`],
+//! [`PaymentAnswer`], [`HistoryEntry`] and [`HistoryPage`]. A command answers the order as
+//! the write side holds it, a query as the read model does; both are the same view.
+//!
+//! Fields are declared in alphabetical order, as `crate::views` explains.
+
+use chrono::{DateTime, Utc};
+use commands::orders::PaymentTaken;
+use domain::order::{OrderLine, PlacedOrder};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::read_model::{HistoryRow, OrderItemRow, StoredOrder};
+use crate::views::{Address, Money};
+
+/// An order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Order)]
+pub struct OrderView {
+    pub billing_address: Option<Address>,
+    /// `out_of_stock`, `payment_failed`, `expired`, `customer` or `staff`.
+    pub cancellation_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub discount: Money,
+    pub id: Uuid,
+    pub items: Vec<OrderItemView>,
+    pub notes: Option<String>,
+    pub payment_method: String,
+    /// `pending`, `authorized`, `captured`, `failed`, `refunded` or `partially_refunded`.
+    pub payment_status: String,
+    pub shipping: Money,
+    pub shipping_address: Address,
+    /// `pending`, `awaiting_payment`, `paid`, `shipped`, `delivered`, `cancelled`,
+    /// `refunded` or `partially_refunded`.
+    pub status: String,
+    pub subtotal: Money,
+    pub tax: Money,
+    pub total: Money,
+    pub tracking_number: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub user_id: Uuid,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = OrderItem)]
+pub struct OrderItemView {
+    /// The unit price when the order was placed.
+    pub price: Money,
+    pub product_id: Uuid,
+    pub quantity: i64,
+    pub sku: String,
+    pub subtotal: Money,
+}
+
+/// A page of orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct OrderPage {
+    pub items: Vec<OrderView>,
+    pub limit: i64,
+    pub offset: i64,
+    pub total: i64,
+}
+
+/// A captured payment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PaymentAnswer {
+    pub amount: Money,
+    pub order_id: Uuid,
+    /// `captured`.
+    pub payment_status: String,
+    /// The provider's reference.
+    pub reference: String,
+}
+
+/// One status change of one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    pub created_at: DateTime<Utc>,
+    pub notes: Option<String>,
+    pub order_id: Uuid,
+    pub role: String,
+    pub status: String,
+    /// Who changed it; none for the engine's own moves (stock, payment, expiry).
+    pub updated_by: Option<Uuid>,
+}
+
+/// Oldest first, at most 1000.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct HistoryPage {
+    pub items: Vec<HistoryEntry>,
+}
+
+impl From<&OrderLine> for OrderItemView {
+    fn from(l: &OrderLine) -> Self {
+        // `decide` refused any order whose line total overflows, so this never saturates.
+        let subtotal = domain::money::Money::new(
+            l.unit_price.amount.saturating_mul(i64::from(l.quantity)),
+            l.unit_price.currency,
+        );
+        OrderItemView {
+            price: l.unit_price.into(),
+            product_id: l.product_id.as_uuid(),
+            quantity: i64::from(l.quantity),
+            sku: l.sku.as_str().to_owned(),
+            subtotal: subtotal.into(),
+        }
+    }
+}
+
+/// The order as the write side holds it: what a command answers.
+impl From<&PlacedOrder> for OrderView {
+    fn from(o: &PlacedOrder) -> Self {
+        OrderView {
+            billing_address: o.billing_address.clone().map(Address::from),
+            cancellation_reason: o.cancellation_reason.map(|r| r.as_str().to_owned()),
+            created_at: o.placed_at,
+            discount: o.totals.discount.into(),
+            id: o.order_id.as_uuid(),
+            items: o.lines.iter().map(OrderItemView::from).collect(),
+            notes: o.notes.clone(),
+            payment_method: o.payment_method.clone(),
+            payment_status: o.payment_status.as_str().to_owned(),
+            shipping: o.totals.shipping.into(),
+            shipping_address: o.shipping_address.clone().into(),
+            status: o.status.as_str().to_owned(),
+            subtotal: o.totals.subtotal.into(),
+            tax: o.totals.tax.into(),
+            total: o.totals.total.into(),
+            tracking_number: o.tracking_number.clone(),
+            updated_at: o.updated_at,
+            user_id: o.user_id.as_uuid(),
+        }
+    }
+}
+
+/// The order as the read model holds it: what a query answers.
+impl From<StoredOrder> for OrderView {
+    fn from(StoredOrder { row: r, items }: StoredOrder) -> Self {
+        let money = |amount: i64| Money::of(amount, &r.currency);
+        OrderView {
+            items: items
+                .into_iter()
+                .map(|i: OrderItemRow| OrderItemView {
+                    price: money(i.price),
+                    product_id: i.product_id,
+                    quantity: i64::from(i.quantity),
+                    sku: i.sku,
+                    subtotal: money(i.subtotal),
+                })
+                .collect(),
+            billing_address: r.billing_address.map(|a| a.0),
+            cancellation_reason: r.cancellation_reason,
+            created_at: r.created_at,
+            discount: money(r.discount),
+            id: r.order_id,
+            notes: r.notes,
+            payment_method: r.payment_method,
+            payment_status: r.payment_status,
+            shipping: money(r.shipping),
+            shipping_address: r.shipping_address.0,
+            status: r.status,
+            subtotal: money(r.subtotal),
+            tax: money(r.tax),
+            total: money(r.total),
+            tracking_number: r.tracking_number,
+            updated_at: r.updated_at,
+            user_id: r.user_id,
+        }
+    }
+}
+
+impl From<PaymentTaken> for PaymentAnswer {
+    fn from(p: PaymentTaken) -> Self {
+        PaymentAnswer {
+            amount: p.amount.into(),
+            order_id: p.order_id,
+            payment_status: "captured".into(),
+            reference: p.reference,
+        }
+    }
+}
+
+impl From<HistoryRow> for HistoryEntry {
+    fn from(r: HistoryRow) -> Self {
+        HistoryEntry {
+            created_at: r.created_at,
+            notes: r.notes,
+            order_id: r.order_id,
+            role: r.role,
+            status: r.status,
+            updated_by: r.updated_by,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::keys_sorted;
+    use domain::id::{OrderId, ProductId, UserId};
+    use domain::money::Currency;
+    use domain::order::{CancellationReason, OrderStatus, OrderTotals, PaymentStatus};
+    use domain::value::Sku;
+    use serde_json::{json, Value};
+
+    fn usd(amount: i64) -> domain::money::Money {
+        domain::money::Money::new(amount, Currency::USD)
+    }
+
+    fn placed() -> PlacedOrder {
+        let address = domain::value::Address {
+            name: None,
+            line1: "1 Main St".into(),
+            line2: Some("Apt 2".into()),
+            city: "Springfield".into(),
+            region: None,
+            postal_code: "12345".into(),
+            country: "US".into(),
+        };
+        PlacedOrder {
+            order_id: OrderId::new(Uuid::new_v4()),
+            user_id: UserId::new(Uuid::new_v4()),
+            lines: vec![OrderLine {
+                product_id: ProductId::new(Uuid::new_v4()),
+                sku: Sku::parse("SKU-1").unwrap(),
+                quantity: 3,
+                unit_price: usd(1999),
+            }],
+            totals: OrderTotals {
+                subtotal: usd(5997),
+                discount: usd(597),
+                tax: usd(0),
+                shipping: usd(0),
+                total: usd(5400),
+            },
+            status: OrderStatus::Cancelled,
+            payment_status: PaymentStatus::Pending,
+            paid: usd(0),
+            refunded: usd(0),
+            tracking_number: None,
+            cancellation_reason: Some(CancellationReason::OutOfStock),
+            shipping_address: address.clone(),
+            billing_address: Some(address),
+            payment_method: "card".into(),
+            notes: Some("leave at the door".into()),
+            placed_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    /// The answer as `order_json` built it before the typed view: the reference the view
+    /// must match byte for byte.
+    fn order_json(o: &PlacedOrder) -> Value {
+        let items: Vec<Value> = o
+            .lines
+            .iter()
+            .map(|l| {
+                json!({
+                    "product_id": l.product_id,
+                    "sku": l.sku,
+                    "quantity": l.quantity,
+                    "price": l.unit_price,
+                    "subtotal": l.unit_price.checked_mul(l.quantity).ok(),
+                })
+            })
+            .collect();
+        json!({
+            "id": o.order_id,
+            "user_id": o.user_id,
+            "status": o.status,
+            "payment_status": o.payment_status,
+            "items": items,
+            "subtotal": o.totals.subtotal,
+            "tax": o.totals.tax,
+            "shipping": o.totals.shipping,
+            "discount": o.totals.discount,
+            "total": o.totals.total,
+            "shipping_address": o.shipping_address,
+            "billing_address": o.billing_address,
+            "payment_method": o.payment_method,
+            "notes": o.notes,
+            "tracking_number": o.tracking_number,
+            "cancellation_reason": o.cancellation_reason,
+            "created_at": o.placed_at,
+            "updated_at": o.updated_at,
+        })
+    }
+
+    #[test]
+    fn the_write_side_order_answers_as_it_always_did() {
+        let o = placed();
+        let view = OrderView::from(&o);
+        assert_eq!(
+            serde_json::to_string(&view).unwrap(),
+            order_json(&o).to_string()
+        );
+        let unset = PlacedOrder {
+            billing_address: None,
+            cancellation_reason: None,
+            notes: None,
+            ..o
+        };
+        assert_eq!(
+            serde_json::to_string(&OrderView::from(&unset)).unwrap(),
+            order_json(&unset).to_string()
+        );
+    }
+
+    #[test]
+    fn every_answer_lists_its_keys_sorted() {
+        let view = OrderView::from(&placed());
+        assert!(keys_sorted(&view));
+        assert!(keys_sorted(&OrderPage {
+            items: vec![view.clone()],
+            limit: 20,
+            offset: 0,
+            total: 1,
+        }));
+        assert!(keys_sorted(&PaymentAnswer {
+            amount: usd(5400).into(),
+            order_id: view.id,
+            payment_status: "captured".into(),
+            reference: "ch_1".into(),
+        }));
+        assert!(keys_sorted(&HistoryPage {
+            items: vec![HistoryEntry {
+                created_at: Utc::now(),
+                notes: None,
+                order_id: view.id,
+                role: "system".into(),
+                status: "pending".into(),
+                updated_by: None,
+            }],
+        }));
+    }
+}
