@@ -11,6 +11,9 @@
 //!   recent states, deterministic event ids and the metadata every event carries.
 //! - [`handlers`]: [`Handlers`](handlers::Handlers), one command handler per aggregate over
 //!   one store: the context every use case takes.
+//! - [`catalog`]: the catalog's use cases: categories and products with their SKU and
+//!   slug claims, changes under the vendor-ownership rule.
+//! - [`inventory`]: staff's stock use cases: receiving, adjusting, low-stock thresholds.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
@@ -31,10 +34,12 @@
 //! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
 //! trail) is derived from the store's `$all` order.
 
+pub mod catalog;
 pub mod checkout;
 pub mod database;
 pub mod handler;
 pub mod handlers;
+pub mod inventory;
 pub mod notify;
 pub mod payment;
 pub mod scratch;

@@ -35,7 +35,6 @@ pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
-pub mod catalog_queries;
 pub mod config;
 pub mod consistency;
 pub mod docs;

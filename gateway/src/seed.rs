@@ -3,9 +3,10 @@
 //! [`DemoCatalog::new`] describes it (fourteen categories in two levels, three hundred
 //! products with descriptions, prices, attributes and an image each, sizes as variants for
 //! clothing and shoes, stock for every SKU and a few low-stock thresholds); [`seed_demo`]
-//! writes it through the same command handlers and uniqueness claims as the HTTP routes,
-//! with the engine itself as the actor, so the read models, the audit trail and the SKU and
-//! slug claims look exactly as if staff had typed it all in.
+//! writes it through the same use cases as the HTTP routes (`commands::catalog` and
+//! `commands::inventory`, SKU and slug claims included), with the engine itself as the
+//! actor, so the read models, the audit trail and the claims look exactly as if staff had
+//! typed it all in.
 //!
 //! Every id is a UUIDv5 of [`NAMESPACE`] and the item's name, and each step looks at the
 //! aggregate before it acts, so seeding again appends nothing and an interrupted run
@@ -15,15 +16,17 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
+use commands::catalog::{
+    self, ChangeProductError, CreateCategoryError, CreateProductError, NewCategory, NewProduct,
+};
 use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta, Handled};
-use commands::store::{EventStore, Position};
-use commands::unique::{self, UniqueError};
+use commands::inventory::{self, StockDecided, StockError, StockReceipt};
+use commands::store::Position;
 use domain::catalog::{
-    CatalogError, Category, CategoryCommand, CreateProduct, Image, Product, ProductCommand,
-    ProductStatus, Variant,
+    CatalogError, Category, Image, Product, ProductCommand, ProductStatus, Seller, Variant,
 };
 use domain::id::{CategoryId, ImageId, ProductId, VariantId};
-use domain::inventory::{Inventory, InventoryCommand, InventoryError, DEFAULT_WAREHOUSE};
+use domain::inventory::{Inventory, InventoryError};
 use domain::money::{Currency, Money};
 use domain::value::{Sku, Slug};
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -41,29 +44,52 @@ const IN_FLIGHT: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
+    #[error(
+        "{0}: seed-demo fills an empty shop (or one it seeded before), and another item \
+         holds this key"
+    )]
+    Taken(String),
+    #[error("category: {0}")]
+    Category(CreateCategoryError),
+    #[error("product: {0}")]
+    Product(CreateProductError),
+    #[error("product: {0}")]
+    ProductChange(ChangeProductError),
     #[error("catalog: {0}")]
     Catalog(#[from] CommandError<CatalogError>),
     #[error("inventory: {0}")]
     Inventory(#[from] CommandError<InventoryError>),
-    #[error(
-        "{kind} {key:?} already belongs to another item: seed-demo fills an empty shop \
-         (or one it seeded before)"
-    )]
-    Taken { kind: String, key: String },
-    #[error(transparent)]
-    Unique(UniqueError),
-    #[error("store: {0}")]
-    Store(#[from] commands::store::StoreError),
+    #[error("stock: {0}")]
+    Stock(#[from] StockError),
     #[error("demo data: {0}")]
     Invalid(String),
 }
 
-impl From<UniqueError> for SeedError {
-    fn from(e: UniqueError) -> Self {
+impl From<CreateCategoryError> for SeedError {
+    fn from(e: CreateCategoryError) -> Self {
         match e {
-            UniqueError::Taken { kind, key, .. } => SeedError::Taken { kind, key },
-            UniqueError::Store(e) => SeedError::Store(e),
-            other => SeedError::Unique(other),
+            e @ CreateCategoryError::SlugTaken { .. } => SeedError::Taken(e.to_string()),
+            other => SeedError::Category(other),
+        }
+    }
+}
+
+impl From<CreateProductError> for SeedError {
+    fn from(e: CreateProductError) -> Self {
+        match e {
+            e @ (CreateProductError::SkuTaken { .. } | CreateProductError::SlugTaken { .. }) => {
+                SeedError::Taken(e.to_string())
+            }
+            other => SeedError::Product(other),
+        }
+    }
+}
+
+impl From<ChangeProductError> for SeedError {
+    fn from(e: ChangeProductError) -> Self {
+        match e {
+            e @ ChangeProductError::SkuTaken { .. } => SeedError::Taken(e.to_string()),
+            other => SeedError::ProductChange(other),
         }
     }
 }
@@ -466,9 +492,14 @@ impl Tally {
         self.position = self.position.max(handled.position);
     }
 
+    /// A use case's appends, its uniqueness claims included.
+    fn add(&mut self, events: u64, position: Option<Position>) {
+        self.events += events;
+        self.position = self.position.max(position);
+    }
+
     fn merge(&mut self, other: Tally) {
-        self.events += other.events;
-        self.position = self.position.max(other.position);
+        self.add(other.events, other.position);
     }
 }
 
@@ -486,34 +517,7 @@ fn parse<T>(value: Result<T, domain::value::InvalidValue>) -> Result<T, SeedErro
     value.map_err(|e| SeedError::Invalid(e.to_string()))
 }
 
-/// Claims `key` for `owner` unless it holds it already; the events appended.
-async fn claim(
-    store: &dyn EventStore,
-    kind: &str,
-    key: &str,
-    owner: Uuid,
-) -> Result<u64, SeedError> {
-    match unique::owner_of(store, kind, key).await? {
-        Some(holder) if holder == owner => Ok(0),
-        Some(_) => Err(SeedError::Taken {
-            kind: kind.into(),
-            key: key.into(),
-        }),
-        None => {
-            unique::claim(
-                store,
-                kind,
-                key,
-                owner,
-                &meta(&format!("claim:{kind}:{key}")),
-            )
-            .await?;
-            Ok(1)
-        }
-    }
-}
-
-/// Writes the demo catalog through the command handlers, skipping whatever exists.
+/// Writes the demo catalog through the catalog's use cases, skipping whatever exists.
 #[tracing::instrument(skip_all, err)]
 pub async fn seed_demo(state: &AppState) -> Result<SeedReport, SeedError> {
     let catalog = DemoCatalog::new();
@@ -548,33 +552,37 @@ pub async fn seed_demo(state: &AppState) -> Result<SeedReport, SeedError> {
 
 async fn seed_category(state: &AppState, c: &DemoCategory) -> Result<Tally, SeedError> {
     let mut tally = Tally::default();
-    let handlers = &state.handlers.categories;
     let stream = CommandHandler::<Category>::stream_id(c.id);
-    if handlers.load(&stream).await?.0.category_id.is_some() {
+    if state
+        .handlers
+        .categories
+        .load(&stream)
+        .await?
+        .0
+        .category_id
+        .is_some()
+    {
         return Ok(tally);
     }
-    let slug = parse(Slug::from_name(c.name))?;
-    tally.events += claim(&*state.store, "category_slug", slug.as_str(), c.id).await?;
-    let command = CategoryCommand::Create {
+    let new = NewCategory {
         category_id: CategoryId::new(c.id),
         name: c.name.into(),
-        slug,
+        slug: None,
         parent_id: c.parent_id.map(CategoryId::new),
     };
-    let handled = handlers
-        .handle(&stream, command, meta(&format!("category:{}", c.name)))
-        .await?;
-    tally.record(&handled);
+    let step = meta(&format!("category:{}", c.name));
+    let created = catalog::create_category(&state.handlers, new, &step).await?;
+    tally.add(created.appended, created.position);
     Ok(tally)
 }
 
 async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedError> {
     let mut tally = Tally::default();
-    let store = &*state.store;
-    let handlers = &state.handlers.products;
-    let stream = CommandHandler::<Product>::stream_id(p.id);
+    let h = &*state.handlers;
+    let product_id = ProductId::new(p.id);
+    let stream = CommandHandler::<Product>::stream_id(product_id);
     let sku = parse(Sku::parse(&p.sku))?;
-    let (existing, _) = handlers.load(&stream).await?;
+    let (existing, _) = h.products.load(&stream).await?;
     let (has_image, variants, live) = match &existing.created {
         Some(r) => (
             r.images.iter().any(|i| i.url == p.image_url),
@@ -582,25 +590,20 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
             r.status != ProductStatus::Archived,
         ),
         None => {
-            let slug = parse(Slug::from_name(&p.name))?;
-            tally.events += claim(store, "sku", sku.as_str(), p.id).await?;
-            tally.events += claim(store, "product_slug", slug.as_str(), p.id).await?;
-            let now = Utc::now();
-            let command = ProductCommand::Create(Box::new(CreateProduct {
-                product_id: ProductId::new(p.id),
+            let new = NewProduct {
+                product_id,
                 sku: sku.clone(),
                 name: p.name.clone(),
-                slug,
+                slug: None,
                 description: Some(p.description.clone()),
                 category_id: CategoryId::new(p.category_id),
                 price: p.price,
                 attributes: p.attributes.clone(),
-                vendor_id: None,
-                publish: true,
-                at: now,
-            }));
-            let step = format!("product:{}", p.name);
-            tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+                seller: Seller::Staff,
+            };
+            let step = meta(&format!("product:{}", p.name));
+            let created = catalog::create_product(h, new, &step).await?;
+            tally.add(created.appended, created.position);
             (false, HashSet::new(), true)
         }
     };
@@ -609,6 +612,7 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
         return Ok(tally);
     }
     if !has_image {
+        // An image claims nothing: one command of the product's own.
         let image = Image {
             image_id: ImageId::new(id("image", &p.name)),
             url: p.image_url.clone(),
@@ -616,7 +620,8 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
             position: 0,
         };
         let step = format!("image:{}", p.name);
-        let handled = handlers
+        let handled = h
+            .products
             .handle(&stream, ProductCommand::AddImage(image), meta(&step))
             .await?;
         tally.record(&handled);
@@ -625,22 +630,18 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
         if variants.contains(&VariantId::new(v.id)) {
             continue;
         }
-        let variant_sku = parse(Sku::parse(&v.sku))?;
-        tally.events += claim(store, "sku", variant_sku.as_str(), p.id).await?;
         let mut attributes = Map::new();
         attributes.insert("size".into(), json!(v.size));
         let variant = Variant {
             variant_id: VariantId::new(v.id),
-            sku: variant_sku,
+            sku: parse(Sku::parse(&v.sku))?,
             name: v.name.clone(),
             price: p.price,
             attributes,
         };
-        let step = format!("variant:{}", v.name);
-        let handled = handlers
-            .handle(&stream, ProductCommand::AddVariant(variant), meta(&step))
-            .await?;
-        tally.record(&handled);
+        let step = meta(&format!("variant:{}", v.name));
+        let added = catalog::add_variant(h, product_id, variant, Seller::Staff, &step).await?;
+        tally.add(added.appended, added.position);
     }
     tally.merge(seed_stock(state, sku, p.stock, p.low_stock_threshold).await?);
     for v in &p.variants {
@@ -657,22 +658,24 @@ async fn seed_stock(
     threshold: Option<u32>,
 ) -> Result<Tally, SeedError> {
     let mut tally = Tally::default();
-    let handlers = &state.handlers.inventory;
-    let stream = CommandHandler::<Inventory>::stream_id(&sku);
-    let (stock, _) = handlers.load(&stream).await?;
+    let h = &*state.handlers;
+    let (stock, _) = h
+        .inventory
+        .load(&CommandHandler::<Inventory>::stream_id(&sku))
+        .await?;
+    let mut add = |d: StockDecided| tally.add(d.appended, d.position);
     if stock.received == 0 {
-        let command = InventoryCommand::ReceiveStock {
+        let receipt = StockReceipt {
             sku: sku.clone(),
-            warehouse: DEFAULT_WAREHOUSE.into(),
             quantity,
+            warehouse: None,
         };
-        let step = format!("receive:{sku}");
-        tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+        let step = meta(&format!("receive:{sku}"));
+        add(inventory::receive_stock(h, receipt, &step).await?);
     }
     if let Some(threshold) = threshold.filter(|&t| stock.low_stock_threshold != Some(t)) {
-        let command = InventoryCommand::SetLowStockThreshold { threshold };
-        let step = format!("threshold:{sku}");
-        tally.record(&handlers.handle(&stream, command, meta(&step)).await?);
+        let step = meta(&format!("threshold:{sku}"));
+        add(inventory::set_low_stock_threshold(h, sku, threshold, &step).await?);
     }
     Ok(tally)
 }

@@ -1,4 +1,4 @@
-//! The value shapes every resource's views share: money today; addresses and pages as
+//! The value shapes every resource's views share: money and pages today; addresses as
 //! more than one resource answers with them.
 //!
 //! A resource's own view lives beside its routes; what several resources show the same way
@@ -21,4 +21,14 @@ impl From<domain::money::Money> for Money {
             currency: m.currency.as_str().to_owned(),
         }
     }
+}
+
+/// One page of a listing: `items`, the `total` that match, and the `limit` and `offset`
+/// that cut the page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
