@@ -17,7 +17,10 @@
 //! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
 //!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
 //!   rejections are problems too.
-//! - [`views`]: the value shapes several resources' views share (money).
+//! - [`catalog`]: categories, products and stock: routes that call `commands::catalog` and
+//!   `commands::inventory` or read the catalog read model, and their typed views.
+//! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
+//! - [`views`]: the value shapes several resources' views share (money, pages).
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!

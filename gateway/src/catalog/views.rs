@@ -35,8 +35,9 @@ pub struct ProductView {
     pub stock: ProductStock,
     /// The product stream's revision.
     pub version: u64,
-    /// Queries only.
+    /// Queries only; a command's answer leaves these fields out.
     #[serde(flatten)]
+    #[schema(value_type = ProductListing)]
     pub listing: Option<ProductListing>,
     /// Search only: how well it matches `q` (higher first).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -61,14 +62,19 @@ pub struct ProductStock {
 /// What the catalog read model shows of a product beyond the write side's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProductListing {
+    #[schema(required = false)]
     pub vendor_id: Option<Uuid>,
     /// `[{id, url, alt, position}]`, by position.
     #[schema(value_type = Vec<Object>)]
+    #[schema(required = false)]
     pub images: Value,
     /// `[{id, sku, name, price, attributes}]`, in the order added.
     #[schema(value_type = Vec<Object>)]
+    #[schema(required = false)]
     pub variants: Value,
+    #[schema(required = false)]
     pub created_at: DateTime<Utc>,
+    #[schema(required = false)]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -125,20 +131,24 @@ pub struct CategoryView {
     pub name: String,
     pub slug: String,
     pub parent_id: Option<Uuid>,
-    /// Queries only.
+    /// Queries only; a command's answer leaves these fields out.
     #[serde(flatten)]
+    #[schema(value_type = CategoryTree)]
     pub tree: Option<CategoryTree>,
 }
 
 /// A category's place in the tree, as the catalog read model counts it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CategoryTree {
+    #[schema(required = false)]
     pub depth: i32,
     /// Active products in it and below.
+    #[schema(required = false)]
     pub product_count: i32,
     /// Active products filed directly under it.
+    #[schema(required = false)]
     pub direct_product_count: i32,
-    #[schema(no_recursion)]
+    #[schema(required = false, no_recursion)]
     pub children: Vec<CategoryView>,
 }
 
@@ -190,19 +200,26 @@ pub struct StockView {
     pub on_hand: i64,
     pub reserved: i64,
     pub available: i64,
-    /// Queries only.
+    /// Queries only; a command's answer leaves these fields out.
     #[serde(flatten)]
+    #[schema(value_type = StockLevels)]
     pub levels: Option<StockLevels>,
 }
 
 /// What the catalog read model keeps of a SKU beyond its counts.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StockLevels {
+    #[schema(required = false)]
     pub sold: i64,
+    #[schema(required = false)]
     pub low_stock_threshold: Option<i32>,
+    #[schema(required = false)]
     pub low_stock: bool,
+    #[schema(required = false)]
     pub product_id: Option<Uuid>,
+    #[schema(required = false)]
     pub variant_id: Option<Uuid>,
+    #[schema(required = false)]
     pub updated_at: Option<DateTime<Utc>>,
 }
 
