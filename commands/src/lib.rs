@@ -14,6 +14,9 @@
 //! - [`cart`]: the cart's use cases: add, change and remove lines, apply a coupon,
 //!   check out into an order (releasing the coupon's redemption when the order cannot be
 //!   placed), merge a guest's cart.
+//! - [`catalog`]: the catalog's use cases: categories and products with their SKU and
+//!   slug claims, changes under the vendor-ownership rule.
+//! - [`inventory`]: staff's stock use cases: receiving, adjusting, low-stock thresholds.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`orders`]: the orders' use cases: place, pay, cancel, change status, refund; each
@@ -37,10 +40,12 @@
 //! trail) is derived from the store's `$all` order.
 
 pub mod cart;
+pub mod catalog;
 pub mod checkout;
 pub mod database;
 pub mod handler;
 pub mod handlers;
+pub mod inventory;
 pub mod notify;
 pub mod orders;
 pub mod payment;

@@ -195,6 +195,36 @@ impl Aggregate for Category {
 
 pub struct Product;
 
+/// Who puts a product up for sale: the marketplace's staff, or one vendor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seller {
+    Staff,
+    Vendor(UserId),
+}
+
+impl Seller {
+    /// The vendor a new product is filed under; `None` for the marketplace's own stock.
+    pub fn vendor(self) -> Option<UserId> {
+        match self {
+            Seller::Staff => None,
+            Seller::Vendor(v) => Some(v),
+        }
+    }
+
+    /// Staff put products on sale at once; a vendor's wait for review as drafts.
+    pub fn publishes(self) -> bool {
+        self == Seller::Staff
+    }
+
+    /// Staff may change any product; a vendor only their own.
+    pub fn may_change(self, product: &ProductRecord) -> bool {
+        match self {
+            Seller::Staff => true,
+            Seller::Vendor(v) => product.vendor_id == Some(v),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {
@@ -576,5 +606,41 @@ impl Aggregate for Product {
             E::ImageRemoved { image_id } => p.images.retain(|i| i.image_id != *image_id),
         }
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+
+    /// Only staff and the vendor who sells a product may change it; staff's products go
+    /// on sale at once, a vendor's wait as drafts.
+    #[test]
+    fn a_vendor_changes_only_their_own_products() {
+        let [ann, bob] = [10, 11].map(|n| UserId::new(uuid::Uuid::from_u128(n)));
+        let owned_by = |vendor_id| ProductRecord {
+            product_id: ProductId::new(uuid::Uuid::from_u128(1)),
+            sku: Sku::parse("SKU-1").unwrap(),
+            name: "Lamp".into(),
+            slug: Slug::parse("lamp").unwrap(),
+            description: None,
+            category_id: CategoryId::new(uuid::Uuid::from_u128(2)),
+            price: Money::new(100, Currency::USD),
+            attributes: Map::new(),
+            vendor_id,
+            status: ProductStatus::Draft,
+            variants: vec![],
+            images: vec![],
+        };
+        let anns = owned_by(Some(ann));
+        assert!(Seller::Staff.may_change(&anns) && Seller::Vendor(ann).may_change(&anns));
+        assert!(!Seller::Vendor(bob).may_change(&anns));
+        assert!(!Seller::Vendor(ann).may_change(&owned_by(None)));
+        assert!(Seller::Staff.publishes() && !Seller::Vendor(ann).publishes());
+        assert_eq!(
+            (Seller::Staff.vendor(), Seller::Vendor(ann).vendor()),
+            (None, Some(ann))
+        );
     }
 }

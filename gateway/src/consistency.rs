@@ -68,3 +68,9 @@ pub async fn caught_up(
         nap = (nap * 2).min(Duration::from_millis(25));
     }
 }
+
+/// How far `projection` has applied `$all`: an answer read after this reflects at least
+/// that much, so a cache can tell whether it covers a client's token.
+pub async fn applied(state: &AppState, projection: &str) -> Result<Position, ApiError> {
+    Ok(projections::checkpoint::position(&state.pool, projection).await?)
+}

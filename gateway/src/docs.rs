@@ -59,7 +59,6 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     // Each resource module's `OpenApi` joins here, next to its `router()` in `api_router`.
     doc.merge(crate::health::HealthApi::openapi());
-    doc.merge(crate::catalog_queries::CatalogQueriesApi::openapi());
     doc.merge(crate::cart::CartApi::openapi());
     doc.merge(crate::notifications::NotificationsApi::openapi());
     doc.merge(crate::audit::AuditApi::openapi());

@@ -50,6 +50,10 @@ pub enum ApiError {
     /// 400: the request cannot be read (not JSON, wrong content type, a bad header).
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
+    /// 400 `invalid_query`: query parameters that are unknown, repeated or malformed;
+    /// `errors` names each one.
+    #[error("{}", joined(.0))]
+    InvalidQuery(Vec<FieldError>),
     /// 401: no valid credentials.
     #[error("{0}")]
     Unauthorized(String),
@@ -109,7 +113,11 @@ impl ApiError {
         }
     }
 
-    /// A 422 naming one field.
+    /// A 400 `invalid_query` naming one query parameter.
+    pub fn invalid_query(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::InvalidQuery(vec![FieldError::new(field, message)])
+    }
+
     /// The `limit` and `offset` of a list query, as API.md bounds them: limit 1 to 100
     /// (default 20), offset not negative (default 0).
     pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
@@ -124,6 +132,7 @@ impl ApiError {
         Ok((limit, offset))
     }
 
+    /// A 422 naming one field.
     pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let error = FieldError::new(field, message);
         ApiError::UnprocessableEntity {
@@ -150,7 +159,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -179,6 +188,7 @@ impl ApiError {
                 "invalid_token" => "invalid_token",
                 _ => "payment_declined",
             },
+            ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::Unauthorized(_) => "unauthenticated",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
@@ -255,6 +265,11 @@ impl IntoResponse for ApiError {
                 p.errors = errors;
                 p
             }
+            ApiError::InvalidQuery(errors) => {
+                let mut p = Problem::new(status, code, joined(&errors));
+                p.errors = errors;
+                p
+            }
             other => Problem::new(status, code, other.to_string()),
         };
         if status.is_client_error() {
@@ -271,6 +286,15 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// `field: message` of each error, for a problem's `detail`.
+fn joined(errors: &[FieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("{}: {}", e.field, e.message))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The event store's failures, as a client should see them.

@@ -17,9 +17,11 @@
 //! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
 //!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
 //!   rejections are problems too.
-//! - [`views`]: the value shapes several resources' views share (money, addresses).
+//! - [`views`]: the value shapes several resources' views share (money, addresses, pages).
 //! - Resources, each a folder of routes, read-model queries and typed views over one
-//!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`].
+//!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
+//!   (categories, products and stock, over `commands::catalog` and `commands::inventory`).
+//! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!
@@ -37,7 +39,6 @@ pub mod audit;
 pub mod auth;
 pub mod cart;
 pub mod catalog;
-pub mod catalog_queries;
 pub mod config;
 pub mod consistency;
 pub mod docs;

@@ -35,7 +35,6 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::docs::api_routes())
         .merge(crate::auth::router())
         .merge(crate::catalog::router())
-        .merge(crate::catalog_queries::router())
         .merge(crate::orders::router())
         .merge(crate::orders::export::router())
         .merge(crate::cart::router())

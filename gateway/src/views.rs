@@ -1,4 +1,4 @@
-//! The value shapes every resource's views share: money and postal addresses.
+//! The value shapes every resource's views share: money, postal addresses and pages.
 //!
 //! A resource's own view lives beside its routes; what several resources show the same way
 //! lives here, at the bottom of the gateway, so resources never import one another.
@@ -25,6 +25,16 @@ impl From<domain::money::Money> for Money {
             currency: m.currency.as_str().to_owned(),
         }
     }
+}
+
+/// One page of a listing: `items`, the `total` that match, and the `limit` and `offset`
+/// that cut the page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub limit: i64,
+    pub offset: i64,
+    pub total: i64,
 }
 
 impl Money {

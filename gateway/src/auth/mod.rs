@@ -11,6 +11,7 @@ mod email;
 mod password;
 mod routes;
 mod token;
+pub mod viewer;
 
 pub use bootstrap::bootstrap_admin;
 pub use email::{email_tokens, EmailApi, RESET_TTL, VERIFICATION_TTL};

@@ -1,0 +1,388 @@
+//! A product's life on the write side: created with its SKU and slug claimed (both given
+//! back if the product is refused), changed and archived by staff or by the vendor who
+//! sells it, and given variants whose SKUs are claimed like the product's own.
+
+use domain::catalog::{
+    CatalogError, Category, CreateProduct, Product, ProductCommand, ProductRecord, Seller, Variant,
+};
+use domain::id::{CategoryId, ProductId};
+use domain::inventory::{Inventory, InventoryError, InventoryState};
+use domain::money::Money;
+use domain::value::{Sku, Slug};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::claims::{self, Claim, PRODUCT_SLUG, SKU};
+use crate::handler::{CommandError, CommandHandler, CommandMeta, Handled};
+use crate::handlers::Handlers;
+use crate::store::{Position, StoreError};
+use crate::unique::UniqueError;
+
+/// A product to create; its id is the caller's (random for a request, derived for the demo
+/// seed, so that seeding again finds it).
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    pub product_id: ProductId,
+    pub sku: Sku,
+    pub name: String,
+    /// Derived from `name` when absent.
+    pub slug: Option<Slug>,
+    pub description: Option<String>,
+    pub category_id: CategoryId,
+    pub price: Money,
+    pub attributes: Map<String, Value>,
+    pub seller: Seller,
+}
+
+/// The fields of a product to change; `None` leaves one as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChange {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category_id: Option<CategoryId>,
+    /// In the product's currency.
+    pub price: Option<Money>,
+    /// Replaces the attributes.
+    pub attributes: Option<Map<String, Value>>,
+}
+
+/// The product as the use case left it, with the stock of its SKU.
+#[derive(Debug, Clone)]
+pub struct ProductDecided {
+    pub product: ProductRecord,
+    /// The product stream's revision.
+    pub version: Option<u64>,
+    /// The stock of the product's own SKU, summed over warehouses.
+    pub stock: InventoryState,
+    /// Events appended, uniqueness claims included.
+    pub appended: u64,
+    /// Where the last command's events sit in `$all`; `None` when it appended nothing (or
+    /// no command was needed).
+    pub position: Option<Position>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateProductError {
+    /// A field the rules refuse before anything is claimed.
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
+    #[error("no such category")]
+    UnknownCategory,
+    #[error("{sku:?} is already used")]
+    SkuTaken { sku: String },
+    #[error("{slug:?} is already used")]
+    SlugTaken { slug: String },
+    /// The product aggregate refuses it (a bad name, description or attributes).
+    #[error(transparent)]
+    Rejected(CatalogError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// A command was not decided: contention, an unreadable event, or shutdown.
+    #[error("{0}")]
+    Failed(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeProductError {
+    #[error("no such product")]
+    NotFound,
+    /// The vendor-ownership rule: a vendor changes only their own products.
+    #[error("a vendor may change only their own products")]
+    NotOwner,
+    #[error("{sku:?} is already used")]
+    SkuTaken { sku: String },
+    /// The product aggregate refuses it (archived, a price in another currency, a bad field).
+    #[error(transparent)]
+    Rejected(CatalogError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// A command was not decided: contention, an unreadable event, or shutdown.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<CommandError<CatalogError>> for CreateProductError {
+    fn from(e: CommandError<CatalogError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => CreateProductError::Rejected(e),
+            CommandError::Store(e) => CreateProductError::Store(e),
+            other => CreateProductError::Failed(other.to_string()),
+        }
+    }
+}
+
+/// Loading stock never meets a rule: only the store's and the handler's failures.
+impl From<CommandError<InventoryError>> for CreateProductError {
+    fn from(e: CommandError<InventoryError>) -> Self {
+        match e {
+            CommandError::Store(e) => CreateProductError::Store(e),
+            other => CreateProductError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<CommandError<CatalogError>> for ChangeProductError {
+    fn from(e: CommandError<CatalogError>) -> Self {
+        match e {
+            CommandError::Rejected(e) => ChangeProductError::Rejected(e),
+            CommandError::Store(e) => ChangeProductError::Store(e),
+            other => ChangeProductError::Failed(other.to_string()),
+        }
+    }
+}
+
+impl From<CommandError<InventoryError>> for ChangeProductError {
+    fn from(e: CommandError<InventoryError>) -> Self {
+        match e {
+            CommandError::Store(e) => ChangeProductError::Store(e),
+            other => ChangeProductError::Failed(other.to_string()),
+        }
+    }
+}
+
+fn product_stream(id: ProductId) -> String {
+    CommandHandler::<Product>::stream_id(id)
+}
+
+/// The product and its SKU's stock as they stand now.
+async fn decided<E>(
+    h: &Handlers,
+    id: ProductId,
+    appended: u64,
+    position: Option<Position>,
+    gone: E,
+) -> Result<ProductDecided, E>
+where
+    E: From<CommandError<CatalogError>> + From<CommandError<InventoryError>>,
+{
+    let (p, version) = h.products.load(&product_stream(id)).await?;
+    let product = p.created.ok_or(gone)?;
+    let (stock, _) = h
+        .inventory
+        .load(&CommandHandler::<Inventory>::stream_id(&product.sku))
+        .await?;
+    Ok(ProductDecided {
+        product,
+        version,
+        stock,
+        appended,
+        position,
+    })
+}
+
+/// Creates a product in an existing category. Its SKU and slug are claimed first, so of
+/// two products racing for one of them exactly one is created; a product refused after
+/// its claims gives them back.
+#[tracing::instrument(skip_all, fields(product_id = %new.product_id, sku = %new.sku))]
+pub async fn create_product(
+    h: &Handlers,
+    new: NewProduct,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, CreateProductError> {
+    let slug = match new.slug {
+        Some(slug) => slug,
+        None => Slug::from_name(&new.name).map_err(|e| CreateProductError::Invalid {
+            field: "slug",
+            reason: e.message,
+        })?,
+    };
+    // Before any claim: the aggregate would refuse it too, but only after the claims.
+    if new.price.amount < 0 {
+        return Err(CreateProductError::Invalid {
+            field: "price.amount",
+            reason: "must not be negative".into(),
+        });
+    }
+    let (category, _) = h
+        .categories
+        .load(&CommandHandler::<Category>::stream_id(new.category_id))
+        .await?;
+    if category.category_id.is_none() {
+        return Err(CreateProductError::UnknownCategory);
+    }
+    let owner = new.product_id.as_uuid();
+    let store = &*h.store;
+    let sku = claims::claim(store, SKU, new.sku.as_str(), owner, meta)
+        .await
+        .map_err(|e| match e {
+            UniqueError::Taken { key, .. } => CreateProductError::SkuTaken { sku: key },
+            other => claim_failed(other),
+        })?;
+    let slug_claim = match claims::claim(store, PRODUCT_SLUG, slug.as_str(), owner, meta).await {
+        Ok(c) => c,
+        Err(e) => {
+            claims::release(store, &[sku], owner, meta).await;
+            return Err(match e {
+                UniqueError::Taken { key, .. } => CreateProductError::SlugTaken { slug: key },
+                other => claim_failed(other),
+            });
+        }
+    };
+    let made = [sku, slug_claim];
+    let command = ProductCommand::Create(Box::new(CreateProduct {
+        product_id: new.product_id,
+        sku: new.sku,
+        name: new.name,
+        slug,
+        description: new.description,
+        category_id: new.category_id,
+        price: new.price,
+        attributes: new.attributes,
+        vendor_id: new.seller.vendor(),
+        publish: new.seller.publishes(),
+        at: meta.occurred_at,
+    }));
+    let handled = match h
+        .products
+        .handle(&product_stream(new.product_id), command, meta.clone())
+        .await
+    {
+        Ok(handled) => handled,
+        Err(e) => {
+            claims::release(store, &made, owner, meta).await;
+            return Err(e.into());
+        }
+    };
+    let appended = claims::appended(&made) + handled.events.len() as u64;
+    decided(
+        h,
+        new.product_id,
+        appended,
+        handled.position,
+        CreateProductError::Failed("the created product is not in its stream".into()),
+    )
+    .await
+}
+
+fn claim_failed(e: UniqueError) -> CreateProductError {
+    match e {
+        UniqueError::Store(e) => CreateProductError::Store(e),
+        other => CreateProductError::Failed(other.to_string()),
+    }
+}
+
+/// The product `seller` may change: it exists, and a vendor sells it themselves.
+async fn owned(
+    h: &Handlers,
+    id: ProductId,
+    seller: Seller,
+) -> Result<ProductRecord, ChangeProductError> {
+    let (p, _) = h.products.load(&product_stream(id)).await?;
+    let p = p.created.ok_or(ChangeProductError::NotFound)?;
+    if !seller.may_change(&p) {
+        return Err(ChangeProductError::NotOwner);
+    }
+    Ok(p)
+}
+
+/// Changes a product's fields and price, as `seller` (staff, or the vendor who sells it).
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn update_product(
+    h: &Handlers,
+    id: ProductId,
+    change: ProductChange,
+    seller: Seller,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, ChangeProductError> {
+    owned(h, id, seller).await?;
+    let stream = product_stream(id);
+    let mut appended = 0;
+    let mut last: Option<Handled<_>> = None;
+    if change.name.is_some()
+        || change.description.is_some()
+        || change.category_id.is_some()
+        || change.attributes.is_some()
+    {
+        let command = ProductCommand::Update {
+            name: change.name,
+            description: change.description,
+            category_id: change.category_id,
+            attributes: change.attributes,
+            at: meta.occurred_at,
+        };
+        let handled = h.products.handle(&stream, command, meta.clone()).await?;
+        appended += handled.events.len() as u64;
+        last = Some(handled);
+    }
+    if let Some(price) = change.price {
+        // A second command of the same request: its own id, the same correlation.
+        let mut price_meta = meta.clone();
+        price_meta.command_id = Uuid::new_v5(&meta.command_id, b"price");
+        let command = ProductCommand::ChangePrice {
+            price,
+            at: meta.occurred_at,
+        };
+        let handled = h.products.handle(&stream, command, price_meta).await?;
+        appended += handled.events.len() as u64;
+        last = Some(handled);
+    }
+    // The answer's position is the last command's, as the route always answered it.
+    let position = last.and_then(|l| l.position);
+    decided(h, id, appended, position, ChangeProductError::NotFound).await
+}
+
+/// Takes a product off sale for good, as `seller`; archiving it again changes nothing.
+/// Where its events sit in `$all` (`None` when it was archived already).
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn archive_product(
+    h: &Handlers,
+    id: ProductId,
+    seller: Seller,
+    meta: &CommandMeta,
+) -> Result<Option<Position>, ChangeProductError> {
+    owned(h, id, seller).await?;
+    let command = ProductCommand::Archive {
+        at: meta.occurred_at,
+    };
+    let handled = h
+        .products
+        .handle(&product_stream(id), command, meta.clone())
+        .await?;
+    Ok(handled.position)
+}
+
+/// Adds a variant to a product, with the variant's SKU claimed for the product (and given
+/// back if the variant is refused).
+#[tracing::instrument(skip_all, fields(product_id = %id, sku = %variant.sku))]
+pub async fn add_variant(
+    h: &Handlers,
+    id: ProductId,
+    variant: Variant,
+    seller: Seller,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, ChangeProductError> {
+    owned(h, id, seller).await?;
+    let owner = id.as_uuid();
+    let store = &*h.store;
+    let claim: Claim = claims::claim(store, SKU, variant.sku.as_str(), owner, meta)
+        .await
+        .map_err(|e| match e {
+            UniqueError::Taken { key, .. } => ChangeProductError::SkuTaken { sku: key },
+            UniqueError::Store(e) => ChangeProductError::Store(e),
+            other => ChangeProductError::Failed(other.to_string()),
+        })?;
+    let handled = match h
+        .products
+        .handle(
+            &product_stream(id),
+            ProductCommand::AddVariant(variant),
+            meta.clone(),
+        )
+        .await
+    {
+        Ok(handled) => handled,
+        Err(e) => {
+            claims::release(store, std::slice::from_ref(&claim), owner, meta).await;
+            return Err(e.into());
+        }
+    };
+    let appended = claims::appended(&[claim]) + handled.events.len() as u64;
+    decided(
+        h,
+        id,
+        appended,
+        handled.position,
+        ChangeProductError::NotFound,
+    )
+    .await
+}

@@ -1,0 +1,95 @@
+//! How the catalog's use cases answer when they refuse or fail: one `From` per use-case
+//! error, each naming the problem `code` clients branch on (`sku_taken`, `slug_taken`,
+//! `catalog_rule`, `invalid_stock_change`, `insufficient_stock`, `inventory_rule`).
+
+use commands::catalog::{ChangeProductError, CreateCategoryError, CreateProductError};
+use commands::inventory::StockError;
+use domain::catalog::CatalogError;
+use domain::inventory::InventoryError;
+
+use crate::error::ApiError;
+
+/// A refusal of the category or product aggregate.
+fn catalog_rule(e: CatalogError) -> ApiError {
+    match e {
+        CatalogError::Invalid { field, reason } => ApiError::invalid_field(field, reason),
+        CatalogError::NotCreated => ApiError::NotFound("no such item".into()),
+        e => ApiError::conflict("catalog_rule", e.to_string()),
+    }
+}
+
+impl From<CreateCategoryError> for ApiError {
+    fn from(e: CreateCategoryError) -> Self {
+        match e {
+            CreateCategoryError::Invalid { field, reason } => {
+                ApiError::invalid_field(field, reason)
+            }
+            CreateCategoryError::UnknownParent => {
+                ApiError::invalid_field("parent_id", "no such category")
+            }
+            e @ CreateCategoryError::SlugTaken { .. } => {
+                ApiError::conflict("slug_taken", e.to_string())
+            }
+            CreateCategoryError::Rejected(e) => catalog_rule(e),
+            CreateCategoryError::Store(e) => e.into(),
+            CreateCategoryError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CreateProductError> for ApiError {
+    fn from(e: CreateProductError) -> Self {
+        match e {
+            CreateProductError::Invalid { field, reason } => ApiError::invalid_field(field, reason),
+            CreateProductError::UnknownCategory => {
+                ApiError::invalid_field("category_id", "no such category")
+            }
+            e @ CreateProductError::SkuTaken { .. } => {
+                ApiError::conflict("sku_taken", e.to_string())
+            }
+            e @ CreateProductError::SlugTaken { .. } => {
+                ApiError::conflict("slug_taken", e.to_string())
+            }
+            CreateProductError::Rejected(e) => catalog_rule(e),
+            CreateProductError::Store(e) => e.into(),
+            CreateProductError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ChangeProductError> for ApiError {
+    fn from(e: ChangeProductError) -> Self {
+        match e {
+            ChangeProductError::NotFound => ApiError::NotFound("no such product".into()),
+            e @ ChangeProductError::NotOwner => ApiError::Forbidden(e.to_string()),
+            e @ ChangeProductError::SkuTaken { .. } => {
+                ApiError::conflict("sku_taken", e.to_string())
+            }
+            ChangeProductError::Rejected(e) => catalog_rule(e),
+            ChangeProductError::Store(e) => e.into(),
+            ChangeProductError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<StockError> for ApiError {
+    fn from(e: StockError) -> Self {
+        match e {
+            StockError::Rejected(
+                e @ (InventoryError::ZeroQuantity
+                | InventoryError::MissingReason
+                | InventoryError::InvalidWarehouse),
+            ) => ApiError::UnprocessableEntity {
+                code: "invalid_stock_change",
+                detail: e.to_string(),
+                errors: vec![],
+            },
+            StockError::Rejected(e @ InventoryError::WouldGoNegative { .. }) => {
+                ApiError::conflict("insufficient_stock", e.to_string())
+            }
+            StockError::Rejected(e) => ApiError::conflict("inventory_rule", e.to_string()),
+            StockError::Store(e) => e.into(),
+            StockError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}

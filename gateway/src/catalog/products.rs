@@ -1,0 +1,334 @@
+//! `/products`: creating, changing and archiving products (staff, or the vendor who sells
+//! them), and browsing them (anyone): the listing, search and one product.
+//!
+//! A command's answer is what it just decided, with `X-Consistency-Token` naming its
+//! events' position; the listings read the catalog read model, through the answer cache.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use commands::catalog::{self as use_case, NewProduct, ProductChange};
+use domain::catalog::Seller;
+use domain::id::{CategoryId, ProductId};
+use domain::money::Money as DomainMoney;
+use domain::user::Role;
+use domain::value::{Sku, Slug};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use utoipa::{OpenApi, ToSchema};
+use uuid::Uuid;
+
+use super::cache::cached;
+use super::listing::{self, ProductFilter, PRODUCT_PARAMS};
+use super::params::{params, raw_query};
+use super::views::{ProductListing, ProductStock, ProductView};
+use crate::auth::viewer::Viewer;
+use crate::auth::AuthUser;
+use crate::consistency;
+use crate::error::{ApiError, AppJson, Problem};
+use crate::middleware::{ClientIp, RequestId};
+use crate::state::AppState;
+use crate::views::{Money, Page};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(list_products).post(create_product))
+        .route("/products/search", get(search_products))
+        .route(
+            "/products/{id}",
+            get(get_product).put(update_product).delete(archive_product),
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_product,
+        update_product,
+        archive_product,
+        list_products,
+        search_products,
+        get_product
+    ),
+    components(schemas(
+        ProductBody,
+        ProductUpdate,
+        ProductView,
+        ProductStock,
+        ProductListing,
+        Page<ProductView>,
+        Money
+    )),
+    tags((name = "catalog", description = "Browsing products and categories; stock for staff"))
+)]
+pub struct ProductsApi;
+
+const SELLERS: &[Role] = &[Role::Staff, Role::Admin, Role::Vendor];
+
+/// Who sells, for a caller already allowed to (`SELLERS`).
+fn seller(user: &AuthUser) -> Seller {
+    if user.role == Role::Vendor {
+        Seller::Vendor(user.user_id.into())
+    } else {
+        Seller::Staff
+    }
+}
+
+/// A slug as sent, or `None` to derive it from the name.
+pub(super) fn slug(raw: Option<&str>) -> Result<Option<Slug>, ApiError> {
+    raw.map(Slug::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid_field("slug", e.message))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ProductBody {
+    sku: String,
+    name: String,
+    slug: Option<String>,
+    description: Option<String>,
+    category_id: Uuid,
+    #[schema(value_type = Money)]
+    price: DomainMoney,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    attributes: Map<String, Value>,
+}
+
+/// Creates a product (staff or vendor). Staff's go on sale at once; a vendor's wait as
+/// drafts for review.
+#[utoipa::path(
+    post,
+    path = "/api/v1/products",
+    tag = "catalog",
+    security(("bearer" = [])),
+    request_body = ProductBody,
+    responses(
+        (status = 201, description = "The product", body = ProductView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sku_taken`, `slug_taken`, or `catalog_rule`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad SKU, slug, name or price, an unknown `category_id`, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn create_product(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<ProductBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(SELLERS)?;
+    let sku = Sku::parse(&body.sku).map_err(|e| ApiError::invalid_field("sku", e.message))?;
+    let new = NewProduct {
+        product_id: ProductId::new(Uuid::new_v4()),
+        sku,
+        slug: slug(body.slug.as_deref())?,
+        name: body.name,
+        description: body.description,
+        category_id: CategoryId::new(body.category_id),
+        price: body.price,
+        attributes: body.attributes,
+        seller: seller(&user),
+    };
+    let meta = request.command_meta(user.actor(), &ip);
+    let created = use_case::create_product(&state.handlers, new, &meta).await?;
+    Ok((
+        StatusCode::CREATED,
+        consistency::headers(created.position),
+        Json(ProductView::from(&created)),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ProductUpdate {
+    name: Option<String>,
+    description: Option<String>,
+    category_id: Option<Uuid>,
+    /// In the product's currency.
+    #[schema(value_type = Option<Money>)]
+    price: Option<DomainMoney>,
+    /// Replaces the attributes.
+    #[schema(value_type = Option<Object>)]
+    attributes: Option<Map<String, Value>>,
+}
+
+/// Changes a product's fields and price (staff; a vendor their own products).
+#[utoipa::path(
+    put,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The product")),
+    request_body = ProductUpdate,
+    responses(
+        (status = 200, description = "The product after the change", body = ProductView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`catalog_rule`: archived, or a price in another currency", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad field, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn update_product(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<ProductUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(SELLERS)?;
+    let change = ProductChange {
+        name: body.name,
+        description: body.description,
+        category_id: body.category_id.map(CategoryId::new),
+        price: body.price,
+        attributes: body.attributes,
+    };
+    let meta = request.command_meta(user.actor(), &ip);
+    let changed = use_case::update_product(
+        &state.handlers,
+        ProductId::new(id),
+        change,
+        seller(&user),
+        &meta,
+    )
+    .await?;
+    Ok((
+        consistency::headers(changed.position),
+        Json(ProductView::from(&changed)),
+    ))
+}
+
+/// Takes a product off sale for good (staff; a vendor their own products).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The product")),
+    responses(
+        (status = 204, description = "Archived", headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "`id` not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn archive_product(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(SELLERS)?;
+    let meta = request.command_meta(user.actor(), &ip);
+    let position =
+        use_case::archive_product(&state.handlers, ProductId::new(id), seller(&user), &meta)
+            .await?;
+    Ok((StatusCode::NO_CONTENT, consistency::headers(position)))
+}
+
+/// Products on sale (staff: any status), filtered, sorted and paged.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products",
+    tag = "catalog",
+    params(ProductFilter, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the catalog covers this command position")),
+    responses(
+        (status = 200, description = "A page of products", body = Page<ProductView>),
+        (status = 400, description = "A parameter is wrong; `errors` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`status` other than active, asked by a non-staff user", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`projection_lag`: the catalog has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_products(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = params(query, PRODUCT_PARAMS)?;
+    let filter = ProductFilter::parse(&p, &viewer)?;
+    let staff = viewer.is_staff();
+    let key = format!(
+        "{}|products?{}",
+        if staff { "staff" } else { "public" },
+        raw_query(&raw)
+    );
+    cached(&state, &headers, key, || {
+        listing::product_page(&state.pool, filter, staff)
+    })
+    .await
+}
+
+/// Full-text search: `q` is required; results ranked, name matches above description ones.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/search",
+    tag = "catalog",
+    params(ProductFilter),
+    responses(
+        (status = 200, description = "Matching products, best first", body = Page<ProductView>),
+        (status = 400, description = "`q` missing or a parameter wrong", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn search_products(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let p = params(query, PRODUCT_PARAMS)?;
+    if !p.contains_key("q") {
+        return Err(ApiError::invalid_query("q", "is required"));
+    }
+    let filter = ProductFilter::parse(&p, &viewer)?;
+    let staff = viewer.is_staff();
+    let key = format!(
+        "{}|search?{}",
+        if staff { "staff" } else { "public" },
+        raw_query(&raw)
+    );
+    cached(&state, &headers, key, || {
+        listing::product_page(&state.pool, filter, staff)
+    })
+    .await
+}
+
+/// One product by id or by slug. Drafts and archived products exist only for staff and
+/// (their own) vendors.
+#[utoipa::path(
+    get,
+    path = "/api/v1/products/{id}",
+    tag = "catalog",
+    params(("id" = String, Path, description = "The product's id, or its slug")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 404, description = "No such product (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn get_product(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = format!("{}|product/{id}", viewer.audience());
+    let pool = state.pool.clone();
+    cached(&state, &headers, key, move || async move {
+        listing::product(&pool, &id, &viewer).await
+    })
+    .await
+}

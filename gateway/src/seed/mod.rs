@@ -1,0 +1,20 @@
+//! `ultramarket seed-demo`: a demo catalog, so a newcomer's first look is at a real shop.
+//!
+//! [`DemoCatalog::new`] describes it (fourteen categories in two levels, three hundred
+//! products with descriptions, prices, attributes and an image each, sizes as variants for
+//! clothing and shoes, stock for every SKU and a few low-stock thresholds); [`seed_demo`]
+//! writes it through the same use cases as the HTTP routes (`commands::catalog` and
+//! `commands::inventory`, SKU and slug claims included), with the engine itself as the
+//! actor, so the read models, the audit trail and the claims look exactly as if staff had
+//! typed it all in.
+//!
+//! Every id is a UUIDv5 of [`NAMESPACE`] and the item's name, and each step looks at the
+//! aggregate before it acts, so seeding again appends nothing and an interrupted run
+//! finishes where it stopped. The command ids are derived the same way, so even two runs
+//! racing each other are told apart by the store's retry check rather than doubling stock.
+
+mod demo;
+mod steps;
+
+pub use demo::{DemoCatalog, DemoCategory, DemoProduct, DemoVariant, NAMESPACE};
+pub use steps::{seed_demo, SeedError, SeedReport};
