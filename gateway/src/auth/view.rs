@@ -107,3 +107,41 @@ impl From<AccountError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::DateTime;
+    use domain::user::{Account, Role, UserStatus};
+    use domain::value::Email;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use super::UserView;
+
+    /// The account answers of `/auth`: API.md's seven fields, no more (no times).
+    #[test]
+    fn a_user_shows_the_seven_fields_of_the_contract() {
+        let id = Uuid::from_u128(7);
+        let account = Account {
+            user_id: id.into(),
+            email: Email::parse("Ann@Example.com").unwrap(),
+            password_hash: "$argon2id$x".into(),
+            first_name: None,
+            last_name: Some("Lee".into()),
+            role: Role::Customer,
+            status: UserStatus::Suspended,
+            email_verified: true,
+            addresses: BTreeMap::new(),
+            created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        assert_eq!(
+            serde_json::to_value(UserView::from(&account)).unwrap(),
+            json!({
+                "id": id, "email": "ann@example.com", "first_name": null, "last_name": "Lee",
+                "role": "customer", "status": "suspended", "email_verified": true,
+            })
+        );
+    }
+}

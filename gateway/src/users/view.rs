@@ -177,3 +177,89 @@ impl From<Vec<UserAddress>> for AddressPage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The views answer the shapes `API.md` and the earlier `json!` bodies fixed: the same
+    //! fields, `null` where a value is missing, and `updated_at` only from the read model.
+
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, Utc};
+    use domain::user::{Account, Role, UserStatus};
+    use domain::value::Email;
+    use serde_json::{json, Value};
+    use uuid::Uuid;
+
+    use super::{AddressPage, AddressRow, UserAccount, UserAddress, UserRow};
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+    }
+
+    #[test]
+    fn an_account_from_the_write_side_has_no_updated_at() {
+        let id = Uuid::from_u128(7);
+        let account = Account {
+            user_id: id.into(),
+            email: Email::parse("ann@example.com").unwrap(),
+            password_hash: "$argon2id$x".into(),
+            first_name: Some("Ann".into()),
+            last_name: None,
+            role: Role::Vendor,
+            status: UserStatus::Pending,
+            email_verified: false,
+            addresses: BTreeMap::new(),
+            created_at: at(),
+        };
+        assert_eq!(
+            serde_json::to_value(UserAccount::from(&account)).unwrap(),
+            json!({
+                "id": id, "email": "ann@example.com", "first_name": "Ann", "last_name": null,
+                "role": "vendor", "status": "pending", "email_verified": false,
+                "created_at": at(),
+            })
+        );
+        let row = UserRow {
+            user_id: id,
+            email: "ann@example.com".into(),
+            first_name: None,
+            last_name: None,
+            role: "admin".into(),
+            status: "active".into(),
+            email_verified: true,
+            created_at: at(),
+            updated_at: at(),
+        };
+        let shown = serde_json::to_value(UserAccount::from(row)).unwrap();
+        assert_eq!(shown["updated_at"], json!(at()));
+        assert_eq!(shown["first_name"], Value::Null);
+    }
+
+    #[test]
+    fn addresses_show_nulls_and_a_trimmed_country_in_one_page() {
+        let row = AddressRow {
+            address_id: Uuid::from_u128(1),
+            label: None,
+            name: None,
+            line1: "1 Main St".into(),
+            line2: None,
+            city: "Springfield".into(),
+            region: None,
+            postal_code: "12345".into(),
+            country: "US ".into(),
+        };
+        let page = AddressPage::from(vec![UserAddress::from(row)]);
+        assert_eq!(
+            serde_json::to_value(page).unwrap(),
+            json!({
+                "items": [{
+                    "id": Uuid::from_u128(1), "label": null, "name": null, "line1": "1 Main St",
+                    "line2": null, "city": "Springfield", "region": null,
+                    "postal_code": "12345", "country": "US",
+                }],
+                "total": 1, "limit": 20, "offset": 0,
+            })
+        );
+    }
+}
