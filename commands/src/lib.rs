@@ -2,6 +2,9 @@
 //!
 //! # Layout
 //!
+//! - [`accounts`]: the account use cases (register, create a user, the bootstrap admin,
+//!   profile, role, suspension, addresses, e-mail verification and password reset), each
+//!   owning its uniqueness claim and compensation.
 //! - [`store`]: the `EventStore` port (append with an expected version, read a stream,
 //!   read and subscribe to `$all`) and its adapters: PostgreSQL (the default) and
 //!   EventStoreDB (feature `esdb`, selected by `EVENTSTORE_URL`).
@@ -39,6 +42,7 @@
 //! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
 //! trail) is derived from the store's `$all` order.
 
+pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

@@ -7,12 +7,14 @@
 //! the gateway computes from a server secret, so the log holds nothing that would let a
 //! reader of it verify an address or take over an account. Only the latest token of each
 //! purpose is accepted, once, before it expires.
+//!
+//! The aggregate is here; [`tokens`](Tokens) (what the stream records of each token) and
+//! [`UserError`] sit below it in `user/`, and the given/when/then tests in `user/tests.rs`.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{AddressId, UserId};
@@ -52,64 +54,11 @@ pub enum UserStatus {
     Suspended,
 }
 
-/// Names one e-mail verification or password reset token.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(transparent)]
-pub struct TokenId(Uuid);
+mod error;
+mod tokens;
 
-impl TokenId {
-    pub const fn new(id: Uuid) -> Self {
-        TokenId(id)
-    }
-
-    pub const fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl std::fmt::Display for TokenId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<Uuid> for TokenId {
-    fn from(id: Uuid) -> Self {
-        TokenId(id)
-    }
-}
-
-/// What a token lets its holder do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum TokenPurpose {
-    VerifyEmail,
-    ResetPassword,
-}
-
-impl TokenPurpose {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            TokenPurpose::VerifyEmail => "verify_email",
-            TokenPurpose::ResetPassword => "reset_password",
-        }
-    }
-}
-
-/// How soon after a token another of the same purpose may be issued: a resend or a
-/// forgotten-password form cannot be used to flood someone's mailbox.
-pub const TOKEN_REISSUE_INTERVAL: Duration = Duration::seconds(60);
+pub use error::UserError;
+pub use tokens::{IssuedToken, TokenId, TokenPurpose, Tokens, TOKEN_REISSUE_INTERVAL};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UserCommand {
@@ -269,89 +218,6 @@ pub struct UserState {
     pub tokens: Tokens,
 }
 
-/// Every verification and reset token issued to the account, and the latest of each
-/// purpose (the only one accepted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tokens {
-    pub issued: BTreeMap<TokenId, IssuedToken>,
-    pub latest_verification: Option<TokenId>,
-    pub latest_reset: Option<TokenId>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub purpose: TokenPurpose,
-    pub issued_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub used: bool,
-}
-
-impl Tokens {
-    fn latest(&self, purpose: TokenPurpose) -> Option<TokenId> {
-        match purpose {
-            TokenPurpose::VerifyEmail => self.latest_verification,
-            TokenPurpose::ResetPassword => self.latest_reset,
-        }
-    }
-
-    /// Whether `token_id` may be spent for `purpose` at `at`, and if not, why.
-    pub fn check(
-        &self,
-        purpose: TokenPurpose,
-        token_id: TokenId,
-        at: DateTime<Utc>,
-    ) -> Result<(), UserError> {
-        let token = self
-            .issued
-            .get(&token_id)
-            .filter(|t| t.purpose == purpose)
-            .ok_or(UserError::UnknownToken)?;
-        if token.used {
-            return Err(UserError::TokenUsed);
-        }
-        if self.latest(purpose) != Some(token_id) {
-            return Err(UserError::TokenSuperseded);
-        }
-        if at >= token.expires_at {
-            return Err(UserError::TokenExpired);
-        }
-        Ok(())
-    }
-
-    /// Refuses a new token while the latest of its purpose is younger than
-    /// [`TOKEN_REISSUE_INTERVAL`]; a retry of the same request (same id) is recognised.
-    fn may_issue(
-        &self,
-        purpose: TokenPurpose,
-        token_id: TokenId,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    ) -> Result<bool, UserError> {
-        if self.issued.contains_key(&token_id) {
-            return Ok(false);
-        }
-        if expires_at <= at {
-            return Err(UserError::TokenExpiresBeforeIssued);
-        }
-        let last = self.latest(purpose).and_then(|id| self.issued.get(&id));
-        if let Some(last) = last {
-            let next = last.issued_at + TOKEN_REISSUE_INTERVAL;
-            if !last.used && at < next {
-                return Err(UserError::TokenRecentlyIssued {
-                    retry_after_secs: (next - at).num_seconds().max(1),
-                });
-            }
-        }
-        Ok(true)
-    }
-
-    fn spend_latest(&mut self, purpose: TokenPurpose) {
-        if let Some(t) = self.latest(purpose).and_then(|id| self.issued.get_mut(&id)) {
-            t.used = true;
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub user_id: UserId,
@@ -366,46 +232,17 @@ pub struct Account {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UserError {
-    #[error("the account already exists")]
-    AlreadyRegistered,
-    #[error("no such account")]
-    NotRegistered,
-    #[error("the account is suspended")]
-    Suspended,
-    #[error("the account is not suspended")]
-    NotSuspended,
-    #[error("{field}: must be at most {max} characters")]
-    TooLong { field: &'static str, max: usize },
-    #[error("a password hash is required")]
-    MissingPasswordHash,
-    #[error("an account holds at most {0} addresses")]
-    TooManyAddresses(usize),
-    #[error("no address {0}")]
-    UnknownAddress(AddressId),
-    #[error("the account already has the role {0}")]
-    SameRole(&'static str),
-    #[error("a suspension needs a reason")]
-    MissingReason,
-    #[error("the e-mail address is already verified")]
-    EmailAlreadyVerified,
-    #[error("no such token was issued to this account")]
-    UnknownToken,
-    #[error("the token has already been used")]
-    TokenUsed,
-    #[error("a newer token has replaced this one")]
-    TokenSuperseded,
-    #[error("the token has expired")]
-    TokenExpired,
-    #[error("a token must expire after it is issued")]
-    TokenExpiresBeforeIssued,
-    #[error("a token was issued moments ago; another may be asked for in {retry_after_secs} s")]
-    TokenRecentlyIssued { retry_after_secs: i64 },
-}
-
 pub const MAX_ADDRESSES: usize = 20;
 const MAX_NAME: usize = 100;
+
+/// A name or an address label as an account keeps it: trimmed, absent when blank, at
+/// most 100 characters. The edge cleans what it is sent with this before any work, so a
+/// refusal costs no e-mail claim and no password hash; `decide` holds the same limit.
+pub fn clean_name(field: &'static str, v: Option<String>) -> Result<Option<String>, UserError> {
+    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    check_name(field, &v)?;
+    Ok(v)
+}
 
 fn check_name(field: &'static str, v: &Option<String>) -> Result<(), UserError> {
     match v {
@@ -759,215 +596,4 @@ impl Aggregate for User {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(minutes: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
-    }
-
-    fn token(n: u128) -> TokenId {
-        TokenId::new(Uuid::from_u128(n))
-    }
-
-    fn given(commands: &[UserCommand]) -> UserState {
-        let register = UserCommand::Register {
-            user_id: UserId::new(Uuid::from_u128(1)),
-            email: Email::parse("ann@example.com").unwrap(),
-            password_hash: "$argon2id$old".into(),
-            first_name: None,
-            last_name: None,
-            role: Role::Customer,
-            at: at(0),
-        };
-        std::iter::once(&register)
-            .chain(commands)
-            .fold(UserState::default(), |s, c| {
-                let events = User::decide(&s, c).expect("a given command succeeds");
-                events.iter().fold(s, User::evolve)
-            })
-    }
-
-    fn request_verification(n: u128, minute: i64) -> UserCommand {
-        UserCommand::RequestEmailVerification {
-            token_id: token(n),
-            expires_at: at(minute + 60),
-            at: at(minute),
-        }
-    }
-
-    fn request_reset(n: u128, minute: i64) -> UserCommand {
-        UserCommand::RequestPasswordReset {
-            token_id: token(n),
-            expires_at: at(minute + 60),
-            at: at(minute),
-        }
-    }
-
-    fn confirm(n: u128, minute: i64) -> UserCommand {
-        UserCommand::ConfirmEmail {
-            token_id: token(n),
-            at: at(minute),
-        }
-    }
-
-    fn reset(n: u128, minute: i64) -> UserCommand {
-        UserCommand::ResetPassword {
-            token_id: token(n),
-            password_hash: "$argon2id$new".into(),
-            at: at(minute),
-        }
-    }
-
-    #[test]
-    fn the_latest_verification_token_verifies_once() {
-        let s = given(&[request_verification(10, 0)]);
-        assert_eq!(
-            User::decide(&s, &confirm(10, 5)),
-            Ok(vec![UserEvent::EmailVerified { at: at(5) }])
-        );
-        let s = given(&[request_verification(10, 0), confirm(10, 5)]);
-        let a = s.registered.as_ref().unwrap();
-        assert_eq!((a.email_verified, a.status), (true, UserStatus::Active));
-        assert_eq!(User::decide(&s, &confirm(10, 6)), Err(UserError::TokenUsed));
-        assert_eq!(
-            User::decide(&s, &request_verification(11, 7)),
-            Err(UserError::EmailAlreadyVerified)
-        );
-    }
-
-    #[test]
-    fn expired_superseded_and_unknown_verification_tokens_are_refused() {
-        let s = given(&[request_verification(10, 0)]);
-        assert_eq!(
-            User::decide(&s, &confirm(10, 60)),
-            Err(UserError::TokenExpired)
-        );
-        assert_eq!(
-            User::decide(&s, &confirm(99, 1)),
-            Err(UserError::UnknownToken)
-        );
-
-        let s = given(&[request_verification(10, 0), request_verification(11, 2)]);
-        assert_eq!(
-            User::decide(&s, &confirm(10, 3)),
-            Err(UserError::TokenSuperseded)
-        );
-        assert!(User::decide(&s, &confirm(11, 3)).is_ok());
-        // A reset token is no verification token, whatever its id.
-        let s = given(&[request_reset(20, 0)]);
-        assert_eq!(
-            User::decide(&s, &confirm(20, 1)),
-            Err(UserError::UnknownToken)
-        );
-    }
-
-    #[test]
-    fn tokens_are_not_reissued_within_the_interval_but_a_retry_is_recognised() {
-        let s = given(&[request_verification(10, 0)]);
-        assert_eq!(
-            User::decide(
-                &s,
-                &UserCommand::RequestEmailVerification {
-                    token_id: token(11),
-                    expires_at: at(60),
-                    at: at(0) + Duration::seconds(20),
-                }
-            ),
-            Err(UserError::TokenRecentlyIssued {
-                retry_after_secs: 40
-            })
-        );
-        assert_eq!(User::decide(&s, &request_verification(10, 0)), Ok(vec![]));
-        assert_eq!(
-            User::decide(
-                &s,
-                &UserCommand::RequestPasswordReset {
-                    token_id: token(12),
-                    expires_at: at(0),
-                    at: at(1),
-                }
-            ),
-            Err(UserError::TokenExpiresBeforeIssued)
-        );
-    }
-
-    #[test]
-    fn a_reset_token_changes_the_password_once() {
-        let s = given(&[request_reset(20, 0)]);
-        assert_eq!(
-            User::decide(&s, &reset(20, 10)),
-            Ok(vec![UserEvent::PasswordChanged {
-                password_hash: "$argon2id$new".into(),
-                reset: true,
-                at: at(10),
-            }])
-        );
-        let s = given(&[request_reset(20, 0), reset(20, 10)]);
-        assert_eq!(
-            s.registered.as_ref().unwrap().password_hash,
-            "$argon2id$new"
-        );
-        assert_eq!(User::decide(&s, &reset(20, 11)), Err(UserError::TokenUsed));
-        // Once spent, a new reset may be asked for at once.
-        assert!(User::decide(&s, &request_reset(21, 11)).is_ok());
-
-        let s = given(&[request_reset(20, 0)]);
-        assert_eq!(
-            User::decide(&s, &reset(20, 61)),
-            Err(UserError::TokenExpired)
-        );
-    }
-
-    #[test]
-    fn a_knowing_password_change_retires_the_reset_link_and_suspension_blocks_resets() {
-        let s = given(&[
-            request_reset(20, 0),
-            UserCommand::ChangePassword {
-                password_hash: "$argon2id$chosen".into(),
-                reset: false,
-                at: at(1),
-            },
-        ]);
-        assert_eq!(
-            User::decide(&s, &reset(20, 2)),
-            Err(UserError::TokenSuperseded)
-        );
-        let s = given(&[
-            request_reset(20, 0),
-            UserCommand::Suspend {
-                reason: "fraud".into(),
-                at: at(1),
-            },
-        ]);
-        assert_eq!(User::decide(&s, &reset(20, 2)), Err(UserError::Suspended));
-        assert_eq!(
-            User::decide(&s, &request_reset(21, 5)),
-            Err(UserError::Suspended)
-        );
-    }
-
-    #[test]
-    fn token_events_replay_from_their_stored_form() {
-        use crate::aggregate::DomainEvent;
-        let s = given(&[request_verification(10, 0), request_reset(20, 1)]);
-        let events = [
-            UserEvent::EmailVerificationRequested {
-                token_id: token(10),
-                expires_at: at(60),
-                at: at(0),
-            },
-            UserEvent::PasswordResetRequested {
-                token_id: token(20),
-                expires_at: at(61),
-                at: at(1),
-            },
-        ];
-        let replayed = events.iter().fold(given(&[]), |st, e| {
-            let back =
-                UserEvent::from_data(e.event_type(), e.schema_version(), e.to_data()).unwrap();
-            User::evolve(st, &back)
-        });
-        assert_eq!(replayed, s);
-    }
-}
+mod tests;

@@ -8,8 +8,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::user::Role;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -24,7 +25,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list))]
+#[openapi(paths(list), components(schemas(AuditEntry, AuditPage)))]
 pub struct AuditApi;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -47,6 +48,65 @@ struct AuditQuery {
     offset: Option<i64>,
 }
 
+/// One event of the trail: who did what, on which resource, when, through which
+/// request.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEntry {
+    /// The event's id.
+    pub id: Uuid,
+    /// The acting user; `null` for the engine itself.
+    pub user_id: Option<Uuid>,
+    pub role: String,
+    /// The event type (`OrderPlaced`).
+    pub action: String,
+    /// The resource type (`order`, `product`, ...).
+    pub resource: String,
+    pub resource_id: String,
+    /// The event's data, personal fields redacted.
+    #[schema(value_type = Object)]
+    pub details: Value,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+    pub stream_id: String,
+    pub stream_version: i64,
+}
+
+/// One page of the trail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl From<Row> for AuditEntry {
+    fn from(r: Row) -> Self {
+        AuditEntry {
+            id: r.event_id,
+            user_id: r.user_id,
+            role: r.role,
+            action: r.action,
+            resource: r.resource,
+            resource_id: r.resource_id,
+            details: r.details,
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            created_at: r.created_at,
+            occurred_at: r.occurred_at,
+            correlation_id: r.correlation_id,
+            causation_id: r.causation_id,
+            stream_id: r.stream_id,
+            stream_version: r.stream_version,
+        }
+    }
+}
+
+/// A row of `audit.audit_logs`.
 #[derive(sqlx::FromRow)]
 struct Row {
     event_id: Uuid,
@@ -76,7 +136,7 @@ struct Row {
     params(AuditQuery, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the audit trail covers this command position")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{items, total, limit, offset}`; each item: id, user_id, role, action, resource, resource_id, details, ip_address, user_agent, created_at, occurred_at, correlation_id, causation_id, stream_id, stream_version", body = Object),
+        (status = 200, description = "One page of the trail, newest first", body = AuditPage),
         (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not an auditor or admin", body = Problem, content_type = "application/problem+json"),
@@ -89,7 +149,7 @@ async fn list(
     user: AuthUser,
     headers: HeaderMap,
     query: Result<Query<AuditQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditPage>, ApiError> {
     user.require(READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (limit, offset) = ApiError::page(q.limit, q.offset)?;
@@ -139,29 +199,10 @@ async fn list(
     .bind(offset)
     .fetch_all(&state.pool)
     .await?;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            json!({
-                "id": r.event_id,
-                "user_id": r.user_id,
-                "role": r.role,
-                "action": r.action,
-                "resource": r.resource,
-                "resource_id": r.resource_id,
-                "details": r.details,
-                "ip_address": r.ip_address,
-                "user_agent": r.user_agent,
-                "created_at": r.created_at,
-                "occurred_at": r.occurred_at,
-                "correlation_id": r.correlation_id,
-                "causation_id": r.causation_id,
-                "stream_id": r.stream_id,
-                "stream_version": r.stream_version,
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(AuditPage {
+        items: rows.into_iter().map(AuditEntry::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }

@@ -68,6 +68,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::orders::OrdersApi::openapi());
     doc.merge(crate::orders::export::OrdersExportApi::openapi());
     doc.merge(crate::users::UsersApi::openapi());
+    doc.merge(crate::users::AddressesApi::openapi());
     doc
 }
 

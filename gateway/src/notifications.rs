@@ -7,10 +7,11 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use commands::notify::{render, OutboxRow};
+use commands::notify::{render, EmailTokens, OutboxRow};
 use domain::user::Role;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
@@ -25,7 +26,7 @@ pub fn router() -> Router<AppState> {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list))]
+#[openapi(paths(list), components(schemas(NotificationView, NotificationPage)))]
 pub struct NotificationsApi;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -40,6 +41,63 @@ struct OutboxQuery {
     offset: Option<i64>,
 }
 
+/// One message of the outbox, rendered as it was (or will be) sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: Uuid,
+    /// `email`.
+    pub channel: String,
+    pub to: String,
+    pub template: String,
+    pub subject: String,
+    /// The rendered text; `null` when this engine cannot render the message, which is
+    /// shown rather than hidden.
+    pub body: Option<String>,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+/// One page of the outbox.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationView>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl NotificationView {
+    /// `row` with its body rendered by `tokens` for links under `public_url`.
+    fn rendered(row: Row, tokens: &EmailTokens, public_url: &str) -> Self {
+        let outbox = OutboxRow {
+            notification_id: row.notification_id,
+            recipient: row.recipient,
+            template: row.template,
+            subject: row.subject,
+            payload: row.payload,
+        };
+        let body = render(&outbox, tokens, public_url).ok().map(|m| m.body);
+        NotificationView {
+            id: outbox.notification_id,
+            channel: row.channel,
+            to: outbox.recipient,
+            template: outbox.template,
+            subject: outbox.subject,
+            body,
+            status: row.status,
+            attempts: row.attempts,
+            last_error: row.last_error,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+        }
+    }
+}
+
+/// A row of `notifications.notifications`.
 #[derive(sqlx::FromRow)]
 struct Row {
     notification_id: Uuid,
@@ -63,7 +121,7 @@ struct Row {
     params(OutboxQuery, ("X-Consistency-Token" = Option<String>, Header, description = "Answer once the outbox covers this command position")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "`{items, total, limit, offset}`; each item: id, channel, to, template, subject, body, status, attempts, last_error, created_at, sent_at", body = Object),
+        (status = 200, description = "One page of the outbox, newest first", body = NotificationPage),
         (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not staff or admin", body = Problem, content_type = "application/problem+json"),
@@ -76,7 +134,7 @@ async fn list(
     user: AuthUser,
     headers: HeaderMap,
     query: Result<Query<OutboxQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NotificationPage>, ApiError> {
     user.require(READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let (limit, offset) = ApiError::page(q.limit, q.offset)?;
@@ -112,34 +170,13 @@ async fn list(
     .await?;
     let tokens = crate::auth::email_tokens(&state);
     let public_url = &state.config.notifier.public_url;
-    let items: Vec<Value> = rows
-        .into_iter()
-        .map(|r| {
-            let outbox = OutboxRow {
-                notification_id: r.notification_id,
-                recipient: r.recipient.clone(),
-                template: r.template.clone(),
-                subject: r.subject.clone(),
-                payload: r.payload.clone(),
-            };
-            // A message the engine cannot render is shown without a body, not hidden.
-            let body = render(&outbox, &tokens, public_url).ok().map(|m| m.body);
-            json!({
-                "id": r.notification_id,
-                "channel": r.channel,
-                "to": r.recipient,
-                "template": r.template,
-                "subject": r.subject,
-                "body": body,
-                "status": r.status,
-                "attempts": r.attempts,
-                "last_error": r.last_error,
-                "created_at": r.created_at,
-                "sent_at": r.sent_at,
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "items": items, "total": total, "limit": limit, "offset": offset }),
-    ))
+    Ok(Json(NotificationPage {
+        items: rows
+            .into_iter()
+            .map(|r| NotificationView::rendered(r, &tokens, public_url))
+            .collect(),
+        total,
+        limit,
+        offset,
+    }))
 }

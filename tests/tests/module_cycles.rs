@@ -325,7 +325,6 @@ fn projections_has_no_import_circles() {
 }
 
 #[test]
-#[ignore = "auth/email ⇄ auth/routes remains (issue 17)"]
 fn gateway_has_no_import_circles() {
     assert_acyclic("gateway/src/lib.rs");
 }

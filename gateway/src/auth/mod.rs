@@ -1,21 +1,37 @@
 //! Who is calling: passwords (argon2id), access tokens (JWT), the authenticated-user
-//! extractor, and the `/api/v1/auth` routes, e-mail verification and password reset
-//! included.
+//! extractor, sessions, and the `/api/v1/auth` routes, e-mail verification and password
+//! reset included.
 //!
-//! An e-mail maps to its user through the write side's uniqueness stream
-//! (`commands::unique`), and a login checks the hash kept in the user's stream: checking
-//! credentials is the write side deciding, not a query.
+//! # Layout
+//!
+//! - `routes`: register, login, refresh, logout, profile; it merges `email`'s routes.
+//! - `email`: verification and reset links.
+//! - `bootstrap`: the first admin at start.
+//! - `view`: the answers (`User`, `TokenPair`, `Message`), the name rule as the routes
+//!   apply it, and how the account use cases' errors answer.
+//! - `sessions`: signing in, refresh tokens and failed logins, in the gateway's own
+//!   tables.
+//! - `viewer`: the maybe-authenticated caller of public reads ([`viewer::Viewer`]).
+//! - `password`, `token`: argon2id hashes on the blocking pool; JWTs and [`AuthUser`].
+//!
+//! Every write goes through a use case of `commands::accounts`, which owns the e-mail's
+//! uniqueness claim; the password is hashed here first, since hashing is CPU work of the
+//! edge and the write side only ever keeps the hash. A login checks the hash kept in the
+//! user's stream, found through the e-mail's uniqueness stream: checking credentials is
+//! the write side's state, not a query.
 
 mod bootstrap;
 mod email;
 mod password;
 mod routes;
+mod sessions;
 mod token;
+mod view;
 pub mod viewer;
 
 pub use bootstrap::bootstrap_admin;
-pub use email::{email_tokens, EmailApi, RESET_TTL, VERIFICATION_TTL};
+pub use email::{email_tokens, EmailApi};
 pub use password::{check_policy, hash_password, verify_password};
-pub(crate) use routes::name;
 pub use routes::{router, AuthApi};
-pub use token::{issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};
+pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};
+pub use view::{name, Message, TokenPair, UserView};

@@ -80,6 +80,15 @@ impl AuthUser {
     }
 }
 
+/// A caller acting as a customer without an access token: a registrant, or whoever holds
+/// an e-mailed link of `user_id`.
+pub fn customer(user_id: Option<Uuid>) -> commands::handler::Actor {
+    commands::handler::Actor {
+        user_id,
+        role: Role::Customer.as_str().into(),
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 

@@ -1,0 +1,231 @@
+//! Opening an account, the one way all three doors share: a customer registering, an
+//! admin creating a user with a role, and the bootstrap admin at start.
+//!
+//! The e-mail is claimed on its uniqueness stream first (invariant 7), then the user's
+//! stream is written. Should the second step fail, the claim is released, so the person
+//! can try again: a claim without an account would lock the address out for good.
+
+use domain::user::{Role, UserCommand, UserError};
+use domain::value::Email;
+use uuid::Uuid;
+
+use crate::accounts::account::{self, AccountError, Changed, EMAIL_KEY};
+use crate::accounts::verification;
+use crate::handler::{Actor, CommandError, CommandMeta, Handled};
+use crate::handlers::Handlers;
+use crate::store::StoreError;
+use crate::unique::{self, UniqueError};
+
+/// What an account is opened with. The password is already hashed: argon2 runs in the
+/// gateway's `auth`, beside the password policy, so the write side never sees a password.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAccount {
+    pub email: Email,
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// Why no account was opened.
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    /// Another account holds the e-mail.
+    #[error("an account with this e-mail exists")]
+    EmailTaken,
+    /// The account's rules refuse it (a name too long, no password hash).
+    #[error(transparent)]
+    Rejected(UserError),
+    #[error(transparent)]
+    Store(StoreError),
+    /// The command handler could not decide: contention, an unreadable event, shutdown.
+    #[error(transparent)]
+    Failed(CommandError<UserError>),
+}
+
+impl From<AccountError> for RegisterError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Rejected(e) => RegisterError::Rejected(e),
+            AccountError::Store(e) => RegisterError::Store(e),
+            AccountError::Failed(e) => RegisterError::Failed(e),
+        }
+    }
+}
+
+impl From<CommandError<UserError>> for RegisterError {
+    fn from(e: CommandError<UserError>) -> Self {
+        AccountError::from(e).into()
+    }
+}
+
+impl From<UniqueError> for RegisterError {
+    fn from(e: UniqueError) -> Self {
+        match e {
+            UniqueError::Taken { .. } => RegisterError::EmailTaken,
+            UniqueError::Store(e) => RegisterError::Store(e),
+            // A claim never answers `NotHeld`; should it, the store is not what we think.
+            other => RegisterError::Store(StoreError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+/// A customer opens their own account; a verification link goes out through the outbox.
+///
+/// The registrant is the actor of every event (a new id, role `customer`). Should the
+/// link fail to be issued, the account stands: its owner asks for another link.
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    handlers: &Handlers,
+    account: NewAccount,
+    mut meta: CommandMeta,
+) -> Result<Changed, RegisterError> {
+    let user_id = Uuid::new_v4();
+    meta.actor = Actor {
+        user_id: Some(user_id),
+        role: Role::Customer.as_str().into(),
+    };
+    let opened = open(handlers, user_id, account, Role::Customer, &meta).await?;
+    let mut position = opened.position;
+    let mut verify = meta.clone();
+    verify.command_id = Uuid::new_v5(&meta.command_id, b"request-email-verification");
+    verify.causation_id = meta.command_id;
+    match verification::request_verification(handlers, user_id, verify).await {
+        Ok(handled) => position = handled.position.or(position),
+        Err(e) => {
+            tracing::warn!(%user_id, error = %e, "no verification link issued at registration")
+        }
+    }
+    Ok(Changed {
+        account: account::get(handlers, user_id).await?,
+        position,
+    })
+}
+
+/// An admin opens an account with any role. The e-mail stays unverified (the account
+/// `pending`) until its owner verifies it; no link is sent unasked.
+#[tracing::instrument(skip_all, fields(role = role.as_str()))]
+pub async fn create_user(
+    handlers: &Handlers,
+    account: NewAccount,
+    role: Role,
+    meta: CommandMeta,
+) -> Result<Changed, RegisterError> {
+    let user_id = Uuid::new_v4();
+    let opened = open(handlers, user_id, account, role, &meta).await?;
+    Ok(Changed {
+        account: account::get(handlers, user_id).await?,
+        position: opened.position,
+    })
+}
+
+/// What [`bootstrap_admin`] found to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrap {
+    Created,
+    /// The e-mail already belongs to an account: an admin was made before, or the
+    /// operator chose an address in use. Either way nothing is overwritten.
+    Exists,
+}
+
+/// The first admin, with the address an operator configured (so verified without a
+/// link). Its ids derive from the e-mail, so two gateways starting at once make one admin,
+/// and a start that failed halfway is finished by the next.
+///
+/// Unlike [`register`], a failure here keeps the claim: the next start claims again as
+/// the same owner, which succeeds, whereas a release followed by a claim with the same
+/// deterministic event id would be taken by the store for the first claim, replayed.
+#[tracing::instrument(skip_all)]
+pub async fn bootstrap_admin(
+    handlers: &Handlers,
+    email: Email,
+    password_hash: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Bootstrap, RegisterError> {
+    let user_id = Uuid::new_v5(
+        &Uuid::NAMESPACE_OID,
+        format!("bootstrap-admin:{email}").as_bytes(),
+    );
+    let meta = CommandMeta::new(
+        Uuid::new_v5(&user_id, b"register"),
+        user_id,
+        Actor::system(),
+        at,
+    );
+    match unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, &meta).await {
+        Ok(()) => {}
+        Err(UniqueError::Taken { .. }) => return Ok(Bootstrap::Exists),
+        Err(e) => return Err(e.into()),
+    }
+    if account::find(handlers, user_id).await?.is_some() {
+        return Ok(Bootstrap::Exists);
+    }
+    let stream = account::stream(user_id);
+    let register = register_command(
+        user_id,
+        NewAccount {
+            email,
+            password_hash,
+            first_name: None,
+            last_name: None,
+        },
+        Role::Admin,
+        &meta,
+    );
+    handlers
+        .users
+        .handle(&stream, register, meta.clone())
+        .await?;
+    let mut verified = meta.clone();
+    verified.command_id = Uuid::new_v5(&user_id, b"verify");
+    handlers
+        .users
+        .handle(&stream, UserCommand::VerifyEmail { at }, verified)
+        .await?;
+    Ok(Bootstrap::Created)
+}
+
+fn register_command(
+    user_id: Uuid,
+    account: NewAccount,
+    role: Role,
+    meta: &CommandMeta,
+) -> UserCommand {
+    UserCommand::Register {
+        user_id: user_id.into(),
+        email: account.email,
+        password_hash: account.password_hash,
+        first_name: account.first_name,
+        last_name: account.last_name,
+        role,
+        at: meta.occurred_at,
+    }
+}
+
+/// Claims the e-mail for `user_id`, registers the user, and gives the e-mail back if the
+/// registration fails.
+async fn open(
+    handlers: &Handlers,
+    user_id: Uuid,
+    account: NewAccount,
+    role: Role,
+    meta: &CommandMeta,
+) -> Result<Handled<domain::user::UserEvent>, RegisterError> {
+    let email = account.email.clone();
+    unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await?;
+    let command = register_command(user_id, account, role, meta);
+    match handlers
+        .users
+        .handle(&account::stream(user_id), command, meta.clone())
+        .await
+    {
+        Ok(handled) => Ok(handled),
+        Err(e) => {
+            if let Err(release) =
+                unique::release(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await
+            {
+                tracing::warn!(%user_id, error = %release, "the e-mail stays claimed by a failed registration");
+            }
+            Err(e.into())
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The account use cases against the real PostgreSQL store: registration claims the
+//! e-mail once and gives it back when the account cannot be written; the three doors
+//! (register, create user, bootstrap admin) open accounts the same way.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use commands::accounts::{self, Bootstrap, NewAccount, RegisterError};
+use commands::handler::{Actor, CommandMeta};
+use commands::handlers::Handlers;
+use commands::store::postgres::PgEventStore;
+use commands::store::{
+    AppendResult, Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom,
+    RecordedEvent, StoreError, StreamInfo, SubscriptionStream,
+};
+use commands::unique;
+use domain::user::{Role, UserStatus};
+use domain::value::Email;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+fn meta() -> CommandMeta {
+    let id = Uuid::new_v4();
+    CommandMeta::new(id, id, Actor::system(), Utc::now())
+}
+
+fn ann() -> NewAccount {
+    NewAccount {
+        email: Email::parse("Ann@Example.com").unwrap(),
+        password_hash: "$argon2id$hash".into(),
+        first_name: Some("Ann".into()),
+        last_name: None,
+    }
+}
+
+/// The event types of the e-mail's uniqueness stream, oldest first.
+async fn claims(store: &dyn EventStore, email: &str) -> Vec<String> {
+    store
+        .read_stream(
+            &unique::stream_of("email", email),
+            ReadFrom::End,
+            Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
+}
+
+/// A store whose appends to user streams fail, as a store that goes away between the
+/// claim and the registration would.
+struct UsersUnavailable(PgEventStore);
+
+#[async_trait]
+impl EventStore for UsersUnavailable {
+    async fn append(
+        &self,
+        stream_id: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        if stream_id.starts_with("user-") {
+            return Err(StoreError::Unavailable("injected".into()));
+        }
+        self.0.append(stream_id, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &str,
+        from: ReadFrom,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.0.read_stream(stream_id, from, direction, limit).await
+    }
+
+    async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.0.read_all(after, limit).await
+    }
+
+    async fn subscribe_all(&self, after: Position) -> Result<SubscriptionStream, StoreError> {
+        self.0.subscribe_all(after).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.0.head_position().await
+    }
+
+    async fn list_streams(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>, StoreError> {
+        self.0.list_streams(prefix, after, limit).await
+    }
+}
+
+/// A customer registers: the e-mail is claimed once, the account is pending with a
+/// verification link issued, and a second registration of the address is refused
+/// without touching the claim.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn register_claims_the_email_once(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let handlers = Handlers::new(&store, 100);
+    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
+    let a = &opened.account;
+    assert_eq!(a.email.as_str(), "ann@example.com");
+    assert_eq!((a.role, a.status), (Role::Customer, UserStatus::Pending));
+    assert!(opened.position.is_some());
+    let (state, _) = handlers
+        .users
+        .load(&accounts::account::stream(a.user_id.as_uuid()))
+        .await
+        .unwrap();
+    assert!(
+        state.tokens.latest_verification.is_some(),
+        "a verification link is issued"
+    );
+    assert_eq!(
+        unique::owner_of(&*store, "email", "ann@example.com")
+            .await
+            .unwrap(),
+        Some(a.user_id.as_uuid())
+    );
+
+    let again = accounts::register(&handlers, ann(), meta()).await;
+    assert!(matches!(again, Err(RegisterError::EmailTaken)), "{again:?}");
+    let by_admin = accounts::create_user(&handlers, ann(), Role::Staff, meta()).await;
+    assert!(
+        matches!(by_admin, Err(RegisterError::EmailTaken)),
+        "{by_admin:?}"
+    );
+    assert_eq!(
+        claims(&*store, "ann@example.com").await,
+        ["UniqueKeyClaimed"]
+    );
+}
+
+/// The account cannot be written after the claim: the claim is released, so the
+/// address is free again and a later registration gets it.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
+    let failing: Arc<dyn EventStore> = Arc::new(UsersUnavailable(PgEventStore::new(pool.clone())));
+    let handlers = Handlers::new(&failing, 100);
+    let failed = accounts::register(&handlers, ann(), meta()).await;
+    assert!(
+        matches!(
+            failed,
+            Err(RegisterError::Store(StoreError::Unavailable(_)))
+        ),
+        "{failed:?}"
+    );
+    assert_eq!(
+        claims(&*failing, "ann@example.com").await,
+        ["UniqueKeyClaimed", "UniqueKeyReleased"]
+    );
+    let failed = accounts::create_user(&handlers, ann(), Role::Admin, meta()).await;
+    assert!(matches!(failed, Err(RegisterError::Store(_))), "{failed:?}");
+
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let handlers = Handlers::new(&store, 100);
+    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
+    assert_eq!(
+        unique::owner_of(&*store, "email", "ann@example.com")
+            .await
+            .unwrap(),
+        Some(opened.account.user_id.as_uuid())
+    );
+}
+
+/// An admin's account gets the role asked for and no link it did not ask for; the
+/// domain's refusal (a missing hash) releases the claim too.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let handlers = Handlers::new(&store, 100);
+    let refused = accounts::create_user(
+        &handlers,
+        NewAccount {
+            password_hash: String::new(),
+            ..ann()
+        },
+        Role::Vendor,
+        meta(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(RegisterError::Rejected(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        unique::owner_of(&*store, "email", "ann@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let created = accounts::create_user(&handlers, ann(), Role::Vendor, meta())
+        .await
+        .unwrap();
+    assert_eq!(created.account.role, Role::Vendor);
+    assert_eq!(created.account.status, UserStatus::Pending);
+    let (state, _) = handlers
+        .users
+        .load(&accounts::account::stream(
+            created.account.user_id.as_uuid(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(state.tokens.latest_verification, None);
+}
+
+/// The bootstrap admin is made once, verified, whatever the number of starts; an
+/// address another account holds is left alone.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let handlers = Handlers::new(&store, 100);
+    let email = Email::parse("root@example.com").unwrap();
+    let first =
+        accounts::bootstrap_admin(&handlers, email.clone(), "$argon2id$h".into(), Utc::now());
+    assert_eq!(first.await.unwrap(), Bootstrap::Created);
+    let again =
+        accounts::bootstrap_admin(&handlers, email.clone(), "$argon2id$h".into(), Utc::now());
+    assert_eq!(again.await.unwrap(), Bootstrap::Exists);
+    let admin = accounts::find_by_email(&handlers, &email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    assert!(admin.email_verified);
+    assert_eq!(admin.status, UserStatus::Active);
+
+    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
+    let taken = accounts::bootstrap_admin(&handlers, ann().email, "$argon2id$h".into(), Utc::now());
+    assert_eq!(taken.await.unwrap(), Bootstrap::Exists);
+    let still = accounts::find_by_email(&handlers, &ann().email)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(still.user_id, opened.account.user_id);
+    assert_eq!(still.role, Role::Customer);
+}

@@ -1,0 +1,24 @@
+//! `/api/v1/users`: accounts and their addresses (the seed's user service).
+//!
+//! Admins list, create, re-role and suspend accounts; everyone else reads and edits only
+//! their own, and another account answers 404, as if it did not exist, so ids cannot be
+//! probed. Queries read the `users` read model; commands call the use cases of
+//! `commands::accounts`. `DELETE /users/:id` suspends: the stream is the account's
+//! history and is never erased.
+//!
+//! # Layout
+//!
+//! - `routes`: the account routes; its `router()` merges `addresses`'.
+//! - `addresses`: an account's addresses.
+//! - `view`: the answers (`UserAccount`, `UserAddress`, their pages) and the read-model
+//!   rows they are built from.
+//! - `access`: admins, and the self-or-admin rule.
+
+mod access;
+mod addresses;
+mod routes;
+mod view;
+
+pub use addresses::AddressesApi;
+pub use routes::{router, UsersApi};
+pub use view::{AddressPage, UserAccount, UserAddress, UserPage};
