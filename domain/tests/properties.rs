@@ -43,7 +43,7 @@ where
     &replayed == state
 }
 
-/// The transitions API.md allows, as (from, to).
+/// The transitions docs/api.md allows, as (from, to).
 fn allowed(from: OrderStatus, to: OrderStatus) -> bool {
     use OrderStatus::*;
     matches!(
@@ -104,7 +104,7 @@ proptest! {
         prop_assert!(compute_totals(&lines, usd(subtotal + 1), tax_bp, usd(shipping)).is_err());
     }
 
-    /// No command sequence moves an order along a transition API.md does not allow, and
+    /// No command sequence moves an order along a transition docs/api.md does not allow, and
     /// refunds never exceed what was paid.
     #[test]
     fn orders_follow_the_state_machine(commands in prop::collection::vec(order_command(), 0..40)) {

@@ -123,7 +123,7 @@ async fn style_css() -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    //! The document against the routers: every route (those of `API.md` and the rest) is
+    //! The document against the routers: every route (those of `docs/api.md` and the rest) is
     //! documented with its method, secured routes name the bearer scheme, and the problem
     //! answers a client must expect are declared as `application/problem+json`.
 
@@ -175,7 +175,7 @@ mod tests {
         r("get", "/health/detailed", &[]),
         r("get", "/metrics", &[]),
         r("get", "/api/v1/openapi.json", &[]),
-        // auth (API.md § Auth)
+        // auth (docs/api.md § Auth)
         r("post", "/api/v1/auth/register", &[400, 409, 422]),
         r("post", "/api/v1/auth/login", &[400, 401, 403, 422, 429]),
         r("post", "/api/v1/auth/refresh", &[400, 401, 403, 422]),
@@ -190,7 +190,7 @@ mod tests {
         r("post", "/api/v1/auth/reset-password", &[400, 403, 409, 422]),
         secured("get", "/api/v1/auth/profile", &[401, 404]),
         secured("put", "/api/v1/auth/profile", &[400, 401, 409, 422]),
-        // catalog (API.md § Catalog, § Inventory)
+        // catalog (docs/api.md § Catalog, § Inventory)
         secured("post", "/api/v1/categories", &[400, 401, 403, 409, 422]),
         r("get", "/api/v1/categories", &[400]),
         r("get", "/api/v1/categories/{id}", &[404]),
@@ -217,7 +217,7 @@ mod tests {
             "/api/v1/inventory/{sku}/adjust",
             &[400, 401, 403, 409, 422],
         ),
-        // cart (API.md § Cart); a guest calls these without a token
+        // cart (docs/api.md § Cart); a guest calls these without a token
         secured("get", "/api/v1/cart", &[]),
         secured("delete", "/api/v1/cart", &[]),
         secured("post", "/api/v1/cart/items", &[422]),
@@ -227,7 +227,7 @@ mod tests {
         secured("delete", "/api/v1/cart/coupon", &[]),
         secured("post", "/api/v1/cart/checkout", &[422]),
         secured("post", "/api/v1/cart/merge", &[]),
-        // orders and payments (API.md § Orders and payments)
+        // orders and payments (docs/api.md § Orders and payments)
         secured("post", "/api/v1/orders", &[400, 401, 422]),
         secured("get", "/api/v1/orders", &[400, 401, 422, 503]),
         secured("get", "/api/v1/orders/{id}", &[400, 401, 404, 503]),
@@ -257,7 +257,7 @@ mod tests {
             "/api/v1/orders/{id}/refund",
             &[400, 401, 403, 404, 409, 422],
         ),
-        // back office (API.md § Notifications, audit, operations)
+        // back office (docs/api.md § Back office, § Operations)
         secured("get", "/api/v1/notifications", &[400, 401, 403, 422, 503]),
         secured("get", "/api/v1/audit", &[400, 401, 403, 422, 503]),
         secured("get", "/api/v1/orders/export", &[400, 401, 403, 503]),
@@ -285,7 +285,7 @@ mod tests {
         ),
     ];
 
-    /// Routes of `API.md` with no operation in the document yet: not routed, or routed
+    /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed
     /// by a module without `#[utoipa::path]` annotations. Documenting one means moving it
     /// to [`ROUTES`]; until then `the_document_holds_only_listed_routes_...` refuses it.
     const NOT_YET_DOCUMENTED: &[(&str, &str)] = &[("get", "/api/v1/orders/export")];

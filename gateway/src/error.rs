@@ -118,7 +118,7 @@ impl ApiError {
         ApiError::InvalidQuery(vec![FieldError::new(field, message)])
     }
 
-    /// The `limit` and `offset` of a list query, as API.md bounds them: limit 1 to 100
+    /// The `limit` and `offset` of a list query, as docs/api.md bounds them: limit 1 to 100
     /// (default 20), offset not negative (default 0).
     pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
         let limit = limit.unwrap_or(20);

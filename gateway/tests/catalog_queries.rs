@@ -196,7 +196,7 @@ async fn browse(base: &str) {
         .await;
     let token = token.as_str();
 
-    // The listing: API.md's page and product shapes, anonymous, read after the writes.
+    // The listing: docs/api.md's page and product shapes, anonymous, read after the writes.
     let page = api.get("/products", None, Some(token)).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert_eq!(page.content_type, "application/json");

@@ -1,4 +1,4 @@
-//! Passwords: the policy of API.md and argon2id hashes, computed off the async runtime.
+//! Passwords: the policy of docs/api.md and argon2id hashes, computed off the async runtime.
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -10,7 +10,7 @@ use crate::error::ApiError;
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 128;
 
-/// 12 to 128 characters (API.md).
+/// 12 to 128 characters (docs/api.md).
 pub fn check_policy(password: &str) -> Result<(), ApiError> {
     let n = password.chars().count();
     if !(MIN_LEN..=MAX_LEN).contains(&n) {

@@ -120,7 +120,7 @@ mod tests {
 
     use super::UserView;
 
-    /// The account answers of `/auth`: API.md's seven fields, no more (no times).
+    /// The account answers of `/auth`: docs/api.md's seven fields, no more (no times).
     #[test]
     fn a_user_shows_the_seven_fields_of_the_contract() {
         let id = Uuid::from_u128(7);

@@ -180,7 +180,7 @@ impl From<Vec<UserAddress>> for AddressPage {
 
 #[cfg(test)]
 mod tests {
-    //! The views answer the shapes `API.md` and the earlier `json!` bodies fixed: the same
+    //! The views answer the shapes `docs/api.md` and the earlier `json!` bodies fixed: the same
     //! fields, `null` where a value is missing, and `updated_at` only from the read model.
 
     use std::collections::BTreeMap;
