@@ -608,39 +608,3 @@ impl Aggregate for Product {
         s
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::money::Currency;
-
-    /// Only staff and the vendor who sells a product may change it; staff's products go
-    /// on sale at once, a vendor's wait as drafts.
-    #[test]
-    fn a_vendor_changes_only_their_own_products() {
-        let [ann, bob] = [10, 11].map(|n| UserId::new(uuid::Uuid::from_u128(n)));
-        let owned_by = |vendor_id| ProductRecord {
-            product_id: ProductId::new(uuid::Uuid::from_u128(1)),
-            sku: Sku::parse("SKU-1").unwrap(),
-            name: "Lamp".into(),
-            slug: Slug::parse("lamp").unwrap(),
-            description: None,
-            category_id: CategoryId::new(uuid::Uuid::from_u128(2)),
-            price: Money::new(100, Currency::USD),
-            attributes: Map::new(),
-            vendor_id,
-            status: ProductStatus::Draft,
-            variants: vec![],
-            images: vec![],
-        };
-        let anns = owned_by(Some(ann));
-        assert!(Seller::Staff.may_change(&anns) && Seller::Vendor(ann).may_change(&anns));
-        assert!(!Seller::Vendor(bob).may_change(&anns));
-        assert!(!Seller::Vendor(ann).may_change(&owned_by(None)));
-        assert!(Seller::Staff.publishes() && !Seller::Vendor(ann).publishes());
-        assert_eq!(
-            (Seller::Staff.vendor(), Seller::Vendor(ann).vendor()),
-            (None, Some(ann))
-        );
-    }
-}

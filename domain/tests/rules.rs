@@ -7,11 +7,14 @@ mod support;
 use chrono::Duration;
 use domain::aggregate::{Aggregate, DomainEvent};
 use domain::cart::{Cart, CartCommand, CartLine};
-use domain::catalog::{CatalogError, Product, ProductCommand, ProductStatus, Variant};
+use domain::catalog::{
+    CatalogError, Product, ProductCommand, ProductRecord, ProductStatus, Seller, Variant,
+};
 use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponError, CouponTerms};
-use domain::id::{CartId, CartItemId, CouponId, OrderId, ProductId, UserId, VariantId};
+use domain::id::{CartId, CartItemId, CategoryId, CouponId, OrderId, ProductId, UserId, VariantId};
+use domain::money::{Currency, Money};
 use domain::user::{Role, User, UserCommand, UserError, UserStatus};
-use domain::value::{Quantity, Sku};
+use domain::value::{Quantity, Sku, Slug};
 use proptest::prelude::*;
 use support::*;
 use uuid::Uuid;
@@ -351,4 +354,34 @@ proptest! {
             prop_assert!(per.values().all(|&n| n <= 2));
         }
     }
+}
+
+/// Only staff and the vendor who sells a product may change it; staff's products go
+/// on sale at once, a vendor's wait as drafts.
+#[test]
+fn a_vendor_changes_only_their_own_products() {
+    let [ann, bob] = [10, 11].map(|n| UserId::new(Uuid::from_u128(n)));
+    let owned_by = |vendor_id| ProductRecord {
+        product_id: ProductId::new(Uuid::from_u128(1)),
+        sku: Sku::parse("SKU-1").unwrap(),
+        name: "Lamp".into(),
+        slug: Slug::parse("lamp").unwrap(),
+        description: None,
+        category_id: CategoryId::new(Uuid::from_u128(2)),
+        price: Money::new(100, Currency::USD),
+        attributes: serde_json::Map::new(),
+        vendor_id,
+        status: ProductStatus::Draft,
+        variants: vec![],
+        images: vec![],
+    };
+    let anns = owned_by(Some(ann));
+    assert!(Seller::Staff.may_change(&anns) && Seller::Vendor(ann).may_change(&anns));
+    assert!(!Seller::Vendor(bob).may_change(&anns));
+    assert!(!Seller::Vendor(ann).may_change(&owned_by(None)));
+    assert!(Seller::Staff.publishes() && !Seller::Vendor(ann).publishes());
+    assert_eq!(
+        (Seller::Staff.vendor(), Seller::Vendor(ann).vendor()),
+        (None, Some(ann))
+    );
 }
