@@ -15,9 +15,9 @@
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
 //!   order, and HMAC-signed webhooks.
-//! - [`notify`]: the notification worker, which delivers the `notifications` read model's
-//!   outbox through a transport (SMTP or the outbox alone) and records each outcome on the
-//!   notification's stream; and the HMAC tokens of verification and reset links.
+//! - [`accounts`]: the accounts use cases; [`email_tokens`](accounts::email_tokens), the
+//!   HMAC tokens of verification and reset links, which the gateway opens and the notifier
+//!   (`projections::notifications`) signs its links with.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations, pool options and
 //!   the cancel-safe `begin`.
 //! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
@@ -31,11 +31,11 @@
 //! the stream was loaded at. Everything else in the engine (NATS, read models, the audit
 //! trail) is derived from the store's `$all` order.
 
+pub mod accounts;
 pub mod checkout;
 pub mod database;
 pub mod handler;
 pub mod handlers;
-pub mod notify;
 pub mod payment;
 pub mod scratch;
 pub mod store;

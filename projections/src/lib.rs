@@ -16,7 +16,8 @@
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
-//!   [`audit`], [`notifications`], [`users`].
+//!   [`audit`], [`notifications`], [`users`]. [`notifications`] also holds the notifier, the
+//!   process manager that delivers its outbox (SMTP through `lettre`, or the outbox alone).
 //!
 //! # Data flow
 //!

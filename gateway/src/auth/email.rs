@@ -2,7 +2,7 @@
 //! `/auth/resend-verification`, `/auth/forgot-password`, `/auth/reset-password`.
 //!
 //! A token a user presents is checked here first (its MAC, with the server secret; see
-//! `commands::notify::EmailTokens`), then the user's stream decides whether it is the
+//! `commands::accounts::email_tokens::EmailTokens`), then the user's stream decides whether it is the
 //! latest of its kind, unused and unexpired. The messages themselves are derived from the
 //! `…Requested` events by the notifications read model and sent by the worker.
 
@@ -12,8 +12,8 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
+use commands::accounts::email_tokens::EmailTokens;
 use commands::handler::{CommandError, CommandHandler, CommandMeta, Handled};
-use commands::notify::EmailTokens;
 use commands::unique;
 use domain::user::{Role, TokenId, TokenPurpose, User, UserCommand, UserError, UserEvent};
 use domain::value::Email;
