@@ -27,9 +27,9 @@
 //!   and answers a typed error.
 //! - [`payment`]: the `PaymentProvider` port with the built-in `test` provider, paying an
 //!   order, and HMAC-signed webhooks.
-//! - [`notify`]: the notification worker, which delivers the `notifications` read model's
-//!   outbox through a transport (SMTP or the outbox alone) and records each outcome on the
-//!   notification's stream; and the HMAC tokens of verification and reset links.
+//! - [`accounts`]: the accounts use cases; [`email_tokens`](accounts::email_tokens), the
+//!   HMAC tokens of verification and reset links, which the gateway opens and the notifier
+//!   (`projections::notifications`) signs its links with.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations, pool options and
 //!   the cancel-safe `begin`.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
@@ -50,7 +50,6 @@ pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod inventory;
-pub mod notify;
 pub mod orders;
 pub mod payment;
 pub mod store;

@@ -8,7 +8,8 @@
 //!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
 //! - One module per aggregate: [`user`], [`catalog`] (categories and products),
 //!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
-//!   delivery of one message: claimed, sent or failed).
+//!   delivery of one message: claimed, sent or failed; and its templates, rendered purely
+//!   into a subject and a body).
 //!
 //! # Data flow
 //!

@@ -185,7 +185,7 @@ pub struct Config {
 
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
-    pub notifier: commands::notify::NotifierSettings,
+    pub notifier: projections::notifications::NotifierSettings,
 }
 
 #[derive(Debug, thiserror::Error)]

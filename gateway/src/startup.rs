@@ -217,13 +217,13 @@ impl Application {
     /// worker in another process needs the same `JWT_SECRET`.
     pub fn with_notifier(
         self,
-        settings: commands::notify::NotifierSettings,
+        settings: projections::notifications::NotifierSettings,
     ) -> Result<Self, StartupError> {
         let transport = settings.transport().map_err(|e| StartupError::TaskFailed {
             task: "notification worker",
             cause: e.to_string(),
         })?;
-        let worker = commands::notify::Notifier::new(
+        let worker = projections::notifications::Notifier::new(
             self.state.store.clone(),
             self.state.pool.clone(),
             crate::auth::email_tokens(&self.state),

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use commands::accounts::email_tokens::EmailTokens;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
-use commands::notify::{link_of, render, token_of, EmailTokens, NotifierSettings, OutboxRow};
+use domain::notification::{link_of, token_of};
 use domain::user::{Role, TokenId, TokenPurpose, User, UserCommand};
 use domain::value::Email;
 use gateway::config::Config;
 use gateway::startup::Application;
 use gateway::state::AppState;
-use projections::notifications::NotificationsProjection;
+use projections::notifications::{render, NotificationsProjection, NotifierSettings, OutboxRow};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;

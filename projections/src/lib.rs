@@ -23,7 +23,8 @@
 //!   [`audit`], [`notifications`], [`users`]. The larger ones are split by concern:
 //!   `analytics/` into what an event means, the tables in memory, and a batch's load,
 //!   fold and write; the `payments` table of `orders`, and the stock movements of
-//!   `catalog`, in files of their own.
+//!   `catalog`, in files of their own. [`notifications`] also holds the notifier, the process
+//!   manager that delivers its outbox (SMTP through `lettre`, or the outbox alone).
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use commands::accounts::email_tokens::EmailTokens;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
-use commands::notify::{EmailTokens, Notifier, NotifierSettings, OutboxOnly, Smtp};
 use commands::store::postgres::PgEventStore;
 use commands::store::{EventStore, Position, RecordedEvent};
 use domain::id::{OrderId, ProductId, UserId};
@@ -16,7 +16,9 @@ use domain::money::{Currency, Money};
 use domain::order::{ChangedBy, Order, OrderCommand, OrderLine, PlaceOrder};
 use domain::user::{Role, TokenId, TokenPurpose, User, UserCommand};
 use domain::value::{Email, Sku};
-use projections::notifications::NotificationsProjection;
+use projections::notifications::{
+    NotificationsProjection, Notifier, NotifierSettings, OutboxOnly, Smtp,
+};
 use projections::Runner;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -426,4 +428,142 @@ async fn failed_deliveries_are_recorded_and_bounded(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(status, "failed");
+}
+
+/// What an in-process SMTP peer heard: the command lines, then the DATA it received.
+#[derive(Debug, Default)]
+struct Heard {
+    commands: Vec<String>,
+    data: String,
+}
+
+/// A real SMTP peer on a local port, speaking enough of the protocol for one message
+/// (greeting, EHLO advertising AUTH PLAIN, AUTH, MAIL, RCPT, DATA, QUIT), without TLS.
+async fn smtp_peer() -> (u16, tokio::task::JoinHandle<Heard>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let peer = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.unwrap();
+        let (read, mut write) = socket.into_split();
+        let mut read = BufReader::new(read);
+        let mut heard = Heard::default();
+        write.write_all(b"220 peer ESMTP\r\n").await.unwrap();
+        loop {
+            let mut line = String::new();
+            if read.read_line(&mut line).await.unwrap() == 0 {
+                return heard;
+            }
+            let line = line.trim_end().to_owned();
+            let verb = line
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_uppercase();
+            heard.commands.push(line);
+            let reply: &[u8] = match verb.as_str() {
+                "EHLO" => b"250-peer\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n",
+                "AUTH" => b"235 2.7.0 authenticated\r\n",
+                "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
+                "DATA" => {
+                    write.write_all(b"354 go ahead\r\n").await.unwrap();
+                    loop {
+                        let mut l = String::new();
+                        assert!(read.read_line(&mut l).await.unwrap() > 0, "DATA cut short");
+                        if l == ".\r\n" {
+                            break;
+                        }
+                        heard.data.push_str(&l);
+                    }
+                    b"250 queued\r\n"
+                }
+                "QUIT" => {
+                    write.write_all(b"221 bye\r\n").await.unwrap();
+                    return heard;
+                }
+                _ => b"502 not implemented\r\n",
+            };
+            write.write_all(reply).await.unwrap();
+        }
+    });
+    (port, peer)
+}
+
+fn message() -> projections::notifications::Message {
+    projections::notifications::Message {
+        to: "Ann <ann@example.com>".into(),
+        subject: "Confirm your e-mail address".into(),
+        body: "Hello Ann,\n.a line that starts with a dot\nbye\n".into(),
+    }
+}
+
+/// `smtp://host:port` speaks plain SMTP to a local relay, with no AUTH; the message keeps
+/// its headers, and a body line starting with "." is dot-stuffed, not the end of DATA.
+#[tokio::test]
+async fn smtp_delivers_to_a_local_relay_without_auth() {
+    use projections::notifications::Transport;
+    let (port, peer) = smtp_peer().await;
+    let smtp = Smtp::from_url(
+        &format!("smtp://127.0.0.1:{port}"),
+        "UltraMarket <no-reply@shop.example>",
+    )
+    .unwrap();
+    smtp.send(&message()).await.unwrap();
+    let heard = peer.await.unwrap();
+    let verbs: Vec<&str> = heard
+        .commands
+        .iter()
+        .map(|c| c.split([' ', ':']).next().unwrap())
+        .collect();
+    assert_eq!(verbs, ["EHLO", "MAIL", "RCPT", "DATA", "QUIT"], "{heard:?}");
+    assert_eq!(heard.commands[0], "EHLO ultramarket");
+    assert!(heard.commands[1].starts_with("MAIL FROM:<no-reply@shop.example>"));
+    assert!(heard.commands[2].starts_with("RCPT TO:<ann@example.com>"));
+    for header in [
+        "From: UltraMarket <no-reply@shop.example>\r\n",
+        "To: Ann <ann@example.com>\r\n",
+        "Subject: Confirm your e-mail address\r\n",
+        "Content-Type: text/plain; charset=utf-8\r\n",
+    ] {
+        assert!(heard.data.contains(header), "{header:?} in {}", heard.data);
+    }
+    assert!(
+        heard
+            .data
+            .contains("\r\n..a line that starts with a dot\r\n"),
+        "{}",
+        heard.data
+    );
+}
+
+/// With credentials in the URL the transport authenticates (AUTH PLAIN, the password
+/// percent-decoded) before MAIL FROM.
+#[tokio::test]
+async fn smtp_sends_auth_when_credentials_are_given() {
+    use base64::Engine;
+    use projections::notifications::Transport;
+    let (port, peer) = smtp_peer().await;
+    let smtp = Smtp::from_url(
+        &format!("smtp://mailer:p%40ss@127.0.0.1:{port}"),
+        "no-reply@shop.example",
+    )
+    .unwrap();
+    smtp.send(&message()).await.unwrap();
+    let heard = peer.await.unwrap();
+    let plain = base64::engine::general_purpose::STANDARD.encode("\0mailer\0p@ss");
+    let auth = heard
+        .commands
+        .iter()
+        .position(|c| *c == format!("AUTH PLAIN {plain}"))
+        .unwrap_or_else(|| panic!("no AUTH PLAIN for mailer in {:?}", heard.commands));
+    let mail = heard
+        .commands
+        .iter()
+        .position(|c| c.starts_with("MAIL FROM:"))
+        .unwrap();
+    assert!(
+        auth < mail,
+        "AUTH comes before MAIL FROM: {:?}",
+        heard.commands
+    );
 }

@@ -77,30 +77,74 @@ fn row(e: &RecordedEvent) -> [String; 11] {
     ]
 }
 
-/// RFC 4180: quote fields holding a comma, quote or line break; double inner quotes.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
+/// Where the rows go, in the format asked for.
+enum Sink<'w, W: Write> {
+    /// RFC 4180 quoting (a field holding a comma, quote or line break is quoted, inner
+    /// quotes doubled), one record per line.
+    Csv(Box<csv::Writer<&'w mut W>>),
+    Table(&'w mut W),
+    Ndjson(&'w mut W),
+}
+
+impl<'w, W: Write> Sink<'w, W> {
+    fn new(format: AuditFormat, out: &'w mut W) -> std::io::Result<Self> {
+        Ok(match format {
+            AuditFormat::Csv => {
+                let mut csv = csv::WriterBuilder::new()
+                    .terminator(csv::Terminator::Any(b'\n'))
+                    .from_writer(out);
+                csv.write_record(COLUMNS)?;
+                Sink::Csv(Box::new(csv))
+            }
+            AuditFormat::Table => {
+                writeln!(
+                    out,
+                    "{:<24}  {:<36}  {:<8}  {:<24}  {:<40}  correlation",
+                    "occurred at", "actor", "role", "action", "stream"
+                )?;
+                Sink::Table(out)
+            }
+            AuditFormat::Ndjson => Sink::Ndjson(out),
+        })
+    }
+
+    fn row(&mut self, e: &RecordedEvent) -> std::io::Result<()> {
+        let r = row(e);
+        match self {
+            Sink::Csv(csv) => csv.write_record(&r)?,
+            Sink::Table(out) => writeln!(
+                out,
+                "{:<24}  {:<36}  {:<8}  {:<24}  {:<40}  {}",
+                r[0], r[1], r[2], r[3], r[4], r[7]
+            )?,
+            Sink::Ndjson(out) => {
+                let mut obj = serde_json::Map::new();
+                for (k, v) in COLUMNS.iter().zip(r) {
+                    obj.insert((*k).to_owned(), json!(v));
+                }
+                obj.insert("details".into(), e.data.clone());
+                serde_json::to_writer(&mut **out, &obj).map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            Sink::Csv(mut csv) => csv.flush(),
+            Sink::Table(out) | Sink::Ndjson(out) => out.flush(),
+        }
     }
 }
 
-pub async fn audit(
+pub async fn audit<W: Write>(
     store: &dyn EventStore,
     filter: &AuditFilter,
     format: AuditFormat,
-    out: &mut impl Write,
+    out: &mut W,
 ) -> Result<usize, UmctlError> {
-    match format {
-        AuditFormat::Csv => writeln!(out, "{}", COLUMNS.join(","))?,
-        AuditFormat::Table => writeln!(
-            out,
-            "{:<24}  {:<36}  {:<8}  {:<24}  {:<40}  correlation",
-            "occurred at", "actor", "role", "action", "stream"
-        )?,
-        AuditFormat::Ndjson => {}
-    }
+    let mut sink = Sink::new(format, out)?;
     let mut after = Position::START;
     let mut n = 0;
     loop {
@@ -108,41 +152,30 @@ pub async fn audit(
         let Some(last) = page.last() else { break };
         after = last.position;
         for e in page.iter().filter(|e| filter.keeps(e)) {
-            let r = row(e);
-            match format {
-                AuditFormat::Csv => {
-                    let fields: Vec<String> = r.iter().map(|f| csv_field(f)).collect();
-                    writeln!(out, "{}", fields.join(","))?;
-                }
-                AuditFormat::Table => writeln!(
-                    out,
-                    "{:<24}  {:<36}  {:<8}  {:<24}  {:<40}  {}",
-                    r[0], r[1], r[2], r[3], r[4], r[7]
-                )?,
-                AuditFormat::Ndjson => {
-                    let mut obj = serde_json::Map::new();
-                    for (k, v) in COLUMNS.iter().zip(r) {
-                        obj.insert((*k).to_owned(), json!(v));
-                    }
-                    obj.insert("details".into(), e.data.clone());
-                    serde_json::to_writer(&mut *out, &obj).map_err(std::io::Error::from)?;
-                    writeln!(out)?;
-                }
-            }
+            sink.row(e)?;
             n += 1;
         }
     }
+    sink.finish()?;
     Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    fn csv_line(fields: &[&str]) -> String {
+        let mut out = Vec::new();
+        let mut csv = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .from_writer(&mut out);
+        csv.write_record(fields).unwrap();
+        drop(csv);
+        String::from_utf8(out).unwrap()
+    }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_line(&["plain", "a,b"]), "plain,\"a,b\"\n");
+        assert_eq!(csv_line(&["say \"hi\""]), "\"say \"\"hi\"\"\"\n");
+        assert_eq!(csv_line(&["two\nlines", ""]), "\"two\nlines\",\n");
     }
 }

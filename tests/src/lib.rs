@@ -13,7 +13,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use commands::notify::{link_of, render, token_of, EmailTokens, OutboxRow};
+use commands::accounts::email_tokens::EmailTokens;
+use domain::notification::{link_of, token_of};
+use projections::notifications::{render, OutboxRow};
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};

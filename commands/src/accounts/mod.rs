@@ -9,6 +9,7 @@
 //! - [`verification`]: e-mail verification and password reset links, issued and spent.
 //! - [`profile`]: names, role and suspension.
 //! - [`addresses`]: an account's addresses.
+//! - [`email_tokens`]: the HMAC tokens of verification and reset links.
 //! - [`account`]: what they share: the user's stream, the account as the write side has
 //!   it (by id or by e-mail), and [`AccountError`].
 //!
@@ -20,6 +21,7 @@
 
 pub mod account;
 pub mod addresses;
+pub mod email_tokens;
 pub mod profile;
 pub mod registration;
 pub mod verification;

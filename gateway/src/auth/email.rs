@@ -2,7 +2,7 @@
 //! `/auth/resend-verification`, `/auth/forgot-password`, `/auth/reset-password`.
 //!
 //! A token a user presents is checked here first (its MAC, with the server secret; see
-//! `commands::notify::EmailTokens`); then the use cases of `commands::accounts` let the
+//! `commands::accounts::email_tokens::EmailTokens`); then the use cases of `commands::accounts` let the
 //! user's stream decide whether it is the latest of its kind, unused and unexpired.
 
 use axum::extract::State;
@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::{Json, Router};
+use commands::accounts::email_tokens::EmailTokens;
 use commands::accounts::{self, TokenError};
-use commands::notify::EmailTokens;
 use domain::user::{TokenPurpose, UserError};
 use domain::value::Email;
 use serde::Deserialize;

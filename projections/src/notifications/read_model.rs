@@ -1,38 +1,60 @@
-//! The `notifications` read model: the outbox that `commands::notify::Notifier` delivers.
+//! The `notifications` read model: the outbox that the [`Notifier`](super::notifier::Notifier)
+//! delivers, and the one query it needs, [`due`].
 //!
 //! A row is derived from the event that causes a message (a verification or reset request,
 //! a placed or shipped order, a low-stock alert, one row per staff member), its recipient
 //! from the model's own copy of registrations, and its delivery state from the
 //! `notification-<id>` stream the worker writes. Everything comes from events, so a rebuild
-//! gives the same rows, sent ones included. No secret is stored: links are rendered from
-//! `payload.token_id` at send time.
+//! gives the same rows, sent ones included. Subjects are rendered here, from the template and
+//! the payload; bodies at send time, since their links carry a signed token and no secret is
+//! stored: the payload names only `token_id`.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use commands::notify::Template;
 use commands::store::RecordedEvent;
 use domain::inventory::InventoryEvent;
-use domain::notification::{NotificationEvent, NotificationId};
+use domain::notification::{NotificationEvent, NotificationId, Template};
 use domain::order::OrderEvent;
 use domain::user::{Role, UserEvent};
 use serde_json::{json, Value};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use super::delivery::Delivery;
 use crate::runtime::{column, decode, Projection, ProjectionError};
 
 pub struct NotificationsProjection;
 
+/// An outbox row as the notifier reads it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxRow {
+    pub notification_id: Uuid,
+    pub recipient: String,
+    pub template: String,
+    pub subject: String,
+    pub payload: Value,
+}
+
+/// Up to `limit` pending rows whose next attempt is due, oldest first. A row another
+/// worker holds shows as due again once its lease lapses; the claim on the notification's
+/// stream, not this query, decides who sends it.
+pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select notification_id, recipient, template, subject, payload
+           from notifications.notifications
+          where status = 'pending' and coalesce(next_attempt_at, created_at) <= now()
+          order by created_at limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// Who receives low-stock alerts.
 const STAFF_ROLES: [Role; 2] = [Role::Staff, Role::Admin];
-
-/// The first block of an id, enough for a person to tell orders apart in a subject.
-fn short(id: Uuid) -> String {
-    id.simple().to_string()[..8].to_uppercase()
-}
 
 /// A registered user as this model knows them.
 #[derive(Clone)]
@@ -40,65 +62,6 @@ struct Recipient {
     email: String,
     first_name: Option<String>,
     role: String,
-}
-
-/// A notification's delivery columns.
-#[derive(sqlx::FromRow)]
-struct Delivery {
-    notification_id: Uuid,
-    status: String,
-    attempts: i32,
-    last_error: Option<String>,
-    next_attempt_at: Option<DateTime<Utc>>,
-    sent_at: Option<DateTime<Utc>>,
-    updated_at: DateTime<Utc>,
-}
-
-impl Delivery {
-    /// Folds one event of the notification's stream in, as the worker reports it.
-    fn fold(&mut self, event: &NotificationEvent) {
-        match event {
-            // The lease keeps other workers off until it lapses.
-            NotificationEvent::DeliveryStarted {
-                attempt,
-                lease_until,
-                at,
-            } => {
-                if self.status == "pending" {
-                    self.attempts = *attempt as i32;
-                    self.next_attempt_at = Some(*lease_until);
-                    self.updated_at = *at;
-                }
-            }
-            NotificationEvent::NotificationSent { attempt, at } => {
-                self.status = "sent".into();
-                self.attempts = self.attempts.max(*attempt as i32);
-                self.sent_at = Some(*at);
-                self.next_attempt_at = None;
-                self.updated_at = *at;
-            }
-            // A late failure report never undoes a delivery another attempt made.
-            NotificationEvent::NotificationFailed {
-                attempt,
-                error,
-                retry_at,
-                at,
-            } => {
-                if self.status != "sent" {
-                    self.status = if retry_at.is_some() {
-                        "pending"
-                    } else {
-                        "failed"
-                    }
-                    .into();
-                    self.attempts = self.attempts.max(*attempt as i32);
-                    self.last_error = Some(error.clone());
-                    self.next_attempt_at = *retry_at;
-                    self.updated_at = *at;
-                }
-            }
-        }
-    }
 }
 
 /// A notification the batch creates.
@@ -278,13 +241,7 @@ impl Batch {
                 ..
             } => {
                 let payload = json!({ "token_id": token_id, "expires_at": expires_at });
-                self.notify_user(
-                    event,
-                    user_id,
-                    Template::VerifyEmail,
-                    "Confirm your e-mail address".into(),
-                    payload,
-                );
+                self.notify_user(event, user_id, Template::VerifyEmail, payload);
             }
             UserEvent::PasswordResetRequested {
                 token_id,
@@ -292,13 +249,7 @@ impl Batch {
                 ..
             } => {
                 let payload = json!({ "token_id": token_id, "expires_at": expires_at });
-                self.notify_user(
-                    event,
-                    user_id,
-                    Template::PasswordReset,
-                    "Reset your UltraMarket password".into(),
-                    payload,
-                );
+                self.notify_user(event, user_id, Template::PasswordReset, payload);
             }
             _ => {}
         }
@@ -322,13 +273,7 @@ impl Batch {
                     "lines": column(&lines, |l| json!({ "sku": l.sku, "quantity": l.quantity, "unit_price": l.unit_price, })),
                     "total": totals.total,
                 });
-                self.notify_user(
-                    event,
-                    user_id,
-                    Template::OrderConfirmation,
-                    format!("Your UltraMarket order {} is confirmed", short(order_id)),
-                    payload,
-                );
+                self.notify_user(event, user_id, Template::OrderConfirmation, payload);
             }
             OrderEvent::OrderShipped {
                 tracking_number, ..
@@ -336,13 +281,7 @@ impl Batch {
                 if let Some(&user_id) = self.owners.get(&order_id) {
                     let payload =
                         json!({ "order_id": order_id, "tracking_number": tracking_number });
-                    self.notify_user(
-                        event,
-                        user_id,
-                        Template::OrderShipped,
-                        format!("Your UltraMarket order {} has shipped", short(order_id)),
-                        payload,
-                    );
+                    self.notify_user(event, user_id, Template::OrderShipped, payload);
                 }
             }
             _ => {}
@@ -377,7 +316,6 @@ impl Batch {
                 r.email,
                 user_id,
                 Template::LowStock,
-                format!("Low stock: {} ({available} left)", sku.as_str()),
                 payload,
             );
         }
@@ -388,7 +326,6 @@ impl Batch {
         event: &RecordedEvent,
         user_id: Uuid,
         template: Template,
-        subject: String,
         mut payload: Value,
     ) {
         // An order placed for an account this model never saw register has nobody to tell.
@@ -398,10 +335,9 @@ impl Batch {
         payload["user_id"] = json!(user_id);
         payload["first_name"] = json!(r.first_name);
         let email = r.email.clone();
-        self.queue(event, "", email, user_id, template, subject, payload);
+        self.queue(event, "", email, user_id, template, payload);
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn queue(
         &mut self,
         event: &RecordedEvent,
@@ -409,7 +345,6 @@ impl Batch {
         recipient: String,
         user_id: Uuid,
         template: Template,
-        subject: String,
         payload: Value,
     ) {
         let id = NotificationId::derive(event.id, recipient_key).as_uuid();
@@ -431,7 +366,7 @@ impl Batch {
                 recipient,
                 user_id,
                 template,
-                subject,
+                subject: template.subject(&payload),
                 payload,
                 created_at: event.recorded_at,
             });
@@ -555,7 +490,7 @@ impl Projection for NotificationsProjection {
     }
 
     fn tables(&self) -> &'static str {
-        include_str!("../../schemas/read-models/notifications.sql")
+        include_str!("../../../schemas/read-models/notifications.sql")
     }
 
     async fn apply(

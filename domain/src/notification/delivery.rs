@@ -1,4 +1,4 @@
-//! The delivery of one notification (an e-mail to a customer, an alert to staff).
+//! The delivery of one notification: the `notification-<id>` stream's aggregate.
 //!
 //! What to send is derived from other streams' events by the `notifications` read model;
 //! this stream, `notification-<id>`, records only what happened to the message: each attempt

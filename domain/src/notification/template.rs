@@ -1,0 +1,263 @@
+//! What a notification says: its [`Template`], and the subject and body rendered from the
+//! template and its data (the JSON payload the `notifications` read model keeps beside it).
+//!
+//! Rendering is pure. The one secret a message carries, the token of a verification or reset
+//! link, is signed through [`LinkTokens`] by the caller (the accounts use cases hold the HMAC
+//! key), so the same data renders to the same message every time and no secret is stored.
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::id::UserId;
+use crate::money::Money;
+use crate::user::{TokenId, TokenPurpose};
+
+/// What a notification says; the read model names it, the notifier renders it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    VerifyEmail,
+    PasswordReset,
+    OrderConfirmation,
+    OrderShipped,
+    LowStock,
+}
+
+/// Signs the token a link carries for `token_id`: the user's stream records the id, the
+/// person receives the signed token.
+pub trait LinkTokens {
+    fn issue(&self, purpose: TokenPurpose, user: UserId, token_id: TokenId) -> String;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("unknown template {0:?}")]
+    UnknownTemplate(String),
+    #[error("payload of {template}: {reason}")]
+    Payload {
+        template: &'static str,
+        reason: String,
+    },
+}
+
+/// The first block of an id, enough for a person to tell orders apart in a subject.
+fn short(id: Uuid) -> String {
+    id.simple().to_string()[..8].to_uppercase()
+}
+
+impl Template {
+    pub const ALL: [Template; 5] = [
+        Template::VerifyEmail,
+        Template::PasswordReset,
+        Template::OrderConfirmation,
+        Template::OrderShipped,
+        Template::LowStock,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Template::VerifyEmail => "verify_email",
+            Template::PasswordReset => "password_reset",
+            Template::OrderConfirmation => "order_confirmation",
+            Template::OrderShipped => "order_shipped",
+            Template::LowStock => "low_stock",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Template> {
+        Template::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The subject line. It is fixed when the notification is created (the read model
+    /// stores it), so it names only facts of the causing event, never a secret; a fact the
+    /// data lacks shows as `?` rather than losing the message.
+    pub fn subject(&self, data: &Value) -> String {
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let order = || {
+            text("order_id")
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .map_or_else(|| "?".to_owned(), short)
+        };
+        match self {
+            Template::VerifyEmail => "Confirm your e-mail address".to_owned(),
+            Template::PasswordReset => "Reset your UltraMarket password".to_owned(),
+            Template::OrderConfirmation => {
+                format!("Your UltraMarket order {} is confirmed", order())
+            }
+            Template::OrderShipped => format!("Your UltraMarket order {} has shipped", order()),
+            Template::LowStock => format!(
+                "Low stock: {} ({} left)",
+                text("sku").unwrap_or("?"),
+                data.get("available").and_then(Value::as_i64).unwrap_or(0),
+            ),
+        }
+    }
+
+    /// The body. `public_url` is where people open links (the storefront); `tokens` signs
+    /// the token of a verification or reset link.
+    pub fn body(
+        &self,
+        data: &Value,
+        public_url: &str,
+        tokens: &dyn LinkTokens,
+    ) -> Result<String, RenderError> {
+        let bad = |reason: &str| RenderError::Payload {
+            template: self.as_str(),
+            reason: reason.to_owned(),
+        };
+        let text = |key: &str| data.get(key).and_then(Value::as_str);
+        let uuid = |key: &str| text(key).and_then(|s| Uuid::parse_str(s).ok());
+        let base = public_url.trim_end_matches('/');
+        let greeting = match text("first_name") {
+            Some(name) => format!("Hello {name},"),
+            None => "Hello,".to_owned(),
+        };
+        let link = |purpose: TokenPurpose, path: &str| -> Result<String, RenderError> {
+            let user = uuid("user_id").ok_or_else(|| bad("no user_id"))?;
+            let token_id = uuid("token_id").ok_or_else(|| bad("no token_id"))?;
+            let token = tokens.issue(purpose, UserId::new(user), TokenId::new(token_id));
+            Ok(format!("{base}/{path}?token={token}"))
+        };
+        let expires = text("expires_at").unwrap_or("soon");
+        Ok(match self {
+            Template::VerifyEmail => format!(
+                "{greeting}\n\nPlease confirm your e-mail address by opening this link:\n\n{}\n\n\
+                 The link works once and expires at {expires}. If you did not create an \
+                 UltraMarket account, ignore this message.\n",
+                link(TokenPurpose::VerifyEmail, "verify-email")?
+            ),
+            Template::PasswordReset => format!(
+                "{greeting}\n\nSomeone asked to reset the password of your UltraMarket account. \
+                 To choose a new one, open this link:\n\n{}\n\n\
+                 The link works once and expires at {expires}. If it was not you, ignore this \
+                 message: your password stays as it is.\n",
+                link(TokenPurpose::ResetPassword, "reset-password")?
+            ),
+            Template::OrderConfirmation => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                let money = |v: Option<&Value>| {
+                    v.and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
+                        .map(|m| m.to_string())
+                        .unwrap_or_default()
+                };
+                let lines: String = data
+                    .get("lines")
+                    .and_then(Value::as_array)
+                    .map(|lines| {
+                        lines
+                            .iter()
+                            .map(|l| {
+                                format!(
+                                    "  {} x {} at {}\n",
+                                    l.get("quantity").and_then(Value::as_u64).unwrap_or(0),
+                                    l.get("sku").and_then(Value::as_str).unwrap_or("?"),
+                                    money(l.get("unit_price"))
+                                )
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                format!(
+                    "{greeting}\n\nThank you for your order {order}.\n\n{lines}\nTotal: {}\n\n\
+                     Follow it at {base}/orders/{order}\n",
+                    money(data.get("total"))
+                )
+            }
+            Template::OrderShipped => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                let tracking = match text("tracking_number") {
+                    Some(t) => format!("Tracking number: {t}\n\n"),
+                    None => String::new(),
+                };
+                format!(
+                    "{greeting}\n\nYour order {order} has shipped.\n\n{tracking}\
+                     Follow it at {base}/orders/{order}\n"
+                )
+            }
+            Template::LowStock => format!(
+                "{greeting}\n\nStock of {} is low: {} available (threshold {}).\n",
+                text("sku").ok_or_else(|| bad("no sku"))?,
+                data.get("available").and_then(Value::as_i64).unwrap_or(0),
+                data.get("threshold").and_then(Value::as_u64).unwrap_or(0),
+            ),
+        })
+    }
+}
+
+/// The verification or reset link inside a rendered body: what a test, or a person reading
+/// the outbox, follows.
+pub fn link_of(body: &str) -> Option<&str> {
+    body.split_whitespace().find(|w| w.contains("?token="))
+}
+
+/// The token inside a link.
+pub fn token_of(link: &str) -> Option<&str> {
+    link.split_once("?token=").map(|(_, t)| t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Stands in for the HMAC: what matters here is which ids reach the signer.
+    struct Plain;
+
+    impl LinkTokens for Plain {
+        fn issue(&self, purpose: TokenPurpose, user: UserId, token_id: TokenId) -> String {
+            format!("{}.{}.{}", purpose.as_str(), user.as_uuid(), token_id)
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for t in Template::ALL {
+            assert_eq!(Template::parse(t.as_str()), Some(t));
+        }
+        assert_eq!(Template::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn links_carry_the_signed_token_of_the_user_and_token_named() {
+        let (user, token_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let data = json!({ "user_id": user, "token_id": token_id, "first_name": "Ann" });
+        let body = Template::PasswordReset
+            .body(&data, "https://shop.example/", &Plain)
+            .unwrap();
+        assert!(body.starts_with("Hello Ann,"));
+        let link = link_of(&body).unwrap();
+        assert!(link.starts_with("https://shop.example/reset-password?token="));
+        assert_eq!(
+            token_of(link),
+            Some(format!("reset_password.{user}.{token_id}").as_str())
+        );
+        assert_eq!(
+            Template::VerifyEmail.body(&json!({ "user_id": user }), "x", &Plain),
+            Err(RenderError::Payload {
+                template: "verify_email",
+                reason: "no token_id".into()
+            })
+        );
+    }
+
+    #[test]
+    fn subjects_name_the_order_and_the_stock() {
+        let order = Uuid::parse_str("0a1b2c3d-0000-4000-8000-000000000000").unwrap();
+        assert_eq!(
+            Template::OrderShipped.subject(&json!({ "order_id": order })),
+            "Your UltraMarket order 0A1B2C3D has shipped"
+        );
+        assert_eq!(
+            Template::LowStock.subject(&json!({ "sku": "MUG-1", "available": 3 })),
+            "Low stock: MUG-1 (3 left)"
+        );
+        let body = Template::OrderConfirmation
+            .body(
+                &json!({ "order_id": order, "lines": [{ "sku": "MUG-1", "quantity": 2 }] }),
+                "https://shop.example",
+                &Plain,
+            )
+            .unwrap();
+        assert!(body.contains("  2 x MUG-1 at \n"), "{body}");
+        assert!(body.contains(&format!("https://shop.example/orders/{order}")));
+    }
+}
