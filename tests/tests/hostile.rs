@@ -22,7 +22,7 @@ fn forged_token(secret: &str, user: &str, role: &str, exp_offset_secs: i64) -> S
             "sub": user, "role": role, "iat": now - 3600, "exp": now + exp_offset_secs,
             "jti": Uuid::new_v4(),
         }),
-        &EncodingKey::from_secret(secret.as_bytes()),
+        &EncodingKey::from_secret(secret.as_bytes()).unwrap(),
     )
     .unwrap()
 }

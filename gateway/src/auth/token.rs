@@ -39,12 +39,9 @@ pub fn issue_access_token(
         exp: now + ACCESS_TOKEN_TTL.as_secs() as i64,
         jti: Uuid::new_v4(),
     };
-    encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(secret),
-    )
-    .map_err(ApiError::internal)
+    // Only an empty secret is refused here, and the config never lets one through.
+    let key = EncodingKey::from_secret(secret).map_err(ApiError::internal)?;
+    encode(&Header::new(Algorithm::HS256), &claims, &key).map_err(ApiError::internal)
 }
 
 /// The caller, from a valid access token.
@@ -109,17 +106,16 @@ impl FromRequestParts<AppState> for AuthUser {
             })?;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
-        let data = decode::<Claims>(
-            token.trim(),
-            &DecodingKey::from_secret(state.jwt_secret.expose().as_bytes()),
-            &validation,
-        )
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                ApiError::Unauthorized("the access token has expired; refresh it".into())
-            }
-            _ => ApiError::Unauthorized("the access token is not valid".into()),
-        })?;
+        // An empty secret (the only refusal) is our fault, not the caller's: a 500.
+        let key = DecodingKey::from_secret(state.jwt_secret.expose().as_bytes())
+            .map_err(ApiError::internal)?;
+        let data =
+            decode::<Claims>(token.trim(), &key, &validation).map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    ApiError::Unauthorized("the access token has expired; refresh it".into())
+                }
+                _ => ApiError::Unauthorized("the access token is not valid".into()),
+            })?;
         Ok(AuthUser {
             user_id: data.claims.sub,
             role: data.claims.role,
