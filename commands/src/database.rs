@@ -1,14 +1,16 @@
-//! PostgreSQL plumbing every floor shares: the migrations, the pool options and the one
-//! cancel-safe way to begin a transaction.
+//! PostgreSQL plumbing every floor shares: the migrations and the pool options.
+//! Transactions begin with sqlx's own `begin`/`begin_with`: since sqlx 0.9.1 a begin
+//! cancelled mid-flight leaves no transaction open on the pool (launchbadge/sqlx#4393),
+//! which the test below holds it to.
 //!
 //! The store's adapter, the projection runtime, the gateway and the tools all talk to the
-//! same server; they take their pools and transactions from here rather than from the
-//! store adapter, whose internals are its own.
+//! same server; they take their migrations and pool options from here rather than from
+//! the store adapter, whose internals are its own.
 
 use std::time::Duration;
 
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::Connection;
 
 /// Every PostgreSQL migration of the engine: the store and the read models.
@@ -46,38 +48,10 @@ fn pool_options_pinging_after(idle: Duration) -> PgPoolOptions {
         })
 }
 
-/// Begins a transaction on `pool` with `statement` (`BEGIN` when none), cancel-safe.
-///
-/// sqlx 0.8's own `begin` is not: a future dropped while its `BEGIN` round trip is in
-/// flight (an aborted task, a client gone, a `select!`) leaves the session inside a
-/// transaction that nothing ends, and the pool hands that connection on. The next
-/// borrower's statements then run in it uncommitted, an append included, and whatever
-/// locks it took stay held (launchbadge/sqlx#4393, fixed in sqlx 0.9.1). Here the begin
-/// runs in a task of its own, so it always completes; a transaction no one waits for any
-/// more is dropped whole, and that rolls it back.
-pub async fn begin(
-    pool: &PgPool,
-    statement: Option<String>,
-) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let pool = pool.clone();
-    #[allow(clippy::disallowed_methods)]
-    let begun = tokio::spawn(async move {
-        match statement {
-            Some(statement) => pool.begin_with(statement).await,
-            None => pool.begin().await,
-        }
-    });
-    match begun.await {
-        Ok(tx) => tx,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // The runtime is shutting down.
-        Err(_) => Err(sqlx::Error::PoolClosed),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sqlx::postgres::PgPool;
 
     async fn backend(pool: &PgPool) -> Result<i32, sqlx::Error> {
         sqlx::query_scalar("select pg_backend_pid()")
@@ -135,7 +109,9 @@ mod tests {
 
     /// A transaction whose begin is cancelled mid-flight (here, while its `BEGIN` waits
     /// for a lock) must not leave its session inside a transaction for the pool to hand
-    /// on: the next statements on that connection would run uncommitted in it.
+    /// on: the next statements on that connection would run uncommitted in it. sqlx's own
+    /// begin did before 0.9.1 (launchbadge/sqlx#4393, fixed by #4394); this holds the
+    /// dependency to the fix.
     #[sqlx::test(migrator = "crate::database::MIGRATOR")]
     async fn a_cancelled_begin_leaves_no_transaction_open_on_the_pool(
         options: PgPoolOptions,
@@ -152,10 +128,7 @@ mod tests {
             .execute(&mut holder)
             .await
             .unwrap();
-        let waiting = begin(
-            &pool,
-            Some("begin; select pg_advisory_xact_lock(4393)".into()),
-        );
+        let waiting = pool.begin_with("begin; select pg_advisory_xact_lock(4393)");
         assert!(
             tokio::time::timeout(Duration::from_millis(200), waiting)
                 .await

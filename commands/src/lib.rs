@@ -30,8 +30,8 @@
 //! - [`accounts`]: the accounts use cases; [`email_tokens`](accounts::email_tokens), the
 //!   HMAC tokens of verification and reset links, which the gateway opens and the notifier
 //!   (`projections::notifications`) signs its links with.
-//! - [`database`]: what every floor shares of PostgreSQL: the migrations, pool options and
-//!   the cancel-safe `begin`.
+//! - [`database`]: what every floor shares of PostgreSQL: the migrations and pool
+//!   options.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!

@@ -722,7 +722,7 @@ async fn out_of_order(pool: PgPool) {
                 let mut ids = Vec::new();
                 for i in 0..PER_WRITER {
                     let jitter = || Duration::from_micros(rand::random::<u64>() % 8_000);
-                    let mut tx = commands::database::begin(&pool, None).await.unwrap();
+                    let mut tx = pool.begin().await.unwrap();
                     sqlx::query("select pg_current_xact_id()")
                         .execute(&mut *tx)
                         .await

@@ -168,9 +168,9 @@ async fn list(
           and ($5::uuid is null or correlation_id = $5)
           and ($6::timestamptz is null or created_at >= $6)
           and ($7::timestamptz is null or created_at < $7)";
-    let total: i64 = sqlx::query_scalar(&format!(
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from audit.audit_logs where {filter}"
-    ))
+    )))
     .bind(q.actor)
     .bind(&resource)
     .bind(&resource_id)
@@ -180,14 +180,14 @@ async fn list(
     .bind(q.to)
     .fetch_one(&state.pool)
     .await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select event_id, user_id, role, action, resource, resource_id, details,
                 host(ip_address) as ip_address, user_agent, created_at, occurred_at,
                 correlation_id, causation_id, stream_id, stream_version
            from audit.audit_logs where {filter}
           order by created_at desc, commit_position desc, prepare_position desc
           limit $8 offset $9"
-    ))
+    )))
     .bind(q.actor)
     .bind(&resource)
     .bind(&resource_id)

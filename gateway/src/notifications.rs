@@ -150,19 +150,19 @@ async fn list(
     caught_up(&state, &headers, "notifications").await?;
     let filter = "($1::text is null or lower(recipient) = lower($1))
           and ($2::text is null or status = $2)";
-    let total: i64 = sqlx::query_scalar(&format!(
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from notifications.notifications where {filter}"
-    ))
+    )))
     .bind(&q.to)
     .bind(&q.status)
     .fetch_one(&state.pool)
     .await?;
-    let rows: Vec<Row> = sqlx::query_as(&format!(
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select notification_id, channel, recipient, template, subject, payload, status,
                 attempts, last_error, created_at, sent_at
            from notifications.notifications where {filter}
           order by created_at desc, notification_id limit $3 offset $4"
-    ))
+    )))
     .bind(&q.to)
     .bind(&q.status)
     .bind(limit)

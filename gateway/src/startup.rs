@@ -454,7 +454,7 @@ pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
 async fn create_database(options: &PgConnectOptions, database: &str) -> Result<(), sqlx::Error> {
     let mut admin = options.clone().database("postgres").connect().await?;
     let quoted = database.replace('"', "\"\"");
-    match sqlx::query(&format!("create database \"{quoted}\""))
+    match sqlx::query(sqlx::AssertSqlSafe(format!("create database \"{quoted}\"")))
         .execute(&mut admin)
         .await
     {

@@ -200,10 +200,12 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
     let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
         .await
         .unwrap();
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

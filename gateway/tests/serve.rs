@@ -109,17 +109,19 @@ async fn serve_creates_its_database_and_answers_health() {
     let mut admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
         .await
         .unwrap();
-    let tables: i64 = sqlx::query_scalar(&format!(
+    let tables: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from pg_database where datname = '{db}'"
-    ))
+    )))
     .fetch_one(&admin)
     .await
     .unwrap();
     assert_eq!(tables, 1, "serve created its database");
-    sqlx::query(&format!("drop database {db} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {db} with (force)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     admin.close().await;
     let _ = &mut admin;
 }

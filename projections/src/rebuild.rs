@@ -12,7 +12,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commands::database::begin;
 use commands::store::{EventStore, Position};
 use sqlx::PgPool;
 
@@ -62,11 +61,14 @@ async fn fresh_schema(
     schema: &str,
     key: &str,
 ) -> Result<(), ProjectionError> {
-    let mut tx = begin(pool, None).await?;
+    let mut tx = pool.begin().await?;
     checkpoint::lock(&mut tx, key).await?;
-    sqlx::query(&format!("drop schema if exists {} cascade", quoted(schema)))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop schema if exists {} cascade",
+        quoted(schema)
+    )))
+    .execute(&mut *tx)
+    .await?;
     sqlx::query("delete from projections.parked where projection = $1")
         .bind(key)
         .execute(&mut *tx)
@@ -258,33 +260,39 @@ async fn swap(
     .fetch_one(&mut *tx)
     .await?;
     let old = format!("{schema}__old");
-    sqlx::query(&format!("drop schema if exists {} cascade", quoted(&old)))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop schema if exists {} cascade",
+        quoted(&old)
+    )))
+    .execute(&mut *tx)
+    .await?;
     let live_exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
             .bind(schema)
             .fetch_one(&mut *tx)
             .await?;
     if live_exists {
-        sqlx::query(&format!(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "alter schema {} rename to {}",
             quoted(schema),
             quoted(&old)
-        ))
+        )))
         .execute(&mut *tx)
         .await?;
     }
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "alter schema {} rename to {}",
         quoted(shadow),
         quoted(schema)
-    ))
+    )))
     .execute(&mut *tx)
     .await?;
-    sqlx::query(&format!("drop schema if exists {} cascade", quoted(&old)))
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop schema if exists {} cascade",
+        quoted(&old)
+    )))
+    .execute(&mut *tx)
+    .await?;
     checkpoint::set(tx, name, at, applied, projection.tables(), last_event_at).await?;
     sqlx::query("delete from projections.checkpoints where projection = $1")
         .bind(key)
@@ -331,7 +339,7 @@ pub async fn checksums(
     let mut out = Vec::with_capacity(tables.len());
     for table in tables {
         let (rows, md5, portable): (i64, Option<String>, Option<String>) =
-            sqlx::query_as(&format!(
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "with r as (select t::text as full_row, (to_jsonb(t) - $1::text[])::text as portable
                           from {}.{} t)
              select count(*),
@@ -340,7 +348,7 @@ pub async fn checksums(
                from r",
             quoted(schema),
             quoted(&table)
-        ))
+        )))
             .bind(&local)
             .fetch_one(&mut *conn)
             .await?;
@@ -383,7 +391,7 @@ pub async fn verify(
     let started = Instant::now();
     let (name, schema) = (projection.name(), projection.schema());
     let (position, live) = {
-        let mut tx = begin(pool, None).await?;
+        let mut tx = pool.begin().await?;
         checkpoint::lock(&mut tx, name).await?;
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
@@ -423,11 +431,11 @@ pub async fn verify(
         checksums(&mut conn, &scratch, projection.store_local_columns()).await
     }
     .await;
-    let mut tx = begin(pool, None).await?;
-    sqlx::query(&format!(
+    let mut tx = pool.begin().await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "drop schema if exists {} cascade",
         quoted(&scratch)
-    ))
+    )))
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from projections.checkpoints where projection = $1")

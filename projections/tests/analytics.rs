@@ -238,7 +238,7 @@ fn cart_line(item: &Item, quantity: u32, price: i64) -> CartLine {
     }
 }
 
-async fn one<T>(pool: &PgPool, sql: &str) -> T
+async fn one<T>(pool: &PgPool, sql: &'static str) -> T
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {

@@ -560,9 +560,9 @@ async fn dump(pool: &PgPool, schema: &str) -> Vec<String> {
         "price_changes",
         "stock",
     ] {
-        let rows: Vec<String> = sqlx::query_scalar(&format!(
+        let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select t::text from {schema}.{table} t order by 1"
-        ))
+        )))
         .fetch_all(pool)
         .await
         .unwrap();
@@ -735,26 +735,30 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
 /// Builds the catalog's tables in `schema` from `events`, `batch` events per transaction
 /// through [`CatalogProjection::apply_events`]; answers how long the applying took.
 async fn build_in(pool: &PgPool, schema: &str, events: &[RecordedEvent], batch: usize) -> Duration {
-    let mut tx = commands::database::begin(pool, None).await.unwrap();
-    sqlx::query(&format!("create schema {schema}"))
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("create schema {schema}")))
         .execute(&mut *tx)
         .await
         .unwrap();
-    sqlx::query(&format!("set local search_path to {schema}"))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "set local search_path to {schema}"
+    )))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
     sqlx::Executor::execute(&mut *tx, CatalogProjection.tables())
         .await
         .unwrap();
     tx.commit().await.unwrap();
     let started = Instant::now();
     for chunk in events.chunks(batch) {
-        let mut tx = commands::database::begin(pool, None).await.unwrap();
-        sqlx::query(&format!("set local search_path to {schema}"))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "set local search_path to {schema}"
+        )))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
         let refs: Vec<&RecordedEvent> = chunk.iter().collect();
         CatalogProjection
             .apply_events(&mut tx, &refs)

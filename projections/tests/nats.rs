@@ -600,7 +600,9 @@ async fn a_batch_abandoned_halfway_leaves_nothing_behind(
     let events = events_in_store(&*store, 3).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(Slow));
     runner.prepare().await.unwrap();
-    let mut observer: PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    let mut observer = <PgConnection as sqlx::Connection>::connect_with(&connect)
+        .await
+        .unwrap();
     // Abandoned once the server shows it inside a pause: past an insert, before the
     // commit. Not after a fixed time, which a busy machine may not even have started it in.
     // Boxed, so that dropping it drops the batch itself.
@@ -1091,10 +1093,10 @@ async fn orders_equal_a_rebuild(pool: PgPool, feed: Feed) {
 async fn snapshot(pool: &PgPool) -> String {
     let mut all = String::new();
     for table in ["orders", "order_items", "order_history"] {
-        let rows: Option<String> = sqlx::query_scalar(&format!(
+        let rows: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select string_agg(to_jsonb(t)::text, E'\\n' order by to_jsonb(t)::text)
                from orders.{table} t"
-        ))
+        )))
         .fetch_one(pool)
         .await
         .unwrap();

@@ -287,7 +287,9 @@ async fn a_batch_waits_for_its_lock_past_the_statement_timeout(
     let events = all_events(&*store, 1).await;
     let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
     runner.prepare().await.unwrap();
-    let mut holder: sqlx::PgConnection = sqlx::Connection::connect_with(&connect).await.unwrap();
+    let mut holder = <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect)
+        .await
+        .unwrap();
     sqlx::query("select pg_advisory_lock(hashtext('projection:orders'))")
         .execute(&mut holder)
         .await

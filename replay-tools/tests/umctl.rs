@@ -207,7 +207,7 @@ async fn export_import_round_trip(pool: PgPool) {
     std::fs::write(&file, &first.stdout).unwrap();
 
     let target = format!("umctl_import_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("create database {target}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {target}")))
         .execute(&pool)
         .await
         .unwrap();
@@ -247,10 +247,12 @@ async fn export_import_round_trip(pool: PgPool) {
     assert_eq!(strip(&first), strip(&second));
     std::fs::remove_file(&file).ok();
     // Leave no database behind; the store's listener may hold a connection a moment.
-    sqlx::query(&format!("drop database {target} with (force)"))
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database {target} with (force)"
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
 }
 
 mod flows {
@@ -507,7 +509,7 @@ mod flows {
         let file = std::env::temp_dir().join(format!("umctl-{}.ndjson", Uuid::new_v4()));
         std::fs::write(&file, &export.stdout).unwrap();
         let target = format!("umctl_verify_{}", Uuid::new_v4().simple());
-        sqlx::query(&format!("create database {target}"))
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {target}")))
             .execute(&pool)
             .await
             .unwrap();
@@ -526,10 +528,12 @@ mod flows {
         assert!(stdout(&copy).contains("no live tables here"));
         assert_eq!(checksums(&copy), checksums(&ok));
         std::fs::remove_file(&file).ok();
-        sqlx::query(&format!("drop database {target} with (force)"))
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database {target} with (force)"
+        )))
+        .execute(&pool)
+        .await
+        .unwrap();
 
         // A live row that no longer matches the log.
         sqlx::query("update orders.orders set total = total + 1 where order_id in (select order_id from orders.orders limit 1)")

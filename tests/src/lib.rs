@@ -412,9 +412,11 @@ impl Drop for Server {
                 .build()?;
             rt.block_on(async {
                 let admin = PgPool::connect(&format!("{}/postgres", postgres_server())).await?;
-                sqlx::query(&format!("drop database if exists {database} with (force)"))
-                    .execute(&admin)
-                    .await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "drop database if exists {database} with (force)"
+                )))
+                .execute(&admin)
+                .await?;
                 admin.close().await;
                 Ok::<_, sqlx::Error>(())
             })

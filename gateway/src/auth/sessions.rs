@@ -180,7 +180,7 @@ async fn issue_pair(
 /// time was copied: its whole family is revoked, so neither the thief nor the owner can
 /// go on with it.
 async fn spend(pool: &PgPool, refresh_token: &str) -> Result<(Uuid, Uuid), ApiError> {
-    let mut tx = commands::database::begin(pool, None).await?;
+    let mut tx = pool.begin().await?;
     let row: Option<(Uuid, Uuid, bool, bool, bool)> = sqlx::query_as(
         "select family_id, user_id, used_at is not null, revoked_at is not null, expires_at < now()
            from auth.refresh_tokens where token_hash = $1 for update",

@@ -174,9 +174,9 @@ async fn list_categories(
     let key = format!("public|categories?{}", raw_query(&raw));
     let st = &state;
     cached(&state, &headers, key, move || async move {
-        let rows: Vec<CategoryRow> = sqlx::query_as(&format!(
+        let rows: Vec<CategoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {CATEGORY_COLUMNS} from catalog.categories"
-        ))
+        )))
         .fetch_all(&st.pool)
         .await?;
         // Categories whose parent is gone from the read model still show, as roots.
@@ -211,13 +211,13 @@ async fn find_category(pool: &PgPool, id: &str) -> Result<CategoryRow, ApiError>
         |by: &str| format!("select {CATEGORY_COLUMNS} from catalog.categories where {by} = $1");
     let row: Option<CategoryRow> = match Uuid::parse_str(id) {
         Ok(uuid) => {
-            sqlx::query_as(&sql("category_id"))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql("category_id")))
                 .bind(uuid)
                 .fetch_optional(pool)
                 .await?
         }
         Err(_) => {
-            sqlx::query_as(&sql("slug"))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql("slug")))
                 .bind(id)
                 .fetch_optional(pool)
                 .await?
@@ -246,10 +246,10 @@ async fn get_category(
     let st = &state;
     cached(&state, &headers, key, move || async move {
         let c = find_category(&st.pool, &id).await?;
-        let related: Vec<CategoryRow> = sqlx::query_as(&format!(
+        let related: Vec<CategoryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {CATEGORY_COLUMNS} from catalog.categories
               where category_id = any($1) or path @> array[$2]::uuid[]"
-        ))
+        )))
         .bind(&c.path)
         .bind(c.category_id)
         .fetch_all(&st.pool)

@@ -357,13 +357,13 @@ pub async fn product(pool: &PgPool, id: &str, viewer: &Viewer) -> Result<Product
     };
     let row: Option<ProductRow> = match Uuid::parse_str(id) {
         Ok(uuid) => {
-            sqlx::query_as(&sql("p.product_id"))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql("p.product_id")))
                 .bind(uuid)
                 .fetch_optional(pool)
                 .await?
         }
         Err(_) => {
-            sqlx::query_as(&sql("p.slug"))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql("p.slug")))
                 .bind(id)
                 .fetch_optional(pool)
                 .await?

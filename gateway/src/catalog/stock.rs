@@ -210,9 +210,9 @@ async fn get_stock(
     let key = format!("staff|stock/{}", sku.as_str());
     let pool = &state.pool;
     cached(&state, &headers, key, move || async move {
-        let row: Option<StockRow> = sqlx::query_as(&format!(
+        let row: Option<StockRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {STOCK_COLUMNS}, null::bigint as total from catalog.stock where sku = $1"
-        ))
+        )))
         .bind(sku.as_str())
         .fetch_optional(pool)
         .await?;
@@ -261,10 +261,10 @@ async fn list_stock(
         } else {
             ("", "sku")
         };
-        let rows: Vec<StockRow> = sqlx::query_as(&format!(
+        let rows: Vec<StockRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "select {STOCK_COLUMNS}, count(*) over () as total from catalog.stock {filter}
               order by {order} limit $1 offset $2"
-        ))
+        )))
         .bind(limit)
         .bind(offset)
         .fetch_all(pool)
@@ -272,9 +272,11 @@ async fn list_stock(
         let total = match rows.first() {
             Some(r) => r.total.unwrap_or(0),
             None => {
-                sqlx::query_scalar(&format!("select count(*) from catalog.stock {filter}"))
-                    .fetch_one(pool)
-                    .await?
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "select count(*) from catalog.stock {filter}"
+                )))
+                .fetch_one(pool)
+                .await?
             }
         };
         Ok(Page {

@@ -98,9 +98,9 @@ async fn with_items(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<StoredOrde
 
 /// One order, if the read model has it.
 pub async fn order(pool: &PgPool, order_id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {ORDER_COLUMNS} from orders.orders where order_id = $1"
-    ))
+    )))
     .bind(order_id)
     .fetch_optional(pool)
     .await
@@ -123,16 +123,16 @@ pub async fn page(
     offset: i64,
 ) -> Result<(i64, Vec<StoredOrder>), sqlx::Error> {
     let filter = "($1::uuid is null or user_id = $1) and ($2::text is null or status = $2)";
-    let total: i64 = sqlx::query_scalar(&format!(
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from orders.orders where {filter}"
-    ))
+    )))
     .bind(user_id)
     .bind(status)
     .fetch_one(pool)
     .await?;
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+    let rows: Vec<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {ORDER_COLUMNS} from orders.orders where {filter} order by {order_by}, order_id limit $3 offset $4"
-    ))
+    )))
     .bind(user_id)
     .bind(status)
     .bind(limit)

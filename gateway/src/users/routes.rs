@@ -143,17 +143,18 @@ async fn list(
     let filter = "($1::text is null or role = $1)
           and ($2::text is null or status = $2)
           and ($3::text is null or strpos(email, lower($3)) > 0)";
-    let total: i64 =
-        sqlx::query_scalar(&format!("select count(*) from users.users where {filter}"))
-            .bind(&q.role)
-            .bind(&q.status)
-            .bind(&q.email)
-            .fetch_one(&state.pool)
-            .await?;
-    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+    let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select count(*) from users.users where {filter}"
+    )))
+    .bind(&q.role)
+    .bind(&q.status)
+    .bind(&q.email)
+    .fetch_one(&state.pool)
+    .await?;
+    let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users.users where {filter}
           order by {order} limit $4 offset $5"
-    ))
+    )))
     .bind(&q.role)
     .bind(&q.status)
     .bind(&q.email)
@@ -239,9 +240,9 @@ async fn get_one(
 ) -> Result<Json<UserAccount>, ApiError> {
     self_or_admin(&user, id)?;
     caught_up(&state, &headers, "users").await?;
-    let row: Option<UserRow> = sqlx::query_as(&format!(
+    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users.users where user_id = $1"
-    ))
+    )))
     .bind(id)
     .fetch_optional(&state.pool)
     .await?;

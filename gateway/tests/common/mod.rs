@@ -66,10 +66,12 @@ where
     let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
         .await
         .unwrap();
-    sqlx::query(&format!("drop database if exists {name} with (force)"))
-        .execute(&admin)
-        .await
-        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

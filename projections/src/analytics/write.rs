@@ -15,7 +15,7 @@ impl Batch {
     /// Writes everything in one statement (see [`WRITE`]), binding its parameters in the
     /// order of [`WRITES`].
     pub(super) async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-        let q = sqlx::query(&WRITE);
+        let q = sqlx::query(sqlx::AssertSqlSafe(WRITE.as_str()));
         let q = self.bind_orders(q);
         let q = self.bind_sums(q);
         let q = self.bind_memory(q);

@@ -7,9 +7,8 @@
 
 use std::collections::HashMap;
 
-use commands::database::begin;
 use commands::store::{Position, RecordedEvent};
-use sqlx::{PgConnection, PgPool};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
 use super::projection::{Projection, ProjectionError};
 use super::schema::quote_ident;
@@ -42,7 +41,7 @@ fn quote_literal(s: &str) -> String {
 ///
 /// The lock wait lasts as long as another runner's batch or a rebuild, and must not end
 /// in an error: a statement failing inside this one query leaves the session in an
-/// aborted transaction that sqlx 0.8 does not roll back (launchbadge/sqlx#4409). So an
+/// aborted transaction that sqlx 0.8 did not roll back (launchbadge/sqlx#4409). So an
 /// operator's `statement_timeout` or `lock_timeout` does not apply to it.
 pub(crate) async fn begin_batch(
     pool: &PgPool,
@@ -50,17 +49,15 @@ pub(crate) async fn begin_batch(
 ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let lock_key = quote_literal(&format!("projection:{}", target.key));
     let search_path = quote_literal(&quote_ident(target.schema));
-    begin(
-        pool,
-        Some(format!(
-            "begin;
-             select set_config('statement_timeout', '0', true),
-                    set_config('lock_timeout', '0', true);
-             select pg_advisory_xact_lock(hashtext({lock_key})),
-                           set_config('search_path', {search_path}, true),
-                           set_config('synchronous_commit', 'off', true)"
-        )),
-    )
+    // The only dynamic parts are quoted as literals above.
+    pool.begin_with(AssertSqlSafe(format!(
+        "begin;
+         select set_config('statement_timeout', '0', true),
+                set_config('lock_timeout', '0', true);
+         select pg_advisory_xact_lock(hashtext({lock_key})),
+                       set_config('search_path', {search_path}, true),
+                       set_config('synchronous_commit', 'off', true)"
+    )))
     .await
 }
 

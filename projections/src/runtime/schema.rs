@@ -1,7 +1,6 @@
 //! Schema management: a read model's schema and tables created from its DDL, and whether
 //! the tables still match the code's DDL (a read model made from other DDL is rebuilt).
 
-use commands::database::begin;
 use commands::store::Position;
 use sqlx::{PgConnection, PgPool};
 
@@ -18,9 +17,12 @@ pub(crate) async fn set_search_path(
     conn: &mut PgConnection,
     schema: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!("set local search_path to {}", quote_ident(schema)))
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "set local search_path to {}",
+        quote_ident(schema)
+    )))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -42,7 +44,7 @@ pub async fn ensure_schema(
 ) -> Result<SchemaState, ProjectionError> {
     let name = projection.name();
     let schema = projection.schema();
-    let mut tx = begin(pool, None).await?;
+    let mut tx = pool.begin().await?;
     checkpoint::lock(&mut tx, name).await?;
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = $1)")
@@ -77,10 +79,10 @@ pub(crate) async fn create_tables(
     schema: &str,
     ddl: &'static str,
 ) -> Result<(), ProjectionError> {
-    sqlx::query(&format!(
+    sqlx::query(sqlx::AssertSqlSafe(format!(
         "create schema \"{}\"",
         schema.replace('"', "\"\"")
-    ))
+    )))
     .execute(&mut *conn)
     .await?;
     set_search_path(conn, schema).await?;

@@ -22,7 +22,7 @@ where
 {
     let db = format!("{prefix}_{}", &Uuid::new_v4().simple().to_string()[..12]);
     let mut admin = connect_admin(server).await?;
-    sqlx::query(&format!("create database {db}"))
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {db}")))
         .execute(&mut admin)
         .await
         .with_context(|| format!("creating database {db}"))?;
@@ -37,9 +37,11 @@ where
     // A fresh connection: the run may have taken long enough for an idle one to be cut.
     let dropped = async {
         let mut admin = connect_admin(server).await?;
-        sqlx::query(&format!("drop database if exists {db} with (force)"))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {db} with (force)"
+        )))
+        .execute(&mut admin)
+        .await?;
         admin.close().await.map_err(anyhow::Error::from)
     }
     .await;

@@ -19,7 +19,7 @@ pub(super) async fn read_all(
            and transaction_id < pg_snapshot_xmin(pg_current_snapshot()) \
          order by transaction_id, event_position limit $3"
     );
-    let rows: Vec<EventRow> = sqlx::query_as(&sql)
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(to_i64(after.commit, "position")?)
         .bind(to_i64(after.prepare, "position")?)
         .bind(clamp_limit(limit))

@@ -254,7 +254,7 @@ impl EventStore for PgEventStore {
                  order by stream_revision desc limit $3"
             ),
         };
-        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+        let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(stream_id)
             .bind(start)
             .bind(clamp_limit(limit))

@@ -173,7 +173,7 @@ mod tests {
                 .append(&format!("big-{round}"), ExpectedVersion::Any, big)
                 .await
                 .unwrap();
-            let mut older = crate::database::begin(&pool, None).await.unwrap();
+            let mut older = pool.begin().await.unwrap();
             sqlx::query("select pg_current_xact_id()")
                 .execute(&mut *older)
                 .await
