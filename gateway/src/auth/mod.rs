@@ -33,5 +33,5 @@ pub use bootstrap::bootstrap_admin;
 pub use email::{email_tokens, EmailApi};
 pub use password::{check_policy, hash_password, verify_password};
 pub use routes::{router, AuthApi};
-pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL};
+pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL, STAFF};
 pub use view::{name, Message, TokenPair, UserView};

@@ -14,6 +14,9 @@ use uuid::Uuid;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The roles that run the shop.
+pub const STAFF: &[Role] = &[Role::Staff, Role::Admin];
+
 pub const ACCESS_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

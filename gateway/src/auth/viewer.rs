@@ -8,12 +8,9 @@ use axum::http::request::Parts;
 use domain::user::Role;
 use uuid::Uuid;
 
-use super::token::AuthUser;
+use super::token::{AuthUser, STAFF};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The roles that run the shop.
-pub const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 
 /// Who is browsing: anyone, or the holder of a valid token. A token that is sent must be
 /// valid (401 otherwise): a client that believes it is signed in should learn it is not.

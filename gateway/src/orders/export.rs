@@ -9,17 +9,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use domain::user::Role;
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, STAFF};
 use crate::consistency::caught_up;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/orders/export", get(export))

@@ -6,19 +6,16 @@
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
-use domain::user::Role;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::read_model;
 use super::views::{HistoryEntry, HistoryPage, OrderPage, OrderView};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, STAFF};
 use crate::consistency::caught_up;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
-
-const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 
 /// One order, from the orders read model: the caller's own, or any for staff.
 #[utoipa::path(

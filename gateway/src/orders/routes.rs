@@ -18,7 +18,6 @@ use commands::orders::{
 use commands::payment::TestProvider;
 use domain::money::Money;
 use domain::order::{OrderError, OrderStatus};
-use domain::user::Role;
 use domain::value::Address;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
@@ -26,7 +25,7 @@ use uuid::Uuid;
 
 use super::queries;
 use super::views::{HistoryEntry, HistoryPage, OrderItemView, OrderPage, OrderView, PaymentAnswer};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, STAFF};
 use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -73,8 +72,6 @@ pub fn router() -> Router<AppState> {
     tags((name = "orders", description = "Placing, paying, cancelling and following orders; staff fulfilment and refunds"))
 )]
 pub struct OrdersApi;
-
-const STAFF: &[Role] = &[Role::Staff, Role::Admin];
 
 impl From<OrdersError> for ApiError {
     fn from(e: OrdersError) -> Self {
