@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -137,11 +138,11 @@ struct Row {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of the trail, newest first", body = AuditPage),
-        (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Not an auditor or admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`limit` or `offset` out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn list(

@@ -14,6 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::error::responses::CommonProblems;
 use crate::error::{FieldError, Problem};
 use crate::middleware::security::DOCS_CSP;
 use crate::state::AppState;
@@ -69,6 +70,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::orders::export::OrdersExportApi::openapi());
     doc.merge(crate::users::UsersApi::openapi());
     doc.merge(crate::users::AddressesApi::openapi());
+    // After the merges: it adds the shared problems to every operation they brought.
+    CommonProblems.modify(&mut doc);
     doc
 }
 
@@ -300,18 +303,23 @@ mod tests {
     /// Error answers whose body is not a problem, by design.
     const NOT_PROBLEMS: &[(&str, &str)] = &[("/health/detailed", "503")];
 
-    /// Paths whose annotations still declare their problems as `application/json` though
-    /// the handlers answer `application/problem+json`; `cart.rs` is to add
-    /// `content_type = "application/problem+json"`, then this goes.
-    const PROBLEMS_AS_JSON: &[&str] = &["/api/v1/cart"];
-
-    /// The media type `path`'s problems are declared with.
-    fn problem_media_type(path: &str) -> &'static str {
-        if PROBLEMS_AS_JSON.iter().any(|p| path.starts_with(p)) {
-            "application/json"
-        } else {
-            "application/problem+json"
+    /// An answer as declared, or the shared response component its `$ref` names.
+    fn resolve<'a>(doc: &'a Value, answer: &'a Value) -> &'a Value {
+        match answer["$ref"].as_str() {
+            Some(name) => {
+                let name = name
+                    .strip_prefix("#/components/responses/")
+                    .unwrap_or_else(|| panic!("{name} is not a response component"));
+                &doc["components"]["responses"][name]
+            }
+            None => answer,
         }
+    }
+
+    /// Whether `answer` (resolved) carries the problem body with its media type.
+    fn is_problem(doc: &Value, answer: &Value) -> bool {
+        resolve(doc, answer)["content"]["application/problem+json"]["schema"]["$ref"]
+            == "#/components/schemas/Problem"
     }
 
     fn document() -> Value {
@@ -352,10 +360,7 @@ mod tests {
                 failures.push(format!("{m} {p}: no success answer"));
             }
             for status in route.problems {
-                let answer = &responses[status.to_string()];
-                if answer["content"][problem_media_type(p)]["schema"]["$ref"]
-                    != "#/components/schemas/Problem"
-                {
+                if !is_problem(doc, &responses[status.to_string()]) {
                     failures.push(format!("{m} {p}: {status} is not a documented problem"));
                 }
             }
@@ -399,6 +404,32 @@ mod tests {
         );
     }
 
+    /// The answers no handler chooses (the rate limit, a failure, and the body limit where
+    /// there is a body) are declared on every `/api/v1` operation, through the shared set.
+    #[test]
+    fn every_api_operation_declares_the_shared_problems() {
+        let doc = document();
+        for route in ROUTES.iter().filter(|r| r.path.starts_with("/api/v1/")) {
+            let op = &doc["paths"][route.path][route.method];
+            let mut statuses = vec!["429", "500"];
+            if op.get("requestBody").is_some() {
+                statuses.push("413");
+            }
+            for status in statuses {
+                assert!(
+                    is_problem(&doc, &op["responses"][status]),
+                    "{} {}: no {status}",
+                    route.method,
+                    route.path
+                );
+            }
+        }
+        assert_eq!(
+            doc["paths"]["/api/v1/auth/login"]["post"]["responses"]["413"]["$ref"],
+            "#/components/responses/PayloadTooLarge"
+        );
+    }
+
     /// Nothing documented that the list (and so the routers) lacks, and every error
     /// answer the document declares anywhere carries the problem body.
     #[test]
@@ -420,19 +451,22 @@ mod tests {
                     {
                         continue;
                     }
-                    let refs: Vec<&Value> = answer["content"]
+                    let content = &resolve(&doc, answer)["content"];
+                    let media: Vec<&String> = content
                         .as_object()
-                        .map(|c| c.values().map(|m| &m["schema"]["$ref"]).collect())
+                        .map(|c| c.keys().collect())
                         .unwrap_or_default();
                     assert!(
-                        !refs.is_empty()
-                            && refs.iter().all(|r| *r == "#/components/schemas/Problem"),
+                        media == ["application/problem+json"] && is_problem(&doc, answer),
                         "{method} {path} {status} must answer a Problem: {answer}"
                     );
                 }
             }
         }
         assert!(extra.is_empty(), "documented but not listed: {extra:#?}");
+        for (name, response) in doc["components"]["responses"].as_object().unwrap() {
+            assert!(is_problem(&doc, response), "shared response {name}");
+        }
         // A name two modules both use would silently keep only one of the schemas.
         for name in ["Problem", "User", "TokenPair", "Order", "Address", "Money"] {
             assert!(

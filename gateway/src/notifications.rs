@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -123,11 +124,11 @@ struct Row {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of the outbox, newest first", body = NotificationPage),
-        (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Not staff or admin", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`status`, `limit` or `offset` out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn list(

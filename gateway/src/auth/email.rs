@@ -21,6 +21,7 @@ use super::password::{check_policy, hash_password};
 use super::sessions;
 use super::token::{customer, AuthUser};
 use super::view::{Message, UserView};
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -109,7 +110,7 @@ impl From<TokenError> for ApiError {
     responses(
         (status = 200, description = "The account, now verified", body = UserView,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
         (status = 409, description = "`token_used`, `token_expired`, `token_superseded` (a newer link was sent) or `already_verified`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a token this server issued (`errors` names `token`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
@@ -141,8 +142,8 @@ async fn verify_email(
     responses(
         (status = 202, description = "A new link is on its way", body = Message,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::Suspended),
         (status = 409, description = "`already_verified`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`token_recently_issued`: a link went out moments ago; `Retry-After` says when to ask again", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
@@ -175,7 +176,7 @@ async fn resend_verification(
     request_body = ForgotBody,
     responses(
         (status = 202, description = "Accepted whether or not an account uses the e-mail", body = Message),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
         (status = 422, description = "Not an e-mail address, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -211,8 +212,8 @@ async fn forgot_password(
     responses(
         (status = 200, description = "The password is changed; sign in with it", body = Message,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 403, response = problem::Suspended),
         (status = 409, description = "`token_used`, `token_expired` or `token_superseded`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a token this server issued, a password outside the policy, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     )

@@ -16,6 +16,7 @@ use super::password::{check_policy, hash_password};
 use super::sessions;
 use super::token::{customer, AuthUser};
 use super::view::{name, TokenPair, UserView};
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -80,7 +81,7 @@ struct ProfileBody {
     responses(
         (status = 201, description = "The new account", body = UserView,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
         (status = 409, description = "`email_taken`: an account uses this e-mail", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad e-mail, a password outside the policy, a name too long, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     )
@@ -119,10 +120,10 @@ async fn register(
     request_body = LoginBody,
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
         (status = 401, description = "The e-mail or password is wrong (the same answer for both)", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = problem::Suspended),
+        (status = 422, response = problem::WrongShape),
         (status = 429, description = "`too_many_login_failures`: `LOGIN_FAILURES_LIMIT` failures for this account in 15 minutes, from any IP; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     )
@@ -145,10 +146,10 @@ async fn login(
     request_body = RefreshBody,
     responses(
         (status = 200, description = "A new pair; the token sent is spent", body = TokenPair),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
         (status = 401, description = "Unknown, expired or already used refresh token; a reused one revokes its whole family", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The account is suspended", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = problem::Suspended),
+        (status = 422, response = problem::WrongShape),
     )
 )]
 async fn refresh(
@@ -167,8 +168,8 @@ async fn refresh(
     request_body = RefreshBody,
     responses(
         (status = 204, description = "Signed out"),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 422, response = problem::WrongShape),
     )
 )]
 async fn logout(
@@ -187,7 +188,7 @@ async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The caller's account", body = UserView),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "The token names no account", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -210,8 +211,8 @@ async fn profile(
     request_body = ProfileBody,
     responses(
         (status = 200, description = "The account after the change", body = UserView),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
         (status = 409, description = "`rejected`: the account cannot change now (suspended, say)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A name too long, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )

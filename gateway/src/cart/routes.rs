@@ -23,7 +23,7 @@ use super::read_model::{self, StoredCart};
 use super::views::{CartItemView, CartView};
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
-use crate::error::{ApiError, AppJson, FieldError};
+use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::orders::views::OrderView;
 use crate::state::AppState;
@@ -161,7 +161,7 @@ struct AddItemBody {
     request_body = AddItemBody,
     responses(
         (status = 201, description = "The cart; `Location` names the line, `X-Guest-Cart` a new guest cart's token", body = CartView),
-        (status = 422, description = "Unknown product, bad quantity, another currency or a full cart", body = crate::error::Problem),
+        (status = 422, description = "Unknown product, bad quantity, another currency or a full cart", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn add_item(
@@ -218,7 +218,7 @@ struct QuantityBody {
     request_body = QuantityBody,
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 404, description = "No such line in the caller's cart", body = crate::error::Problem),
+        (status = 404, description = "No such line in the caller's cart", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn update_item(
@@ -249,7 +249,7 @@ async fn update_item(
     params(("item_id" = Uuid, Path, description = "The line")),
     responses(
         (status = 200, description = "The cart", body = CartView),
-        (status = 404, description = "No such line in the caller's cart", body = crate::error::Problem),
+        (status = 404, description = "No such line in the caller's cart", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn remove_item(
@@ -285,7 +285,7 @@ struct CouponBody {
     request_body = CouponBody,
     responses(
         (status = 200, description = "The cart with the coupon's discount", body = CartView),
-        (status = 422, description = "No such coupon, or not valid now (`invalid_coupon`)", body = crate::error::Problem),
+        (status = 422, description = "No such coupon, or not valid now (`invalid_coupon`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn apply_coupon(
@@ -373,7 +373,7 @@ struct CheckoutBody {
     request_body = CheckoutBody,
     responses(
         (status = 202, description = "The order, as `GET /orders/{id}` answers it; `Location` names it", body = OrderView),
-        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, or a coupon refused (`invalid_coupon`)", body = crate::error::Problem),
+        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, or a coupon refused (`invalid_coupon`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn checkout(

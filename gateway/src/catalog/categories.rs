@@ -26,6 +26,7 @@ use crate::auth::viewer::Viewer;
 use crate::auth::AuthUser;
 use crate::auth::STAFF;
 use crate::consistency;
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -71,9 +72,9 @@ struct CategoryBody {
     request_body = CategoryBody,
     responses(
         (status = 201, description = "The category", body = CategoryView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
         (status = 409, description = "`slug_taken`, or `catalog_rule`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad name or slug, an unknown `parent_id`, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     )
@@ -159,7 +160,7 @@ fn subtree(root: Option<Uuid>, rows: &[CategoryRow]) -> Vec<CategoryView> {
     ),
     responses(
         (status = 200, description = "The tree", body = Page<CategoryView>),
-        (status = 400, description = "A parameter is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
     )
 )]
 async fn list_categories(
@@ -293,7 +294,7 @@ async fn get_category(
     params(("id" = String, Path, description = "The category's id, or its slug"), ProductFilter),
     responses(
         (status = 200, description = "A page of products", body = Page<ProductView>),
-        (status = 400, description = "A parameter is wrong", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
         (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
     )
 )]

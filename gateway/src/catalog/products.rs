@@ -28,6 +28,7 @@ use super::views::{ProductListing, ProductStock, ProductView};
 use crate::auth::viewer::Viewer;
 use crate::auth::AuthUser;
 use crate::consistency;
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -109,8 +110,8 @@ struct ProductBody {
     request_body = ProductBody,
     responses(
         (status = 201, description = "The product", body = ProductView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Neither staff nor vendor", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`sku_taken`, `slug_taken`, or `catalog_rule`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad SKU, slug, name or price, an unknown `category_id`, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
@@ -169,8 +170,8 @@ struct ProductUpdate {
     request_body = ProductUpdate,
     responses(
         (status = 200, description = "The product after the change", body = ProductView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`catalog_rule`: archived, or a price in another currency", body = Problem, content_type = "application/problem+json"),
@@ -217,8 +218,8 @@ async fn update_product(
     params(("id" = Uuid, Path, description = "The product")),
     responses(
         (status = 204, description = "Archived", headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "`id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::BadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
     )
@@ -248,7 +249,7 @@ async fn archive_product(
         (status = 200, description = "A page of products", body = Page<ProductView>),
         (status = 400, description = "A parameter is wrong; `errors` names it", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`status` other than active, asked by a non-staff user", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`: the catalog has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn list_products(

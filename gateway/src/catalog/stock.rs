@@ -20,6 +20,7 @@ use super::views::{StockLevels, StockView};
 use crate::auth::AuthUser;
 use crate::auth::STAFF;
 use crate::consistency;
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -83,9 +84,9 @@ struct AdjustBody {
     request_body = ReceiveBody,
     responses(
         (status = 200, description = "The SKU's stock after it", body = StockView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
         (status = 422, description = "A bad SKU, a zero quantity or warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -119,9 +120,9 @@ async fn receive_stock(
     request_body = AdjustBody,
     responses(
         (status = 200, description = "The SKU's stock after it", body = StockView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
         (status = 409, description = "`insufficient_stock`: on hand would drop below reserved or zero; or `inventory_rule`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad SKU, a zero delta, no reason or a bad warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
@@ -195,7 +196,7 @@ impl From<StockRow> for StockView {
         (status = 200, description = "On hand, reserved, available", body = StockView),
         (status = 400, description = "Not a valid SKU", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 403, response = problem::NotStaff),
         (status = 404, description = "No product, variant or stock has this SKU", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -236,8 +237,8 @@ async fn get_stock(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of stock rows", body = Page<StockView>),
-        (status = 400, description = "A parameter is wrong", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
+        (status = 403, response = problem::NotStaff),
     )
 )]
 async fn list_stock(

@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::auth::{AuthUser, STAFF};
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -74,9 +75,9 @@ struct Row {
     responses(
         (status = 200, description = "The orders, as `text/csv` or `application/x-ndjson`", body = String),
         (status = 400, description = "`invalid_query`: `format` missing or not csv/ndjson, or an unknown parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Not staff or admin", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn export(

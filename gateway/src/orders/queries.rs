@@ -14,6 +14,7 @@ use super::read_model;
 use super::views::{HistoryEntry, HistoryPage, OrderPage, OrderView};
 use crate::auth::{AuthUser, STAFF};
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
@@ -27,9 +28,9 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "The order", body = OrderView),
         (status = 400, description = "`id` not a UUID, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 pub async fn get_one(
@@ -102,9 +103,9 @@ async fn list_where(
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
         (status = 400, description = "An unknown query parameter, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 422, description = "A bad `limit`, `offset` or `sort`; `errors` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 pub async fn list(
@@ -138,10 +139,10 @@ fn same_user_or_staff(user: &AuthUser, of: Uuid) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "A page of the user's orders", body = OrderPage),
         (status = 400, description = "`user_id` not a UUID, an unknown query parameter, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Another user's orders, asked by a non-staff caller", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad `limit`, `offset` or `sort`; `errors` names it", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 pub async fn list_for_user(
@@ -166,9 +167,9 @@ pub async fn list_for_user(
     responses(
         (status = 200, description = "Every status change of the user's orders, oldest first", body = HistoryPage),
         (status = 400, description = "`user_id` not a UUID, or a malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Another user's history, asked by a non-staff caller", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`: the read model has not caught up with the token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 pub async fn history_for_user(

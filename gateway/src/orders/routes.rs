@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::queries;
 use super::views::{HistoryEntry, HistoryPage, OrderItemView, OrderPage, OrderView, PaymentAnswer};
 use crate::auth::{AuthUser, STAFF};
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -176,8 +177,8 @@ struct PlaceBody {
     request_body = PlaceBody,
     responses(
         (status = 202, description = "The order, `pending`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
         (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -234,8 +235,8 @@ struct PayBody {
     request_body = PayBody,
     responses(
         (status = 200, description = "Captured", body = PaymentAnswer),
-        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 402, description = "`card_declined` (or another decline code): the order stays payable until it expires", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Staff looking at another's order: only the customer pays", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
@@ -276,8 +277,8 @@ async fn pay(
     params(("id" = Uuid, Path, description = "The order")),
     responses(
         (status = 200, description = "The order, `cancelled`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "`id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::BadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such order, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_status`: paid (staff cancel those), shipped or already cancelled", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`order_rule`", body = Problem, content_type = "application/problem+json"),
@@ -322,9 +323,9 @@ struct StatusBody {
     request_body = StatusBody,
     responses(
         (status = 200, description = "The order after the change", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_status`: the order cannot move there from its status", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A status staff do not set, `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
@@ -375,9 +376,9 @@ struct RefundBody {
     request_body = RefundBody,
     responses(
         (status = 200, description = "The order, `refunded` or `partially_refunded`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or `id` not a UUID", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not staff", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
         (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_status`: nothing paid to refund", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason, `refund_exceeds_paid`, `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),

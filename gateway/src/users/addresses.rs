@@ -15,6 +15,7 @@ use super::access::self_or_admin;
 use super::view::{AddressPage, AddressRow, UserAddress};
 use crate::auth::{name, AuthUser};
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -83,10 +84,10 @@ fn address_of(body: AddressBody) -> Result<(Option<String>, Address), ApiError> 
     security(("bearer" = [])),
     responses(
         (status = 200, description = "All of the account's addresses, oldest first", body = AddressPage),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::BadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such user, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn list_addresses(
@@ -127,8 +128,8 @@ async fn list_addresses(
     responses(
         (status = 201, description = "The new address", body = UserAddress,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such user, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`rejected`: suspended, or 20 addresses already", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field out of range, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
@@ -165,8 +166,8 @@ async fn add_address(
     responses(
         (status = 200, description = "The address after the change", body = UserAddress,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such user or address, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`rejected`: the account is suspended", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field out of range, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
@@ -208,8 +209,8 @@ async fn update_address(
     responses(
         (status = 204, description = "Removed",
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::BadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such user or address, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`rejected`: the account is suspended", body = Problem, content_type = "application/problem+json"),
     )

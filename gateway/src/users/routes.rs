@@ -17,6 +17,7 @@ use super::access::{self_or_admin, ADMINS};
 use super::view::{UserAccount, UserPage, UserRow, USER_COLUMNS};
 use crate::auth::{check_policy, hash_password, name, AuthUser};
 use crate::consistency::caught_up;
+use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
@@ -95,11 +96,11 @@ struct UsersQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of accounts", body = UserPage),
-        (status = 400, description = "`invalid_query`: an unknown or malformed parameter", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::InvalidQuery),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotAdmin),
         (status = 422, description = "`role`, `status`, `sort`, `limit` or `offset` out of range", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn list(
@@ -181,9 +182,9 @@ async fn list(
     responses(
         (status = 201, description = "The new account", body = UserAccount,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotAdmin),
         (status = 409, description = "`email_taken`: an account uses this e-mail", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad e-mail, a password outside the policy, a name too long, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
@@ -226,10 +227,10 @@ async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = UserAccount),
-        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::BadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 404, description = "No such user, or not the caller's", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`projection_lag`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::ProjectionLag),
     )
 )]
 async fn get_one(
@@ -261,8 +262,8 @@ async fn get_one(
     responses(
         (status = 200, description = "The account after the change", body = UserAccount,
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
-        (status = 400, description = "Not a JSON body, or a malformed id", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
         (status = 403, description = "A role change by someone not an admin", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such user, or not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`rejected`: the account cannot change now (suspended, say)", body = Problem, content_type = "application/problem+json"),
@@ -308,8 +309,8 @@ async fn update(
         (status = 204, description = "Suspended",
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, description = "A malformed id or query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid access token", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotAdmin),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`rejected`: already suspended; `self_suspension`: an admin cannot suspend themself", body = Problem, content_type = "application/problem+json"),
     )
