@@ -14,7 +14,16 @@ use projections::Runner;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use common::{all_events, caught_up, order_story, place};
+use common::{all_events, caught_up, order_story, place, PATIENCE};
+
+/// Awaits one phase of a long test, failing by the phase's name if it hangs: a stuck rebuild
+/// (a lock it never gets, a swap that waits on the live runner) then reads as which step
+/// stuck, not as a test binary that never ends.
+async fn phase<T>(name: &str, work: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(PATIENCE, work)
+        .await
+        .unwrap_or_else(|_| panic!("phase `{name}` did not end within {PATIENCE:?}"))
+}
 
 async fn fingerprint(pool: &PgPool) -> Vec<projections::rebuild::TableChecksum> {
     let mut conn = pool.acquire().await.unwrap();
@@ -57,7 +66,7 @@ async fn rebuild_beside_live_traffic(pool: PgPool) {
     let live = tokio::spawn(
         Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection)).run(stopped),
     );
-    stories(&orders, 0, 1_000).await;
+    phase("the first 1,000 stories", stories(&orders, 0, 1_000)).await;
     caught_up(&*store, &pool, "orders").await;
     let before = fingerprint(&pool).await;
     assert!(before
@@ -74,11 +83,14 @@ async fn rebuild_beside_live_traffic(pool: PgPool) {
     );
 
     // Nothing new: the rebuild reproduces the live tables exactly.
-    let report = rebuild(
-        store.clone(),
-        &pool,
-        Arc::new(OrdersProjection),
-        &mut |_| {},
+    let report = phase(
+        "the quiet rebuild",
+        rebuild(
+            store.clone(),
+            &pool,
+            Arc::new(OrdersProjection),
+            &mut |_| {},
+        ),
     )
     .await
     .unwrap();
@@ -111,34 +123,48 @@ async fn rebuild_beside_live_traffic(pool: PgPool) {
             answered
         })
     };
-    rebuild(
-        store.clone(),
-        &pool,
-        Arc::new(OrdersProjection),
-        &mut |_| {},
+    phase(
+        "the rebuild beside writes and reads",
+        rebuild(
+            store.clone(),
+            &pool,
+            Arc::new(OrdersProjection),
+            &mut |_| {},
+        ),
     )
     .await
     .unwrap();
-    writes.await.unwrap();
-    assert_eq!(reads.await.unwrap(), 200);
+    phase("the writes during the rebuild", writes)
+        .await
+        .unwrap();
+    assert_eq!(
+        phase("the reads during the rebuild", reads).await.unwrap(),
+        200
+    );
     caught_up(&*store, &pool, "orders").await;
     let count: i64 = sqlx::query_scalar("select count(*) from orders.orders")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(count, 1_200, "the runner went on after the swap");
-    let check = verify(
-        store.clone(),
-        &pool,
-        Arc::new(OrdersProjection),
-        &mut |_| {},
+    let check = phase(
+        "the verification",
+        verify(
+            store.clone(),
+            &pool,
+            Arc::new(OrdersProjection),
+            &mut |_| {},
+        ),
     )
     .await
     .unwrap();
     assert!(check.matches(), "{check:?}");
 
     stop.send(true).unwrap();
-    live.await.unwrap().unwrap();
+    phase("the live runner's stop", live)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 /// Verification notices a live table that no longer matches the log.

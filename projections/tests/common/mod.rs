@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 /// How long a polled condition may take before the test fails: nothing when all is well,
 /// and a whole workspace's tests on a small machine can be slow.
-const PATIENCE: Duration = Duration::from_secs(60);
+pub const PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn meta() -> CommandMeta {
     let id = Uuid::new_v4();
