@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{ApiError, FieldError};
+use super::api::{ApiError, FieldError};
 
 /// The gateway's JSON body extractor and response: like `axum::Json`, but every way a body
 /// can be wrong answers a problem body.

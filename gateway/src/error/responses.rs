@@ -11,7 +11,7 @@ use utoipa::openapi::path::Operation;
 use utoipa::openapi::{OpenApi, Ref, RefOr};
 use utoipa::{Modify, ToResponse};
 
-use super::Problem;
+use super::api::Problem;
 
 /// 400 `malformed_json` or `invalid_content_type`.
 #[derive(ToResponse)]
