@@ -483,11 +483,12 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
         OrderStatus::AwaitingPayment
     );
     let payments: CommandHandler<Payment> = CommandHandler::new(shop.store.clone(), 100);
+    let provider = TestProvider::new(shop.pool.clone());
 
     let declined = pay_order(
         &shop.orders,
         &payments,
-        &TestProvider,
+        &provider,
         order,
         "card",
         "tok_chargeDeclined",
@@ -523,7 +524,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
     let paid = pay_order(
         &shop.orders,
         &payments,
-        &TestProvider,
+        &provider,
         order,
         "card",
         "tok_visa",
@@ -536,7 +537,7 @@ async fn pay_ship_and_refund_through_the_saga(pool: PgPool) {
     let again = pay_order(
         &shop.orders,
         &payments,
-        &TestProvider,
+        &provider,
         order,
         "card",
         "tok_visa",

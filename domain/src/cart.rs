@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{CartId, CartItemId, OrderId, ProductId};
-use crate::money::Money;
+use crate::money::{Money, MoneyError, MAX_TOTAL};
 use crate::value::{Quantity, Sku};
 
 pub struct Cart;
@@ -119,6 +119,19 @@ impl CartState {
         Some(total)
     }
 
+    /// The lines' sum, refused past [`MAX_TOTAL`]; `None` for an empty cart.
+    pub fn bounded_subtotal(&self) -> Result<Option<Money>, MoneyError> {
+        let mut lines = self.lines.values();
+        let Some(first) = lines.next() else {
+            return Ok(None);
+        };
+        let mut total = first.unit_price.checked_mul(first.quantity.get())?;
+        for l in lines {
+            total = total.checked_add(l.unit_price.checked_mul(l.quantity.get())?)?;
+        }
+        total.at_most(MAX_TOTAL).map(Some)
+    }
+
     fn line_of(&self, product: ProductId, sku: &Sku) -> Option<&CartLine> {
         self.lines
             .values()
@@ -136,6 +149,8 @@ pub enum CartError {
     Empty,
     #[error("all lines must share one currency")]
     MixedCurrencies,
+    #[error("the cart's subtotal would exceed {MAX_TOTAL} minor units")]
+    TotalTooLarge,
     #[error("{0}")]
     Invalid(String),
 }
@@ -151,160 +166,183 @@ impl Aggregate for Cart {
     type Event = CartEvent;
     type Error = CartError;
 
+    /// Every command that adds to the cart is refused when the cart after it would be
+    /// worth more than [`MAX_TOTAL`]: the bound holds for every cart the log can build.
     fn decide(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, CartError> {
-        use CartCommand as C;
-        use CartEvent as E;
-        Ok(match cmd {
-            C::AddItem { line, at } => {
-                if s.lines
-                    .values()
-                    .any(|l| l.unit_price.currency != line.unit_price.currency)
-                {
-                    return Err(CartError::MixedCurrencies);
-                }
-                if let Some(existing) = s.line_of(line.product_id, &line.sku) {
-                    vec![E::CartItemQuantityChanged {
-                        item_id: existing.item_id,
-                        quantity: merged_quantity(existing.quantity, line.quantity),
-                    }]
-                } else if s.lines.contains_key(&line.item_id) {
-                    vec![]
-                } else {
-                    if s.lines.len() >= MAX_LINES {
-                        return Err(CartError::TooManyLines);
-                    }
-                    vec![E::CartItemAdded {
-                        line: line.clone(),
-                        at: *at,
-                    }]
-                }
+        let events = decide_unbounded(s, cmd)?;
+        if matches!(
+            cmd,
+            CartCommand::AddItem { .. }
+                | CartCommand::UpdateItem { .. }
+                | CartCommand::MergeGuestCart { .. }
+        ) && !events.is_empty()
+        {
+            let after = events.iter().fold(s.clone(), Cart::evolve);
+            after
+                .bounded_subtotal()
+                .map_err(|_| CartError::TotalTooLarge)?;
+        }
+        Ok(events)
+    }
+
+    fn evolve(s: CartState, event: &CartEvent) -> CartState {
+        evolve(s, event)
+    }
+}
+
+fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, CartError> {
+    use CartCommand as C;
+    use CartEvent as E;
+    Ok(match cmd {
+        C::AddItem { line, at } => {
+            if s.lines
+                .values()
+                .any(|l| l.unit_price.currency != line.unit_price.currency)
+            {
+                return Err(CartError::MixedCurrencies);
             }
-            C::UpdateItem { item_id, quantity } => {
-                let line = s
-                    .lines
-                    .get(item_id)
-                    .ok_or(CartError::UnknownItem(*item_id))?;
-                if line.quantity == *quantity {
-                    vec![]
-                } else {
-                    vec![E::CartItemQuantityChanged {
-                        item_id: *item_id,
-                        quantity: *quantity,
-                    }]
+            if let Some(existing) = s.line_of(line.product_id, &line.sku) {
+                vec![E::CartItemQuantityChanged {
+                    item_id: existing.item_id,
+                    quantity: merged_quantity(existing.quantity, line.quantity),
+                }]
+            } else if s.lines.contains_key(&line.item_id) {
+                vec![]
+            } else {
+                if s.lines.len() >= MAX_LINES {
+                    return Err(CartError::TooManyLines);
                 }
-            }
-            C::RemoveItem { item_id } => {
-                s.lines
-                    .get(item_id)
-                    .ok_or(CartError::UnknownItem(*item_id))?;
-                vec![E::CartItemRemoved { item_id: *item_id }]
-            }
-            C::ApplyCoupon { code } => {
-                let code = code.trim().to_uppercase();
-                if code.is_empty() || code.len() > 64 {
-                    return Err(CartError::Invalid(
-                        "a coupon code is 1 to 64 characters".into(),
-                    ));
-                }
-                if s.coupon.as_deref() == Some(code.as_str()) {
-                    vec![]
-                } else {
-                    vec![E::CouponApplied { code }]
-                }
-            }
-            C::RemoveCoupon => match &s.coupon {
-                Some(code) => vec![E::CouponRemoved { code: code.clone() }],
-                None => vec![],
-            },
-            C::CheckOut { order_id, at } => {
-                if s.lines.is_empty() {
-                    return Err(CartError::Empty);
-                }
-                vec![E::CartCheckedOut {
-                    order_id: *order_id,
+                vec![E::CartItemAdded {
+                    line: line.clone(),
                     at: *at,
                 }]
             }
-            C::Expire { at } => {
-                if s.lines.is_empty() && s.coupon.is_none() {
-                    vec![]
-                } else {
-                    vec![E::CartExpired { at: *at }]
-                }
-            }
-            C::MergeGuestCart {
-                guest_cart_id,
-                lines,
-            } => {
-                if s.merged.contains(guest_cart_id) || lines.is_empty() {
-                    return Ok(vec![]);
-                }
-                let currency = s.lines.values().next().map(|l| l.unit_price.currency);
-                if lines
-                    .iter()
-                    .any(|l| Some(l.unit_price.currency) != currency && currency.is_some())
-                {
-                    return Err(CartError::MixedCurrencies);
-                }
-                let new = lines
-                    .iter()
-                    .filter(|l| s.line_of(l.product_id, &l.sku).is_none())
-                    .count();
-                if s.lines.len() + new > MAX_LINES {
-                    return Err(CartError::TooManyLines);
-                }
-                vec![E::GuestCartMerged {
-                    guest_cart_id: *guest_cart_id,
-                    lines: lines.clone(),
+        }
+        C::UpdateItem { item_id, quantity } => {
+            let line = s
+                .lines
+                .get(item_id)
+                .ok_or(CartError::UnknownItem(*item_id))?;
+            if line.quantity == *quantity {
+                vec![]
+            } else {
+                vec![E::CartItemQuantityChanged {
+                    item_id: *item_id,
+                    quantity: *quantity,
                 }]
             }
-        })
-    }
+        }
+        C::RemoveItem { item_id } => {
+            s.lines
+                .get(item_id)
+                .ok_or(CartError::UnknownItem(*item_id))?;
+            vec![E::CartItemRemoved { item_id: *item_id }]
+        }
+        C::ApplyCoupon { code } => {
+            let code = code.trim().to_uppercase();
+            if code.is_empty() || code.len() > 64 {
+                return Err(CartError::Invalid(
+                    "a coupon code is 1 to 64 characters".into(),
+                ));
+            }
+            if s.coupon.as_deref() == Some(code.as_str()) {
+                vec![]
+            } else {
+                vec![E::CouponApplied { code }]
+            }
+        }
+        C::RemoveCoupon => match &s.coupon {
+            Some(code) => vec![E::CouponRemoved { code: code.clone() }],
+            None => vec![],
+        },
+        C::CheckOut { order_id, at } => {
+            if s.lines.is_empty() {
+                return Err(CartError::Empty);
+            }
+            vec![E::CartCheckedOut {
+                order_id: *order_id,
+                at: *at,
+            }]
+        }
+        C::Expire { at } => {
+            if s.lines.is_empty() && s.coupon.is_none() {
+                vec![]
+            } else {
+                vec![E::CartExpired { at: *at }]
+            }
+        }
+        C::MergeGuestCart {
+            guest_cart_id,
+            lines,
+        } => {
+            if s.merged.contains(guest_cart_id) || lines.is_empty() {
+                return Ok(vec![]);
+            }
+            let currency = s.lines.values().next().map(|l| l.unit_price.currency);
+            if lines
+                .iter()
+                .any(|l| Some(l.unit_price.currency) != currency && currency.is_some())
+            {
+                return Err(CartError::MixedCurrencies);
+            }
+            let new = lines
+                .iter()
+                .filter(|l| s.line_of(l.product_id, &l.sku).is_none())
+                .count();
+            if s.lines.len() + new > MAX_LINES {
+                return Err(CartError::TooManyLines);
+            }
+            vec![E::GuestCartMerged {
+                guest_cart_id: *guest_cart_id,
+                lines: lines.clone(),
+            }]
+        }
+    })
+}
 
-    fn evolve(mut s: CartState, event: &CartEvent) -> CartState {
-        use CartEvent as E;
-        match event {
-            E::CartItemAdded { line, .. } => {
-                s.lines.insert(line.item_id, line.clone());
+fn evolve(mut s: CartState, event: &CartEvent) -> CartState {
+    use CartEvent as E;
+    match event {
+        E::CartItemAdded { line, .. } => {
+            s.lines.insert(line.item_id, line.clone());
+        }
+        E::CartItemQuantityChanged { item_id, quantity } => {
+            if let Some(l) = s.lines.get_mut(item_id) {
+                l.quantity = *quantity;
             }
-            E::CartItemQuantityChanged { item_id, quantity } => {
-                if let Some(l) = s.lines.get_mut(item_id) {
-                    l.quantity = *quantity;
-                }
-            }
-            E::CartItemRemoved { item_id } => {
-                s.lines.remove(item_id);
-            }
-            E::CouponApplied { code } => s.coupon = Some(code.clone()),
-            E::CouponRemoved { .. } => s.coupon = None,
-            E::CartCheckedOut { .. } | E::CartExpired { .. } => {
-                s.lines.clear();
-                s.coupon = None;
-            }
-            E::GuestCartMerged {
-                guest_cart_id,
-                lines,
-            } => {
-                s.merged.insert(*guest_cart_id);
-                for line in lines {
-                    let existing = s
-                        .lines
-                        .values()
-                        .find(|l| l.product_id == line.product_id && l.sku == line.sku)
-                        .map(|l| l.item_id);
-                    match existing {
-                        Some(id) => {
-                            if let Some(l) = s.lines.get_mut(&id) {
-                                l.quantity = merged_quantity(l.quantity, line.quantity);
-                            }
+        }
+        E::CartItemRemoved { item_id } => {
+            s.lines.remove(item_id);
+        }
+        E::CouponApplied { code } => s.coupon = Some(code.clone()),
+        E::CouponRemoved { .. } => s.coupon = None,
+        E::CartCheckedOut { .. } | E::CartExpired { .. } => {
+            s.lines.clear();
+            s.coupon = None;
+        }
+        E::GuestCartMerged {
+            guest_cart_id,
+            lines,
+        } => {
+            s.merged.insert(*guest_cart_id);
+            for line in lines {
+                let existing = s
+                    .lines
+                    .values()
+                    .find(|l| l.product_id == line.product_id && l.sku == line.sku)
+                    .map(|l| l.item_id);
+                match existing {
+                    Some(id) => {
+                        if let Some(l) = s.lines.get_mut(&id) {
+                            l.quantity = merged_quantity(l.quantity, line.quantity);
                         }
-                        None => {
-                            s.lines.insert(line.item_id, line.clone());
-                        }
+                    }
+                    None => {
+                        s.lines.insert(line.item_id, line.clone());
                     }
                 }
             }
         }
-        s
     }
+    s
 }

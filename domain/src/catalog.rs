@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{CategoryId, ImageId, ProductId, UserId, VariantId};
-use crate::money::Money;
+use crate::money::{Money, MoneyError};
 use crate::value::{Sku, Slug};
 
 pub const MAX_NAME: usize = 200;
@@ -48,14 +48,19 @@ fn name_ok(field: &'static str, name: &str) -> Result<String, CatalogError> {
     Ok(name.to_owned())
 }
 
+/// A price is 0 to [`MAX_PRICE`](crate::money::MAX_PRICE) minor units: with the cart's
+/// and the order's limits on lines and quantities, no total built from prices can
+/// overflow.
 fn price_ok(price: &Money) -> Result<(), CatalogError> {
-    if price.amount < 0 {
-        return Err(CatalogError::Invalid {
-            field: "price",
-            reason: "must not be negative".into(),
-        });
-    }
-    Ok(())
+    Money::price(price.amount, price.currency)
+        .map(|_| ())
+        .map_err(|e| CatalogError::Invalid {
+            field: "price.amount",
+            reason: match e {
+                MoneyError::Negative => "must not be negative".into(),
+                other => other.to_string(),
+            },
+        })
 }
 
 fn attributes_ok(a: &Map<String, Value>) -> Result<(), CatalogError> {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{CouponId, OrderId, UserId};
-use crate::money::{Money, MoneyError};
+use crate::money::{Money, MoneyError, MAX_TOTAL};
 
 pub struct Coupon;
 
@@ -194,7 +194,19 @@ impl Aggregate for Coupon {
                         "a fixed discount must be positive".into(),
                     ))
                 }
+                CouponDiscount::Fixed { amount } if amount.amount > MAX_TOTAL => {
+                    return Err(CouponError::Invalid(format!(
+                        "a fixed discount is at most {MAX_TOTAL} minor units"
+                    )))
+                }
                 _ => {}
+            }
+            if let Some(min) = terms.min_order {
+                if !(0..=MAX_TOTAL).contains(&min.amount) {
+                    return Err(CouponError::Invalid(format!(
+                        "min_order is 0 to {MAX_TOTAL} minor units"
+                    )));
+                }
             }
             if let (Some(from), Some(until)) = (terms.valid_from, terms.valid_until) {
                 if until <= from {

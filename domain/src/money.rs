@@ -1,4 +1,14 @@
 //! Money in integer minor units with an ISO 4217 currency (invariant 8): no floats.
+//!
+//! # Bounds
+//!
+//! Amounts are `i64`, but what the rules let in is far smaller, so no sum or product the
+//! engine makes can leave `i64`: a unit price is at most [`MAX_PRICE`] (10^9 minor units,
+//! ten million in a two-decimal currency), and a total (a cart's subtotal, an order's total,
+//! a payment, a refund, a coupon's amount or minimum) at most [`MAX_TOTAL`] (10^12). A
+//! cart or an order holds at most 100 lines of at most 10,000 units, so even its unbounded
+//! intermediate sums stay below 10^15; read models that add up many totals saturate
+//! instead of failing (see `projections`).
 
 use std::fmt;
 
@@ -14,7 +24,15 @@ pub enum MoneyError {
     Overflow,
     #[error("amount must not be negative")]
     Negative,
+    #[error("amount must be at most {0} minor units")]
+    TooLarge(i64),
 }
+
+/// The largest unit price, in minor units (10,000,000.00 in a two-decimal currency).
+pub const MAX_PRICE: i64 = 1_000_000_000;
+/// The largest total, in minor units: a cart's subtotal, an order's total, a payment, a
+/// refund, a coupon's fixed amount or minimum order.
+pub const MAX_TOTAL: i64 = 1_000_000_000_000;
 
 /// An ISO 4217 code, e.g. `USD`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -94,6 +112,19 @@ impl Money {
             return Err(MoneyError::Negative);
         }
         Ok(Money { amount, currency })
+    }
+
+    /// A unit price: 0 to [`MAX_PRICE`].
+    pub fn price(amount: i64, currency: Currency) -> Result<Self, MoneyError> {
+        Money::non_negative(amount, currency)?.at_most(MAX_PRICE)
+    }
+
+    /// Refuses an amount above `max` (a bound such as [`MAX_PRICE`] or [`MAX_TOTAL`]).
+    pub fn at_most(self, max: i64) -> Result<Self, MoneyError> {
+        if self.amount > max {
+            return Err(MoneyError::TooLarge(max));
+        }
+        Ok(self)
     }
 
     fn same(&self, other: &Money) -> Result<(), MoneyError> {
@@ -195,6 +226,39 @@ mod tests {
             Err(MoneyError::Overflow)
         );
         assert_eq!(usd.checked_mul(3).unwrap().amount, 300);
+    }
+
+    #[test]
+    fn prices_and_totals_have_bounds() {
+        assert_eq!(
+            Money::price(MAX_PRICE, Currency::USD),
+            Ok(Money::new(MAX_PRICE, Currency::USD))
+        );
+        // The amount of the attack: 2^62 minor units.
+        assert_eq!(
+            Money::price(1 << 62, Currency::USD),
+            Err(MoneyError::TooLarge(MAX_PRICE))
+        );
+        assert_eq!(Money::price(-1, Currency::USD), Err(MoneyError::Negative));
+        assert_eq!(
+            Money::new(MAX_TOTAL + 1, Currency::USD).at_most(MAX_TOTAL),
+            Err(MoneyError::TooLarge(MAX_TOTAL))
+        );
+        // The largest cart the rules allow (100 lines of 10,000 at the largest price) is
+        // far inside i64, so its unbounded sum is computed exactly and then refused.
+        let line = Money::new(MAX_PRICE, Currency::USD)
+            .checked_mul(10_000)
+            .unwrap();
+        let mut sum = Money::zero(Currency::USD);
+        for _ in 0..100 {
+            sum = sum.checked_add(line).unwrap();
+        }
+        assert_eq!(sum.amount, 1_000_000_000_000_000);
+        assert!(sum.at_most(MAX_TOTAL).is_err());
+        assert_eq!(
+            Money::new(1 << 62, Currency::USD).checked_mul(4),
+            Err(MoneyError::Overflow)
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::aggregate::{Aggregate, EventDecodeError, Upcast};
 use crate::id::OrderId;
-use crate::money::{Money, MoneyError};
+use crate::money::{Money, MoneyError, MAX_TOTAL};
 
 pub struct Payment;
 
@@ -43,9 +43,11 @@ pub fn test_provider(token: &str, attempt: u32, order_id: OrderId) -> ChargeOutc
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PaymentCommand {
-    /// Charge `amount` for `order_id`; `outcome` is the provider's answer.
+    /// Charge `amount` for `order_id`; `outcome` is the provider's answer to the charge
+    /// numbered `attempt` (the provider's idempotency key is the order and the attempt).
     Charge {
         order_id: OrderId,
+        attempt: u32,
         amount: Money,
         method: String,
         provider: String,
@@ -198,6 +200,7 @@ impl Aggregate for Payment {
         match cmd {
             PaymentCommand::Charge {
                 order_id,
+                attempt: asked,
                 amount,
                 method,
                 provider,
@@ -205,11 +208,25 @@ impl Aggregate for Payment {
                 at,
             } => {
                 if s.captured.is_some() {
-                    return Err(PaymentError::AlreadyCaptured);
+                    // Two requests raced with one idempotency key and the provider gave
+                    // both the one capture: it is recorded already.
+                    return match outcome {
+                        ChargeOutcome::Captured { reference }
+                            if s.reference.as_ref() == Some(reference) =>
+                        {
+                            Ok(vec![])
+                        }
+                        _ => Err(PaymentError::AlreadyCaptured),
+                    };
+                }
+                if *asked <= s.attempts && matches!(outcome, ChargeOutcome::Declined { .. }) {
+                    // This attempt's decline is recorded already (the same race).
+                    return Ok(vec![]);
                 }
                 if amount.amount <= 0 {
                     return Err(PaymentError::NonPositiveAmount);
                 }
+                amount.at_most(MAX_TOTAL)?;
                 let attempt = s.attempts + 1;
                 Ok(match outcome {
                     ChargeOutcome::Captured { reference } => vec![

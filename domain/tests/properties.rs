@@ -138,10 +138,10 @@ proptest! {
     ) {
         let order_id = OrderId::new(Uuid::from_u128(9));
         let mut commands = Vec::new();
-        for _ in 0..declines {
-            commands.push(PaymentCommand::Charge { order_id, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Declined { code: "card_declined".into(), message: "no".into() }, at: at() });
+        for attempt in 1..=declines as u32 {
+            commands.push(PaymentCommand::Charge { order_id, attempt, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Declined { code: "card_declined".into(), message: "no".into() }, at: at() });
         }
-        commands.push(PaymentCommand::Charge { order_id, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Captured { reference: "ch".into() }, at: at() });
+        commands.push(PaymentCommand::Charge { order_id, attempt: declines as u32 + 1, amount: usd(captured), method: "card".into(), provider: "test".into(), outcome: ChargeOutcome::Captured { reference: "ch".into() }, at: at() });
         commands.extend(refunds.iter().map(|&r| PaymentCommand::Refund { amount: usd(r), reason: "r".into(), at: at() }));
         let (s, log): (PaymentState, _) = run::<Payment>(&commands);
         prop_assert_eq!(s.captured, Some(usd(captured)));

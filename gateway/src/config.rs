@@ -59,6 +59,13 @@ pub enum LogFormat {
     Json,
 }
 
+/// The payment providers this build can charge through (`PAYMENT_PROVIDER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaymentProviderName {
+    /// Simulated, for development and tests: no money moves.
+    Test,
+}
+
 /// Everything the engine can be told at start.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -182,6 +189,26 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// Who takes payments. `test` (the default) is simulated: `tok_visa` captures, no money
+    /// moves, and the start logs a warning. A name not listed refuses to start.
+    #[arg(long, env = "PAYMENT_PROVIDER", value_enum, default_value_t = PaymentProviderName::Test, global = true)]
+    pub payment_provider: PaymentProviderName,
+
+    /// Signs the provider's webhooks (`POST /api/v1/payments/webhook`). Unset, every
+    /// webhook is refused.
+    #[arg(
+        long,
+        env = "PAYMENT_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub payment_webhook_secret: Option<Secret>,
+
+    /// How old a webhook's signature may be (`5m`); a replay within it is caught by the
+    /// replay cache, one after it by its age.
+    #[arg(long, env = "PAYMENT_WEBHOOK_TOLERANCE", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub payment_webhook_tolerance: Duration,
 
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
@@ -455,5 +482,22 @@ mod tests {
         );
         assert_eq!(where_url_points("nats://127.0.0.1:4222"), "127.0.0.1:4222");
         assert_eq!(where_url_points("localhost:4222"), "localhost:4222");
+    }
+
+    #[test]
+    fn the_payment_provider_is_test_by_default_and_an_unknown_one_refuses_to_start() {
+        let defaults = Config::defaults();
+        assert_eq!(defaults.payment_provider, PaymentProviderName::Test);
+        assert!(defaults.payment_webhook_secret.is_none());
+        assert_eq!(defaults.payment_webhook_tolerance, Duration::from_secs(300));
+        let unknown =
+            Config::from_args_ignoring_env(["ultramarket", "--payment-provider", "stripe"]);
+        match unknown {
+            Err(ConfigError::Arguments(message)) => {
+                assert!(message.contains("stripe"), "{message}");
+                assert!(message.contains("possible values: test"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

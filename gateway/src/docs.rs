@@ -61,6 +61,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     // Each resource module's `OpenApi` joins here, next to its `router()` in `api_router`.
     doc.merge(crate::health::HealthApi::openapi());
     doc.merge(crate::cart::CartApi::openapi());
+    doc.merge(crate::payments::PaymentsApi::openapi());
     doc.merge(crate::notifications::NotificationsApi::openapi());
     doc.merge(crate::audit::AuditApi::openapi());
     doc.merge(crate::auth::AuthApi::openapi());
@@ -224,12 +225,12 @@ mod tests {
         secured("get", "/api/v1/cart", &[]),
         secured("delete", "/api/v1/cart", &[]),
         secured("post", "/api/v1/cart/items", &[422]),
-        secured("put", "/api/v1/cart/items/{item_id}", &[404]),
+        secured("put", "/api/v1/cart/items/{item_id}", &[404, 422]),
         secured("delete", "/api/v1/cart/items/{item_id}", &[404]),
         secured("post", "/api/v1/cart/coupon", &[422]),
         secured("delete", "/api/v1/cart/coupon", &[]),
         secured("post", "/api/v1/cart/checkout", &[422]),
-        secured("post", "/api/v1/cart/merge", &[]),
+        secured("post", "/api/v1/cart/merge", &[422]),
         // orders and payments (docs/api.md § Orders and payments)
         secured("post", "/api/v1/orders", &[400, 401, 422]),
         secured("get", "/api/v1/orders", &[400, 401, 422, 503]),
@@ -259,6 +260,11 @@ mod tests {
             "post",
             "/api/v1/orders/{id}/refund",
             &[400, 401, 403, 404, 409, 422],
+        ),
+        r(
+            "post",
+            "/api/v1/payments/webhook",
+            &[400, 401, 404, 409, 422, 503],
         ),
         // back office (docs/api.md § Back office, § Operations)
         secured("get", "/api/v1/notifications", &[400, 401, 403, 422, 503]),

@@ -131,6 +131,16 @@ pub struct Components {
     pub event_store: EventStoreCheck,
     pub nats: Check,
     pub projections: ProjectionsCheck,
+    pub payments: PaymentsInfo,
+}
+
+/// How the process takes money: configuration, not a check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentsInfo {
+    /// `PAYMENT_PROVIDER`; `test` is simulated and moves no money.
+    pub provider: &'static str,
+    /// Whether signed webhooks are received (`PAYMENT_WEBHOOK_SECRET` is set).
+    pub webhooks: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -246,6 +256,10 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
             projections: ProjectionsCheck {
                 check: projections,
                 checkpoints,
+            },
+            payments: PaymentsInfo {
+                provider: state.payments.provider.name(),
+                webhooks: state.payments.webhooks.is_some(),
             },
         },
     };

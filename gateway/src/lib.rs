@@ -21,6 +21,8 @@
 //! - Resources, each a folder of routes, read-model queries and typed views over one
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
 //!   (categories, products and stock, over `commands::catalog` and `commands::inventory`).
+//! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
+//!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
@@ -47,6 +49,7 @@ pub mod health;
 pub mod middleware;
 pub mod notifications;
 pub mod orders;
+pub mod payments;
 pub mod router;
 pub mod seed;
 pub mod startup;

@@ -38,6 +38,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::orders::router())
         .merge(crate::orders::export::router())
         .merge(crate::cart::router())
+        .merge(crate::payments::router())
         .merge(crate::notifications::router())
         .merge(crate::audit::router())
         .merge(crate::users::router())

@@ -128,7 +128,9 @@ impl Application {
                 cause: e.to_string(),
             })?;
         let metrics = metrics_recorder();
+        let payments = crate::payments::from_config(&config, &pool, true);
         let state = AppState {
+            payments,
             config: Arc::new(config),
             pool,
             handlers: commands::handlers::Handlers::new(&store, 100_000),
@@ -566,6 +568,7 @@ impl AppState {
             })?;
         let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
         Ok(AppState {
+            payments: crate::payments::from_config(&config, &pool, false),
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
             handlers: commands::handlers::Handlers::new(&store, 10_000),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use commands::handlers::Handlers;
+use commands::payment::Payments;
 use commands::store::EventStore;
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
@@ -32,4 +33,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// One command handler per aggregate; every command goes through these.
     pub handlers: Arc<Handlers>,
+    /// The payment provider (`PAYMENT_PROVIDER`) and the webhook receiver.
+    pub payments: Payments,
 }

@@ -6,6 +6,11 @@
 //! numbers. The discount is a preview: it follows the coupon's kind, amount, minimum order
 //! and whether it is still active, not its validity window, which depends on the clock;
 //! checkout redeems the coupon against the write side and prices the order afresh.
+//!
+//! Sums saturate at the bounds of `bigint` instead of failing: the rules keep every total
+//! far below them (`domain::money::MAX_TOTAL`), but an event written before the bounds
+//! existed (a price of 2^62) is still history, and a read model that refused it would park
+//! it for good.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -58,7 +63,7 @@ async fn insert_line(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into cart_items (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $6 * $5, $8)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          on conflict (cart_id, item_id) do nothing",
     )
     .bind(cart_id)
@@ -68,6 +73,11 @@ async fn insert_line(
     .bind(line.quantity.get() as i32)
     .bind(line.unit_price.amount)
     .bind(line.unit_price.currency.as_str())
+    .bind(
+        line.unit_price
+            .amount
+            .saturating_mul(i64::from(line.quantity.get())),
+    )
     .bind(at)
     .execute(&mut *tx)
     .await?;
@@ -81,7 +91,9 @@ async fn set_quantity(
     quantity: u32,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update cart_items set quantity = $3, subtotal = price * $3
+        "update cart_items set quantity = $3,
+                subtotal = least(greatest(price::numeric * $3, -9223372036854775808),
+                                 9223372036854775807)::bigint
           where cart_id = $1 and item_id = $2",
     )
     .bind(cart_id)
@@ -147,7 +159,10 @@ async fn recompute(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let sums: Option<(String, i64, i64)> = sqlx::query_as(
-        "select min(currency), coalesce(sum(subtotal), 0)::bigint, coalesce(sum(quantity), 0)::bigint
+        "select min(currency),
+                least(greatest(coalesce(sum(subtotal), 0), -9223372036854775808),
+                      9223372036854775807)::bigint,
+                coalesce(sum(quantity), 0)::bigint
            from cart_items where cart_id = $1 having count(*) > 0",
     )
     .bind(cart_id)
@@ -171,15 +186,16 @@ async fn recompute(
         _ => 0,
     };
     sqlx::query(
-        "update carts set currency = $2, subtotal = $3, discount = $4, total = $3 - $4,
-                item_count = $5, updated_at = greatest(updated_at, $6)
+        "update carts set currency = $2, subtotal = $3, discount = $4, total = $5,
+                item_count = $6, updated_at = greatest(updated_at, $7)
           where cart_id = $1",
     )
     .bind(cart_id)
     .bind(currency)
     .bind(subtotal)
     .bind(discount)
-    .bind(count as i32)
+    .bind(subtotal.saturating_sub(discount))
+    .bind(i32::try_from(count).unwrap_or(i32::MAX))
     .bind(at)
     .execute(&mut *tx)
     .await?;

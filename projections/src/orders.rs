@@ -6,6 +6,10 @@
 //! table is written with one statement over arrays. That is what lets a rebuild replay
 //! tens of thousands of events a second; the rows are the same as one event at a time.
 //! Payment events fold into `payments` rows after the orders are written (`payments`).
+//!
+//! Sums saturate at the bounds of `bigint` instead of failing: the rules keep every total
+//! far below them (`domain::money::MAX_TOTAL`), but an event written before the bounds
+//! existed is still history, and a read model that refused it would park it for good.
 
 mod payments;
 
@@ -159,7 +163,7 @@ impl Batch {
                         l.sku.as_str().to_owned(),
                         l.quantity as i32,
                         l.unit_price.amount,
-                        l.unit_price.amount * i64::from(l.quantity),
+                        l.unit_price.amount.saturating_mul(i64::from(l.quantity)),
                     ));
                 }
                 self.history(event, order_id, "pending", notes.clone(), None, placed_at);
@@ -267,7 +271,7 @@ impl Batch {
                 let c = self.change(order_id);
                 c.status = Some(status.into());
                 c.payment_status = Some(status.into());
-                c.refunded += amount.amount;
+                c.refunded = c.refunded.saturating_add(amount.amount);
                 c.updated_at = Some(at);
                 self.history(event, order_id, status, Some(reason), Some(&by), at);
             }
@@ -316,8 +320,10 @@ impl Batch {
                      tracking_number = case when p.tracking_set then p.tracking_number
                                             else o.tracking_number end,
                      cancellation_reason = coalesce(p.reason, o.cancellation_reason),
-                     refunded = case when p.refund_all then o.total else o.refunded end
-                                + p.refunded,
+                     refunded = least(greatest(
+                                    (case when p.refund_all then o.total else o.refunded end)::numeric
+                                        + p.refunded,
+                                    -9223372036854775808), 9223372036854775807)::bigint,
                      updated_at = coalesce(p.updated_at, o.updated_at)
                    from unnest($27::uuid[], $28::text[], $29::text[], $30::bool[],
                                $31::text[], $32::text[], $33::bool[], $34::int8[],
@@ -348,7 +354,7 @@ impl Batch {
         .bind(col(|o| o.total))
         .bind(col(|o| {
             if o.change.refund_all {
-                o.total + o.change.refunded
+                o.total.saturating_add(o.change.refunded)
             } else {
                 o.change.refunded
             }

@@ -147,13 +147,14 @@ async fn payments_follow_the_payment_stream(pool: PgPool) {
     let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
     let payments: CommandHandler<Payment> = CommandHandler::new(store.clone(), 100);
     let id = place(&orders, 2).await;
+    let provider = Arc::new(TestProvider::new(pool.clone()));
     let pay = |token: &'static str| {
-        let (orders, payments) = (orders.clone(), payments.clone());
+        let (orders, payments, provider) = (orders.clone(), payments.clone(), provider.clone());
         async move {
             pay_order(
                 &orders,
                 &payments,
-                &TestProvider,
+                &*provider,
                 OrderId::new(id),
                 "card",
                 token,

@@ -20,7 +20,7 @@ use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::error::OrdersError;
 use crate::orders::place::{place_command, Delivery};
-use crate::orders::pricing::product_on_sale;
+use crate::orders::pricing::{add_line, product_on_sale};
 use crate::store::Position;
 
 /// The order a checkout placed, and where the checkout's last event sits in `$all`.
@@ -64,13 +64,13 @@ async fn price_lines(
     if lines.iter().any(|l| l.unit_price.currency != currency) {
         return Err(CartUseCaseError::Rejected(CartError::MixedCurrencies));
     }
+    // The catalog's prices may have risen since the lines were added: the bounds are
+    // checked again, naming the line that crosses them.
     let mut subtotal = Money::zero(currency);
-    for l in &lines {
-        subtotal = l
-            .unit_price
-            .checked_mul(l.quantity)
-            .and_then(|m| subtotal.checked_add(m))
-            .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
+    for (i, l) in lines.iter().enumerate() {
+        subtotal = add_line(subtotal, l.unit_price, l.quantity).map_err(|(field, message)| {
+            CartUseCaseError::invalid(format!("items[{i}].{field}"), message)
+        })?;
     }
     Ok((lines, subtotal))
 }

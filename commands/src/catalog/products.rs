@@ -7,7 +7,7 @@ use domain::catalog::{
 };
 use domain::id::{CategoryId, ProductId};
 use domain::inventory::{Inventory, InventoryError, InventoryState};
-use domain::money::Money;
+use domain::money::{Money, MoneyError};
 use domain::value::{Sku, Slug};
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -187,10 +187,13 @@ pub async fn create_product(
         })?,
     };
     // Before any claim: the aggregate would refuse it too, but only after the claims.
-    if new.price.amount < 0 {
+    if let Err(e) = Money::price(new.price.amount, new.price.currency) {
         return Err(CreateProductError::Invalid {
             field: "price.amount",
-            reason: "must not be negative".into(),
+            reason: match e {
+                MoneyError::Negative => "must not be negative".into(),
+                other => other.to_string(),
+            },
         });
     }
     let (category, _) = h

@@ -10,6 +10,8 @@
 //!   line takes its price from there, never from the client.
 //! - [`place`]: placing an order, and the order command checkout builds the same way.
 //! - [`pay`]: paying an order through a [`PaymentProvider`](crate::payment::PaymentProvider).
+//! - [`payment_webhook`]: a provider's signed word on a charge, recorded on the order's
+//!   payment.
 //! - [`cancel`], [`status`], [`refund`]: what customers and staff do to a placed order.
 //! - [`error`]: [`OrdersError`], at the bottom: every other file imports it.
 
@@ -17,6 +19,7 @@ pub mod caller;
 pub mod cancel;
 pub mod error;
 pub mod pay;
+pub mod payment_webhook;
 pub mod place;
 pub mod pricing;
 pub mod refund;
@@ -26,6 +29,7 @@ pub use caller::{Caller, OrderOutcome};
 pub use cancel::cancel_order;
 pub use error::OrdersError;
 pub use pay::{pay_for_order, PayOrderError, PaymentTaken};
+pub use payment_webhook::{receive_payment_webhook, PaymentWebhookError, WebhookOutcome};
 pub use place::{place_order, Delivery, PlaceOrderInput, RequestedItem};
 pub use pricing::{product_on_sale, CatalogUnreadable};
 pub use refund::{refund_order, RefundRequest};

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::caller::{visible_order, Caller, OrderOutcome};
 use super::error::OrdersError;
-use super::pricing::product_on_sale;
+use super::pricing::{add_line, product_on_sale};
 use crate::handler::{CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 
@@ -92,6 +92,7 @@ pub async fn place_order(
     check_line_count(input.items.len()).map_err(|e| OrdersError::input("items", e))?;
     input.delivery.check()?;
     let mut lines: Vec<OrderLine> = Vec::with_capacity(input.items.len());
+    let mut subtotal: Option<Money> = None;
     // Each item is checked, then priced, in turn: the first bad item is the one answered.
     for (i, item) in input.items.iter().enumerate() {
         Quantity::new(item.quantity)
@@ -102,6 +103,23 @@ pub async fn place_order(
             .ok_or_else(|| {
                 OrdersError::invalid(format!("items[{i}].product_id"), "no such product on sale")
             })?;
+        let merged = lines
+            .iter()
+            .find(|l| l.product_id == ProductId::new(item.product_id))
+            .map_or(0, |l| l.quantity);
+        let running = subtotal.unwrap_or(Money::zero(product.price.currency));
+        // Another currency is the order's rule to refuse, below.
+        if running.currency == product.price.currency {
+            // The line's merged quantity has the bound of one line; the running subtotal
+            // the bound of the order.
+            let quantity = merged.saturating_add(item.quantity);
+            let next = add_line(running, product.price, item.quantity)
+                .and_then(|s| add_line(Money::zero(s.currency), product.price, quantity).map(|_| s))
+                .map_err(|(field, message)| {
+                    OrdersError::invalid(format!("items[{i}].{field}"), message)
+                })?;
+            subtotal = Some(next);
+        }
         match lines
             .iter_mut()
             .find(|l| l.product_id == ProductId::new(item.product_id))

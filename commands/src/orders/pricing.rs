@@ -2,6 +2,8 @@
 //! catalog's write side (a read model could be behind a price change).
 
 use domain::catalog::{Product, ProductRecord, ProductStatus};
+use domain::money::{Money, MAX_PRICE, MAX_TOTAL};
+use domain::value::Quantity;
 use uuid::Uuid;
 
 use crate::handler::CommandHandler;
@@ -29,4 +31,38 @@ pub async fn product_on_sale(
             cause: e.to_string(),
         })?;
     Ok(p.created.filter(|p| p.status == ProductStatus::Active))
+}
+
+/// Why a line cannot join an order: its field (`quantity` or `product_id`, under the item
+/// the client named) and the message. The order's rules refuse the same; checking here
+/// names the item the client sent, which the order's merged lines no longer know.
+pub type LineRefusal = (&'static str, String);
+
+/// `subtotal` with `quantity` more at `price`, within the bounds of money: a price of at
+/// most [`MAX_PRICE`], a line of at most [`Quantity::MAX`] units, a subtotal of at most
+/// [`MAX_TOTAL`]. No arithmetic here can overflow: each step is checked.
+pub fn add_line(subtotal: Money, price: Money, quantity: u32) -> Result<Money, LineRefusal> {
+    if price.amount > MAX_PRICE {
+        // A product priced before the bounds existed.
+        return Err((
+            "product_id",
+            format!("the product's price exceeds {MAX_PRICE} minor units; it cannot be sold"),
+        ));
+    }
+    if quantity > Quantity::MAX {
+        return Err((
+            "quantity",
+            format!("a line holds at most {} units", Quantity::MAX),
+        ));
+    }
+    price
+        .checked_mul(quantity)
+        .and_then(|line| subtotal.checked_add(line))
+        .and_then(|s| s.at_most(MAX_TOTAL))
+        .map_err(|_| {
+            (
+                "quantity",
+                format!("the order's subtotal would exceed {MAX_TOTAL} minor units"),
+            )
+        })
 }

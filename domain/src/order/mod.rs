@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{OrderId, UserId};
 use crate::money::Money;
-use crate::value::Address;
+use crate::value::{Address, Quantity};
 
 mod input;
 mod status;
@@ -261,10 +261,16 @@ impl Aggregate for Order {
                             reason: "quantity must be positive".into(),
                         });
                     }
-                    if line.unit_price.amount < 0 {
+                    if line.quantity > Quantity::MAX {
                         return Err(OrderError::InvalidLine {
                             line: i,
-                            reason: "price must not be negative".into(),
+                            reason: format!("quantity must be at most {}", Quantity::MAX),
+                        });
+                    }
+                    if let Err(e) = Money::price(line.unit_price.amount, line.unit_price.currency) {
+                        return Err(OrderError::InvalidLine {
+                            line: i,
+                            reason: format!("price: {e}"),
                         });
                     }
                     if line.unit_price.currency != currency {

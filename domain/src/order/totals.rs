@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::ProductId;
-use crate::money::{Money, MoneyError};
+use crate::money::{Money, MoneyError, MAX_TOTAL};
 use crate::value::Sku;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -36,6 +36,8 @@ pub enum OrderError {
     TooManyLines(usize),
     #[error("line {line}: {reason}")]
     InvalidLine { line: usize, reason: String },
+    #[error("the order's total would exceed {MAX_TOTAL} minor units")]
+    TotalTooLarge,
     #[error("the discount exceeds the subtotal")]
     DiscountExceedsSubtotal,
     #[error("money: {0}")]
@@ -69,7 +71,11 @@ pub fn compute_totals(
         .currency;
     let mut subtotal = Money::zero(currency);
     for line in lines {
-        subtotal = subtotal.checked_add(line.unit_price.checked_mul(line.quantity)?)?;
+        subtotal = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .and_then(|l| subtotal.checked_add(l))
+            .map_err(|_| OrderError::TotalTooLarge)?;
     }
     if discount.amount < 0 || shipping.amount < 0 {
         return Err(MoneyError::Negative.into());
@@ -79,7 +85,17 @@ pub fn compute_totals(
     }
     let taxable = subtotal.checked_sub(discount)?;
     let tax = taxable.percent_bp(tax_rate_bp)?;
-    let total = taxable.checked_add(tax)?.checked_add(shipping)?;
+    let total = taxable
+        .checked_add(tax)
+        .and_then(|t| t.checked_add(shipping))
+        .and_then(|t| t.at_most(MAX_TOTAL))
+        .map_err(|e| match e {
+            MoneyError::Overflow | MoneyError::TooLarge(_) => OrderError::TotalTooLarge,
+            other => other.into(),
+        })?;
+    if subtotal.amount > MAX_TOTAL {
+        return Err(OrderError::TotalTooLarge);
+    }
     Ok(OrderTotals {
         subtotal,
         discount,

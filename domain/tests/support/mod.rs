@@ -170,22 +170,25 @@ pub fn order_command() -> impl Strategy<Value = OrderCommand> {
 pub fn payment_command() -> impl Strategy<Value = PaymentCommand> {
     let order_id = OrderId::new(Uuid::from_u128(9));
     prop_oneof![
-        (1i64..50_000, any::<bool>()).prop_map(move |(amount, ok)| PaymentCommand::Charge {
-            order_id,
-            amount: usd(amount),
-            method: "card".into(),
-            provider: "test".into(),
-            outcome: if ok {
-                ChargeOutcome::Captured {
-                    reference: "ch_1".into(),
-                }
-            } else {
-                ChargeOutcome::Declined {
-                    code: "card_declined".into(),
-                    message: "no".into(),
-                }
-            },
-            at: at(),
+        (1i64..50_000, any::<bool>(), 1u32..4).prop_map(move |(amount, ok, attempt)| {
+            PaymentCommand::Charge {
+                order_id,
+                attempt,
+                amount: usd(amount),
+                method: "card".into(),
+                provider: "test".into(),
+                outcome: if ok {
+                    ChargeOutcome::Captured {
+                        reference: "ch_1".into(),
+                    }
+                } else {
+                    ChargeOutcome::Declined {
+                        code: "card_declined".into(),
+                        message: "no".into(),
+                    }
+                },
+                at: at(),
+            }
         }),
         (1i64..30_000).prop_map(|a| PaymentCommand::Refund {
             amount: usd(a),

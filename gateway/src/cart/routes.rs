@@ -76,6 +76,13 @@ impl From<CartUseCaseError> for ApiError {
                     errors: vec![],
                 }
             }
+            CartUseCaseError::Rejected(e @ CartError::TotalTooLarge) => {
+                ApiError::UnprocessableEntity {
+                    code: "total_too_large",
+                    detail: e.to_string(),
+                    errors: vec![FieldError::new("quantity", e.to_string())],
+                }
+            }
             CartUseCaseError::Rejected(CartError::Invalid(message)) => {
                 ApiError::invalid_field("code", message)
             }
@@ -161,7 +168,7 @@ struct AddItemBody {
     request_body = AddItemBody,
     responses(
         (status = 201, description = "The cart; `Location` names the line, `X-Guest-Cart` a new guest cart's token", body = CartView),
-        (status = 422, description = "Unknown product, bad quantity, another currency or a full cart", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown product, bad quantity, another currency, a full cart or a subtotal past the bound (`total_too_large`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn add_item(
@@ -219,6 +226,7 @@ struct QuantityBody {
     responses(
         (status = 200, description = "The cart", body = CartView),
         (status = 404, description = "No such line in the caller's cart", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad quantity, or a subtotal past the bound (`total_too_large`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn update_item(
@@ -373,7 +381,7 @@ struct CheckoutBody {
     request_body = CheckoutBody,
     responses(
         (status = 202, description = "The order, as `GET /orders/{id}` answers it; `Location` names it", body = OrderView),
-        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, or a coupon refused (`invalid_coupon`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, a line past the bounds of money (`items[i].quantity`), or a coupon refused (`invalid_coupon`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn checkout(
@@ -424,7 +432,10 @@ struct MergeBody {
     tag = "cart",
     security(("bearer" = [])),
     request_body = MergeBody,
-    responses((status = 200, description = "The customer's cart after the merge", body = CartView))
+    responses(
+        (status = 200, description = "The customer's cart after the merge", body = CartView),
+        (status = 422, description = "The merged cart would be full (`cart_full`) or past the bound (`total_too_large`)", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 async fn merge(
     State(state): State<AppState>,

@@ -77,11 +77,16 @@ impl From<&CartOutcome> for CartView {
                     product_id: l.product_id.as_uuid(),
                     quantity: i64::from(l.quantity.get()),
                     sku: l.sku.as_str().to_owned(),
-                    subtotal: money(l.unit_price.amount * i64::from(l.quantity.get())),
+                    // Saturating: a line priced before the bounds of money may be huge.
+                    subtotal: money(
+                        l.unit_price
+                            .amount
+                            .saturating_mul(i64::from(l.quantity.get())),
+                    ),
                 })
                 .collect(),
             subtotal: subtotal.into(),
-            total: money(subtotal.amount - o.discount.amount),
+            total: money(subtotal.amount.saturating_sub(o.discount.amount)),
             updated_at: None,
             user_id: o.user_id,
         }

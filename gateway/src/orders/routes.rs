@@ -15,7 +15,6 @@ use commands::orders::{
     Caller, Delivery, OrderOutcome, OrdersError, PayOrderError, PlaceOrderInput, RefundRequest,
     RequestedItem, StatusRequest,
 };
-use commands::payment::TestProvider;
 use domain::money::Money;
 use domain::order::{OrderError, OrderStatus};
 use domain::value::Address;
@@ -94,6 +93,11 @@ impl From<OrdersError> for ApiError {
                     errors: vec![FieldError::new("amount", e.to_string())],
                 }
             }
+            OrdersError::Rejected(e @ OrderError::TotalTooLarge) => ApiError::UnprocessableEntity {
+                code: "total_too_large",
+                detail: e.to_string(),
+                errors: vec![FieldError::new("items", e.to_string())],
+            },
             OrdersError::Rejected(e) => ApiError::UnprocessableEntity {
                 code: "order_rule",
                 detail: e.to_string(),
@@ -179,7 +183,7 @@ struct PlaceBody {
         (status = 202, description = "The order, `pending`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, response = problem::NotJson),
         (status = 401, response = problem::Unauthorized),
-        (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), a line or a total past the bounds of money (`items[i].quantity`, `total_too_large`), `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn place(
@@ -225,7 +229,9 @@ struct PayBody {
     token: String,
 }
 
-/// Pays an order awaiting payment (its customer only).
+/// Pays an order awaiting payment (its customer only). The provider is asked with the key
+/// `<order id>:<attempt>`, so requests that race to pay one order charge it once: each
+/// answers 200 with the one capture, or 409 `not_payable` once the order shows it paid.
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/payment",
@@ -234,7 +240,7 @@ struct PayBody {
     params(("id" = Uuid, Path, description = "The order")),
     request_body = PayBody,
     responses(
-        (status = 200, description = "Captured", body = PaymentAnswer),
+        (status = 200, description = "Captured (by this request, or by one that raced it: the same capture)", body = PaymentAnswer),
         (status = 400, response = problem::NotJsonOrBadId),
         (status = 401, response = problem::Unauthorized),
         (status = 402, description = "`card_declined` (or another decline code): the order stays payable until it expires", body = Problem, content_type = "application/problem+json"),
@@ -254,7 +260,7 @@ async fn pay(
 ) -> Result<impl IntoResponse, ApiError> {
     let taken = commands::orders::pay_for_order(
         &state.handlers,
-        &TestProvider,
+        &*state.payments.provider,
         &caller(&user),
         id,
         &body.method,

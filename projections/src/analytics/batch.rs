@@ -99,9 +99,9 @@ impl Batch {
         let mut products: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
         for l in self.lines.get(&order_id).into_iter().flatten() {
             let c = categories.entry(l.category_id).or_default();
-            *c = (c.0 + l.quantity, c.1 + l.revenue);
+            *c = (c.0 + l.quantity, c.1.saturating_add(l.revenue));
             let p = products.entry(l.product_id).or_default();
-            *p = (p.0 + l.quantity, p.1 + l.revenue);
+            *p = (p.0 + l.quantity, p.1.saturating_add(l.revenue));
         }
         let (units, revenue, count) = if paid {
             (col::LINE_UNITS, col::LINE_REVENUE, 1)
@@ -114,7 +114,7 @@ impl Batch {
                 .at((day, category_id, currency.to_owned()));
             c[col::LINE_PAID] += count;
             c[units] += q;
-            c[revenue] += r;
+            c[revenue] = c[revenue].saturating_add(r);
         }
         for (product_id, (q, r)) in products {
             let p = self
@@ -122,7 +122,7 @@ impl Batch {
                 .at((day, product_id, currency.to_owned()));
             p[col::LINE_PAID] += count;
             p[units] += q;
-            p[revenue] += r;
+            p[revenue] = p[revenue].saturating_add(r);
         }
     }
 
@@ -167,7 +167,7 @@ impl Batch {
                 self.lines.insert(order_id, kept);
                 let d = self.daily.at((placed_day, currency.clone()));
                 d[col::PLACED] += 1;
-                d[col::PLACED_VALUE] += total;
+                d[col::PLACED_VALUE] = d[col::PLACED_VALUE].saturating_add(total);
                 self.funnel.at(placed_day)[col::ORDERS_PLACED] += 1;
                 self.orders.upsert(order_id, || OrderRow {
                     user_id,
@@ -202,7 +202,7 @@ impl Batch {
                 let d = self.daily.at((day(at), currency.clone()));
                 d[col::PAID] += 1;
                 d[col::UNITS_SOLD] += units;
-                d[col::GROSS_REVENUE] += amount;
+                d[col::GROSS_REVENUE] = d[col::GROSS_REVENUE].saturating_add(amount);
                 self.line_sales(order_id, &currency, day(at), true);
                 self.funnel.at(placed_day)[col::ORDERS_PAID] += 1;
                 let c = self.customers.upsert((user_id, currency), || Customer {
@@ -212,7 +212,7 @@ impl Batch {
                     last_order_at: at,
                 });
                 c.orders += 1;
-                c.monetary += amount;
+                c.monetary = c.monetary.saturating_add(amount);
                 c.first_order_at = c.first_order_at.min(at);
                 c.last_order_at = c.last_order_at.max(at);
             }
@@ -231,16 +231,16 @@ impl Batch {
                 let Some(o) = self.orders.edit(&order_id) else {
                     return;
                 };
-                o.refunded += amount;
+                o.refunded = o.refunded.saturating_add(amount);
                 let (user_id, currency) = (o.user_id, o.currency.clone());
                 let d = self.daily.at((day(at), currency.clone()));
                 d[col::REFUNDS] += 1;
-                d[col::REFUNDED_AMOUNT] += amount;
+                d[col::REFUNDED_AMOUNT] = d[col::REFUNDED_AMOUNT].saturating_add(amount);
                 if full {
                     self.line_sales(order_id, &currency, day(at), false);
                 }
                 if let Some(c) = self.customers.edit(&(user_id, currency)) {
-                    c.monetary -= amount;
+                    c.monetary = c.monetary.saturating_sub(amount);
                 }
             }
             Fact::Cancelled {
@@ -256,7 +256,7 @@ impl Batch {
                 }
                 let o = self.orders.edit(&order_id).expect("present");
                 let paid = o.paid_at.is_some();
-                let refund = o.paid_amount - o.refunded;
+                let refund = o.paid_amount.saturating_sub(o.refunded);
                 o.cancelled_at = Some(at);
                 o.cancellation_reason = Some(reason.clone());
                 o.refunded = o.paid_amount;
@@ -264,20 +264,20 @@ impl Batch {
                     (o.user_id, o.currency.clone(), o.total, o.placed_day);
                 let k = self.cancellations.at((day(at), reason, currency.clone()));
                 k[col::ORDERS] += 1;
-                k[col::VALUE] += total;
+                k[col::VALUE] = k[col::VALUE].saturating_add(total);
                 k[col::PAID_ORDERS] += i64::from(paid);
                 let d = self.daily.at((day(at), currency.clone()));
                 d[col::CANCELLED] += 1;
                 if paid {
                     d[col::REFUNDS] += 1;
-                    d[col::REFUNDED_AMOUNT] += refund;
+                    d[col::REFUNDED_AMOUNT] = d[col::REFUNDED_AMOUNT].saturating_add(refund);
                     self.line_sales(order_id, &currency, day(at), false);
                 }
                 self.funnel.at(placed_day)[col::ORDERS_CANCELLED] += 1;
                 if paid {
                     if let Some(c) = self.customers.edit(&(user_id, currency)) {
                         c.orders -= 1;
-                        c.monetary -= refund;
+                        c.monetary = c.monetary.saturating_sub(refund);
                     }
                 }
             }

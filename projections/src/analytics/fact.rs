@@ -156,7 +156,7 @@ pub(super) fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionErro
                             product_id: l.product_id.as_uuid(),
                             sku: l.sku.as_str().to_owned(),
                             quantity: i64::from(l.quantity),
-                            revenue: l.unit_price.amount * i64::from(l.quantity),
+                            revenue: l.unit_price.amount.saturating_mul(i64::from(l.quantity)),
                         })
                         .collect(),
                 },

@@ -154,9 +154,9 @@ macro_rules! line_sales_upsert {
             ", currency) do update
                 set orders_paid = t.orders_paid + excluded.orders_paid,
                     units_sold = t.units_sold + excluded.units_sold,
-                    revenue = t.revenue + excluded.revenue,
+                    revenue = least(t.revenue::numeric + excluded.revenue, 9223372036854775807)::bigint,
                     refunded_units = t.refunded_units + excluded.refunded_units,
-                    refunded_revenue = t.refunded_revenue + excluded.refunded_revenue"
+                    refunded_revenue = least(t.refunded_revenue::numeric + excluded.refunded_revenue, 9223372036854775807)::bigint"
         )
     };
 }
@@ -184,13 +184,13 @@ const WRITES: &[&str] = &[
          $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[])
      on conflict (day, currency) do update
         set orders_placed = t.orders_placed + excluded.orders_placed,
-            placed_value = t.placed_value + excluded.placed_value,
+            placed_value = least(t.placed_value::numeric + excluded.placed_value, 9223372036854775807)::bigint,
             orders_paid = t.orders_paid + excluded.orders_paid,
             units_sold = t.units_sold + excluded.units_sold,
-            gross_revenue = t.gross_revenue + excluded.gross_revenue,
+            gross_revenue = least(t.gross_revenue::numeric + excluded.gross_revenue, 9223372036854775807)::bigint,
             orders_cancelled = t.orders_cancelled + excluded.orders_cancelled,
             refunds = t.refunds + excluded.refunds,
-            refunded_amount = t.refunded_amount + excluded.refunded_amount,
+            refunded_amount = least(t.refunded_amount::numeric + excluded.refunded_amount, 9223372036854775807)::bigint,
             payment_failures = t.payment_failures + excluded.payment_failures",
     line_sales_upsert!("daily_category_sales", "category_id"),
     line_sales_upsert!("daily_product_sales", "product_id"),
@@ -209,7 +209,7 @@ const WRITES: &[&str] = &[
      select * from unnest($1::date[], $2::text[], $3::text[], $4::int8[], $5::int8[],
          $6::int8[])
      on conflict (day, reason, currency) do update
-        set orders = t.orders + excluded.orders, value = t.value + excluded.value,
+        set orders = t.orders + excluded.orders, value = least(t.value::numeric + excluded.value, 9223372036854775807)::bigint,
             paid_orders = t.paid_orders + excluded.paid_orders",
     "insert into customers (user_id, currency, orders, monetary, first_order_at, last_order_at)
      select * from unnest($1::uuid[], $2::text[], $3::int8[], $4::int8[], $5::timestamptz[],

@@ -113,7 +113,7 @@ impl PaymentRow {
                 r.updated_at = *at;
             }
             (PaymentEvent::PaymentRefunded { amount, at, .. }, Some(r)) => {
-                r.refunded += amount.amount;
+                r.refunded = r.refunded.saturating_add(amount.amount);
                 r.status = if r.refunded >= r.amount {
                     "refunded"
                 } else {
