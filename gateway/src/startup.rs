@@ -485,10 +485,34 @@ pub async fn migrate(pool: &PgPool) -> Result<(), StartupError> {
     Ok(())
 }
 
+/// Options carrying the credentials of a NATS URL: `nats://TOKEN@host:4222` authenticates
+/// with a token, `nats://user:password@host:4222` with a user and password. async-nats
+/// reads credentials from its options only and ignores those in the URL, which would
+/// leave a server started with `--auth` answering "authorization violation".
+fn nats_credentials(url: &str) -> async_nats::ConnectOptions {
+    let first = url.split(',').next().unwrap_or(url);
+    let rest = first.split_once("://").map_or(first, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return async_nats::ConnectOptions::new();
+    };
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    match userinfo.split_once(':') {
+        Some((user, password)) => {
+            async_nats::ConnectOptions::with_user_and_password(decode(user), decode(password))
+        }
+        None => async_nats::ConnectOptions::with_token(decode(userinfo)),
+    }
+}
+
 /// Connects to NATS and checks that JetStream is on (the relay and workers need it).
 pub async fn connect_nats(url: &Secret) -> Result<async_nats::Client, StartupError> {
     let at = where_url_points(url.expose());
-    let client = async_nats::ConnectOptions::new()
+    let client = nats_credentials(url.expose())
         .connection_timeout(Duration::from_secs(5))
         .connect(url.expose())
         .await

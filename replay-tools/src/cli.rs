@@ -9,7 +9,7 @@ Exit codes:
   2  bad usage: an unknown flag, a malformed position, time or stream id
   3  not found: the stream or event does not exist
   4  the event store or database does not answer
-  5  verify found a problem";
+  5  verify found a problem, or import refused an export whose hash chain is broken";
 
 /// The process exit codes, as documented in `umctl --help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,16 +25,20 @@ pub enum ExitCode {
 #[derive(Debug, Parser)]
 #[command(name = "umctl", version, about = "Read, audit, replay and move UltraMarket's event log", after_help = EXIT_CODES_HELP)]
 pub struct Cli {
-    /// PostgreSQL: the store (unless EVENTSTORE_URL is set) and the read models.
+    /// PostgreSQL: the store (unless EVENTSTORE_URL is set) and the read models. Only
+    /// `import` and `rebuild` migrate it; the other commands refuse a database without the
+    /// engine's tables.
+    // Both URLs may hold a password: `--help` must not print their values.
     #[arg(
         long,
         env = "DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/ultramarket",
-        global = true
+        global = true,
+        hide_env_values = true
     )]
     pub database_url: String,
     /// EventStoreDB connection string (esdb://...); unset, the PostgreSQL store is used.
-    #[arg(long, env = "EVENTSTORE_URL", global = true)]
+    #[arg(long, env = "EVENTSTORE_URL", global = true, hide_env_values = true)]
     pub eventstore_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -133,14 +137,21 @@ pub enum Command {
     },
     /// Check the log: every event decodes and validates against its schema, every
     /// stream's versions are gapless, and a fresh replay of each read model matches its live
-    /// tables (per-table checksums, printed so two stores can be compared).
+    /// tables (per-table checksums, printed so two stores can be compared). With --export,
+    /// check an export file's hash chain instead (no database needed).
     Verify {
-        /// The event schemas (schemas/events of the repository).
-        #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/events"))]
-        schemas: std::path::PathBuf,
+        /// The event schemas, a folder laid out like schemas/events; default: the ones
+        /// built into umctl.
+        #[arg(long)]
+        schemas: Option<std::path::PathBuf>,
         /// Check the log only, not the read models.
         #[arg(long)]
         log_only: bool,
+        /// Check this export file (its hash chain, trailer and revisions), not a store.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["schemas", "log_only"])]
+        export: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        key: KeyArg,
     },
     /// Rebuild a read model from the store into shadow tables and swap them in, while the
     /// old ones keep serving; the engine's runner then goes on from the new checkpoint.
@@ -151,12 +162,35 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
-    /// Write $all as NDJSON to standard output.
+    /// Write $all as NDJSON to standard output: a header line, one line per event, each
+    /// carrying the hash chain, and a trailer with the count and the chain's head.
     Export {
         /// Start after this position (commit/prepare).
         #[arg(long)]
         from: Option<String>,
+        #[command(flatten)]
+        key: KeyArg,
     },
-    /// Append an NDJSON export to an empty store, keeping ids, streams, revisions and order.
-    Import { file: std::path::PathBuf },
+    /// Append an export to an empty store, keeping ids, streams, revisions and order. The
+    /// whole file is checked first (hash chain, trailer, gapless revisions): a broken one
+    /// imports nothing.
+    Import {
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArg,
+        /// Import an export without a hash chain (made by an umctl before umctl-export/2),
+        /// whose integrity cannot be checked.
+        #[arg(long)]
+        allow_unchained: bool,
+    },
+}
+
+/// The key of a keyed (HMAC-SHA-256) export chain.
+#[derive(Debug, Clone, clap::Args)]
+pub struct KeyArg {
+    /// Key the export's hash chain with HMAC-SHA-256 (16 characters or more), so that only
+    /// holders of the key can write a chain that checks; prefer the environment variable
+    /// to the flag, which other users can see in the process list.
+    #[arg(long = "key", env = "UMCTL_EXPORT_KEY", hide_env_values = true)]
+    pub key: Option<crate::chain::ChainKey>,
 }

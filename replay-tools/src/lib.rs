@@ -12,12 +12,15 @@
 //! - [`rebuild`]: `rebuild`, and the read-model checksums of `verify`: projections
 //!   replayed from the store, with progress.
 //! - [`transfer`]: `export` and `import`: moving a log between stores, ids and order kept.
+//! - [`chain`]: the hash chain an export carries, so `import` and `verify --export` can
+//!   tell an intact export from an edited or truncated one.
 //! - [`format`]: how events are printed (table, json, ndjson).
 //!
 //! Every subcommand reads the store through the `EventStore` port, so each works the same
 //! over both adapters.
 
 pub mod audit;
+pub mod chain;
 pub mod cli;
 pub mod connect;
 pub mod format;

@@ -3,10 +3,13 @@
 use std::io::{BufReader, Write};
 
 use clap::Parser;
+use replay_tools::chain::ChainKey;
 use replay_tools::cli::{Cli, Command, ExitCode};
-use replay_tools::connect::{open_read_models, open_store};
+use replay_tools::connect::{open_read_models, open_store, Schema};
 use replay_tools::history::{parse_time, AsOf};
+use replay_tools::transfer::{CheckedImport, Trust};
 use replay_tools::{audit, history, inspect, rebuild, transfer, verify, UmctlError};
+use std::path::Path;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -27,7 +30,35 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), UmctlError> {
-    let store = open_store(&cli.database_url, cli.eventstore_url.as_deref()).await?;
+    if let Command::Verify {
+        export: Some(file),
+        key,
+        ..
+    } = &cli.command
+    {
+        return verify_export(file, key.key.clone());
+    }
+    // An import is checked to the end of its file before the store is opened (and
+    // migrated): a refused export leaves the target as it was.
+    let import = match &cli.command {
+        Command::Import {
+            file,
+            key,
+            allow_unchained,
+        } => Some(CheckedImport::open(
+            file,
+            Trust {
+                key: key.key.clone(),
+                allow_unchained: *allow_unchained,
+            },
+        )?),
+        _ => None,
+    };
+    let schema = match cli.command {
+        Command::Import { .. } | Command::Rebuild { .. } => Schema::Migrate,
+        _ => Schema::MustExist,
+    };
+    let store = open_store(&cli.database_url, cli.eventstore_url.as_deref(), schema).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
@@ -104,8 +135,10 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             eprintln!("umctl: {n} events");
             Ok(())
         }
-        Command::Verify { schemas, log_only } => {
-            let report = verify::verify(&*store, &schemas, &mut out).await?;
+        Command::Verify {
+            schemas, log_only, ..
+        } => {
+            let report = verify::verify(&*store, schemas.as_deref(), &mut out).await?;
             if !report.problems.is_empty() {
                 return Err(UmctlError::VerifyFailed(format!(
                     "{} problems in {} events of {} streams",
@@ -117,7 +150,7 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             if log_only {
                 return Ok(());
             }
-            let pool = open_read_models(&cli.database_url).await?;
+            let pool = open_read_models(&cli.database_url, Schema::MustExist).await?;
             match rebuild::verify(store, &pool, &mut out).await? {
                 0 => Ok(()),
                 n => Err(UmctlError::VerifyFailed(format!(
@@ -127,26 +160,49 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
         }
         Command::Rebuild { projection, all } => {
             let selected = rebuild::select(projection.as_deref(), all)?;
-            let pool = open_read_models(&cli.database_url).await?;
+            let pool = open_read_models(&cli.database_url, Schema::Migrate).await?;
             rebuild::rebuild(store, &pool, selected, &mut out).await
         }
-        Command::Export { from } => {
+        Command::Export { from, key } => {
             let after = match from {
                 Some(f) => inspect::parse_position(&f)?,
                 None => commands::store::Position::START,
             };
-            let n = transfer::export(&*store, after, &mut out).await?;
+            let keyed = if key.key.is_some() { ", keyed" } else { "" };
+            let n = transfer::export(&*store, after, key.key, &mut out).await?;
             out.flush()?;
-            eprintln!("umctl: exported {n} events");
+            eprintln!("umctl: exported {n} events (hash-chained{keyed})");
             Ok(())
         }
-        Command::Import { file } => {
-            let f = std::fs::File::open(&file).map_err(|e| {
-                UmctlError::NotFound(format!("cannot open {}: {e}", file.display()))
-            })?;
-            let n = transfer::import(&*store, BufReader::new(f)).await?;
-            eprintln!("umctl: imported {n} events");
+        Command::Import { file, .. } => {
+            let import = import.expect("checked above");
+            let checked = import.into_store(&*store).await?;
+            if !checked.chained {
+                eprintln!(
+                    "umctl: WARNING: {} has no hash chain; its {} events were imported on trust, unchecked",
+                    file.display(),
+                    checked.events
+                );
+            }
+            eprintln!("umctl: imported {} events", checked.events);
             Ok(())
         }
     }
+}
+
+/// `verify --export FILE`: the file alone, no store.
+fn verify_export(file: &Path, key: Option<ChainKey>) -> Result<(), UmctlError> {
+    let f = std::fs::File::open(file)
+        .map_err(|e| UmctlError::NotFound(format!("cannot open {}: {e}", file.display())))?;
+    let trust = Trust {
+        key,
+        allow_unchained: false,
+    };
+    let checked = transfer::check(BufReader::new(f), &trust)?;
+    let keyed = if checked.keyed { "keyed" } else { "unkeyed" };
+    println!(
+        "ok: {} events; the {keyed} hash chain and the trailer match, every stream is gapless",
+        checked.events
+    );
+    Ok(())
 }

@@ -24,7 +24,31 @@ const AGGREGATES: [&str; 8] = [
 /// Most problems listed before the rest are only counted.
 const SHOWN: usize = 50;
 
-fn load_schemas(dir: &Path) -> Result<HashMap<(String, u32), jsonschema::Validator>, UmctlError> {
+include!(concat!(env!("OUT_DIR"), "/event_schemas.rs"));
+
+type Validators = HashMap<(String, u32), jsonschema::Validator>;
+
+fn validator(source: &str, text: &str) -> Result<jsonschema::Validator, UmctlError> {
+    let schema: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| UmctlError::VerifyFailed(format!("{source}: {e}")))?;
+    jsonschema::validator_for(&schema)
+        .map_err(|e| UmctlError::VerifyFailed(format!("{source}: {e}")))
+}
+
+/// The schemas built into the binary (see `build.rs`).
+fn embedded_schemas() -> Result<Validators, UmctlError> {
+    EVENT_SCHEMAS
+        .iter()
+        .map(|(name, version, text)| {
+            let v = validator(&format!("the built-in schema of {name} v{version}"), text)?;
+            Ok(((name.to_string(), *version), v))
+        })
+        .collect()
+}
+
+/// Schemas from a folder laid out like `schemas/events`, to check a log against schemas
+/// newer than the binary.
+fn schemas_in(dir: &Path) -> Result<Validators, UmctlError> {
     let mut out = HashMap::new();
     let categories = std::fs::read_dir(dir)
         .map_err(|e| UmctlError::NotFound(format!("event schemas at {}: {e}", dir.display())))?;
@@ -41,11 +65,8 @@ fn load_schemas(dir: &Path) -> Result<HashMap<(String, u32), jsonschema::Validat
                 continue;
             };
             let text = std::fs::read_to_string(&path)?;
-            let schema: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| UmctlError::VerifyFailed(format!("{}: {e}", path.display())))?;
-            let validator = jsonschema::validator_for(&schema)
-                .map_err(|e| UmctlError::VerifyFailed(format!("{}: {e}", path.display())))?;
-            out.insert((name.to_owned(), version), validator);
+            let v = validator(&path.display().to_string(), &text)?;
+            out.insert((name.to_owned(), version), v);
         }
     }
     Ok(out)
@@ -57,12 +78,16 @@ pub struct Report {
     pub problems: Vec<String>,
 }
 
+/// Checks the log in `store` against the schemas in `schemas`, or the built-in ones.
 pub async fn verify(
     store: &dyn EventStore,
-    schemas: &Path,
+    schemas: Option<&Path>,
     out: &mut impl Write,
 ) -> Result<Report, UmctlError> {
-    let validators = load_schemas(schemas)?;
+    let (validators, from) = match schemas {
+        Some(dir) => (schemas_in(dir)?, dir.display().to_string()),
+        None => (embedded_schemas()?, "built into umctl".to_owned()),
+    };
     let mut next_revision: HashMap<String, u64> = HashMap::new();
     let mut by_stream: HashMap<String, Vec<RecordedEvent>> = HashMap::new();
     let mut problems = Vec::new();
@@ -112,7 +137,7 @@ pub async fn verify(
     writeln!(out, "streams:  {}", next_revision.len())?;
     writeln!(
         out,
-        "schemas:  {} types and versions known",
+        "schemas:  {} types and versions known ({from})",
         validators.len()
     )?;
     if problems.is_empty() {

@@ -1,75 +1,17 @@
 //! `umctl` as staff run it: the real binary against a real PostgreSQL store.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 #[path = "../../projections/tests/common/mod.rs"]
 mod common;
+mod support;
 
 use commands::store::postgres::PgEventStore;
-use commands::store::{EventStore, ExpectedVersion, NewEvent};
-use serde_json::{json, Value};
+use commands::store::EventStore;
+use serde_json::Value;
 use sqlx::PgPool;
+use support::{fill, settle, stdout, umctl, url_of, Scratch};
 use uuid::Uuid;
-
-/// The URL of the database `pool` is connected to (each `#[sqlx::test]` has its own).
-async fn url_of(pool: &PgPool) -> String {
-    let name: String = sqlx::query_scalar("select current_database()")
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let base = std::env::var("DATABASE_URL").unwrap();
-    let (server, _) = base.rsplit_once('/').unwrap();
-    format!("{server}/{name}")
-}
-
-fn umctl(db: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_umctl"))
-        .args(args)
-        .env("DATABASE_URL", db)
-        .env_remove("EVENTSTORE_URL")
-        .output()
-        .unwrap()
-}
-
-/// Waits until `$all` shows `n` events: PostgreSQL's `$all` shows a commit once every older
-/// transaction in the cluster has ended, and other tests run beside this one.
-async fn settle(pool: &PgPool, n: usize) {
-    let store = PgEventStore::new(pool.clone());
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let seen = store
-            .read_all(commands::store::Position::START, 10_000)
-            .await
-            .unwrap()
-            .len();
-        if seen >= n || std::time::Instant::now() > deadline {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-async fn fill(store: &PgEventStore) {
-    for (stream, n) in [("order-1", 3), ("order-2", 2), ("cart-9", 4)] {
-        let events = (0..n)
-            .map(|i| NewEvent {
-                id: Uuid::new_v4(),
-                event_type: format!("Step{i}"),
-                schema_version: 1,
-                data: json!({ "i": i, "stream": stream, "text": "grüße 🛒" }),
-                metadata: json!({ "actor_role": "staff", "correlation_id": Uuid::new_v4() }),
-            })
-            .collect();
-        store
-            .append(stream, ExpectedVersion::Any, events)
-            .await
-            .unwrap();
-    }
-}
 
 /// `streams` lists by category with versions; `read` prints a stream forwards, backwards
 /// and as JSON.
@@ -195,7 +137,8 @@ async fn tail_filters(pool: PgPool) {
     assert_eq!(streams, vec!["order-1", "order-2"]);
 }
 
-/// Export, import into a fresh database, export again: the same events, ids and order.
+/// Export, import into a fresh database, export again: the same events, ids and order,
+/// between a chain's header and its trailer.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn export_import_round_trip(pool: PgPool) {
     let db = url_of(&pool).await;
@@ -205,40 +148,38 @@ async fn export_import_round_trip(pool: PgPool) {
     assert!(first.status.success());
     let file = std::env::temp_dir().join(format!("umctl-{}.ndjson", Uuid::new_v4()));
     std::fs::write(&file, &first.stdout).unwrap();
+    let verified = umctl(&db, &["verify", "--export", file.to_str().unwrap()]);
+    assert!(verified.status.success(), "{}", support::stderr(&verified));
 
-    let target = format!("umctl_import_{}", Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {target}")))
-        .execute(&pool)
-        .await
-        .unwrap();
-    let (server, _) = db.rsplit_once('/').unwrap();
-    let target_url = format!("{server}/{target}");
-
-    let out = umctl(&target_url, &["import", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("imported 9 events"));
+    let target = Scratch::create(&pool, "umctl_import").await;
+    let out = umctl(&target.url, &["import", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert!(support::stderr(&out).contains("imported 9 events"));
     // A second import into the now non-empty store is refused.
-    let again = umctl(&target_url, &["import", file.to_str().unwrap()]);
+    let again = umctl(&target.url, &["import", file.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2));
 
     // `$all` shows events below the server's oldest open transaction, and other tests'
     // transactions hold that horizon too: an export at once can find the copy empty.
-    let copy = PgPool::connect(&target_url).await.unwrap();
+    let copy = PgPool::connect(&target.url).await.unwrap();
     settle(&copy, 9).await;
     copy.close().await;
-    let second = umctl(&target_url, &["export"]);
+    let second = umctl(&target.url, &["export"]);
     let strip = |o: &Output| -> Vec<Value> {
-        stdout(o)
+        let lines: Vec<Value> = stdout(o)
             .lines()
-            .map(|l| {
-                let mut v: Value = serde_json::from_str(l).unwrap();
-                // Positions and record times belong to the store that holds the copy.
-                v.as_object_mut().unwrap().remove("position");
-                v.as_object_mut().unwrap().remove("recorded_at");
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(lines[0].get("header").is_some() && lines.last().unwrap().get("trailer").is_some());
+        lines[1..lines.len() - 1]
+            .iter()
+            .cloned()
+            .map(|mut v| {
+                // Positions and record times belong to the store that holds the copy, and
+                // the chain covers them.
+                for field in ["position", "recorded_at", "chain"] {
+                    v.as_object_mut().unwrap().remove(field);
+                }
                 v
             })
             .collect()
@@ -246,13 +187,7 @@ async fn export_import_round_trip(pool: PgPool) {
     assert_eq!(strip(&first).len(), 9);
     assert_eq!(strip(&first), strip(&second));
     std::fs::remove_file(&file).ok();
-    // Leave no database behind; the store's listener may hold a connection a moment.
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database {target} with (force)"
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    target.drop_with(&pool).await;
 }
 
 mod flows {
@@ -508,13 +443,8 @@ mod flows {
         let export = umctl(&db, &["export"]);
         let file = std::env::temp_dir().join(format!("umctl-{}.ndjson", Uuid::new_v4()));
         std::fs::write(&file, &export.stdout).unwrap();
-        let target = format!("umctl_verify_{}", Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("create database {target}")))
-            .execute(&pool)
-            .await
-            .unwrap();
-        let (server, _) = db.rsplit_once('/').unwrap();
-        let target_url = format!("{server}/{target}");
+        let target = Scratch::create(&pool, "umctl_verify").await;
+        let target_url = target.url.clone();
         assert!(umctl(&target_url, &["import", file.to_str().unwrap()])
             .status
             .success());
@@ -528,12 +458,7 @@ mod flows {
         assert!(stdout(&copy).contains("no live tables here"));
         assert_eq!(checksums(&copy), checksums(&ok));
         std::fs::remove_file(&file).ok();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "drop database {target} with (force)"
-        )))
-        .execute(&pool)
-        .await
-        .unwrap();
+        target.drop_with(&pool).await;
 
         // A live row that no longer matches the log.
         sqlx::query("update orders.orders set total = total + 1 where order_id in (select order_id from orders.orders limit 1)")
