@@ -220,7 +220,7 @@ async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
 }
 
 /// The bootstrap admin is made once, verified, whatever the number of starts; an
-/// address another account holds is left alone.
+/// address another account holds is left alone, and said to be no admin's.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
@@ -242,7 +242,14 @@ async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
 
     let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
     let taken = accounts::bootstrap_admin(&handlers, ann().email, "$argon2id$h".into(), Utc::now());
-    assert_eq!(taken.await.unwrap(), Bootstrap::Exists);
+    assert_eq!(
+        taken.await.unwrap(),
+        Bootstrap::NotAnAdmin {
+            owner: opened.account.user_id.as_uuid(),
+            role: Some(Role::Customer),
+            suspended: false
+        }
+    );
     let still = accounts::find_by_email(&handlers, &ann().email)
         .await
         .unwrap()

@@ -9,13 +9,18 @@ use serde_json::{Map, Value};
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{CategoryId, ImageId, ProductId, UserId, VariantId};
 use crate::money::{Money, MoneyError};
-use crate::value::{Sku, Slug};
+use crate::value::{line, paragraphs, InvalidValue, Sku, Slug};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_DESCRIPTION: usize = 20_000;
 pub const MAX_ATTRIBUTES: usize = 100;
 pub const MAX_VARIANTS: usize = 100;
 pub const MAX_IMAGES: usize = 50;
+/// Longest attribute name, and longest attribute value as JSON text.
+pub const MAX_ATTRIBUTE_NAME: usize = 100;
+pub const MAX_ATTRIBUTE_VALUE: usize = 1_000;
+/// Longest alternative text of an image.
+pub const MAX_ALT: usize = 500;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
@@ -37,15 +42,34 @@ pub enum CatalogError {
     CurrencyChange(String),
 }
 
+impl From<InvalidValue> for CatalogError {
+    fn from(e: InvalidValue) -> Self {
+        CatalogError::Invalid {
+            field: e.field,
+            reason: e.message,
+        }
+    }
+}
+
+/// A category, product or variant name: one line (`crate::value::line`), 1 to
+/// [`MAX_NAME`] characters.
 fn name_ok(field: &'static str, name: &str) -> Result<String, CatalogError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME {
+    let name = line(field, name, MAX_NAME)?;
+    if name.is_empty() {
         return Err(CatalogError::Invalid {
             field,
             reason: format!("must be 1 to {MAX_NAME} characters"),
         });
     }
-    Ok(name.to_owned())
+    Ok(name)
+}
+
+/// A description may span lines; it is kept as sent once the rule accepts it.
+fn description_ok(description: Option<&String>) -> Result<(), CatalogError> {
+    if let Some(d) = description {
+        paragraphs("description", d, MAX_DESCRIPTION)?;
+    }
+    Ok(())
 }
 
 /// A price is 0 to [`MAX_PRICE`](crate::money::MAX_PRICE) minor units: with the cart's
@@ -63,12 +87,38 @@ fn price_ok(price: &Money) -> Result<(), CatalogError> {
         })
 }
 
+/// At most [`MAX_ATTRIBUTES`]; each name one line of at most [`MAX_ATTRIBUTE_NAME`], each
+/// value at most [`MAX_ATTRIBUTE_VALUE`] characters of JSON, its texts without control
+/// characters but line breaks and tabs.
 fn attributes_ok(a: &Map<String, Value>) -> Result<(), CatalogError> {
+    fn texts_ok(v: &Value) -> Result<(), InvalidValue> {
+        match v {
+            Value::String(s) => paragraphs("attributes", s, MAX_ATTRIBUTE_VALUE).map(drop),
+            Value::Array(items) => items.iter().try_for_each(texts_ok),
+            Value::Object(o) => o.iter().try_for_each(|(k, v)| {
+                line("attributes", k, MAX_ATTRIBUTE_NAME)?;
+                texts_ok(v)
+            }),
+            _ => Ok(()),
+        }
+    }
+    let invalid = |reason: String| CatalogError::Invalid {
+        field: "attributes",
+        reason,
+    };
     if a.len() > MAX_ATTRIBUTES {
-        return Err(CatalogError::Invalid {
-            field: "attributes",
-            reason: format!("at most {MAX_ATTRIBUTES} attributes"),
-        });
+        return Err(invalid(format!("at most {MAX_ATTRIBUTES} attributes")));
+    }
+    for (name, value) in a {
+        if line("attributes", name, MAX_ATTRIBUTE_NAME)?.is_empty() {
+            return Err(invalid("an attribute needs a name".into()));
+        }
+        if value.to_string().chars().count() > MAX_ATTRIBUTE_VALUE {
+            return Err(invalid(format!(
+                "{name}: a value is at most {MAX_ATTRIBUTE_VALUE} characters of JSON"
+            )));
+        }
+        texts_ok(value)?;
     }
     Ok(())
 }
@@ -391,15 +441,7 @@ impl Aggregate for Product {
             }
             price_ok(&c.price)?;
             attributes_ok(&c.attributes)?;
-            if c.description
-                .as_ref()
-                .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
-            {
-                return Err(CatalogError::Invalid {
-                    field: "description",
-                    reason: format!("at most {MAX_DESCRIPTION} characters"),
-                });
-            }
+            description_ok(c.description.as_ref())?;
             let mut events = vec![E::ProductCreated {
                 product_id: c.product_id,
                 sku: c.sku.clone(),
@@ -439,15 +481,7 @@ impl Aggregate for Product {
                 if let Some(a) = attributes {
                     attributes_ok(a)?;
                 }
-                if description
-                    .as_ref()
-                    .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
-                {
-                    return Err(CatalogError::Invalid {
-                        field: "description",
-                        reason: format!("at most {MAX_DESCRIPTION} characters"),
-                    });
-                }
+                description_ok(description.as_ref())?;
                 if name.is_none()
                     && description.is_none()
                     && category_id.is_none()
@@ -519,12 +553,19 @@ impl Aggregate for Product {
                 }
                 let url_ok = (image.url.starts_with("https://")
                     || image.url.starts_with("http://"))
-                    && image.url.len() <= 2048;
+                    && image.url.len() <= 2048
+                    && !image
+                        .url
+                        .chars()
+                        .any(|c| c.is_control() || c.is_whitespace());
                 if !url_ok {
                     return Err(CatalogError::Invalid {
                         field: "url",
                         reason: "must be an http(s) URL of at most 2048 characters".into(),
                     });
+                }
+                if let Some(alt) = &image.alt {
+                    line("alt", alt, MAX_ALT)?;
                 }
                 if p.images.iter().any(|i| i.image_id == image.image_id) {
                     return Ok(vec![]);

@@ -168,12 +168,26 @@ pub enum InventoryError {
     },
     #[error("warehouse name must be 1 to 64 characters")]
     InvalidWarehouse,
+    /// Free text the rule of `crate::value` refuses: too long, or with control characters.
+    #[error("{field}: {reason}")]
+    InvalidText { field: &'static str, reason: String },
 }
 
+impl From<crate::value::InvalidValue> for InventoryError {
+    fn from(e: crate::value::InvalidValue) -> Self {
+        InventoryError::InvalidText {
+            field: e.field,
+            reason: e.message,
+        }
+    }
+}
+
+/// A warehouse name: one line (`crate::value::line`) of 1 to 64 characters.
 fn check_warehouse(w: &str) -> Result<(), InventoryError> {
     if w.trim().is_empty() || w.len() > 64 {
         return Err(InventoryError::InvalidWarehouse);
     }
+    crate::value::line("warehouse", w, 64)?;
     Ok(())
 }
 
@@ -219,7 +233,8 @@ impl Aggregate for Inventory {
                 reason,
             } => {
                 check_warehouse(warehouse)?;
-                if reason.trim().is_empty() {
+                if crate::value::paragraphs("reason", reason, crate::value::MAX_REASON)?.is_empty()
+                {
                     return Err(InventoryError::MissingReason);
                 }
                 if *delta == 0 {

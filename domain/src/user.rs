@@ -233,25 +233,22 @@ pub struct Account {
 }
 
 pub const MAX_ADDRESSES: usize = 20;
-const MAX_NAME: usize = 100;
+const MAX_NAME: usize = crate::value::MAX_PERSON_NAME;
 
-/// A name or an address label as an account keeps it: trimmed, absent when blank, at
-/// most 100 characters. The edge cleans what it is sent with this before any work, so a
-/// refusal costs no e-mail claim and no password hash; `decide` holds the same limit.
+/// A name or an address label as an account keeps it: one line (`crate::value::line`: no
+/// control characters, which would travel into e-mail headers), trimmed, absent when
+/// blank, at most 100 characters. The edge cleans what it is sent with this before any
+/// work, so a refusal costs no e-mail claim and no password hash; `decide` holds the same
+/// rule.
 pub fn clean_name(field: &'static str, v: Option<String>) -> Result<Option<String>, UserError> {
-    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-    check_name(field, &v)?;
-    Ok(v)
+    Ok(crate::value::optional_line(field, v.as_deref(), MAX_NAME)?)
 }
 
 fn check_name(field: &'static str, v: &Option<String>) -> Result<(), UserError> {
-    match v {
-        Some(s) if s.chars().count() > MAX_NAME => Err(UserError::TooLong {
-            field,
-            max: MAX_NAME,
-        }),
-        _ => Ok(()),
+    if let Some(s) = v {
+        crate::value::line(field, s, MAX_NAME)?;
     }
+    Ok(())
 }
 
 impl Aggregate for User {
@@ -459,13 +456,11 @@ impl Aggregate for User {
             }
             C::Suspend { reason, at } => {
                 active()?;
-                if reason.trim().is_empty() {
+                let reason = crate::value::paragraphs("reason", reason, crate::value::MAX_REASON)?;
+                if reason.is_empty() {
                     return Err(UserError::MissingReason);
                 }
-                vec![E::UserSuspended {
-                    reason: reason.trim().to_owned(),
-                    at: *at,
-                }]
+                vec![E::UserSuspended { reason, at: *at }]
             }
             C::Reactivate { at } => {
                 if a.status != UserStatus::Suspended {

@@ -1,5 +1,11 @@
 //! Values checked at the edge: once built, an `Email`, `Sku`, `Quantity`, `Slug` or
 //! `Address` is valid, so the rules never re-check them.
+//!
+//! Free text (names, address lines, notes, reasons, descriptions) goes through one rule,
+//! [`line`] or [`paragraphs`]: trimmed, bounded in characters, and without control
+//! characters. A line break in a name would travel into an e-mail's headers (the greeting
+//! and, later, a `To:` display name: SMTP header smuggling) and into CSV exports and logs;
+//! NUL and the other controls have no business in anything a person typed.
 
 use std::fmt;
 
@@ -17,6 +23,84 @@ fn invalid(field: &'static str, message: impl Into<String>) -> InvalidValue {
     InvalidValue {
         field,
         message: message.into(),
+    }
+}
+
+/// Longest person's name (first or last), address label or address name line.
+pub const MAX_PERSON_NAME: usize = 100;
+/// Longest reason given for a staff action (a suspension, a stock adjustment, a refund).
+pub const MAX_REASON: usize = 500;
+/// Longest note left with an order's status change.
+pub const MAX_NOTE: usize = 2_000;
+/// Longest short code or reference (a tracking number, a coupon code).
+pub const MAX_CODE: usize = 100;
+
+/// Characters that end or break a line: the ASCII controls, DEL, the C1 controls, and the
+/// Unicode line and paragraph separators.
+fn breaks_a_line(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+fn bounded(field: &'static str, s: &str, max: usize) -> Result<(), InvalidValue> {
+    if s.chars().count() > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    Ok(())
+}
+
+/// One line of free text (a name, an address line, a code), trimmed: at most `max`
+/// characters, no control characters, no line or paragraph separators. May be empty; the
+/// caller says whether the field is required.
+pub fn line(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidValue> {
+    let s = raw.trim();
+    bounded(field, s, max)?;
+    if s.chars().any(breaks_a_line) {
+        return Err(invalid(
+            field,
+            "must be one line without control characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// An optional [`line`]: blank counts as absent.
+pub fn optional_line(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InvalidValue> {
+    match raw.map(|s| line(field, s, max)).transpose()? {
+        Some(s) if s.is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+/// Free text that may span lines (a description, a note, a reason), trimmed: at most
+/// `max` characters; line breaks and tabs are kept, every other control character
+/// refused.
+pub fn paragraphs(field: &'static str, raw: &str, max: usize) -> Result<String, InvalidValue> {
+    let s = raw.trim();
+    bounded(field, s, max)?;
+    if s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(invalid(
+            field,
+            "must not contain control characters other than line breaks and tabs",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// An optional [`paragraphs`]: blank counts as absent.
+pub fn optional_paragraphs(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, InvalidValue> {
+    match raw.map(|s| paragraphs(field, s, max)).transpose()? {
+        Some(s) if s.is_empty() => Ok(None),
+        other => Ok(other),
     }
 }
 
@@ -243,8 +327,8 @@ impl TryFrom<AddressFields> for Address {
     type Error = InvalidValue;
     fn try_from(f: AddressFields) -> Result<Self, InvalidValue> {
         fn text(field: &'static str, v: String, max: usize) -> Result<String, InvalidValue> {
-            let v = v.trim().to_owned();
-            if v.is_empty() || v.chars().count() > max {
+            let v = line(field, &v, max)?;
+            if v.is_empty() {
                 return Err(invalid(field, format!("must be 1 to {max} characters")));
             }
             Ok(v)
@@ -254,11 +338,7 @@ impl TryFrom<AddressFields> for Address {
             v: Option<String>,
             max: usize,
         ) -> Result<Option<String>, InvalidValue> {
-            match v.map(|v| v.trim().to_owned()) {
-                Some(v) if v.is_empty() => Ok(None),
-                Some(v) => text(field, v, max).map(Some),
-                None => Ok(None),
-            }
+            optional_line(field, v.as_deref(), max)
         }
         let country = f.country.trim().to_uppercase();
         if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
@@ -318,6 +398,42 @@ mod tests {
     }
 
     #[test]
+    fn free_text_is_bounded_and_free_of_control_characters() {
+        assert_eq!(line("name", "  Ann  ", 10).unwrap(), "Ann");
+        assert_eq!(
+            line("name", &"é".repeat(10), 10).unwrap().chars().count(),
+            10
+        );
+        let long = line("name", &"é".repeat(11), 10).unwrap_err();
+        assert_eq!(long.field, "name");
+        assert!(long.message.contains("at most 10"), "{long}");
+        for smuggled in [
+            "Ann\r\nBcc: all@example.com",
+            "Ann\nX",
+            "Ann\rX",
+            "A\tB",
+            "A\u{0}B",
+            "A\u{7f}B",
+            "A\u{85}B",
+            "A\u{2028}B",
+        ] {
+            let e = line("first_name", smuggled, 100).unwrap_err();
+            assert_eq!(e.field, "first_name", "{smuggled:?}");
+        }
+        assert_eq!(optional_line("label", Some("  "), 5).unwrap(), None);
+        assert_eq!(optional_line("label", None, 5).unwrap(), None);
+        assert_eq!(
+            paragraphs("notes", "line one\r\nline two\ttabbed", 100).unwrap(),
+            "line one\r\nline two\ttabbed"
+        );
+        for bad in ["a\u{0}b", "a\u{1b}[31mred", "a\u{8}b"] {
+            assert_eq!(paragraphs("notes", bad, 100).unwrap_err().field, "notes");
+        }
+        assert!(paragraphs("notes", &"x".repeat(101), 100).is_err());
+        assert_eq!(optional_paragraphs("notes", Some("\n "), 5).unwrap(), None);
+    }
+
+    #[test]
     fn addresses_refuse_what_cannot_be_delivered() {
         let ok = serde_json::json!({"line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "us"});
         let a: Address = serde_json::from_value(ok).unwrap();
@@ -326,5 +442,8 @@ mod tests {
             serde_json::json!({"line1": " ", "city": "X", "postal_code": "1", "country": "US"});
         let err = serde_json::from_value::<Address>(bad).unwrap_err();
         assert!(err.to_string().contains("line1"));
+        let smuggled = serde_json::json!({"line1": "1 Main St", "city": "Spring\r\nfield", "postal_code": "12345", "country": "US"});
+        let err = serde_json::from_value::<Address>(smuggled).unwrap_err();
+        assert!(err.to_string().contains("city"), "{err}");
     }
 }

@@ -1,5 +1,11 @@
 //! `GET /api/v1/notifications?to=`: the outbox (staff), read from the `notifications`
-//! read model, each message rendered as it was (or will be) sent.
+//! read model, each message rendered as it was (or will be) sent, with its verification or
+//! reset link withheld (`projections::notifications::preview`).
+//!
+//! The link is withheld from every reader, admins included: a staff member who could read
+//! the admin's reset link here could ask for one and take the admin's account over. The
+//! link reaches the recipient's mailbox only (SMTP, or the server's log without
+//! `SMTP_URL`); this module has no key to sign one.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -7,9 +13,8 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use commands::accounts::email_tokens::EmailTokens;
 use domain::user::Role;
-use projections::notifications::{render, OutboxRow};
+use projections::notifications::{preview, OutboxRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -43,7 +48,8 @@ struct OutboxQuery {
     offset: Option<i64>,
 }
 
-/// One message of the outbox, rendered as it was (or will be) sent.
+/// One message of the outbox, rendered as it was (or will be) sent, its verification or
+/// reset link withheld.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: Uuid,
@@ -52,8 +58,9 @@ pub struct NotificationView {
     pub to: String,
     pub template: String,
     pub subject: String,
-    /// The rendered text; `null` when this engine cannot render the message, which is
-    /// shown rather than hidden.
+    /// The rendered text, a verification or reset link replaced by a note that it went to
+    /// the recipient's mailbox only; `null` when this engine cannot render the message,
+    /// which is shown rather than hidden.
     pub body: Option<String>,
     /// `pending`, `sent` or `failed`.
     pub status: String,
@@ -73,8 +80,8 @@ pub struct NotificationPage {
 }
 
 impl NotificationView {
-    /// `row` with its body rendered by `tokens` for links under `public_url`.
-    fn rendered(row: Row, tokens: &EmailTokens, public_url: &str) -> Self {
+    /// `row` with its body rendered for links under `public_url`, any secret link withheld.
+    fn rendered(row: Row, public_url: &str) -> Self {
         let outbox = OutboxRow {
             notification_id: row.notification_id,
             recipient: row.recipient,
@@ -82,7 +89,7 @@ impl NotificationView {
             subject: row.subject,
             payload: row.payload,
         };
-        let body = render(&outbox, tokens, public_url).ok().map(|m| m.body);
+        let body = preview(&outbox, public_url).ok().map(|m| m.body);
         NotificationView {
             id: outbox.notification_id,
             channel: row.channel,
@@ -115,7 +122,8 @@ struct Row {
     sent_at: Option<DateTime<Utc>>,
 }
 
-/// The outbox, newest first, each message with its rendered body.
+/// The outbox, newest first, each message with its rendered body, links to verify an
+/// address or reset a password withheld (they go to the recipient's mailbox only).
 #[utoipa::path(
     get,
     path = "/api/v1/notifications",
@@ -170,12 +178,11 @@ async fn list(
     .bind(offset)
     .fetch_all(&state.pool)
     .await?;
-    let tokens = crate::auth::email_tokens(&state);
     let public_url = &state.config.notifier.public_url;
     Ok(Json(NotificationPage {
         items: rows
             .into_iter()
-            .map(|r| NotificationView::rendered(r, &tokens, public_url))
+            .map(|r| NotificationView::rendered(r, public_url))
             .collect(),
         total,
         limit,

@@ -214,7 +214,8 @@ impl Application {
     }
 
     /// Adds the notification worker: it delivers the `notifications` outbox through SMTP
-    /// when `settings.smtp_url` is set, else to the outbox alone (logged, marked sent).
+    /// when `settings.smtp_url` is set, else to the server's log, links included (a warning
+    /// at start says so).
     /// Its links carry tokens keyed by the same secret the gateway checks them with, so a
     /// worker in another process needs the same `JWT_SECRET`.
     pub fn with_notifier(

@@ -1,7 +1,8 @@
 //! E-mail verification and password reset over real HTTP, end to end: the real
 //! `Application` with the notifications read model and the worker, on a database of its
-//! own. Links are read from the outbox the way a person reading it would, by rendering
-//! the delivered row.
+//! own. A link is read by rendering the delivered row with the server's key, as the
+//! worker rendered it for the mail (the outbox API withholds it; `tests/tests/mail_secrets.rs`
+//! reads it from the log, as a developer would).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,9 @@
 //! a database of its own and a port of its own, and drives it over HTTP the way a
 //! storefront would. SQL is used only to look at what a storefront cannot see through the
 //! API (the notification outbox, the analytics and audit read models, the tables still
-//! standing after hostile input).
+//! standing after hostile input). E-mails are read where a developer reads them: the
+//! server runs without `SMTP_URL`, so each message is written to its log, and the harness
+//! keeps those lines ([`Server::mailed_link`]).
 //!
 //! One [`Server`] per test: it owns its database (`e2e_<uuid>`, dropped when the server is)
 //! and its process (killed when the server is dropped, even when the test panics).
@@ -13,17 +15,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use commands::accounts::email_tokens::EmailTokens;
-use domain::notification::{link_of, token_of};
-use projections::notifications::{render, OutboxRow};
+use domain::notification::token_of;
+use projections::notifications::LOGGED_MAIL;
 use reqwest::header::HeaderMap;
 use reqwest::{Client, Method, RequestBuilder};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// Signs the server's access tokens and e-mail links; the tests know it so they can read
-/// a link from the outbox and forge an expired token.
+/// Signs the server's access tokens and e-mail links; the tests know it so they can forge
+/// an expired token.
 pub const JWT_SECRET: &str = "e2e-suite-jwt-secret-of-at-least-32-bytes";
 pub const ADMIN_EMAIL: &str = "root@e2e.example.com";
 pub const ADMIN_PASSWORD: &str = "the e2e admin password";
@@ -134,21 +135,61 @@ fn listening_address(line: &str) -> Option<String> {
     (!addr.is_empty()).then_some(addr)
 }
 
-/// The last lines a stream wrote, kept by a thread that reads it to the end (so the
-/// server never blocks on a full pipe). The address the server says it listens on is
-/// kept apart, so that no amount of output pushes it out.
-fn keep_lines(
-    stream: impl std::io::Read + Send + 'static,
-    tag: &'static str,
-    into: Arc<Mutex<Vec<String>>>,
+/// One e-mail as the server's log transport wrote it: the `to=` and `link=` fields of its
+/// line (`-` when the message carries no link).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedMail {
+    pub to: String,
+    pub link: String,
+    /// The whole log line.
+    pub line: String,
+}
+
+impl LoggedMail {
+    fn parse(line: &str) -> Option<LoggedMail> {
+        let rest = line.split(LOGGED_MAIL).nth(1)?;
+        let field = |name: &str| {
+            rest.split_whitespace()
+                .find_map(|w| w.strip_prefix(name))
+                .map(str::to_owned)
+        };
+        Some(LoggedMail {
+            to: field("to=")?,
+            link: field("link=")?,
+            line: line.to_owned(),
+        })
+    }
+}
+
+/// What the server wrote, kept by the threads that read its output.
+#[derive(Clone, Default)]
+struct Output {
+    /// The last [`KEPT_LINES`] lines.
+    lines: Arc<Mutex<Vec<String>>>,
+    /// The address the server says it listens on.
     listening: Arc<Mutex<Option<String>>>,
-) {
+    /// Every e-mail written to the log, in order.
+    mail: Arc<Mutex<Vec<LoggedMail>>>,
+}
+
+/// The last lines a stream wrote, kept by a thread that reads it to the end (so the
+/// server never blocks on a full pipe). The address the server says it listens on and
+/// the e-mails it logs are kept apart, so that no amount of output pushes them out.
+fn keep_lines(stream: impl std::io::Read + Send + 'static, tag: &'static str, output: Output) {
+    let Output {
+        lines: into,
+        listening,
+        mail,
+    } = output;
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
             if let Some(addr) = listening_address(&line) {
                 let mut at = listening.lock().unwrap_or_else(|e| e.into_inner());
                 at.get_or_insert(addr);
+            }
+            if let Some(m) = LoggedMail::parse(&line) {
+                mail.lock().unwrap_or_else(|e| e.into_inner()).push(m);
             }
             let mut lines = into.lock().unwrap_or_else(|e| e.into_inner());
             if lines.len() == KEPT_LINES {
@@ -162,9 +203,7 @@ fn keep_lines(
 /// A running `ultramarket serve` on a database of its own.
 pub struct Server {
     child: Child,
-    output: Arc<Mutex<Vec<String>>>,
-    /// The address from the server's `listening on` log line, once it is written.
-    listening: Arc<Mutex<Option<String>>>,
+    output: Output,
     database: String,
     /// `http://127.0.0.1:<port>`
     pub origin: String,
@@ -213,8 +252,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("the ultramarket binary starts");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        let listening = Arc::new(Mutex::new(None));
+        let output = Output::default();
         for (stream, tag) in [
             (
                 Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
@@ -222,7 +260,7 @@ impl Server {
             ),
             (Box::new(child.stderr.take().unwrap()), "err"),
         ] {
-            keep_lines(stream, tag, output.clone(), listening.clone());
+            keep_lines(stream, tag, output.clone());
         }
         let client = Client::builder()
             .timeout(Duration::from_secs(30))
@@ -233,7 +271,6 @@ impl Server {
         let mut server = Server {
             child,
             output,
-            listening,
             database,
             // Known once the server says where it listens.
             origin: String::new(),
@@ -249,6 +286,7 @@ impl Server {
         loop {
             if self.origin.is_empty() {
                 let at = self
+                    .output
                     .listening
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -291,6 +329,7 @@ impl Server {
     /// What the server wrote lately, for failure messages.
     pub fn output_tail(&self) -> String {
         self.output
+            .lines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .join("\n")
@@ -355,41 +394,42 @@ impl Server {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access
     }
 
-    /// The token of the `nth` (from 0) verification link sent to `email`, read from the
-    /// outbox once the worker has delivered it, and rendered the way the e-mail is.
-    pub async fn verification_token(&self, email: &str, nth: usize) -> String {
-        let db = &self.db;
-        let row = eventually("the verification e-mail is delivered", || async move {
-            let rows: Vec<(Uuid, String, String, String, Value, String)> = sqlx::query_as(
-                "select notification_id, recipient, template, subject, payload, status
-                   from notifications.notifications
-                  where recipient = $1 and template = 'verify_email'
-                  order by created_at, notification_id",
-            )
-            .bind(email)
-            .fetch_all(db)
-            .await
-            .ok()?;
-            rows.into_iter()
+    /// Every e-mail the server has written to its log so far, in order.
+    pub fn mail(&self) -> Vec<LoggedMail> {
+        self.output
+            .mail
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The `nth` (from 0) link under `{PUBLIC_URL}/{path}` e-mailed to `email`, read from
+    /// the server's log once the worker has delivered it, as a developer without SMTP
+    /// would read it.
+    pub async fn mailed_link(&self, email: &str, path: &str, nth: usize) -> String {
+        let prefix = format!("{PUBLIC_URL}/{path}?token=");
+        eventually(&format!("a {path} link is e-mailed to {email}"), || {
+            let found = self
+                .mail()
+                .into_iter()
+                .filter(|m| m.to == email && m.link.starts_with(&prefix))
                 .nth(nth)
-                .filter(|r| r.5 == "sent")
-                .map(|r| OutboxRow {
-                    notification_id: r.0,
-                    recipient: r.1,
-                    template: r.2,
-                    subject: r.3,
-                    payload: r.4,
-                })
+                .map(|m| m.link);
+            async move { found }
         })
-        .await;
-        let message = render(&row, &EmailTokens::new(JWT_SECRET.as_bytes()), PUBLIC_URL)
-            .expect("the outbox row renders");
-        let link = link_of(&message.body).expect("the e-mail carries a link");
-        assert!(
-            link.starts_with(&format!("{PUBLIC_URL}/verify-email?token=")),
-            "{link}"
-        );
-        token_of(link).unwrap().to_owned()
+        .await
+    }
+
+    /// The token of the `nth` (from 0) verification link e-mailed to `email`.
+    pub async fn verification_token(&self, email: &str, nth: usize) -> String {
+        let link = self.mailed_link(email, "verify-email", nth).await;
+        token_of(&link).expect("a link with a token").to_owned()
+    }
+
+    /// The token of the `nth` (from 0) password reset link e-mailed to `email`.
+    pub async fn reset_token(&self, email: &str, nth: usize) -> String {
+        let link = self.mailed_link(email, "reset-password", nth).await;
+        token_of(&link).expect("a link with a token").to_owned()
     }
 }
 

@@ -5,6 +5,11 @@
 //! user's stream records only the token id and its expiry; the gateway checks the MAC before
 //! it sends `ConfirmEmail` or `ResetPassword`, and the notifier computes the same token
 //! again when it renders a link, so no secret is ever stored, in the log or in a read model.
+//!
+//! So the token exists in one place only: in the message the notifier hands to its
+//! transport, at send time. The events, NATS, exports and the `notifications` read model
+//! carry the token id, which opens nothing without this key; the outbox API renders links
+//! withheld (`domain::notification::Links::Withheld`) and holds no way to sign one.
 
 use std::sync::Arc;
 
@@ -103,7 +108,7 @@ impl LinkTokens for EmailTokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::notification::{link_of, token_of, Template};
+    use domain::notification::{link_of, token_of, Links, Template};
 
     #[test]
     fn tokens_are_unpadded_base64url() {
@@ -166,7 +171,7 @@ mod tests {
         let data =
             serde_json::json!({ "user_id": user, "token_id": token_id, "first_name": "Ann" });
         let body = Template::VerifyEmail
-            .body(&data, "https://shop.example/", &tokens)
+            .body(&data, "https://shop.example/", Links::Signed(&tokens))
             .unwrap();
         let link = link_of(&body).unwrap();
         assert!(link.starts_with("https://shop.example/verify-email?token="));

@@ -5,7 +5,7 @@
 //! stream is written. Should the second step fail, the claim is released, so the person
 //! can try again: a claim without an account would lock the address out for good.
 
-use domain::user::{Role, UserCommand, UserError};
+use domain::user::{Role, UserCommand, UserError, UserStatus};
 use domain::value::Email;
 use uuid::Uuid;
 
@@ -122,9 +122,29 @@ pub async fn create_user(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bootstrap {
     Created,
-    /// The e-mail already belongs to an account: an admin was made before, or the
-    /// operator chose an address in use. Either way nothing is overwritten.
+    /// An admin, not suspended, holds the e-mail: an earlier start made it.
     Exists,
+    /// Another account holds the e-mail and it is no working admin: someone registered
+    /// the address first, or the admin was demoted or suspended since (`role` is `None`
+    /// when the claim names no account). Nothing is overwritten; the operator is told.
+    NotAnAdmin {
+        owner: Uuid,
+        role: Option<Role>,
+        suspended: bool,
+    },
+}
+
+/// [`Bootstrap::Exists`] when `owner` is a working admin, else what it is.
+async fn existing(handlers: &Handlers, owner: Uuid) -> Result<Bootstrap, RegisterError> {
+    let account = account::find(handlers, owner).await?;
+    Ok(match account {
+        Some(a) if a.role == Role::Admin && a.status != UserStatus::Suspended => Bootstrap::Exists,
+        other => Bootstrap::NotAnAdmin {
+            owner,
+            role: other.as_ref().map(|a| a.role),
+            suspended: other.is_some_and(|a| a.status == UserStatus::Suspended),
+        },
+    })
 }
 
 /// The first admin, with the address an operator configured (so verified without a
@@ -153,11 +173,11 @@ pub async fn bootstrap_admin(
     );
     match unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, &meta).await {
         Ok(()) => {}
-        Err(UniqueError::Taken { .. }) => return Ok(Bootstrap::Exists),
+        Err(UniqueError::Taken { owner, .. }) => return existing(handlers, owner).await,
         Err(e) => return Err(e.into()),
     }
     if account::find(handlers, user_id).await?.is_some() {
-        return Ok(Bootstrap::Exists);
+        return existing(handlers, user_id).await;
     }
     let stream = account::stream(user_id);
     let register = register_command(

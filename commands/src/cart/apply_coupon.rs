@@ -30,8 +30,10 @@ pub async fn apply_coupon(
     meta: CommandMeta,
 ) -> Result<CartOutcome, CartUseCaseError> {
     let cart_id = shopper.existing_cart()?;
-    let code = code.trim().to_uppercase();
-    if code.is_empty() || code.chars().count() > MAX_CODE {
+    let code = domain::value::line("code", code, MAX_CODE)
+        .map_err(|e| CartUseCaseError::invalid(e.field, e.message))?
+        .to_uppercase();
+    if code.is_empty() {
         return Err(CartUseCaseError::invalid(
             "code",
             "a coupon code is 1 to 64 characters",

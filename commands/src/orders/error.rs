@@ -44,6 +44,13 @@ impl OrdersError {
     }
 }
 
+/// Free text `domain::value` refuses, the field named.
+impl From<domain::value::InvalidValue> for OrdersError {
+    fn from(e: domain::value::InvalidValue) -> Self {
+        OrdersError::invalid(e.field, e.message)
+    }
+}
+
 impl From<CommandError<OrderError>> for OrdersError {
     fn from(e: CommandError<OrderError>) -> Self {
         match e {

@@ -26,13 +26,14 @@ pub async fn refund_order(
     request: RefundRequest,
     meta: CommandMeta,
 ) -> Result<OrderOutcome, OrdersError> {
-    if request.reason.trim().is_empty() {
+    let reason = domain::value::paragraphs("reason", &request.reason, domain::value::MAX_REASON)?;
+    if reason.is_empty() {
         return Err(OrdersError::invalid("reason", "a refund needs a reason"));
     }
     visible_order(handlers, caller, order_id).await?;
     let command = OrderCommand::Refund {
         amount: request.amount,
-        reason: request.reason,
+        reason,
         by: caller.changed_by(),
         at: meta.occurred_at,
     };

@@ -2,6 +2,7 @@
 //! statuses follow from stock and payment, never from a person.
 
 use domain::order::{CancellationReason, Order, OrderCommand, OrderStatus};
+use domain::value::{optional_line, optional_paragraphs, MAX_CODE, MAX_NOTE};
 use uuid::Uuid;
 
 use super::caller::{visible_order, Caller, OrderOutcome};
@@ -28,23 +29,27 @@ pub async fn change_order_status(
     request: StatusRequest,
     meta: CommandMeta,
 ) -> Result<OrderOutcome, OrdersError> {
+    // The customer reads both in their order and in e-mails: one line for the tracking
+    // number, and no control characters in either.
+    let tracking_number = optional_line(
+        "tracking_number",
+        request.tracking_number.as_deref(),
+        MAX_CODE,
+    )?;
+    let note = optional_paragraphs("notes", request.notes.as_deref(), MAX_NOTE)?;
     visible_order(handlers, caller, order_id).await?;
     let (by, at) = (caller.changed_by(), meta.occurred_at);
     let command = match request.status {
         OrderStatus::Shipped => OrderCommand::Ship {
-            tracking_number: request.tracking_number,
-            note: request.notes,
+            tracking_number,
+            note,
             by,
             at,
         },
-        OrderStatus::Delivered => OrderCommand::Deliver {
-            note: request.notes,
-            by,
-            at,
-        },
+        OrderStatus::Delivered => OrderCommand::Deliver { note, by, at },
         OrderStatus::Cancelled => OrderCommand::Cancel {
             reason: CancellationReason::Staff,
-            note: request.notes,
+            note,
             by,
             at,
         },

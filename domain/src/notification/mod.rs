@@ -12,4 +12,4 @@ pub use delivery::{
     Notification, NotificationCommand, NotificationError, NotificationEvent, NotificationId,
     NotificationState, MAX_ERROR_LEN,
 };
-pub use template::{link_of, token_of, LinkTokens, RenderError, Template};
+pub use template::{link_of, token_of, LinkTokens, Links, RenderError, Template, WITHHELD_LINK};

@@ -4,6 +4,12 @@
 //! Rendering is pure. The one secret a message carries, the token of a verification or reset
 //! link, is signed through [`LinkTokens`] by the caller (the accounts use cases hold the HMAC
 //! key), so the same data renders to the same message every time and no secret is stored.
+//!
+//! Who may see that link is decided here, by [`Links`]: the notifier renders
+//! [`Links::Signed`] at send time, for the recipient's mailbox only; every other reader (the
+//! outbox API, staff and admins included) gets [`Links::Withheld`], where the link's place
+//! says it was sent by e-mail. Whoever could read a live reset link could take over the
+//! account it names, the admin's included.
 
 use serde_json::Value;
 use uuid::Uuid;
@@ -27,6 +33,19 @@ pub enum Template {
 pub trait LinkTokens {
     fn issue(&self, purpose: TokenPurpose, user: UserId, token_id: TokenId) -> String;
 }
+
+/// How a verification or reset link is rendered.
+#[derive(Clone, Copy)]
+pub enum Links<'a> {
+    /// The message as it leaves for the recipient's mailbox: links carry their signed token.
+    Signed(&'a dyn LinkTokens),
+    /// The message as anyone else reads it: [`WITHHELD_LINK`] stands where the link was.
+    Withheld,
+}
+
+/// What stands for a verification or reset link in a message shown anywhere but the
+/// recipient's mailbox. It holds no `?token=`, so nothing mistakes it for a link.
+pub const WITHHELD_LINK: &str = "[link withheld: it is sent only to the recipient's mailbox]";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RenderError {
@@ -92,13 +111,13 @@ impl Template {
         }
     }
 
-    /// The body. `public_url` is where people open links (the storefront); `tokens` signs
-    /// the token of a verification or reset link.
+    /// The body. `public_url` is where people open links (the storefront); `links` says
+    /// whether a verification or reset link is signed (the mail itself) or withheld.
     pub fn body(
         &self,
         data: &Value,
         public_url: &str,
-        tokens: &dyn LinkTokens,
+        links: Links<'_>,
     ) -> Result<String, RenderError> {
         let bad = |reason: &str| RenderError::Payload {
             template: self.as_str(),
@@ -114,8 +133,13 @@ impl Template {
         let link = |purpose: TokenPurpose, path: &str| -> Result<String, RenderError> {
             let user = uuid("user_id").ok_or_else(|| bad("no user_id"))?;
             let token_id = uuid("token_id").ok_or_else(|| bad("no token_id"))?;
-            let token = tokens.issue(purpose, UserId::new(user), TokenId::new(token_id));
-            Ok(format!("{base}/{path}?token={token}"))
+            Ok(match links {
+                Links::Signed(tokens) => {
+                    let token = tokens.issue(purpose, UserId::new(user), TokenId::new(token_id));
+                    format!("{base}/{path}?token={token}")
+                }
+                Links::Withheld => WITHHELD_LINK.to_owned(),
+            })
         };
         let expires = text("expires_at").unwrap_or("soon");
         Ok(match self {
@@ -183,8 +207,8 @@ impl Template {
     }
 }
 
-/// The verification or reset link inside a rendered body: what a test, or a person reading
-/// the outbox, follows.
+/// The verification or reset link inside a body rendered with [`Links::Signed`]: what the
+/// recipient follows (and a test reading a delivered message).
 pub fn link_of(body: &str) -> Option<&str> {
     body.split_whitespace().find(|w| w.contains("?token="))
 }
@@ -221,7 +245,7 @@ mod tests {
         let (user, token_id) = (Uuid::new_v4(), Uuid::new_v4());
         let data = json!({ "user_id": user, "token_id": token_id, "first_name": "Ann" });
         let body = Template::PasswordReset
-            .body(&data, "https://shop.example/", &Plain)
+            .body(&data, "https://shop.example/", Links::Signed(&Plain))
             .unwrap();
         assert!(body.starts_with("Hello Ann,"));
         let link = link_of(&body).unwrap();
@@ -231,12 +255,33 @@ mod tests {
             Some(format!("reset_password.{user}.{token_id}").as_str())
         );
         assert_eq!(
-            Template::VerifyEmail.body(&json!({ "user_id": user }), "x", &Plain),
+            Template::VerifyEmail.body(&json!({ "user_id": user }), "x", Links::Signed(&Plain)),
             Err(RenderError::Payload {
                 template: "verify_email",
                 reason: "no token_id".into()
             })
         );
+    }
+
+    #[test]
+    fn withheld_links_name_no_token_and_no_ids() {
+        let (user, token_id) = (Uuid::new_v4(), Uuid::new_v4());
+        let data = json!({ "user_id": user, "token_id": token_id, "first_name": "Ann" });
+        for t in [Template::VerifyEmail, Template::PasswordReset] {
+            let body = t
+                .body(&data, "https://shop.example", Links::Withheld)
+                .unwrap();
+            assert!(body.contains(WITHHELD_LINK), "{body}");
+            assert_eq!(link_of(&body), None, "{body}");
+            for leak in [
+                "token=",
+                "https://shop.example",
+                &user.to_string(),
+                &token_id.to_string(),
+            ] {
+                assert!(!body.contains(leak), "{leak} in {body}");
+            }
+        }
     }
 
     #[test]
@@ -254,7 +299,7 @@ mod tests {
             .body(
                 &json!({ "order_id": order, "lines": [{ "sku": "MUG-1", "quantity": 2 }] }),
                 "https://shop.example",
-                &Plain,
+                Links::Signed(&Plain),
             )
             .unwrap();
         assert!(body.contains("  2 x MUG-1 at \n"), "{body}");

@@ -19,6 +19,9 @@ pub enum OrderInputError {
     NotesTooLong,
     #[error("must hold 1 to {MAX_LINES} items")]
     LineCount,
+    /// Free text the rule of `crate::value` refuses (control characters).
+    #[error("{}", .0.message)]
+    Text(crate::value::InvalidValue),
 }
 
 /// Only cards are taken.
@@ -30,11 +33,15 @@ pub fn check_payment_method(method: &str) -> Result<(), OrderInputError> {
     }
 }
 
-/// Notes count characters, not bytes: the limit is what a customer can type.
+/// Notes count characters, not bytes: the limit is what a customer can type. They may
+/// span lines; other control characters are refused (`crate::value::paragraphs`).
 pub fn check_notes(notes: Option<&str>) -> Result<(), OrderInputError> {
     match notes {
         Some(n) if n.chars().count() > MAX_NOTES => Err(OrderInputError::NotesTooLong),
-        _ => Ok(()),
+        Some(n) => crate::value::paragraphs("notes", n, MAX_NOTES)
+            .map(drop)
+            .map_err(OrderInputError::Text),
+        None => Ok(()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Why the account's rules refuse a command.
 
 use crate::id::AddressId;
+use crate::value::InvalidValue;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UserError {
@@ -12,8 +13,9 @@ pub enum UserError {
     Suspended,
     #[error("the account is not suspended")]
     NotSuspended,
-    #[error("{field}: must be at most {max} characters")]
-    TooLong { field: &'static str, max: usize },
+    /// Free text the rule of `crate::value` refuses: too long, or with control characters.
+    #[error("{field}: {reason}")]
+    Invalid { field: &'static str, reason: String },
     #[error("a password hash is required")]
     MissingPasswordHash,
     #[error("an account holds at most {0} addresses")]
@@ -38,4 +40,13 @@ pub enum UserError {
     TokenExpiresBeforeIssued,
     #[error("a token was issued moments ago; another may be asked for in {retry_after_secs} s")]
     TokenRecentlyIssued { retry_after_secs: i64 },
+}
+
+impl From<InvalidValue> for UserError {
+    fn from(e: InvalidValue) -> Self {
+        UserError::Invalid {
+            field: e.field,
+            reason: e.message,
+        }
+    }
 }

@@ -46,9 +46,19 @@ fn a_name_is_trimmed_blank_is_absent_and_long_is_refused() {
     );
     assert_eq!(
         clean_name("label", Some("x".repeat(101))),
-        Err(UserError::TooLong {
+        Err(UserError::Invalid {
             field: "label",
-            max: 100
+            reason: "must be at most 100 characters".into()
+        })
+    );
+    assert_eq!(
+        clean_name(
+            "first_name",
+            Some("Ann\r\nBcc: everyone@example.com".into())
+        ),
+        Err(UserError::Invalid {
+            field: "first_name",
+            reason: "must be one line without control characters".into()
         })
     );
 }

@@ -59,18 +59,18 @@ pub struct Message {
     pub message: &'static str,
 }
 
-/// A name or label the account routes accept: trimmed, none when blank, refused over 100
-/// characters with the field named (`domain::user::clean_name`).
+/// A name or label the account routes accept: one line, trimmed, none when blank, refused
+/// over 100 characters or with control characters, the field named
+/// (`domain::user::clean_name`).
 pub fn name(field: &'static str, v: Option<String>) -> Result<Option<String>, ApiError> {
     domain::user::clean_name(field, v).map_err(too_long)
 }
 
-/// `TooLong` as the 422 that names the field; anything else as a refusal.
+/// `Invalid` (free text too long or with control characters) as the 422 that names the
+/// field; anything else as a refusal.
 fn too_long(e: UserError) -> ApiError {
     match e {
-        UserError::TooLong { field, max } => {
-            ApiError::invalid_field(field, format!("must be at most {max} characters"))
-        }
+        UserError::Invalid { field, reason } => ApiError::invalid_field(field, reason),
         other => ApiError::conflict("rejected", other.to_string()),
     }
 }

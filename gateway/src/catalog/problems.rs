@@ -84,6 +84,14 @@ impl From<StockError> for ApiError {
                 detail: e.to_string(),
                 errors: vec![],
             },
+            StockError::Rejected(InventoryError::InvalidText { field, reason }) => {
+                let error = crate::error::FieldError::new(field, reason);
+                ApiError::UnprocessableEntity {
+                    code: "invalid_stock_change",
+                    detail: format!("{}: {}", error.field, error.message),
+                    errors: vec![error],
+                }
+            }
             StockError::Rejected(e @ InventoryError::WouldGoNegative { .. }) => {
                 ApiError::conflict("insufficient_stock", e.to_string())
             }

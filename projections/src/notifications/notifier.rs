@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use commands::handler::{Actor, CommandError, CommandHandler, CommandMeta};
 use commands::store::EventStore;
 use domain::notification::{
-    LinkTokens, Notification, NotificationCommand, NotificationError, NotificationEvent,
+    LinkTokens, Links, Notification, NotificationCommand, NotificationError, NotificationEvent,
     RenderError, Template,
 };
 use sqlx::PgPool;
@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::read_model::{due, OutboxRow};
-use super::transport::{Message, OutboxOnly, Smtp, Transport, TransportError};
+use super::transport::{LogTransport, Message, Smtp, Transport, TransportError};
 
 /// The notifier's settings, flags with environment fallbacks (flatten into the binary's).
 #[derive(Debug, Clone, clap::Args)]
@@ -37,7 +37,7 @@ pub struct NotifierSettings {
     pub public_url: String,
     /// The SMTP server: `smtp://host:port` (a local relay), `smtp://user:pass@host:587?tls=required`
     /// (STARTTLS and AUTH) or `smtps://user:pass@host` (implicit TLS); unset, messages are
-    /// delivered to the outbox only.
+    /// written to the server's log, links included (development only).
     #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
     pub smtp_url: Option<String>,
     /// The sender of e-mails.
@@ -57,28 +57,50 @@ pub struct NotifierSettings {
 }
 
 impl NotifierSettings {
-    /// The transport these settings name.
+    /// The transport these settings name: SMTP when `SMTP_URL` is set, else the log.
     pub fn transport(&self) -> Result<Arc<dyn Transport>, TransportError> {
-        Ok(match &self.smtp_url {
-            Some(url) => Arc::new(Smtp::from_url(url, &self.mail_from)?),
-            None => Arc::new(OutboxOnly),
-        })
+        Ok(
+            match self.smtp_url.as_deref().filter(|u| !u.trim().is_empty()) {
+                Some(url) => Arc::new(Smtp::from_url(url, &self.mail_from)?),
+                None => {
+                    tracing::warn!(
+                        "SMTP_URL is not set: e-mails, live verification and password reset links \
+                     included, are written to this log. Fine on a developer's machine; set \
+                     SMTP_URL wherever someone else can read the log"
+                    );
+                    Arc::new(LogTransport)
+                }
+            },
+        )
     }
 }
 
-/// Renders `row` into a message. `public_url` is where people open links (the storefront);
-/// `tokens` signs the token a verification or reset link carries.
+/// Renders `row` into the message its recipient receives, the one place a verification or
+/// reset link is signed. Only the notifier calls it, right before the transport: the
+/// message goes to the recipient's mailbox and nowhere else. `public_url` is where people
+/// open links (the storefront); `tokens` signs the token a link carries.
 pub fn render(
     row: &OutboxRow,
     tokens: &dyn LinkTokens,
     public_url: &str,
 ) -> Result<Message, RenderError> {
+    rendered(row, public_url, Links::Signed(tokens))
+}
+
+/// `row` as anyone but its recipient may read it (the outbox API, staff and admins): the
+/// message as sent, its verification or reset link withheld. Whatever the row holds (a
+/// row of an older engine included), this cannot produce a link: it has no key to sign one.
+pub fn preview(row: &OutboxRow, public_url: &str) -> Result<Message, RenderError> {
+    rendered(row, public_url, Links::Withheld)
+}
+
+fn rendered(row: &OutboxRow, public_url: &str, links: Links<'_>) -> Result<Message, RenderError> {
     let template = Template::parse(&row.template)
         .ok_or_else(|| RenderError::UnknownTemplate(row.template.clone()))?;
     Ok(Message {
         to: row.recipient.clone(),
         subject: row.subject.clone(),
-        body: template.body(&row.payload, public_url, tokens)?,
+        body: template.body(&row.payload, public_url, links)?,
     })
 }
 
@@ -284,6 +306,40 @@ mod tests {
             render(&row, &Plain, "x"),
             Err(RenderError::UnknownTemplate(_))
         ));
+    }
+
+    #[test]
+    fn previews_withhold_the_link_the_message_carries() {
+        let row = OutboxRow {
+            notification_id: Uuid::new_v4(),
+            recipient: "ann@example.com".into(),
+            template: "password_reset".into(),
+            subject: "Reset".into(),
+            payload: serde_json::json!({ "user_id": Uuid::new_v4(), "token_id": Uuid::new_v4() }),
+        };
+        let sent = render(&row, &Plain, "https://shop.example").unwrap();
+        let shown = preview(&row, "https://shop.example").unwrap();
+        let token = domain::notification::link_of(&sent.body)
+            .and_then(domain::notification::token_of)
+            .unwrap();
+        assert!(!shown.body.contains(token), "{}", shown.body);
+        assert!(shown.body.contains(domain::notification::WITHHELD_LINK));
+        assert_eq!((shown.to, shown.subject), (sent.to, sent.subject));
+    }
+
+    #[test]
+    fn without_smtp_url_mail_goes_to_the_log() {
+        let settings = |smtp_url: Option<&str>| NotifierSettings {
+            public_url: "https://shop.example".into(),
+            smtp_url: smtp_url.map(Into::into),
+            mail_from: "no-reply@shop.example".into(),
+            notify_max_attempts: 1,
+            notify_poll_ms: 10,
+        };
+        assert_eq!(settings(None).transport().unwrap().name(), "log");
+        assert_eq!(settings(Some(" ")).transport().unwrap().name(), "log");
+        let smtp = settings(Some("smtp://relay:25")).transport().unwrap();
+        assert_eq!(smtp.name(), "smtp");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Where messages leave the engine: the [`Transport`] port and its two adapters.
 //!
-//! - [`OutboxOnly`], without `SMTP_URL`: the outbox is the delivery. The message is logged
-//!   (without its body, which carries a live token), marked sent, and staff read it
-//!   through the outbox.
+//! - [`LogTransport`], without `SMTP_URL`: the server's log is the mailbox, as with Django's
+//!   and Rails' console mail backends. The whole message, its live link included, is
+//!   written to the log (the link in a field of its own, `link`), so a developer who
+//!   started the engine with two commands can still verify an address or reset a
+//!   password. A deployment that others can reach sets `SMTP_URL`: whoever reads the log
+//!   of a log-transport server reads every reset link, and the engine says so at start.
 //! - [`Smtp`], with `SMTP_URL`: `lettre`'s async SMTP client on tokio. `SMTP_URL` takes
 //!   lettre's connection URLs, `scheme://user:pass@host:port/ehlo-name?tls=mode`:
 //!
@@ -48,18 +51,32 @@ pub trait Transport: Send + Sync + 'static {
     async fn send(&self, message: &Message) -> Result<(), TransportError>;
 }
 
-/// No mail server: the outbox is the delivery, and the log says what was delivered.
-pub struct OutboxOnly;
+/// No mail server: each message is written to the server's log, link and all (see the
+/// module's doc). The outbox API never shows the link; this log is the development
+/// stand-in for the recipient's mailbox.
+pub struct LogTransport;
+
+/// The message of the log line [`LogTransport`] writes for each e-mail.
+pub const LOGGED_MAIL: &str = "e-mail written to the log (no SMTP_URL)";
 
 #[async_trait]
-impl Transport for OutboxOnly {
+impl Transport for LogTransport {
     fn name(&self) -> &'static str {
-        "outbox"
+        "log"
     }
 
     async fn send(&self, message: &Message) -> Result<(), TransportError> {
-        // The body carries a live token: it stays out of the log.
-        tracing::info!(to = %message.to, subject = %message.subject, "notification delivered to the outbox");
+        // One line per message whatever the log format: the body is escaped (`?`), and the
+        // link, what a developer wants from it, stands alone.
+        let link = domain::notification::link_of(&message.body).unwrap_or("-");
+        tracing::info!(
+            target: "ultramarket::mail",
+            to = %message.to,
+            subject = %message.subject,
+            link = %link,
+            body = ?message.body,
+            "{LOGGED_MAIL}"
+        );
         Ok(())
     }
 }
