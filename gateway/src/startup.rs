@@ -130,6 +130,7 @@ impl Application {
         let metrics = metrics_recorder();
         let state = AppState {
             config: Arc::new(config),
+            checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,
             handlers: commands::handlers::Handlers::new(&store, 100_000),
             store,
@@ -570,6 +571,7 @@ impl AppState {
             config: Arc::new(config),
             handlers: commands::handlers::Handlers::new(&store, 10_000),
             store,
+            checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,
             store_kind: "postgres",
             nats: None,

@@ -9,6 +9,7 @@ use std::time::Instant;
 use commands::handlers::Handlers;
 use commands::store::EventStore;
 use metrics_exporter_prometheus::PrometheusHandle;
+use projections::checkpoint::waiter::Waiter;
 use sqlx::PgPool;
 
 use crate::config::{Config, Secret};
@@ -32,4 +33,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// One command handler per aggregate; every command goes through these.
     pub handlers: Arc<Handlers>,
+    /// Waits for read models to reach a client's consistency token.
+    pub checkpoints: Waiter,
 }
