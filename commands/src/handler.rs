@@ -53,6 +53,15 @@ impl Actor {
             role: "system".into(),
         }
     }
+
+    /// Someone not signed in: who they claim to be (an e-mail in a form, say) names the
+    /// target of their request, never its actor.
+    pub fn anonymous() -> Self {
+        Actor {
+            user_id: None,
+            role: "anonymous".into(),
+        }
+    }
 }
 
 /// The envelope of one command: its identity, its cause and its actor.
@@ -60,7 +69,8 @@ impl Actor {
 pub struct CommandMeta {
     /// Names the command; a retry carries the same id.
     pub command_id: Uuid,
-    /// The request or business flow the command belongs to.
+    /// The request or business flow the command belongs to; made by the server, never
+    /// taken from a client.
     pub correlation_id: Uuid,
     /// The command or event that caused this command (the command itself when a user sent it).
     pub causation_id: Uuid,
@@ -69,6 +79,9 @@ pub struct CommandMeta {
     /// Request details kept for the audit trail (client IP, user agent), when known.
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The client's own id for its request (`X-Request-Id`), kept beside the correlation
+    /// id so a caller can find its request in the trail without choosing the trail.
+    pub client_request_id: Option<String>,
 }
 
 impl CommandMeta {
@@ -82,6 +95,7 @@ impl CommandMeta {
             occurred_at: at,
             client_ip: None,
             user_agent: None,
+            client_request_id: None,
         }
     }
 
@@ -101,6 +115,7 @@ impl CommandMeta {
             occurred_at: at,
             client_ip: None,
             user_agent: None,
+            client_request_id: None,
         }
     }
 
@@ -125,6 +140,9 @@ impl CommandMeta {
         }
         if let Some(ua) = &self.user_agent {
             m["user_agent"] = json!(ua);
+        }
+        if let Some(id) = &self.client_request_id {
+            m["client_request_id"] = json!(id);
         }
         m
     }

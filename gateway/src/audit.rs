@@ -41,6 +41,8 @@ struct AuditQuery {
     action: Option<String>,
     /// The request or flow.
     correlation_id: Option<Uuid>,
+    /// The `X-Request-Id` the client sent with its request.
+    client_request_id: Option<String>,
     /// From this time, inclusive (RFC 3339).
     from: Option<DateTime<Utc>>,
     /// Until this time, exclusive.
@@ -70,8 +72,11 @@ pub struct AuditEntry {
     pub user_agent: Option<String>,
     pub created_at: DateTime<Utc>,
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The request or flow, as the server named it.
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
+    /// The `X-Request-Id` the client sent, if any: its own label, not a correlation.
+    pub client_request_id: Option<String>,
     pub stream_id: String,
     pub stream_version: i64,
 }
@@ -101,6 +106,7 @@ impl From<Row> for AuditEntry {
             occurred_at: r.occurred_at,
             correlation_id: r.correlation_id,
             causation_id: r.causation_id,
+            client_request_id: r.client_request_id,
             stream_id: r.stream_id,
             stream_version: r.stream_version,
         }
@@ -123,6 +129,7 @@ struct Row {
     occurred_at: Option<DateTime<Utc>>,
     correlation_id: Option<Uuid>,
     causation_id: Option<Uuid>,
+    client_request_id: Option<String>,
     stream_id: String,
     stream_version: i64,
 }
@@ -168,7 +175,8 @@ async fn list(
           and ($4::text is null or action = $4)
           and ($5::uuid is null or correlation_id = $5)
           and ($6::timestamptz is null or created_at >= $6)
-          and ($7::timestamptz is null or created_at < $7)";
+          and ($7::timestamptz is null or created_at < $7)
+          and ($8::text is null or client_request_id = $8)";
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from audit.audit_logs where {filter}"
     )))
@@ -179,15 +187,16 @@ async fn list(
     .bind(q.correlation_id)
     .bind(q.from)
     .bind(q.to)
+    .bind(&q.client_request_id)
     .fetch_one(&state.pool)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select event_id, user_id, role, action, resource, resource_id, details,
                 host(ip_address) as ip_address, user_agent, created_at, occurred_at,
-                correlation_id, causation_id, stream_id, stream_version
+                correlation_id, causation_id, client_request_id, stream_id, stream_version
            from audit.audit_logs where {filter}
           order by created_at desc, commit_position desc, prepare_position desc
-          limit $8 offset $9"
+          limit $9 offset $10"
     )))
     .bind(q.actor)
     .bind(&resource)
@@ -196,6 +205,7 @@ async fn list(
     .bind(q.correlation_id)
     .bind(q.from)
     .bind(q.to)
+    .bind(&q.client_request_id)
     .bind(limit)
     .bind(offset)
     .fetch_all(&state.pool)

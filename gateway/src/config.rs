@@ -134,6 +134,16 @@ pub struct Config {
     )]
     pub rate_limit_per_minute: u32,
 
+    /// `Idempotency-Key` answers kept per caller (user or guest cart) at once, i.e. within
+    /// 24 hours; a new key beyond it answers 429 `idempotency_quota_exceeded`. 0: no quota.
+    #[arg(
+        long,
+        env = "IDEMPOTENCY_QUOTA",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub idempotency_quota: u32,
+
     /// Failed logins per account within 15 minutes before logins answer 429.
     #[arg(
         long,

@@ -132,6 +132,7 @@ impl Application {
         let state = AppState {
             payments,
             config: Arc::new(config),
+            checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,
             handlers: commands::handlers::Handlers::new(&store, 100_000),
             store,
@@ -598,6 +599,7 @@ impl AppState {
             config: Arc::new(config),
             handlers: commands::handlers::Handlers::new(&store, 10_000),
             store,
+            checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,
             store_kind: "postgres",
             nats: None,

@@ -10,6 +10,7 @@ use commands::handlers::Handlers;
 use commands::payment::Payments;
 use commands::store::EventStore;
 use metrics_exporter_prometheus::PrometheusHandle;
+use projections::checkpoint::waiter::Waiter;
 use sqlx::PgPool;
 
 use crate::config::{Config, Secret};
@@ -35,4 +36,6 @@ pub struct AppState {
     pub handlers: Arc<Handlers>,
     /// The payment provider (`PAYMENT_PROVIDER`) and the webhook receiver.
     pub payments: Payments,
+    /// Waits for read models to reach a client's consistency token.
+    pub checkpoints: Waiter,
 }

@@ -1,6 +1,8 @@
 //! `Idempotency-Key` over real HTTP: a retry replays the first answer and creates nothing
 //! new, another request under the same key is refused, a concurrent duplicate never runs
-//! twice, keys are per caller, and without a key nothing changes.
+//! twice, keys are per caller (user or guest cart), and without a key nothing changes.
+//! `/auth/*` is never kept (so a spent refresh token stays spent), refusals are not
+//! replayed, and each caller keeps a bounded number of answers.
 
 mod common;
 
@@ -95,32 +97,12 @@ async fn journey(base: &str) {
     }))).await;
     let mug = mug.body["id"].as_str().unwrap().to_owned();
 
-    // Anonymous calls are scoped by client IP: a replayed registration answers 201 again,
-    // where running it again would be 409 (the e-mail is taken).
-    let register = json!({ "email": "ann@example.com", "password": "customer password" });
-    let first = send(
-        c.post(format!("{base}/auth/register"))
-            .header("idempotency-key", "reg-1"),
-        Some(register.clone()),
+    let registered = send(
+        c.post(format!("{base}/auth/register")),
+        Some(json!({ "email": "ann@example.com", "password": "customer password" })),
     )
     .await;
-    assert_eq!(first.status, 201, "{}", first.body);
-    assert_eq!(first.header("idempotent-replayed"), None);
-    let replay = send(
-        c.post(format!("{base}/auth/register"))
-            .header("idempotency-key", "reg-1"),
-        Some(register.clone()),
-    )
-    .await;
-    assert_eq!(replay.status, 201);
-    assert_eq!(
-        replay.header("idempotent-replayed").as_deref(),
-        Some("true")
-    );
-    assert_eq!(replay.body, first.body);
-    let unkeyed = send(c.post(format!("{base}/auth/register")), Some(register)).await;
-    assert_eq!(unkeyed.status, 409, "without a key the command runs again");
-
+    assert_eq!(registered.status, 201, "{}", registered.body);
     let ann = login(&c, base, "ann@example.com", "customer password").await;
     let first = send(
         c.post(format!("{base}/orders"))
@@ -283,4 +265,250 @@ async fn eve_id(c: &Client, base: &str, token: &str) -> Value {
     .await
     .body["id"]
         .clone()
+}
+
+/// Every kept answer, as text: scope, key, headers and body.
+async fn kept_rows(database_url: &str) -> Vec<String> {
+    let db = sqlx::PgPool::connect(database_url).await.unwrap();
+    type Row = (String, String, Option<String>, Option<Vec<u8>>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select scope, idempotency_key, headers::text, body from idempotency.responses",
+    )
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    db.close().await;
+    rows.into_iter()
+        .map(|(scope, key, headers, body)| {
+            format!(
+                "{scope} {key} {} {}",
+                headers.unwrap_or_default(),
+                String::from_utf8_lossy(&body.unwrap_or_default())
+            )
+        })
+        .collect()
+}
+
+/// A refresh sent twice under one key is a reuse of a spent token (401, its family
+/// revoked), not a replay of the first pair; no answer of `/auth/*` is kept, so no row
+/// holds a token.
+#[tokio::test]
+async fn auth_answers_are_never_kept_and_a_spent_refresh_token_stays_spent() {
+    with_shop(&[], |base, db| async move {
+        let c = Client::new();
+        let registered = send(
+            c.post(format!("{base}/auth/register"))
+                .header("idempotency-key", "register-1"),
+            Some(json!({ "email": "ann@example.com", "password": "customer password" })),
+        )
+        .await;
+        assert_eq!(registered.status, 201, "{}", registered.body);
+        let credentials = json!({ "email": "ann@example.com", "password": "customer password" });
+        let mut tokens = Vec::new();
+        for _ in 0..2 {
+            let pair = send(
+                c.post(format!("{base}/auth/login"))
+                    .header("idempotency-key", "login-1"),
+                Some(credentials.clone()),
+            )
+            .await;
+            assert_eq!(pair.status, 200, "{}", pair.body);
+            assert_eq!(pair.header("idempotent-replayed"), None);
+            tokens.push(pair.body);
+        }
+        assert_ne!(
+            tokens[0]["refresh_token"], tokens[1]["refresh_token"],
+            "two sign-ins, two sessions"
+        );
+        let spent = json!({ "refresh_token": tokens[0]["refresh_token"] });
+        let rotated = send(
+            c.post(format!("{base}/auth/refresh"))
+                .header("idempotency-key", "refresh-1"),
+            Some(spent.clone()),
+        )
+        .await;
+        assert_eq!(rotated.status, 200, "{}", rotated.body);
+        let again = send(
+            c.post(format!("{base}/auth/refresh"))
+                .header("idempotency-key", "refresh-1"),
+            Some(spent),
+        )
+        .await;
+        assert_eq!(again.status, 401, "a reuse, not a replay: {}", again.body);
+        assert_eq!(again.header("idempotent-replayed"), None);
+        // The reuse revoked the family: the pair the first refresh gave is dead too.
+        let successor = send(
+            c.post(format!("{base}/auth/refresh")),
+            Some(json!({ "refresh_token": rotated.body["refresh_token"] })),
+        )
+        .await;
+        assert_eq!(successor.status, 401, "{}", successor.body);
+        tokens.push(rotated.body);
+
+        let rows = kept_rows(&db).await;
+        for pair in &tokens {
+            for name in ["access_token", "refresh_token"] {
+                let token = pair[name].as_str().unwrap();
+                assert!(
+                    rows.iter().all(|r| !r.contains(token)),
+                    "a kept answer holds a {name}: {rows:?}"
+                );
+            }
+        }
+        assert!(rows.is_empty(), "nothing of /auth is kept: {rows:?}");
+    })
+    .await;
+}
+
+/// Two guests behind one address, one key: each gets the answer to their own request.
+/// Their keys are scoped by their cart tokens, which the table holds only as hashes.
+#[tokio::test]
+async fn guests_behind_one_address_keep_their_own_answers() {
+    with_shop(&[], |base, db| async move {
+        let c = Client::new();
+        let admin = login(&c, &base, "root@example.com", "a long admin password").await;
+        let cat = send(
+            c.post(format!("{base}/categories")).bearer_auth(&admin),
+            Some(json!({ "name": "Mugs" })),
+        )
+        .await;
+        let mug = send(c.post(format!("{base}/products")).bearer_auth(&admin), Some(json!({
+            "sku": "MUG-1", "name": "Mug", "category_id": cat.body["id"], "price": { "amount": 1250, "currency": "USD" }
+        }))).await;
+        let line = json!({ "product_id": mug.body["id"], "quantity": 1 });
+        let mut guests = Vec::new();
+        for _ in 0..2 {
+            // A first line, with a key: no cart token yet, so nothing to scope it by.
+            let first = send(
+                c.post(format!("{base}/cart/items"))
+                    .header("idempotency-key", "first"),
+                Some(line.clone()),
+            )
+            .await;
+            assert_eq!(first.status, 201, "{}", first.body);
+            assert_eq!(first.header("idempotent-replayed"), None);
+            guests.push(first.header("x-guest-cart").unwrap());
+        }
+        assert_ne!(guests[0], guests[1], "two guests, two carts");
+        let mut answers = Vec::new();
+        for token in &guests {
+            let more = send(
+                c.post(format!("{base}/cart/items"))
+                    .header("x-guest-cart", token)
+                    .header("idempotency-key", "same"),
+                Some(line.clone()),
+            )
+            .await;
+            assert_eq!(more.status, 201, "{}", more.body);
+            assert_eq!(more.header("idempotent-replayed"), None, "{}", more.body);
+            assert_eq!(more.body["item_count"], 2, "{}", more.body);
+            answers.push(more);
+        }
+        assert_ne!(answers[0].body["id"], answers[1].body["id"]);
+        // Each guest's retry replays their own answer.
+        let retry = send(
+            c.post(format!("{base}/cart/items"))
+                .header("x-guest-cart", &guests[1])
+                .header("idempotency-key", "same"),
+            Some(line.clone()),
+        )
+        .await;
+        assert_eq!(
+            retry.header("idempotent-replayed").as_deref(),
+            Some("true")
+        );
+        assert_eq!(retry.body, answers[1].body);
+        let rows = kept_rows(&db).await;
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        for token in &guests {
+            assert!(rows.iter().all(|r| !r.contains(token.as_str())), "{rows:?}");
+        }
+    })
+    .await;
+}
+
+/// A refusal is not kept: once the state changes, the same request under the same key
+/// runs and succeeds.
+#[tokio::test]
+async fn a_refusal_is_not_replayed() {
+    with_shop(&[], |base, db| async move {
+        let c = Client::new();
+        let admin = login(&c, &base, "root@example.com", "a long admin password").await;
+        let category = json!({ "name": "Mugs" });
+        let first = send(
+            c.post(format!("{base}/categories"))
+                .bearer_auth(&admin)
+                .header("idempotency-key", "cat-1"),
+            Some(json!({ "name": "" })),
+        )
+        .await;
+        assert!(first.status.is_client_error(), "{}", first.body);
+        let again = send(
+            c.post(format!("{base}/categories"))
+                .bearer_auth(&admin)
+                .header("idempotency-key", "cat-1"),
+            Some(json!({ "name": "" })),
+        )
+        .await;
+        assert_eq!(again.status, first.status, "{}", again.body);
+        assert_eq!(again.header("idempotent-replayed"), None, "ran again");
+        assert!(kept_rows(&db).await.is_empty());
+        // The key is free: another request may take it.
+        let made = send(
+            c.post(format!("{base}/categories"))
+                .bearer_auth(&admin)
+                .header("idempotency-key", "cat-1"),
+            Some(category),
+        )
+        .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+    })
+    .await;
+}
+
+/// Each caller keeps at most `IDEMPOTENCY_QUOTA` answers: a new key beyond it is refused
+/// with a problem and `Retry-After`, while kept keys still replay and unkeyed commands run.
+#[tokio::test]
+async fn a_caller_keeps_at_most_its_quota_of_answers() {
+    with_shop(&["--idempotency-quota", "2"], |base, _| async move {
+        let c = Client::new();
+        let admin = login(&c, &base, "root@example.com", "a long admin password").await;
+        let create = |key: Option<&str>, name: &str| {
+            let mut r = c.post(format!("{base}/categories")).bearer_auth(&admin);
+            if let Some(key) = key {
+                r = r.header("idempotency-key", key);
+            }
+            send(r, Some(json!({ "name": name })))
+        };
+        let first = create(Some("q-1"), "One").await;
+        assert_eq!(first.status, 201, "{}", first.body);
+        assert_eq!(create(Some("q-2"), "Two").await.status, 201);
+        let over = create(Some("q-3"), "Three").await;
+        assert_eq!(
+            (over.status, over.body["code"].as_str()),
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                Some("idempotency_quota_exceeded")
+            ),
+            "{}",
+            over.body
+        );
+        assert_eq!(
+            over.header("content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        let retry_after: u64 = over.header("retry-after").unwrap().parse().unwrap();
+        assert!(retry_after > 0);
+        let replay = create(Some("q-1"), "One").await;
+        assert_eq!(
+            (
+                replay.status,
+                replay.header("idempotent-replayed").as_deref()
+            ),
+            (StatusCode::CREATED, Some("true"))
+        );
+        assert_eq!(replay.body, first.body);
+        assert_eq!(create(None, "Four").await.status, 201);
+    })
+    .await;
 }

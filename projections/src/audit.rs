@@ -2,8 +2,9 @@
 //! `audit_logs` (the seed's shape: actor, action, resource, details, ip address, user
 //! agent, time), plus its correlation and causation ids and where it sits in the log.
 //!
-//! The actor, the client's address and the ids come from the metadata the command handler
-//! writes into every event (invariant 9, `CommandMeta::metadata`); `details` is the event's
+//! The actor, the client's address and the ids (the server's correlation id, and the
+//! client's own request id beside it) come from the metadata the command handler writes
+//! into every event (invariant 9, `CommandMeta::metadata`); `details` is the event's
 //! data with secrets taken out by [`redact`], because auditors read this table far more
 //! widely than anyone reads the store.
 
@@ -160,20 +161,20 @@ impl Projection for AuditProjection {
         sqlx::query(
             "insert into audit_logs (event_id, user_id, role, action, resource, resource_id,
                  details, ip_address, user_agent, created_at, occurred_at, correlation_id,
-                 causation_id, command_id, stream_id, stream_version, schema_version,
-                 commit_position, prepare_position)
+                 causation_id, command_id, client_request_id, stream_id, stream_version,
+                 schema_version, commit_position, prepare_position)
              select event_id, user_id, role, action, resource, resource_id, details,
                     ip_address::inet, user_agent, created_at, occurred_at, correlation_id,
-                    causation_id, command_id, stream_id, stream_version, schema_version,
-                    commit_position, prepare_position
+                    causation_id, command_id, client_request_id, stream_id, stream_version,
+                    schema_version, commit_position, prepare_position
                from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
                     $6::text[], $7::jsonb[], $8::text[], $9::text[], $10::timestamptz[],
                     $11::timestamptz[], $12::uuid[], $13::uuid[], $14::uuid[], $15::text[],
-                    $16::int8[], $17::int4[], $18::int8[], $19::int8[])
+                    $16::text[], $17::int8[], $18::int4[], $19::int8[], $20::int8[])
                  as t(event_id, user_id, role, action, resource, resource_id, details,
                       ip_address, user_agent, created_at, occurred_at, correlation_id,
-                      causation_id, command_id, stream_id, stream_version, schema_version,
-                      commit_position, prepare_position)
+                      causation_id, command_id, client_request_id, stream_id, stream_version,
+                      schema_version, commit_position, prepare_position)
              on conflict (event_id) do nothing",
         )
         .bind(col!(|r| r.event.id))
@@ -190,6 +191,9 @@ impl Projection for AuditProjection {
         .bind(col!(|r| meta_uuid(r.event, "correlation_id")))
         .bind(col!(|r| meta_uuid(r.event, "causation_id")))
         .bind(col!(|r| meta_uuid(r.event, "command_id")))
+        .bind(col!(
+            |r| meta_str(r.event, "client_request_id").map(str::to_owned)
+        ))
         .bind(col!(|r| r.event.stream_id.clone()))
         .bind(col!(|r| r.event.revision as i64))
         .bind(col!(|r| r.event.schema_version as i32))

@@ -11,8 +11,9 @@
 //!   ([`runtime::schema`]), one batch and its checkpoint in one PostgreSQL transaction
 //!   (effectively-once, invariant 5, poison events parked in `projections.parked`), and
 //!   the [`Runner`] that applies events from a checkpoint ([`runtime::runner`]).
-//! - [`checkpoint`]: how far each read model has got; [`checkpoint::position`] is what
-//!   the gateway waits on for a consistency token.
+//! - [`checkpoint`]: how far each read model has got ([`checkpoint::position`]); runners
+//!   announce each move ([`checkpoint::announcements`]), and the gateway's
+//!   [`checkpoint::waiter::Waiter`] wakes the waits for consistency tokens on them.
 //! - [`jetstream`]: the production feed: one durable pull consumer per projection, which
 //!   heals any gap (a lost, purged or reset stream) from the store, since NATS is derived.
 //! - [`rebuild`]: a read model rebuilt from the store into a shadow schema and swapped in;

@@ -40,6 +40,7 @@ fn from_browser(user: Uuid, correlation: Uuid, ip: &str) -> CommandMeta {
     );
     meta.client_ip = Some(ip.into());
     meta.user_agent = Some("Mozilla/5.0 (audit test)".into());
+    meta.client_request_id = Some("browser-req-1".into());
     meta
 }
 
@@ -200,10 +201,11 @@ async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool)
         Option<String>,
         Option<Uuid>,
         serde_json::Value,
+        Option<String>,
     );
     let registered: Row = sqlx::query_as(
         "select user_id, role, resource, resource_id, host(ip_address), user_agent,
-                correlation_id, details
+                correlation_id, details, client_request_id
            from audit.audit_logs where action = 'UserRegistered'",
     )
     .fetch_one(&pool)
@@ -220,6 +222,7 @@ async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool)
     assert_eq!(registered.6, Some(signup));
     assert_eq!(registered.7["password_hash"], REDACTED);
     assert_eq!(registered.7["email"], "ada@example.com");
+    assert_eq!(registered.8.as_deref(), Some("browser-req-1"));
 
     // No hash anywhere in the trail, under any key.
     let leaked: i64 = sqlx::query_scalar(

@@ -27,9 +27,12 @@ create table audit_logs (
     created_at       timestamptz not null,
     occurred_at      timestamptz,
     -- The request or business flow, the command or event that caused this one, the command.
+    -- The correlation id is the server's own; `client_request_id` is the `X-Request-Id` the
+    -- client sent, kept apart so a client cannot join its events to another's trail.
     correlation_id   uuid,
     causation_id     uuid,
     command_id       uuid,
+    client_request_id text,
     stream_id        text not null,
     stream_version   bigint not null,
     schema_version   integer not null,
@@ -39,6 +42,7 @@ create table audit_logs (
 
 create index audit_logs_actor_idx on audit_logs (user_id, created_at desc);
 create index audit_logs_correlation_idx on audit_logs (correlation_id, commit_position, prepare_position);
+create index audit_logs_client_request_idx on audit_logs (client_request_id) where client_request_id is not null;
 create index audit_logs_resource_idx on audit_logs (resource, resource_id, created_at desc);
 create index audit_logs_action_idx on audit_logs (action, created_at desc);
 create index audit_logs_time_idx on audit_logs (created_at desc);

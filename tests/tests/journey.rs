@@ -315,14 +315,21 @@ async fn a_shopper_buys_and_staff_ship() {
         .await;
     assert_eq!((orders_paid, gross, units), (1, total_amount, 4));
 
-    // Audit: the checkout's events name the shopper and carry the request's id.
+    // Audit: the checkout's events name the shopper and carry the client's request id
+    // beside the server's correlation id, which the saga's reactions share.
+    let checkout_correlation = correlation_of(&s.db, &checkout_request).await;
+    assert_ne!(
+        checkout_correlation.to_string(),
+        checkout_request,
+        "the client's id never becomes the correlation id"
+    );
     let placed_rows: Vec<(String, Option<Uuid>, String)> =
         eventually("the audit trail has the checkout", || async {
             let rows: Vec<(String, Option<Uuid>, String)> = sqlx::query_as(
                 "select action, user_id, role from audit.audit_logs
                   where correlation_id = $1 order by commit_position, prepare_position",
             )
-            .bind(Uuid::parse_str(&checkout_request).unwrap())
+            .bind(checkout_correlation)
             .fetch_all(&s.db)
             .await
             .unwrap();
@@ -347,13 +354,14 @@ async fn a_shopper_buys_and_staff_ship() {
     );
     // The customer's payment, and the saga's `OrderPaid` it caused: the engine acted there
     // (no user), under the same correlation.
+    let pay_correlation = correlation_of(&s.db, &pay_request).await;
     let paid_rows: Vec<(String, Option<Uuid>, String)> =
         eventually("the audit trail has the payment", || async {
             let rows: Vec<(String, Option<Uuid>, String)> = sqlx::query_as(
                 "select action, user_id, role from audit.audit_logs where correlation_id = $1
                   order by commit_position, prepare_position",
             )
-            .bind(Uuid::parse_str(&pay_request).unwrap())
+            .bind(pay_correlation)
             .fetch_all(&s.db)
             .await
             .unwrap();
@@ -396,4 +404,20 @@ async fn a_shopper_buys_and_staff_ship() {
         Some("admin".to_owned()),
         "the shipment is the admin's"
     );
+}
+
+/// The server's correlation id of the request the client sent as `X-Request-Id: request`,
+/// found through the audit trail's `client_request_id`.
+async fn correlation_of(db: &sqlx::PgPool, request: &str) -> Uuid {
+    eventually("the audit trail has the request", || async {
+        sqlx::query_scalar::<_, Uuid>(
+            "select correlation_id from audit.audit_logs where client_request_id = $1
+              order by commit_position limit 1",
+        )
+        .bind(request)
+        .fetch_optional(db)
+        .await
+        .unwrap()
+    })
+    .await
 }

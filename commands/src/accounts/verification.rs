@@ -95,18 +95,19 @@ pub async fn confirm_email(
 
 /// Issues a reset token to whoever holds `email`, if anyone. Nothing tells the caller
 /// whether an account exists: an unknown address, a link asked for moments ago and a
-/// suspended account all end quietly (logged at debug); only failures are errors.
+/// suspended account all end quietly (logged at debug); only failures are errors. The
+/// event's actor is whoever `meta` names (anonymous, from the form): the account is its
+/// target, never its actor, or anyone could act in the account's name in the trail.
 #[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     handlers: &Handlers,
     email: &Email,
-    mut meta: CommandMeta,
+    meta: CommandMeta,
 ) -> Result<(), AccountError> {
     let Some(user_id) = unique::owner_of(&*handlers.store, EMAIL_KEY, email.as_str()).await? else {
         tracing::debug!("password reset asked for an unknown e-mail");
         return Ok(());
     };
-    meta.actor.user_id = Some(user_id);
     let at = meta.occurred_at;
     let command = UserCommand::RequestPasswordReset {
         token_id: TokenId::new(Uuid::new_v4()),

@@ -275,6 +275,13 @@ pub trait EventStore: Send + Sync + 'static {
     /// The position of the last readable event of `$all`, `Position::START` when empty.
     async fn head_position(&self) -> Result<Position, StoreError>;
 
+    /// The position of the last committed event of `$all`, readable yet or not: no append
+    /// has answered a later one, so a client's position beyond it is not one the store
+    /// gave. Where every committed event is readable at once, the readable head.
+    async fn committed_head(&self) -> Result<Position, StoreError> {
+        self.head_position().await
+    }
+
     /// Streams whose id starts with `prefix`, in id order, with paging by `after` (an id).
     async fn list_streams(
         &self,

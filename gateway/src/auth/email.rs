@@ -188,7 +188,9 @@ async fn forgot_password(
 ) -> Result<impl IntoResponse, ApiError> {
     let email =
         Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
-    let meta = request.command_meta(customer(None), &ip);
+    // Whoever asks is not signed in, and typing an address proves nothing: the event names
+    // its target by its stream, never as its actor.
+    let meta = request.command_meta(commands::handler::Actor::anonymous(), &ip);
     tokio::spawn(async move {
         if let Err(e) = accounts::request_password_reset(&state.handlers, &email, meta).await {
             tracing::warn!(error = %e, "password reset request failed");

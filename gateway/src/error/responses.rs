@@ -104,7 +104,7 @@ pub struct PayloadTooLarge(pub Problem);
 /// 429 `rate_limited`; added to every operation.
 #[derive(ToResponse)]
 #[response(
-    description = "`rate_limited`: too many requests from this client; `Retry-After` says when to try again",
+    description = "`rate_limited`: too many requests from this client, or `idempotency_quota_exceeded`: a new `Idempotency-Key` beyond the caller's quota of kept answers; `Retry-After` says when to try again",
     content_type = "application/problem+json",
     headers(("Retry-After" = u64, description = "Whole seconds to wait"))
 )]

@@ -1,18 +1,30 @@
 //! `Idempotency-Key` on commands (POST, PUT, PATCH, DELETE under `/api/v1`): the first
-//! answer is kept in PostgreSQL (`idempotency.responses`) for [`TTL`], and a retry with the
-//! same key and the same request is answered with it, marked `Idempotent-Replayed: true`,
-//! without reaching the handler, so it appends nothing.
+//! successful answer is kept in PostgreSQL (`idempotency.responses`) for [`TTL`], and a
+//! retry with the same key and the same request is answered with it, marked
+//! `Idempotent-Replayed: true`, without reaching the handler, so it appends nothing.
 //!
 //! - A key is 1 to 255 visible ASCII characters (else 400 `invalid_idempotency_key`).
-//! - Keys are scoped per authenticated user, or per client IP for anonymous calls, so one
-//!   client cannot read another's answer by guessing its key.
+//! - Keys are scoped per authenticated user, or per guest cart token (kept as its SHA-256,
+//!   so the table holds no credential), so one client cannot read another's answer by
+//!   guessing its key. A caller who is neither (a first guest line, a bearer token that
+//!   does not check out) has no scope, and the key is ignored: scoping by address would
+//!   hand one guest's answer, new cart token and all, to another behind the same NAT.
+//! - `/auth/*` is never kept: its answers are credentials and one-time tokens, and a
+//!   refresh replayed from a cache would defeat refresh-token reuse detection (the second
+//!   use of a spent token must be refused, not answered with the first pair again).
+//! - Only 2xx answers are kept: a refusal may not hold once the state changes (stock
+//!   arrives, a conflict clears), so its retry runs again.
+//! - Each scope keeps at most `IDEMPOTENCY_QUOTA` answers at once; a new key beyond that
+//!   is refused with 429 `idempotency_quota_exceeded` (`Retry-After`: when the oldest
+//!   expires), rather than run without the promise the client asked for. Replays of kept
+//!   keys still answer. Concurrent new keys can overshoot the quota by their number.
 //! - The request's fingerprint is a SHA-256 of method, path and query, and body (JSON bodies
 //!   re-serialised, so whitespace does not count): the same key with another request is
 //!   refused with 422 `idempotency_key_reused`.
 //! - While the first request is being answered, a duplicate gets 409
 //!   `idempotency_key_in_flight` and may retry.
-//! - 5xx answers are not kept (the claim is dropped), nor is anything when the first request
-//!   dies (a panic, a dropped connection): the client's retry then runs the command.
+//! - Nothing is kept when the first request dies (a panic, a dropped connection): the
+//!   client's retry then runs the command.
 //!
 //! The claim is an `insert ... on conflict do nothing` on `(scope, key)`, so of two
 //! concurrent requests exactly one runs.
@@ -21,17 +33,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
-use crate::middleware::client_ip::ClientIp;
 use crate::state::AppState;
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -42,14 +55,17 @@ pub const TTL: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MAX_KEY_LEN: usize = 255;
 
 /// The answer headers a replay repeats; the rest (request id, security headers, CORS) are
-/// set afresh by the outer layers for the retry.
+/// set afresh by the outer layers for the retry. Never a credential: `X-Guest-Cart` only
+/// comes with a new guest cart, an answer that is never kept.
 const KEPT_HEADERS: &[&str] = &[
     "content-type",
     "location",
     "retry-after",
     "x-consistency-token",
-    "x-guest-cart",
 ];
+
+/// The guest cart header (see `cart::owner`), whose token scopes a guest's keys.
+const GUEST_HEADER: &str = "x-guest-cart";
 
 /// Every this many claims, expired answers are swept.
 const SWEEP_EVERY: u64 = 256;
@@ -61,6 +77,15 @@ pub async fn idempotency(State(state): State<AppState>, req: Request, next: Next
         Method::POST | Method::PUT | Method::PATCH | Method::DELETE
     ) || !req.headers().contains_key(&IDEMPOTENCY_KEY)
     {
+        return next.run(req).await;
+    }
+    // The route's pattern, not the raw path: whatever spelling reached the route, it is
+    // the route that decides.
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path(), MatchedPath::as_str);
+    if is_auth(route) {
         return next.run(req).await;
     }
     match keyed(state, req, next).await {
@@ -84,18 +109,31 @@ fn parse_key(headers: &HeaderMap) -> Result<String, ApiError> {
         })
 }
 
-/// Whose keys these are: the user of a valid access token, else the client's address.
-async fn scope_of(parts: &mut Parts, state: &AppState) -> String {
+/// Whether `path` (under `/api/v1`, or with the prefix when a router sees it whole) is one
+/// of `/auth/*`.
+fn is_auth(path: &str) -> bool {
+    path.strip_prefix("/api/v1")
+        .unwrap_or(path)
+        .starts_with("/auth/")
+}
+
+/// Whose keys these are: the user of a valid access token, else the guest of a cart token;
+/// `None` for anyone else, whose keys are not kept.
+async fn scope_of(parts: &mut Parts, state: &AppState) -> Option<String> {
     if parts.headers.contains_key(header::AUTHORIZATION) {
-        if let Ok(user) = AuthUser::from_request_parts(parts, state).await {
-            return format!("user:{}", user.user_id);
-        }
+        return AuthUser::from_request_parts(parts, state)
+            .await
+            .ok()
+            .map(|user| format!("user:{}", user.user_id));
     }
-    let ip = parts
-        .extensions
-        .get::<ClientIp>()
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.0.to_string());
-    format!("ip:{ip}")
+    let token = parts
+        .headers
+        .get(GUEST_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| uuid::Uuid::parse_str(t.trim()).ok())?;
+    // The token is the guest's credential for the cart: the table keeps only its hash.
+    let digest = Sha256::digest(token.as_bytes());
+    Some(format!("guest:{}", URL_SAFE_NO_PAD.encode(digest)))
 }
 
 fn fingerprint(parts: &Parts, body: &[u8]) -> Vec<u8> {
@@ -134,6 +172,8 @@ enum Claim {
     Replay(Response),
     InFlight,
     Mismatch,
+    /// The scope keeps its quota of answers already; the oldest expires in this long.
+    OverQuota(Duration),
 }
 
 async fn claim(
@@ -141,6 +181,7 @@ async fn claim(
     scope: &str,
     key: &str,
     fingerprint: &[u8],
+    quota: u32,
 ) -> Result<Claim, ApiError> {
     if CLAIMS
         .fetch_add(1, Ordering::Relaxed)
@@ -160,15 +201,19 @@ async fn claim(
         .bind(key)
         .execute(pool)
         .await?;
+        // The quota holds only new keys back: a kept answer is still replayed.
         let inserted = sqlx::query(
             "insert into idempotency.responses (scope, idempotency_key, fingerprint, expires_at)
-             values ($1, $2, $3, now() + make_interval(secs => $4))
+             select $1, $2, $3, now() + make_interval(secs => $4)
+              where $5 = 0 or (select count(*) from idempotency.responses
+                                where scope = $1 and expires_at >= now()) < $5
              on conflict (scope, idempotency_key) do nothing",
         )
         .bind(scope)
         .bind(key)
         .bind(fingerprint)
         .bind(TTL.as_secs_f64())
+        .bind(i64::from(quota))
         .execute(pool)
         .await?;
         if inserted.rows_affected() == 1 {
@@ -189,6 +234,9 @@ async fn claim(
             body,
         }) = row
         else {
+            if let Some(wait) = over_quota(pool, scope, quota).await? {
+                return Ok(Claim::OverQuota(wait));
+            }
             continue;
         };
         if kept_fingerprint != fingerprint {
@@ -200,6 +248,22 @@ async fn claim(
         });
     }
     Ok(Claim::InFlight)
+}
+
+/// When `scope` holds `quota` unexpired answers: how long until the oldest expires.
+async fn over_quota(pool: &PgPool, scope: &str, quota: u32) -> Result<Option<Duration>, ApiError> {
+    if quota == 0 {
+        return Ok(None);
+    }
+    let (count, oldest_in): (i64, Option<f64>) = sqlx::query_as(
+        "select count(*), extract(epoch from min(expires_at) - now())::float8
+           from idempotency.responses where scope = $1 and expires_at >= now()",
+    )
+    .bind(scope)
+    .fetch_one(pool)
+    .await?;
+    Ok((count >= i64::from(quota))
+        .then(|| Duration::from_secs_f64(oldest_in.unwrap_or(1.0).max(1.0).ceil())))
 }
 
 fn replay((status, headers, body): Kept) -> Response {
@@ -293,14 +357,26 @@ impl Drop for Held {
 async fn keyed(state: AppState, req: Request, next: Next) -> Result<Response, ApiError> {
     let key = parse_key(req.headers())?;
     let (mut parts, body) = req.into_parts();
-    let scope = scope_of(&mut parts, &state).await;
+    let Some(scope) = scope_of(&mut parts, &state).await else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
     // Bounded by the same limit the body layer enforces; over it, the same 413.
     let body = axum::body::to_bytes(body, state.config.max_body_bytes)
         .await
         .map_err(|_| ApiError::PayloadTooLarge)?;
     let fingerprint = fingerprint(&parts, &body);
-    match claim(&state.pool, &scope, &key, &fingerprint).await? {
+    let quota = state.config.idempotency_quota;
+    match claim(&state.pool, &scope, &key, &fingerprint, quota).await? {
         Claim::Ours => {}
+        Claim::OverQuota(retry_after) => {
+            return Err(ApiError::TooManyRequests {
+                code: "idempotency_quota_exceeded",
+                detail: format!(
+                    "this caller already has {quota} Idempotency-Key answers kept; retry later, or send the command without a key"
+                ),
+                retry_after,
+            })
+        }
         Claim::Replay(response) => return Ok(response),
         Claim::InFlight => {
             return Err(ApiError::conflict(
@@ -326,7 +402,7 @@ async fn keyed(state: AppState, req: Request, next: Next) -> Result<Response, Ap
         armed: true,
     };
     let response = next.run(Request::from_parts(parts, Body::from(body))).await;
-    if response.status().is_server_error() {
+    if !response.status().is_success() {
         // `held` drops unkept: the key is free for the retry.
         return Ok(response);
     }

@@ -1,6 +1,12 @@
 //! `X-Request-Id`: taken from the request when it is sane, generated otherwise, echoed on
 //! the answer, recorded on the request's tracing span, and handed to handlers as the
-//! [`RequestId`] extractor: it becomes the correlation id of the events a command appends.
+//! [`RequestId`] extractor.
+//!
+//! The correlation id of the events a command appends is always the server's own, never
+//! the client's: a client that could name it could join its events to anyone's trail (a
+//! customer's order under an admin's request). The client's id is kept beside it, as
+//! `client_request_id` in the events' metadata and the audit trail, so a caller can still
+//! follow its own request.
 
 use std::time::Instant;
 
@@ -19,14 +25,14 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest client-supplied id kept; longer ones are replaced, so logs stay bounded.
 const MAX_LEN: usize = 128;
 
-/// Names client-supplied ids that are not UUIDs when they become correlation ids.
-const CORRELATION_NAMESPACE: Uuid = Uuid::from_u128(0x5f1c_0e27_3b9a_4d8e_9a51_6b0d_2c7e_81f4);
-
 /// The id of one request, as echoed in `X-Request-Id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestId {
     header: HeaderValue,
+    /// Made here for every request, whatever the client sent.
     correlation_id: Uuid,
+    /// The client's own `X-Request-Id`, when it sent a sane one.
+    client_request_id: Option<String>,
     /// The client's `User-Agent`, kept for the audit trail.
     user_agent: Option<String>,
 }
@@ -35,7 +41,8 @@ pub struct RequestId {
 const MAX_USER_AGENT: usize = 512;
 
 impl RequestId {
-    /// The client's id when it is 1 to 128 visible ASCII characters, else a new UUID.
+    /// The client's id when it is 1 to 128 visible ASCII characters, else a new UUID; a new
+    /// correlation id either way.
     pub fn from_header(value: Option<&HeaderValue>) -> Self {
         let given = value
             .and_then(|v| v.to_str().ok())
@@ -44,21 +51,21 @@ impl RequestId {
         match given {
             Some(s) => RequestId {
                 header: HeaderValue::from_str(s).expect("visible ASCII is a valid header value"),
-                // A UUID is kept as is, so a caller can follow its own id into the event
-                // metadata; any other id maps to the same UUID every time.
-                correlation_id: Uuid::parse_str(s)
-                    .unwrap_or_else(|_| Uuid::new_v5(&CORRELATION_NAMESPACE, s.as_bytes())),
+                correlation_id: Uuid::new_v4(),
+                client_request_id: Some(s.to_owned()),
                 user_agent: None,
             },
             None => Self::generate(),
         }
     }
 
+    /// A request the client gave no id: the echoed id is the correlation id itself.
     pub fn generate() -> Self {
         let id = Uuid::new_v4();
         RequestId {
             header: HeaderValue::from_str(&id.to_string()).expect("a UUID is a header value"),
             correlation_id: id,
+            client_request_id: None,
             user_agent: None,
         }
     }
@@ -72,13 +79,18 @@ impl RequestId {
         self.correlation_id
     }
 
+    /// The client's own `X-Request-Id`, when it sent a sane one.
+    pub fn client_request_id(&self) -> Option<&str> {
+        self.client_request_id.as_deref()
+    }
+
     pub fn user_agent(&self) -> Option<&str> {
         self.user_agent.as_deref()
     }
 
     /// The metadata of a command this request sends for `actor` from `ip`: a new command
-    /// id, the request's correlation id, and the client's address and user agent for the
-    /// audit trail.
+    /// id, the request's correlation id, and the client's address, user agent and own
+    /// request id for the audit trail.
     pub fn command_meta(
         &self,
         actor: commands::handler::Actor,
@@ -92,6 +104,7 @@ impl RequestId {
         );
         m.client_ip = Some(ip.0.to_string());
         m.user_agent = self.user_agent.clone();
+        m.client_request_id = self.client_request_id.clone();
         m
     }
 }
@@ -132,6 +145,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         "request",
         request_id = %id,
         correlation_id = %id.correlation_id(),
+        client_request_id = id.client_request_id(),
         method = %req.method(),
         route = %route,
     );
@@ -160,18 +174,24 @@ mod tests {
     fn sane_ids_are_kept_and_others_replaced() {
         let kept = RequestId::from_header(Some(&HeaderValue::from_static("abc-123")));
         assert_eq!(kept.as_str(), "abc-123");
-        // The same foreign id always maps to the same correlation id.
+        assert_eq!(kept.client_request_id(), Some("abc-123"));
+        // The client's id never names the correlation: the same id sent twice is two
+        // requests, each with a correlation id of its own.
         let again = RequestId::from_header(Some(&HeaderValue::from_static("abc-123")));
-        assert_eq!(kept.correlation_id(), again.correlation_id());
+        assert_ne!(kept.correlation_id(), again.correlation_id());
 
         let uuid = Uuid::new_v4();
         let given = HeaderValue::from_str(&uuid.to_string()).unwrap();
-        assert_eq!(RequestId::from_header(Some(&given)).correlation_id(), uuid);
+        let given = RequestId::from_header(Some(&given));
+        assert_ne!(given.correlation_id(), uuid);
+        assert_eq!(given.client_request_id(), Some(uuid.to_string().as_str()));
 
         for bad in ["", "has space", &"x".repeat(MAX_LEN + 1)] {
             let replaced = RequestId::from_header(Some(&HeaderValue::from_str(bad).unwrap()));
             assert!(Uuid::parse_str(replaced.as_str()).is_ok(), "{bad:?}");
         }
-        assert!(Uuid::parse_str(RequestId::from_header(None).as_str()).is_ok());
+        let made = RequestId::from_header(None);
+        assert_eq!(made.as_str(), made.correlation_id().to_string());
+        assert_eq!(made.client_request_id(), None);
     }
 }

@@ -88,14 +88,27 @@ pub struct Runner {
 }
 
 impl Runner {
+    /// A runner of `projection`, following `store` into `pool`'s tables.
+    ///
+    /// Every move of [`Runner::applied`] is announced to other processes (see
+    /// [`checkpoint::announcements`]), so the gateway's waits for consistency tokens wake
+    /// on them; the announcer is a task that ends with the runner.
     pub fn new(store: Arc<dyn EventStore>, pool: PgPool, projection: Arc<dyn Projection>) -> Self {
+        let applied = Arc::new(watch::Sender::new(Position::START));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(checkpoint::announcements::announce(
+                pool.clone(),
+                projection.name(),
+                applied.subscribe(),
+            ));
+        }
         Runner {
             store,
             pool,
             projection,
             ready: Arc::new(OnceCell::new()),
             attempts: Arc::default(),
-            applied: Arc::new(watch::Sender::new(Position::START)),
+            applied,
             held: Arc::default(),
         }
     }

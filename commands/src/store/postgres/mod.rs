@@ -46,7 +46,7 @@ mod tail;
 mod window;
 
 use announcements::{listen, notifier};
-use horizon::{head_position, read_all};
+use horizon::{committed_head, head_position, read_all};
 use rows::{clamp_limit, db_error, to_i64, AppendRow, EventRow, EVENT_COLUMNS};
 use state::{Inner, Tail};
 use subscription::Subscription;
@@ -288,6 +288,10 @@ impl EventStore for PgEventStore {
 
     async fn head_position(&self) -> Result<Position, StoreError> {
         head_position(&self.inner.pool).await
+    }
+
+    async fn committed_head(&self) -> Result<Position, StoreError> {
+        committed_head(&self.inner.pool).await
     }
 
     async fn list_streams(

@@ -1,10 +1,17 @@
 //! Checkpoints: how far each read model has applied `$all`, one row per projection in
 //! `projections.checkpoints`.
 //!
-//! [`position`] is the read side's answer to "has this read model seen my write yet?": the
-//! gateway waits on it for a client's consistency token, and `status` measures lag from it.
-//! The writes (a batch's compare-and-set move, a new or swapped-in read model's row) and
-//! the lock that serializes them belong to the runtime and the rebuild.
+//! [`position`] is the read side's answer to "has this read model seen my write yet?", and
+//! `status` measures lag from it. The writes (a batch's compare-and-set move, a new or
+//! swapped-in read model's row) and the lock that serializes them belong to the runtime and
+//! the rebuild.
+//!
+//! A wait for a position does not read the table over and over: each runner announces
+//! where its read model has got ([`announcements`], a `NOTIFY` per move), and the
+//! gateway's [`waiter::Waiter`] listens and wakes the requests waiting for it.
+
+pub mod announcements;
+pub mod waiter;
 
 use commands::store::{Position, RecordedEvent};
 use sqlx::PgConnection;
