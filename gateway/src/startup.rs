@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{where_url_points, Config, ConfigError, Secret};
+use crate::hashing::PasswordHasher;
 use crate::middleware::http_metrics;
 use crate::router::app;
 use crate::state::AppState;
@@ -128,7 +129,10 @@ impl Application {
                 cause: e.to_string(),
             })?;
         let metrics = metrics_recorder();
+        let passwords =
+            PasswordHasher::new(config.password_hash_threads, config.password_hash_queue);
         let state = AppState {
+            passwords,
             config: Arc::new(config),
             pool,
             handlers: commands::handlers::Handlers::new(&store, 100_000),
@@ -147,7 +151,12 @@ impl Application {
             state,
             tasks: Vec::new(),
         };
-        Ok(app.with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop)))
+        let (pool, every) = (app.state.pool.clone(), app.state.config.prune_interval);
+        Ok(app
+            .with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop))
+            .with_task("pruning", move |stop| {
+                crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
+            }))
     }
 
     /// Adds the process managers: the checkout saga and reservation expiry.
@@ -566,6 +575,10 @@ impl AppState {
             })?;
         let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
         Ok(AppState {
+            passwords: PasswordHasher::new(
+                config.password_hash_threads,
+                config.password_hash_queue,
+            ),
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
             handlers: commands::handlers::Handlers::new(&store, 10_000),

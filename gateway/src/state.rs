@@ -12,6 +12,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 
 use crate::config::{Config, Secret};
+use crate::hashing::PasswordHasher;
 
 /// What every request handler can reach. Cheap to clone: handles and `Arc`s only.
 #[derive(Clone)]
@@ -32,4 +33,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// One command handler per aggregate; every command goes through these.
     pub handlers: Arc<Handlers>,
+    /// Every argon2 hash and check goes through this bounded pool.
+    pub passwords: Arc<PasswordHasher>,
 }
