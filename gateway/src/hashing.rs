@@ -194,6 +194,7 @@ fn verify_with(memory: &mut Vec<Block>, password: &str, hash: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+    use futures::FutureExt;
 
     use super::*;
 
@@ -227,8 +228,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_answers_busy_at_once() {
-        // One thread, no waiting room: while one hash runs, the next is refused.
-        let pool = PasswordHasher::new(1, 0);
+        // One thread and room for one waiting: while one hash runs and one waits, the
+        // next is refused.
+        let pool = PasswordHasher::new(1, 1);
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let blocker = {
@@ -244,6 +246,8 @@ mod tests {
         tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
             .await
             .unwrap();
+        // Polled once, it takes the waiting place; dropped, its job still holds it.
+        assert!(pool.hash("queued password".into()).now_or_never().is_none());
         let refused = pool.hash("another long password".into()).await;
         assert!(matches!(refused, Err(ApiError::Busy { .. })), "{refused:?}");
         release_tx.send(()).unwrap();
