@@ -23,6 +23,7 @@ pub struct Handlers {
     pub payments: CommandHandler<domain::payment::Payment>,
     pub carts: CommandHandler<domain::cart::Cart>,
     pub coupons: CommandHandler<domain::coupon::Coupon>,
+    pub sessions: CommandHandler<domain::session::Session>,
 }
 
 impl Handlers {
@@ -38,6 +39,7 @@ impl Handlers {
             payments: CommandHandler::new(store.clone(), cache),
             carts: CommandHandler::new(store.clone(), cache),
             coupons: CommandHandler::new(store.clone(), cache),
+            sessions: CommandHandler::new(store.clone(), cache),
         })
     }
 }

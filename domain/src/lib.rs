@@ -9,7 +9,8 @@
 //! - One module per aggregate: [`user`], [`catalog`] (categories and products),
 //!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
 //!   delivery of one message: claimed, sent or failed; and its templates, rendered purely
-//!   into a subject and a body).
+//!   into a subject and a body), and [`session`] (an account's sign-ins, failed logins,
+//!   logouts and revoked refresh-token families, as facts of the log).
 //!
 //! # Data flow
 //!
@@ -28,6 +29,7 @@ pub mod money;
 pub mod notification;
 pub mod order;
 pub mod payment;
+pub mod session;
 pub mod user;
 pub mod value;
 

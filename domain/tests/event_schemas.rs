@@ -17,6 +17,7 @@ use domain::inventory::{Inventory, InventoryEvent};
 use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
+use domain::session::{Session, SessionEvent};
 use domain::user::{User, UserEvent};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
@@ -80,6 +81,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<CartEvent>(Cart::CATEGORY));
     all.extend(per_event::<CouponEvent>(Coupon::CATEGORY));
     all.extend(per_event::<NotificationEvent>(Notification::CATEGORY));
+    all.extend(per_event::<SessionEvent>(Session::CATEGORY));
     all.extend(historic());
     all
 }

@@ -144,7 +144,8 @@ pub struct Config {
     )]
     pub idempotency_quota: u32,
 
-    /// Failed logins per account within 15 minutes before logins answer 429.
+    /// Failed logins per account from one client address within 15 minutes before that
+    /// address's logins to the account answer 429; 0 turns this limit off.
     #[arg(
         long,
         env = "LOGIN_FAILURES_LIMIT",
@@ -152,6 +153,40 @@ pub struct Config {
         global = true
     )]
     pub login_failures_limit: u32,
+
+    /// Failed logins per account from all addresses within 15 minutes before every login
+    /// to it answers 429 (a ceiling against guessers that rotate addresses); 0: off.
+    #[arg(
+        long,
+        env = "LOGIN_FAILURES_ACCOUNT_LIMIT",
+        default_value_t = 100,
+        global = true
+    )]
+    pub login_failures_account_limit: u32,
+
+    /// How long a session (a refresh-token family) lasts from its login, however often
+    /// its token is rotated (`30d`, `12h`).
+    #[arg(long, env = "REFRESH_FAMILY_LIFETIME", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub refresh_family_lifetime: Duration,
+
+    /// How often expired login failures, refresh tokens and idempotency answers are
+    /// deleted.
+    #[arg(long, env = "PRUNE_INTERVAL", default_value = "15m", value_parser = parse_duration, global = true)]
+    pub prune_interval: Duration,
+
+    /// Threads that hash passwords (argon2id, 19 MiB each); 0 means one per core.
+    #[arg(
+        long,
+        env = "PASSWORD_HASH_THREADS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub password_hash_threads: usize,
+
+    /// Requests that may wait for a hashing thread; beyond them login, registration and
+    /// password resets answer 503 `busy` with `Retry-After`.
+    #[arg(long, env = "PASSWORD_HASH_QUEUE", default_value_t = 64, global = true)]
+    pub password_hash_queue: usize,
 
     /// How long reserved stock waits for payment before the order expires (`90s`, `15m`).
     #[arg(long, env = "RESERVATION_TTL", default_value = "15m", value_parser = parse_duration, global = true)]
@@ -360,7 +395,7 @@ pub fn where_url_points(url: &str) -> String {
     host.to_owned()
 }
 
-/// `90s`, `15m`, `2h` or plain seconds.
+/// `90s`, `15m`, `2h`, `30d` or plain seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = s
         .find(|c: char| !c.is_ascii_digit())
@@ -372,7 +407,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
-        _ => return Err(format!("{s:?}: the unit must be s, m or h")),
+        "d" => n * 86_400,
+        _ => return Err(format!("{s:?}: the unit must be s, m, h or d")),
     };
     Ok(Duration::from_secs(secs))
 }
@@ -393,6 +429,10 @@ mod tests {
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("45").unwrap(), Duration::from_secs(45));
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
         assert!(parse_duration("5 days").is_err());
         assert_eq!(parse_millis("2000").unwrap(), Duration::from_secs(2));
     }
@@ -443,6 +483,10 @@ mod tests {
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.rate_limit_per_minute, 1200);
         assert_eq!(c.login_failures_limit, 10);
+        assert_eq!((c.password_hash_threads, c.password_hash_queue), (0, 64));
+        assert_eq!(c.login_failures_account_limit, 100);
+        assert_eq!(c.refresh_family_lifetime, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.prune_interval, Duration::from_secs(900));
         assert_eq!(c.reservation_ttl, Duration::from_secs(900));
         assert_eq!(c.consistency_wait, Duration::from_millis(2000));
         assert!(c.cors_allowed_origins.is_empty());

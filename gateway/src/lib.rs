@@ -17,6 +17,7 @@
 //! - [`error`]: [`ApiError`](error::ApiError), the one error type, rendered as
 //!   `application/problem+json`, and [`AppJson`](error::AppJson), the JSON extractor whose
 //!   rejections are problems too.
+//! - [`hashing`]: the bounded pool of argon2id threads every password hash goes through.
 //! - [`views`]: the value shapes several resources' views share (money, addresses, pages).
 //! - Resources, each a folder of routes, read-model queries and typed views over one
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
@@ -24,6 +25,8 @@
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
+//! - [`pruning`]: the periodic deletion of expired failed logins, refresh tokens and
+//!   idempotency answers.
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //!
@@ -45,11 +48,13 @@ pub mod config;
 pub mod consistency;
 pub mod docs;
 pub mod error;
+pub mod hashing;
 pub mod health;
 pub mod middleware;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod pruning;
 pub mod router;
 pub mod seed;
 pub mod startup;

@@ -58,6 +58,7 @@ pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
         Some(limiter) => api.route_layer(from_fn_with_state(Arc::new(limiter), rate_limit)),
         None => api,
     };
+    let api = api.layer(security::no_store());
     let [nosniff, frame, referrer, csp] = security::headers();
     // Outermost first; see `middleware` for why this order.
     let layers = ServiceBuilder::new()

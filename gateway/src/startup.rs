@@ -29,6 +29,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::config::{where_url_points, Config, ConfigError, Secret};
+use crate::hashing::PasswordHasher;
 use crate::middleware::http_metrics;
 use crate::router::app;
 use crate::state::AppState;
@@ -129,8 +130,11 @@ impl Application {
             })?;
         let metrics = metrics_recorder();
         let payments = crate::payments::from_config(&config, &pool, true);
+        let passwords =
+            PasswordHasher::new(config.password_hash_threads, config.password_hash_queue);
         let state = AppState {
             payments,
+            passwords,
             config: Arc::new(config),
             checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,
@@ -150,7 +154,12 @@ impl Application {
             state,
             tasks: Vec::new(),
         };
-        Ok(app.with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop)))
+        let (pool, every) = (app.state.pool.clone(), app.state.config.prune_interval);
+        Ok(app
+            .with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop))
+            .with_task("pruning", move |stop| {
+                crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
+            }))
     }
 
     /// Adds the process managers: the checkout saga and reservation expiry.
@@ -595,6 +604,10 @@ impl AppState {
         let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
         Ok(AppState {
             payments: crate::payments::from_config(&config, &pool, false),
+            passwords: PasswordHasher::new(
+                config.password_hash_threads,
+                config.password_hash_queue,
+            ),
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
             handlers: commands::handlers::Handlers::new(&store, 10_000),

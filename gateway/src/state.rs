@@ -14,6 +14,7 @@ use projections::checkpoint::waiter::Waiter;
 use sqlx::PgPool;
 
 use crate::config::{Config, Secret};
+use crate::hashing::PasswordHasher;
 
 /// What every request handler can reach. Cheap to clone: handles and `Arc`s only.
 #[derive(Clone)]
@@ -38,4 +39,6 @@ pub struct AppState {
     pub payments: Payments,
     /// Waits for read models to reach a client's consistency token.
     pub checkpoints: Waiter,
+    /// Every argon2 hash and check goes through this bounded pool.
+    pub passwords: Arc<PasswordHasher>,
 }

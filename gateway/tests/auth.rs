@@ -232,7 +232,8 @@ async fn journey(base: &str) {
     .await;
     assert_eq!(status, 422);
 
-    // Ten failures lock the account (from any IP) even for the right password; one wrong
+    // Ten failures from one IP lock the account for that IP, even with the right password
+    // (the policy across IPs is `sessions.rs`'s test); one wrong
     // password was tried above.
     for _ in 0..9 {
         let (status, _) = post(

@@ -74,6 +74,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "coupon" => fold::<Coupon>(events),
         "order" => fold::<Order>(events),
         "payment" => fold::<Payment>(events),
+        "session" => fold::<domain::session::Session>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

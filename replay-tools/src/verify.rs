@@ -11,7 +11,7 @@ use commands::store::{category_of, EventStore, Position, RecordedEvent};
 use crate::UmctlError;
 
 /// Categories whose streams are aggregates the domain can fold.
-const AGGREGATES: [&str; 8] = [
+const AGGREGATES: [&str; 9] = [
     "user",
     "category",
     "product",
@@ -20,6 +20,7 @@ const AGGREGATES: [&str; 8] = [
     "coupon",
     "order",
     "payment",
+    "session",
 ];
 /// Most problems listed before the rest are only counted.
 const SHOWN: usize = 50;

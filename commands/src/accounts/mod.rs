@@ -9,6 +9,8 @@
 //! - [`verification`]: e-mail verification and password reset links, issued and spent.
 //! - [`profile`]: names, role and suspension.
 //! - [`addresses`]: an account's addresses.
+//! - [`sessions`]: sign-in facts (logins, failed logins, logouts, revoked refresh-token
+//!   families) recorded in the account's `session` stream for the audit trail.
 //! - [`email_tokens`]: the HMAC tokens of verification and reset links.
 //! - [`account`]: what they share: the user's stream, the account as the write side has
 //!   it (by id or by e-mail), and [`AccountError`].
@@ -24,6 +26,7 @@ pub mod addresses;
 pub mod email_tokens;
 pub mod profile;
 pub mod registration;
+pub mod sessions;
 pub mod verification;
 
 pub use account::{find, find_by_email, AccountError, Changed};

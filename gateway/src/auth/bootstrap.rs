@@ -11,7 +11,7 @@ use chrono::Utc;
 use commands::accounts::{self, Bootstrap};
 use domain::value::Email;
 
-use super::password::{check_policy, hash_password};
+use super::password::check_policy;
 use crate::state::AppState;
 
 /// Why the bootstrap admin could not be made; the process does not start.
@@ -36,8 +36,11 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<(), BootstrapError> {
     };
     let email =
         Email::parse(email).map_err(|e| fail(format!("BOOTSTRAP_ADMIN_EMAIL: {}", e.message)))?;
-    check_policy(password.expose()).map_err(|e| fail(format!("BOOTSTRAP_ADMIN_PASSWORD: {e}")))?;
-    let password_hash = hash_password(password.expose().to_owned())
+    check_policy(password.expose(), &[email.as_str()])
+        .map_err(|e| fail(format!("BOOTSTRAP_ADMIN_PASSWORD: {e}")))?;
+    let password_hash = state
+        .passwords
+        .hash(password.expose().to_owned())
         .await
         .map_err(|e| fail(e.to_string()))?;
     let done = accounts::bootstrap_admin(&state.handlers, email.clone(), password_hash, Utc::now())

@@ -12,7 +12,9 @@
 //! - `sessions`: signing in, refresh tokens and failed logins, in the gateway's own
 //!   tables.
 //! - `viewer`: the maybe-authenticated caller of public reads ([`viewer::Viewer`]).
-//! - `password`, `token`: argon2id hashes on the blocking pool; JWTs and [`AuthUser`].
+//! - `lockout`: the failed-login limits, claimed atomically before a password is checked.
+//! - `password`, `token`: the password policy (length and zxcvbn strength); JWTs and
+//!   [`AuthUser`]. Hashes go through `crate::hashing`'s bounded pool.
 //!
 //! Every write goes through a use case of `commands::accounts`, which owns the e-mail's
 //! uniqueness claim; the password is hashed here first, since hashing is CPU work of the
@@ -22,6 +24,7 @@
 
 mod bootstrap;
 mod email;
+mod lockout;
 mod password;
 mod routes;
 mod sessions;
@@ -31,7 +34,8 @@ pub mod viewer;
 
 pub use bootstrap::bootstrap_admin;
 pub use email::{email_tokens, EmailApi};
-pub use password::{check_policy, hash_password, verify_password};
+pub use lockout::WINDOW as LOGIN_FAILURE_WINDOW;
+pub use password::check_policy;
 pub use routes::{router, AuthApi};
 pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL, STAFF};
 pub use view::{name, Message, TokenPair, UserView};

@@ -12,8 +12,8 @@ use domain::value::Email;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::password::{check_policy, hash_password};
-use super::sessions;
+use super::password::check_policy;
+use super::sessions::{self, Caller};
 use super::token::{customer, AuthUser};
 use super::view::{name, TokenPair, UserView};
 use crate::error::responses as problem;
@@ -44,7 +44,8 @@ pub struct AuthApi;
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     email: String,
-    /// 12 to 128 characters.
+    /// 12 to 128 characters, and hard to guess (a zxcvbn score of at least 3, judged
+    /// with the e-mail and names).
     password: String,
     /// At most 100 characters; blank counts as absent.
     first_name: Option<String>,
@@ -83,7 +84,8 @@ struct ProfileBody {
             headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, response = problem::NotJson),
         (status = 409, description = "`email_taken`: an account uses this e-mail", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad e-mail, a password outside the policy, a name too long, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad e-mail, a password outside the policy (too short or long, or too easy to guess), a name too long, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::Busy),
     )
 )]
 async fn register(
@@ -94,12 +96,19 @@ async fn register(
 ) -> Result<impl IntoResponse, ApiError> {
     let email =
         Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
-    check_policy(&body.password)?;
     let first_name = name("first_name", body.first_name)?;
     let last_name = name("last_name", body.last_name)?;
+    check_policy(
+        &body.password,
+        &[
+            email.as_str(),
+            first_name.as_deref().unwrap_or_default(),
+            last_name.as_deref().unwrap_or_default(),
+        ],
+    )?;
     let account = NewAccount {
         email,
-        password_hash: hash_password(body.password).await?,
+        password_hash: state.passwords.hash(body.password).await?,
         first_name,
         last_name,
     };
@@ -124,16 +133,23 @@ async fn register(
         (status = 401, description = "The e-mail or password is wrong (the same answer for both)", body = Problem, content_type = "application/problem+json"),
         (status = 403, response = problem::Suspended),
         (status = 422, response = problem::WrongShape),
-        (status = 429, description = "`too_many_login_failures`: `LOGIN_FAILURES_LIMIT` failures for this account in 15 minutes, from any IP; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
+        (status = 429, description = "`too_many_login_failures`: `LOGIN_FAILURES_LIMIT` failures for this account from this client address, or `LOGIN_FAILURES_ACCOUNT_LIMIT` from all addresses, in the last 15 minutes; `Retry-After` says when to try again", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, response = problem::Busy),
     )
 )]
 async fn login(
     State(state): State<AppState>,
+    request: RequestId,
+    ip: ClientIp,
     AppJson(body): AppJson<LoginBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
+    let caller = Caller {
+        request: &request,
+        ip: &ip,
+    };
     Ok(Json(
-        sessions::sign_in(&state, &body.email, body.password).await?,
+        sessions::sign_in(&state, &body.email, body.password, caller).await?,
     ))
 }
 
@@ -147,16 +163,24 @@ async fn login(
     responses(
         (status = 200, description = "A new pair; the token sent is spent", body = TokenPair),
         (status = 400, response = problem::NotJson),
-        (status = 401, description = "Unknown, expired or already used refresh token; a reused one revokes its whole family", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Unknown, expired or already used refresh token (a reused one revokes its whole family), or a session past its absolute lifetime (`REFRESH_FAMILY_LIFETIME`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, response = problem::Suspended),
         (status = 422, response = problem::WrongShape),
     )
 )]
 async fn refresh(
     State(state): State<AppState>,
+    request: RequestId,
+    ip: ClientIp,
     AppJson(body): AppJson<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    Ok(Json(sessions::refresh(&state, &body.refresh_token).await?))
+    let caller = Caller {
+        request: &request,
+        ip: &ip,
+    };
+    Ok(Json(
+        sessions::refresh(&state, &body.refresh_token, caller).await?,
+    ))
 }
 
 /// Revokes the refresh token's family. Unknown tokens are accepted too: there is nothing
@@ -174,9 +198,15 @@ async fn refresh(
 )]
 async fn logout(
     State(state): State<AppState>,
+    request: RequestId,
+    ip: ClientIp,
     AppJson(body): AppJson<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
-    sessions::revoke_family(&state.pool, &body.refresh_token).await?;
+    let caller = Caller {
+        request: &request,
+        ip: &ip,
+    };
+    sessions::sign_out(&state, &body.refresh_token, caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

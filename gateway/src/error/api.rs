@@ -76,6 +76,10 @@ pub enum ApiError {
     /// written for them (driver errors go through [`ApiError::unavailable`], which logs).
     #[error("{detail}")]
     ServiceUnavailable { code: &'static str, detail: String },
+    /// 503 `busy`: the server is at its bound for costly work (password hashing); retry
+    /// after `Retry-After`.
+    #[error("the server is busy; retry shortly")]
+    Busy { retry_after: Duration },
     /// 500: a bug or an unexpected failure. The message is logged, never sent.
     #[error("internal error: {0}")]
     Internal(String),
@@ -152,7 +156,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnprocessableEntity { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::ServiceUnavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::ServiceUnavailable { .. } | ApiError::Busy { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -177,6 +183,7 @@ impl ApiError {
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::Busy { .. } => "busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -231,7 +238,9 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let code = self.code();
         let retry_after = match &self {
-            ApiError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            ApiError::TooManyRequests { retry_after, .. } | ApiError::Busy { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         };
         let mut problem = match self {

@@ -93,6 +93,15 @@ pub struct WrongShape(pub Problem);
 )]
 pub struct ProjectionLag(pub Problem);
 
+/// 503 `busy` for a route that hashes a password.
+#[derive(ToResponse)]
+#[response(
+    description = "`busy`: every password-hashing thread is taken and `PASSWORD_HASH_QUEUE` requests already wait; `Retry-After` says when to try again",
+    content_type = "application/problem+json",
+    headers(("Retry-After" = u64, description = "Whole seconds to wait"))
+)]
+pub struct Busy(pub Problem);
+
 /// 413 `payload_too_large`; added to every operation that takes a body.
 #[derive(ToResponse)]
 #[response(
@@ -136,6 +145,7 @@ impl Modify for CommonProblems {
             Suspended::response(),
             WrongShape::response(),
             ProjectionLag::response(),
+            Busy::response(),
             PayloadTooLarge::response(),
             RateLimited::response(),
             Internal::response(),

@@ -3,8 +3,9 @@
 //! Every answer carries `X-Content-Type-Options: nosniff`, `X-Frame-Options: DENY`,
 //! `Referrer-Policy: no-referrer` and a Content-Security-Policy. The API's policy allows
 //! nothing (it serves JSON, never a page); `/docs` sets its own, which lets its page run its
-//! own script and stylesheet and fetch from this origin. The layers here only add a header
-//! a route did not set, which is how `/docs` keeps its policy.
+//! own script and stylesheet and fetch from this origin. `/api/v1` answers are
+//! `Cache-Control: no-store` ([`no_store`]). The layers here only add a header a route did
+//! not set, which is how `/docs` keeps its policy.
 
 use axum::http::{header, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
@@ -39,6 +40,17 @@ pub fn headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
             HeaderValue::from_static(API_CSP),
         ),
     ]
+}
+
+/// `Cache-Control: no-store` on every `/api/v1` answer that sets no policy of its own:
+/// tokens, profiles, addresses, orders and carts must not sit in a browser's or a
+/// proxy's cache, where the next user of the machine or the proxy's other clients could
+/// read them. A public resource that wants caching sets its own header.
+pub fn no_store() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    )
 }
 
 /// CORS for `CORS_ALLOWED_ORIGINS` (already validated by `Config::validate`).

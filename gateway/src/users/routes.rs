@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::access::{self_or_admin, ADMINS};
 use super::view::{UserAccount, UserPage, UserRow, USER_COLUMNS};
-use crate::auth::{check_policy, hash_password, name, AuthUser};
+use crate::auth::{check_policy, name, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
@@ -186,7 +186,8 @@ async fn list(
         (status = 401, response = problem::Unauthorized),
         (status = 403, response = problem::NotAdmin),
         (status = 409, description = "`email_taken`: an account uses this e-mail", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A bad e-mail, a password outside the policy, a name too long, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A bad e-mail, a password outside the policy (too short or long, or too easy to guess), a name too long, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 503, response = problem::Busy),
     )
 )]
 async fn create(
@@ -199,12 +200,19 @@ async fn create(
     user.require(ADMINS)?;
     let email =
         Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
-    check_policy(&body.password)?;
     let first_name = name("first_name", body.first_name)?;
     let last_name = name("last_name", body.last_name)?;
+    check_policy(
+        &body.password,
+        &[
+            email.as_str(),
+            first_name.as_deref().unwrap_or_default(),
+            last_name.as_deref().unwrap_or_default(),
+        ],
+    )?;
     let account = NewAccount {
         email,
-        password_hash: hash_password(body.password).await?,
+        password_hash: state.passwords.hash(body.password).await?,
         first_name,
         last_name,
     };
