@@ -1,0 +1,130 @@
+//! A category: a node of the catalog's tree.
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Upcast};
+use crate::id::CategoryId;
+use crate::value::Slug;
+
+use super::rules::{name_ok, CatalogError};
+
+pub struct Category;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CategoryCommand {
+    Create {
+        category_id: CategoryId,
+        name: String,
+        slug: Slug,
+        parent_id: Option<CategoryId>,
+    },
+    Rename {
+        name: String,
+    },
+    Move {
+        parent_id: Option<CategoryId>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum CategoryEvent {
+    CategoryCreated {
+        category_id: CategoryId,
+        name: String,
+        slug: Slug,
+        parent_id: Option<CategoryId>,
+    },
+    CategoryRenamed {
+        name: String,
+    },
+    CategoryMoved {
+        parent_id: Option<CategoryId>,
+    },
+}
+
+crate::domain_event!(CategoryEvent {
+    CategoryCreated,
+    CategoryRenamed,
+    CategoryMoved
+});
+impl Upcast for CategoryEvent {}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CategoryState {
+    pub category_id: Option<CategoryId>,
+    pub name: String,
+    pub slug: Option<Slug>,
+    pub parent_id: Option<CategoryId>,
+}
+
+impl Aggregate for Category {
+    const CATEGORY: &'static str = "category";
+    type State = CategoryState;
+    type Command = CategoryCommand;
+    type Event = CategoryEvent;
+    type Error = CatalogError;
+
+    fn decide(
+        s: &CategoryState,
+        cmd: &CategoryCommand,
+    ) -> Result<Vec<CategoryEvent>, CatalogError> {
+        match cmd {
+            CategoryCommand::Create {
+                category_id,
+                name,
+                slug,
+                parent_id,
+            } => {
+                if s.category_id.is_some() {
+                    return Err(CatalogError::AlreadyCreated);
+                }
+                if *parent_id == Some(*category_id) {
+                    return Err(CatalogError::OwnParent);
+                }
+                Ok(vec![CategoryEvent::CategoryCreated {
+                    category_id: *category_id,
+                    name: name_ok("name", name)?,
+                    slug: slug.clone(),
+                    parent_id: *parent_id,
+                }])
+            }
+            CategoryCommand::Rename { name } => {
+                s.category_id.ok_or(CatalogError::NotCreated)?;
+                let name = name_ok("name", name)?;
+                Ok(if name == s.name {
+                    vec![]
+                } else {
+                    vec![CategoryEvent::CategoryRenamed { name }]
+                })
+            }
+            CategoryCommand::Move { parent_id } => {
+                let id = s.category_id.ok_or(CatalogError::NotCreated)?;
+                if *parent_id == Some(id) {
+                    return Err(CatalogError::OwnParent);
+                }
+                Ok(vec![CategoryEvent::CategoryMoved {
+                    parent_id: *parent_id,
+                }])
+            }
+        }
+    }
+
+    fn evolve(mut s: CategoryState, event: &CategoryEvent) -> CategoryState {
+        match event {
+            CategoryEvent::CategoryCreated {
+                category_id,
+                name,
+                slug,
+                parent_id,
+            } => {
+                s.category_id = Some(*category_id);
+                s.name = name.clone();
+                s.slug = Some(slug.clone());
+                s.parent_id = *parent_id;
+            }
+            CategoryEvent::CategoryRenamed { name } => s.name = name.clone(),
+            CategoryEvent::CategoryMoved { parent_id } => s.parent_id = *parent_id,
+        }
+        s
+    }
+}
