@@ -22,6 +22,7 @@
 //! user's stream, found through the e-mail's uniqueness stream: checking credentials is
 //! the write side's state, not a query.
 
+mod account;
 mod bootstrap;
 mod email;
 mod lockout;
@@ -32,6 +33,7 @@ mod token;
 mod view;
 pub mod viewer;
 
+pub use account::new_account;
 pub use bootstrap::bootstrap_admin;
 pub use email::{email_tokens, EmailApi};
 pub use lockout::WINDOW as LOGIN_FAILURE_WINDOW;

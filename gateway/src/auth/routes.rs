@@ -6,13 +6,12 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use commands::accounts::{self, AccountError, Names, NewAccount};
+use commands::accounts::{self, AccountError, Names};
 use domain::user::UserError;
-use domain::value::Email;
 use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::password::check_policy;
+use super::account::new_account;
 use super::sessions::{self, Caller};
 use super::token::{customer, AuthUser};
 use super::view::{name, TokenPair, UserView};
@@ -94,24 +93,14 @@ async fn register(
     ip: ClientIp,
     AppJson(body): AppJson<RegisterBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email =
-        Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
-    let first_name = name("first_name", body.first_name)?;
-    let last_name = name("last_name", body.last_name)?;
-    check_policy(
-        &body.password,
-        &[
-            email.as_str(),
-            first_name.as_deref().unwrap_or_default(),
-            last_name.as_deref().unwrap_or_default(),
-        ],
-    )?;
-    let account = NewAccount {
-        email,
-        password_hash: state.passwords.hash(body.password).await?,
-        first_name,
-        last_name,
-    };
+    let account = new_account(
+        &state,
+        &body.email,
+        body.password,
+        body.first_name,
+        body.last_name,
+    )
+    .await?;
     let meta = request.command_meta(customer(None), &ip);
     let opened = accounts::register(&state.handlers, account, meta).await?;
     Ok((

@@ -6,16 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use commands::accounts::{self, Names, NewAccount};
+use commands::accounts::{self, Names};
 use domain::user::Role;
-use domain::value::Email;
 use serde::Deserialize;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::access::{self_or_admin, ADMINS};
 use super::view::{UserAccount, UserPage, UserRow, USER_COLUMNS};
-use crate::auth::{check_policy, name, AuthUser};
+use crate::auth::{name, new_account, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
@@ -198,24 +197,14 @@ async fn create(
     AppJson(body): AppJson<CreateUserBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     user.require(ADMINS)?;
-    let email =
-        Email::parse(&body.email).map_err(|e| ApiError::invalid_field("email", e.message))?;
-    let first_name = name("first_name", body.first_name)?;
-    let last_name = name("last_name", body.last_name)?;
-    check_policy(
-        &body.password,
-        &[
-            email.as_str(),
-            first_name.as_deref().unwrap_or_default(),
-            last_name.as_deref().unwrap_or_default(),
-        ],
-    )?;
-    let account = NewAccount {
-        email,
-        password_hash: state.passwords.hash(body.password).await?,
-        first_name,
-        last_name,
-    };
+    let account = new_account(
+        &state,
+        &body.email,
+        body.password,
+        body.first_name,
+        body.last_name,
+    )
+    .await?;
     let role = body.role.unwrap_or(Role::Customer);
     let meta = request.command_meta(user.actor(), &ip);
     let created = accounts::create_user(&state.handlers, account, role, meta).await?;
