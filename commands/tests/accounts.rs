@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use commands::accounts::{self, Bootstrap, NewAccount, RegisterError};
+use commands::accounts::{self, Bootstrap, Credentials, NewAccount, RegisterError};
 use commands::handler::{Actor, CommandMeta};
 use commands::handlers::Handlers;
 use commands::store::postgres::PgEventStore;
@@ -109,9 +109,12 @@ impl EventStore for UsersUnavailable {
 /// without touching the claim.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn register_claims_the_email_once(pool: PgPool) {
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let handlers = Handlers::new(&store, 100);
-    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
+    let creds = Credentials::new(pool);
+    let opened = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap();
     let a = &opened.account;
     assert_eq!(a.email.as_str(), "ann@example.com");
     assert_eq!((a.role, a.status), (Role::Customer, UserStatus::Pending));
@@ -132,9 +135,9 @@ async fn register_claims_the_email_once(pool: PgPool) {
         Some(a.user_id.as_uuid())
     );
 
-    let again = accounts::register(&handlers, ann(), meta()).await;
+    let again = accounts::register(&handlers, &creds, ann(), meta()).await;
     assert!(matches!(again, Err(RegisterError::EmailTaken)), "{again:?}");
-    let by_admin = accounts::create_user(&handlers, ann(), Role::Staff, meta()).await;
+    let by_admin = accounts::create_user(&handlers, &creds, ann(), Role::Staff, meta()).await;
     assert!(
         matches!(by_admin, Err(RegisterError::EmailTaken)),
         "{by_admin:?}"
@@ -151,7 +154,8 @@ async fn register_claims_the_email_once(pool: PgPool) {
 async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
     let failing: Arc<dyn EventStore> = Arc::new(UsersUnavailable(PgEventStore::new(pool.clone())));
     let handlers = Handlers::new(&failing, 100);
-    let failed = accounts::register(&handlers, ann(), meta()).await;
+    let creds = Credentials::new(pool.clone());
+    let failed = accounts::register(&handlers, &creds, ann(), meta()).await;
     assert!(
         matches!(
             failed,
@@ -163,12 +167,15 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
         claims(&*failing, "ann@example.com").await,
         ["UniqueKeyClaimed", "UniqueKeyReleased"]
     );
-    let failed = accounts::create_user(&handlers, ann(), Role::Admin, meta()).await;
+    let failed = accounts::create_user(&handlers, &creds, ann(), Role::Admin, meta()).await;
     assert!(matches!(failed, Err(RegisterError::Store(_))), "{failed:?}");
 
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let handlers = Handlers::new(&store, 100);
-    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
+    let creds = Credentials::new(pool);
+    let opened = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap();
     assert_eq!(
         unique::owner_of(&*store, "email", "ann@example.com")
             .await
@@ -178,15 +185,17 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
 }
 
 /// An admin's account gets the role asked for and no link it did not ask for; the
-/// domain's refusal (a missing hash) releases the claim too.
+/// domain's refusal (a name too long) releases the claim and drops the credential too.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let handlers = Handlers::new(&store, 100);
+    let creds = Credentials::new(pool);
     let refused = accounts::create_user(
         &handlers,
+        &creds,
         NewAccount {
-            password_hash: String::new(),
+            first_name: Some("x".repeat(101)),
             ..ann()
         },
         Role::Vendor,
@@ -204,7 +213,7 @@ async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
         None
     );
 
-    let created = accounts::create_user(&handlers, ann(), Role::Vendor, meta())
+    let created = accounts::create_user(&handlers, &creds, ann(), Role::Vendor, meta())
         .await
         .unwrap();
     assert_eq!(created.account.role, Role::Vendor);
@@ -223,14 +232,25 @@ async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
 /// address another account holds is left alone, and said to be no admin's.
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
     let handlers = Handlers::new(&store, 100);
+    let creds = Credentials::new(pool);
     let email = Email::parse("root@example.com").unwrap();
-    let first =
-        accounts::bootstrap_admin(&handlers, email.clone(), "$argon2id$h".into(), Utc::now());
+    let first = accounts::bootstrap_admin(
+        &handlers,
+        &creds,
+        email.clone(),
+        "$argon2id$h".into(),
+        Utc::now(),
+    );
     assert_eq!(first.await.unwrap(), Bootstrap::Created);
-    let again =
-        accounts::bootstrap_admin(&handlers, email.clone(), "$argon2id$h".into(), Utc::now());
+    let again = accounts::bootstrap_admin(
+        &handlers,
+        &creds,
+        email.clone(),
+        "$argon2id$h".into(),
+        Utc::now(),
+    );
     assert_eq!(again.await.unwrap(), Bootstrap::Exists);
     let admin = accounts::find_by_email(&handlers, &email)
         .await
@@ -240,8 +260,16 @@ async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
     assert!(admin.email_verified);
     assert_eq!(admin.status, UserStatus::Active);
 
-    let opened = accounts::register(&handlers, ann(), meta()).await.unwrap();
-    let taken = accounts::bootstrap_admin(&handlers, ann().email, "$argon2id$h".into(), Utc::now());
+    let opened = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap();
+    let taken = accounts::bootstrap_admin(
+        &handlers,
+        &creds,
+        ann().email,
+        "$argon2id$h".into(),
+        Utc::now(),
+    );
     assert_eq!(
         taken.await.unwrap(),
         Bootstrap::NotAnAdmin {
@@ -256,4 +284,166 @@ async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
         .unwrap();
     assert_eq!(still.user_id, opened.account.user_id);
     assert_eq!(still.role, Role::Customer);
+}
+
+/// The password hash lives in the credentials table: no event of the account carries it,
+/// the account names the row in force, and a reset puts a new one in force and drops the
+/// old. A refused registration leaves no row behind.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn password_hashes_stay_out_of_the_log(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let handlers = Handlers::new(&store, 100);
+    let creds = Credentials::new(pool.clone());
+    let opened = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap();
+    let user = opened.account.user_id.as_uuid();
+    // The user's stream, not `$all`: other tests' transactions may hold `$all` back.
+    let all = store
+        .read_stream(
+            &accounts::account::stream(user),
+            ReadFrom::Revision(0),
+            Direction::Forwards,
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(all.iter().all(|e| !e.data.to_string().contains("argon2")));
+    let registered = all
+        .iter()
+        .find(|e| e.event_type == "UserRegistered")
+        .unwrap();
+    assert_eq!(registered.schema_version, 2);
+    assert_eq!(
+        creds
+            .hash_of(&*store, &opened.account)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("$argon2id$hash")
+    );
+
+    // A reset: the new hash is in force, the old row is gone.
+    let at = Utc::now();
+    let token = domain::user::TokenId::new(Uuid::new_v4());
+    let request = domain::user::UserCommand::RequestPasswordReset {
+        token_id: token,
+        expires_at: at + chrono::Duration::hours(1),
+        at,
+    };
+    handlers
+        .users
+        .handle(&accounts::account::stream(user), request, meta())
+        .await
+        .unwrap();
+    let reset = accounts::reset_password(
+        &handlers,
+        &creds,
+        user,
+        token,
+        "$argon2id$new".into(),
+        meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(reset.account.security_version, 1);
+    assert_eq!(
+        creds
+            .hash_of(&*store, &reset.account)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("$argon2id$new")
+    );
+    // Spent: a second use is refused, and its credential does not stay.
+    let again = accounts::reset_password(
+        &handlers,
+        &creds,
+        user,
+        token,
+        "$argon2id$3rd".into(),
+        meta(),
+    )
+    .await;
+    assert!(again.is_err());
+    let rows: i64 = sqlx::query_scalar("select count(*) from accounts.credentials")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "only the credential in force stays");
+
+    let refused = accounts::register(
+        &handlers,
+        &creds,
+        NewAccount {
+            email: Email::parse("bob@example.com").unwrap(),
+            first_name: Some("x".repeat(101)),
+            ..ann()
+        },
+        meta(),
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(RegisterError::Rejected(_))),
+        "{refused:?}"
+    );
+    let rows: i64 = sqlx::query_scalar("select count(*) from accounts.credentials")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "a refused registration keeps no hash");
+}
+
+/// A log written before the table (v1 events carrying the hash) signs in unchanged: the
+/// hash in force is found in the stream and copied into the table on first use.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_v1_account_s_hash_is_copied_from_the_log_on_first_use(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let handlers = Handlers::new(&store, 100);
+    let creds = Credentials::new(pool.clone());
+    let user = Uuid::new_v4();
+    let v1 = |event_type: &str, data: serde_json::Value| NewEvent {
+        id: Uuid::new_v4(),
+        event_type: event_type.into(),
+        schema_version: 1,
+        data,
+        metadata: serde_json::json!({}),
+    };
+    let at = Utc::now();
+    store
+        .append(
+            &accounts::account::stream(user),
+            ExpectedVersion::NoStream,
+            vec![
+                v1(
+                    "UserRegistered",
+                    serde_json::json!({"user_id": user, "email": "old@example.com",
+                        "password_hash": "$argon2id$first", "first_name": null,
+                        "last_name": null, "role": "customer", "at": at}),
+                ),
+                v1(
+                    "PasswordChanged",
+                    serde_json::json!({"password_hash": "$argon2id$second", "reset": false, "at": at}),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    let account = accounts::find(&handlers, user).await.unwrap().unwrap();
+    assert_eq!(
+        account.credential,
+        domain::user::legacy_credential("$argon2id$second")
+    );
+    assert_eq!(account.security_version, 1);
+    assert_eq!(
+        creds.hash_of(&*store, &account).await.unwrap().as_deref(),
+        Some("$argon2id$second")
+    );
+    let copied: Vec<String> =
+        sqlx::query_scalar("select password_hash from accounts.credentials where user_id = $1")
+            .bind(user)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(copied, ["$argon2id$second"]);
 }

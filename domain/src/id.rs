@@ -55,3 +55,8 @@ id!(CouponId);
 id!(AddressId);
 id!(ImageId);
 id!(CartItemId);
+id!(
+    /// A password hash kept in the accounts context's credentials table, outside the log;
+    /// an account's events name the one in force.
+    CredentialId
+);

@@ -1,6 +1,13 @@
 //! A person with an account: registration, verification, credentials, profile, addresses,
-//! role and suspension. The password hash is computed outside (argon2, in the gateway) and
-//! arrives inside the command; the password itself never reaches the domain.
+//! role and suspension. The password is hashed outside (argon2, in the gateway) and the
+//! hash kept outside the log, in the accounts context's credentials table: the log, which
+//! NATS and exports carry, names only the [`CredentialId`] in force. Events of schema v1
+//! carried the hash itself; their upcaster (`user/legacy.rs`) names it by an id derived
+//! from it, under which the write side copies it into the table on first use.
+//!
+//! Every change that must end the sessions already open (a new password, a new role, a
+//! suspension, signing out everywhere) raises the account's `security_version`; access
+//! tokens carry the version they were issued at, and one that is behind is refused.
 //!
 //! E-mail verification and password reset go through single-use, expiring tokens. The
 //! stream records only a token's id and expiry; what the user receives is that id with a MAC
@@ -8,209 +15,32 @@
 //! reader of it verify an address or take over an account. Only the latest token of each
 //! purpose is accepted, once, before it expires.
 //!
-//! The aggregate is here; [`tokens`](Tokens) (what the stream records of each token) and
-//! [`UserError`] sit below it in `user/`, and the given/when/then tests in `user/tests.rs`.
+//! The aggregate is here; below it in `user/` sit its [`Role`] and [`UserStatus`], its
+//! commands and events (`messages`), what the stream records of each token
+//! ([`Tokens`]), [`UserError`], the v1 shapes and their upcaster (`legacy`), and the
+//! given/when/then tests in `user/tests.rs`.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, Upcast};
-use crate::id::{AddressId, UserId};
+use crate::aggregate::Aggregate;
+use crate::id::{AddressId, CredentialId, UserId};
 use crate::value::{Address, Email};
 
 pub struct User;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Customer,
-    Vendor,
-    Staff,
-    Admin,
-    Analyst,
-    Auditor,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Customer => "customer",
-            Role::Vendor => "vendor",
-            Role::Staff => "staff",
-            Role::Admin => "admin",
-            Role::Analyst => "analyst",
-            Role::Auditor => "auditor",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserStatus {
-    Pending,
-    Active,
-    Suspended,
-}
-
 mod error;
+mod legacy;
+mod messages;
+mod role;
 mod tokens;
 
 pub use error::UserError;
+pub use legacy::{legacy_credential, legacy_hash, PasswordChangedV1, UserRegisteredV1};
+pub use messages::{UserCommand, UserEvent};
+pub use role::{Role, UserStatus};
 pub use tokens::{IssuedToken, TokenId, TokenPurpose, Tokens, TOKEN_REISSUE_INTERVAL};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserCommand {
-    Register {
-        user_id: UserId,
-        email: Email,
-        password_hash: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        role: Role,
-        at: DateTime<Utc>,
-    },
-    /// The address is known to be the user's without a token (the bootstrap admin, whose
-    /// address an operator configured).
-    VerifyEmail {
-        at: DateTime<Utc>,
-    },
-    /// Issues a verification token (at registration, or a resend).
-    RequestEmailVerification {
-        token_id: TokenId,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
-    /// The user presented verification token `token_id` (its MAC already checked).
-    ConfirmEmail {
-        token_id: TokenId,
-        at: DateTime<Utc>,
-    },
-    /// Issues a password reset token (the forgotten-password form).
-    RequestPasswordReset {
-        token_id: TokenId,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
-    /// A new password through reset token `token_id` (its MAC already checked).
-    ResetPassword {
-        token_id: TokenId,
-        password_hash: String,
-        at: DateTime<Utc>,
-    },
-    /// A new password chosen by the user (`reset` when through a reset token).
-    ChangePassword {
-        password_hash: String,
-        reset: bool,
-        at: DateTime<Utc>,
-    },
-    UpdateProfile {
-        first_name: Option<String>,
-        last_name: Option<String>,
-        at: DateTime<Utc>,
-    },
-    AddAddress {
-        address_id: AddressId,
-        label: Option<String>,
-        address: Address,
-    },
-    UpdateAddress {
-        address_id: AddressId,
-        label: Option<String>,
-        address: Address,
-    },
-    RemoveAddress {
-        address_id: AddressId,
-    },
-    ChangeRole {
-        role: Role,
-    },
-    Suspend {
-        reason: String,
-        at: DateTime<Utc>,
-    },
-    Reactivate {
-        at: DateTime<Utc>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum UserEvent {
-    UserRegistered {
-        user_id: UserId,
-        email: Email,
-        password_hash: String,
-        first_name: Option<String>,
-        last_name: Option<String>,
-        role: Role,
-        at: DateTime<Utc>,
-    },
-    EmailVerified {
-        at: DateTime<Utc>,
-    },
-    EmailVerificationRequested {
-        token_id: TokenId,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
-    PasswordResetRequested {
-        token_id: TokenId,
-        expires_at: DateTime<Utc>,
-        at: DateTime<Utc>,
-    },
-    /// `reset`: through a reset token, which this consumes.
-    PasswordChanged {
-        password_hash: String,
-        reset: bool,
-        at: DateTime<Utc>,
-    },
-    ProfileUpdated {
-        first_name: Option<String>,
-        last_name: Option<String>,
-        at: DateTime<Utc>,
-    },
-    AddressAdded {
-        address_id: AddressId,
-        label: Option<String>,
-        address: Address,
-    },
-    AddressUpdated {
-        address_id: AddressId,
-        label: Option<String>,
-        address: Address,
-    },
-    AddressRemoved {
-        address_id: AddressId,
-    },
-    RoleChanged {
-        from: Role,
-        to: Role,
-    },
-    UserSuspended {
-        reason: String,
-        at: DateTime<Utc>,
-    },
-    UserReactivated {
-        at: DateTime<Utc>,
-    },
-}
-
-crate::domain_event!(UserEvent {
-    UserRegistered,
-    EmailVerified,
-    EmailVerificationRequested,
-    PasswordResetRequested,
-    PasswordChanged,
-    ProfileUpdated,
-    AddressAdded,
-    AddressUpdated,
-    AddressRemoved,
-    RoleChanged,
-    UserSuspended,
-    UserReactivated,
-});
-impl Upcast for UserEvent {}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserState {
@@ -222,7 +52,8 @@ pub struct UserState {
 pub struct Account {
     pub user_id: UserId,
     pub email: Email,
-    pub password_hash: String,
+    /// The password hash in force, in the credentials table.
+    pub credential: CredentialId,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub role: Role,
@@ -230,6 +61,9 @@ pub struct Account {
     pub email_verified: bool,
     pub addresses: BTreeMap<AddressId, (Option<String>, Address)>,
     pub created_at: DateTime<Utc>,
+    /// Raised by every change that ends the sessions already open: a new password, a new
+    /// role, a suspension, signing out everywhere. Access tokens carry it.
+    pub security_version: u32,
 }
 
 pub const MAX_ADDRESSES: usize = 20;
@@ -264,7 +98,7 @@ impl Aggregate for User {
         if let C::Register {
             user_id,
             email,
-            password_hash,
+            credential,
             first_name,
             last_name,
             role,
@@ -274,15 +108,15 @@ impl Aggregate for User {
             if s.registered.is_some() {
                 return Err(UserError::AlreadyRegistered);
             }
-            if password_hash.is_empty() {
-                return Err(UserError::MissingPasswordHash);
+            if credential.as_uuid().is_nil() {
+                return Err(UserError::MissingCredential);
             }
             check_name("first_name", first_name)?;
             check_name("last_name", last_name)?;
             return Ok(vec![E::UserRegistered {
                 user_id: *user_id,
                 email: email.clone(),
-                password_hash: password_hash.clone(),
+                credential: *credential,
                 first_name: first_name.clone(),
                 last_name: last_name.clone(),
                 role: *role,
@@ -354,36 +188,38 @@ impl Aggregate for User {
             }
             C::ResetPassword {
                 token_id,
-                password_hash,
+                credential,
                 at,
             } => {
                 active()?;
                 s.tokens
                     .check(TokenPurpose::ResetPassword, *token_id, *at)?;
-                if password_hash.is_empty() {
-                    return Err(UserError::MissingPasswordHash);
+                if credential.as_uuid().is_nil() {
+                    return Err(UserError::MissingCredential);
                 }
                 vec![E::PasswordChanged {
-                    password_hash: password_hash.clone(),
+                    credential: *credential,
                     reset: true,
                     at: *at,
                 }]
             }
             C::ChangePassword {
-                password_hash,
+                credential,
                 reset,
                 at,
             } => {
                 active()?;
-                if password_hash.is_empty() {
-                    return Err(UserError::MissingPasswordHash);
+                if credential.as_uuid().is_nil() {
+                    return Err(UserError::MissingCredential);
                 }
                 vec![E::PasswordChanged {
-                    password_hash: password_hash.clone(),
+                    credential: *credential,
                     reset: *reset,
                     at: *at,
                 }]
             }
+            // Always recorded, even when suspended: ending sessions is never refused.
+            C::SignOutEverywhere { at } => vec![E::SignedOutEverywhere { at: *at }],
             C::UpdateProfile {
                 first_name,
                 last_name,
@@ -476,7 +312,7 @@ impl Aggregate for User {
         if let E::UserRegistered {
             user_id,
             email,
-            password_hash,
+            credential,
             first_name,
             last_name,
             role,
@@ -486,7 +322,7 @@ impl Aggregate for User {
             s.registered = Some(Account {
                 user_id: *user_id,
                 email: email.clone(),
-                password_hash: password_hash.clone(),
+                credential: *credential,
                 first_name: first_name.clone(),
                 last_name: last_name.clone(),
                 role: *role,
@@ -494,6 +330,7 @@ impl Aggregate for User {
                 email_verified: false,
                 addresses: BTreeMap::new(),
                 created_at: *at,
+                security_version: 0,
             });
             return s;
         }
@@ -539,11 +376,10 @@ impl Aggregate for User {
                 }
             }
             E::PasswordChanged {
-                password_hash,
-                reset,
-                ..
+                credential, reset, ..
             } => {
-                a.password_hash = password_hash.clone();
+                a.credential = *credential;
+                a.security_version += 1;
                 if *reset {
                     s.tokens.spend_latest(TokenPurpose::ResetPassword);
                 } else {
@@ -576,8 +412,15 @@ impl Aggregate for User {
             E::AddressRemoved { address_id } => {
                 a.addresses.remove(address_id);
             }
-            E::RoleChanged { to, .. } => a.role = *to,
-            E::UserSuspended { .. } => a.status = UserStatus::Suspended,
+            E::RoleChanged { to, .. } => {
+                a.role = *to;
+                a.security_version += 1;
+            }
+            E::UserSuspended { .. } => {
+                a.status = UserStatus::Suspended;
+                a.security_version += 1;
+            }
+            E::SignedOutEverywhere { .. } => a.security_version += 1,
             E::UserReactivated { .. } => {
                 a.status = if a.email_verified {
                     UserStatus::Active

@@ -18,7 +18,7 @@ use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::session::{Session, SessionEvent};
-use domain::user::{User, UserEvent};
+use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
 use serde_json::Value;
@@ -62,13 +62,22 @@ fn with_defs(root: &Value, name: &str, version: u32, body: &Value) -> Value {
 
 /// Older shapes still in the store, kept so old events can be checked and upcast.
 fn historic() -> Vec<(PathBuf, Value)> {
-    let root = serde_json::to_value(schemars::schema_for!(PaymentFailedV1)).unwrap();
+    vec![
+        old::<PaymentFailedV1>("payment", "PaymentFailed"),
+        old::<UserRegisteredV1>("user", "UserRegistered"),
+        old::<PasswordChangedV1>("user", "PasswordChanged"),
+    ]
+}
+
+/// The v1 schema of `name`, from the struct that keeps its shape.
+fn old<T: schemars::JsonSchema>(category: &str, name: &str) -> (PathBuf, Value) {
+    let root = serde_json::to_value(schemars::schema_for!(T)).unwrap();
     let mut body = root.clone();
     body.as_object_mut().unwrap().remove("$defs");
-    vec![(
-        dir().join("payment").join("PaymentFailed.v1.json"),
-        with_defs(&root, "PaymentFailed", 1, &body),
-    )]
+    (
+        dir().join(category).join(format!("{name}.v1.json")),
+        with_defs(&root, name, 1, &body),
+    )
 }
 
 fn all_schemas() -> Vec<(PathBuf, Value)> {

@@ -11,7 +11,9 @@ use domain::catalog::{
     CatalogError, Product, ProductCommand, ProductRecord, ProductStatus, Seller, Variant,
 };
 use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponError, CouponTerms};
-use domain::id::{CartId, CartItemId, CategoryId, CouponId, OrderId, ProductId, UserId, VariantId};
+use domain::id::{
+    CartId, CartItemId, CategoryId, CouponId, CredentialId, OrderId, ProductId, UserId, VariantId,
+};
 use domain::money::{Currency, Money};
 use domain::user::{Role, User, UserCommand, UserError, UserStatus};
 use domain::value::{Quantity, Sku, Slug};
@@ -55,7 +57,7 @@ fn register() -> UserCommand {
     UserCommand::Register {
         user_id: UserId::new(Uuid::from_u128(1)),
         email: domain::value::Email::parse("ann@example.com").unwrap(),
-        password_hash: "$argon2id$hash".into(),
+        credential: CredentialId::new(Uuid::from_u128(7)),
         first_name: None,
         last_name: None,
         role: Role::Customer,
@@ -88,7 +90,7 @@ fn a_user_is_pending_until_verified_and_suspension_stops_changes() {
         },
     ]);
     let change = UserCommand::ChangePassword {
-        password_hash: "$new".into(),
+        credential: CredentialId::new(Uuid::from_u128(8)),
         reset: false,
         at: at(),
     };

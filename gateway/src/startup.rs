@@ -132,13 +132,16 @@ impl Application {
         let payments = crate::payments::from_config(&config, &pool, true);
         let passwords =
             PasswordHasher::new(config.password_hash_threads, config.password_hash_queue);
+        let handlers = commands::handlers::Handlers::new(&store, 100_000);
         let state = AppState {
             payments,
             passwords,
             config: Arc::new(config),
             checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
+            credentials: commands::accounts::Credentials::new(pool.clone()),
+            stamps: crate::auth::stamps::Stamps::new(handlers.clone()),
             pool,
-            handlers: commands::handlers::Handlers::new(&store, 100_000),
+            handlers,
             store,
             store_kind,
             nats,
@@ -155,8 +158,10 @@ impl Application {
             tasks: Vec::new(),
         };
         let (pool, every) = (app.state.pool.clone(), app.state.config.prune_interval);
+        let (stamps, store) = (app.state.stamps.clone(), app.state.store.clone());
         Ok(app
             .with_task("metrics upkeep", move |stop| metrics_upkeep(metrics, stop))
+            .with_task("security stamps", move |stop| stamps.follow(store, stop))
             .with_task("pruning", move |stop| {
                 crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
             }))
@@ -602,6 +607,7 @@ impl AppState {
                 cause: e.to_string(),
             })?;
         let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+        let handlers = commands::handlers::Handlers::new(&store, 10_000);
         Ok(AppState {
             payments: crate::payments::from_config(&config, &pool, false),
             passwords: PasswordHasher::new(
@@ -610,7 +616,9 @@ impl AppState {
             ),
             jwt_secret: config.jwt_secret.clone().unwrap_or_else(Secret::random),
             config: Arc::new(config),
-            handlers: commands::handlers::Handlers::new(&store, 10_000),
+            credentials: commands::accounts::Credentials::new(pool.clone()),
+            stamps: crate::auth::stamps::Stamps::new(handlers.clone()),
+            handlers,
             store,
             checkpoints: projections::checkpoint::waiter::Waiter::new(pool.clone()),
             pool,

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use commands::accounts::Credentials;
 use commands::handlers::Handlers;
 use commands::payment::Payments;
 use commands::store::EventStore;
@@ -13,6 +14,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use projections::checkpoint::waiter::Waiter;
 use sqlx::PgPool;
 
+use crate::auth::stamps::Stamps;
 use crate::config::{Config, Secret};
 use crate::hashing::PasswordHasher;
 
@@ -41,4 +43,8 @@ pub struct AppState {
     pub checkpoints: Waiter,
     /// Every argon2 hash and check goes through this bounded pool.
     pub passwords: Arc<PasswordHasher>,
+    /// The password hashes, in the accounts context's table (never in the log).
+    pub credentials: Credentials,
+    /// Each account's security version, which access tokens are checked against.
+    pub stamps: Arc<Stamps>,
 }

@@ -65,6 +65,7 @@ async fn serve_refuses_to_start_when_the_bootstrap_admin_cannot_be_created() {
             let id = Uuid::new_v4();
             accounts::register(
                 &app.state().handlers,
+                &app.state().credentials,
                 NewAccount {
                     email: Email::parse("boss@example.com").unwrap(),
                     password_hash: "$argon2id$not-a-real-hash".into(),

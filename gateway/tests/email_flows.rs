@@ -254,7 +254,7 @@ async fn an_expired_link_is_refused(c: &Client, base: &str, state: &AppState) {
             UserCommand::Register {
                 user_id: user.into(),
                 email: Email::parse("late@example.com").unwrap(),
-                password_hash: "$argon2id$x".into(),
+                credential: domain::id::CredentialId::new(Uuid::new_v4()),
                 first_name: None,
                 last_name: None,
                 role: Role::Customer,
@@ -298,6 +298,8 @@ async fn an_expired_link_is_refused(c: &Client, base: &str, state: &AppState) {
 async fn reset(c: &Client, base: &str, state: &AppState) {
     let (_, pair) = login(c, base, "ann@example.com", "correct horse battery").await;
     let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(profile(c, base, &access).await["email"], "ann@example.com");
 
     let unknown = post(
         c,
@@ -361,6 +363,17 @@ async fn reset(c: &Client, base: &str, state: &AppState) {
     )
     .await;
     assert_eq!(status, 401, "sessions from before the reset are revoked");
+    let answer = c
+        .get(format!("{base}/auth/profile"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status(),
+        401,
+        "an access token from before the reset is cut at once"
+    );
     let (status, problem) = post(
         c,
         format!("{base}/auth/reset-password"),

@@ -238,6 +238,18 @@ async fn journey(base: &str) {
         ),
         (json!("Anne"), json!("Lee"), json!("staff"))
     );
+    // The new role cut the tokens issued before it; she signs in again.
+    let (status, _, body) = call(
+        &c,
+        "GET",
+        format!("{base}/auth/profile"),
+        &ann_token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let ann_token = token(&c, base, "ann@example.com", "ann's long password").await;
 
     // Addresses: add, list, replace, remove, each through her own id only.
     let home = json!({

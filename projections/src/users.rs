@@ -104,9 +104,10 @@ async fn apply_user(
             .execute(&mut *tx)
             .await?;
         }
-        // Tokens and password hashes are not shown by any query.
-        UserEvent::EmailVerificationRequested { .. } | UserEvent::PasswordResetRequested { .. } => {
-        }
+        // Tokens, credentials and the sessions' end are not shown by any query.
+        UserEvent::EmailVerificationRequested { .. }
+        | UserEvent::PasswordResetRequested { .. }
+        | UserEvent::SignedOutEverywhere { .. } => {}
         UserEvent::PasswordChanged { at, .. } => touch(tx, user_id, at).await?,
         UserEvent::ProfileUpdated {
             first_name,

@@ -68,7 +68,7 @@ impl World {
         let c = UserCommand::Register {
             user_id: UserId::new(id),
             email: Email::parse(email).unwrap(),
-            password_hash: "$argon2id$x".into(),
+            credential: domain::id::CredentialId::new(Uuid::new_v4()),
             first_name: first_name.map(Into::into),
             last_name: None,
             role,

@@ -12,6 +12,7 @@
 //! - [`sessions`]: sign-in facts (logins, failed logins, logouts, revoked refresh-token
 //!   families) recorded in the account's `session` stream for the audit trail.
 //! - [`email_tokens`]: the HMAC tokens of verification and reset links.
+//! - [`credentials`]: password hashes, in a table of their own outside the log.
 //! - [`account`]: what they share: the user's stream, the account as the write side has
 //!   it (by id or by e-mail), and [`AccountError`].
 //!
@@ -19,10 +20,12 @@
 //! command's [`CommandMeta`](crate::handler::CommandMeta), and answers a typed error in
 //! which a refusal by the rules and a failure of the store are separate variants.
 //! Passwords arrive hashed: hashing is CPU work of the edge (the gateway's `auth`, on the
-//! blocking pool), and the write side only ever keeps the hash.
+//! blocking pool), and the write side only ever keeps the hash, in [`Credentials`]: the
+//! use cases that set a password take it beside the handlers.
 
 pub mod account;
 pub mod addresses;
+pub mod credentials;
 pub mod email_tokens;
 pub mod profile;
 pub mod registration;
@@ -31,7 +34,8 @@ pub mod verification;
 
 pub use account::{find, find_by_email, AccountError, Changed};
 pub use addresses::{add_address, remove_address, update_address, AddressChanged};
-pub use profile::{suspend, update_profile, update_user, Names};
+pub use credentials::Credentials;
+pub use profile::{sign_out_everywhere, suspend, update_profile, update_user, Names};
 pub use registration::{
     bootstrap_admin, create_user, register, Bootstrap, NewAccount, RegisterError,
 };

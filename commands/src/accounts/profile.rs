@@ -1,4 +1,5 @@
-//! Changes to an account's standing and names: the profile, the role, suspension.
+//! Changes to an account's standing and names: the profile, the role, suspension, and
+//! ending every session.
 
 use domain::user::{Role, UserCommand};
 use uuid::Uuid;
@@ -87,6 +88,25 @@ pub async fn suspend(
         .unwrap_or_else(|| DEFAULT_SUSPENSION_REASON.into());
     let command = UserCommand::Suspend {
         reason,
+        at: meta.occurred_at,
+    };
+    Ok(handlers
+        .users
+        .handle(&account::stream(user_id), command, meta)
+        .await?
+        .position)
+}
+
+/// Ends every session of `user_id` (its owner, or an admin): the access tokens issued
+/// before stop working at once, through the security version this raises. Refresh tokens
+/// live outside the log; the caller revokes them.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn sign_out_everywhere(
+    handlers: &Handlers,
+    user_id: Uuid,
+    meta: CommandMeta,
+) -> Result<Option<Position>, AccountError> {
+    let command = UserCommand::SignOutEverywhere {
         at: meta.occurred_at,
     };
     Ok(handlers

@@ -1,15 +1,19 @@
 //! Opening an account, the one way all three doors share: a customer registering, an
 //! admin creating a user with a role, and the bootstrap admin at start.
 //!
-//! The e-mail is claimed on its uniqueness stream first (invariant 7), then the user's
-//! stream is written. Should the second step fail, the claim is released, so the person
-//! can try again: a claim without an account would lock the address out for good.
+//! The password hash is kept in the credentials table, inert until an event names it;
+//! then the e-mail is claimed on its uniqueness stream (invariant 7), then the user's
+//! stream is written. Should a later step fail, the claim is released and the credential
+//! dropped, so the person can try again: a claim without an account would lock the address
+//! out for good.
 
+use domain::id::CredentialId;
 use domain::user::{Role, UserCommand, UserError, UserStatus};
 use domain::value::Email;
 use uuid::Uuid;
 
 use crate::accounts::account::{self, AccountError, Changed, EMAIL_KEY};
+use crate::accounts::credentials::Credentials;
 use crate::accounts::verification;
 use crate::handler::{Actor, CommandError, CommandMeta, Handled};
 use crate::handlers::Handlers;
@@ -17,7 +21,8 @@ use crate::store::StoreError;
 use crate::unique::{self, UniqueError};
 
 /// What an account is opened with. The password is already hashed: argon2 runs in the
-/// gateway's `auth`, beside the password policy, so the write side never sees a password.
+/// gateway's `auth`, beside the password policy, so the write side never sees a password,
+/// and the hash goes to the credentials table, never into the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAccount {
     pub email: Email,
@@ -58,6 +63,12 @@ impl From<CommandError<UserError>> for RegisterError {
     }
 }
 
+impl From<StoreError> for RegisterError {
+    fn from(e: StoreError) -> Self {
+        RegisterError::Store(e)
+    }
+}
+
 impl From<UniqueError> for RegisterError {
     fn from(e: UniqueError) -> Self {
         match e {
@@ -76,6 +87,7 @@ impl From<UniqueError> for RegisterError {
 #[tracing::instrument(skip_all)]
 pub async fn register(
     handlers: &Handlers,
+    credentials: &Credentials,
     account: NewAccount,
     mut meta: CommandMeta,
 ) -> Result<Changed, RegisterError> {
@@ -84,7 +96,15 @@ pub async fn register(
         user_id: Some(user_id),
         role: Role::Customer.as_str().into(),
     };
-    let opened = open(handlers, user_id, account, Role::Customer, &meta).await?;
+    let opened = open(
+        handlers,
+        credentials,
+        user_id,
+        account,
+        Role::Customer,
+        &meta,
+    )
+    .await?;
     let mut position = opened.position;
     let mut verify = meta.clone();
     verify.command_id = Uuid::new_v5(&meta.command_id, b"request-email-verification");
@@ -106,12 +126,13 @@ pub async fn register(
 #[tracing::instrument(skip_all, fields(role = role.as_str()))]
 pub async fn create_user(
     handlers: &Handlers,
+    credentials: &Credentials,
     account: NewAccount,
     role: Role,
     meta: CommandMeta,
 ) -> Result<Changed, RegisterError> {
     let user_id = Uuid::new_v4();
-    let opened = open(handlers, user_id, account, role, &meta).await?;
+    let opened = open(handlers, credentials, user_id, account, role, &meta).await?;
     Ok(Changed {
         account: account::get(handlers, user_id).await?,
         position: opened.position,
@@ -148,8 +169,8 @@ async fn existing(handlers: &Handlers, owner: Uuid) -> Result<Bootstrap, Registe
 }
 
 /// The first admin, with the address an operator configured (so verified without a
-/// link). Its ids derive from the e-mail, so two gateways starting at once make one admin,
-/// and a start that failed halfway is finished by the next.
+/// link). Its ids, the credential's too, derive from the e-mail, so two gateways starting
+/// at once make one admin, and a start that failed halfway is finished by the next.
 ///
 /// Unlike [`register`], a failure here keeps the claim: the next start claims again as
 /// the same owner, which succeeds, whereas a release followed by a claim with the same
@@ -157,6 +178,7 @@ async fn existing(handlers: &Handlers, owner: Uuid) -> Result<Bootstrap, Registe
 #[tracing::instrument(skip_all)]
 pub async fn bootstrap_admin(
     handlers: &Handlers,
+    credentials: &Credentials,
     email: Email,
     password_hash: String,
     at: chrono::DateTime<chrono::Utc>,
@@ -180,6 +202,12 @@ pub async fn bootstrap_admin(
         return existing(handlers, user_id).await;
     }
     let stream = account::stream(user_id);
+    // Two starts racing keep two hashes of the same password under this one id; the
+    // first row stays, and either verifies.
+    let credential = CredentialId::new(Uuid::new_v5(&user_id, b"credential"));
+    credentials
+        .keep_as(credential, user_id, &password_hash)
+        .await?;
     let register = register_command(
         user_id,
         NewAccount {
@@ -188,6 +216,7 @@ pub async fn bootstrap_admin(
             first_name: None,
             last_name: None,
         },
+        credential,
         Role::Admin,
         &meta,
     );
@@ -207,13 +236,14 @@ pub async fn bootstrap_admin(
 fn register_command(
     user_id: Uuid,
     account: NewAccount,
+    credential: CredentialId,
     role: Role,
     meta: &CommandMeta,
 ) -> UserCommand {
     UserCommand::Register {
         user_id: user_id.into(),
         email: account.email,
-        password_hash: account.password_hash,
+        credential,
         first_name: account.first_name,
         last_name: account.last_name,
         role,
@@ -221,18 +251,24 @@ fn register_command(
     }
 }
 
-/// Claims the e-mail for `user_id`, registers the user, and gives the e-mail back if the
-/// registration fails.
+/// Keeps the password's hash, claims the e-mail for `user_id`, registers the user, and
+/// undoes the first two if a later step fails.
 async fn open(
     handlers: &Handlers,
+    credentials: &Credentials,
     user_id: Uuid,
     account: NewAccount,
     role: Role,
     meta: &CommandMeta,
 ) -> Result<Handled<domain::user::UserEvent>, RegisterError> {
     let email = account.email.clone();
-    unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await?;
-    let command = register_command(user_id, account, role, meta);
+    let credential = credentials.keep(user_id, &account.password_hash).await?;
+    if let Err(e) = unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await
+    {
+        credentials.discard(user_id, credential).await;
+        return Err(e.into());
+    }
+    let command = register_command(user_id, account, credential, role, meta);
     match handlers
         .users
         .handle(&account::stream(user_id), command, meta.clone())
@@ -245,6 +281,7 @@ async fn open(
             {
                 tracing::warn!(%user_id, error = %release, "the e-mail stays claimed by a failed registration");
             }
+            credentials.discard(user_id, credential).await;
             Err(e.into())
         }
     }

@@ -11,6 +11,7 @@ use domain::value::Email;
 use uuid::Uuid;
 
 use crate::accounts::account::{self, AccountError, Changed, EMAIL_KEY};
+use crate::accounts::credentials::Credentials;
 use crate::handler::{CommandError, CommandMeta, Handled};
 use crate::handlers::Handlers;
 use crate::store::StoreError;
@@ -128,25 +129,39 @@ pub async fn request_password_reset(
     }
 }
 
-/// Sets `user_id`'s password (already hashed) with reset token `token_id`. The caller ends
-/// the account's sessions: they live outside the log.
+/// Sets `user_id`'s password (already hashed) with reset token `token_id`. The new
+/// password raises the account's security version, which cuts its access tokens; the
+/// caller ends its refresh tokens, which live outside the log.
 #[tracing::instrument(skip_all, fields(%user_id))]
 pub async fn reset_password(
     handlers: &Handlers,
+    credentials: &Credentials,
     user_id: Uuid,
     token_id: TokenId,
     password_hash: String,
     meta: CommandMeta,
 ) -> Result<Changed, TokenError> {
+    let credential = credentials
+        .keep(user_id, &password_hash)
+        .await
+        .map_err(TokenError::Store)?;
     let command = UserCommand::ResetPassword {
         token_id,
-        password_hash,
+        credential,
         at: meta.occurred_at,
     };
-    let handled = handlers
+    let handled = match handlers
         .users
         .handle(&account::stream(user_id), command, meta)
-        .await?;
+        .await
+    {
+        Ok(handled) => handled,
+        Err(e) => {
+            credentials.discard(user_id, credential).await;
+            return Err(e.into());
+        }
+    };
+    credentials.retire_all_but(user_id, credential).await;
     Ok(Changed {
         account: account::get(handlers, user_id).await?,
         position: handled.position,

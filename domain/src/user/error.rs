@@ -16,8 +16,8 @@ pub enum UserError {
     /// Free text the rule of `crate::value` refuses: too long, or with control characters.
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
-    #[error("a password hash is required")]
-    MissingPasswordHash,
+    #[error("a password credential is required")]
+    MissingCredential,
     #[error("an account holds at most {0} addresses")]
     TooManyAddresses(usize),
     #[error("no address {0}")]

@@ -9,6 +9,10 @@ fn at(minutes: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(minutes)
 }
 
+fn cred(n: u128) -> CredentialId {
+    CredentialId::new(Uuid::from_u128(0xc0de_0000 + n))
+}
+
 fn token(n: u128) -> TokenId {
     TokenId::new(Uuid::from_u128(n))
 }
@@ -17,7 +21,7 @@ fn given(commands: &[UserCommand]) -> UserState {
     let register = UserCommand::Register {
         user_id: UserId::new(Uuid::from_u128(1)),
         email: Email::parse("ann@example.com").unwrap(),
-        password_hash: "$argon2id$old".into(),
+        credential: cred(1),
         first_name: None,
         last_name: None,
         role: Role::Customer,
@@ -89,7 +93,7 @@ fn confirm(n: u128, minute: i64) -> UserCommand {
 fn reset(n: u128, minute: i64) -> UserCommand {
     UserCommand::ResetPassword {
         token_id: token(n),
-        password_hash: "$argon2id$new".into(),
+        credential: cred(2),
         at: at(minute),
     }
 }
@@ -173,16 +177,13 @@ fn a_reset_token_changes_the_password_once() {
     assert_eq!(
         User::decide(&s, &reset(20, 10)),
         Ok(vec![UserEvent::PasswordChanged {
-            password_hash: "$argon2id$new".into(),
+            credential: cred(2),
             reset: true,
             at: at(10),
         }])
     );
     let s = given(&[request_reset(20, 0), reset(20, 10)]);
-    assert_eq!(
-        s.registered.as_ref().unwrap().password_hash,
-        "$argon2id$new"
-    );
+    assert_eq!(s.registered.as_ref().unwrap().credential, cred(2));
     assert_eq!(User::decide(&s, &reset(20, 11)), Err(UserError::TokenUsed));
     // Once spent, a new reset may be asked for at once.
     assert!(User::decide(&s, &request_reset(21, 11)).is_ok());
@@ -199,7 +200,7 @@ fn a_knowing_password_change_retires_the_reset_link_and_suspension_blocks_resets
     let s = given(&[
         request_reset(20, 0),
         UserCommand::ChangePassword {
-            password_hash: "$argon2id$chosen".into(),
+            credential: cred(3),
             reset: false,
             at: at(1),
         },
@@ -243,4 +244,98 @@ fn token_events_replay_from_their_stored_form() {
         User::evolve(st, &back)
     });
     assert_eq!(replayed, s);
+}
+
+/// What ends the sessions already open raises the security version; nothing else does.
+#[test]
+fn the_security_version_rises_with_password_role_suspension_and_signing_out_everywhere() {
+    let version = |s: &UserState| s.registered.as_ref().unwrap().security_version;
+    let names = UserCommand::UpdateProfile {
+        first_name: Some("Ann".into()),
+        last_name: None,
+        at: at(1),
+    };
+    let base = given(&[request_verification(10, 0), confirm(10, 1), names.clone()]);
+    assert_eq!(version(&base), 0);
+    let steps = [
+        UserCommand::ChangeRole { role: Role::Staff },
+        UserCommand::ChangePassword {
+            credential: cred(4),
+            reset: false,
+            at: at(2),
+        },
+        UserCommand::SignOutEverywhere { at: at(3) },
+        UserCommand::Suspend {
+            reason: "fraud".into(),
+            at: at(4),
+        },
+        // Signing out everywhere is never refused, suspended or not.
+        UserCommand::SignOutEverywhere { at: at(5) },
+    ];
+    let mut all = vec![request_verification(10, 0), confirm(10, 1), names];
+    for (n, step) in steps.into_iter().enumerate() {
+        all.push(step);
+        assert_eq!(
+            version(&given(&all)),
+            n as u32 + 1,
+            "after {:?}",
+            all.last()
+        );
+    }
+    all.push(UserCommand::Reactivate { at: at(6) });
+    assert_eq!(
+        version(&given(&all)),
+        5,
+        "a reactivation revives no old token"
+    );
+}
+
+/// A v1 event carried the hash; it reads back naming it by the id derived from it.
+#[test]
+fn v1_events_with_a_hash_upcast_to_the_credential_derived_from_it() {
+    use crate::aggregate::DomainEvent;
+    let registered = serde_json::json!({
+        "user_id": Uuid::from_u128(1),
+        "email": "ann@example.com",
+        "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b2xk",
+        "first_name": "Ann",
+        "last_name": null,
+        "role": "staff",
+        "at": at(0),
+    });
+    let changed = serde_json::json!({
+        "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3",
+        "reset": true,
+        "at": at(1),
+    });
+    let old = legacy_credential("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$b2xk");
+    let new = legacy_credential("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3");
+    assert_ne!(old, new);
+    let e = UserEvent::from_data("UserRegistered", 1, registered.clone()).unwrap();
+    let s = User::evolve(UserState::default(), &e);
+    let a = s.registered.as_ref().unwrap();
+    assert_eq!((a.credential, a.role), (old, Role::Staff));
+    let e = UserEvent::from_data("PasswordChanged", 1, changed.clone()).unwrap();
+    assert_eq!(
+        e,
+        UserEvent::PasswordChanged {
+            credential: new,
+            reset: true,
+            at: at(1)
+        }
+    );
+    assert!(
+        !e.to_data().to_string().contains("argon2"),
+        "v2 holds no hash"
+    );
+    assert_eq!(e.schema_version(), 2);
+    assert_eq!(
+        legacy_hash("PasswordChanged", 1, &changed).as_deref(),
+        Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$bmV3")
+    );
+    assert_eq!(legacy_hash("PasswordChanged", 2, &e.to_data()), None);
+    assert!(matches!(
+        UserEvent::from_data("UserRegistered", 1, serde_json::json!({"email": 3})),
+        Err(crate::EventDecodeError::BadShape { .. })
+    ));
 }

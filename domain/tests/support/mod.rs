@@ -201,7 +201,9 @@ pub fn payment_command() -> impl Strategy<Value = PaymentCommand> {
 use domain::cart::{CartCommand, CartLine};
 use domain::catalog::{CategoryCommand, CreateProduct, Image, ProductCommand, Variant};
 use domain::coupon::{CouponCommand, CouponDiscount, CouponTerms};
-use domain::id::{AddressId, CartId, CartItemId, CategoryId, CouponId, ImageId, VariantId};
+use domain::id::{
+    AddressId, CartId, CartItemId, CategoryId, CouponId, CredentialId, ImageId, VariantId,
+};
 use domain::notification::NotificationCommand;
 use domain::user::{Role, TokenId, UserCommand};
 use domain::value::{Email, Quantity, Slug};
@@ -236,7 +238,7 @@ pub fn user_token_command() -> impl Strategy<Value = UserCommand> {
         }),
         (token, 0i64..90).prop_map(|(token_id, m)| UserCommand::ResetPassword {
             token_id,
-            password_hash: "$argon2id$reset".into(),
+            credential: CredentialId::new(uuid(90)),
             at: at() + Duration::minutes(m),
         }),
     ]
@@ -268,7 +270,7 @@ fn account_command() -> impl Strategy<Value = UserCommand> {
         Just(UserCommand::Register {
             user_id: UserId::new(uuid(1)),
             email: Email::parse("ann@example.com").unwrap(),
-            password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+            credential: CredentialId::new(uuid(91)),
             first_name: Some("Ann".into()),
             last_name: None,
             role: Role::Customer,
@@ -276,7 +278,7 @@ fn account_command() -> impl Strategy<Value = UserCommand> {
         }),
         Just(UserCommand::VerifyEmail { at: at() }),
         Just(UserCommand::ChangePassword {
-            password_hash: "$argon2id$new".into(),
+            credential: CredentialId::new(uuid(92)),
             reset: true,
             at: at()
         }),
@@ -303,6 +305,7 @@ fn account_command() -> impl Strategy<Value = UserCommand> {
             at: at()
         }),
         Just(UserCommand::Reactivate { at: at() }),
+        Just(UserCommand::SignOutEverywhere { at: at() }),
     ]
 }
 

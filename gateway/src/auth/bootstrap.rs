@@ -43,9 +43,15 @@ pub async fn bootstrap_admin(state: &AppState) -> Result<(), BootstrapError> {
         .hash(password.expose().to_owned())
         .await
         .map_err(|e| fail(e.to_string()))?;
-    let done = accounts::bootstrap_admin(&state.handlers, email.clone(), password_hash, Utc::now())
-        .await
-        .map_err(|e| fail(e.to_string()))?;
+    let done = accounts::bootstrap_admin(
+        &state.handlers,
+        &state.credentials,
+        email.clone(),
+        password_hash,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| fail(e.to_string()))?;
     match done {
         Bootstrap::Created => tracing::info!(%email, "created the bootstrap admin"),
         Bootstrap::Exists => {}

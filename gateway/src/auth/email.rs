@@ -244,8 +244,16 @@ async fn reset_password(
     check_policy(&body.password, &inputs)?;
     let password_hash = state.passwords.hash(body.password).await?;
     let meta = request.command_meta(customer(Some(user)), &ip);
-    let reset =
-        accounts::reset_password(&state.handlers, user, token_id, password_hash, meta).await?;
+    let reset = accounts::reset_password(
+        &state.handlers,
+        &state.credentials,
+        user,
+        token_id,
+        password_hash,
+        meta,
+    )
+    .await?;
+    state.stamps.forget(user);
     sessions::reset(&state.pool, user, reset.account.email.as_str()).await?;
     Ok((
         crate::consistency::headers(reset.position),

@@ -13,14 +13,16 @@
 //!   tables.
 //! - `viewer`: the maybe-authenticated caller of public reads ([`viewer::Viewer`]).
 //! - `lockout`: the failed-login limits, claimed atomically before a password is checked.
+//! - `stamps`: each account's security version, cached and invalidated by the log, which
+//!   every access token is checked against.
 //! - `password`, `token`: the password policy (length and zxcvbn strength); JWTs and
 //!   [`AuthUser`]. Hashes go through `crate::hashing`'s bounded pool.
 //!
 //! Every write goes through a use case of `commands::accounts`, which owns the e-mail's
 //! uniqueness claim; the password is hashed here first, since hashing is CPU work of the
-//! edge and the write side only ever keeps the hash. A login checks the hash kept in the
-//! user's stream, found through the e-mail's uniqueness stream: checking credentials is
-//! the write side's state, not a query.
+//! edge and the write side only ever keeps the hash, in its credentials table. A login
+//! finds the account through the e-mail's uniqueness stream and checks the hash its
+//! stream names: checking credentials is the write side's state, not a query.
 
 mod account;
 mod bootstrap;
@@ -29,6 +31,7 @@ mod lockout;
 mod password;
 mod routes;
 mod sessions;
+pub mod stamps;
 mod token;
 mod view;
 pub mod viewer;

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/logout-all", post(logout_all))
         .route("/auth/profile", get(profile).put(update_profile))
         .merge(super::email::router())
 }
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
 /// The account routes; the e-mail ones are `email::EmailApi`, merged in `docs::openapi`.
 #[derive(OpenApi)]
 #[openapi(
-    paths(register, login, refresh, logout, profile, update_profile),
+    paths(register, login, refresh, logout, logout_all, profile, update_profile),
     components(schemas(RegisterBody, LoginBody, RefreshBody, ProfileBody, TokenPair, UserView)),
     tags((name = "auth", description = "Accounts, sign-in, tokens, e-mail verification and password reset"))
 )]
@@ -102,7 +103,7 @@ async fn register(
     )
     .await?;
     let meta = request.command_meta(customer(None), &ip);
-    let opened = accounts::register(&state.handlers, account, meta).await?;
+    let opened = accounts::register(&state.handlers, &state.credentials, account, meta).await?;
     Ok((
         StatusCode::CREATED,
         crate::consistency::headers(opened.position),
@@ -197,6 +198,33 @@ async fn logout(
     };
     sessions::sign_out(&state, &body.refresh_token, caller).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends every session of the caller: all refresh tokens are revoked, and every access
+/// token issued before, this one included, stops working at once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout-all",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out everywhere",
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 401, response = problem::Unauthorized),
+    )
+)]
+async fn logout_all(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+) -> Result<impl IntoResponse, ApiError> {
+    let meta = request.command_meta(user.actor(), &ip);
+    let position = sessions::sign_out_everywhere(&state, user.user_id, meta).await?;
+    Ok((
+        StatusCode::NO_CONTENT,
+        crate::consistency::headers(position),
+    ))
 }
 
 /// The caller's account.

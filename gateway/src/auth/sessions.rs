@@ -121,11 +121,17 @@ pub async fn sign_in(
         return Err(invalid_credentials());
     };
     let user = account.user_id.as_uuid();
-    let right = match state
-        .passwords
-        .verify(password, account.password_hash.clone())
-        .await
-    {
+    let hash = match state.credentials.hash_of(&*state.store, &account).await {
+        Ok(hash) => hash,
+        Err(e) => {
+            attempt.give_back(&state.pool).await?;
+            return Err(e.into());
+        }
+    };
+    // No hash in force (a credentials row lost with a restored database): no password
+    // can be right, and the owner resets it.
+    let hash = hash.unwrap_or_default();
+    let right = match state.passwords.verify(password, hash).await {
         Ok(right) => right,
         Err(e) => {
             // Busy, say: the password was not checked, so the attempt does not count.
@@ -222,6 +228,22 @@ pub async fn reset(pool: &PgPool, user: Uuid, email: &str) -> Result<(), ApiErro
     lockout::clear(pool, email).await
 }
 
+/// Every session of `user` ends: the refresh tokens here, and the access tokens through
+/// the security version `SignedOutEverywhere` raises (the write side's part). Answers the
+/// event's position, for the consistency token.
+pub async fn sign_out_everywhere(
+    state: &AppState,
+    user: Uuid,
+    meta: CommandMeta,
+) -> Result<Option<commands::store::Position>, ApiError> {
+    // The refresh tokens go first: should the event fail, no session is left able to
+    // mint new access tokens, and the caller retries.
+    revoke_all(&state.pool, user).await?;
+    let position = accounts::sign_out_everywhere(&state.handlers, user, meta).await?;
+    state.stamps.forget(user);
+    Ok(position)
+}
+
 fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
@@ -251,6 +273,7 @@ async fn issue_pair(
         state.jwt_secret.expose().as_bytes(),
         user,
         account.role,
+        account.security_version,
         now.timestamp(),
     )?;
     let raw: [u8; 32] = rand::random();

@@ -1,5 +1,7 @@
-//! Access tokens: short-lived HS256 JWTs naming the user and the role, and the extractor
-//! that turns `Authorization: Bearer ...` into an [`AuthUser`] or a 401.
+//! Access tokens: short-lived HS256 JWTs naming the user, the role and the account's
+//! security version, and the extractor that turns `Authorization: Bearer ...` into an
+//! [`AuthUser`] or a 401. A token whose version is behind the account's (see `stamps`) was
+//! cut by a demotion, a suspension, a new password or signing out everywhere.
 
 use std::time::Duration;
 
@@ -24,6 +26,10 @@ pub struct Claims {
     /// The user id.
     pub sub: Uuid,
     pub role: Role,
+    /// The account's security version when the token was issued. Tokens from before
+    /// versions existed read as 0, which holds only while the account has changed nothing.
+    #[serde(default)]
+    pub sv: u32,
     pub iat: i64,
     pub exp: i64,
     pub jti: Uuid,
@@ -33,11 +39,13 @@ pub fn issue_access_token(
     secret: &[u8],
     user: Uuid,
     role: Role,
+    security_version: u32,
     now: i64,
 ) -> Result<String, ApiError> {
     let claims = Claims {
         sub: user,
         role,
+        sv: security_version,
         iat: now,
         exp: now + ACCESS_TOKEN_TTL.as_secs() as i64,
         jti: Uuid::new_v4(),
@@ -119,9 +127,22 @@ impl FromRequestParts<AppState> for AuthUser {
                 }
                 _ => ApiError::Unauthorized("the access token is not valid".into()),
             })?;
-        Ok(AuthUser {
-            user_id: data.claims.sub,
-            role: data.claims.role,
-        })
+        let claims = data.claims;
+        match state.stamps.current(claims.sub).await? {
+            None => Err(ApiError::Unauthorized(
+                "the access token names no account".into(),
+            )),
+            Some(stamp) if stamp.version != claims.sv || stamp.suspended => {
+                Err(ApiError::Unauthorized(
+                    "the access token was revoked (the account's role, status or password \
+                     changed, or it signed out everywhere); sign in again"
+                        .into(),
+                ))
+            }
+            Some(_) => Ok(AuthUser {
+                user_id: claims.sub,
+                role: claims.role,
+            }),
+        }
     }
 }

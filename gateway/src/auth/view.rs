@@ -127,7 +127,7 @@ mod tests {
         let account = Account {
             user_id: id.into(),
             email: Email::parse("Ann@Example.com").unwrap(),
-            password_hash: "$argon2id$x".into(),
+            credential: Uuid::from_u128(8).into(),
             first_name: None,
             last_name: Some("Lee".into()),
             role: Role::Customer,
@@ -135,6 +135,7 @@ mod tests {
             email_verified: true,
             addresses: BTreeMap::new(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            security_version: 0,
         };
         assert_eq!(
             serde_json::to_value(UserView::from(&account)).unwrap(),

@@ -55,6 +55,7 @@ const ROUTES: &[Route] = &[
     r("post", "/api/v1/auth/login", &[400, 401, 403, 422, 429]),
     r("post", "/api/v1/auth/refresh", &[400, 401, 403, 422]),
     r("post", "/api/v1/auth/logout", &[400, 422]),
+    secured("post", "/api/v1/auth/logout-all", &[401]),
     r("post", "/api/v1/auth/verify-email", &[400, 409, 422]),
     secured(
         "post",

@@ -207,7 +207,8 @@ async fn create(
     .await?;
     let role = body.role.unwrap_or(Role::Customer);
     let meta = request.command_meta(user.actor(), &ip);
-    let created = accounts::create_user(&state.handlers, account, role, meta).await?;
+    let created =
+        accounts::create_user(&state.handlers, &state.credentials, account, role, meta).await?;
     Ok((
         StatusCode::CREATED,
         crate::consistency::headers(created.position),
@@ -289,6 +290,7 @@ async fn update(
     };
     let meta = request.command_meta(user.actor(), &ip);
     let changed = accounts::update_user(&state.handlers, id, names, body.role, meta).await?;
+    state.stamps.forget(id);
     Ok((
         crate::consistency::headers(changed.position),
         Json(UserAccount::from(&changed.account)),
@@ -331,6 +333,7 @@ async fn suspend(
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let meta = request.command_meta(user.actor(), &ip);
     let position = accounts::suspend(&state.handlers, id, q.reason, meta).await?;
+    state.stamps.forget(id);
     Ok((
         StatusCode::NO_CONTENT,
         crate::consistency::headers(position),

@@ -203,7 +203,7 @@ mod tests {
         let account = Account {
             user_id: id.into(),
             email: Email::parse("ann@example.com").unwrap(),
-            password_hash: "$argon2id$x".into(),
+            credential: Uuid::from_u128(8).into(),
             first_name: Some("Ann".into()),
             last_name: None,
             role: Role::Vendor,
@@ -211,6 +211,7 @@ mod tests {
             email_verified: false,
             addresses: BTreeMap::new(),
             created_at: at(),
+            security_version: 0,
         };
         assert_eq!(
             serde_json::to_value(UserAccount::from(&account)).unwrap(),

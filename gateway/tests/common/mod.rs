@@ -9,6 +9,11 @@ use uuid::Uuid;
 
 pub const ADMIN_EMAIL: &str = "root@example.com";
 pub const ADMIN_PASSWORD: &str = "a long admin password";
+/// How long a polled condition may take before the test fails: nothing when all is well,
+/// and a whole workspace's tests on a small machine can be slow.
+pub const PATIENCE: std::time::Duration = std::time::Duration::from_secs(60);
+/// Every gateway of a test signs with this, so a token works on each.
+pub const JWT_SECRET: &str = "the gateway tests' shared secret, long enough";
 
 /// The PostgreSQL server of `DATABASE_URL`, without a database name.
 pub fn server_url() -> String {
@@ -41,6 +46,8 @@ where
             // workspace's tests, and a journey read a 503 body as the cart.
             "--consistency-wait-ms",
             "30000",
+            "--jwt-secret",
+            JWT_SECRET,
             "--bootstrap-admin-email",
             ADMIN_EMAIL,
             "--bootstrap-admin-password",
@@ -75,4 +82,35 @@ where
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+/// As [`with_shop`], with a second gateway (no background roles) on the same database:
+/// `journey(first api base url, second api base url)`.
+pub async fn with_two_gateways<F, Fut>(journey: F)
+where
+    F: FnOnce(String, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    with_shop(&[], |first, url| async move {
+        let config = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--database-url",
+            &url,
+            "--bind",
+            "127.0.0.1:0",
+            "--jwt-secret",
+            JWT_SECRET,
+        ])
+        .unwrap();
+        let app = Application::build(config).await.unwrap();
+        let second = format!("http://{}/api/v1", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        journey(first, second).await;
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+    })
+    .await;
 }

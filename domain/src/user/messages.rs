@@ -1,0 +1,173 @@
+//! What the account's aggregate is asked ([`UserCommand`]) and what it records
+//! ([`UserEvent`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::role::Role;
+use super::tokens::TokenId;
+use crate::id::{AddressId, CredentialId, UserId};
+use crate::value::{Address, Email};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserCommand {
+    Register {
+        user_id: UserId,
+        email: Email,
+        /// The password hash, already kept in the credentials table under this id.
+        credential: CredentialId,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        role: Role,
+        at: DateTime<Utc>,
+    },
+    /// The address is known to be the user's without a token (the bootstrap admin, whose
+    /// address an operator configured).
+    VerifyEmail {
+        at: DateTime<Utc>,
+    },
+    /// Issues a verification token (at registration, or a resend).
+    RequestEmailVerification {
+        token_id: TokenId,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// The user presented verification token `token_id` (its MAC already checked).
+    ConfirmEmail {
+        token_id: TokenId,
+        at: DateTime<Utc>,
+    },
+    /// Issues a password reset token (the forgotten-password form).
+    RequestPasswordReset {
+        token_id: TokenId,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// A new password through reset token `token_id` (its MAC already checked).
+    ResetPassword {
+        token_id: TokenId,
+        credential: CredentialId,
+        at: DateTime<Utc>,
+    },
+    /// A new password chosen by the user (`reset` when through a reset token).
+    ChangePassword {
+        credential: CredentialId,
+        reset: bool,
+        at: DateTime<Utc>,
+    },
+    /// Ends every session: tokens issued before stop working.
+    SignOutEverywhere {
+        at: DateTime<Utc>,
+    },
+    UpdateProfile {
+        first_name: Option<String>,
+        last_name: Option<String>,
+        at: DateTime<Utc>,
+    },
+    AddAddress {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    UpdateAddress {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    RemoveAddress {
+        address_id: AddressId,
+    },
+    ChangeRole {
+        role: Role,
+    },
+    Suspend {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    Reactivate {
+        at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub enum UserEvent {
+    /// v2: `credential` names the password hash, which v1 carried itself.
+    UserRegistered {
+        user_id: UserId,
+        email: Email,
+        credential: CredentialId,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        role: Role,
+        at: DateTime<Utc>,
+    },
+    EmailVerified {
+        at: DateTime<Utc>,
+    },
+    EmailVerificationRequested {
+        token_id: TokenId,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    PasswordResetRequested {
+        token_id: TokenId,
+        expires_at: DateTime<Utc>,
+        at: DateTime<Utc>,
+    },
+    /// `reset`: through a reset token, which this consumes. v2: `credential` names the
+    /// new hash, which v1 carried itself.
+    PasswordChanged {
+        credential: CredentialId,
+        reset: bool,
+        at: DateTime<Utc>,
+    },
+    ProfileUpdated {
+        first_name: Option<String>,
+        last_name: Option<String>,
+        at: DateTime<Utc>,
+    },
+    AddressAdded {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    AddressUpdated {
+        address_id: AddressId,
+        label: Option<String>,
+        address: Address,
+    },
+    AddressRemoved {
+        address_id: AddressId,
+    },
+    RoleChanged {
+        from: Role,
+        to: Role,
+    },
+    UserSuspended {
+        reason: String,
+        at: DateTime<Utc>,
+    },
+    UserReactivated {
+        at: DateTime<Utc>,
+    },
+    /// The owner (or an admin) ended every session of the account.
+    SignedOutEverywhere {
+        at: DateTime<Utc>,
+    },
+}
+
+crate::domain_event!(UserEvent {
+    UserRegistered,
+    EmailVerified,
+    EmailVerificationRequested,
+    PasswordResetRequested,
+    PasswordChanged,
+    ProfileUpdated,
+    AddressAdded,
+    AddressUpdated,
+    AddressRemoved,
+    RoleChanged,
+    UserSuspended,
+    UserReactivated,
+    SignedOutEverywhere,
+});
