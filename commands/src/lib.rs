@@ -32,6 +32,8 @@
 //!   (`projections::notifications`) signs its links with.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations and pool
 //!   options.
+//! - [`privacy`]: crypto-shredding (issue 20, ADR 0005): the data keys of data subjects,
+//!   wrapped by the master key, and the envelope personal fields are sealed in.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -52,5 +54,6 @@ pub mod handlers;
 pub mod inventory;
 pub mod orders;
 pub mod payment;
+pub mod privacy;
 pub mod store;
 pub mod unique;

@@ -1,0 +1,239 @@
+//! Data keys: one per data subject, made on first use, kept wrapped by the master key in
+//! `privacy.data_keys`, cached unwrapped in memory, and destroyed by an erasure (ADR 0005).
+//!
+//! An erased subject keeps a tombstone row (no wrapped key, the time of erasure), so no key
+//! is ever made for it again: personal data recorded about it afterwards (an old order's
+//! saga, say) is recorded as erased, not sealed under a key nobody will destroy.
+//!
+//! Another process learns of an erasure when its cached key expires ([`CACHE_TTL`]); the
+//! erasure's event also makes every read model drop what it holds (issue 20).
+
+use std::time::Duration;
+
+use moka::sync::Cache;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::cipher::{unwrap, wrap, DataKey};
+use super::master::MasterKey;
+use crate::store::StoreError;
+
+/// How long an unwrapped key is kept in memory.
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+/// Subjects whose keys are kept in memory: a rebuild touches each once per pass.
+const CACHE_CAPACITY: u64 = 200_000;
+
+#[derive(Clone)]
+enum Known {
+    Key(DataKey),
+    Erased,
+}
+
+/// How many keys there are, by master key, and how many subjects were erased.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyStatus {
+    /// `(master key id, live data keys it wraps)`, most first.
+    pub live: Vec<(String, i64)>,
+    pub erased: i64,
+}
+
+pub struct DataKeys {
+    pool: PgPool,
+    master: MasterKey,
+    /// The master key before a rotation: rows it still wraps open with it until
+    /// [`DataKeys::rotate`] has re-wrapped them.
+    previous: Option<MasterKey>,
+    cache: Cache<Uuid, Known>,
+}
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(format!("data keys: {e}"))
+}
+
+impl DataKeys {
+    pub fn new(pool: PgPool, master: MasterKey, previous: Option<MasterKey>) -> Self {
+        DataKeys {
+            pool,
+            master,
+            previous,
+            cache: Cache::builder()
+                .max_capacity(CACHE_CAPACITY)
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+
+    /// The master key new data keys are wrapped with.
+    pub fn master(&self) -> &MasterKey {
+        &self.master
+    }
+
+    /// The key that seals `subject`'s new personal data, made on first use; `None` once
+    /// the subject is erased.
+    pub async fn for_sealing(&self, subject: Uuid) -> Result<Option<DataKey>, StoreError> {
+        if let Some(known) = self.known(subject).await? {
+            return Ok(match known {
+                Known::Key(key) => Some(key),
+                Known::Erased => None,
+            });
+        }
+        let fresh = DataKey::generate();
+        sqlx::query(
+            "insert into privacy.data_keys (subject_id, master_key_id, wrapped)
+             values ($1, $2, $3) on conflict (subject_id) do nothing",
+        )
+        .bind(subject)
+        .bind(self.master.id())
+        .bind(wrap(self.master.bytes(), subject, &fresh))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        // Another process may have made one first, or erased the subject meanwhile: the
+        // row decides.
+        match self.known(subject).await? {
+            Some(Known::Key(key)) => Ok(Some(key)),
+            Some(Known::Erased) => Ok(None),
+            None => Err(StoreError::Corrupt(format!(
+                "the data key of {subject} vanished as it was made"
+            ))),
+        }
+    }
+
+    /// The key that opens `subject`'s personal data; `None` when erased or never made.
+    pub async fn for_opening(&self, subject: Uuid) -> Result<Option<DataKey>, StoreError> {
+        Ok(match self.known(subject).await? {
+            Some(Known::Key(key)) => Some(key),
+            Some(Known::Erased) | None => None,
+        })
+    }
+
+    /// What the table says of `subject`, through the cache. A subject without a row is
+    /// not cached: its key may be made at any moment.
+    async fn known(&self, subject: Uuid) -> Result<Option<Known>, StoreError> {
+        if let Some(known) = self.cache.get(&subject) {
+            return Ok(Some(known));
+        }
+        let row: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+            "select master_key_id, wrapped from privacy.data_keys where subject_id = $1",
+        )
+        .bind(subject)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        let known =
+            match row {
+                None => return Ok(None),
+                Some((_, None)) => Known::Erased,
+                Some((master_id, Some(wrapped))) => {
+                    let kek = self.kek(master_id.as_deref(), subject)?;
+                    Known::Key(unwrap(kek, subject, &wrapped).map_err(|e| {
+                        StoreError::Corrupt(format!("the data key of {subject}: {e}"))
+                    })?)
+                }
+            };
+        self.cache.insert(subject, known.clone());
+        Ok(Some(known))
+    }
+
+    fn kek(&self, master_id: Option<&str>, subject: Uuid) -> Result<&[u8; 32], StoreError> {
+        let previous = self.previous.as_ref().filter(|p| Some(p.id()) == master_id);
+        if Some(self.master.id()) == master_id {
+            Ok(self.master.bytes())
+        } else if let Some(previous) = previous {
+            Ok(previous.bytes())
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "the data key of {subject} is wrapped by master key {}, which is neither \
+                 MASTER_KEY ({}) nor MASTER_KEY_PREVIOUS",
+                master_id.unwrap_or("?"),
+                self.master.id()
+            )))
+        }
+    }
+
+    /// Destroys `subject`'s key, leaving a tombstone. Answers whether a live key was
+    /// destroyed (`false`: already erased, or never made, which now can never happen).
+    pub async fn erase(&self, subject: Uuid) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let live: Option<bool> = sqlx::query_scalar(
+            "select wrapped is not null from privacy.data_keys where subject_id = $1 for update",
+        )
+        .bind(subject)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "insert into privacy.data_keys (subject_id, master_key_id, wrapped, erased_at)
+             values ($1, null, null, now())
+             on conflict (subject_id) do update
+                set master_key_id = null, wrapped = null,
+                    erased_at = coalesce(privacy.data_keys.erased_at, now())",
+        )
+        .bind(subject)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        self.cache.insert(subject, Known::Erased);
+        Ok(live == Some(true))
+    }
+
+    /// Re-wraps every data key still under `MASTER_KEY_PREVIOUS` with `MASTER_KEY`;
+    /// answers how many. The log is not touched: its envelopes are sealed with the data
+    /// keys, which do not change.
+    pub async fn rotate(&self) -> Result<u64, StoreError> {
+        let Some(previous) = &self.previous else {
+            return Ok(0);
+        };
+        let mut rewrapped = 0;
+        loop {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let rows: Vec<(Uuid, Vec<u8>)> = sqlx::query_as(
+                "select subject_id, wrapped from privacy.data_keys
+                  where master_key_id = $1 and wrapped is not null
+                  limit 500 for update skip locked",
+            )
+            .bind(previous.id())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            if rows.is_empty() {
+                tx.commit().await.map_err(db)?;
+                return Ok(rewrapped);
+            }
+            for (subject, wrapped) in rows {
+                let key = unwrap(previous.bytes(), subject, &wrapped)
+                    .map_err(|e| StoreError::Corrupt(format!("the data key of {subject}: {e}")))?;
+                sqlx::query(
+                    "update privacy.data_keys set master_key_id = $2, wrapped = $3
+                      where subject_id = $1",
+                )
+                .bind(subject)
+                .bind(self.master.id())
+                .bind(wrap(self.master.bytes(), subject, &key))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+                rewrapped += 1;
+            }
+            tx.commit().await.map_err(db)?;
+        }
+    }
+
+    /// How many keys each master key wraps, and how many subjects are erased.
+    pub async fn status(&self) -> Result<KeyStatus, StoreError> {
+        let live: Vec<(String, i64)> = sqlx::query_as(
+            "select master_key_id, count(*) from privacy.data_keys
+              where wrapped is not null group by master_key_id order by 2 desc, 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        let erased: i64 =
+            sqlx::query_scalar("select count(*) from privacy.data_keys where wrapped is null")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db)?;
+        Ok(KeyStatus { live, erased })
+    }
+}

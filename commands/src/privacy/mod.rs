@@ -1,0 +1,16 @@
+//! Personal data, crypto-shredded (issue 20, ADR 0005): each data subject's personal fields
+//! are sealed with a key of their own, and forgetting the person destroys the key.
+//!
+//! # Layout
+//!
+//! - `cipher`: the envelope a personal field is stored in, and key wrapping.
+//! - `master`: the master key, from `MASTER_KEY` or the embedded default.
+//! - `keys`: the data keys, made on first use, cached, erased, re-wrapped on rotation.
+
+mod cipher;
+mod keys;
+mod master;
+
+pub use cipher::{associated_data, open, seal, subject_of, CipherError, DataKey};
+pub use keys::{DataKeys, KeyStatus, CACHE_TTL};
+pub use master::{BadMasterKey, MasterKey};
