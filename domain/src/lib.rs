@@ -12,6 +12,9 @@
 //!   into a subject and a body), and [`session`] (an account's sign-ins, failed logins,
 //!   logouts and revoked refresh-token families, as facts of the log).
 //!
+//! - [`privacy`]: which fields of which events are personal data, whose key seals them and
+//!   what they read as once erased (invariant 11), declared on the events' types.
+//!
 //! # Data flow
 //!
 //! The command side loads an aggregate's events, folds them with `evolve` into its state,
@@ -29,6 +32,7 @@ pub mod money;
 pub mod notification;
 pub mod order;
 pub mod payment;
+pub mod privacy;
 pub mod session;
 pub mod user;
 pub mod value;

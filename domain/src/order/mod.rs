@@ -123,9 +123,12 @@ pub enum OrderEvent {
         user_id: UserId,
         lines: Vec<OrderLine>,
         totals: OrderTotals,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::address("/user_id")))]
         shipping_address: Address,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("/user_id")))]
         billing_address: Option<Address>,
         payment_method: String,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("/user_id")))]
         notes: Option<String>,
         coupon_code: Option<String>,
         placed_at: DateTime<Utc>,

@@ -94,9 +94,12 @@ pub enum UserEvent {
     /// v2: `credential` names the password hash, which v1 carried itself.
     UserRegistered {
         user_id: UserId,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::email("/user_id")))]
         email: Email,
         credential: CredentialId,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("/user_id")))]
         first_name: Option<String>,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("/user_id")))]
         last_name: Option<String>,
         role: Role,
         at: DateTime<Utc>,
@@ -122,18 +125,24 @@ pub enum UserEvent {
         at: DateTime<Utc>,
     },
     ProfileUpdated {
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("$stream")))]
         first_name: Option<String>,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("$stream")))]
         last_name: Option<String>,
         at: DateTime<Utc>,
     },
     AddressAdded {
         address_id: AddressId,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("$stream")))]
         label: Option<String>,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::address("$stream")))]
         address: Address,
     },
     AddressUpdated {
         address_id: AddressId,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::optional("$stream")))]
         label: Option<String>,
+        #[schemars(extend("x-personal" = crate::privacy::declaration::address("$stream")))]
         address: Address,
     },
     AddressRemoved {
