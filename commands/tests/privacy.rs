@@ -3,7 +3,7 @@
 //! for good, re-wrapped by a rotation without changing what they open.
 
 use commands::privacy::{associated_data, open, seal, DataKeys, MasterKey};
-use serde_json::json;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -97,4 +97,102 @@ async fn a_rotation_rewraps_the_keys_and_they_open_what_they_sealed(pool: PgPool
         assert_eq!(open(&key, envelope, &aad).unwrap(), json!("Ann"));
     }
     assert_eq!(after.for_opening(subjects[2]).await.unwrap(), None);
+}
+
+/// A registration's personal fields are sealed before the append and read back whole; once
+/// the person is erased, the same event reads as erased and still decodes, and what is
+/// recorded about them afterwards is recorded erased.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn an_event_s_personal_fields_are_sealed_and_read_back_or_as_erased(pool: PgPool) {
+    use commands::privacy::{open_data, seal_data};
+    use domain::aggregate::DomainEvent;
+    use domain::user::UserEvent;
+
+    let keys = DataKeys::new(
+        pool.clone(),
+        MasterKey::embedded(&pool).await.unwrap(),
+        None,
+    );
+    let (ann, event_id) = (Uuid::new_v4(), Uuid::new_v4());
+    let plain = json!({
+        "user_id": ann, "email": "ann@example.com", "credential": Uuid::new_v4(),
+        "first_name": "Ann", "last_name": null, "role": "customer",
+        "at": "2026-12-05T12:00:00Z",
+    });
+    let mut data = plain.clone();
+    let sealed = seal_data(
+        &keys,
+        "user",
+        "UserRegistered",
+        Some(ann),
+        event_id,
+        &mut data,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        sealed, 2,
+        "e-mail and first name; the absent last name stays null"
+    );
+    let text = data.to_string();
+    assert!(
+        !text.contains("ann@example.com") && !text.contains("Ann\""),
+        "{text}"
+    );
+    assert_eq!(data["role"], "customer", "what is not personal stays plain");
+    assert_eq!(data["last_name"], Value::Null);
+    let again = seal_data(
+        &keys,
+        "user",
+        "UserRegistered",
+        Some(ann),
+        event_id,
+        &mut data,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again, 0, "a retried append seals nothing twice");
+
+    let mut opened = data.clone();
+    open_data(&keys, "user", "UserRegistered", event_id, &mut opened)
+        .await
+        .unwrap();
+    assert_eq!(opened, plain);
+    // Moved to another event, the envelope does not open.
+    let mut moved = data.clone();
+    let refused = open_data(&keys, "user", "UserRegistered", Uuid::new_v4(), &mut moved).await;
+    assert!(refused.is_err());
+
+    keys.erase(ann).await.unwrap();
+    let mut erased = data.clone();
+    open_data(&keys, "user", "UserRegistered", event_id, &mut erased)
+        .await
+        .unwrap();
+    assert_eq!(erased["email"], "erased@erased.invalid");
+    assert_eq!(erased["first_name"], Value::Null);
+    let event = UserEvent::from_data("UserRegistered", 2, erased).unwrap();
+    assert!(matches!(
+        event,
+        UserEvent::UserRegistered {
+            first_name: None,
+            ..
+        }
+    ));
+
+    // A later event about her is recorded erased: no key is made for her again.
+    let mut later = json!({"first_name": "Ann", "last_name": "Lee", "at": "2026-12-05T13:00:00Z"});
+    seal_data(
+        &keys,
+        "user",
+        "ProfileUpdated",
+        Some(ann),
+        Uuid::new_v4(),
+        &mut later,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (&later["first_name"], &later["last_name"]),
+        (&Value::Null, &Value::Null)
+    );
 }
