@@ -183,6 +183,39 @@ pub enum Command {
         #[arg(long)]
         allow_unchained: bool,
     },
+    /// The data keys that seal personal data (crypto-shredding): which master key wraps
+    /// them, and re-wrapping them under a new one.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// The master key in force, how many data keys each master key wraps, how many
+    /// subjects are erased. Changes nothing.
+    Status {
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+    /// Re-wrap every data key under MASTER_KEY, from MASTER_KEY_PREVIOUS or the embedded
+    /// default (whose key is then deleted). The log is not touched.
+    Rotate {
+        #[command(flatten)]
+        master: MasterKeyArgs,
+    },
+}
+
+/// The master keys (32 bytes, base64), as the engine takes them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MasterKeyArgs {
+    /// The master key in force.
+    #[arg(long, env = "MASTER_KEY", hide_env_values = true)]
+    pub master_key: Option<String>,
+    /// The master key before a rotation.
+    #[arg(long, env = "MASTER_KEY_PREVIOUS", hide_env_values = true)]
+    pub master_key_previous: Option<String>,
 }
 
 /// The key of a keyed (HMAC-SHA-256) export chain.

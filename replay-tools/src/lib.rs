@@ -15,6 +15,7 @@
 //! - [`chain`]: the hash chain an export carries, so `import` and `verify --export` can
 //!   tell an intact export from an edited or truncated one.
 //! - [`format`]: how events are printed (table, json, ndjson).
+//! - [`keys`]: `keys status` and `keys rotate`: the data keys of crypto-shredding.
 //!
 //! Every subcommand reads the store through the `EventStore` port, so each works the same
 //! over both adapters.
@@ -26,6 +27,7 @@ pub mod connect;
 pub mod format;
 pub mod history;
 pub mod inspect;
+pub mod keys;
 pub mod rebuild;
 pub mod transfer;
 pub mod verify;

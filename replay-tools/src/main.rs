@@ -4,11 +4,11 @@ use std::io::{BufReader, Write};
 
 use clap::Parser;
 use replay_tools::chain::ChainKey;
-use replay_tools::cli::{Cli, Command, ExitCode};
+use replay_tools::cli::{Cli, Command, ExitCode, KeysAction};
 use replay_tools::connect::{open_read_models, open_store, Schema};
 use replay_tools::history::{parse_time, AsOf};
 use replay_tools::transfer::{CheckedImport, Trust};
-use replay_tools::{audit, history, inspect, rebuild, transfer, verify, UmctlError};
+use replay_tools::{audit, history, inspect, keys, rebuild, transfer, verify, UmctlError};
 use std::path::Path;
 
 #[tokio::main]
@@ -37,6 +37,9 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
     } = &cli.command
     {
         return verify_export(file, key.key.clone());
+    }
+    if let Command::Keys { action } = &cli.command {
+        return keys_command(&cli.database_url, action).await;
     }
     // An import is checked to the end of its file before the store is opened (and
     // migrated): a refused export leaves the target as it was.
@@ -174,6 +177,7 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             eprintln!("umctl: exported {n} events (hash-chained{keyed})");
             Ok(())
         }
+        Command::Keys { .. } => unreachable!("handled before the store is opened"),
         Command::Import { file, .. } => {
             let import = import.expect("checked above");
             let checked = import.into_store(&*store).await?;
@@ -205,4 +209,19 @@ fn verify_export(file: &Path, key: Option<ChainKey>) -> Result<(), UmctlError> {
         checked.events
     );
     Ok(())
+}
+
+/// `keys status` and `keys rotate`: the data keys are in PostgreSQL whatever the store.
+async fn keys_command(database_url: &str, action: &KeysAction) -> Result<(), UmctlError> {
+    let (KeysAction::Status { master } | KeysAction::Rotate { master }) = action;
+    let current = keys::parse("MASTER_KEY", master.master_key.as_deref())?;
+    let previous = keys::parse("MASTER_KEY_PREVIOUS", master.master_key_previous.as_deref())?;
+    let pool = open_read_models(database_url, Schema::MustExist).await?;
+    let mut out = std::io::stdout().lock();
+    match action {
+        KeysAction::Status { .. } => keys::status(&pool, current, &mut out).await,
+        KeysAction::Rotate { .. } => keys::rotate(&pool, current, previous, &mut out)
+            .await
+            .map(|_| ()),
+    }
 }

@@ -31,6 +31,8 @@ fn help_never_prints_a_secret() {
             "esdb://admin:Esdb-SeCrEt-7@esdb:2113?tls=false",
         ),
         ("UMCTL_EXPORT_KEY", "Export-Key-SeCrEt-7"),
+        ("MASTER_KEY", "Master-Key-SeCrEt-7"),
+        ("MASTER_KEY_PREVIOUS", "Previous-Key-SeCrEt-7"),
     ];
     let mut invocations = vec![vec!["--help".to_owned()]];
     for sub in Cli::command().get_subcommands() {
@@ -60,7 +62,7 @@ fn help_never_prints_a_secret() {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn read_only_commands_never_migrate(pool: PgPool) {
     let empty = Scratch::create(&pool, "umctl_empty").await;
-    let commands: [&[&str]; 10] = [
+    let commands: [&[&str]; 12] = [
         &["streams"],
         &["read", "order-1"],
         &["tail", "--from", "start", "--count", "1"],
@@ -71,6 +73,13 @@ async fn read_only_commands_never_migrate(pool: PgPool) {
         &["verify", "--log-only"],
         &["export"],
         &["audit", "--format", "csv"],
+        &["keys", "status"],
+        &[
+            "keys",
+            "rotate",
+            "--master-key",
+            "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        ],
     ];
     for args in commands {
         let out = umctl(&empty.url, args);

@@ -78,6 +78,41 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// The embedded default's key if one was made, without making one (for tools that
+    /// only look).
+    pub async fn embedded_if_any(pool: &PgPool) -> Result<Option<Self>, StoreError> {
+        let key: Option<Vec<u8>> =
+            sqlx::query_scalar("select key from privacy.embedded_master_key")
+                .fetch_optional(pool)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("the embedded master key: {e}")))?;
+        key.map(|key| {
+            let key: [u8; 32] = key.try_into().map_err(|_| {
+                StoreError::Corrupt("the embedded master key is not 32 bytes".into())
+            })?;
+            Ok(Self::from_bytes(key))
+        })
+        .transpose()
+    }
+
+    /// Deletes the embedded default's key, once no data key is wrapped by it any more
+    /// (after a rotation to a configured `MASTER_KEY`). Answers whether one was deleted.
+    pub async fn forget_embedded(pool: &PgPool) -> Result<bool, StoreError> {
+        let deleted = sqlx::query(
+            "delete from privacy.embedded_master_key e
+              where not exists (
+                  select 1 from privacy.data_keys k
+                   where k.wrapped is not null
+                     and k.master_key_id = encode(substring(sha256(e.key) from 1 for 8), 'hex'))",
+        )
+        .execute(pool)
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("the embedded master key: {e}")))?;
+        Ok(deleted.rows_affected() > 0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

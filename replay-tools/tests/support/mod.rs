@@ -26,6 +26,8 @@ pub fn umctl(db: &str, args: &[&str]) -> Output {
         .env("DATABASE_URL", db)
         .env_remove("EVENTSTORE_URL")
         .env_remove("UMCTL_EXPORT_KEY")
+        .env_remove("MASTER_KEY")
+        .env_remove("MASTER_KEY_PREVIOUS")
         .output()
         .unwrap()
 }
