@@ -10,15 +10,18 @@
 //!
 //! - `routes`: the account routes; its `router()` merges `addresses`'.
 //! - `addresses`: an account's addresses.
+//! - `export`: everything held about a person, as one document (`/users/{id}/export`).
 //! - `view`: the answers (`UserAccount`, `UserAddress`, their pages) and the read-model
 //!   rows they are built from.
 //! - `access`: admins, and the self-or-admin rule.
 
 mod access;
 mod addresses;
+mod export;
 mod routes;
 mod view;
 
 pub use addresses::AddressesApi;
+pub use export::ExportApi;
 pub use routes::{router, UsersApi};
 pub use view::{AddressPage, UserAccount, UserAddress, UserPage};

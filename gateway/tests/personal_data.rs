@@ -1,0 +1,221 @@
+//! `GET /users/{id}/export` (issue 20, item 3) over real HTTP against the real
+//! `Application`: a customer's export holds their account, addresses, orders, sign-ins and
+//! what they did; nobody else's; and only they and an admin may ask for it.
+
+mod common;
+
+use common::{with_shop, ADMIN_EMAIL, ADMIN_PASSWORD};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "violet kestrel under 9 lanterns";
+
+/// A request with a bearer token; answers the status, the consistency token and the body.
+async fn call(
+    c: &Client,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+    consistency: Option<&str>,
+) -> (StatusCode, Option<String>, Value) {
+    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
+    if let Some(body) = body {
+        r = r.json(&body);
+    }
+    if let Some(t) = consistency {
+        r = r.header("X-Consistency-Token", t);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status();
+    let token = r
+        .headers()
+        .get("x-consistency-token")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (status, token, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn login(c: &Client, base: &str, email: &str, password: &str) -> (StatusCode, Value) {
+    let r = c
+        .post(format!("{base}/auth/login"))
+        .header("user-agent", "export-test/1.0")
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+async fn token(c: &Client, base: &str, email: &str) -> String {
+    let (status, pair) = login(c, base, email, PASSWORD).await;
+    assert_eq!(status, 200, "{pair}");
+    pair["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
+    with_shop(&[], |base, _| async move {
+        let c = Client::new();
+        let (_, admin_pair) = login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
+        for email in ["ann@example.com", "bob@example.com"] {
+            let r = c
+                .post(format!("{base}/auth/register"))
+                .json(&json!({ "email": email, "password": PASSWORD, "first_name": "Ann" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let (status, _) = login(&c, &base, "ann@example.com", "not her password at all").await;
+        assert_eq!(status, 401);
+        let ann = token(&c, &base, "ann@example.com").await;
+        let bob = token(&c, &base, "bob@example.com").await;
+        let (_, _, me) = call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;
+        let ann_id = me["id"].as_str().unwrap().to_owned();
+
+        // What she does: an address, an order.
+        let (_, _, category) = call(
+            &c,
+            "POST",
+            format!("{base}/categories"),
+            &admin,
+            Some(json!({ "name": "Mugs" })),
+            None,
+        )
+        .await;
+        let (status, _, mug) = call(
+            &c,
+            "POST",
+            format!("{base}/products"),
+            &admin,
+            Some(json!({
+                "sku": "MUG-1", "name": "Mug", "category_id": category["id"],
+                "price": { "amount": 1250, "currency": "USD" }
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201, "{mug}");
+        let (status, _, _) = call(
+            &c,
+            "POST",
+            format!("{base}/inventory/MUG-1/receive"),
+            &admin,
+            Some(json!({ "quantity": 5 })),
+            None,
+        )
+        .await;
+        assert!(status.is_success());
+        let home = json!({ "label": "home", "line1": "1 Main St", "city": "Springfield",
+                           "postal_code": "12345", "country": "US" });
+        let (status, _, _) = call(
+            &c,
+            "POST",
+            format!("{base}/users/{ann_id}/addresses"),
+            &ann,
+            Some(home.clone()),
+            None,
+        )
+        .await;
+        assert_eq!(status, 201);
+        let (status, consistency, order) = call(
+            &c,
+            "POST",
+            format!("{base}/orders"),
+            &ann,
+            Some(json!({
+                "items": [{ "product_id": mug["id"], "quantity": 2 }],
+                "shipping_address": home, "payment_method": "card"
+            })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 202, "{order}");
+
+        let (status, _, export) = call(
+            &c,
+            "GET",
+            format!("{base}/users/{ann_id}/export"),
+            &ann,
+            None,
+            consistency.as_deref(),
+        )
+        .await;
+        assert_eq!(status, 200, "{export}");
+        assert_eq!(export["format"], "ultramarket-personal-data/1");
+        assert_eq!(export["account"]["email"], "ann@example.com");
+        assert_eq!(export["account"]["first_name"], "Ann");
+        assert_eq!(export["addresses"][0]["city"], "Springfield");
+        assert_eq!(export["orders"].as_array().unwrap().len(), 1);
+        assert_eq!(export["orders"][0]["id"], order["id"]);
+        assert_eq!(export["orders"][0]["items"][0]["quantity"], 2);
+        assert!(!export["order_history"].as_array().unwrap().is_empty());
+        let sign_ins: Vec<(&str, &str)> = export["sign_ins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["action"].as_str().unwrap(),
+                    s["user_agent"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        assert!(
+            sign_ins.contains(&("SignInFailed", "export-test/1.0"))
+                && sign_ins.contains(&("SignedIn", "export-test/1.0")),
+            "{sign_ins:?}"
+        );
+        let activity: Vec<&str> = export["activity"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["action"].as_str().unwrap())
+            .collect();
+        for done in ["UserRegistered", "AddressAdded", "OrderPlaced"] {
+            assert!(activity.contains(&done), "{done} missing from {activity:?}");
+        }
+        assert_eq!(export["truncated"], false);
+        let text = export.to_string();
+        assert!(
+            !text.contains("bob@example.com"),
+            "nothing of another person"
+        );
+        assert!(!text.contains("argon2") && !text.contains("password_hash"));
+
+        // Only she and an admin may ask; to anyone else she does not exist.
+        let (status, _, _) = call(
+            &c,
+            "GET",
+            format!("{base}/users/{ann_id}/export"),
+            &bob,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+        let (status, _, by_admin) = call(
+            &c,
+            "GET",
+            format!("{base}/users/{ann_id}/export"),
+            &admin,
+            None,
+            consistency.as_deref(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(by_admin["account"], export["account"]);
+        let (status, _, _) = call(
+            &c,
+            "GET",
+            format!("{base}/users/{}/export", uuid::Uuid::new_v4()),
+            &admin,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 404);
+    })
+    .await;
+}
