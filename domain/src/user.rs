@@ -33,12 +33,14 @@ pub struct User;
 mod error;
 mod legacy;
 mod messages;
+mod preferences;
 mod role;
 mod tokens;
 
 pub use error::UserError;
 pub use legacy::{legacy_credential, legacy_hash, PasswordChangedV1, UserRegisteredV1};
 pub use messages::{UserCommand, UserEvent};
+pub use preferences::{ConsentSource, Preferences};
 pub use role::{Role, UserStatus};
 pub use tokens::{IssuedToken, TokenId, TokenPurpose, Tokens, TOKEN_REISSUE_INTERVAL};
 
@@ -64,6 +66,8 @@ pub struct Account {
     /// Raised by every change that ends the sessions already open: a new password, a new
     /// role, a suspension, signing out everywhere. Access tokens carry it.
     pub security_version: u32,
+    /// What the person consents to.
+    pub preferences: Preferences,
 }
 
 pub const MAX_ADDRESSES: usize = 20;
@@ -220,6 +224,22 @@ impl Aggregate for User {
             }
             // Always recorded, even when suspended: ending sessions is never refused.
             C::SignOutEverywhere { at } => vec![E::SignedOutEverywhere { at: *at }],
+            // Never refused either, suspended or not: consent may always be withdrawn.
+            C::SetPreferences {
+                preferences,
+                source,
+                at,
+            } => {
+                if *preferences == a.preferences {
+                    vec![]
+                } else {
+                    vec![E::PreferencesChanged {
+                        preferences: *preferences,
+                        source: *source,
+                        at: *at,
+                    }]
+                }
+            }
             C::UpdateProfile {
                 first_name,
                 last_name,
@@ -331,6 +351,7 @@ impl Aggregate for User {
                 addresses: BTreeMap::new(),
                 created_at: *at,
                 security_version: 0,
+                preferences: Preferences::default(),
             });
             return s;
         }
@@ -421,6 +442,7 @@ impl Aggregate for User {
                 a.security_version += 1;
             }
             E::SignedOutEverywhere { .. } => a.security_version += 1,
+            E::PreferencesChanged { preferences, .. } => a.preferences = *preferences,
             E::UserReactivated { .. } => {
                 a.status = if a.email_verified {
                     UserStatus::Active

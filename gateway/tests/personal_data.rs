@@ -219,3 +219,107 @@ async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
     })
     .await;
 }
+
+/// Consent: nothing until given; each change recorded with its source (the person, or an
+/// admin for them) and kept in the trail; only the person and an admin see or change it.
+#[tokio::test]
+async fn consents_start_off_and_every_change_is_recorded_with_its_source() {
+    with_shop(&[], |base, db| async move {
+        let c = Client::new();
+        let (_, admin_pair) = login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
+        for email in ["ann@example.com", "bob@example.com"] {
+            let r = c
+                .post(format!("{base}/auth/register"))
+                .json(&json!({ "email": email, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let ann = token(&c, &base, "ann@example.com").await;
+        let bob = token(&c, &base, "bob@example.com").await;
+        let (_, _, me) = call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;
+        let url = format!("{base}/users/{}/preferences", me["id"].as_str().unwrap());
+
+        let (status, _, prefs) = call(&c, "GET", url.clone(), &ann, None, None).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            prefs,
+            json!({ "analytics_tracking": false, "marketing_email": false,
+                    "personalised_recommendations": false, "sms": false })
+        );
+        let (status, _, prefs) = call(
+            &c,
+            "PUT",
+            url.clone(),
+            &ann,
+            Some(json!({ "marketing_email": true, "analytics_tracking": true })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{prefs}");
+        assert_eq!(
+            (&prefs["marketing_email"], &prefs["sms"]),
+            (&json!(true), &json!(false))
+        );
+        let (status, consistency, prefs) = call(
+            &c,
+            "PUT",
+            url.clone(),
+            &admin,
+            Some(json!({ "marketing_email": false })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            prefs["analytics_tracking"], false,
+            "a field left out is not consented to"
+        );
+        let (status, _, _) = call(
+            &c,
+            "PUT",
+            url.clone(),
+            &ann,
+            Some(json!({ "newsletter": true })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 422);
+        for (method, body) in [("GET", None), ("PUT", Some(json!({ "sms": true })))] {
+            let (status, _, _) = call(&c, method, url.clone(), &bob, body, None).await;
+            assert_eq!(status, 404, "{method} by another customer");
+        }
+
+        // The read model and the trail hold who recorded each change.
+        let (status, _, export) = call(
+            &c,
+            "GET",
+            url.replace("/preferences", "/export"),
+            &ann,
+            None,
+            consistency.as_deref(),
+        )
+        .await;
+        assert_eq!(status, 200, "{export}");
+        assert_eq!(export["preferences"]["marketing_email"], false);
+        let pool = sqlx::PgPool::connect(&db).await.unwrap();
+        let source: String =
+            sqlx::query_scalar("select source from users.user_preferences where user_id = $1")
+                .bind(uuid::Uuid::parse_str(me["id"].as_str().unwrap()).unwrap())
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(source, "admin");
+        let changes: i64 = sqlx::query_scalar(
+            "select count(*) from audit.audit_logs where action = 'PreferencesChanged'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(changes, 2);
+        pool.close().await;
+    })
+    .await;
+}

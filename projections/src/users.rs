@@ -1,5 +1,5 @@
 //! The `users` read model: `users` (e-mail, names, role, status, whether the e-mail is
-//! verified) and `user_addresses`, from the `user` streams.
+//! verified), `user_addresses` and `user_preferences` (consents), from the `user` streams.
 //!
 //! Every statement is an upsert or an update keyed by the stream's user, so applying an
 //! event twice (the runner's checkpoint prevents it, a rebuild relies on it) leaves the
@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
-use domain::user::UserEvent;
+use domain::user::{ConsentSource, UserEvent};
 use domain::value::Address;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -100,6 +100,34 @@ async fn apply_user(
                   where user_id = $1",
             )
             .bind(user_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        UserEvent::PreferencesChanged {
+            preferences: p,
+            source,
+            at,
+        } => {
+            sqlx::query(
+                "insert into user_preferences (user_id, marketing_email, sms,
+                     personalised_recommendations, analytics_tracking, source, updated_at)
+                 values ($1, $2, $3, $4, $5, $6, $7)
+                 on conflict (user_id) do update set
+                     marketing_email = excluded.marketing_email, sms = excluded.sms,
+                     personalised_recommendations = excluded.personalised_recommendations,
+                     analytics_tracking = excluded.analytics_tracking,
+                     source = excluded.source, updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(p.marketing_email)
+            .bind(p.sms)
+            .bind(p.personalised_recommendations)
+            .bind(p.analytics_tracking)
+            .bind(match source {
+                ConsentSource::User => "user",
+                ConsentSource::Admin => "admin",
+            })
             .bind(at)
             .execute(&mut *tx)
             .await?;

@@ -2,8 +2,8 @@
 -- Names are unqualified: the projection runtime creates them in the schema `users`, or in
 -- its shadow `users__rebuild` during a rebuild, and swaps the two.
 --
--- Password hashes and verification/reset tokens stay in the event store: a read model is
--- read by more code than needs them.
+-- Password hashes live in the accounts context's credentials table, verification and reset
+-- tokens only as ids in the event store: a read model is read by more code than needs them.
 
 create table users (
     user_id        uuid primary key,
@@ -38,4 +38,16 @@ create table user_addresses (
     created_at  timestamptz not null,
     updated_at  timestamptz not null,
     primary key (user_id, address_id)
+);
+
+-- What each person consents to, and who recorded it last; no row: nothing consented to.
+create table user_preferences (
+    user_id                      uuid primary key references users (user_id) on delete cascade,
+    marketing_email              boolean not null,
+    sms                          boolean not null,
+    personalised_recommendations boolean not null,
+    analytics_tracking           boolean not null,
+    -- `user` or `admin`.
+    source                       text not null,
+    updated_at                   timestamptz not null
 );

@@ -7,7 +7,7 @@
 //!   ([`register`], [`create_user`], [`bootstrap_admin`]): the e-mail's uniqueness claim,
 //!   the registration, and the claim's release when the registration fails.
 //! - [`verification`]: e-mail verification and password reset links, issued and spent.
-//! - [`profile`]: names, role and suspension.
+//! - [`profile`]: names, role, suspension, signing out everywhere, consent.
 //! - [`addresses`]: an account's addresses.
 //! - [`sessions`]: sign-in facts (logins, failed logins, logouts, revoked refresh-token
 //!   families) recorded in the account's `session` stream for the audit trail.
@@ -35,7 +35,9 @@ pub mod verification;
 pub use account::{find, find_by_email, AccountError, Changed};
 pub use addresses::{add_address, remove_address, update_address, AddressChanged};
 pub use credentials::Credentials;
-pub use profile::{sign_out_everywhere, suspend, update_profile, update_user, Names};
+pub use profile::{
+    set_preferences, sign_out_everywhere, suspend, update_profile, update_user, Names,
+};
 pub use registration::{
     bootstrap_admin, create_user, register, Bootstrap, NewAccount, RegisterError,
 };

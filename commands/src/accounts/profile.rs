@@ -1,7 +1,7 @@
 //! Changes to an account's standing and names: the profile, the role, suspension, and
 //! ending every session.
 
-use domain::user::{Role, UserCommand};
+use domain::user::{ConsentSource, Preferences, Role, UserCommand};
 use uuid::Uuid;
 
 use crate::accounts::account::{self, AccountError, Changed};
@@ -114,4 +114,29 @@ pub async fn sign_out_everywhere(
         .handle(&account::stream(user_id), command, meta)
         .await?
         .position)
+}
+
+/// Records what `user_id` consents to (its owner, or an admin: `source` says which). A
+/// choice equal to the recorded one appends nothing.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn set_preferences(
+    handlers: &Handlers,
+    user_id: Uuid,
+    preferences: Preferences,
+    source: ConsentSource,
+    meta: CommandMeta,
+) -> Result<Changed, AccountError> {
+    let command = UserCommand::SetPreferences {
+        preferences,
+        source,
+        at: meta.occurred_at,
+    };
+    let handled = handlers
+        .users
+        .handle(&account::stream(user_id), command, meta)
+        .await?;
+    Ok(Changed {
+        account: account::get(handlers, user_id).await?,
+        position: handled.position,
+    })
 }

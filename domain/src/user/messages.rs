@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::preferences::{ConsentSource, Preferences};
 use super::role::Role;
 use super::tokens::TokenId;
 use crate::id::{AddressId, CredentialId, UserId};
@@ -57,6 +58,12 @@ pub enum UserCommand {
     },
     /// Ends every session: tokens issued before stop working.
     SignOutEverywhere {
+        at: DateTime<Utc>,
+    },
+    /// Records what the person consents to, all four at once.
+    SetPreferences {
+        preferences: Preferences,
+        source: ConsentSource,
         at: DateTime<Utc>,
     },
     UpdateProfile {
@@ -163,6 +170,12 @@ pub enum UserEvent {
     SignedOutEverywhere {
         at: DateTime<Utc>,
     },
+    /// What the person consents to from now on, and who recorded it.
+    PreferencesChanged {
+        preferences: Preferences,
+        source: ConsentSource,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(UserEvent {
@@ -179,4 +192,5 @@ crate::domain_event!(UserEvent {
     UserSuspended,
     UserReactivated,
     SignedOutEverywhere,
+    PreferencesChanged,
 });

@@ -339,3 +339,48 @@ fn v1_events_with_a_hash_upcast_to_the_credential_derived_from_it() {
         Err(crate::EventDecodeError::BadShape { .. })
     ));
 }
+
+/// Consent is recorded when it changes, with its source, and may always be withdrawn.
+#[test]
+fn preferences_are_recorded_when_they_change_even_when_suspended() {
+    let yes = Preferences {
+        marketing_email: true,
+        ..Preferences::default()
+    };
+    let set = |p: Preferences, source: ConsentSource| UserCommand::SetPreferences {
+        preferences: p,
+        source,
+        at: at(1),
+    };
+    let s = given(&[]);
+    assert_eq!(
+        s.registered.as_ref().unwrap().preferences,
+        Preferences::default()
+    );
+    assert_eq!(
+        User::decide(&s, &set(yes, ConsentSource::User)),
+        Ok(vec![UserEvent::PreferencesChanged {
+            preferences: yes,
+            source: ConsentSource::User,
+            at: at(1)
+        }])
+    );
+    let s = given(&[set(yes, ConsentSource::User)]);
+    assert_eq!(s.registered.as_ref().unwrap().preferences, yes);
+    assert_eq!(
+        User::decide(&s, &set(yes, ConsentSource::Admin)),
+        Ok(vec![])
+    );
+    let suspended = given(&[
+        set(yes, ConsentSource::User),
+        UserCommand::Suspend {
+            reason: "fraud".into(),
+            at: at(2),
+        },
+    ]);
+    let withdrawn = User::decide(
+        &suspended,
+        &set(Preferences::default(), ConsentSource::Admin),
+    );
+    assert_eq!(withdrawn.map(|e| e.len()), Ok(1));
+}

@@ -306,6 +306,15 @@ fn account_command() -> impl Strategy<Value = UserCommand> {
         }),
         Just(UserCommand::Reactivate { at: at() }),
         Just(UserCommand::SignOutEverywhere { at: at() }),
+        any::<(bool, bool)>().prop_map(|(m, a)| UserCommand::SetPreferences {
+            preferences: domain::user::Preferences {
+                marketing_email: m,
+                analytics_tracking: a,
+                ..Default::default()
+            },
+            source: domain::user::ConsentSource::User,
+            at: at(),
+        }),
     ]
 }
 

@@ -136,6 +136,7 @@ mod tests {
             addresses: BTreeMap::new(),
             created_at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
             security_version: 0,
+            preferences: Default::default(),
         };
         assert_eq!(
             serde_json::to_value(UserView::from(&account)).unwrap(),

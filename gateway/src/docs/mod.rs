@@ -72,6 +72,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::users::UsersApi::openapi());
     doc.merge(crate::users::AddressesApi::openapi());
     doc.merge(crate::users::ExportApi::openapi());
+    doc.merge(crate::users::PreferencesApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc

@@ -150,6 +150,12 @@ const ROUTES: &[Route] = &[
     secured("delete", "/api/v1/users/{id}", &[400, 401, 403, 404, 409]),
     secured("get", "/api/v1/users/{id}/addresses", &[400, 401, 404, 503]),
     secured("get", "/api/v1/users/{id}/export", &[400, 401, 404, 503]),
+    secured("get", "/api/v1/users/{id}/preferences", &[400, 401, 404]),
+    secured(
+        "put",
+        "/api/v1/users/{id}/preferences",
+        &[400, 401, 404, 422],
+    ),
     secured(
         "post",
         "/api/v1/users/{id}/addresses",

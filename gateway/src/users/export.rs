@@ -18,6 +18,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::access::self_or_admin;
+use super::preferences::UserPreferences;
 use super::view::{AddressRow, UserAccount, UserAddress, UserRow, USER_COLUMNS};
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
@@ -59,6 +60,9 @@ pub struct PersonalData {
     pub order_history: Vec<HistoryEntry>,
     /// The person's orders with their lines, oldest first.
     pub orders: Vec<OrderView>,
+    /// What the person consents to now; every change is in `activity`
+    /// (`PreferencesChanged`).
+    pub preferences: UserPreferences,
     /// Logins, failed logins, logouts and revoked sessions, oldest first.
     pub sign_ins: Vec<SignIn>,
     /// Whether `orders` or `activity` stopped at 10,000 entries.
@@ -134,6 +138,10 @@ async fn export(
     .fetch_optional(pool)
     .await?;
     let account = account.ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let preferences = commands::accounts::find(&state.handlers, id)
+        .await?
+        .map(|a| a.preferences)
+        .unwrap_or_default();
     let addresses: Vec<AddressRow> = sqlx::query_as(
         "select address_id, label, name, line1, line2, city, region, postal_code, country
            from users.user_addresses where user_id = $1 order by created_at, address_id",
@@ -183,6 +191,7 @@ async fn export(
         format: FORMAT,
         order_history: history.into_iter().map(HistoryEntry::from).collect(),
         orders: orders.into_iter().map(OrderView::from).collect(),
+        preferences: preferences.into(),
         sign_ins: sign_ins
             .into_iter()
             .map(

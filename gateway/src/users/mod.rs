@@ -11,6 +11,7 @@
 //! - `routes`: the account routes; its `router()` merges `addresses`'.
 //! - `addresses`: an account's addresses.
 //! - `export`: everything held about a person, as one document (`/users/{id}/export`).
+//! - `preferences`: what a person consents to (`/users/{id}/preferences`).
 //! - `view`: the answers (`UserAccount`, `UserAddress`, their pages) and the read-model
 //!   rows they are built from.
 //! - `access`: admins, and the self-or-admin rule.
@@ -18,10 +19,12 @@
 mod access;
 mod addresses;
 mod export;
+mod preferences;
 mod routes;
 mod view;
 
 pub use addresses::AddressesApi;
 pub use export::ExportApi;
+pub use preferences::{PreferencesApi, UserPreferences};
 pub use routes::{router, UsersApi};
 pub use view::{AddressPage, UserAccount, UserAddress, UserPage};

@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(get_one).put(update).delete(suspend))
         .merge(super::addresses::router())
         .merge(super::export::router())
+        .merge(super::preferences::router())
 }
 
 #[derive(OpenApi)]

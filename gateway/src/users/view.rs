@@ -212,6 +212,7 @@ mod tests {
             addresses: BTreeMap::new(),
             created_at: at(),
             security_version: 0,
+            preferences: Default::default(),
         };
         assert_eq!(
             serde_json::to_value(UserAccount::from(&account)).unwrap(),
