@@ -10,7 +10,6 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "violet kestrel under 9 lanterns";
 
-/// A request with a bearer token; answers the status, the consistency token and the body.
 async fn call(
     c: &Client,
     method: &str,
@@ -19,44 +18,19 @@ async fn call(
     body: Option<Value>,
     consistency: Option<&str>,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
-    if let Some(body) = body {
-        r = r.json(&body);
-    }
-    if let Some(t) = consistency {
-        r = r.header("X-Consistency-Token", t);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status();
-    let token = r
-        .headers()
-        .get("x-consistency-token")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, token, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn login(c: &Client, base: &str, email: &str, password: &str) -> (StatusCode, Value) {
-    let r = c
-        .post(format!("{base}/auth/login"))
-        .header("user-agent", "export-test/1.0")
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap_or(Value::Null))
+    let r = common::call(c, method, url, token, body, consistency).await;
+    (r.status, r.consistency, r.body)
 }
 
 async fn token(c: &Client, base: &str, email: &str) -> String {
-    let (status, pair) = login(c, base, email, PASSWORD).await;
-    assert_eq!(status, 200, "{pair}");
-    pair["access_token"].as_str().unwrap().to_owned()
+    common::access_token(c, base, email, PASSWORD).await
 }
 
 #[tokio::test]
 async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
     with_shop(&[], |base, _| async move {
         let c = Client::new();
-        let (_, admin_pair) = login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
         for email in ["ann@example.com", "bob@example.com"] {
             let r = c
@@ -67,7 +41,8 @@ async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
                 .unwrap();
             assert_eq!(r.status(), 201);
         }
-        let (status, _) = login(&c, &base, "ann@example.com", "not her password at all").await;
+        let (status, _) =
+            common::login(&c, &base, "ann@example.com", "not her password at all").await;
         assert_eq!(status, 401);
         let ann = token(&c, &base, "ann@example.com").await;
         let bob = token(&c, &base, "bob@example.com").await;
@@ -163,8 +138,8 @@ async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
             })
             .collect();
         assert!(
-            sign_ins.contains(&("SignInFailed", "export-test/1.0"))
-                && sign_ins.contains(&("SignedIn", "export-test/1.0")),
+            sign_ins.contains(&("SignInFailed", "gateway-tests/1.0"))
+                && sign_ins.contains(&("SignedIn", "gateway-tests/1.0")),
             "{sign_ins:?}"
         );
         let activity: Vec<&str> = export["activity"]
@@ -226,7 +201,7 @@ async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
 async fn consents_start_off_and_every_change_is_recorded_with_its_source() {
     with_shop(&[], |base, db| async move {
         let c = Client::new();
-        let (_, admin_pair) = login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
         for email in ["ann@example.com", "bob@example.com"] {
             let r = c

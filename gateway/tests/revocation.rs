@@ -17,24 +17,14 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
-    if let Some(body) = body {
-        r = r.json(&body);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
+    let r = common::call(c, method, url, token, body, None).await;
+    (r.status, r.body)
 }
 
 async fn login(c: &Client, base: &str, email: &str, password: &str) -> Value {
-    let r = c
-        .post(format!("{base}/auth/login"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    let (status, pair) = common::login(c, base, email, password).await;
+    assert_eq!(status, 200, "{pair}");
+    pair
 }
 
 fn access(pair: &Value) -> String {

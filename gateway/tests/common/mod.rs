@@ -114,3 +114,72 @@ where
     })
     .await;
 }
+
+/// An answer: its status, its consistency token, its body (`null` when not JSON).
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub consistency: Option<String>,
+    pub body: serde_json::Value,
+}
+
+/// `method url` with a bearer token, a JSON body and a consistency token, each when given.
+pub async fn call(
+    c: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+    consistency: Option<&str>,
+) -> Reply {
+    let mut r = c
+        .request(method.parse().expect("an HTTP method"), url)
+        .bearer_auth(token);
+    if let Some(body) = body {
+        r = r.json(&body);
+    }
+    if let Some(t) = consistency {
+        r = r.header("X-Consistency-Token", t);
+    }
+    let r = r.send().await.expect("the server answers");
+    let status = r.status();
+    let consistency = r
+        .headers()
+        .get("x-consistency-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Reply {
+        status,
+        consistency,
+        body: r.json().await.unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// `POST /auth/login`, with a user agent the audit trail can be searched for.
+pub async fn login(
+    c: &reqwest::Client,
+    base: &str,
+    email: &str,
+    password: &str,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let r = c
+        .post(format!("{base}/auth/login"))
+        .header("user-agent", "gateway-tests/1.0")
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("the server answers");
+    (
+        r.status(),
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// The access token of a login that must succeed.
+pub async fn access_token(c: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let (status, pair) = login(c, base, email, password).await;
+    assert_eq!(status, 200, "login of {email}: {pair}");
+    pair["access_token"]
+        .as_str()
+        .expect("a token pair")
+        .to_owned()
+}
