@@ -32,6 +32,9 @@
 //!   (`projections::notifications`) signs its links with.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations and pool
 //!   options.
+//! - [`lease`]: one runner of each process manager at a time across processes, by a
+//!   PostgreSQL session advisory lock that a standby takes over when its holder's session
+//!   ends.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
 //!
@@ -50,6 +53,7 @@ pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod inventory;
+pub mod lease;
 pub mod orders;
 pub mod payment;
 pub mod store;
