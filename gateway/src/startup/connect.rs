@@ -92,8 +92,11 @@ async fn create_database(options: &PgConnectOptions, database: &str) -> Result<(
         .await
     {
         Ok(_) => tracing::info!(%database, "created the database"),
-        // Another process created it in the meantime: what we wanted.
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+        // Another process created it in the meantime: what we wanted. Roles started at
+        // once race here; the loser hears 42P04 (it exists) or, when both were inside
+        // `create database` together, 23505 on the catalog's unique name.
+        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {
+        }
         Err(e) => return Err(e),
     }
     let _ = admin.close().await;
