@@ -70,6 +70,8 @@ impl Application {
         };
         let jwt_secret = match &config.jwt_secret {
             Some(secret) => secret.clone(),
+            // The relay and the read models sign nothing: no warning for them.
+            None if !role.serves_api() && role != Role::Process => Secret::random(),
             None => {
                 tracing::warn!(
                     "JWT_SECRET is not set: a random secret is used, so tokens will not survive a restart"
