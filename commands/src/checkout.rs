@@ -120,19 +120,34 @@ impl Checkout {
     }
 
     /// Runs until `shutdown` turns true: follows `$all` from the checkpoint and expires
-    /// reservations.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), SagaError> {
+    /// reservations ([`Checkout::follow`] and [`Checkout::expire`] together).
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), SagaError> {
+        tokio::try_join!(self.clone().follow(shutdown.clone()), self.expire(shutdown))?;
+        Ok(())
+    }
+
+    /// The saga alone: follows `$all` from the checkpoint until `shutdown` turns true.
+    ///
+    /// On shutdown it stops taking events, lets each lane finish the step it is in (a step
+    /// is never cut in half by this process, though a crash may cut it; the step's command
+    /// ids make a redo harmless), and saves how far it got. Returning only then matters to
+    /// a lease: the next holder starts after this one's last step, not beside it.
+    pub async fn follow(self, mut shutdown: watch::Receiver<bool>) -> Result<(), SagaError> {
         let start = self.checkpoint().await?;
         let mut events = self.store.subscribe_all(start).await?;
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<u64>();
+        let mut lane_tasks = tokio::task::JoinSet::new();
         let lanes: Vec<mpsc::UnboundedSender<(u64, RecordedEvent)>> = (0..LANES)
             .map(|_| {
                 let (tx, mut rx) = mpsc::unbounded_channel::<(u64, RecordedEvent)>();
                 let saga = self.clone();
                 let done = done_tx.clone();
-                tokio::spawn(async move {
+                let stopped = shutdown.clone();
+                lane_tasks.spawn(async move {
                     while let Some((seq, event)) = rx.recv().await {
-                        saga.handle_until_done(&event).await;
+                        if *stopped.borrow() || !saga.handle_until_done(&event, &stopped).await {
+                            return;
+                        }
                         if done.send(seq).is_err() {
                             return;
                         }
@@ -141,22 +156,21 @@ impl Checkout {
                 tx
             })
             .collect();
-        let expiry = tokio::spawn(self.clone().expire_loop(shutdown.clone()));
+        drop(done_tx);
 
         // seq → position of every dispatched event not yet known complete, in order.
-        let mut in_flight = std::collections::VecDeque::<(u64, Position)>::new();
-        let mut completed = BTreeSet::new();
+        let mut progress = Progress::default();
         let mut next_seq = 0u64;
         let mut last_dispatched = start;
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         loop {
             tokio::select! {
-                _ = shutdown.changed() => break,
+                () = crate::lease::stopped(&mut shutdown) => break,
                 next = events.next() => match next {
                     Some(Ok(event)) => {
                         let lane = lane_of(&event);
                         last_dispatched = event.position;
-                        in_flight.push_back((next_seq, event.position));
+                        progress.in_flight.push_back((next_seq, event.position));
                         if lanes[lane].send((next_seq, event)).is_err() {
                             break;
                         }
@@ -172,39 +186,56 @@ impl Checkout {
                     None => break,
                 },
                 Some(seq) = done_rx.recv() => {
-                    completed.insert(seq);
+                    progress.completed.insert(seq);
                 }
-                _ = tick.tick() => {
-                    let mut reached = None;
-                    while let Some(&(seq, pos)) = in_flight.front() {
-                        if !completed.remove(&seq) {
-                            break;
-                        }
-                        in_flight.pop_front();
-                        reached = Some(pos);
-                    }
-                    if let Some(pos) = reached {
-                        if let Err(e) = self.save_checkpoint(pos).await {
-                            tracing::warn!(error = %e, "checkout saga could not save its checkpoint");
-                        }
-                    }
-                }
+                _ = tick.tick() => self.save_progress(&mut progress).await,
             }
         }
-        expiry.abort();
+        drop(lanes);
+        while lane_tasks.join_next().await.is_some() {}
+        while let Ok(seq) = done_rx.try_recv() {
+            progress.completed.insert(seq);
+        }
+        self.save_progress(&mut progress).await;
         Ok(())
     }
 
-    /// Handles one event, retrying failures of storage until they pass: skipping an event
-    /// would strand a reservation or an order.
-    async fn handle_until_done(&self, event: &RecordedEvent) {
+    /// Moves the checkpoint past every event completed along with all before it.
+    async fn save_progress(&self, progress: &mut Progress) {
+        let mut reached = None;
+        while let Some(&(seq, pos)) = progress.in_flight.front() {
+            if !progress.completed.remove(&seq) {
+                break;
+            }
+            progress.in_flight.pop_front();
+            reached = Some(pos);
+        }
+        if let Some(pos) = reached {
+            if let Err(e) = self.save_checkpoint(pos).await {
+                tracing::warn!(error = %e, "checkout saga could not save its checkpoint");
+            }
+        }
+    }
+
+    /// Handles one event, retrying failures of storage until they pass (skipping an event
+    /// would strand a reservation or an order) or until `stopped`: `false` when it gave up,
+    /// and the event then stays behind the checkpoint for the next run.
+    async fn handle_until_done(
+        &self,
+        event: &RecordedEvent,
+        stopped: &watch::Receiver<bool>,
+    ) -> bool {
         let mut delay = Duration::from_millis(50);
         loop {
             match self.handle(event).await {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(e) => {
                     tracing::warn!(error = %e, event = %event.id, event_type = %event.event_type, "checkout saga step failed; retrying");
-                    tokio::time::sleep(delay).await;
+                    let mut stopped = stopped.clone();
+                    tokio::select! {
+                        () = crate::lease::stopped(&mut stopped) => return false,
+                        () = tokio::time::sleep(delay) => {}
+                    }
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
             }
@@ -494,11 +525,13 @@ impl Checkout {
         Ok(due.len())
     }
 
-    async fn expire_loop(self, mut shutdown: watch::Receiver<bool>) {
+    /// The reservation expiry alone: every [`EXPIRY_EVERY`], cancels what is due, until
+    /// `shutdown` turns true (a pass under way finishes first).
+    pub async fn expire(self, mut shutdown: watch::Receiver<bool>) -> Result<(), SagaError> {
         let mut tick = tokio::time::interval(EXPIRY_EVERY);
         loop {
             tokio::select! {
-                _ = shutdown.changed() => return,
+                () = crate::lease::stopped(&mut shutdown) => return Ok(()),
                 _ = tick.tick() => {
                     if let Err(e) = self.expire_due(Utc::now()).await {
                         tracing::warn!(error = %e, "reservation expiry failed; retrying");
@@ -507,6 +540,15 @@ impl Checkout {
             }
         }
     }
+}
+
+/// Which dispatched events are done, so the checkpoint moves only past a complete prefix.
+#[derive(Default)]
+struct Progress {
+    /// seq and position of every dispatched event not yet passed, in order.
+    in_flight: std::collections::VecDeque<(u64, Position)>,
+    /// Events done out of order, waiting for those before them.
+    completed: BTreeSet<u64>,
 }
 
 fn order_id_of(order_stream: &str) -> Result<Uuid, SagaError> {

@@ -32,6 +32,9 @@
 //!   (`projections::notifications`) signs its links with.
 //! - [`database`]: what every floor shares of PostgreSQL: the migrations and pool
 //!   options.
+//! - [`lease`]: one runner of each process manager at a time across processes, by a
+//!   PostgreSQL session advisory lock that a standby takes over when its holder's session
+//!   ends.
 //! - [`privacy`]: crypto-shredding (issue 20, ADR 0005): the data keys of data subjects,
 //!   wrapped by the master key, and the envelope personal fields are sealed in.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
@@ -52,6 +55,7 @@ pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod inventory;
+pub mod lease;
 pub mod orders;
 pub mod payment;
 pub mod privacy;

@@ -28,8 +28,10 @@ pub struct Cli {
 
 /// What the process runs. Each role can run alone to scale out; `serve` runs them all.
 ///
-/// Each role is one `Application::with_*` step in `main.rs`; every process also serves the
-/// HTTP API (health and metrics included) on `BIND`, so give each its own.
+/// Each role is one `Application::with_*` step in `main.rs`. `serve` and `gateway` serve
+/// the HTTP API on `BIND`; `relay`, `project` and `process` serve only `/health`,
+/// `/health/detailed` and `/metrics`, on `METRICS_BIND` (by default 127.0.0.1:8081, 8082
+/// and 8083), so every role starts on one host with its defaults.
 #[derive(Debug, Clone, Copy, Subcommand, PartialEq, Eq)]
 pub enum Command {
     /// Every role in one process: the HTTP gateway, the process managers, the notification
@@ -42,6 +44,9 @@ pub enum Command {
     /// The projection workers alone (JetStream consumers with NATS_URL, else the store's
     /// `$all` in process).
     Project,
+    /// The process managers alone: the checkout saga and reservation expiry (one copy runs
+    /// each, the others stand by) and the notification worker (copies share the outbox).
+    Process,
     /// Apply the database migrations and exit.
     Migrate,
     /// Fill an empty shop with a demo catalog (categories, products, stock) and exit;
@@ -112,9 +117,15 @@ pub struct Config {
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true, value_parser = parse_jwt_secret)]
     pub jwt_secret: Option<Secret>,
 
-    /// Where the gateway listens (`127.0.0.1:0` picks a free port).
+    /// Where `serve` and `gateway` serve the HTTP API (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
     pub bind: SocketAddr,
+
+    /// Where `relay`, `project` and `process` serve `/health`, `/health/detailed` and
+    /// `/metrics` (`127.0.0.1:0` picks a free port). Unset: 127.0.0.1:8081 (relay), 8082
+    /// (project), 8083 (process). `serve` and `gateway` serve them on BIND.
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// Largest request body accepted, in bytes; larger ones answer 413.
     #[arg(
@@ -480,6 +491,7 @@ mod tests {
         assert_eq!(c.nats_stream, "ULTRAMARKET");
         assert_eq!(c.nats_subject_prefix, "events");
         assert_eq!(c.bind, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(c.metrics_bind, None);
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.rate_limit_per_minute, 1200);
         assert_eq!(c.login_failures_limit, 10);

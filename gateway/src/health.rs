@@ -3,7 +3,8 @@
 //! `/health` answers as long as the process serves HTTP (a liveness probe must not fail
 //! because a dependency did, or the orchestrator restarts a healthy process). `/health/
 //! detailed` checks each dependency, each bounded by a timeout, and answers 503 when one
-//! the gateway needs is down.
+//! the gateway needs is down; it also says what the process runs (its role, its tasks, and
+//! for each process manager whether this copy holds its lease).
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -14,10 +15,12 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use commands::lease::LeaseState;
 use commands::store::Position;
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
+use crate::startup::role::RunningTask;
 use crate::state::AppState;
 
 /// A dependency that takes longer than this to answer a trivial request counts as down.
@@ -148,7 +151,57 @@ pub struct Readiness {
     /// `ok` when every required dependency is up, `degraded` otherwise.
     pub status: &'static str,
     pub uptime_seconds: u64,
+    /// What this process was started as: `serve`, `gateway`, `relay`, `project` or
+    /// `process`.
+    pub role: &'static str,
+    /// The background tasks this process runs, in the order they were added.
+    pub tasks: Vec<TaskState>,
     pub components: Components,
+}
+
+/// One background task of the process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskState {
+    /// `checkout saga`, `reservation expiry`, `notification worker`, `relay`, a read
+    /// model's name, ...
+    pub name: &'static str,
+    /// For a process manager: whether this copy holds its lease and runs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lease: Option<LeaseView>,
+}
+
+/// A process manager's lease as this copy sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LeaseView {
+    /// `held`: this copy runs the manager; `standby`: another copy does (or the database
+    /// is away), and this one takes over when it goes.
+    pub state: &'static str,
+    /// Since when this copy holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<DateTime<Utc>>,
+    /// How many times this copy has taken it since it started.
+    pub terms: u32,
+}
+
+impl From<RunningTask> for TaskState {
+    fn from(task: RunningTask) -> Self {
+        let lease = task.lease.map(|report| {
+            let report = *report.borrow();
+            let (state, since) = match report.state {
+                LeaseState::Held { since } => ("held", Some(since)),
+                LeaseState::Waiting => ("standby", None),
+            };
+            LeaseView {
+                state,
+                since,
+                terms: report.terms,
+            }
+        });
+        TaskState {
+            name: task.name,
+            lease,
+        }
+    }
 }
 
 /// Readiness: each dependency with its state and answer time.
@@ -244,6 +297,13 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
     let body = Readiness {
         status: if up { "ok" } else { "degraded" },
         uptime_seconds: state.started.elapsed().as_secs(),
+        role: state.running.role.name(),
+        tasks: state
+            .running
+            .tasks()
+            .into_iter()
+            .map(TaskState::from)
+            .collect(),
         components: Components {
             postgres,
             event_store: EventStoreCheck {

@@ -5,9 +5,11 @@
 //!
 //! - [`config`]: [`Config`](config::Config), one typed struct of flags with environment
 //!   fallbacks, read once; secrets wrapped so they never print.
-//! - [`startup`]: [`Application::build`](startup::Application::build) (database created if
-//!   missing, migrations, the event store, NATS when configured, the listener), the
-//!   `with_*` roles and their background tasks, and `run_until_stopped` (graceful shutdown).
+//! - [`startup`]: [`Application::build_as`](startup::Application::build_as) a
+//!   [`Role`](startup::Role) (database created if missing, migrations, the event store,
+//!   NATS when configured, the listener: `BIND` for the API, `METRICS_BIND` for the roles
+//!   without it), the `with_*` roles and their background tasks (process managers under a
+//!   lease each), and `run_until_stopped` (graceful shutdown).
 //! - [`state`]: [`AppState`](state::AppState), what every handler can reach; it imports no
 //!   resource module.
 //! - [`router`]: `api_router()` (every `/api/v1`
@@ -36,9 +38,10 @@
 //! on `/api/v1` the rate limit), reaches a handler that extracts what it needs, and is
 //! answered either by its result or by an [`ApiError`](error::ApiError). Commands go
 //! through `commands` (load, decide, append) with the request id as correlation id; queries
-//! read PostgreSQL read models. Background roles (the process managers today; the relay and
-//! projection workers as they land) run beside the server in `serve`, each with the shared
-//! shutdown signal.
+//! read PostgreSQL read models. Background roles (the process managers, the relay, the
+//! projection workers, the notifier) run beside the server in `serve`, or in processes of
+//! their own (`relay`, `project`, `process`) that serve only health and metrics, each task
+//! with the shared shutdown signal.
 
 pub mod audit;
 pub mod auth;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use clap::Parser;
 use gateway::config::{Cli, Command, LogFormat, Secret};
 use gateway::seed::seed_demo;
-use gateway::startup::{migrate_database, shutdown_signal, Application};
+use gateway::startup::{migrate_database, shutdown_signal, Application, Role};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve => {
             // Every role in one process; the relay only when NATS_URL is set.
             let notifier = cli.config.notifier.clone();
-            Application::build(cli.config)
+            Application::build_as(Role::Serve, cli.config)
                 .await?
                 .with_process_managers()
                 .with_relay()
@@ -31,23 +31,30 @@ async fn main() -> anyhow::Result<()> {
                 cli.config.nats_url.is_some(),
                 "`ultramarket relay` needs NATS_URL (nats://127.0.0.1:4222); start one with `nats-server -js`"
             );
-            Application::build(cli.config)
+            Application::build_as(Role::Relay, cli.config)
                 .await?
                 .with_relay()
                 .run_until_stopped(shutdown_signal())
                 .await?;
         }
         Command::Project => {
-            let notifier = cli.config.notifier.clone();
-            Application::build(cli.config)
+            Application::build_as(Role::Project, cli.config)
                 .await?
                 .with_projections()
+                .run_until_stopped(shutdown_signal())
+                .await?;
+        }
+        Command::Process => {
+            let notifier = cli.config.notifier.clone();
+            Application::build_as(Role::Process, cli.config)
+                .await?
+                .with_process_managers()
                 .with_notifier(notifier)?
                 .run_until_stopped(shutdown_signal())
                 .await?;
         }
         Command::Gateway => {
-            Application::build(cli.config)
+            Application::build_as(Role::Gateway, cli.config)
                 .await?
                 .run_until_stopped(shutdown_signal())
                 .await?;

@@ -1,5 +1,6 @@
 //! How the routes and the layers fit together: [`api_router`], the `/api/v1` routes (each resource module's `router()`, merged); and
-//! [`app`], the whole HTTP service with its middleware.
+//! [`app`], the whole HTTP service with its middleware; [`operations`], the probes and
+//! metrics alone, for the roles that serve no API.
 //!
 //! A new resource is a module with `pub fn router() -> Router<AppState>` (paths relative
 //! to `/api/v1`) and a `#[derive(OpenApi)]`; it joins with one `.merge(...)` in
@@ -85,6 +86,22 @@ pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
         // After every route is added: it applies to the routes present when called.
         .method_not_allowed_fallback(method_not_allowed)
         .layer(layers)
+        .with_state(state)
+}
+
+/// What a process without the API serves (relay, project, process): `/health`,
+/// `/health/detailed` and `/metrics`, each request with its id and counted in the metrics;
+/// anything else is a 404 problem.
+pub fn operations(state: AppState) -> Router {
+    // Each `Router::layer` wraps what is already there: the last one is the outermost.
+    Router::new()
+        .merge(crate::health::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(CatchPanicLayer::custom(panic_to_problem))
+        .layer(map_response(render_bare_errors))
+        .layer(from_fn(http_metrics::track))
+        .layer(from_fn(request_id))
         .with_state(state)
 }
 

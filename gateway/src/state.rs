@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use crate::auth::stamps::Stamps;
 use crate::config::{Config, Secret};
 use crate::hashing::PasswordHasher;
+use crate::startup::role::Running;
 
 /// What every request handler can reach. Cheap to clone: handles and `Arc`s only.
 #[derive(Clone)]
@@ -47,4 +48,6 @@ pub struct AppState {
     pub credentials: Credentials,
     /// Each account's security version, which access tokens are checked against.
     pub stamps: Arc<Stamps>,
+    /// What this process runs (its role and tasks), for `/health/detailed`.
+    pub running: Arc<Running>,
 }

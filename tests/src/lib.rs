@@ -23,6 +23,8 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+pub mod deployment;
+
 /// Signs the server's access tokens and e-mail links; the tests know it so they can forge
 /// an expired token.
 pub const JWT_SECRET: &str = "e2e-suite-jwt-secret-of-at-least-32-bytes";
@@ -39,7 +41,7 @@ pub const EVENTUALLY: Duration = Duration::from_secs(60);
 const KEPT_LINES: usize = 300;
 
 /// The PostgreSQL server the tests use, without a database name.
-fn postgres_server() -> String {
+pub(crate) fn postgres_server() -> String {
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let url = url.split('?').next().unwrap_or(&url).to_owned();
@@ -200,11 +202,15 @@ fn keep_lines(stream: impl std::io::Read + Send + 'static, tag: &'static str, ou
     });
 }
 
-/// A running `ultramarket serve` on a database of its own.
+/// A running `ultramarket serve` on a database of its own, or one role of a
+/// [`Deployment`](deployment::Deployment) on the deployment's database.
 pub struct Server {
     child: Child,
     output: Output,
-    database: String,
+    /// `serve`, `gateway`, `relay`, `project` or `process`.
+    pub role: String,
+    /// The database this server owns and drops; `None` for a deployment's role.
+    database: Option<String>,
     /// `http://127.0.0.1:<port>`
     pub origin: String,
     /// The server's own database, for what the API does not show.
@@ -223,6 +229,14 @@ impl Server {
     pub async fn start_with(extra: &[&str]) -> Server {
         let database = format!("e2e_{}", Uuid::new_v4().simple());
         let database_url = format!("{}/{database}", postgres_server());
+        let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Self::spawn(&database_url, Some(database), &args).await
+    }
+
+    /// Starts the binary with `args` (the role first) on `database_url` and waits for
+    /// `/health`. With `owned`, the database is this server's and is dropped with it.
+    pub(crate) async fn spawn(database_url: &str, owned: Option<String>, args: &[&str]) -> Server {
         let mut command = Command::new(binary());
         // A clean environment: a developer's DATABASE_URL, NATS_URL, SMTP_URL or limits
         // must not change what the suite tests.
@@ -232,11 +246,11 @@ impl Server {
                 command.env(keep, v);
             }
         }
+        let (role, rest) = args.split_first().expect("a role");
         command
             .env("RUST_LOG", "info,sqlx=warn")
-            .arg("serve")
-            .args(["--database-url", &database_url])
-            .args(["--bind", "127.0.0.1:0"])
+            .arg(role)
+            .args(["--database-url", database_url])
             .args(["--jwt-secret", JWT_SECRET])
             .args(["--bootstrap-admin-email", ADMIN_EMAIL])
             .args(["--bootstrap-admin-password", ADMIN_PASSWORD])
@@ -247,7 +261,7 @@ impl Server {
             // machine busy compiling, projections can fall that far behind. The suite
             // checks that a query waits for its token, not how fast projections are.
             .args(["--consistency-wait-ms", "15000"])
-            .args(extra)
+            .args(rest)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -271,14 +285,21 @@ impl Server {
         let mut server = Server {
             child,
             output,
-            database,
+            role: (*role).to_owned(),
+            database: owned,
             // Known once the server says where it listens.
             origin: String::new(),
-            db: PgPool::connect_lazy(&database_url).expect("a valid database URL"),
+            db: PgPool::connect_lazy(database_url).expect("a valid database URL"),
             client,
         };
         server.wait_until_healthy().await;
         server
+    }
+
+    /// Kills the process at once (SIGKILL): no draining, no goodbye.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     async fn wait_until_healthy(&mut self) {
@@ -297,7 +318,8 @@ impl Server {
             }
             if let Some(status) = self.child.try_wait().expect("the child's status") {
                 panic!(
-                    "ultramarket serve exited with {status} before answering /health:\n{}",
+                    "ultramarket {} exited with {status} before answering /health:\n{}",
+                    self.role,
                     self.output_tail()
                 );
             }
@@ -314,7 +336,8 @@ impl Server {
             }
             assert!(
                 Instant::now() < deadline,
-                "ultramarket serve did not {} within {START_TIMEOUT:?}:\n{}",
+                "ultramarket {} did not {} within {START_TIMEOUT:?}:\n{}",
+                self.role,
                 if self.origin.is_empty() {
                     "log where it listens"
                 } else {
@@ -435,17 +458,25 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
         if std::thread::panicking() {
             eprintln!(
-                "--- ultramarket serve output (last {KEPT_LINES} lines) ---\n{}",
+                "--- ultramarket {} output (last {KEPT_LINES} lines) ---\n{}",
+                self.role,
                 self.output_tail()
             );
         }
-        // Drop runs inside the test's runtime, where blocking on a future is not allowed:
-        // the database goes away from a thread with a runtime of its own.
-        let database = self.database.clone();
+        if let Some(database) = &self.database {
+            drop_database(database);
+        }
+    }
+}
+
+/// Drops `database`. Drop runs inside the test's runtime, where blocking on a future is
+/// not allowed: the database goes away from a thread with a runtime of its own.
+pub(crate) fn drop_database(database: &str) {
+    {
+        let name = database.to_owned();
         let dropped = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -453,7 +484,7 @@ impl Drop for Server {
             rt.block_on(async {
                 let admin = PgPool::connect(&format!("{}/postgres", postgres_server())).await?;
                 sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "drop database if exists {database} with (force)"
+                    "drop database if exists {name} with (force)"
                 )))
                 .execute(&admin)
                 .await?;
@@ -464,7 +495,7 @@ impl Drop for Server {
         })
         .join();
         if !matches!(dropped, Ok(Ok(()))) {
-            eprintln!("could not drop the test database {}", self.database);
+            eprintln!("could not drop the test database {database}");
         }
     }
 }

@@ -189,9 +189,9 @@ fn compose_is_safe_as_shipped() {
             s.restart.as_deref().is_some_and(|r| r != "no"),
             "{name} has no restart policy"
         );
-        // Only the engine is published; a development tool only on the loopback
-        // interface.
-        if name != "ultramarket" && !s.ports.is_empty() {
+        // Only the engine is published (serve, or the split deployment's gateway); a
+        // development tool only on the loopback interface.
+        if name != "ultramarket" && name != "gateway" && !s.ports.is_empty() {
             assert!(
                 s.profiles.iter().any(|p| p == "dev"),
                 "{name} publishes {:?}",
@@ -221,6 +221,50 @@ fn compose_is_safe_as_shipped() {
             value.contains(&format!("${{{var}:?"))
         }
     };
+    // The split deployment: the four roles from the engine's image, under a profile of
+    // their own (so `docker compose up` still runs `serve` alone), the gateway published
+    // like `serve`, the other roles not at all, each checked on its own health port.
+    for (role, health) in [
+        ("gateway", "8080"),
+        ("relay", "8081"),
+        ("project", "8082"),
+        ("process", "8083"),
+    ] {
+        let s = services
+            .get(role)
+            .unwrap_or_else(|| panic!("no {role} service"));
+        assert_eq!(s.profiles, ["split"], "{role}");
+        assert!(
+            s.command.contains(&format!("\"{role}\"")),
+            "{role}: {}",
+            s.command
+        );
+        if role == "gateway" {
+            assert_eq!(
+                s.ports, gateway.ports,
+                "the split gateway is published like serve"
+            );
+        } else {
+            assert!(s.ports.is_empty(), "{role} publishes {:?}", s.ports);
+            assert!(
+                s.environment["METRICS_BIND"].ends_with(&format!(":{health}")),
+                "{role}: {:?}",
+                s.environment
+            );
+        }
+        assert!(from_env(
+            &s.environment["DATABASE_URL"],
+            "POSTGRES_PASSWORD"
+        ));
+        assert!(from_env(&s.environment["NATS_URL"], "NATS_TOKEN"));
+    }
+    for role in ["gateway", "process"] {
+        assert!(
+            from_env(&services[role].environment["JWT_SECRET"], "JWT_SECRET"),
+            "{role}"
+        );
+    }
+
     let postgres = &services["postgres"];
     assert!(
         from_env(

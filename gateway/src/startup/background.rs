@@ -1,0 +1,113 @@
+//! The background roles a process can be given on top of what [`Application::build_as`]
+//! starts: the process managers, the relay, the read models, the notifier.
+//!
+//! [`Application::build_as`]: crate::startup::app::Application::build_as
+
+use std::time::Duration;
+
+use commands::checkout::Checkout;
+use commands::handler::CommandHandler;
+
+use crate::startup::app::Application;
+use crate::startup::error::StartupError;
+
+/// How many aggregate states each of the saga's command handlers keeps cached.
+const STATE_CACHE_CAPACITY: u64 = 100_000;
+
+/// The checkout saga's task and lease name.
+pub const CHECKOUT_SAGA: &str = "checkout saga";
+/// The reservation expiry's task and lease name.
+pub const RESERVATION_EXPIRY: &str = "reservation expiry";
+
+impl Application {
+    /// Adds the process managers: the checkout saga and the reservation expiry, each run
+    /// only while this process holds its lease (`commands::lease`), so that any number of
+    /// copies run each step once: one copy runs a manager, the others stand by and take
+    /// over when it goes.
+    pub fn with_process_managers(self) -> Self {
+        let state = self.state();
+        let saga = Checkout::new(
+            state.store.clone(),
+            state.pool.clone(),
+            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
+            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
+            state.config.reservation_ttl,
+        );
+        let expiry = saga.clone();
+        self.with_leased_task(CHECKOUT_SAGA, move |stop| saga.clone().follow(stop))
+            .with_leased_task(RESERVATION_EXPIRY, move |stop| expiry.clone().expire(stop))
+    }
+
+    /// Adds the relay, publishing `$all` to JetStream, when NATS is configured; without
+    /// NATS there is nothing to relay to (projections then follow the store in process).
+    pub fn with_relay(self) -> Self {
+        let Some(client) = self.state().nats.clone() else {
+            tracing::info!("NATS_URL is not set; no relay runs");
+            return self;
+        };
+        let relay = projections::relay::Relay::new(
+            self.state().store.clone(),
+            self.state().pool.clone(),
+            async_nats::jetstream::new(client),
+            self.jetstream_config(),
+        );
+        self.with_task("relay", move |stop| relay.run(stop))
+    }
+
+    fn jetstream_config(&self) -> projections::jetstream::JetStreamConfig {
+        projections::jetstream::JetStreamConfig::new(
+            self.state().config.nats_stream.clone(),
+            self.state().config.nats_subject_prefix.clone(),
+        )
+    }
+
+    /// Adds one worker per read model and the monitor that measures their lag. With NATS
+    /// configured each worker follows its JetStream consumer (the store filling any gap);
+    /// without, it follows the store's `$all` in process.
+    pub fn with_projections(mut self) -> Self {
+        let (store, pool) = (self.state().store.clone(), self.state().pool.clone());
+        let names = projections::all().iter().map(|p| p.name()).collect();
+        let jetstream = self.state().nats.clone().map(async_nats::jetstream::new);
+        let jetstream_config = self.jetstream_config();
+        for projection in projections::all() {
+            let runner = projections::Runner::new(store.clone(), pool.clone(), projection);
+            match jetstream.clone() {
+                Some(js) => {
+                    let config = jetstream_config.clone();
+                    self = self.with_task(runner.name(), move |stop| {
+                        projections::jetstream::run(runner, js, config, stop)
+                    });
+                }
+                None => self = self.with_task(runner.name(), move |stop| runner.run(stop)),
+            }
+        }
+        self.with_task("projection lag monitor", move |stop| {
+            projections::status::monitor(store, pool, names, Duration::from_secs(2), stop)
+        })
+    }
+
+    /// Adds the notification worker: it delivers the `notifications` outbox through SMTP
+    /// when `settings.smtp_url` is set, else to the server's log, links included (a warning
+    /// at start says so). It takes no lease: each message is claimed through its own stream
+    /// before it is sent, so several copies share the outbox and none sends a message
+    /// another claimed.
+    /// Its links carry tokens keyed by the same secret the gateway checks them with, so a
+    /// worker in another process needs the same `JWT_SECRET`.
+    pub fn with_notifier(
+        self,
+        settings: projections::notifications::NotifierSettings,
+    ) -> Result<Self, StartupError> {
+        let transport = settings.transport().map_err(|e| StartupError::TaskFailed {
+            task: "notification worker",
+            cause: e.to_string(),
+        })?;
+        let worker = projections::notifications::Notifier::new(
+            self.state().store.clone(),
+            self.state().pool.clone(),
+            crate::auth::email_tokens(self.state()),
+            transport,
+            settings,
+        );
+        Ok(self.with_task("notification worker", move |stop| worker.run(stop)))
+    }
+}
