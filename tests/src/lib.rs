@@ -64,8 +64,19 @@ pub(crate) fn postgres_server() -> String {
 /// `ULTRAMARKET_BIN` names another binary and skips all this.
 pub fn binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        if let Ok(given) = std::env::var("ULTRAMARKET_BIN") {
+    BINARY.get_or_init(|| workspace_binary("ULTRAMARKET_BIN", "gateway", "ultramarket"))
+}
+
+/// The `umctl` binary this workspace builds, found or built as [`binary`] is
+/// (`UMCTL_BIN` names another).
+pub fn umctl() -> &'static Path {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY.get_or_init(|| workspace_binary("UMCTL_BIN", "replay-tools", "umctl"))
+}
+
+fn workspace_binary(env: &str, package: &str, name: &str) -> PathBuf {
+    {
+        if let Ok(given) = std::env::var(env) {
             return PathBuf::from(given);
         }
         let exe = std::env::current_exe().expect("the test executable's path");
@@ -74,7 +85,7 @@ pub fn binary() -> &'static Path {
             .and_then(Path::parent)
             .expect("the test runs from target/<profile>/deps");
         let target_dir = profile_dir.parent().expect("target/<profile>");
-        let binary = profile_dir.join(format!("ultramarket{}", std::env::consts::EXE_SUFFIX));
+        let binary = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .expect("tests/ sits in the workspace");
@@ -85,7 +96,7 @@ pub fn binary() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut build = Command::new(cargo);
         build
-            .args(["build", "--quiet", "-p", "gateway", "--bin", "ultramarket"])
+            .args(["build", "--quiet", "-p", package, "--bin", name])
             .arg("--manifest-path")
             .arg(workspace.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", target_dir);
@@ -93,10 +104,10 @@ pub fn binary() -> &'static Path {
             build.arg("--release");
         }
         let status = build.status().expect("cargo runs");
-        assert!(status.success(), "building the ultramarket binary failed");
+        assert!(status.success(), "building the {name} binary failed");
         assert!(binary.exists(), "{} was not built", binary.display());
         binary
-    })
+    }
 }
 
 /// Whether a file the binary is built from (the crates it links, the read models' DDL,
@@ -114,7 +125,7 @@ fn sources_changed_since(workspace: &Path, since: std::time::SystemTime) -> bool
         }
         meta.modified().is_ok_and(|m| m > since)
     }
-    let crates = ["domain", "commands", "projections", "gateway"];
+    let crates = ["domain", "commands", "projections", "gateway", "replay-tools"];
     crates
         .iter()
         .flat_map(|c| ["src", "Cargo.toml", "build.rs", "assets"].map(|p| format!("{c}/{p}")))
