@@ -17,6 +17,7 @@ use super::batch::{apply_in, begin_batch, Target};
 use super::projection::{Projection, ProjectionError};
 use super::schema::{ensure_schema, SchemaState};
 use crate::checkpoint;
+use crate::lease;
 
 /// Most events applied in one transaction.
 pub const BATCH: usize = 500;
@@ -371,10 +372,21 @@ impl Runner {
     }
 
     /// Runs from the store's own `$all` subscription (the embedded feed) until `shutdown`
-    /// turns true. A batch that fails for a passing reason is retried after a pause
-    /// rather than skipped: a read model that silently missed an event would be wrong
-    /// forever.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+    /// turns true, while this process holds the read model's lease (see [`lease_key`]):
+    /// a runner of the same read model in another process stands by meanwhile. A batch
+    /// that fails for a passing reason is retried after a pause rather than skipped: a
+    /// read model that silently missed an event would be wrong forever.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        let pool = self.pool.clone();
+        lease::lead(&pool, &lease_key(self.name()), shutdown, |stop| {
+            self.clone().follow(stop)
+        })
+        .await
+    }
+
+    /// [`Runner::run`] once the lease is held: from the checkpoint in the table, wherever
+    /// a previous leader left it.
+    async fn follow(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
         self.prepare().await?;
         loop {
@@ -421,6 +433,12 @@ impl Runner {
             }
         }
     }
+}
+
+/// The lease a read model's runners share (see [`crate::lease`]): one process at a time
+/// follows `$all` into its tables, by whichever feed.
+pub fn lease_key(projection: &str) -> String {
+    format!("projection:{projection}")
 }
 
 /// Moves a watched position to `to` if that is later, waking its receivers only then: a
