@@ -64,6 +64,17 @@ pub enum LogFormat {
     Json,
 }
 
+/// Where the per-IP rate limit keeps its counts (`RATE_LIMIT_STORE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitStore {
+    /// In PostgreSQL, one row per client: every gateway on the database keeps one limit.
+    #[default]
+    Postgres,
+    /// In this process's memory: no database round trip, but N gateways allow N times
+    /// the limit.
+    Memory,
+}
+
 /// The payment providers this build can charge through (`PAYMENT_PROVIDER`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PaymentProviderName {
@@ -144,6 +155,11 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_per_minute: u32,
+
+    /// `postgres`: the limit is shared by every gateway on the database (one statement per
+    /// request); `memory`: each process counts alone.
+    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Postgres, global = true)]
+    pub rate_limit_store: RateLimitStore,
 
     /// `Idempotency-Key` answers kept per caller (user or guest cart) at once, i.e. within
     /// 24 hours; a new key beyond it answers 429 `idempotency_quota_exceeded`. 0: no quota.
@@ -494,6 +510,7 @@ mod tests {
         assert_eq!(c.metrics_bind, None);
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.rate_limit_per_minute, 1200);
+        assert_eq!(c.rate_limit_store, RateLimitStore::Postgres);
         assert_eq!(c.login_failures_limit, 10);
         assert_eq!((c.password_hash_threads, c.password_hash_queue), (0, 64));
         assert_eq!(c.login_failures_account_limit, 100);

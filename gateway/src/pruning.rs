@@ -1,5 +1,6 @@
 //! Deleting what has expired from the gateway's own tables: failed logins older than the
-//! lockout window, refresh tokens past their expiry, idempotency answers past theirs.
+//! lockout window, refresh tokens past their expiry, idempotency answers past theirs, and
+//! the rate limit's rows of clients whose allowance is whole again.
 //! None of it is a business fact (those live in the log and are never deleted); left
 //! alone, these tables only grow and slow the queries that read them.
 //!
@@ -25,6 +26,7 @@ pub struct Pruned {
     pub login_failures: u64,
     pub refresh_tokens: u64,
     pub idempotency_responses: u64,
+    pub rate_limit_clients: u64,
 }
 
 /// Deletes, in batches, the rows of `table` that `expired` selects.
@@ -45,7 +47,7 @@ async fn delete_expired(pool: &PgPool, table: &str, expired: &str) -> Result<u64
     }
 }
 
-/// One pass over the three tables.
+/// One pass over the four tables.
 #[tracing::instrument(skip_all, err)]
 pub async fn prune(pool: &PgPool, login_failure_window: Duration) -> Result<Pruned, sqlx::Error> {
     let window = login_failure_window.as_secs();
@@ -59,6 +61,8 @@ pub async fn prune(pool: &PgPool, login_failure_window: Duration) -> Result<Prun
         refresh_tokens: delete_expired(pool, "auth.refresh_tokens", "expires_at < now()").await?,
         idempotency_responses: delete_expired(pool, "idempotency.responses", "expires_at < now()")
             .await?,
+        // A row whose TAT has passed says what no row says: a full allowance.
+        rate_limit_clients: delete_expired(pool, "rate_limit.clients", "tat < now()").await?,
     })
 }
 

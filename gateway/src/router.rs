@@ -55,7 +55,12 @@ pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
     let config = state.config.clone();
     // Inside the rate limit, so a refused request claims no key.
     let api = api.route_layer(from_fn_with_state(state.clone(), idempotency));
-    let api = match RateLimiter::per_minute(config.rate_limit_per_minute) {
+    let limiter = RateLimiter::new(
+        config.rate_limit_per_minute,
+        config.rate_limit_store,
+        &state.pool,
+    );
+    let api = match limiter {
         Some(limiter) => api.route_layer(from_fn_with_state(Arc::new(limiter), rate_limit)),
         None => api,
     };

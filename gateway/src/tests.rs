@@ -57,6 +57,10 @@ fn app(args: &[&str]) -> Router {
         "--database-url",
         "postgres://postgres@127.0.0.1:1/unused",
     ];
+    // No database answers here; the shared limit's fallback has a test of its own.
+    if !args.contains(&"--rate-limit-store") {
+        all.extend_from_slice(&["--rate-limit-store", "memory"]);
+    }
     all.extend_from_slice(args);
     let config = Config::from_args_ignoring_env(all).unwrap();
     config.validate().unwrap();
@@ -319,6 +323,34 @@ async fn the_rate_limit_answers_429_with_retry_after_per_client() {
     assert_eq!(other.status, StatusCode::OK);
     let probe = send(&app, get_from([192, 0, 2, 1], "/health")).await;
     assert_eq!(probe.status, StatusCode::OK);
+}
+
+/// With PostgreSQL away, the shared limit falls back to counting in the process: still a
+/// limit, and no request waits for the pool more than once a second.
+#[tokio::test]
+async fn the_shared_rate_limit_limits_alone_while_the_database_is_away() {
+    let app = app(&[
+        "--rate-limit-per-minute",
+        "2",
+        "--rate-limit-store",
+        "postgres",
+    ]);
+    let get = || {
+        from_ip(
+            request(Method::GET, "/api/v1/openapi.json")
+                .body(Body::empty())
+                .unwrap(),
+            [192, 0, 2, 1],
+        )
+    };
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        assert_eq!(send(&app, get()).await.status, StatusCode::OK);
+    }
+    send(&app, get())
+        .await
+        .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
 }
 
 #[tokio::test]

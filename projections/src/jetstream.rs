@@ -32,8 +32,9 @@ use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 
 use crate::checkpoint;
+use crate::lease;
 use crate::runtime::projection::ProjectionError;
-use crate::runtime::runner::{Runner, BATCH};
+use crate::runtime::runner::{lease_key, Runner, BATCH};
 use crate::wire::{decode_for, Delivery};
 
 /// The JetStream side of a deployment: where the relay publishes and the workers read.
@@ -397,10 +398,28 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// Pause before asking NATS again after it failed.
 const UNAVAILABLE_RETRY: Duration = Duration::from_secs(1);
 
-/// Runs `runner`'s projection from its JetStream consumer until `shutdown` turns true.
+/// Runs `runner`'s projection from its JetStream consumer until `shutdown` turns true,
+/// while this process holds the read model's lease ([`lease_key`]); a worker of the same
+/// read model elsewhere stands by meanwhile, and reads none of the consumer's messages.
 /// NATS failures and failed batches are waited out (the read model keeps following the
 /// store meanwhile when only NATS is down); a read model never skips an event to go on.
 pub async fn run(
+    runner: Runner,
+    js: jetstream::Context,
+    config: JetStreamConfig,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), ProjectionError> {
+    let pool = runner.pool().clone();
+    lease::lead(&pool, &lease_key(runner.name()), shutdown, |stop| {
+        follow(runner.clone(), js.clone(), config.clone(), stop)
+    })
+    .await
+}
+
+/// [`run`] once the lease is held. A new leader's runner may remember an older position
+/// than the table's; [`Worker::apply`] then reads the table, so it starts from the
+/// checkpoint whoever moved it last.
+async fn follow(
     runner: Runner,
     js: jetstream::Context,
     config: JetStreamConfig,

@@ -16,6 +16,8 @@
 //!   [`checkpoint::waiter::Waiter`] wakes the waits for consistency tokens on them.
 //! - [`jetstream`]: the production feed: one durable pull consumer per projection, which
 //!   heals any gap (a lost, purged or reset stream) from the store, since NATS is derived.
+//! - [`lease`]: one process at a time runs a read model's runner or a stream's relay; the
+//!   others stand by and take over the moment its connection ends.
 //! - [`rebuild`]: a read model rebuilt from the store into a shadow schema and swapped in;
 //!   and `verify`, a fresh replay compared table by table with the live read model.
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
@@ -45,6 +47,7 @@ pub mod carts;
 pub mod catalog;
 pub mod checkpoint;
 pub mod jetstream;
+pub mod lease;
 pub mod notifications;
 pub mod orders;
 pub mod rebuild;

@@ -25,6 +25,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::jetstream::{ensure_stream, JetStreamConfig, NatsError};
+use crate::lease;
 use crate::wire::{encode, subject, HEADER_BODY};
 
 /// Most events published before their acknowledgements are awaited.
@@ -52,6 +53,7 @@ impl RelayError {
 }
 
 /// Publishes `$all` to JetStream.
+#[derive(Clone)]
 pub struct Relay {
     store: Arc<dyn EventStore>,
     pool: PgPool,
@@ -233,10 +235,24 @@ where
 }
 
 impl Relay {
-    /// Publishes `$all` until `shutdown` turns true. NATS failures (a server restart, a
-    /// deleted stream) are waited out: the relay starts again from its checkpoint,
-    /// recreating the stream when it is gone. Store and database failures end it.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), RelayError> {
+    /// Publishes `$all` until `shutdown` turns true, while this process holds the
+    /// stream's lease ([`Relay::lease_key`]): a second relay is a hot standby, which takes
+    /// over from the checkpoint the moment the first one's connection ends. NATS failures
+    /// (a server restart, a deleted stream) are waited out: the relay starts again from its
+    /// checkpoint, recreating the stream when it is gone. Store and database failures end
+    /// it.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), RelayError> {
+        let key = self.lease_key();
+        lease::lead(&self.pool, &key, shutdown, |stop| self.publish_until(stop)).await
+    }
+
+    /// The lease the relays of this stream share.
+    pub fn lease_key(&self) -> String {
+        format!("relay:{}", self.config.stream)
+    }
+
+    /// [`Relay::run`] once the lease is held.
+    async fn publish_until(&self, mut shutdown: watch::Receiver<bool>) -> Result<(), RelayError> {
         loop {
             match self.follow(&mut shutdown).await {
                 Ok(()) => return Ok(()),

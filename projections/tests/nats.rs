@@ -1114,3 +1114,113 @@ async fn orders_built_over_jetstream_equal_a_rebuild(pool: PgPool) {
 async fn orders_built_over_the_embedded_feed_equal_a_rebuild(pool: PgPool) {
     orders_equal_a_rebuild(pool, Feed::Embedded).await;
 }
+
+/// The lease sessions of this test's database: (`application_name`, holding).
+async fn lease_sessions(pool: &PgPool) -> Vec<(String, bool)> {
+    sqlx::query_as(
+        "select a.application_name,
+                exists (select 1 from pg_locks l
+                         where l.pid = a.pid and l.locktype = 'advisory' and l.granted
+                           and l.classid = x'756d6c73'::int::oid)
+           from pg_stat_activity a
+          where a.datname = current_database()
+            and a.application_name like 'ultramarket lease %'
+          order by 1, 2",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+/// Two copies of each role for one read model (two workers, and with JetStream two relays):
+/// one of each works while the other stands by, its runner never moving off the start;
+/// killed, the first is replaced by the second, which starts from the checkpoint. Every
+/// event ends up applied once, and published once.
+async fn standbys_take_over(pool: PgPool, feed: Feed) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let js = connect(&nats_url()).await;
+    let config = config();
+    write(store.clone(), 100, Duration::ZERO).await;
+    let spawn = |runner: &Runner| {
+        let (stop, stopped) = watch::channel(false);
+        let task = match feed {
+            Feed::Embedded => tokio::spawn(runner.clone().run(stopped)),
+            Feed::JetStream => tokio::spawn(projections::jetstream::run(
+                runner.clone(),
+                js.clone(),
+                config.clone(),
+                stopped,
+            )),
+        };
+        (task, stop)
+    };
+    let relays = feed == Feed::JetStream;
+    let first_relay = relays.then(|| spawn_relay(&store, &pool, &js, &config));
+    let first = Runner::new(store.clone(), pool.clone(), Arc::new(Tally));
+    let (first_task, _first_stop) = spawn(&first);
+    assert_complete(&*store, &pool, 100, PATIENCE).await;
+
+    let second = Runner::new(store.clone(), pool.clone(), Arc::new(Tally));
+    let (second_task, second_stop) = spawn(&second);
+    let second_relay = relays.then(|| spawn_relay(&store, &pool, &js, &config));
+    write(store.clone(), 100, Duration::ZERO).await;
+    assert_complete(&*store, &pool, 200, PATIENCE).await;
+    // Past a standby's retry: it had every chance to take the lease, and did not.
+    tokio::time::sleep(projections::lease::RETRY * 3).await;
+    assert_eq!(
+        second.position(),
+        Position::START,
+        "the standby did nothing"
+    );
+    let mut expected = vec![
+        ("ultramarket lease projection:tally".to_owned(), false),
+        ("ultramarket lease projection:tally".to_owned(), true),
+    ];
+    if relays {
+        let relay = format!("ultramarket lease relay:{}", config.stream);
+        expected.extend([(relay.clone(), false), (relay, true)]);
+    }
+    expected.sort();
+    assert_eq!(
+        lease_sessions(&pool).await,
+        expected,
+        "one holder per lease"
+    );
+
+    // Killed mid-stream: the writes go on while the standby takes over.
+    let writing = tokio::spawn(write(store.clone(), 100, Duration::from_millis(5)));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    first_task.abort();
+    if let Some(relay) = &first_relay {
+        relay.abort();
+    }
+    writing.await.unwrap();
+    assert_complete(&*store, &pool, 300, PATIENCE).await;
+    let head = every_event(&*store).await.last().unwrap().position;
+    assert_eq!(second.position(), head, "the standby took over");
+    if relays {
+        relayed(&*store, &pool, &config, 300).await;
+        assert_eq!(
+            messages(&js, &config).await.len(),
+            300,
+            "published once each"
+        );
+    }
+
+    second_stop.send(true).unwrap();
+    second_task.await.unwrap().unwrap();
+    if let Some(relay) = second_relay {
+        relay.abort();
+    }
+    delete_stream(&js, &config).await;
+}
+
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_standby_worker_and_relay_take_over_from_killed_ones(pool: PgPool) {
+    standbys_take_over(pool, Feed::JetStream).await;
+}
+
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_standby_runner_takes_over_from_a_killed_one(pool: PgPool) {
+    standbys_take_over(pool, Feed::Embedded).await;
+}

@@ -8,9 +8,11 @@
 //! 6. the body limit (`MAX_BODY_BYTES`) and a panic catcher;
 //!
 //! and, on `/api/v1` only, [`rate_limit`] (health probes and metric scrapes are not limited,
-//! so an overloaded or attacked instance is still seen as alive).
+//! so an overloaded or attacked instance is still seen as alive), shared by every gateway
+//! through PostgreSQL, with its arithmetic and in-memory copy in [`gcra`].
 
 pub mod client_ip;
+pub mod gcra;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod rate_limit;

@@ -1,16 +1,17 @@
-//! Requests per client IP per minute (`RATE_LIMIT_PER_MINUTE`; 0 turns it off).
+//! Requests per client IP per minute (`RATE_LIMIT_PER_MINUTE`; 0 turns it off), one limit
+//! for every gateway on the database.
 //!
-//! The limiter is GCRA, the token bucket written as one timestamp per client: the
-//! "theoretical arrival time" (TAT) at which the client's bucket would be full again. A
-//! request costs one emission interval (a minute / the limit) and is let in while the TAT
-//! stays within a minute of now, so a client may burst the whole minute's allowance and then
-//! goes at the steady rate. A client whose TAT has passed has a full bucket and needs no
-//! entry, which is what keeps the map small: a sweep once a minute drops those.
+//! The arithmetic is GCRA (see [`super::gcra`]): one timestamp per client, the TAT. With
+//! `RATE_LIMIT_STORE=postgres` (the default) the TAT lives in `rate_limit.clients`, an
+//! unlogged table, and a request costs one statement: an upsert that moves the TAT when the
+//! request is admitted and answers whether it was. The database's clock is the only clock,
+//! so gateways whose clocks differ still keep one limit. `memory` keeps it in the process,
+//! as a single gateway may prefer (no round trip; N gateways then allow N times the limit).
 //!
-//! IPv6 clients are keyed by their /64, the block one subscriber usually gets, so a single
-//! host cannot skip the limit by rotating addresses.
+//! When PostgreSQL does not answer, the gateway limits on its own, in memory, and asks the
+//! database again once every [`SHARED_RETRY`]: an outage must neither lift the limit nor
+//! refuse everyone, nor make every request wait for a pool timeout first.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,78 +19,123 @@ use std::time::{Duration, Instant};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use sqlx::PgPool;
 
 use super::client_ip::ClientIp;
+use super::gcra::{bucket_key, LocalLimiter, WINDOW};
+use crate::config::RateLimitStore;
 use crate::error::ApiError;
 
-const WINDOW: Duration = Duration::from_secs(60);
+/// How long the gateway limits on its own after the shared limit failed to answer.
+pub const SHARED_RETRY: Duration = Duration::from_secs(1);
 
+/// The per-IP limit, in PostgreSQL or in memory.
 #[derive(Debug)]
 pub struct RateLimiter {
     /// The cost of one request.
     interval: Duration,
-    state: Mutex<Clients>,
-}
-
-#[derive(Debug)]
-struct Clients {
-    tat: HashMap<IpAddr, Instant>,
-    last_sweep: Instant,
+    /// Where the limit is shared; `None` with `RATE_LIMIT_STORE=memory`.
+    shared: Option<PgPool>,
+    /// The limit itself with `memory`; the stand-in while PostgreSQL is away otherwise.
+    local: LocalLimiter,
+    /// Set when the shared limit failed: until then, requests are limited locally.
+    degraded_until: Mutex<Option<Instant>>,
 }
 
 impl RateLimiter {
     /// `None` when `per_minute` is 0: no limit.
-    pub fn per_minute(per_minute: u32) -> Option<Self> {
-        (per_minute > 0).then(|| RateLimiter {
+    pub fn new(per_minute: u32, store: RateLimitStore, pool: &PgPool) -> Option<Self> {
+        let local = LocalLimiter::per_minute(per_minute)?;
+        Some(RateLimiter {
             interval: WINDOW / per_minute,
-            state: Mutex::new(Clients {
-                tat: HashMap::new(),
-                last_sweep: Instant::now(),
-            }),
+            shared: (store == RateLimitStore::Postgres).then(|| pool.clone()),
+            local,
+            degraded_until: Mutex::new(None),
         })
     }
 
-    /// Admits one request from `ip` at `now`, or says how long until one would be admitted.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let key = bucket_key(ip);
-        // A poisoned lock only means another request panicked mid-update of a timestamp;
-        // the map is still sound.
-        let mut clients = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        if now.saturating_duration_since(clients.last_sweep) >= WINDOW {
-            clients.tat.retain(|_, tat| *tat > now);
-            clients.last_sweep = now;
+    /// Admits one request from `ip`, or says how long until one would be admitted.
+    pub async fn check(&self, ip: IpAddr) -> Result<(), Duration> {
+        let now = Instant::now();
+        let Some(pool) = &self.shared else {
+            return self.local.check(ip, now);
+        };
+        let degraded = self.degraded();
+        if degraded.is_some_and(|until| now < until) {
+            return self.local.check(ip, now);
         }
-        let tat = clients.tat.get(&key).copied().unwrap_or(now).max(now);
-        let next = tat + self.interval;
-        let ahead = next - now;
-        if ahead > WINDOW {
-            return Err(ahead - WINDOW);
+        match take(pool, bucket_key(ip), self.interval).await {
+            Ok(answer) => {
+                if degraded.is_some() && self.set_degraded(None).is_some() {
+                    tracing::info!("the shared rate limit answers again");
+                }
+                answer
+            }
+            Err(e) => {
+                if self
+                    .set_degraded(Some(Instant::now() + SHARED_RETRY))
+                    .is_none()
+                {
+                    tracing::warn!(error = %e, "the shared rate limit does not answer; limiting in this process until it does");
+                }
+                metrics::counter!("http_rate_limit_fallbacks_total").increment(1);
+                self.local.check(ip, now)
+            }
         }
-        clients.tat.insert(key, next);
-        Ok(())
     }
 
-    /// How many clients have a partly spent allowance (for tests and metrics).
-    pub fn tracked_clients(&self) -> usize {
-        self.state
+    fn degraded(&self) -> Option<Instant> {
+        // A poisoned lock only means a panic mid-assignment of an `Option<Instant>`.
+        *self
+            .degraded_until
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .tat
-            .len()
+    }
+
+    /// Sets when to ask the database again, answering the previous setting.
+    fn set_degraded(&self, until: Option<Instant>) -> Option<Instant> {
+        let mut slot = self
+            .degraded_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *slot, until)
     }
 }
 
-fn bucket_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                IpAddr::V6(prefix.into())
-            }
-        },
-    }
+/// One request from the client under `key`, against the shared TAT: one statement.
+async fn take(
+    pool: &PgPool,
+    key: IpAddr,
+    interval: Duration,
+) -> Result<Result<(), Duration>, sqlx::Error> {
+    // Every expression in `set` reads the row as it was, so `admitted` and `tat` are
+    // decided on the same old TAT; a refused request leaves the TAT where it was (a
+    // refusal costs nothing). `retry_ms` is only meaningful when refused: the TAT is then
+    // unchanged, and the next request fits once the TAT plus its cost is within a window.
+    let (admitted, retry_ms): (bool, i64) = sqlx::query_as(
+        "insert into rate_limit.clients as c (client_key, tat, admitted)
+         values ($1, now() + $2 * interval '1 microsecond', true)
+         on conflict (client_key) do update
+            set admitted = greatest(c.tat, now()) + $2 * interval '1 microsecond'
+                           <= now() + $3 * interval '1 microsecond',
+                tat = case when greatest(c.tat, now()) + $2 * interval '1 microsecond'
+                                <= now() + $3 * interval '1 microsecond'
+                           then greatest(c.tat, now()) + $2 * interval '1 microsecond'
+                           else c.tat end
+         returning admitted,
+                   ceil(extract(epoch from (tat - now())) * 1000
+                        + ($2 - $3) / 1000.0)::int8",
+    )
+    .bind(key.to_string())
+    .bind(interval.as_micros() as i64)
+    .bind(WINDOW.as_micros() as i64)
+    .fetch_one(pool)
+    .await?;
+    Ok(if admitted {
+        Ok(())
+    } else {
+        Err(Duration::from_millis(retry_ms.max(1) as u64))
+    })
 }
 
 /// Answers 429 with `Retry-After` once a client is over its allowance.
@@ -102,7 +148,7 @@ pub async fn rate_limit(
         .extensions()
         .get::<ClientIp>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0);
-    match limiter.check(ip, Instant::now()) {
+    match limiter.check(ip).await {
         Ok(()) => next.run(req).await,
         Err(retry_after) => {
             metrics::counter!("http_rate_limited_total").increment(1);
@@ -114,80 +160,5 @@ pub async fn rate_limit(
             }
             .into_response()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn zero_is_no_limit() {
-        assert!(RateLimiter::per_minute(0).is_none());
-    }
-
-    #[test]
-    fn a_client_may_burst_its_minute_then_waits_one_interval() {
-        let limiter = RateLimiter::per_minute(3).unwrap();
-        let t0 = Instant::now();
-        let a = ip("192.0.2.1");
-        for _ in 0..3 {
-            limiter.check(a, t0).unwrap();
-        }
-        // 60 s / 3 = 20 s per request: the fourth waits until the first one's cost has run out.
-        assert_eq!(limiter.check(a, t0), Err(Duration::from_secs(20)));
-        assert_eq!(
-            limiter.check(a, t0 + Duration::from_secs(5)),
-            Err(Duration::from_secs(15))
-        );
-        limiter.check(a, t0 + Duration::from_secs(20)).unwrap();
-        assert!(limiter.check(a, t0 + Duration::from_secs(20)).is_err());
-        // Others are not affected.
-        limiter.check(ip("192.0.2.2"), t0).unwrap();
-    }
-
-    #[test]
-    fn refused_requests_do_not_cost() {
-        let limiter = RateLimiter::per_minute(60).unwrap();
-        let t0 = Instant::now();
-        let a = ip("192.0.2.1");
-        for _ in 0..60 {
-            limiter.check(a, t0).unwrap();
-        }
-        for _ in 0..100 {
-            assert!(limiter.check(a, t0).is_err());
-        }
-        limiter.check(a, t0 + Duration::from_secs(1)).unwrap();
-    }
-
-    #[test]
-    fn ipv6_clients_share_their_64() {
-        let limiter = RateLimiter::per_minute(1).unwrap();
-        let t0 = Instant::now();
-        limiter.check(ip("2001:db8:1:2::1"), t0).unwrap();
-        assert!(limiter.check(ip("2001:db8:1:2:ffff::9"), t0).is_err());
-        limiter.check(ip("2001:db8:1:3::1"), t0).unwrap();
-        // An IPv4-mapped address is the IPv4 client.
-        limiter.check(ip("192.0.2.7"), t0).unwrap();
-        assert!(limiter.check(ip("::ffff:192.0.2.7"), t0).is_err());
-    }
-
-    #[test]
-    fn idle_clients_are_forgotten() {
-        let limiter = RateLimiter::per_minute(10).unwrap();
-        let t0 = Instant::now();
-        for i in 0..50u8 {
-            limiter.check(IpAddr::from([10, 0, 0, i]), t0).unwrap();
-        }
-        assert_eq!(limiter.tracked_clients(), 50);
-        // A minute later every one of them is back to a full allowance; the next call sweeps.
-        limiter
-            .check(ip("10.1.0.1"), t0 + Duration::from_secs(61))
-            .unwrap();
-        assert_eq!(limiter.tracked_clients(), 1);
     }
 }

@@ -69,8 +69,15 @@ impl Application {
         let names = projections::all().iter().map(|p| p.name()).collect();
         let jetstream = self.state().nats.clone().map(async_nats::jetstream::new);
         let jetstream_config = self.jetstream_config();
+        // One announcer for every runner: their checkpoint moves go out in one statement.
+        let announcer = projections::checkpoint::announcements::Announcer::new(pool.clone());
         for projection in projections::all() {
-            let runner = projections::Runner::new(store.clone(), pool.clone(), projection);
+            let runner = projections::Runner::with_announcer(
+                store.clone(),
+                pool.clone(),
+                projection,
+                announcer.clone(),
+            );
             match jetstream.clone() {
                 Some(js) => {
                     let config = jetstream_config.clone();

@@ -91,8 +91,17 @@ where
     F: FnOnce(String, String) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
-    with_shop(&[], |first, url| async move {
-        let config = Config::from_args_ignoring_env([
+    with_two_gateways_and(&[], journey).await;
+}
+
+/// [`with_two_gateways`], both gateways started with the flags `extra` added.
+pub async fn with_two_gateways_and<F, Fut>(extra: &'static [&'static str], journey: F)
+where
+    F: FnOnce(String, String) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    with_shop(extra, move |first, url| async move {
+        let mut args = vec![
             "ultramarket",
             "--database-url",
             &url,
@@ -100,8 +109,9 @@ where
             "127.0.0.1:0",
             "--jwt-secret",
             JWT_SECRET,
-        ])
-        .unwrap();
+        ];
+        args.extend_from_slice(extra);
+        let config = Config::from_args_ignoring_env(args).unwrap();
         let app = Application::build(config).await.unwrap();
         let second = format!("http://{}/api/v1", app.local_addr());
         let (stop, stopped) = oneshot::channel::<()>();

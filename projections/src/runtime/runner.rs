@@ -17,6 +17,8 @@ use super::batch::{apply_in, begin_batch, Target};
 use super::projection::{Projection, ProjectionError};
 use super::schema::{ensure_schema, SchemaState};
 use crate::checkpoint;
+use crate::checkpoint::announcements::Announcer;
+use crate::lease;
 
 /// Most events applied in one transaction.
 pub const BATCH: usize = 500;
@@ -85,31 +87,37 @@ pub struct Runner {
     applied: Arc<watch::Sender<Position>>,
     /// The checkpoint move over events passed over, not made yet.
     held: Arc<std::sync::Mutex<Option<HeldMove>>>,
+    /// Tells other processes where `applied` got.
+    announcer: Announcer,
 }
 
 impl Runner {
-    /// A runner of `projection`, following `store` into `pool`'s tables.
-    ///
-    /// Every move of [`Runner::applied`] is announced to other processes (see
-    /// [`checkpoint::announcements`]), so the gateway's waits for consistency tokens wake
-    /// on them; the announcer is a task that ends with the runner.
+    /// A runner of `projection`, following `store` into `pool`'s tables, with an
+    /// [`Announcer`] of its own; runners of one process share one through
+    /// [`Runner::with_announcer`].
     pub fn new(store: Arc<dyn EventStore>, pool: PgPool, projection: Arc<dyn Projection>) -> Self {
-        let applied = Arc::new(watch::Sender::new(Position::START));
-        if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(checkpoint::announcements::announce(
-                pool.clone(),
-                projection.name(),
-                applied.subscribe(),
-            ));
-        }
+        let announcer = Announcer::new(pool.clone());
+        Self::with_announcer(store, pool, projection, announcer)
+    }
+
+    /// A runner whose every move of [`Runner::applied`] is announced to other processes
+    /// through `announcer` (see [`checkpoint::announcements`]), so the gateway's waits for
+    /// consistency tokens wake on them.
+    pub fn with_announcer(
+        store: Arc<dyn EventStore>,
+        pool: PgPool,
+        projection: Arc<dyn Projection>,
+        announcer: Announcer,
+    ) -> Self {
         Runner {
             store,
             pool,
             projection,
             ready: Arc::new(OnceCell::new()),
             attempts: Arc::default(),
-            applied,
+            applied: Arc::new(watch::Sender::new(Position::START)),
             held: Arc::default(),
+            announcer,
         }
     }
 
@@ -182,7 +190,9 @@ impl Runner {
     /// Records a position the read model reflects, for [`Runner::position`]; never moves
     /// back.
     pub(crate) fn advance(&self, to: Position) {
-        raise(&self.applied, to);
+        if raise(&self.applied, to) {
+            self.announcer.moved(self.name(), to);
+        }
     }
 
     pub fn name(&self) -> &'static str {
@@ -371,10 +381,21 @@ impl Runner {
     }
 
     /// Runs from the store's own `$all` subscription (the embedded feed) until `shutdown`
-    /// turns true. A batch that fails for a passing reason is retried after a pause
-    /// rather than skipped: a read model that silently missed an event would be wrong
-    /// forever.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+    /// turns true, while this process holds the read model's lease (see [`lease_key`]):
+    /// a runner of the same read model in another process stands by meanwhile. A batch
+    /// that fails for a passing reason is retried after a pause rather than skipped: a
+    /// read model that silently missed an event would be wrong forever.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
+        let pool = self.pool.clone();
+        lease::lead(&pool, &lease_key(self.name()), shutdown, |stop| {
+            self.clone().follow(stop)
+        })
+        .await
+    }
+
+    /// [`Runner::run`] once the lease is held: from the checkpoint in the table, wherever
+    /// a previous leader left it.
+    async fn follow(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
         self.prepare().await?;
         loop {
@@ -423,16 +444,22 @@ impl Runner {
     }
 }
 
+/// The lease a read model's runners share (see [`crate::lease`]): one process at a time
+/// follows `$all` into its tables, by whichever feed.
+pub fn lease_key(projection: &str) -> String {
+    format!("projection:{projection}")
+}
+
 /// Moves a watched position to `to` if that is later, waking its receivers only then: a
-/// position that followers of `$all` announce never moves back.
-pub fn raise(position: &watch::Sender<Position>, to: Position) {
+/// position that followers of `$all` announce never moves back. Answers whether it moved.
+pub fn raise(position: &watch::Sender<Position>, to: Position) -> bool {
     position.send_if_modified(|at| {
         let later = to > *at;
         if later {
             *at = to;
         }
         later
-    });
+    })
 }
 
 /// Waits until `at`; forever when there is none.

@@ -19,6 +19,12 @@
 //! `content-length`): reqwest took about half the shared cores for itself, so one more row
 //! runs the baseline through reqwest to show that cost.
 //!
+//! With `--rate-limit`, the static and product-by-id scenarios also run through the per-IP
+//! limit, set too high to refuse anything, kept in memory and in PostgreSQL (the shared
+//! limit of several gateways), each on a listener of its own in the same rotation. Each
+//! connection is then a client of its own (`X-Forwarded-For`), except in one row where all
+//! of them share one address, and so one row of `rate_limit.clients`.
+//!
 //! The load generator runs in the same process, on the same cores as the server and
 //! PostgreSQL: the rates are what the machine does as a whole, not the server alone.
 
@@ -32,10 +38,11 @@ use axum::routing::get;
 use axum::Json;
 use bench::scratch::with_scratch_database;
 use clap::Parser;
-use gateway::config::{Config, Secret};
+use gateway::config::{Config, RateLimitStore, Secret};
 use gateway::router::{api_router, app_with};
 use gateway::seed::{seed_demo, DemoCatalog};
 use gateway::startup::Application;
+use gateway::state::AppState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -68,7 +75,13 @@ struct Args {
     /// Concurrent clients, one keep-alive connection each.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Also run reads through the per-IP rate limit, in memory and in PostgreSQL.
+    #[arg(long)]
+    rate_limit: bool,
 }
+
+/// A limit no bench client reaches: 10 million requests a minute.
+const UNREACHED_LIMIT: u32 = 10_000_000;
 
 /// Search terms, each matching a handful of demo products.
 const SEARCH_TERMS: [&str; 12] = [
@@ -127,23 +140,23 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
     let seeding = started.elapsed();
 
     // The same routes and middleware as `app()`, plus the baseline, over the same state.
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let routes = app_with(
-        state.clone(),
-        api_router().route("/bench/static", get(static_json)),
-    );
-    let (stop_bench, bench_stopped) = oneshot::channel::<()>();
-    let bench_server = tokio::spawn(
-        axum::serve(
-            listener,
-            routes.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = bench_stopped.await;
-        })
-        .into_future(),
-    );
+    let (addr, stop_bench, bench_server) = serve_bench(state.clone()).await?;
+    let mut limited = Vec::new();
+    if args.rate_limit {
+        for store in [RateLimitStore::Memory, RateLimitStore::Postgres] {
+            let config = Config {
+                rate_limit_per_minute: UNREACHED_LIMIT,
+                rate_limit_store: store,
+                trust_forwarded_for: true,
+                ..(*state.config).clone()
+            };
+            let state = AppState {
+                config: Arc::new(config),
+                ..state.clone()
+            };
+            limited.push(serve_bench(state).await?);
+        }
+    }
     let (stop_engine, engine_stopped) = oneshot::channel::<()>();
     let engine = tokio::spawn(app.run_until_stopped(async {
         let _ = engine_stopped.await;
@@ -200,6 +213,48 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
             Load::Reqwest(Arc::new(move |c, _| c.get(&url)))
         }),
     ];
+    let names = [
+        [
+            "static JSON, rate limit in memory",
+            "product by id, rate limit in memory",
+        ],
+        [
+            "static JSON, rate limit in PostgreSQL",
+            "product by id, rate limit in PostgreSQL",
+        ],
+    ];
+    for ((addr, _, _), [static_name, by_id_name]) in limited.iter().zip(names) {
+        let (addr, ids) = (*addr, ids.clone());
+        reads.push(
+            Scenario::new(
+                static_name,
+                Load::raw(move |_| get_request(addr, "/api/v1/bench/static")),
+            )
+            .apart()
+            .at(addr),
+        );
+        reads.push(
+            Scenario::new(
+                by_id_name,
+                Load::raw(move |rng| {
+                    let id = ids[rng.random_range(0..ids.len())];
+                    get_request(addr, &format!("/api/v1/products/{id}"))
+                }),
+            )
+            .apart()
+            .at(addr),
+        );
+    }
+    if let Some((addr, _, _)) = limited.last() {
+        let addr = *addr;
+        reads.push(
+            Scenario::new(
+                "static JSON, rate limit in PostgreSQL, every connection one client",
+                Load::raw(move |_| get_request(addr, "/api/v1/bench/static")),
+            )
+            .at(addr),
+        );
+    }
     // Other work on the machine comes and goes; short turns spread it over every scenario.
     let slice = Duration::from_secs_f64(args.seconds as f64 / args.rounds as f64);
     for _ in 0..args.rounds {
@@ -246,11 +301,42 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
         if ratio >= 1.0 / 3.0 { "met" } else { "NOT met" }
     );
 
-    let _ = stop_bench.send(());
+    for (_, stop, server) in limited
+        .into_iter()
+        .chain([(addr, stop_bench, bench_server)])
+    {
+        let _ = stop.send(());
+        server.await??;
+    }
     let _ = stop_engine.send(());
-    bench_server.await??;
     engine.await??;
     Ok(())
+}
+
+/// The same routes and middleware as `app()`, plus the baseline, over `state`, on a
+/// listener of its own: its address, its stop, and the server.
+async fn serve_bench(
+    state: AppState,
+) -> anyhow::Result<(
+    SocketAddr,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let routes = app_with(state, api_router().route("/bench/static", get(static_json)));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            routes.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .into_future(),
+    );
+    Ok((addr, stop, server))
 }
 
 async fn static_json() -> Json<Value> {
@@ -344,6 +430,10 @@ struct Scenario {
     latencies: Vec<Duration>,
     errors: usize,
     measured: Duration,
+    /// Whether each connection says it is a client of its own (`X-Forwarded-For`).
+    apart: bool,
+    /// The listener it loads, when not the bench's first.
+    at: Option<SocketAddr>,
 }
 
 impl Scenario {
@@ -354,6 +444,24 @@ impl Scenario {
             latencies: Vec::new(),
             errors: 0,
             measured: Duration::ZERO,
+            apart: false,
+            at: None,
+        }
+    }
+
+    /// Loading the listener at `addr`.
+    fn at(self, addr: SocketAddr) -> Self {
+        Scenario {
+            at: Some(addr),
+            ..self
+        }
+    }
+
+    /// Each connection a client of its own.
+    fn apart(self) -> Self {
+        Scenario {
+            apart: true,
+            ..self
         }
     }
 
@@ -374,11 +482,15 @@ impl Scenario {
     /// Keeps every connection to `addr` busy for the warm-up, then for `measured`, and
     /// records what was sent in the measured part.
     async fn run(&mut self, args: &Args, addr: SocketAddr, measured: Duration) {
+        let addr = self.at.unwrap_or(addr);
         let warm_until = Instant::now() + Duration::from_secs(args.warmup);
         let end = warm_until + measured;
         let mut workers = tokio::task::JoinSet::new();
         for n in 0..args.connections {
             let load = self.load.clone();
+            let client = self
+                .apart
+                .then(|| format!("x-forwarded-for: 10.{}.{}.1\r\n", n / 256, n % 256));
             workers.spawn(async move {
                 let mut worker = Worker {
                     warm_until,
@@ -389,7 +501,7 @@ impl Scenario {
                 };
                 let seed = n as u64;
                 match load {
-                    Load::Raw(request) => worker.raw(&*request, addr, seed).await,
+                    Load::Raw(request) => worker.raw(&*request, addr, seed, client).await,
                     Load::Reqwest(request) => worker.reqwest(&*request, seed).await,
                 }
                 worker
@@ -458,7 +570,7 @@ impl Worker {
         }
     }
 
-    async fn raw(&mut self, request: &RawFn, addr: SocketAddr, seed: u64) {
+    async fn raw(&mut self, request: &RawFn, addr: SocketAddr, seed: u64, client: Option<String>) {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut connection = None;
         let mut buf = Vec::with_capacity(16 * 1024);
@@ -467,7 +579,15 @@ impl Worker {
             if sent >= self.end {
                 return;
             }
-            let bytes = request(&mut rng);
+            let mut bytes = request(&mut rng);
+            if let Some(header) = &client {
+                // After the request line.
+                let at = bytes
+                    .windows(2)
+                    .position(|w| w == b"\r\n")
+                    .map_or(0, |i| i + 2);
+                bytes.splice(at..at, header.bytes());
+            }
             let outcome = raw_exchange(&mut connection, addr, &bytes, &mut buf).await;
             if outcome.is_err() {
                 connection = None;

@@ -639,8 +639,11 @@ async fn measure_lag(
         "embedded"
     };
     let mut applied = HashMap::new();
+    // One announcer for all, as `ultramarket project` has.
+    let announcer = projections::checkpoint::announcements::Announcer::new(pool.clone());
     for projection in models(args) {
-        let runner = Runner::new(store.clone(), pool.clone(), projection);
+        let runner =
+            Runner::with_announcer(store.clone(), pool.clone(), projection, announcer.clone());
         applied.insert(runner.name().to_owned(), runner.applied());
         let task = match &feed {
             None => tokio::spawn(runner.run(stopped.clone())),
