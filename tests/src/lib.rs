@@ -125,7 +125,13 @@ fn sources_changed_since(workspace: &Path, since: std::time::SystemTime) -> bool
         }
         meta.modified().is_ok_and(|m| m > since)
     }
-    let crates = ["domain", "commands", "projections", "gateway", "replay-tools"];
+    let crates = [
+        "domain",
+        "commands",
+        "projections",
+        "gateway",
+        "replay-tools",
+    ];
     crates
         .iter()
         .flat_map(|c| ["src", "Cargo.toml", "build.rs", "assets"].map(|p| format!("{c}/{p}")))
