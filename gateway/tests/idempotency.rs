@@ -512,3 +512,62 @@ async fn a_caller_keeps_at_most_its_quota_of_answers() {
     })
     .await;
 }
+
+/// A key claimed by a request that never answered (its gateway killed mid-request) is in
+/// flight for a while (409), and then taken to have died: the retry runs the command.
+#[tokio::test]
+async fn a_claim_whose_gateway_died_is_taken_over_after_its_lease() {
+    with_shop(&[], |base, database_url| async move {
+        let c = Client::new();
+        let token = login(&c, &base, common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+        let me = common::call(
+            &c,
+            "GET",
+            format!("{base}/auth/profile"),
+            &token,
+            None,
+            None,
+        )
+        .await;
+        let id = me.body["id"].as_str().unwrap().to_owned();
+        let rename = || {
+            c.put(format!("{base}/users/{id}"))
+                .bearer_auth(&token)
+                .header("idempotency-key", "dead-gateway")
+                .json(&json!({ "first_name": "Root" }))
+        };
+        let first = rename().send().await.unwrap();
+        assert_eq!(first.status(), 200);
+        let pool = sqlx::PgPool::connect(&database_url).await.unwrap();
+        // What a gateway killed mid-request leaves: the claim, with no answer.
+        let orphan = |age_secs: f64| {
+            sqlx::query(
+                "update idempotency.responses
+                    set status = null, headers = null, body = null,
+                        created_at = now() - make_interval(secs => $1)
+                  where idempotency_key = 'dead-gateway'",
+            )
+            .bind(age_secs)
+        };
+        orphan(5.0).execute(&pool).await.unwrap();
+        let r = rename().send().await.unwrap();
+        assert_eq!(r.status(), 409, "still within its lease");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "idempotency_key_in_flight");
+        orphan(31.0).execute(&pool).await.unwrap();
+        let r = rename().send().await.unwrap();
+        assert_eq!(r.status(), 200, "past its lease the retry runs");
+        assert!(r.headers().get("idempotent-replayed").is_none());
+        let again = rename().send().await.unwrap();
+        assert_eq!(
+            again
+                .headers()
+                .get("idempotent-replayed")
+                .map(|v| v.to_str().unwrap()),
+            Some("true"),
+            "and its answer is kept like any other"
+        );
+        pool.close().await;
+    })
+    .await;
+}

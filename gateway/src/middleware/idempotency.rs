@@ -24,7 +24,9 @@
 //! - While the first request is being answered, a duplicate gets 409
 //!   `idempotency_key_in_flight` and may retry.
 //! - Nothing is kept when the first request dies (a panic, a dropped connection): the
-//!   client's retry then runs the command.
+//!   client's retry then runs the command. A claim whose request has not answered within
+//!   [`IN_FLIGHT_LEASE`] is taken to have died with its process (a gateway killed
+//!   mid-request cannot release it): the next retry, through any gateway, runs.
 //!
 //! The claim is an `insert ... on conflict do nothing` on `(scope, key)`, so of two
 //! concurrent requests exactly one runs.
@@ -42,6 +44,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+
+/// How long a claimed key waits for its request's answer before a retry may run the
+/// command again: far longer than any request takes, short enough that a buyer whose
+/// gateway died retries within the minute.
+pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(30);
 
 use crate::auth::AuthUser;
 use crate::error::ApiError;
@@ -195,10 +202,13 @@ async fn claim(
     for _ in 0..2 {
         sqlx::query(
             "delete from idempotency.responses
-              where scope = $1 and idempotency_key = $2 and expires_at < now()",
+              where scope = $1 and idempotency_key = $2
+                and (expires_at < now()
+                     or (status is null and created_at < now() - make_interval(secs => $3)))",
         )
         .bind(scope)
         .bind(key)
+        .bind(IN_FLIGHT_LEASE.as_secs_f64())
         .execute(pool)
         .await?;
         // The quota holds only new keys back: a kept answer is still replayed.
