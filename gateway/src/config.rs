@@ -96,6 +96,13 @@ pub struct Config {
     )]
     pub database_url: Secret,
 
+    /// The most PostgreSQL connections this process's pool opens. Every process of a
+    /// deployment has one, and each lease holds one more of its own: their sum must stay
+    /// under the server's `max_connections` (100 by default), so split roles with several
+    /// copies each want less than the embedded default.
+    #[arg(long, env = "DATABASE_POOL_SIZE", global = true, default_value_t = 32)]
+    pub database_pool_size: u32,
+
     /// NATS with JetStream (`nats://127.0.0.1:4222`). Unset, projections follow the store
     /// in process and no NATS is needed.
     #[arg(long, env = "NATS_URL", global = true, hide_env_values = true)]

@@ -4,7 +4,8 @@
 use domain::id::{OrderId, ProductId, UserId};
 use domain::money::{Currency, Money};
 use domain::order::{
-    check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderLine, PlaceOrder,
+    check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderError,
+    OrderLine, PlaceOrder,
 };
 use domain::value::{Address, Quantity};
 use uuid::Uuid;
@@ -12,8 +13,9 @@ use uuid::Uuid;
 use super::caller::{visible_order, Caller, OrderOutcome};
 use super::error::OrdersError;
 use super::pricing::{add_line, product_on_sale};
-use crate::handler::{CommandHandler, CommandMeta};
+use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
+use crate::store::{Direction, ReadFrom};
 
 /// One line as the customer asks for it: a product and how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +135,9 @@ pub async fn place_order(
             }),
         }
     }
-    let order_id = Uuid::new_v4();
+    // From the command's id: a command decided again (its first answer lost with its
+    // gateway) names the same order, which it finds already placed by itself.
+    let order_id = Uuid::new_v5(&meta.command_id, b"order");
     let command = place_command(
         order_id,
         caller.user_id.into(),
@@ -142,12 +146,35 @@ pub async fn place_order(
         None,
         &meta,
     );
-    let handled = handlers
-        .orders
-        .handle(&CommandHandler::<Order>::stream_id(order_id), command, meta)
-        .await?;
+    let stream = CommandHandler::<Order>::stream_id(order_id);
+    let first_event = meta.event_id(0);
+    let handled = match handlers.orders.handle(&stream, command, meta).await {
+        Ok(handled) => handled.position,
+        Err(CommandError::Rejected(OrderError::AlreadyPlaced))
+            if placed_by(handlers, &stream, first_event)
+                .await
+                .map_err(OrdersError::Store)? =>
+        {
+            None
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(OrderOutcome {
         order: visible_order(handlers, caller, order_id).await?,
-        position: handled.position,
+        position: handled,
     })
+}
+
+/// Whether `stream` begins with the event `first_event`: the order this very command
+/// placed before.
+async fn placed_by(
+    handlers: &Handlers,
+    stream: &str,
+    first_event: Uuid,
+) -> Result<bool, crate::store::StoreError> {
+    let first = handlers
+        .store
+        .read_stream(stream, ReadFrom::Revision(0), Direction::Forwards, 1)
+        .await?;
+    Ok(first.first().is_some_and(|e| e.id == first_event))
 }

@@ -50,6 +50,7 @@ use sqlx::PgPool;
 /// gateway died retries within the minute.
 pub const IN_FLIGHT_LEASE: Duration = Duration::from_secs(30);
 
+use super::request_id::RequestId;
 use crate::auth::AuthUser;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -404,6 +405,12 @@ async fn keyed(state: AppState, req: Request, next: Next) -> Result<Response, Ap
                 )],
             })
         }
+    }
+    // The command's id derives from the key: should this request die after its command
+    // appended (its gateway killed), the retry that runs once the claim's lease is over
+    // decides the same command again, which the store and the use cases recognise.
+    if let Some(id) = parts.extensions.get_mut::<RequestId>() {
+        id.derive_command_id(&scope, &key);
     }
     let held = Held {
         pool: state.pool.clone(),

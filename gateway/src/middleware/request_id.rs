@@ -35,6 +35,9 @@ pub struct RequestId {
     client_request_id: Option<String>,
     /// The client's `User-Agent`, kept for the audit trail.
     user_agent: Option<String>,
+    /// The command's id when the request carries an `Idempotency-Key` (derived from it, so
+    /// a retry is the same command); random otherwise.
+    command_id: Option<Uuid>,
 }
 
 /// Longest `User-Agent` kept in an event's metadata.
@@ -54,6 +57,7 @@ impl RequestId {
                 correlation_id: Uuid::new_v4(),
                 client_request_id: Some(s.to_owned()),
                 user_agent: None,
+                command_id: None,
             },
             None => Self::generate(),
         }
@@ -67,6 +71,7 @@ impl RequestId {
             correlation_id: id,
             client_request_id: None,
             user_agent: None,
+            command_id: None,
         }
     }
 
@@ -88,6 +93,16 @@ impl RequestId {
         self.user_agent.as_deref()
     }
 
+    /// Makes the command this request runs the one its caller's `key` names (within
+    /// `scope`, the caller), so every retry of it has the same id.
+    pub fn derive_command_id(&mut self, scope: &str, key: &str) {
+        const NAMESPACE: Uuid = Uuid::from_u128(0x1d3b_9c42_7e0a_4f5d_8b61_2c9e_a4f0_7d13);
+        self.command_id = Some(Uuid::new_v5(
+            &NAMESPACE,
+            format!("{scope}\n{key}").as_bytes(),
+        ));
+    }
+
     /// The metadata of a command this request sends for `actor` from `ip`: a new command
     /// id, the request's correlation id, and the client's address, user agent and own
     /// request id for the audit trail.
@@ -97,7 +112,7 @@ impl RequestId {
         ip: &super::client_ip::ClientIp,
     ) -> commands::handler::CommandMeta {
         let mut m = commands::handler::CommandMeta::new(
-            Uuid::new_v4(),
+            self.command_id.unwrap_or_else(Uuid::new_v4),
             self.correlation_id,
             actor,
             chrono::Utc::now(),

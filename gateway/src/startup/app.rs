@@ -61,7 +61,8 @@ impl Application {
     /// port. Add the background roles with the `with_*` methods.
     pub async fn build_as(role: Role, config: Config) -> Result<Self, StartupError> {
         config.validate()?;
-        let pool = connect_database(config.database_url.expose()).await?;
+        let pool =
+            connect_database(config.database_url.expose(), config.database_pool_size).await?;
         migrate(&pool).await?;
         let (store, store_kind) = open_store(&config, &pool).await?;
         let nats = match &config.nats_url {

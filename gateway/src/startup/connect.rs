@@ -15,15 +15,15 @@ use crate::startup::error::StartupError;
 
 /// Applies the migrations of `config`'s database, creating it when missing.
 pub async fn migrate_database(config: &Config) -> Result<(), StartupError> {
-    let pool = connect_database(config.database_url.expose()).await?;
+    let pool = connect_database(config.database_url.expose(), 2).await?;
     migrate(&pool).await?;
     pool.close().await;
     Ok(())
 }
 
-/// Connects to the configured database, creating it first when it does not exist and the
-/// role may create databases.
-pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
+/// Connects to the configured database with a pool of at most `pool_size` connections,
+/// creating it first when it does not exist and the role may create databases.
+pub async fn connect_database(url: &str, pool_size: u32) -> Result<PgPool, StartupError> {
     let options: PgConnectOptions =
         url.parse()
             .map_err(|e: sqlx::Error| StartupError::Database {
@@ -71,7 +71,7 @@ pub async fn connect_database(url: &str) -> Result<PgPool, StartupError> {
         }
     }
     commands::database::pool_options()
-        .max_connections(32)
+        .max_connections(pool_size.max(1))
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await
