@@ -156,7 +156,11 @@ async fn buy(front: Arc<Front>, n: usize, token: String, product: String) -> (St
                 .json(&json!({ "method": "card", "token": "tok_visa" }))
         })
         .await;
-    assert_eq!(status, 200, "pay {n}: {paid}");
+    // A payment whose answer died with its gateway, run again once the key's lease is
+    // over, finds the order paid (the provider's key is the order and attempt: one
+    // charge); the log is checked below for one capture per paid order.
+    let paid_before = status == 409 && paid["code"] == "not_payable";
+    assert!(status == 200 || paid_before, "pay {n}: {status} {paid}");
     (id, true)
 }
 
