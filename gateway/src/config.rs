@@ -164,9 +164,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
 
     /// `postgres`: the limit is shared by every gateway on the database (one statement per
-    /// request); `memory`: each process counts alone.
-    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, default_value_t = RateLimitStore::Postgres, global = true)]
-    pub rate_limit_store: RateLimitStore,
+    /// request); `memory`: each process counts alone. Unset: `memory` for `serve` (one
+    /// process, nothing to share), `postgres` for `gateway`.
+    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, global = true)]
+    pub rate_limit_store: Option<RateLimitStore>,
 
     /// `Idempotency-Key` answers kept per caller (user or guest cart) at once, i.e. within
     /// 24 hours; a new key beyond it answers 429 `idempotency_quota_exceeded`. 0: no quota.
@@ -517,7 +518,7 @@ mod tests {
         assert_eq!(c.metrics_bind, None);
         assert_eq!(c.max_body_bytes, 1 << 20);
         assert_eq!(c.rate_limit_per_minute, 1200);
-        assert_eq!(c.rate_limit_store, RateLimitStore::Postgres);
+        assert_eq!(c.rate_limit_store, None);
         assert_eq!(c.login_failures_limit, 10);
         assert_eq!((c.password_hash_threads, c.password_hash_queue), (0, 64));
         assert_eq!(c.login_failures_account_limit, 100);

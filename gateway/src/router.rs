@@ -57,7 +57,7 @@ pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
     let api = api.route_layer(from_fn_with_state(state.clone(), idempotency));
     let limiter = RateLimiter::new(
         config.rate_limit_per_minute,
-        config.rate_limit_store,
+        config.rate_limit_store.unwrap_or_default(),
         &state.pool,
     );
     let api = match limiter {

@@ -161,3 +161,38 @@ async fn a_failing_background_task_stops_the_process_with_its_error() {
     })
     .await;
 }
+
+/// `serve` is one process: its rate limit counts in memory, with no round trip per
+/// request; a `gateway` shares it through PostgreSQL; an explicit setting wins for both.
+#[tokio::test]
+async fn the_rate_limit_store_follows_the_role_unless_set() {
+    use gateway::config::RateLimitStore;
+    use gateway::startup::Role;
+    with_fresh_database(|url| async move {
+        for (role, extra, expected) in [
+            (Role::Serve, &[][..], RateLimitStore::Memory),
+            (Role::Gateway, &[][..], RateLimitStore::Postgres),
+            (
+                Role::Serve,
+                &["--rate-limit-store", "postgres"][..],
+                RateLimitStore::Postgres,
+            ),
+            (
+                Role::Gateway,
+                &["--rate-limit-store", "memory"][..],
+                RateLimitStore::Memory,
+            ),
+        ] {
+            let app = Application::build_as(role, config(&url, extra))
+                .await
+                .unwrap();
+            assert_eq!(
+                app.state().config.rate_limit_store,
+                Some(expected),
+                "{extra:?}"
+            );
+            app.state().pool.close().await;
+        }
+    })
+    .await;
+}

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::config::{Config, Secret};
+use crate::config::{Config, RateLimitStore, Secret};
 use crate::hashing::PasswordHasher;
 use crate::middleware::http_metrics;
 use crate::router::{app, operations};
@@ -59,8 +59,14 @@ impl Application {
     /// serves the API listens on `BIND` and follows the accounts' security stamps; the
     /// others serve only their probes and metrics, on `METRICS_BIND` or their role's own
     /// port. Add the background roles with the `with_*` methods.
-    pub async fn build_as(role: Role, config: Config) -> Result<Self, StartupError> {
+    pub async fn build_as(role: Role, mut config: Config) -> Result<Self, StartupError> {
         config.validate()?;
+        // One process has nothing to share its count with: the database's round trip per
+        // request would buy nothing (BENCHMARKS.md: a third of the static rate).
+        config.rate_limit_store.get_or_insert(match role {
+            Role::Serve => RateLimitStore::Memory,
+            _ => RateLimitStore::Postgres,
+        });
         let pool =
             connect_database(config.database_url.expose(), config.database_pool_size).await?;
         migrate(&pool).await?;

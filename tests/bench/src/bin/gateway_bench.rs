@@ -146,7 +146,7 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
         for store in [RateLimitStore::Memory, RateLimitStore::Postgres] {
             let config = Config {
                 rate_limit_per_minute: UNREACHED_LIMIT,
-                rate_limit_store: store,
+                rate_limit_store: Some(store),
                 trust_forwarded_for: true,
                 ..(*state.config).clone()
             };
