@@ -122,7 +122,10 @@ impl PgEventStore {
 
 #[async_trait]
 impl EventStore for PgEventStore {
-    #[tracing::instrument(skip_all, fields(stream = stream_id, expected = %expected, n = events.len()), err)]
+    // A refused append is the caller's to judge, and mostly routine (optimistic
+    // concurrency, two notifiers claiming one message): at ERROR every contended stream
+    // filled the log. Callers log what they cannot handle.
+    #[tracing::instrument(skip_all, fields(stream = stream_id, expected = %expected, n = events.len()), err(level = "debug"))]
     async fn append(
         &self,
         stream_id: &str,
