@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::with_shop;
+use common::{access_token as login, json_call as call, with_shop};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 
@@ -12,36 +12,6 @@ use serde_json::{json, Value};
 const HUGE: i64 = 1 << 62;
 /// `domain::money::MAX_PRICE`.
 const MAX_PRICE: i64 = 1_000_000_000;
-
-async fn call(
-    c: &Client,
-    method: &str,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn login(c: &Client, base: &str, email: &str, password: &str) -> String {
-    let pair: Value = c
-        .post(format!("{base}/auth/login"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    pair["access_token"].as_str().expect("logged in").to_owned()
-}
 
 fn usd(amount: i64) -> Value {
     json!({ "amount": amount, "currency": "USD" })

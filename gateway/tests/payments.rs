@@ -8,43 +8,13 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use commands::payment::WebhookSigner;
-use common::with_shop;
+use common::{access_token as login, json_call as call, with_shop};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 const SECRET: &str = "whsec_an_http_test_secret";
 const PATIENCE: Duration = Duration::from_secs(60);
-
-async fn call(
-    c: &Client,
-    method: &str,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn login(c: &Client, base: &str, email: &str, password: &str) -> String {
-    let pair: Value = c
-        .post(format!("{base}/auth/login"))
-        .json(&json!({ "email": email, "password": password }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    pair["access_token"].as_str().expect("logged in").to_owned()
-}
 
 struct Shop {
     c: Client,

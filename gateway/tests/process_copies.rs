@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{server_url, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET, PATIENCE};
+use common::{
+    access_token as login, json_call as call, server_url, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET,
+    PATIENCE,
+};
 use gateway::config::Config;
 use gateway::startup::{Application, Role, Running, CHECKOUT_SAGA, RESERVATION_EXPIRY};
-use reqwest::{Client, StatusCode};
+use reqwest::Client;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -78,36 +81,6 @@ fn config(url: &str, extra: &[&str]) -> Config {
     ];
     args.extend_from_slice(extra);
     Config::from_args_ignoring_env(args).unwrap()
-}
-
-async fn call(
-    c: &Client,
-    method: &str,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let mut r = c.request(method.parse().unwrap(), url).bearer_auth(token);
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn login(c: &Client, api: &str, email: &str, password: &str) -> String {
-    let (status, pair) = call(
-        c,
-        "POST",
-        format!("{api}/auth/login"),
-        "",
-        Some(json!({ "email": email, "password": password })),
-    )
-    .await;
-    assert_eq!(status, 200, "{pair}");
-    pair["access_token"].as_str().unwrap().to_owned()
 }
 
 /// Polls the order until it shows `wanted`.

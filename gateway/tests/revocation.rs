@@ -6,20 +6,11 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{with_shop, with_two_gateways, ADMIN_EMAIL, ADMIN_PASSWORD, PATIENCE};
-use reqwest::{Client, StatusCode};
+use common::{
+    json_call as call, with_shop, with_two_gateways, ADMIN_EMAIL, ADMIN_PASSWORD, PATIENCE,
+};
+use reqwest::Client;
 use serde_json::{json, Value};
-
-async fn call(
-    c: &Client,
-    method: &str,
-    url: String,
-    token: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let r = common::call(c, method, url, token, body, None).await;
-    (r.status, r.body)
-}
 
 async fn login(c: &Client, base: &str, email: &str, password: &str) -> Value {
     let (status, pair) = common::login(c, base, email, password).await;

@@ -164,6 +164,18 @@ pub async fn call(
     }
 }
 
+/// [`call`] without a consistency token: the status and the body.
+pub async fn json_call(
+    c: &reqwest::Client,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let r = call(c, method, url, token, body, None).await;
+    (r.status, r.body)
+}
+
 /// `POST /auth/login`, with a user agent the audit trail can be searched for.
 pub async fn login(
     c: &reqwest::Client,
