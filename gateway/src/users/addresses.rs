@@ -12,7 +12,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::access::self_or_admin;
-use super::view::{AddressPage, AddressRow, UserAddress};
+use super::view::{address_rows, AddressPage, UserAddress};
 use crate::auth::{name, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
@@ -106,14 +106,11 @@ async fn list_addresses(
     if !exists {
         return Err(ApiError::NotFound("no such user".into()));
     }
-    let rows: Vec<AddressRow> = sqlx::query_as(
-        "select address_id, label, name, line1, line2, city, region, postal_code, country
-           from users.user_addresses where user_id = $1 order by created_at, address_id",
-    )
-    .bind(id)
-    .fetch_all(&state.pool)
-    .await?;
-    let items: Vec<UserAddress> = rows.into_iter().map(UserAddress::from).collect();
+    let items: Vec<UserAddress> = address_rows(&state.pool, id)
+        .await?
+        .into_iter()
+        .map(UserAddress::from)
+        .collect();
     Ok(Json(items.into()))
 }
 

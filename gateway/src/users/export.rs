@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::access::self_or_admin;
 use super::preferences::UserPreferences;
-use super::view::{AddressRow, UserAccount, UserAddress, UserRow, USER_COLUMNS};
+use super::view::{address_rows, user_row, UserAccount, UserAddress};
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
@@ -131,24 +131,14 @@ async fn export(
         caught_up(&state, &headers, model).await?;
     }
     let pool = &state.pool;
-    let account: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {USER_COLUMNS} from users.users where user_id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    let account = account.ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let account = user_row(pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
     let preferences = commands::accounts::find(&state.handlers, id)
         .await?
         .map(|a| a.preferences)
         .unwrap_or_default();
-    let addresses: Vec<AddressRow> = sqlx::query_as(
-        "select address_id, label, name, line1, line2, city, region, postal_code, country
-           from users.user_addresses where user_id = $1 order by created_at, address_id",
-    )
-    .bind(id)
-    .fetch_all(pool)
-    .await?;
+    let addresses = address_rows(pool, id).await?;
     let (total_orders, orders) =
         read_model::page(pool, Some(id), None, "created_at asc", MOST, 0).await?;
     let history = read_model::history(pool, id).await?;

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::access::{self_or_admin, ADMINS};
-use super::view::{UserAccount, UserPage, UserRow, USER_COLUMNS};
+use super::view::{user_row, UserAccount, UserPage, UserRow, USER_COLUMNS};
 use crate::auth::{name, new_account, AuthUser};
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
@@ -241,13 +241,9 @@ async fn get_one(
 ) -> Result<Json<UserAccount>, ApiError> {
     self_or_admin(&user, id)?;
     caught_up(&state, &headers, "users").await?;
-    let row: Option<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {USER_COLUMNS} from users.users where user_id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await?;
-    let row = row.ok_or_else(|| ApiError::NotFound("no such user".into()))?;
+    let row = user_row(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such user".into()))?;
     Ok(Json(row.into()))
 }
 

@@ -69,6 +69,27 @@ pub const USER_COLUMNS: &str =
     "user_id, email, first_name, last_name, role, status, email_verified,
      created_at, updated_at";
 
+/// The read model's row of account `id`, if it has one.
+pub async fn user_row(pool: &sqlx::PgPool, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {USER_COLUMNS} from users.users where user_id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Every address of account `id`, oldest first.
+pub async fn address_rows(pool: &sqlx::PgPool, id: Uuid) -> Result<Vec<AddressRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select address_id, label, name, line1, line2, city, region, postal_code, country
+           from users.user_addresses where user_id = $1 order by created_at, address_id",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await
+}
+
 impl From<UserRow> for UserAccount {
     fn from(r: UserRow) -> Self {
         UserAccount {
