@@ -2,11 +2,11 @@
 //! has it (for answers the read model may not have caught up with), and how a command
 //! on an existing account fails.
 
-use domain::user::{Account, User, UserError};
+use domain::user::{Account, User, UserCommand, UserError};
 use domain::value::Email;
 use uuid::Uuid;
 
-use crate::handler::{CommandError, CommandHandler};
+use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::store::{Position, StoreError};
 use crate::unique;
@@ -54,6 +54,21 @@ impl From<StoreError> for AccountError {
     fn from(e: StoreError) -> Self {
         AccountError::Store(e)
     }
+}
+
+/// Runs `command` on `user_id`'s account; answers where its events sit in `$all` (`None`
+/// when it appended nothing).
+pub async fn run(
+    handlers: &Handlers,
+    user_id: Uuid,
+    command: UserCommand,
+    meta: CommandMeta,
+) -> Result<Option<Position>, AccountError> {
+    Ok(handlers
+        .users
+        .handle(&stream(user_id), command, meta)
+        .await?
+        .position)
 }
 
 /// The account `user_id`, if registered.

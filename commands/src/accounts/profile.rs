@@ -90,11 +90,7 @@ pub async fn suspend(
         reason,
         at: meta.occurred_at,
     };
-    Ok(handlers
-        .users
-        .handle(&account::stream(user_id), command, meta)
-        .await?
-        .position)
+    account::run(handlers, user_id, command, meta).await
 }
 
 /// Ends every session of `user_id` (its owner, or an admin): the access tokens issued
@@ -109,11 +105,7 @@ pub async fn sign_out_everywhere(
     let command = UserCommand::SignOutEverywhere {
         at: meta.occurred_at,
     };
-    Ok(handlers
-        .users
-        .handle(&account::stream(user_id), command, meta)
-        .await?
-        .position)
+    account::run(handlers, user_id, command, meta).await
 }
 
 /// Records what `user_id` consents to (its owner, or an admin: `source` says which). A
@@ -131,12 +123,9 @@ pub async fn set_preferences(
         source,
         at: meta.occurred_at,
     };
-    let handled = handlers
-        .users
-        .handle(&account::stream(user_id), command, meta)
-        .await?;
+    let position = account::run(handlers, user_id, command, meta).await?;
     Ok(Changed {
         account: account::get(handlers, user_id).await?,
-        position: handled.position,
+        position,
     })
 }
