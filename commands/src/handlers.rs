@@ -8,13 +8,17 @@
 use std::sync::Arc;
 
 use crate::handler::CommandHandler;
+use crate::privacy::{DataKeys, Sealed};
 use crate::store::EventStore;
 
 /// The command handlers of every aggregate, over one store.
 pub struct Handlers {
-    /// The log every handler appends to; use cases that append outside an aggregate
-    /// (uniqueness claims) use it directly.
+    /// The log every handler appends to, as the command side sees it: personal fields
+    /// sealed on append and opened on read ([`Sealed`]). Use cases that append outside an
+    /// aggregate (uniqueness claims) use it directly.
     pub store: Arc<dyn EventStore>,
+    /// The data subjects' keys the store seals with (ADR 0005).
+    pub keys: Arc<DataKeys>,
     pub users: CommandHandler<domain::user::User>,
     pub categories: CommandHandler<domain::catalog::Category>,
     pub products: CommandHandler<domain::catalog::Product>,
@@ -27,10 +31,13 @@ pub struct Handlers {
 }
 
 impl Handlers {
-    /// Handlers over `store`, each caching up to `cache` recent states.
-    pub fn new(store: &Arc<dyn EventStore>, cache: u64) -> Arc<Self> {
+    /// Handlers over `log`, sealing personal data with `keys`, each caching up to `cache`
+    /// recent states.
+    pub fn new(log: &Arc<dyn EventStore>, keys: Arc<DataKeys>, cache: u64) -> Arc<Self> {
+        let store: Arc<dyn EventStore> = Arc::new(Sealed::new(log.clone(), keys.clone()));
         Arc::new(Handlers {
             store: store.clone(),
+            keys,
             users: CommandHandler::new(store.clone(), cache),
             categories: CommandHandler::new(store.clone(), cache),
             products: CommandHandler::new(store.clone(), cache),

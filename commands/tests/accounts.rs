@@ -110,7 +110,7 @@ impl EventStore for UsersUnavailable {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn register_claims_the_email_once(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool);
     let opened = accounts::register(&handlers, &creds, ann(), meta())
         .await
@@ -153,7 +153,7 @@ async fn register_claims_the_email_once(pool: PgPool) {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
     let failing: Arc<dyn EventStore> = Arc::new(UsersUnavailable(PgEventStore::new(pool.clone())));
-    let handlers = Handlers::new(&failing, 100);
+    let handlers = Handlers::new(&failing, test_keys(&pool), 100);
     let creds = Credentials::new(pool.clone());
     let failed = accounts::register(&handlers, &creds, ann(), meta()).await;
     assert!(
@@ -171,7 +171,7 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
     assert!(matches!(failed, Err(RegisterError::Store(_))), "{failed:?}");
 
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool);
     let opened = accounts::register(&handlers, &creds, ann(), meta())
         .await
@@ -189,7 +189,7 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool);
     let refused = accounts::create_user(
         &handlers,
@@ -233,7 +233,7 @@ async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool);
     let email = Email::parse("root@example.com").unwrap();
     let first = accounts::bootstrap_admin(
@@ -292,7 +292,7 @@ async fn the_bootstrap_admin_is_made_once(pool: PgPool) {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn password_hashes_stay_out_of_the_log(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool.clone());
     let opened = accounts::register(&handlers, &creds, ann(), meta())
         .await
@@ -399,7 +399,7 @@ async fn password_hashes_stay_out_of_the_log(pool: PgPool) {
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]
 async fn a_v1_account_s_hash_is_copied_from_the_log_on_first_use(pool: PgPool) {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let handlers = Handlers::new(&store, 100);
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
     let creds = Credentials::new(pool.clone());
     let user = Uuid::new_v4();
     let v1 = |event_type: &str, data: serde_json::Value| NewEvent {
@@ -446,4 +446,11 @@ async fn a_v1_account_s_hash_is_copied_from_the_log_on_first_use(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(copied, ["$argon2id$second"]);
+}
+
+/// Data keys under a fixed master key: these tests read what they wrote through the same
+/// handlers, which open it.
+fn test_keys(pool: &PgPool) -> Arc<commands::privacy::DataKeys> {
+    let master = commands::privacy::MasterKey::from_bytes([7; 32]);
+    Arc::new(commands::privacy::DataKeys::new(pool.clone(), master, None))
 }

@@ -33,8 +33,8 @@ fn meta(user: Uuid) -> CommandMeta {
 }
 
 fn shop(pool: PgPool) -> Arc<Handlers> {
-    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool));
-    Handlers::new(&store, 100)
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    Handlers::new(&store, test_keys(&pool), 100)
 }
 
 async fn product(handlers: &Handlers, sku: &str, price: i64) -> Uuid {
@@ -201,4 +201,11 @@ async fn a_guest_without_a_cart_has_nothing_to_change(pool: PgPool) {
     assert!(
         matches!(refused, Err(CartUseCaseError::Invalid { ref field, .. }) if field == "quantity")
     );
+}
+
+/// Data keys under a fixed master key: these tests read what they wrote through the same
+/// handlers, which open it.
+fn test_keys(pool: &PgPool) -> Arc<commands::privacy::DataKeys> {
+    let master = commands::privacy::MasterKey::from_bytes([7; 32]);
+    Arc::new(commands::privacy::DataKeys::new(pool.clone(), master, None))
 }

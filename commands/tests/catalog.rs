@@ -37,7 +37,7 @@ async fn events(pool: &PgPool) -> i64 {
 
 fn handlers(pool: &PgPool) -> Arc<Handlers> {
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    Handlers::new(&store, 100)
+    Handlers::new(&store, test_keys(pool), 100)
 }
 
 async fn category(h: &Handlers) -> CategoryId {
@@ -186,4 +186,11 @@ async fn a_vendor_changes_only_their_own_products(pool: PgPool) {
         .await
         .unwrap()
         .is_some());
+}
+
+/// Data keys under a fixed master key: these tests read what they wrote through the same
+/// handlers, which open it.
+fn test_keys(pool: &PgPool) -> Arc<commands::privacy::DataKeys> {
+    let master = commands::privacy::MasterKey::from_bytes([7; 32]);
+    Arc::new(commands::privacy::DataKeys::new(pool.clone(), master, None))
 }

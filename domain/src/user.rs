@@ -39,7 +39,7 @@ mod tokens;
 
 pub use error::UserError;
 pub use legacy::{legacy_credential, legacy_hash, PasswordChangedV1, UserRegisteredV1};
-pub use messages::{UserCommand, UserEvent};
+pub use messages::{ErasedBy, UserCommand, UserEvent};
 pub use preferences::{ConsentSource, Preferences};
 pub use role::{Role, UserStatus};
 pub use tokens::{IssuedToken, TokenId, TokenPurpose, Tokens, TOKEN_REISSUE_INTERVAL};
@@ -80,6 +80,11 @@ const MAX_NAME: usize = crate::value::MAX_PERSON_NAME;
 /// rule.
 pub fn clean_name(field: &'static str, v: Option<String>) -> Result<Option<String>, UserError> {
     Ok(crate::value::optional_line(field, v.as_deref(), MAX_NAME)?)
+}
+
+/// The address an erased account's e-mail reads as (its declaration's `erased` value).
+pub fn erased_email() -> Email {
+    Email::parse("erased@erased.invalid").expect("a valid address")
 }
 
 fn check_name(field: &'static str, v: &Option<String>) -> Result<(), UserError> {
@@ -128,6 +133,13 @@ impl Aggregate for User {
             }]);
         }
         let a = s.registered.as_ref().ok_or(UserError::NotRegistered)?;
+        if a.status == UserStatus::Erased {
+            // Nothing is left to change; erasing again is no change either.
+            return match cmd {
+                C::Erase { .. } => Ok(vec![]),
+                _ => Err(UserError::Erased),
+            };
+        }
         let active = || {
             if a.status == UserStatus::Suspended {
                 Err(UserError::Suspended)
@@ -324,6 +336,7 @@ impl Aggregate for User {
                 }
                 vec![E::UserReactivated { at: *at }]
             }
+            C::Erase { by, at } => vec![E::UserErased { by: *by, at: *at }],
         })
     }
 
@@ -443,6 +456,17 @@ impl Aggregate for User {
             }
             E::SignedOutEverywhere { .. } => a.security_version += 1,
             E::PreferencesChanged { preferences, .. } => a.preferences = *preferences,
+            E::UserErased { .. } => {
+                // As the fields read once the key is gone, so the state kept in memory
+                // matches a replay.
+                a.email = erased_email();
+                a.first_name = None;
+                a.last_name = None;
+                a.addresses.clear();
+                a.preferences = Preferences::default();
+                a.status = UserStatus::Erased;
+                a.security_version += 1;
+            }
             E::UserReactivated { .. } => {
                 a.status = if a.email_verified {
                     UserStatus::Active

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use commands::privacy::MasterKey;
 
 /// The `ultramarket` command line.
 #[derive(Debug, Parser)]
@@ -134,6 +135,16 @@ pub struct Config {
     /// tokens do not survive a restart.
     #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true, value_parser = parse_jwt_secret)]
     pub jwt_secret: Option<Secret>,
+
+    /// Wraps every data subject's key (32 bytes, base64; ADR 0005). Unset, a key kept in
+    /// the database is made at first start, with a warning: erasure is then only as good
+    /// as the database's backups.
+    #[arg(long, env = "MASTER_KEY", global = true, hide_env_values = true, value_parser = parse_master_key)]
+    pub master_key: Option<MasterKey>,
+
+    /// The master key before a rotation, while `umctl keys rotate` re-wraps the data keys.
+    #[arg(long, env = "MASTER_KEY_PREVIOUS", global = true, hide_env_values = true, value_parser = parse_master_key)]
+    pub master_key_previous: Option<MasterKey>,
 
     /// Where `serve` and `gateway` serve the HTTP API (`127.0.0.1:0` picks a free port).
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
@@ -409,6 +420,10 @@ impl FromStr for Secret {
         }
         Ok(Secret(s.to_owned()))
     }
+}
+
+fn parse_master_key(s: &str) -> Result<MasterKey, String> {
+    MasterKey::from_base64(s).map_err(|e| e.to_string())
 }
 
 /// HS256 keys shorter than the hash are easy to brute-force offline from one token.

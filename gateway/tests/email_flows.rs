@@ -58,7 +58,8 @@ async fn verification_and_reset_go_through_the_outbox() {
             state.store.clone(),
             state.pool.clone(),
             Arc::new(NotificationsProjection),
-        );
+        )
+        .with_keys(state.handlers.keys.clone());
         let app = app
             .with_task("notifications projection", move |stop| runner.run(stop))
             .with_notifier(NotifierSettings {

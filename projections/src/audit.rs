@@ -23,6 +23,10 @@ use crate::runtime::projection::{Projection, ProjectionError};
 /// password was changed, only not to what.
 pub const REDACTED: &str = "[redacted]";
 
+/// What a declared personal field's value is replaced with (ADR 0005): an auditor sees that
+/// an address was changed, and whose; the value is the person's, and goes with them.
+pub const PERSONAL: &str = "[personal data]";
+
 pub struct AuditProjection;
 
 /// Parts of a key name that mark its value as a secret (matched in lower case, `-` read as
@@ -201,6 +205,32 @@ impl Projection for AuditProjection {
         .bind(col!(|r| r.event.position.prepare as i64))
         .execute(&mut *tx)
         .await?;
+        let erased: Vec<Uuid> = events
+            .iter()
+            .filter(|e| e.category() == "user" && e.event_type == "UserErased")
+            .filter_map(|e| e.stream_uuid())
+            .collect();
+        if !erased.is_empty() {
+            // The rows whose address and agent were sealed with the person's key (their
+            // own requests, and the anonymous ones on their own stream), as a replay
+            // reads them once it is gone.
+            sqlx::query(
+                "update audit_logs set ip_address = null, user_agent = null
+                  where user_id = any($1)
+                     or (user_id is null and stream_id = any($2))",
+            )
+            .bind(&erased)
+            .bind(
+                erased
+                    .iter()
+                    .flat_map(|id| {
+                        domain::privacy::PERSONS_STREAMS.map(|category| format!("{category}-{id}"))
+                    })
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
         Ok(())
     }
 }
@@ -220,6 +250,11 @@ impl<'a> Row<'a> {
         let (resource, resource_id) = (event.category(), event.stream_key());
         let mut details = event.data.clone();
         redact(&mut details);
+        for field in domain::privacy::declared(resource, &event.event_type) {
+            if let Some(v) = details.get_mut(&field.name).filter(|v| !v.is_null()) {
+                *v = serde_json::Value::String(PERSONAL.to_owned());
+            }
+        }
         Row {
             event,
             // Events appended outside the command handler may lack an actor; say so rather

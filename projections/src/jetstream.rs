@@ -321,13 +321,15 @@ impl Worker {
             return Ok(Applied::default());
         };
         if complete {
-            let events: Vec<RecordedEvent> = fresh
+            let mut events: Vec<RecordedEvent> = fresh
                 .into_iter()
                 .filter_map(|d| match d {
                     Delivery::Event { event, .. } => Some(*event),
                     Delivery::Omitted { .. } => None,
                 })
                 .collect();
+            // NATS carries the log as it is, sealed.
+            self.runner.open(&mut events).await?;
             let applied = self.runner.apply_following(at, &events).await?;
             return Ok(Applied { applied, healed: 0 });
         }

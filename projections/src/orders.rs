@@ -71,6 +71,9 @@ struct Batch {
     history: Vec<HistoryRow>,
     /// Payment events with their order, in log order; written after the orders.
     payments: Vec<(Uuid, PaymentEvent)>,
+    /// Customers erased in this batch: their orders keep their numbers, not their
+    /// addresses or notes.
+    erased: Vec<Uuid>,
 }
 
 /// `order_items`: order, line, product, sku, quantity, unit price, line subtotal.
@@ -128,6 +131,12 @@ impl Batch {
     }
 
     fn add(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        if event.category() == "user" {
+            if let Some(user_id) = event.stream_uuid().filter(|_| erases(event)) {
+                self.erased.push(user_id);
+            }
+            return Ok(());
+        }
         if event.category() == "payment" {
             if let Some(order_id) = event.stream_uuid() {
                 let e = decode::<PaymentEvent>(event)?;
@@ -402,8 +411,27 @@ impl Batch {
         if !self.payments.is_empty() {
             payments::write(tx, &self.payments).await?;
         }
+        if !self.erased.is_empty() {
+            // As a replay reads the orders once the key is gone: the declared
+            // replacements of `OrderPlaced`'s personal fields.
+            let erased = serde_json::to_value(domain::privacy::erased_address())
+                .expect("an address serializes");
+            sqlx::query(
+                "update orders set shipping_address = $2, billing_address = null, notes = null
+                  where user_id = any($1)",
+            )
+            .bind(&self.erased)
+            .bind(erased)
+            .execute(&mut *tx)
+            .await?;
+        }
         Ok(())
     }
+}
+
+/// Whether `event` erases a person (`UserErased`).
+fn erases(event: &RecordedEvent) -> bool {
+    event.category() == "user" && event.event_type == "UserErased"
 }
 
 #[async_trait]
@@ -417,7 +445,7 @@ impl Projection for OrdersProjection {
     }
 
     fn wants(&self, event: &RecordedEvent) -> bool {
-        matches!(event.category(), "order" | "payment")
+        matches!(event.category(), "order" | "payment") || erases(event)
     }
 
     fn tables(&self) -> &'static str {

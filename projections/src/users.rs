@@ -198,6 +198,29 @@ async fn apply_user(
             .execute(&mut *tx)
             .await?;
         }
+        UserEvent::UserErased { at, .. } => {
+            // What a replay shows of the person once the key is gone: the declared
+            // replacements, and nothing the account held apart from its numbers.
+            sqlx::query(
+                "update users set email = $2, first_name = null, last_name = null,
+                        status = 'erased', suspension_reason = null,
+                        updated_at = greatest(updated_at, $3)
+                  where user_id = $1",
+            )
+            .bind(user_id)
+            .bind(domain::user::erased_email().as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("delete from user_addresses where user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("delete from user_preferences where user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         UserEvent::UserReactivated { at } => {
             sqlx::query(
                 "update users set suspension_reason = null,

@@ -223,7 +223,10 @@ async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool)
         "v2 carries no hash"
     );
     assert!(registered.7["credential"].is_string());
-    assert_eq!(registered.7["email"], "ada@example.com");
+    assert_eq!(
+        registered.7["email"], "[personal data]",
+        "a declared personal field is the person's, not the auditors'"
+    );
     assert_eq!(registered.8.as_deref(), Some("browser-req-1"));
 
     // No hash anywhere in the trail, under any key.

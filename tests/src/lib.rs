@@ -232,6 +232,8 @@ pub struct Server {
     pub origin: String,
     /// The server's own database, for what the API does not show.
     pub db: PgPool,
+    /// Where that database is, for `umctl`.
+    pub database_url: String,
     pub client: Client,
 }
 
@@ -307,6 +309,7 @@ impl Server {
             // Known once the server says where it listens.
             origin: String::new(),
             db: PgPool::connect_lazy(database_url).expect("a valid database URL"),
+            database_url: database_url.to_owned(),
             client,
         };
         server.wait_until_healthy().await;

@@ -88,6 +88,16 @@ impl Credentials {
         }
     }
 
+    /// Deletes every password hash of `user` (an erased account signs in no more).
+    pub async fn erase(&self, user: Uuid) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("delete from accounts.credentials where user_id = $1")
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("credentials: {e}")))?;
+        Ok(deleted.rows_affected())
+    }
+
     /// Once `current` is in force, the account's other rows are dead weight (and old
     /// hashes are worth nothing to keep).
     pub async fn retire_all_but(&self, user: Uuid, current: CredentialId) {

@@ -27,6 +27,7 @@ pub mod account;
 pub mod addresses;
 pub mod credentials;
 pub mod email_tokens;
+pub mod erasure;
 pub mod profile;
 pub mod registration;
 pub mod sessions;
@@ -35,6 +36,7 @@ pub mod verification;
 pub use account::{find, find_by_email, AccountError, Changed};
 pub use addresses::{add_address, remove_address, update_address, AddressChanged};
 pub use credentials::Credentials;
+pub use erasure::erase;
 pub use profile::{
     set_preferences, sign_out_everywhere, suspend, update_profile, update_user, Names,
 };

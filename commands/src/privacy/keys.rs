@@ -63,6 +63,20 @@ impl DataKeys {
         }
     }
 
+    /// The keys of a process: under `configured` (`MASTER_KEY`) when given, else under the
+    /// embedded default, made at the first start (the caller warns about that).
+    pub async fn start(
+        pool: PgPool,
+        configured: Option<MasterKey>,
+        previous: Option<MasterKey>,
+    ) -> Result<Self, StoreError> {
+        let master = match configured {
+            Some(master) => master,
+            None => MasterKey::embedded(&pool).await?,
+        };
+        Ok(Self::new(pool, master, previous))
+    }
+
     /// The master key new data keys are wrapped with.
     pub fn master(&self) -> &MasterKey {
         &self.master
@@ -71,32 +85,49 @@ impl DataKeys {
     /// The key that seals `subject`'s new personal data, made on first use; `None` once
     /// the subject is erased.
     pub async fn for_sealing(&self, subject: Uuid) -> Result<Option<DataKey>, StoreError> {
-        if let Some(known) = self.known(subject).await? {
+        if let Some(known) = self.cache.get(&subject) {
             return Ok(match known {
                 Known::Key(key) => Some(key),
                 Known::Erased => None,
             });
         }
+        // Made and read back in one round trip: the insert's row when this made it, else
+        // the row another process made (or the tombstone of an erasure).
         let fresh = DataKey::generate();
-        sqlx::query(
-            "insert into privacy.data_keys (subject_id, master_key_id, wrapped)
-             values ($1, $2, $3) on conflict (subject_id) do nothing",
+        let row: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+            "with made as (
+                 insert into privacy.data_keys (subject_id, master_key_id, wrapped)
+                 values ($1, $2, $3) on conflict (subject_id) do nothing
+                 returning master_key_id, wrapped)
+             select master_key_id, wrapped from made
+             union all
+             select master_key_id, wrapped from privacy.data_keys where subject_id = $1
+             limit 1",
         )
         .bind(subject)
         .bind(self.master.id())
         .bind(wrap(self.master.bytes(), subject, &fresh))
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        // Another process may have made one first, or erased the subject meanwhile: the
-        // row decides.
-        match self.known(subject).await? {
-            Some(Known::Key(key)) => Ok(Some(key)),
-            Some(Known::Erased) => Ok(None),
-            None => Err(StoreError::Corrupt(format!(
-                "the data key of {subject} vanished as it was made"
-            ))),
-        }
+        let known = match row {
+            Some((master_id, wrapped)) => self.unwrapped(subject, master_id.as_deref(), wrapped)?,
+            // Another process's row, committed after this statement's snapshot was taken:
+            // read it now.
+            None => match self.known(subject).await? {
+                Some(known) => known,
+                None => {
+                    return Err(StoreError::Corrupt(format!(
+                        "the data key of {subject} vanished as it was made"
+                    )))
+                }
+            },
+        };
+        self.cache.insert(subject, known.clone());
+        Ok(match known {
+            Known::Key(key) => Some(key),
+            Known::Erased => None,
+        })
     }
 
     /// The key that opens `subject`'s personal data; `None` when erased or never made.
@@ -120,19 +151,58 @@ impl DataKeys {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        let known =
-            match row {
-                None => return Ok(None),
-                Some((_, None)) => Known::Erased,
-                Some((master_id, Some(wrapped))) => {
-                    let kek = self.kek(master_id.as_deref(), subject)?;
-                    Known::Key(unwrap(kek, subject, &wrapped).map_err(|e| {
-                        StoreError::Corrupt(format!("the data key of {subject}: {e}"))
-                    })?)
-                }
-            };
+        let Some((master_id, wrapped)) = row else {
+            return Ok(None);
+        };
+        let known = self.unwrapped(subject, master_id.as_deref(), wrapped)?;
         self.cache.insert(subject, known.clone());
         Ok(Some(known))
+    }
+
+    /// Fetches into the cache, in one query, the keys of those `subjects` it lacks.
+    pub async fn preload(&self, subjects: &[Uuid]) -> Result<(), StoreError> {
+        let mut missing: Vec<Uuid> = subjects
+            .iter()
+            .copied()
+            .filter(|s| !self.cache.contains_key(s))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(Uuid, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+            "select subject_id, master_key_id, wrapped from privacy.data_keys
+              where subject_id = any($1)",
+        )
+        .bind(&missing)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        for (subject, master_id, wrapped) in rows {
+            let known = self.unwrapped(subject, master_id.as_deref(), wrapped)?;
+            self.cache.insert(subject, known);
+        }
+        Ok(())
+    }
+
+    fn unwrapped(
+        &self,
+        subject: Uuid,
+        master_id: Option<&str>,
+        wrapped: Option<Vec<u8>>,
+    ) -> Result<Known, StoreError> {
+        Ok(match wrapped {
+            None => Known::Erased,
+            Some(wrapped) => {
+                let kek = self.kek(master_id, subject)?;
+                Known::Key(
+                    unwrap(kek, subject, &wrapped).map_err(|e| {
+                        StoreError::Corrupt(format!("the data key of {subject}: {e}"))
+                    })?,
+                )
+            }
+        })
     }
 
     fn kek(&self, master_id: Option<&str>, subject: Uuid) -> Result<&[u8; 32], StoreError> {

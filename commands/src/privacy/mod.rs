@@ -6,14 +6,20 @@
 //! - `cipher`: the envelope a personal field is stored in, and key wrapping.
 //! - `master`: the master key, from `MASTER_KEY` or the embedded default.
 //! - `keys`: the data keys, made on first use, cached, erased, re-wrapped on rotation.
-//! - `fields`: sealing and opening the declared personal fields of an event's data.
+//! - `fields`: sealing and opening the declared personal fields of an event's data and
+//!   metadata.
+//! - `sealed`: the event store as the command side sees it, sealing and opening.
 
 mod cipher;
 mod fields;
 mod keys;
 mod master;
+mod sealed;
 
 pub use cipher::{associated_data, open, seal, subject_of, CipherError, DataKey};
-pub use fields::{open_data, seal_data, PrivacyError};
+pub use fields::{
+    is_sealed, open_data, open_event, open_events, seal_data, seal_event, PrivacyError,
+};
 pub use keys::{DataKeys, KeyStatus, CACHE_TTL};
 pub use master::{BadMasterKey, MasterKey};
+pub use sealed::Sealed;

@@ -23,14 +23,30 @@ pub fn email(subject: &str) -> Value {
 /// A postal address: one whose every line says `erased` (country `ZZ`, the code ISO 3166
 /// leaves unassigned).
 pub fn address(subject: &str) -> Value {
-    declaration(
-        subject,
-        serde_json::json!({
-            "name": null, "line1": "erased", "line2": null, "city": "erased",
-            "region": null, "postal_code": "erased", "country": "ZZ",
-        }),
-    )
+    declaration(subject, erased_address_value())
 }
+
+fn erased_address_value() -> Value {
+    serde_json::json!({
+        "name": null, "line1": "erased", "line2": null, "city": "erased",
+        "region": null, "postal_code": "erased", "country": "ZZ",
+    })
+}
+
+/// The address an erased person's addresses read as.
+pub fn erased_address() -> crate::value::Address {
+    serde_json::from_value(erased_address_value()).expect("a valid address")
+}
+
+/// The personal fields of every event's metadata: the client's address and user agent,
+/// which the gateway records for the audit trail. They belong to the actor (or, for a
+/// request nobody signed in to, to the person whose own stream it writes: a registration).
+/// Once erased they read as absent.
+pub const METADATA_FIELDS: [&str; 2] = ["client_ip", "user_agent"];
+
+/// The categories of streams whose id is a person's (their account, their sessions): what
+/// is recorded there about a request nobody signed in to is theirs.
+pub const PERSONS_STREAMS: [&str; 2] = ["user", "session"];
 
 /// Whose key seals a personal field.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,6 +28,7 @@ pub mod declaration;
 pub mod registry;
 
 pub use declaration::{
-    address, email, optional, personal_fields, BadDeclaration, PersonalField, Subject, KEYWORD,
+    address, email, erased_address, optional, personal_fields, BadDeclaration, PersonalField,
+    Subject, KEYWORD, METADATA_FIELDS, PERSONS_STREAMS,
 };
 pub use registry::{declarations, declared, event_schemas, Declarations};

@@ -11,6 +11,8 @@ pub enum UserError {
     NotRegistered,
     #[error("the account is suspended")]
     Suspended,
+    #[error("the account was erased")]
+    Erased,
     #[error("the account is not suspended")]
     NotSuspended,
     /// Free text the rule of `crate::value` refuses: too long, or with control characters.

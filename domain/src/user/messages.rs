@@ -94,6 +94,20 @@ pub enum UserCommand {
     Reactivate {
         at: DateTime<Utc>,
     },
+    /// Forget the person (the GDPR's right to erasure): the write side destroys their
+    /// data key, so every personal field ever recorded about them reads as erased.
+    Erase {
+        by: ErasedBy,
+        at: DateTime<Utc>,
+    },
+}
+
+/// Who asked for an erasure: the person, after signing in again, or an administrator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErasedBy {
+    Subject,
+    Admin,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -176,6 +190,12 @@ pub enum UserEvent {
         source: ConsentSource,
         at: DateTime<Utc>,
     },
+    /// The person was forgotten: their data key is destroyed, and every read model drops
+    /// what it holds of them. Holds no personal data itself; the audit trail keeps it.
+    UserErased {
+        by: ErasedBy,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(UserEvent {
@@ -193,4 +213,5 @@ crate::domain_event!(UserEvent {
     UserReactivated,
     SignedOutEverywhere,
     PreferencesChanged,
+    UserErased,
 });

@@ -32,4 +32,6 @@ pub enum UserStatus {
     Pending,
     Active,
     Suspended,
+    /// Forgotten: what is left is the account's id, its role and its history's numbers.
+    Erased,
 }

@@ -384,3 +384,65 @@ fn preferences_are_recorded_when_they_change_even_when_suspended() {
     );
     assert_eq!(withdrawn.map(|e| e.len()), Ok(1));
 }
+
+/// An erasure leaves the account as a replay reads it once the key is gone, cuts its
+/// sessions, and refuses everything after it but another erasure, which is no change.
+#[test]
+fn an_erased_account_keeps_nothing_personal_and_takes_no_more_commands() {
+    let address: Address = serde_json::from_value(serde_json::json!({
+        "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
+    }))
+    .unwrap();
+    let s = given(&[
+        UserCommand::UpdateProfile {
+            first_name: Some("Ann".into()),
+            last_name: Some("Lee".into()),
+            at: at(1),
+        },
+        UserCommand::AddAddress {
+            address_id: AddressId::new(Uuid::from_u128(9)),
+            label: Some("home".into()),
+            address,
+        },
+    ]);
+    let before = s.registered.clone().unwrap().security_version;
+    let erase = UserCommand::Erase {
+        by: ErasedBy::Subject,
+        at: at(2),
+    };
+    let events = User::decide(&s, &erase).unwrap();
+    assert_eq!(
+        events,
+        vec![UserEvent::UserErased {
+            by: ErasedBy::Subject,
+            at: at(2)
+        }]
+    );
+    let s = events.iter().fold(s, User::evolve);
+    let a = s.registered.clone().unwrap();
+    assert_eq!(a.status, UserStatus::Erased);
+    assert_eq!(a.email, erased_email());
+    assert_eq!((a.first_name, a.last_name), (None, None));
+    assert!(a.addresses.is_empty());
+    assert_eq!(a.security_version, before + 1, "sessions are cut");
+    assert_eq!(
+        User::decide(&s, &erase),
+        Ok(vec![]),
+        "erasing again changes nothing"
+    );
+    for refused in [
+        UserCommand::VerifyEmail { at: at(3) },
+        UserCommand::Reactivate { at: at(3) },
+        UserCommand::UpdateProfile {
+            first_name: Some("Ann".into()),
+            last_name: None,
+            at: at(3),
+        },
+    ] {
+        assert_eq!(
+            User::decide(&s, &refused),
+            Err(UserError::Erased),
+            "{refused:?}"
+        );
+    }
+}

@@ -315,6 +315,10 @@ fn account_command() -> impl Strategy<Value = UserCommand> {
             source: domain::user::ConsentSource::User,
             at: at(),
         }),
+        Just(UserCommand::Erase {
+            by: domain::user::ErasedBy::Admin,
+            at: at()
+        }),
     ]
 }
 

@@ -42,5 +42,6 @@ pub use email::{email_tokens, EmailApi};
 pub use lockout::WINDOW as LOGIN_FAILURE_WINDOW;
 pub use password::check_policy;
 pub use routes::{router, AuthApi};
+pub use sessions::{erase, password_is_right};
 pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL, STAFF};
 pub use view::{name, Message, TokenPair, UserView};

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use commands::accounts;
 use commands::accounts::sessions::{self as facts, Revocation, SessionFact, SignInFailure};
 use commands::handler::{Actor, CommandError, CommandMeta};
-use domain::user::{Account, Role, UserStatus};
+use domain::user::{Account, ErasedBy, Role, UserStatus};
 use domain::value::Email;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -242,6 +242,33 @@ pub async fn sign_out_everywhere(
     let position = accounts::sign_out_everywhere(&state.handlers, user, meta).await?;
     state.stamps.forget(user);
     Ok(position)
+}
+
+/// Forgets `user` (issue 20): their sessions end with them, refresh tokens first, as in
+/// [`sign_out_everywhere`].
+pub async fn erase(
+    state: &AppState,
+    user: Uuid,
+    by: ErasedBy,
+    meta: CommandMeta,
+) -> Result<Option<commands::store::Position>, ApiError> {
+    revoke_all(&state.pool, user).await?;
+    let position = accounts::erase(&state.handlers, &state.credentials, user, by, meta).await?;
+    state.stamps.forget(user);
+    Ok(position)
+}
+
+/// Whether `password` is `account`'s, for a step that asks the person to sign in again.
+pub async fn password_is_right(
+    state: &AppState,
+    account: &Account,
+    password: String,
+) -> Result<bool, ApiError> {
+    let hash = state.credentials.hash_of(&*state.store, account).await?;
+    match hash {
+        Some(hash) => state.passwords.verify(password, hash).await,
+        None => Ok(false),
+    }
 }
 
 fn token_hash(token: &str) -> Vec<u8> {

@@ -71,6 +71,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::orders::export::OrdersExportApi::openapi());
     doc.merge(crate::users::UsersApi::openapi());
     doc.merge(crate::users::AddressesApi::openapi());
+    doc.merge(crate::users::ErasureApi::openapi());
     doc.merge(crate::users::ExportApi::openapi());
     doc.merge(crate::users::PreferencesApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.

@@ -149,6 +149,11 @@ const ROUTES: &[Route] = &[
     secured("put", "/api/v1/users/{id}", &[400, 401, 403, 404, 409, 422]),
     secured("delete", "/api/v1/users/{id}", &[400, 401, 403, 404, 409]),
     secured("get", "/api/v1/users/{id}/addresses", &[400, 401, 404, 503]),
+    secured(
+        "post",
+        "/api/v1/users/{id}/erase",
+        &[400, 401, 403, 404, 422],
+    ),
     secured("get", "/api/v1/users/{id}/export", &[400, 401, 404, 503]),
     secured("get", "/api/v1/users/{id}/preferences", &[400, 401, 404]),
     secured(

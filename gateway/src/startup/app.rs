@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use commands::lease::Lease;
+use commands::privacy::{DataKeys, MasterKey};
 use commands::store::postgres::PgEventStore;
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -100,7 +101,24 @@ impl Application {
         let payments = crate::payments::from_config(&config, &pool, role.serves_api());
         let passwords =
             PasswordHasher::new(config.password_hash_threads, config.password_hash_queue);
-        let handlers = commands::handlers::Handlers::new(&store, 100_000);
+        // The relay copies ciphertext and opens nothing: no warning for it.
+        if config.master_key.is_none() && role != Role::Relay {
+            tracing::warn!(
+                "MASTER_KEY is not set: the master key kept in the database wraps the personal \
+                 data keys, so an erasure is only as good as the database's backups"
+            );
+        }
+        let keys = DataKeys::start(
+            pool.clone(),
+            config.master_key.clone(),
+            config.master_key_previous.clone(),
+        )
+        .await
+        .map_err(|e| StartupError::Database {
+            database: crate::config::where_url_points(config.database_url.expose()),
+            cause: e.to_string(),
+        })?;
+        let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 100_000);
         let state = AppState {
             payments,
             passwords,
@@ -332,7 +350,9 @@ impl AppState {
                 cause: e.to_string(),
             })?;
         let store: Arc<dyn commands::store::EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-        let handlers = commands::handlers::Handlers::new(&store, 10_000);
+        // Routing tests never reach the keys' table: a key of the moment stands in.
+        let keys = DataKeys::new(pool.clone(), MasterKey::from_bytes(rand::random()), None);
+        let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 10_000);
         Ok(AppState {
             payments: crate::payments::from_config(&config, &pool, false),
             passwords: PasswordHasher::new(

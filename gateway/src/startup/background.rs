@@ -26,11 +26,13 @@ impl Application {
     /// over when it goes.
     pub fn with_process_managers(self) -> Self {
         let state = self.state();
+        // The saga reads and writes the log as the command side does: opened and sealed.
+        let store = state.handlers.store.clone();
         let saga = Checkout::new(
-            state.store.clone(),
+            store.clone(),
             state.pool.clone(),
-            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
-            CommandHandler::new(state.store.clone(), STATE_CACHE_CAPACITY),
+            CommandHandler::new(store.clone(), STATE_CACHE_CAPACITY),
+            CommandHandler::new(store, STATE_CACHE_CAPACITY),
             state.config.reservation_ttl,
         );
         let expiry = saga.clone();
@@ -77,7 +79,8 @@ impl Application {
                 pool.clone(),
                 projection,
                 announcer.clone(),
-            );
+            )
+            .with_keys(self.state().handlers.keys.clone());
             match jetstream.clone() {
                 Some(js) => {
                     let config = jetstream_config.clone();

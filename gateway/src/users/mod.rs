@@ -4,12 +4,13 @@
 //! their own, and another account answers 404, as if it did not exist, so ids cannot be
 //! probed. Queries read the `users` read model; commands call the use cases of
 //! `commands::accounts`. `DELETE /users/:id` suspends: the stream is the account's
-//! history and is never erased.
+//! history and is never deleted; `POST /users/:id/erase` forgets the person in it.
 //!
 //! # Layout
 //!
 //! - `routes`: the account routes; its `router()` merges `addresses`'.
 //! - `addresses`: an account's addresses.
+//! - `erasure`: forgetting a person (`/users/{id}/erase`).
 //! - `export`: everything held about a person, as one document (`/users/{id}/export`).
 //! - `preferences`: what a person consents to (`/users/{id}/preferences`).
 //! - `view`: the answers (`UserAccount`, `UserAddress`, their pages) and the read-model
@@ -18,12 +19,14 @@
 
 mod access;
 mod addresses;
+mod erasure;
 mod export;
 mod preferences;
 mod routes;
 mod view;
 
 pub use addresses::AddressesApi;
+pub use erasure::{Erasure, ErasureApi};
 pub use export::ExportApi;
 pub use preferences::{PreferencesApi, UserPreferences};
 pub use routes::{router, UsersApi};

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(get_one).put(update).delete(suspend))
         .merge(super::addresses::router())
+        .merge(super::erasure::router())
         .merge(super::export::router())
         .merge(super::preferences::router())
 }

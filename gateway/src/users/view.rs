@@ -31,6 +31,7 @@ fn status(s: UserStatus) -> &'static str {
         UserStatus::Pending => "pending",
         UserStatus::Active => "active",
         UserStatus::Suspended => "suspended",
+        UserStatus::Erased => "erased",
     }
 }
 

@@ -18,7 +18,7 @@ use commands::store::RecordedEvent;
 use domain::inventory::InventoryEvent;
 use domain::notification::{NotificationEvent, NotificationId, Template};
 use domain::order::OrderEvent;
-use domain::user::{Role, UserEvent};
+use domain::user::{erased_email, Role, UserEvent};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -123,6 +123,8 @@ struct Batch {
     delivered: BTreeSet<Uuid>,
     outgoing: Vec<Outgoing>,
     created: HashSet<Uuid>,
+    /// People erased in the batch: what the outbox holds for them goes.
+    erased: Vec<Uuid>,
 }
 
 impl Batch {
@@ -229,6 +231,14 @@ impl Batch {
                     self.recipients_changed.insert(user_id);
                 }
             }
+            UserEvent::UserErased { .. } => {
+                if let Some(r) = self.recipients.get_mut(&user_id) {
+                    r.email = erased_email().as_str().to_owned();
+                    r.first_name = None;
+                    self.recipients_changed.insert(user_id);
+                }
+                self.erased.push(user_id);
+            }
             UserEvent::RoleChanged { to, .. } => {
                 if let Some(r) = self.recipients.get_mut(&user_id) {
                     r.role = to.as_str().to_owned();
@@ -328,8 +338,13 @@ impl Batch {
         template: Template,
         mut payload: Value,
     ) {
-        // An order placed for an account this model never saw register has nobody to tell.
-        let Some(r) = self.recipients.get(&user_id) else {
+        // An order placed for an account this model never saw register has nobody to
+        // tell, nor has one of an erased person.
+        let Some(r) = self
+            .recipients
+            .get(&user_id)
+            .filter(|r| r.email != erased_email().as_str())
+        else {
             return;
         };
         payload["user_id"] = json!(user_id);
@@ -463,6 +478,23 @@ impl Batch {
             .bind(column(&d, |d| d.next_attempt_at))
             .bind(column(&d, |d| d.sent_at))
             .bind(column(&d, |d| d.updated_at))
+            .execute(&mut *tx)
+            .await?;
+        }
+        if !self.erased.is_empty() {
+            // Last, so nothing above writes their data back. What was not sent yet never
+            // will be: there is nobody to send it to.
+            sqlx::query(
+                "update notifications set recipient = $2,
+                        payload = jsonb_build_object('user_id', user_id),
+                        status = case when status = 'pending' then 'failed' else status end,
+                        last_error = case when status = 'pending' then $3 else last_error end,
+                        next_attempt_at = null
+                  where user_id = any($1)",
+            )
+            .bind(&self.erased)
+            .bind(erased_email().as_str())
+            .bind("the recipient was erased")
             .execute(&mut *tx)
             .await?;
         }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use commands::privacy::{DataKeys, Sealed};
 use commands::store::{EventStore, Position, RecordedEvent};
 use futures::{FutureExt, StreamExt};
 use sqlx::PgPool;
@@ -89,6 +90,9 @@ pub struct Runner {
     held: Arc<std::sync::Mutex<Option<HeldMove>>>,
     /// Tells other processes where `applied` got.
     announcer: Announcer,
+    /// Opens the personal data of events before the read model sees them (ADR 0005);
+    /// `None` for a log written without sealing (the runtime's own tests).
+    keys: Option<Arc<DataKeys>>,
 }
 
 impl Runner {
@@ -118,7 +122,29 @@ impl Runner {
             applied: Arc::new(watch::Sender::new(Position::START)),
             held: Arc::default(),
             announcer,
+            keys: None,
         }
+    }
+
+    /// This runner, opening sealed personal data with `keys`: events read from the store
+    /// come opened, and those from elsewhere (JetStream) are opened by
+    /// [`Runner::open`]. An erased person's fields read as their declared replacement, so
+    /// the read model shows them erased, on a rebuild as live.
+    pub fn with_keys(mut self, keys: Arc<DataKeys>) -> Self {
+        self.store = Arc::new(Sealed::new(self.store, keys.clone()));
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Opens the sealed personal data of `events` delivered by other means than this
+    /// runner's store.
+    pub async fn open(&self, events: &mut [RecordedEvent]) -> Result<(), ProjectionError> {
+        if let Some(keys) = &self.keys {
+            commands::privacy::open_events(keys, events)
+                .await
+                .map_err(|e| ProjectionError::Store(e.into()))?;
+        }
+        Ok(())
     }
 
     /// The position the read model reflects, as this runner brings it there: a wait for a
