@@ -220,6 +220,31 @@ pub struct Config {
     #[arg(long, env = "PRUNE_INTERVAL", default_value = "15m", value_parser = parse_duration, global = true)]
     pub prune_interval: Duration,
 
+    /// Days a client's IP address and user agent stay in the read models (`audit`), by the
+    /// event's time; then they are nulled (1 to 3650).
+    #[arg(
+        long,
+        env = "RETENTION_CLIENT_DATA_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub retention_client_data_days: u32,
+
+    /// Days a notification keeps its content (payload, recipient, last error) after it was
+    /// sent or failed for good; then they are nulled and the row stays (1 to 3650).
+    #[arg(
+        long,
+        env = "RETENTION_OUTBOX_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub retention_outbox_days: u32,
+
+    /// How often the retention pass runs, in the process that runs the read models (one
+    /// copy at a time); from 1m to 7d.
+    #[arg(long, env = "RETENTION_INTERVAL", default_value = "1h", value_parser = parse_duration, global = true)]
+    pub retention_interval: Duration,
+
     /// Threads that hash passwords (argon2id, 19 MiB each); 0 means one per core.
     #[arg(
         long,
@@ -319,6 +344,10 @@ pub enum ConfigError {
         setting: &'static str,
         value: String,
     },
+    #[error(transparent)]
+    Retention(#[from] projections::retention::RetentionError),
+    #[error("RETENTION_INTERVAL must be from 1m to 7d, not {0:?}")]
+    RetentionInterval(Duration),
     #[error("invalid arguments: {0}")]
     Arguments(String),
 }
@@ -344,8 +373,22 @@ impl Config {
         Config::from_arg_matches(&matches).map_err(|e| ConfigError::Arguments(e.to_string()))
     }
 
+    /// The retention policy these settings describe.
+    pub fn retention(&self) -> Result<projections::retention::Retention, ConfigError> {
+        Ok(projections::retention::Retention::from_days(
+            self.retention_client_data_days,
+            self.retention_outbox_days,
+        )?)
+    }
+
     /// Checks what clap cannot see field by field.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.retention()?;
+        // More often than a minute is a busy loop over tables that change by the day;
+        // rarer than a week keeps data a week past the window it was promised.
+        if !(RETENTION_INTERVAL_MIN..=RETENTION_INTERVAL_MAX).contains(&self.retention_interval) {
+            return Err(ConfigError::RetentionInterval(self.retention_interval));
+        }
         if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
             return Err(ConfigError::HalfABootstrapAdmin);
         }
@@ -377,6 +420,9 @@ impl Config {
         Ok(())
     }
 }
+
+const RETENTION_INTERVAL_MIN: Duration = Duration::from_secs(60);
+const RETENTION_INTERVAL_MAX: Duration = Duration::from_secs(7 * 86_400);
 
 /// A value that never prints: `Debug` and `Display` show `***`. Read it with
 /// [`Secret::expose`], at the one place that needs it.
@@ -539,6 +585,15 @@ mod tests {
         assert_eq!(c.login_failures_account_limit, 100);
         assert_eq!(c.refresh_family_lifetime, Duration::from_secs(30 * 86_400));
         assert_eq!(c.prune_interval, Duration::from_secs(900));
+        assert_eq!(
+            (c.retention_client_data_days, c.retention_outbox_days),
+            (90, 30)
+        );
+        assert_eq!(c.retention_interval, Duration::from_secs(3600));
+        assert_eq!(
+            c.retention().unwrap(),
+            projections::retention::Retention::DEFAULT
+        );
         assert_eq!(c.reservation_ttl, Duration::from_secs(900));
         assert_eq!(c.consistency_wait, Duration::from_millis(2000));
         assert!(c.cors_allowed_origins.is_empty());
@@ -578,6 +633,44 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn retention_windows_and_interval_out_of_range_are_refused() {
+        let refused = |args: &[&str]| {
+            let mut all = vec!["ultramarket"];
+            all.extend_from_slice(args);
+            Config::from_args_ignoring_env(all)
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string()
+        };
+        let zero = refused(&["--retention-client-data-days", "0"]);
+        assert!(zero.contains("RETENTION_CLIENT_DATA_DAYS"), "{zero}");
+        assert!(zero.contains("from 1 to 3650"), "{zero}");
+        let absurd = refused(&["--retention-outbox-days", "100000"]);
+        assert!(absurd.contains("RETENTION_OUTBOX_DAYS"), "{absurd}");
+        let busy = refused(&["--retention-interval", "0"]);
+        assert!(busy.contains("RETENTION_INTERVAL"), "{busy}");
+        let rare = refused(&["--retention-interval", "30d"]);
+        assert!(rare.contains("RETENTION_INTERVAL"), "{rare}");
+        // A negative window is not a number of days at all.
+        let negative =
+            Config::from_args_ignoring_env(["ultramarket", "--retention-outbox-days", "-1"]);
+        assert!(matches!(negative, Err(ConfigError::Arguments(_))));
+        let fine = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--retention-client-data-days",
+            "30",
+            "--retention-outbox-days",
+            "7",
+            "--retention-interval",
+            "15m",
+        ])
+        .unwrap();
+        fine.validate().unwrap();
+        assert_eq!(fine.retention().unwrap().client_data_days(), 30);
     }
 
     #[test]

@@ -22,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_process_managers()
                 .with_relay()
                 .with_projections()
+                .with_retention()?
                 .with_notifier(notifier)?
                 .run_until_stopped(shutdown_signal())
                 .await?;
@@ -41,6 +42,7 @@ async fn main() -> anyhow::Result<()> {
             Application::build_as(Role::Project, cli.config)
                 .await?
                 .with_projections()
+                .with_retention()?
                 .run_until_stopped(shutdown_signal())
                 .await?;
         }

@@ -55,12 +55,14 @@ pub struct NotificationView {
     pub id: Uuid,
     /// `email`.
     pub channel: String,
-    pub to: String,
+    /// The address; `null` once retention dropped the message's content
+    /// (`RETENTION_OUTBOX_DAYS` after it was sent or failed for good).
+    pub to: Option<String>,
     pub template: String,
     pub subject: String,
     /// The rendered text, a verification or reset link replaced by a note that it went to
-    /// the recipient's mailbox only; `null` when this engine cannot render the message,
-    /// which is shown rather than hidden.
+    /// the recipient's mailbox only; `null` once retention dropped the message's content,
+    /// or when this engine cannot render the message, which is shown rather than hidden.
     pub body: Option<String>,
     /// `pending`, `sent` or `failed`.
     pub status: String,
@@ -82,20 +84,25 @@ pub struct NotificationPage {
 impl NotificationView {
     /// `row` with its body rendered for links under `public_url`, any secret link withheld.
     fn rendered(row: Row, public_url: &str) -> Self {
-        let outbox = OutboxRow {
-            notification_id: row.notification_id,
-            recipient: row.recipient,
+        let body = match (&row.recipient, &row.payload) {
+            (Some(recipient), Some(payload)) => {
+                let outbox = OutboxRow {
+                    notification_id: row.notification_id,
+                    recipient: recipient.clone(),
+                    template: row.template.clone(),
+                    subject: row.subject.clone(),
+                    payload: payload.clone(),
+                };
+                preview(&outbox, public_url).ok().map(|m| m.body)
+            }
+            _ => None,
+        };
+        NotificationView {
+            id: row.notification_id,
+            channel: row.channel,
+            to: row.recipient,
             template: row.template,
             subject: row.subject,
-            payload: row.payload,
-        };
-        let body = preview(&outbox, public_url).ok().map(|m| m.body);
-        NotificationView {
-            id: outbox.notification_id,
-            channel: row.channel,
-            to: outbox.recipient,
-            template: outbox.template,
-            subject: outbox.subject,
             body,
             status: row.status,
             attempts: row.attempts,
@@ -111,10 +118,10 @@ impl NotificationView {
 struct Row {
     notification_id: Uuid,
     channel: String,
-    recipient: String,
+    recipient: Option<String>,
     template: String,
     subject: String,
-    payload: Value,
+    payload: Option<Value>,
     status: String,
     attempts: i32,
     last_error: Option<String>,
@@ -188,4 +195,43 @@ async fn list(
         limit,
         offset,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(recipient: Option<&str>, payload: Option<Value>) -> Row {
+        Row {
+            notification_id: Uuid::new_v4(),
+            channel: "email".into(),
+            recipient: recipient.map(str::to_owned),
+            template: "order_shipped".into(),
+            subject: "Your UltraMarket order 0A1B2C3D has shipped".into(),
+            payload,
+            status: "sent".into(),
+            attempts: 1,
+            last_error: None,
+            created_at: Utc::now(),
+            sent_at: Some(Utc::now()),
+        }
+    }
+
+    /// A message whose content retention dropped still lists, as sent, with neither
+    /// address nor body; one that keeps its content is rendered.
+    #[test]
+    fn a_message_past_retention_shows_without_address_or_body() {
+        let dropped = NotificationView::rendered(row(None, None), "https://shop.example");
+        assert_eq!((dropped.to, dropped.body), (None, None));
+        assert_eq!(dropped.status, "sent");
+        let payload = serde_json::json!({
+            "order_id": Uuid::new_v4(), "tracking_number": "1Z999", "first_name": "Ada"
+        });
+        let kept = NotificationView::rendered(
+            row(Some("ada@example.com"), Some(payload)),
+            "https://shop.example",
+        );
+        assert_eq!(kept.to.as_deref(), Some("ada@example.com"));
+        assert!(kept.body.is_some_and(|b| b.contains("1Z999")));
+    }
 }

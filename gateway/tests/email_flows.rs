@@ -57,7 +57,7 @@ async fn verification_and_reset_go_through_the_outbox() {
         let runner = projections::Runner::new(
             state.store.clone(),
             state.pool.clone(),
-            Arc::new(NotificationsProjection),
+            Arc::new(NotificationsProjection::default()),
         )
         .with_keys(state.handlers.keys.clone());
         let app = app

@@ -7,6 +7,10 @@
 //! into every event (invariant 9, `CommandMeta::metadata`); `details` is the event's
 //! data with secrets taken out by [`redact`], because auditors read this table far more
 //! widely than anyone reads the store.
+//!
+//! The client's address and browser are written only while the [`Retention`] policy keeps
+//! them (by the event's own time, so a rebuild or an imported log writes the same), and
+//! `crate::retention::pass` clears them from rows that age out later.
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -17,6 +21,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::retention::Retention;
 use crate::runtime::projection::{Projection, ProjectionError};
 
 /// What a redacted value is replaced with: the key stays, so an auditor still sees that a
@@ -27,7 +32,17 @@ pub const REDACTED: &str = "[redacted]";
 /// an address was changed, and whose; the value is the person's, and goes with them.
 pub const PERSONAL: &str = "[personal data]";
 
-pub struct AuditProjection;
+/// The `audit` read model, keeping client data as long as its policy says.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AuditProjection {
+    retention: Retention,
+}
+
+impl AuditProjection {
+    pub fn new(retention: Retention) -> Self {
+        AuditProjection { retention }
+    }
+}
 
 /// Parts of a key name that mark its value as a secret (matched in lower case, `-` read as
 /// `_`): `password_hash`, `reset_token`, `client_secret`, `Authorization`, ...
@@ -156,7 +171,11 @@ impl Projection for AuditProjection {
         tx: &mut PgConnection,
         events: &[&RecordedEvent],
     ) -> Result<(), ProjectionError> {
-        let rows: Vec<Row> = events.iter().map(|e| Row::of(e)).collect();
+        let now = Utc::now();
+        let rows: Vec<Row> = events
+            .iter()
+            .map(|e| Row::of(e, self.retention, now))
+            .collect();
         macro_rules! col {
             ($f:expr) => {
                 rows.iter().map($f).collect::<Vec<_>>()
@@ -188,8 +207,10 @@ impl Projection for AuditProjection {
         .bind(col!(|r| r.resource.to_owned()))
         .bind(col!(|r| r.resource_id.to_owned()))
         .bind(col!(|r| r.details.clone()))
-        .bind(col!(|r| client_ip(r.event)))
-        .bind(col!(|r| meta_str(r.event, "user_agent").map(str::to_owned)))
+        .bind(col!(|r| client_ip(r.event).filter(|_| r.client_data_kept)))
+        .bind(col!(|r| meta_str(r.event, "user_agent")
+            .filter(|_| r.client_data_kept)
+            .map(str::to_owned)))
         .bind(col!(|r| r.event.recorded_at))
         .bind(col!(|r| r.occurred_at))
         .bind(col!(|r| meta_uuid(r.event, "correlation_id")))
@@ -243,10 +264,12 @@ struct Row<'a> {
     resource_id: &'a str,
     details: serde_json::Value,
     occurred_at: Option<DateTime<Utc>>,
+    /// Whether the policy still keeps the client's address and browser.
+    client_data_kept: bool,
 }
 
 impl<'a> Row<'a> {
-    fn of(event: &'a RecordedEvent) -> Self {
+    fn of(event: &'a RecordedEvent, retention: Retention, now: DateTime<Utc>) -> Self {
         let (resource, resource_id) = (event.category(), event.stream_key());
         let mut details = event.data.clone();
         redact(&mut details);
@@ -255,6 +278,12 @@ impl<'a> Row<'a> {
                 *v = serde_json::Value::String(PERSONAL.to_owned());
             }
         }
+        let occurred_at = meta_str(event, "occurred_at")
+            .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| t.with_timezone(&Utc));
+        // The time the pass compares as well (`coalesce(occurred_at, created_at)`): the
+        // command's own, which an export carries, before the store's.
+        let at = occurred_at.unwrap_or(event.recorded_at);
         Row {
             event,
             // Events appended outside the command handler may lack an actor; say so rather
@@ -263,9 +292,8 @@ impl<'a> Row<'a> {
             resource,
             resource_id,
             details,
-            occurred_at: meta_str(event, "occurred_at")
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc)),
+            occurred_at,
+            client_data_kept: retention.keeps_client_data(at, now),
         }
     }
 }

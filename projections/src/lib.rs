@@ -21,6 +21,9 @@
 //! - [`rebuild`]: a read model rebuilt from the store into a shadow schema and swapped in;
 //!   and `verify`, a fresh replay compared table by table with the live read model.
 //! - [`status`]: lag per projection, in metrics and `projections.status`.
+//! - [`retention`]: how long read models keep client addresses, browsers and delivered
+//!   messages' content; the audit and notifications models apply it as they write, and its
+//!   pass clears the live tables as rows age out.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
 //!   [`audit`], [`notifications`], [`users`]. The larger ones are split by concern:
@@ -52,6 +55,7 @@ pub mod notifications;
 pub mod orders;
 pub mod rebuild;
 pub mod relay;
+pub mod retention;
 pub mod runtime;
 pub mod status;
 pub mod users;
@@ -59,15 +63,17 @@ pub mod wire;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 
-/// Every read model the engine maintains, in the order they are started.
+/// Every read model the engine maintains, in the order they are started, under the
+/// retention policy in force ([`retention::set_in_force`]).
 pub fn all() -> Vec<Arc<dyn Projection>> {
+    let retention = retention::in_force();
     vec![
         Arc::new(orders::OrdersProjection),
-        Arc::new(notifications::NotificationsProjection),
+        Arc::new(notifications::NotificationsProjection::new(retention)),
         Arc::new(carts::CartsProjection),
         Arc::new(catalog::CatalogProjection),
         Arc::new(analytics::AnalyticsProjection),
-        Arc::new(audit::AuditProjection),
+        Arc::new(audit::AuditProjection::new(retention)),
         Arc::new(users::UsersProjection),
     ]
 }

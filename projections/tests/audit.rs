@@ -180,7 +180,11 @@ async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool)
 
     let events = log(&*store, 5).await;
     assert_eq!(events.len(), 5);
-    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(AuditProjection));
+    let runner = Runner::new(
+        store.clone(),
+        pool.clone(),
+        Arc::new(AuditProjection::default()),
+    );
     assert_eq!(runner.apply_batch(&events).await.unwrap(), 5);
     assert_eq!(runner.apply_batch(&events).await.unwrap(), 0);
 
@@ -337,9 +341,14 @@ async fn every_event_is_audited_with_its_actor_and_without_secrets(pool: PgPool)
     let mut conn = pool.acquire().await.unwrap();
     let live = checksums(&mut conn, "audit", &[]).await.unwrap();
     drop(conn);
-    rebuild(store.clone(), &pool, Arc::new(AuditProjection), &mut |_| {})
-        .await
-        .unwrap();
+    rebuild(
+        store.clone(),
+        &pool,
+        Arc::new(AuditProjection::default()),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let mut conn = pool.acquire().await.unwrap();
     assert_eq!(checksums(&mut conn, "audit", &[]).await.unwrap(), live);
     assert_eq!(live[0].rows, 5);

@@ -230,7 +230,7 @@ async fn the_outbox_is_derived_delivered_once_and_rebuilt_identically(pool: PgPo
     let runner = Runner::new(
         w.store.clone(),
         pool.clone(),
-        Arc::new(NotificationsProjection),
+        Arc::new(NotificationsProjection::default()),
     );
     runner.apply_batch(&w.all_events().await).await.unwrap();
 
@@ -327,7 +327,7 @@ async fn the_outbox_is_derived_delivered_once_and_rebuilt_identically(pool: PgPo
     projections::rebuild::rebuild(
         w.store.clone(),
         &pool,
-        Arc::new(NotificationsProjection),
+        Arc::new(NotificationsProjection::default()),
         &mut |_| {},
     )
     .await
@@ -372,7 +372,7 @@ async fn failed_deliveries_are_recorded_and_bounded(pool: PgPool) {
     let runner = Runner::new(
         w.store.clone(),
         pool.clone(),
-        Arc::new(NotificationsProjection),
+        Arc::new(NotificationsProjection::default()),
     );
     runner.apply_batch(&w.all_events().await).await.unwrap();
 
@@ -609,13 +609,13 @@ async fn tokens_in_old_events_never_reach_the_outbox(pool: PgPool) {
     let runner = Runner::new(
         w.store.clone(),
         pool.clone(),
-        Arc::new(NotificationsProjection),
+        Arc::new(NotificationsProjection::default()),
     );
     runner.apply_batch(&w.all_events().await).await.unwrap();
     projections::rebuild::rebuild(
         w.store.clone(),
         &pool,
-        Arc::new(NotificationsProjection),
+        Arc::new(NotificationsProjection::default()),
         &mut |_| {},
     )
     .await

@@ -40,8 +40,32 @@ pub struct Cli {
     /// EventStoreDB connection string (esdb://...); unset, the PostgreSQL store is used.
     #[arg(long, env = "EVENTSTORE_URL", global = true, hide_env_values = true)]
     pub eventstore_url: Option<String>,
+    #[command(flatten)]
+    pub retention: RetentionArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The retention policy, read from the engine's own variables, so that `rebuild`,
+/// `verify` and `retention run` keep and clear what the engine does.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RetentionArgs {
+    /// Days a client's IP address and user agent stay in the read models (1 to 3650).
+    #[arg(
+        long = "retention-client-data-days",
+        env = "RETENTION_CLIENT_DATA_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub client_data_days: u32,
+    /// Days a sent or failed notification keeps its content (1 to 3650).
+    #[arg(
+        long = "retention-outbox-days",
+        env = "RETENTION_OUTBOX_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub outbox_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +213,19 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Client IPs, user agents and delivered messages' content past their retention window.
+    Retention {
+        #[command(subcommand)]
+        action: RetentionAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RetentionAction {
+    /// One retention pass now, as the engine runs every RETENTION_INTERVAL: clears what
+    /// the policy no longer keeps from the live read models, records the pass in
+    /// privacy.retention_runs and prints the rows cleared per table.
+    Run,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@
 //!   tell an intact export from an edited or truncated one.
 //! - [`format`]: how events are printed (table, json, ndjson).
 //! - [`keys`]: `keys status` and `keys rotate`: the data keys of crypto-shredding.
+//! - [`retention`]: `retention run`, and the retention policy every command applies.
 //!
 //! Every subcommand reads the store through the `EventStore` port, so each works the same
 //! over both adapters.
@@ -29,6 +30,7 @@ pub mod history;
 pub mod inspect;
 pub mod keys;
 pub mod rebuild;
+pub mod retention;
 pub mod transfer;
 pub mod verify;
 

@@ -4,11 +4,13 @@ use std::io::{BufReader, Write};
 
 use clap::Parser;
 use replay_tools::chain::ChainKey;
-use replay_tools::cli::{Cli, Command, ExitCode, KeysAction};
+use replay_tools::cli::{Cli, Command, ExitCode, KeysAction, RetentionAction};
 use replay_tools::connect::{open_read_models, open_store, Schema};
 use replay_tools::history::{parse_time, AsOf};
 use replay_tools::transfer::{CheckedImport, Trust};
-use replay_tools::{audit, history, inspect, keys, rebuild, transfer, verify, UmctlError};
+use replay_tools::{
+    audit, history, inspect, keys, rebuild, retention, transfer, verify, UmctlError,
+};
 use std::path::Path;
 
 #[tokio::main]
@@ -30,6 +32,16 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), UmctlError> {
+    // Before any read model is built: a rebuild writes what the engine's policy keeps.
+    let policy = retention::policy(&cli.retention)?;
+    projections::retention::set_in_force(policy);
+    if let Command::Retention {
+        action: RetentionAction::Run,
+    } = &cli.command
+    {
+        let pool = open_read_models(&cli.database_url, Schema::Migrate).await?;
+        return retention::run(&pool, policy, &mut std::io::stdout().lock()).await;
+    }
     if let Command::Verify {
         export: Some(file),
         key,
@@ -177,7 +189,9 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             eprintln!("umctl: exported {n} events (hash-chained{keyed})");
             Ok(())
         }
-        Command::Keys { .. } => unreachable!("handled before the store is opened"),
+        Command::Keys { .. } | Command::Retention { .. } => {
+            unreachable!("handled before the store is opened")
+        }
         Command::Import { file, .. } => {
             let import = import.expect("checked above");
             let checked = import.into_store(&*store).await?;

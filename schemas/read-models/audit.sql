@@ -3,9 +3,10 @@
 -- where the event sits in the log. Names are unqualified: the projection runtime creates
 -- them in the schema `audit`, or in its shadow `audit__rebuild` during a rebuild.
 --
--- Rows are only ever inserted, keyed by the event id, so the table is the log itself seen
--- through the metadata every event carries (invariant 9), with secrets taken out of
--- `details` (see `projections/src/audit.rs`).
+-- Rows are inserted, keyed by the event id, so the table is the log itself seen through the
+-- metadata every event carries (invariant 9), with secrets taken out of `details` (see
+-- `projections/src/audit.rs`). The one update is retention's, which nulls a row's client
+-- address and browser once they age out (`projections/src/retention.rs`).
 
 create table audit_logs (
     event_id         uuid primary key,
@@ -21,6 +22,9 @@ create table audit_logs (
     resource_id      text not null,
     -- The event's data with secrets replaced by "[redacted]".
     details          jsonb not null,
+    -- The client's address and browser, null once older than RETENTION_CLIENT_DATA_DAYS
+    -- (by `occurred_at`, else `created_at`): the projection does not write them for an
+    -- older event and the retention pass clears them as rows age.
     ip_address       inet,
     user_agent       text,
     -- When the store recorded the event, and when the command said it happened.
@@ -46,3 +50,7 @@ create index audit_logs_client_request_idx on audit_logs (client_request_id) whe
 create index audit_logs_resource_idx on audit_logs (resource, resource_id, created_at desc);
 create index audit_logs_action_idx on audit_logs (action, created_at desc);
 create index audit_logs_time_idx on audit_logs (created_at desc);
+
+-- The rows whose client data the retention pass has still to clear, by the time it compares.
+create index audit_logs_client_data_idx on audit_logs ((coalesce(occurred_at, created_at)))
+    where ip_address is not null or user_agent is not null;

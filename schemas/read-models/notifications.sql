@@ -10,11 +10,14 @@ create table notifications (
     -- The event that caused it (a registration, a placed order, a stock alert).
     source_event_id uuid not null,
     channel         text not null,
-    recipient       text not null,
+    -- The address, and what the body is rendered from (first name, order lines, a token's
+    -- id): null, with `last_error`, once the message was sent or failed for good longer
+    -- ago than RETENTION_OUTBOX_DAYS (`projections/src/retention.rs`).
+    recipient       text,
     user_id         uuid,
     template        text not null,
     subject         text not null,
-    payload         jsonb not null,
+    payload         jsonb,
     -- pending (to send or to retry), sent, failed (attempts exhausted)
     status          text not null,
     attempts        integer not null default 0,
@@ -29,6 +32,9 @@ create table notifications (
 create index notifications_due_idx on notifications (created_at)
     where status = 'pending';
 create index notifications_recipient_idx on notifications (recipient, created_at desc);
+-- Finished messages whose content the retention pass has still to clear.
+create index notifications_retained_idx on notifications (updated_at)
+    where status <> 'pending' and payload is not null;
 
 -- The model's own copy of who can receive mail: a read model reads only its own tables.
 create table recipients (

@@ -110,6 +110,8 @@ async fn four_roles_as_processes_take_an_order_to_paid_and_survive_a_killed_proc
     let health = detailed(&project, "project").await;
     let tasks = task_names(&health);
     assert!(tasks.contains(&"orders".into()), "{tasks:?}");
+    // Retention clears the read models beside the process that runs them.
+    assert!(tasks.contains(&"retention".into()), "{tasks:?}");
     assert!(
         !tasks
             .iter()

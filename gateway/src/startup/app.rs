@@ -62,6 +62,8 @@ impl Application {
     /// port. Add the background roles with the `with_*` methods.
     pub async fn build_as(role: Role, mut config: Config) -> Result<Self, StartupError> {
         config.validate()?;
+        // Before any read model is built (the migration below builds them all).
+        projections::retention::set_in_force(config.retention()?);
         // One process has nothing to share its count with: the database's round trip per
         // request would buy nothing (BENCHMARKS.md: a third of the static rate).
         config.rate_limit_store.get_or_insert(match role {

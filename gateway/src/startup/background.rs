@@ -1,5 +1,5 @@
 //! The background roles a process can be given on top of what [`Application::build_as`]
-//! starts: the process managers, the relay, the read models, the notifier.
+//! starts: the process managers, the relay, the read models, retention, the notifier.
 //!
 //! [`Application::build_as`]: crate::startup::app::Application::build_as
 
@@ -18,6 +18,8 @@ const STATE_CACHE_CAPACITY: u64 = 100_000;
 pub const CHECKOUT_SAGA: &str = "checkout saga";
 /// The reservation expiry's task and lease name.
 pub const RESERVATION_EXPIRY: &str = "reservation expiry";
+/// The retention pass's task and lease name.
+pub const RETENTION: &str = "retention";
 
 impl Application {
     /// Adds the process managers: the checkout saga and the reservation expiry, each run
@@ -94,6 +96,20 @@ impl Application {
         self.with_task("projection lag monitor", move |stop| {
             projections::status::monitor(store, pool, names, Duration::from_secs(2), stop)
         })
+    }
+
+    /// Adds the retention pass (`projections::retention`): at start, then every
+    /// `RETENTION_INTERVAL`, client data and delivered messages' content past their window
+    /// are cleared from the read models, and what was removed is reported. It runs beside
+    /// the read models it clears, in one copy at a time (a lease): a second copy would only
+    /// find nothing to do and report it.
+    pub fn with_retention(self) -> Result<Self, StartupError> {
+        let config = &self.state().config;
+        let retention = config.retention()?;
+        let (pool, every) = (self.state().pool.clone(), config.retention_interval);
+        Ok(self.with_leased_task(RETENTION, move |stop| {
+            projections::retention::run(pool.clone(), retention, every, stop)
+        }))
     }
 
     /// Adds the notification worker: it delivers the `notifications` outbox through SMTP

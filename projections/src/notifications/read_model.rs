@@ -8,6 +8,10 @@
 //! gives the same rows, sent ones included. Subjects are rendered here, from the template and
 //! the payload; bodies at send time, since their links carry a signed token and no secret is
 //! stored: the payload names only `token_id`.
+//!
+//! A message sent, or given up, longer ago than the [`Retention`] policy's outbox window
+//! is written without its payload, recipient and last error (the row stays, to show that
+//! it went out), so a rebuild brings back no more than `crate::retention::pass` left.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -24,9 +28,21 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::delivery::Delivery;
+use crate::retention::Retention;
 use crate::runtime::{column, decode, Projection, ProjectionError};
 
-pub struct NotificationsProjection;
+/// The `notifications` read model, keeping delivered messages' content as long as its
+/// policy says.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NotificationsProjection {
+    retention: Retention,
+}
+
+impl NotificationsProjection {
+    pub fn new(retention: Retention) -> Self {
+        NotificationsProjection { retention }
+    }
+}
 
 /// An outbox row as the notifier reads it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -388,7 +404,16 @@ impl Batch {
         }
     }
 
-    async fn write(self, tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    async fn write(
+        self,
+        tx: &mut PgConnection,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        // Finished (sent or given up) longer ago than the window: written without content.
+        let expired = |d: &Delivery| {
+            d.status != "pending" && !retention.keeps_outbox_content(d.updated_at, now)
+        };
         if !self.recipients_changed.is_empty() {
             let changed: Vec<(&Uuid, &Recipient)> = self
                 .recipients_changed
@@ -440,14 +465,20 @@ impl Batch {
             )
             .bind(column(out, |o| o.id))
             .bind(column(out, |o| o.source_event_id))
-            .bind(column(out, |o| o.recipient.clone()))
+            .bind(column(out, |o| {
+                (!expired(state(o))).then(|| o.recipient.clone())
+            }))
             .bind(column(out, |o| o.user_id))
             .bind(column(out, |o| o.template.as_str()))
             .bind(column(out, |o| o.subject.clone()))
-            .bind(column(out, |o| o.payload.clone()))
+            .bind(column(out, |o| {
+                (!expired(state(o))).then(|| o.payload.clone())
+            }))
             .bind(column(out, |o| state(o).status.clone()))
             .bind(column(out, |o| state(o).attempts))
-            .bind(column(out, |o| state(o).last_error.clone()))
+            .bind(column(out, |o| {
+                state(o).last_error.clone().filter(|_| !expired(state(o)))
+            }))
             .bind(column(out, |o| state(o).next_attempt_at))
             .bind(column(out, |o| o.created_at))
             .bind(column(out, |o| state(o).sent_at))
@@ -463,12 +494,16 @@ impl Batch {
                 .collect();
             sqlx::query(
                 "update notifications n set status = d.status, attempts = d.attempts,
-                     last_error = d.last_error, next_attempt_at = d.next_attempt_at,
-                     sent_at = d.sent_at, updated_at = d.updated_at
+                     last_error = case when d.expired then null else d.last_error end,
+                     next_attempt_at = d.next_attempt_at, sent_at = d.sent_at,
+                     updated_at = d.updated_at,
+                     recipient = case when d.expired then null else n.recipient end,
+                     payload = case when d.expired then null else n.payload end
                    from unnest($1::uuid[], $2::text[], $3::int4[], $4::text[],
-                               $5::timestamptz[], $6::timestamptz[], $7::timestamptz[])
+                               $5::timestamptz[], $6::timestamptz[], $7::timestamptz[],
+                               $8::bool[])
                         as d(id, status, attempts, last_error, next_attempt_at, sent_at,
-                             updated_at)
+                             updated_at, expired)
                   where n.notification_id = d.id",
             )
             .bind(column(&d, |d| d.notification_id))
@@ -478,6 +513,7 @@ impl Batch {
             .bind(column(&d, |d| d.next_attempt_at))
             .bind(column(&d, |d| d.sent_at))
             .bind(column(&d, |d| d.updated_at))
+            .bind(column(&d, |d| expired(d)))
             .execute(&mut *tx)
             .await?;
         }
@@ -549,7 +585,7 @@ impl Projection for NotificationsProjection {
         for step in steps {
             batch.fold(step);
         }
-        batch.write(tx).await?;
+        batch.write(tx, self.retention, Utc::now()).await?;
         Ok(())
     }
 }
