@@ -196,3 +196,177 @@ async fn an_event_s_personal_fields_are_sealed_and_read_back_or_as_erased(pool: 
         (&Value::Null, &Value::Null)
     );
 }
+
+fn keys_of(pool: &PgPool) -> std::sync::Arc<DataKeys> {
+    std::sync::Arc::new(DataKeys::new(
+        pool.clone(),
+        MasterKey::from_bytes([3; 32]),
+        None,
+    ))
+}
+
+fn meta_from(actor: Option<Uuid>) -> commands::handler::CommandMeta {
+    let actor = match actor {
+        Some(id) => commands::handler::Actor {
+            user_id: Some(id),
+            role: "customer".into(),
+        },
+        None => commands::handler::Actor::anonymous(),
+    };
+    let mut meta = commands::handler::CommandMeta::new(
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        actor,
+        chrono::Utc::now(),
+    );
+    meta.client_ip = Some("198.51.100.23".into());
+    meta.user_agent = Some("SealTest/1.0".into());
+    meta
+}
+
+/// Through the handlers, the log holds ciphertext in every declared field and in the
+/// metadata, the aggregate reads plain values, and after an erasure the stream still
+/// loads, with the person erased; the erasure's own event records no address.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn the_log_holds_ciphertext_and_an_erasure_leaves_it_loadable(pool: PgPool) {
+    use commands::store::{postgres::PgEventStore, Direction, EventStore, ReadFrom};
+    use domain::id::{CredentialId, UserId};
+    use domain::user::{ErasedBy, Role, UserCommand, UserStatus};
+
+    let log: std::sync::Arc<dyn EventStore> = std::sync::Arc::new(PgEventStore::new(pool.clone()));
+    let handlers = commands::handlers::Handlers::new(&log, keys_of(&pool), 100);
+    let credentials = commands::accounts::Credentials::new(pool.clone());
+    let id = Uuid::new_v4();
+    let stream = commands::accounts::account::stream(id);
+    let register = UserCommand::Register {
+        user_id: UserId::new(id),
+        email: domain::value::Email::parse("sealed.sam@example.com").unwrap(),
+        credential: CredentialId::new(Uuid::new_v4()),
+        first_name: Some("Samwise".into()),
+        last_name: None,
+        role: Role::Customer,
+        at: chrono::Utc::now(),
+    };
+    handlers
+        .users
+        .handle(&stream, register, meta_from(None))
+        .await
+        .unwrap();
+
+    let raw = log
+        .read_stream(&stream, ReadFrom::End, Direction::Forwards, 10)
+        .await
+        .unwrap();
+    let text = format!("{} {}", raw[0].data, raw[0].metadata);
+    for plain in [
+        "sealed.sam@example.com",
+        "Samwise",
+        "198.51.100.23",
+        "SealTest",
+    ] {
+        assert!(!text.contains(plain), "{plain} in the log: {text}");
+    }
+    assert!(raw[0].data["email"]
+        .as_str()
+        .unwrap()
+        .starts_with("um:enc:1:"));
+    assert!(raw[0].metadata["client_ip"]
+        .as_str()
+        .unwrap()
+        .starts_with("um:enc:1:"));
+    let opened = handlers
+        .store
+        .read_stream(&stream, ReadFrom::End, Direction::Forwards, 10)
+        .await
+        .unwrap();
+    assert_eq!(opened[0].data["email"], "sealed.sam@example.com");
+    assert_eq!(opened[0].metadata["client_ip"], "198.51.100.23");
+
+    commands::accounts::erase(
+        &handlers,
+        &credentials,
+        id,
+        ErasedBy::Subject,
+        meta_from(Some(id)),
+    )
+    .await
+    .unwrap();
+    let raw = log
+        .read_stream(&stream, ReadFrom::End, Direction::Forwards, 10)
+        .await
+        .unwrap();
+    let erasure = raw.last().unwrap();
+    assert_eq!(erasure.event_type, "UserErased");
+    assert!(
+        erasure.metadata.get("client_ip").is_none() && erasure.metadata.get("user_agent").is_none(),
+        "the erasure records no address: {}",
+        erasure.metadata
+    );
+    // A fresh handler, as after a restart: it replays the whole stream.
+    let fresh = commands::handlers::Handlers::new(&log, keys_of(&pool), 100);
+    let account = commands::accounts::account::get(&fresh, id).await.unwrap();
+    assert_eq!(account.status, UserStatus::Erased);
+    assert_eq!(account.email.as_str(), "erased@erased.invalid");
+    assert_eq!(account.first_name, None);
+    let reread = fresh
+        .store
+        .read_stream(&stream, ReadFrom::End, Direction::Forwards, 10)
+        .await
+        .unwrap();
+    assert_eq!(reread[0].data["email"], "erased@erased.invalid");
+    assert!(reread[0].metadata.get("client_ip").is_none());
+    // Erasing again finishes nothing more and appends nothing.
+    let again =
+        commands::accounts::erase(&fresh, &credentials, id, ErasedBy::Admin, meta_from(None))
+            .await
+            .unwrap();
+    assert_eq!(again, None);
+}
+
+/// A request nobody signed in to, on a stream that is nobody's (a guest's cart, say),
+/// records no address: no key could ever forget it.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn an_anonymous_request_on_nobody_s_stream_records_no_address(pool: PgPool) {
+    let keys = keys_of(&pool);
+    let mut metadata = meta_from(None).metadata(1);
+    let sealed =
+        commands::privacy::seal_metadata(&keys, "cart", None, Uuid::new_v4(), &mut metadata)
+            .await
+            .unwrap();
+    assert_eq!(sealed, 0);
+    assert!(metadata.get("client_ip").is_none() && metadata.get("user_agent").is_none());
+    assert_eq!(metadata["actor_role"], "anonymous", "the rest stays");
+}
+
+/// Keys asked for at once are made together, each once: every subject gets its key, a
+/// subject asked for twice gets the same one, and a later ask reads it back.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn keys_asked_for_at_once_are_made_together_and_each_once(pool: PgPool) {
+    let keys = keys_of(&pool);
+    let subjects: Vec<Uuid> = (0..40).map(|_| Uuid::new_v4()).collect();
+    let asks = subjects
+        .iter()
+        .chain(&subjects[..10])
+        .map(|s| {
+            let (keys, s) = (keys.clone(), *s);
+            tokio::spawn(async move { (s, keys.for_sealing(s).await.unwrap().unwrap()) })
+        })
+        .collect::<Vec<_>>();
+    let mut made = std::collections::HashMap::new();
+    for ask in asks {
+        let (subject, key) = ask.await.unwrap();
+        if let Some(first) = made.insert(subject, key.clone()) {
+            assert_eq!(first, key, "one key per subject");
+        }
+    }
+    assert_eq!(made.len(), 40);
+    let rows: i64 = sqlx::query_scalar("select count(*) from privacy.data_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 40);
+    let again = keys_of(&pool);
+    for (subject, key) in made {
+        assert_eq!(again.for_opening(subject).await.unwrap(), Some(key));
+    }
+}

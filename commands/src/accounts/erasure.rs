@@ -5,8 +5,9 @@
 //! `UserErased`, as a rebuild does.
 //!
 //! Each step is idempotent, so an erasure cut short is finished by asking again: the claim
-//! goes first, while the e-mail can still be read; the event then marks the point of no
-//! return; the key and the hashes go last, whether the event was appended now or before.
+//! goes first, while the e-mail can still be read; then the key and the hashes; the event
+//! last, so whoever reads it finds the key gone already (and forgets any copy it cached),
+//! and the event's own metadata, sealed with that key, records no address of the request.
 
 use domain::user::{ErasedBy, UserCommand, UserError, UserStatus};
 use uuid::Uuid;
@@ -39,16 +40,15 @@ pub async fn erase(
             Err(UniqueError::Store(e)) => return Err(e.into()),
         }
     }
+    handlers.keys.erase(user_id).await?;
+    credentials.erase(user_id).await?;
     let command = UserCommand::Erase {
         by,
         at: meta.occurred_at,
     };
-    let position = match account::run(handlers, user_id, command, meta).await {
-        Ok(position) => position,
-        Err(AccountError::Rejected(UserError::Erased)) => None,
-        Err(e) => return Err(e),
-    };
-    handlers.keys.erase(user_id).await?;
-    credentials.erase(user_id).await?;
-    Ok(position)
+    match account::run(handlers, user_id, command, meta).await {
+        Ok(position) => Ok(position),
+        Err(AccountError::Rejected(UserError::Erased)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }

@@ -302,12 +302,23 @@ pub async fn open_event(keys: &DataKeys, event: &mut RecordedEvent) -> Result<()
     open_metadata(keys, event.id, &mut event.metadata).await
 }
 
+/// A reader that sees `UserErased` forgets the person's cached key at once, rather than
+/// when the cache's time is up: what it opens of them after reads as erased.
+pub fn notice_erasure(keys: &DataKeys, event: &RecordedEvent) {
+    if event.event_type == "UserErased" && event.category() == "user" {
+        if let Some(subject) = event.stream_uuid() {
+            keys.forget(subject);
+        }
+    }
+}
+
 /// Opens every event of a batch, fetching the keys it needs that are not cached in one
 /// query: a rebuild costs a query per page of events, not one per person.
 pub async fn open_events(
     keys: &DataKeys,
     events: &mut [RecordedEvent],
 ) -> Result<(), PrivacyError> {
+    events.iter().for_each(|e| notice_erasure(keys, e));
     let subjects: Vec<Uuid> = events.iter().flat_map(sealed_subjects).collect();
     if subjects.is_empty() {
         return Ok(());

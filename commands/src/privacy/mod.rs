@@ -18,7 +18,8 @@ mod sealed;
 
 pub use cipher::{associated_data, open, seal, subject_of, CipherError, DataKey};
 pub use fields::{
-    is_sealed, open_data, open_event, open_events, seal_data, seal_event, PrivacyError,
+    is_sealed, notice_erasure, open_data, open_event, open_events, open_metadata, seal_data,
+    seal_event, seal_metadata, PrivacyError,
 };
 pub use keys::{DataKeys, KeyStatus, CACHE_TTL};
 pub use master::{BadMasterKey, MasterKey};

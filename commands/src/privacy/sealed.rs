@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 
-use super::fields::{is_sealed, open_event, open_events, seal_event};
+use super::fields::{is_sealed, notice_erasure, open_event, open_events, seal_event};
 use super::keys::DataKeys;
 use crate::store::{
     AppendResult, Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom,
@@ -86,6 +86,7 @@ impl EventStore for Sealed {
                 let keys = keys.clone();
                 async move {
                     let mut event = event?;
+                    notice_erasure(&keys, &event);
                     if is_sealed(&event) {
                         open_event(&keys, &mut event).await?;
                     }
