@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
+use commands::accounts::account::EMAIL_KEY;
 use commands::accounts::{self, Bootstrap, Credentials, NewAccount, RegisterError};
 use commands::handler::{Actor, CommandMeta};
 use commands::handlers::Handlers;
@@ -35,10 +36,11 @@ fn ann() -> NewAccount {
 }
 
 /// The event types of the e-mail's uniqueness stream, oldest first.
-async fn claims(store: &dyn EventStore, email: &str) -> Vec<String> {
-    store
+async fn claims(handlers: &Handlers, email: &str) -> Vec<String> {
+    handlers
+        .store
         .read_stream(
-            &unique::stream_of("email", email),
+            &unique::stream_of(handlers, EMAIL_KEY, email).await.unwrap(),
             ReadFrom::End,
             Direction::Forwards,
             100,
@@ -129,7 +131,7 @@ async fn register_claims_the_email_once(pool: PgPool) {
         "a verification link is issued"
     );
     assert_eq!(
-        unique::owner_of(&*store, "email", "ann@example.com")
+        unique::owner_of(&handlers, EMAIL_KEY, "ann@example.com")
             .await
             .unwrap(),
         Some(a.user_id.as_uuid())
@@ -143,7 +145,7 @@ async fn register_claims_the_email_once(pool: PgPool) {
         "{by_admin:?}"
     );
     assert_eq!(
-        claims(&*store, "ann@example.com").await,
+        claims(&handlers, "ann@example.com").await,
         ["UniqueKeyClaimed"]
     );
 }
@@ -164,7 +166,7 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
         "{failed:?}"
     );
     assert_eq!(
-        claims(&*failing, "ann@example.com").await,
+        claims(&handlers, "ann@example.com").await,
         ["UniqueKeyClaimed", "UniqueKeyReleased"]
     );
     let failed = accounts::create_user(&handlers, &creds, ann(), Role::Admin, meta()).await;
@@ -177,7 +179,7 @@ async fn a_failed_registration_gives_the_email_back(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(
-        unique::owner_of(&*store, "email", "ann@example.com")
+        unique::owner_of(&handlers, EMAIL_KEY, "ann@example.com")
             .await
             .unwrap(),
         Some(opened.account.user_id.as_uuid())
@@ -207,7 +209,7 @@ async fn create_user_opens_an_account_with_a_role(pool: PgPool) {
         "{refused:?}"
     );
     assert_eq!(
-        unique::owner_of(&*store, "email", "ann@example.com")
+        unique::owner_of(&handlers, EMAIL_KEY, "ann@example.com")
             .await
             .unwrap(),
         None
@@ -453,4 +455,62 @@ async fn a_v1_account_s_hash_is_copied_from_the_log_on_first_use(pool: PgPool) {
 fn test_keys(pool: &PgPool) -> Arc<commands::privacy::DataKeys> {
     let master = commands::privacy::MasterKey::from_bytes([7; 32]);
     Arc::new(commands::privacy::DataKeys::new(pool.clone(), master, None))
+}
+
+/// An erasure gives the e-mail back: a new person registers with it and gets a new
+/// account, and the uniqueness stream never held the address.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn an_erased_person_s_email_can_be_registered_again(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let handlers = Handlers::new(&store, test_keys(&pool), 100);
+    let creds = Credentials::new(pool.clone());
+    let ann_id = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap()
+        .account
+        .user_id
+        .as_uuid();
+    accounts::erase(
+        &handlers,
+        &creds,
+        ann_id,
+        domain::user::ErasedBy::Admin,
+        meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        unique::owner_of(&handlers, EMAIL_KEY, "ann@example.com")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let again = accounts::register(&handlers, &creds, ann(), meta())
+        .await
+        .unwrap();
+    let new_id = again.account.user_id.as_uuid();
+    assert_ne!(new_id, ann_id);
+    assert_eq!(
+        unique::owner_of(&handlers, EMAIL_KEY, "ann@example.com")
+            .await
+            .unwrap(),
+        Some(new_id)
+    );
+    assert_eq!(
+        claims(&handlers, "ann@example.com").await,
+        ["UniqueKeyClaimed", "UniqueKeyReleased", "UniqueKeyClaimed"]
+    );
+    let unique_streams: Vec<String> = sqlx::query_scalar(
+        "select stream_id || ' ' || data::text from store.events
+          where stream_id like 'unique-%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(unique_streams.len(), 3);
+    assert!(
+        unique_streams.iter().all(|e| !e.contains("ann@example")),
+        "{unique_streams:#?}"
+    );
 }

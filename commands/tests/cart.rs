@@ -68,7 +68,7 @@ async fn product(handlers: &Handlers, sku: &str, price: i64) -> Uuid {
 async fn coupon(handlers: &Handlers, code: &str) -> Uuid {
     let id = Uuid::new_v4();
     let m = meta(Uuid::nil());
-    commands::unique::claim(&*handlers.store, COUPON_CODE_KIND, code, id, &m)
+    commands::unique::claim(handlers, COUPON_CODE_KIND, code, id, &m)
         .await
         .unwrap();
     let terms = CouponTerms {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use chrono::Utc;
+use commands::catalog::claims::{PRODUCT_SLUG, SKU};
 use commands::catalog::{
     archive_product, create_category, create_product, update_product, ChangeProductError,
     CreateProductError, NewCategory, NewProduct, ProductChange,
@@ -72,7 +73,7 @@ fn product(category_id: CategoryId, sku: &str, name: &str, seller: Seller) -> Ne
 async fn a_taken_sku_claims_nothing_and_appends_nothing(pool: PgPool) {
     let h = handlers(&pool);
     let tents = category(&h).await;
-    unique::claim(&*h.store, "sku", "TENT-1", Uuid::new_v4(), &meta())
+    unique::claim(&h, SKU, "TENT-1", Uuid::new_v4(), &meta())
         .await
         .unwrap();
     let before = events(&pool).await;
@@ -86,7 +87,7 @@ async fn a_taken_sku_claims_nothing_and_appends_nothing(pool: PgPool) {
     );
     assert_eq!(events(&pool).await, before, "nothing appended");
     assert_eq!(
-        unique::owner_of(&*h.store, "product_slug", "dome-tent")
+        unique::owner_of(&h, PRODUCT_SLUG, "dome-tent")
             .await
             .unwrap(),
         None,
@@ -110,9 +111,9 @@ async fn a_refused_product_gives_its_claims_back(pool: PgPool) {
         matches!(&refused, Err(CreateProductError::Rejected(_))),
         "{refused:?}"
     );
-    for (kind, key) in [("sku", "TENT-2"), ("product_slug", "dome-tent")] {
+    for (kind, key) in [(SKU, "TENT-2"), (PRODUCT_SLUG, "dome-tent")] {
         assert_eq!(
-            unique::owner_of(&*h.store, kind, key).await.unwrap(),
+            unique::owner_of(&h, kind, key).await.unwrap(),
             None,
             "{kind} given back"
         );

@@ -8,7 +8,10 @@ use common::with_shop;
 
 use chrono::Utc;
 use commands::handler::{Actor, CommandHandler, CommandMeta};
+use commands::handlers::Handlers;
+use commands::privacy::DataKeys;
 use commands::store::postgres::PgEventStore;
+use commands::store::EventStore;
 use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponTerms};
 use domain::id::CouponId;
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -70,13 +73,18 @@ async fn register(c: &Client, base: &str, email: &str) -> String {
 /// A coupon, created on the write side directly: the API has no coupon route yet.
 async fn create_coupon(database_url: &str, code: &str, basis_points: u32) {
     let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-    let store = PgEventStore::new(pool);
+    let store: std::sync::Arc<dyn EventStore> =
+        std::sync::Arc::new(PgEventStore::new(pool.clone()));
+    // The gateway runs under the embedded master key, so these keys name the code's
+    // uniqueness stream as it does.
+    let keys = DataKeys::start(pool, None, None).await.unwrap();
+    let handlers = Handlers::new(&store, std::sync::Arc::new(keys), 10);
     let id = Uuid::new_v4();
     let meta = CommandMeta::new(Uuid::new_v4(), Uuid::new_v4(), Actor::system(), Utc::now());
-    commands::unique::claim(&store, commands::cart::COUPON_CODE_KIND, code, id, &meta)
+    commands::unique::claim(&handlers, commands::cart::COUPON_CODE_KIND, code, id, &meta)
         .await
         .unwrap();
-    let coupons: CommandHandler<Coupon> = CommandHandler::new(std::sync::Arc::new(store), 10);
+    let coupons: CommandHandler<Coupon> = CommandHandler::new(store, 10);
     coupons
         .handle(
             &CommandHandler::<Coupon>::stream_id(id),

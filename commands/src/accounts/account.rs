@@ -12,7 +12,7 @@ use crate::store::{Position, StoreError};
 use crate::unique;
 
 /// The uniqueness kind an account's e-mail is claimed under (`commands::unique`).
-pub const EMAIL_KEY: &str = "email";
+pub const EMAIL_KEY: unique::Kind = unique::Kind::personal("email");
 
 /// The stream of user `user_id`.
 pub fn stream(user_id: Uuid) -> String {
@@ -90,7 +90,7 @@ pub async fn find_by_email(
     handlers: &Handlers,
     email: &Email,
 ) -> Result<Option<Account>, AccountError> {
-    match unique::owner_of(&*handlers.store, EMAIL_KEY, email.as_str()).await? {
+    match unique::owner_of(handlers, EMAIL_KEY, email.as_str()).await? {
         Some(user_id) => find(handlers, user_id).await,
         None => Ok(None),
     }

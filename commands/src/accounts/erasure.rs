@@ -33,7 +33,7 @@ pub async fn erase(
     let account = account::get(handlers, user_id).await?;
     if account.status != UserStatus::Erased {
         let email = account.email.as_str();
-        match unique::release(&*handlers.store, EMAIL_KEY, email, user_id, &meta).await {
+        match unique::release(handlers, EMAIL_KEY, email, user_id, &meta).await {
             // Not held by them (released by an erasure cut short, or never claimed by an
             // account made before claims): nothing to give back.
             Ok(()) | Err(UniqueError::NotHeld { .. } | UniqueError::Taken { .. }) => {}

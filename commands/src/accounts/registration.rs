@@ -193,7 +193,7 @@ pub async fn bootstrap_admin(
         Actor::system(),
         at,
     );
-    match unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, &meta).await {
+    match unique::claim(handlers, EMAIL_KEY, email.as_str(), user_id, &meta).await {
         Ok(()) => {}
         Err(UniqueError::Taken { owner, .. }) => return existing(handlers, owner).await,
         Err(e) => return Err(e.into()),
@@ -263,8 +263,7 @@ async fn open(
 ) -> Result<Handled<domain::user::UserEvent>, RegisterError> {
     let email = account.email.clone();
     let credential = credentials.keep(user_id, &account.password_hash).await?;
-    if let Err(e) = unique::claim(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await
-    {
+    if let Err(e) = unique::claim(handlers, EMAIL_KEY, email.as_str(), user_id, meta).await {
         credentials.discard(user_id, credential).await;
         return Err(e.into());
     }
@@ -277,7 +276,7 @@ async fn open(
         Ok(handled) => Ok(handled),
         Err(e) => {
             if let Err(release) =
-                unique::release(&*handlers.store, EMAIL_KEY, email.as_str(), user_id, meta).await
+                unique::release(handlers, EMAIL_KEY, email.as_str(), user_id, meta).await
             {
                 tracing::warn!(%user_id, error = %release, "the e-mail stays claimed by a failed registration");
             }

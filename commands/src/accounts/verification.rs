@@ -105,7 +105,7 @@ pub async fn request_password_reset(
     email: &Email,
     meta: CommandMeta,
 ) -> Result<(), AccountError> {
-    let Some(user_id) = unique::owner_of(&*handlers.store, EMAIL_KEY, email.as_str()).await? else {
+    let Some(user_id) = unique::owner_of(handlers, EMAIL_KEY, email.as_str()).await? else {
         tracing::debug!("password reset asked for an unknown e-mail");
         return Ok(());
     };

@@ -7,16 +7,17 @@ use uuid::Uuid;
 use super::error::CartUseCaseError;
 use crate::handler::CommandHandler;
 use crate::handlers::Handlers;
+use crate::unique::Kind;
 
 /// Whose `unique` streams map a coupon code to its coupon (`crate::unique`).
-pub const COUPON_CODE_KIND: &str = "coupon_code";
+pub const COUPON_CODE_KIND: Kind = Kind::public("coupon_code");
 
 /// The coupon `code` names, with its id, if it exists.
 pub async fn coupon_by_code(
     handlers: &Handlers,
     code: &str,
 ) -> Result<Option<(Uuid, CouponState)>, CartUseCaseError> {
-    let Some(id) = crate::unique::owner_of(&*handlers.store, COUPON_CODE_KIND, code)
+    let Some(id) = crate::unique::owner_of(handlers, COUPON_CODE_KIND, code)
         .await
         .map_err(CartUseCaseError::Store)?
     else {

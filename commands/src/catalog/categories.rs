@@ -96,7 +96,7 @@ pub async fn create_category(
         }
     }
     let owner = new.category_id.as_uuid();
-    let claim = claims::claim(&*h.store, CATEGORY_SLUG, slug.as_str(), owner, meta).await?;
+    let claim = claims::claim(h, CATEGORY_SLUG, slug.as_str(), owner, meta).await?;
     let command = CategoryCommand::Create {
         category_id: new.category_id,
         name: new.name,
@@ -107,7 +107,7 @@ pub async fn create_category(
     let handled = match h.categories.handle(&stream, command, meta.clone()).await {
         Ok(handled) => handled,
         Err(e) => {
-            claims::release(&*h.store, &[claim], owner, meta).await;
+            claims::release(h, &[claim], owner, meta).await;
             return Err(e.into());
         }
     };

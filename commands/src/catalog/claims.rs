@@ -6,18 +6,18 @@
 use uuid::Uuid;
 
 use crate::handler::CommandMeta;
-use crate::store::EventStore;
-use crate::unique::{self, UniqueError};
+use crate::handlers::Handlers;
+use crate::unique::{self, Kind, UniqueError};
 
 /// A product's or a variant's SKU.
-pub const SKU: &str = "sku";
-pub const PRODUCT_SLUG: &str = "product_slug";
-pub const CATEGORY_SLUG: &str = "category_slug";
+pub const SKU: Kind = Kind::public("sku");
+pub const PRODUCT_SLUG: Kind = Kind::public("product_slug");
+pub const CATEGORY_SLUG: Kind = Kind::public("category_slug");
 
 /// One key a use case claimed, kept so that it can be given back if the use case fails.
 #[derive(Debug, Clone)]
 pub(crate) struct Claim {
-    pub kind: &'static str,
+    pub kind: Kind,
     pub key: String,
     /// Whether this use case appended the claim (rather than finding it made before).
     pub appended: bool,
@@ -26,15 +26,15 @@ pub(crate) struct Claim {
 /// Claims `key` of `kind` for `owner`; a key the owner holds already is claimed again
 /// without appending anything.
 pub(crate) async fn claim(
-    store: &dyn EventStore,
-    kind: &'static str,
+    handlers: &Handlers,
+    kind: Kind,
     key: &str,
     owner: Uuid,
     meta: &CommandMeta,
 ) -> Result<Claim, UniqueError> {
-    let held = unique::owner_of(store, kind, key).await? == Some(owner);
+    let held = unique::owner_of(handlers, kind, key).await? == Some(owner);
     if !held {
-        unique::claim(store, kind, key, owner, meta).await?;
+        unique::claim(handlers, kind, key, owner, meta).await?;
     }
     Ok(Claim {
         kind,
@@ -47,14 +47,14 @@ pub(crate) async fn claim(
 /// A failed release leaves the key held by an owner that does not exist: it is logged,
 /// and it blocks only that key.
 pub(crate) async fn release(
-    store: &dyn EventStore,
+    handlers: &Handlers,
     claims: &[Claim],
     owner: Uuid,
     meta: &CommandMeta,
 ) {
     for c in claims.iter().filter(|c| c.appended) {
-        if let Err(e) = unique::release(store, c.kind, &c.key, owner, meta).await {
-            tracing::warn!(kind = c.kind, key = %c.key, error = %e, "a claim was not given back");
+        if let Err(e) = unique::release(handlers, c.kind, &c.key, owner, meta).await {
+            tracing::warn!(kind = c.kind.name(), key = %c.key, error = %e, "a claim was not given back");
         }
     }
 }

@@ -204,17 +204,16 @@ pub async fn create_product(
         return Err(CreateProductError::UnknownCategory);
     }
     let owner = new.product_id.as_uuid();
-    let store = &*h.store;
-    let sku = claims::claim(store, SKU, new.sku.as_str(), owner, meta)
+    let sku = claims::claim(h, SKU, new.sku.as_str(), owner, meta)
         .await
         .map_err(|e| match e {
             UniqueError::Taken { key, .. } => CreateProductError::SkuTaken { sku: key },
             other => claim_failed(other),
         })?;
-    let slug_claim = match claims::claim(store, PRODUCT_SLUG, slug.as_str(), owner, meta).await {
+    let slug_claim = match claims::claim(h, PRODUCT_SLUG, slug.as_str(), owner, meta).await {
         Ok(c) => c,
         Err(e) => {
-            claims::release(store, &[sku], owner, meta).await;
+            claims::release(h, &[sku], owner, meta).await;
             return Err(match e {
                 UniqueError::Taken { key, .. } => CreateProductError::SlugTaken { slug: key },
                 other => claim_failed(other),
@@ -242,7 +241,7 @@ pub async fn create_product(
     {
         Ok(handled) => handled,
         Err(e) => {
-            claims::release(store, &made, owner, meta).await;
+            claims::release(h, &made, owner, meta).await;
             return Err(e.into());
         }
     };
@@ -356,8 +355,7 @@ pub async fn add_variant(
 ) -> Result<ProductDecided, ChangeProductError> {
     owned(h, id, seller).await?;
     let owner = id.as_uuid();
-    let store = &*h.store;
-    let claim: Claim = claims::claim(store, SKU, variant.sku.as_str(), owner, meta)
+    let claim: Claim = claims::claim(h, SKU, variant.sku.as_str(), owner, meta)
         .await
         .map_err(|e| match e {
             UniqueError::Taken { key, .. } => ChangeProductError::SkuTaken { sku: key },
@@ -375,7 +373,7 @@ pub async fn add_variant(
     {
         Ok(handled) => handled,
         Err(e) => {
-            claims::release(store, std::slice::from_ref(&claim), owner, meta).await;
+            claims::release(h, std::slice::from_ref(&claim), owner, meta).await;
             return Err(e.into());
         }
     };

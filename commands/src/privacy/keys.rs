@@ -18,6 +18,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::cipher::{unwrap, wrap, DataKey};
+use super::lookup::LOOKUP_SUBJECT;
 use super::master::MasterKey;
 use crate::store::StoreError;
 
@@ -293,7 +294,14 @@ impl DataKeys {
 
     /// Destroys `subject`'s key, leaving a tombstone. Answers whether a live key was
     /// destroyed (`false`: already erased, or never made, which now can never happen).
+    /// The lookup key's subject is refused: every uniqueness claim is named with it.
     pub async fn erase(&self, subject: Uuid) -> Result<bool, StoreError> {
+        if subject == LOOKUP_SUBJECT {
+            return Err(StoreError::InvalidInput {
+                field: "subject",
+                reason: "the lookup key names every uniqueness claim and is never erased".into(),
+            });
+        }
         let mut tx = self.pool.begin().await.map_err(db)?;
         let live: Option<bool> = sqlx::query_scalar(
             "select wrapped is not null from privacy.data_keys where subject_id = $1 for update",

@@ -6,6 +6,8 @@
 //! - `cipher`: the envelope a personal field is stored in, and key wrapping.
 //! - `master`: the master key, from `MASTER_KEY` or the embedded default.
 //! - `keys`: the data keys, made on first use, cached, erased, re-wrapped on rotation.
+//! - `lookup`: the keyed HMAC that names what must be found by a personal value (an
+//!   e-mail's uniqueness stream), under the data key of a reserved subject.
 //! - `fields`: sealing and opening the declared personal fields of an event's data and
 //!   metadata.
 //! - `sealed`: the event store as the command side sees it, sealing and opening.
@@ -13,6 +15,7 @@
 mod cipher;
 mod fields;
 mod keys;
+mod lookup;
 mod master;
 mod sealed;
 
@@ -22,5 +25,6 @@ pub use fields::{
     seal_event, seal_metadata, PrivacyError,
 };
 pub use keys::{DataKeys, KeyStatus, CACHE_TTL};
+pub use lookup::{LookupKey, LOOKUP_SUBJECT};
 pub use master::{BadMasterKey, MasterKey};
 pub use sealed::Sealed;
