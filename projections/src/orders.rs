@@ -424,6 +424,17 @@ impl Batch {
             .bind(erased)
             .execute(&mut *tx)
             .await?;
+            // The placement's entry of the timeline carries the order's notes (the only
+            // `pending` one); the staff's notes on later changes are not the customer's.
+            sqlx::query(
+                "update order_history h set notes = null
+                   from orders o
+                  where h.order_id = o.order_id and o.user_id = any($1)
+                    and h.status = 'pending'",
+            )
+            .bind(&self.erased)
+            .execute(&mut *tx)
+            .await?;
         }
         Ok(())
     }

@@ -262,7 +262,14 @@ async fn open(
     meta: &CommandMeta,
 ) -> Result<Handled<domain::user::UserEvent>, RegisterError> {
     let email = account.email.clone();
-    let credential = credentials.keep(user_id, &account.password_hash).await?;
+    // The person's data key is made while their password hash is kept, so the event
+    // below seals without a round trip of its own (a failure here is met again, and
+    // reported, when it seals).
+    let (credential, _) = tokio::join!(
+        credentials.keep(user_id, &account.password_hash),
+        handlers.keys.for_sealing(user_id),
+    );
+    let credential = credential?;
     if let Err(e) = unique::claim(handlers, EMAIL_KEY, email.as_str(), user_id, meta).await {
         credentials.discard(user_id, credential).await;
         return Err(e.into());

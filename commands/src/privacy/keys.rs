@@ -49,9 +49,12 @@ pub struct DataKeys {
     previous: Option<MasterKey>,
     cache: Cache<Uuid, Known>,
     /// Keys asked to be made, waiting for the next writer (see [`DataKeys::made`]).
-    waiting: std::sync::Mutex<Vec<(Uuid, oneshot::Sender<Result<Known, StoreError>>)>>,
+    waiting: std::sync::Mutex<Vec<Request>>,
     maker: tokio::sync::Mutex<()>,
 }
+
+/// A key asked to be made, and where its row goes.
+type Request = (Uuid, oneshot::Sender<Result<Known, StoreError>>);
 
 fn db(e: sqlx::Error) -> StoreError {
     StoreError::Unavailable(format!("data keys: {e}"))

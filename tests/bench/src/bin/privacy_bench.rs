@@ -11,9 +11,11 @@
 //! 1. Registrations: one `UserRegistered` per new person (an e-mail and two names sealed,
 //!    and the client's address and agent in the metadata). Sealed, each costs a data key
 //!    made and stored: the worst case.
-//! 2. Known people: an `AddressAdded` for each of them (an address and a label sealed, and
+//! 2. Registrations as `commands::accounts` writes them: the password hash kept, then
+//!    `UserRegistered`; sealed, the key is made while the hash is kept.
+//! 3. Known people: an `AddressAdded` for each of them (an address and a label sealed, and
 //!    the metadata), whose key is cached by then: the usual case of a shop's traffic.
-//! 3. Rebuild of the `users` read model from each log, alternating: sealed, every event is
+//! 4. Rebuild of the `users` read model from each log, alternating: sealed, every event is
 //!    opened on the way, the keys fetched a page at a time.
 //!
 //! It works in databases of its own, created and dropped here.
@@ -25,6 +27,7 @@ use anyhow::Context;
 use bench::scratch::with_scratch_database;
 use chrono::Utc;
 use clap::Parser;
+use commands::accounts::Credentials;
 use commands::database::MIGRATOR;
 use commands::privacy::{DataKeys, Sealed};
 use commands::store::postgres::PgEventStore;
@@ -57,6 +60,9 @@ struct Args {
     writers: usize,
 }
 
+/// A password hash's shape; its value does not matter here.
+const HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0$YmVuY2hoYXNoYmVuY2hoYXNoYmVuY2g";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -76,6 +82,9 @@ struct Log {
     store: Arc<dyn EventStore>,
     /// The store the writers append through: the log itself, or the sealing one over it.
     writer: Arc<dyn EventStore>,
+    /// The sealing store's keys.
+    keys: Option<Arc<DataKeys>>,
+    credentials: Credentials,
 }
 
 async fn open(options: PgConnectOptions, sealed: bool) -> anyhow::Result<Log> {
@@ -85,16 +94,20 @@ async fn open(options: PgConnectOptions, sealed: bool) -> anyhow::Result<Log> {
         .await?;
     MIGRATOR.run(&pool).await?;
     let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
-    let writer = if sealed {
-        let keys = Arc::new(DataKeys::start(pool.clone(), None, None).await?);
-        Arc::new(Sealed::new(store.clone(), keys)) as Arc<dyn EventStore>
-    } else {
-        store.clone()
+    let keys = match sealed {
+        true => Some(Arc::new(DataKeys::start(pool.clone(), None, None).await?)),
+        false => None,
+    };
+    let writer = match &keys {
+        Some(keys) => Arc::new(Sealed::new(store.clone(), keys.clone())) as Arc<dyn EventStore>,
+        None => store.clone(),
     };
     Ok(Log {
+        credentials: Credentials::new(pool.clone()),
         pool,
         store,
         writer,
+        keys,
     })
 }
 
@@ -145,8 +158,20 @@ fn address_added(person: Uuid) -> anyhow::Result<NewEvent> {
     })
 }
 
+/// What each writer does per person.
+#[derive(Clone, Copy, PartialEq)]
+enum Step {
+    /// `UserRegistered` alone.
+    Register,
+    /// As the registration use case: the password hash kept (and, sealed, the key made
+    /// alongside), then `UserRegistered`.
+    RegisterAsTheUseCase,
+    /// `AddressAdded` to a registered person.
+    AddAddress,
+}
+
 /// Appends one event per person, `writers` at a time; events per second.
-async fn append(log: &Log, people: &[Uuid], writers: usize, first: bool) -> anyhow::Result<f64> {
+async fn append(log: &Log, people: &[Uuid], writers: usize, step: Step) -> anyhow::Result<f64> {
     let started = Instant::now();
     let chunks: Vec<Vec<Uuid>> = people
         .chunks(people.len().div_ceil(writers))
@@ -155,13 +180,28 @@ async fn append(log: &Log, people: &[Uuid], writers: usize, first: bool) -> anyh
     let mut tasks = Vec::new();
     for chunk in chunks {
         let writer = log.writer.clone();
+        let (keys, credentials) = (log.keys.clone(), log.credentials.clone());
         tasks.push(tokio::spawn(async move {
             for person in chunk {
                 let stream = format!("user-{person}");
-                let (expected, event) = if first {
-                    (ExpectedVersion::NoStream, registered(person)?)
-                } else {
-                    (ExpectedVersion::Exact(0), address_added(person)?)
+                if step == Step::RegisterAsTheUseCase {
+                    let keep = credentials.keep(person, HASH);
+                    match &keys {
+                        Some(keys) => {
+                            let (kept, made) = tokio::join!(keep, keys.for_sealing(person));
+                            kept?;
+                            made?;
+                        }
+                        None => {
+                            keep.await?;
+                        }
+                    }
+                }
+                let (expected, event) = match step {
+                    Step::Register | Step::RegisterAsTheUseCase => {
+                        (ExpectedVersion::NoStream, registered(person)?)
+                    }
+                    Step::AddAddress => (ExpectedVersion::Exact(0), address_added(person)?),
                 };
                 writer.append(&stream, expected, vec![event]).await?;
             }
@@ -188,18 +228,23 @@ async fn rebuild(log: &Log, sealed: bool) -> anyhow::Result<(u64, Duration)> {
 async fn run(args: &Args, plain: PgConnectOptions, sealed: PgConnectOptions) -> anyhow::Result<()> {
     let logs = [open(plain, false).await?, open(sealed, true).await?];
     let names = ["plain", "sealed"];
-    let mut rates = [[Vec::new(), Vec::new()], [Vec::new(), Vec::new()]];
+    let mut rates: [[Vec<f64>; 3]; 2] = Default::default();
     for round in 0..args.rounds {
         // Alternating which goes first, so neither always meets a warmer machine.
         let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         let people: Vec<Uuid> = (0..args.people).map(|_| Uuid::new_v4()).collect();
-        for &which in &order {
-            let registrations = append(&logs[which], &people, args.writers, true).await?;
-            rates[which][0].push(registrations);
-        }
-        for &which in &order {
-            let known = append(&logs[which], &people, args.writers, false).await?;
-            rates[which][1].push(known);
+        let others: Vec<Uuid> = (0..args.people).map(|_| Uuid::new_v4()).collect();
+        for (i, (step, who)) in [
+            (Step::Register, &people),
+            (Step::RegisterAsTheUseCase, &others),
+            (Step::AddAddress, &people),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            for &which in &order {
+                rates[which][i].push(append(&logs[which], who, args.writers, step).await?);
+            }
         }
         eprintln!("round {} of {} appended", round + 1, args.rounds);
     }
