@@ -7,6 +7,7 @@
 //! - `src/bin/`: one binary per floor, each documented at its top and run with
 //!   `cargo run --release -p bench --bin <name>`: `store-bench` (the event store),
 //!   `command-bench` (command handling and the checkout saga), `projection-bench` (read
-//!   model rebuild and lag), `gateway-bench` (the HTTP gateway).
+//!   model rebuild and lag), `gateway-bench` (the HTTP gateway), `scale-bench` (gateways and
+//!   workers as processes), `privacy-bench` (sealing personal data on and off).
 
 pub mod scratch;

@@ -254,8 +254,9 @@ async fn run(args: &Args, plain: PgConnectOptions, sealed: PgConnectOptions) -> 
     );
     println!("| --- | --- | --- | --- |");
     for (i, what) in [
-        "registrations (a key made each)",
-        "known people (key cached)",
+        "registrations: `UserRegistered` alone, a key made for each",
+        "registrations as the use case writes them: the hash kept, then the event (sealed: the key made alongside)",
+        "known people: `AddressAdded`, the key cached",
     ]
     .iter()
     .enumerate()
