@@ -1,6 +1,7 @@
 //! `audit`: who did what, when, through which request, read from the metadata every event
 //! carries (invariant 9). It scans `$all`, so it needs nothing but the store; the `audit`
-//! read model answers the same questions faster for the API.
+//! read model answers the same questions faster for the API. The client's IP and the
+//! event's personal details show as encrypted unless revealed (see [`crate::personal`]).
 
 use std::io::Write;
 
@@ -9,6 +10,7 @@ use commands::store::{EventStore, Position, RecordedEvent};
 use serde_json::{json, Value};
 
 use crate::cli::AuditFormat;
+use crate::personal::Disclosure;
 use crate::UmctlError;
 
 #[derive(Debug, Default)]
@@ -142,6 +144,7 @@ pub async fn audit<W: Write>(
     store: &dyn EventStore,
     filter: &AuditFilter,
     format: AuditFormat,
+    disclosure: &Disclosure,
     out: &mut W,
 ) -> Result<usize, UmctlError> {
     let mut sink = Sink::new(format, out)?;
@@ -151,7 +154,9 @@ pub async fn audit<W: Write>(
         let page = store.read_all(after, 2_000).await?;
         let Some(last) = page.last() else { break };
         after = last.position;
-        for e in page.iter().filter(|e| filter.keeps(e)) {
+        let mut kept: Vec<RecordedEvent> = page.into_iter().filter(|e| filter.keeps(e)).collect();
+        disclosure.show(&mut kept).await?;
+        for e in &kept {
             sink.row(e)?;
             n += 1;
         }

@@ -42,6 +42,8 @@ pub struct Cli {
     pub eventstore_url: Option<String>,
     #[command(flatten)]
     pub retention: RetentionArgs,
+    #[command(flatten)]
+    pub master: MasterKeyArgs,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -109,6 +111,11 @@ pub enum Command {
         limit: usize,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Show sealed personal data opened (an erased person's as erased), with
+        /// MASTER_KEY or else the key embedded in the database; without it, each sealed
+        /// field reads `[encrypted for <subject>]`.
+        #[arg(long)]
+        reveal: bool,
     },
     /// Follow $all live, from now or from a position.
     Tail {
@@ -127,6 +134,11 @@ pub enum Command {
         count: Option<usize>,
         #[arg(long, value_enum, default_value_t = Format::Ndjson)]
         format: Format,
+        /// Show sealed personal data opened (an erased person's as erased), with
+        /// MASTER_KEY or else the key embedded in the database; without it, each sealed
+        /// field reads `[encrypted for <subject>]`.
+        #[arg(long)]
+        reveal: bool,
     },
     /// An aggregate's state rebuilt from its events up to a version or a time.
     State {
@@ -137,9 +149,21 @@ pub enum Command {
         /// Fold events recorded at or before this time (RFC 3339).
         #[arg(long)]
         at_time: Option<String>,
+        /// Fold sealed personal data opened (see `read --reveal`); without it, each sealed
+        /// field is folded as its erasure placeholder, and a note says how many.
+        #[arg(long)]
+        reveal: bool,
     },
     /// What changed in an aggregate's state between two versions.
-    Diff { stream: String, v1: u64, v2: u64 },
+    Diff {
+        stream: String,
+        v1: u64,
+        v2: u64,
+        /// Fold sealed personal data opened (see `read --reveal`); without it, each sealed
+        /// field is folded as its erasure placeholder, and a note says how many.
+        #[arg(long)]
+        reveal: bool,
+    },
     /// Who did what, when, through which request: events filtered by their metadata.
     Audit {
         /// The acting user's id.
@@ -158,6 +182,11 @@ pub enum Command {
         to: Option<String>,
         #[arg(long, value_enum, default_value_t = AuditFormat::Table)]
         format: AuditFormat,
+        /// Show sealed personal data opened (an erased person's as erased), with
+        /// MASTER_KEY or else the key embedded in the database; without it, each sealed
+        /// field reads `[encrypted for <subject>]`.
+        #[arg(long)]
+        reveal: bool,
     },
     /// Check the log: every event decodes and validates against its schema, every
     /// stream's versions are gapless, and a fresh replay of each read model matches its live
@@ -232,26 +261,28 @@ pub enum RetentionAction {
 pub enum KeysAction {
     /// The master key in force, how many data keys each master key wraps, how many
     /// subjects are erased. Changes nothing.
-    Status {
-        #[command(flatten)]
-        master: MasterKeyArgs,
-    },
+    Status,
     /// Re-wrap every data key under MASTER_KEY, from MASTER_KEY_PREVIOUS or the embedded
     /// default (whose key is then deleted). The log is not touched.
-    Rotate {
-        #[command(flatten)]
-        master: MasterKeyArgs,
-    },
+    Rotate,
 }
 
-/// The master keys (32 bytes, base64), as the engine takes them.
+/// The master keys (32 bytes, base64), as the engine takes them: for `keys`, and to open
+/// sealed personal data (`--reveal`, `rebuild`, `verify`'s replay), which without them is
+/// opened with the key embedded in the database, if there is one.
 #[derive(Debug, Clone, clap::Args)]
 pub struct MasterKeyArgs {
-    /// The master key in force.
-    #[arg(long, env = "MASTER_KEY", hide_env_values = true)]
+    /// The master key in force; prefer the environment variable to the flag, which other
+    /// users can see in the process list.
+    #[arg(long, env = "MASTER_KEY", hide_env_values = true, global = true)]
     pub master_key: Option<String>,
     /// The master key before a rotation.
-    #[arg(long, env = "MASTER_KEY_PREVIOUS", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "MASTER_KEY_PREVIOUS",
+        hide_env_values = true,
+        global = true
+    )]
     pub master_key_previous: Option<String>,
 }
 

@@ -1,6 +1,8 @@
 //! Time travel: an aggregate's state as of a version or a time (`state`), and what
 //! changed between two versions (`diff`). States are folded with the domain's own
-//! `evolve`, so what staff see is what the command side saw.
+//! `evolve`, so what staff see is what the command side saw, personal data included only
+//! when revealed: otherwise each sealed field is folded as its erasure placeholder, which
+//! the domain decodes (see [`crate::personal`]), and a note says so.
 
 use std::io::Write;
 
@@ -15,6 +17,7 @@ use domain::order::Order;
 use domain::payment::Payment;
 use domain::user::User;
 
+use crate::personal::Disclosure;
 use crate::UmctlError;
 
 /// Where in a stream to stop folding.
@@ -107,13 +110,27 @@ fn upto(
     Ok(cut)
 }
 
+/// Says how many sealed fields were folded as placeholders, when some were.
+fn note_placeholders(placeholders: usize, out: &mut impl Write) -> std::io::Result<()> {
+    if placeholders > 0 {
+        writeln!(
+            out,
+            "note: {placeholders} sealed personal fields are folded as their erasure \
+             placeholders (e.g. erased@erased.invalid); --reveal opens them"
+        )?;
+    }
+    Ok(())
+}
+
 pub async fn state(
     store: &dyn EventStore,
     stream: &str,
     as_of: AsOf,
+    disclosure: &Disclosure,
     out: &mut impl Write,
 ) -> Result<(), UmctlError> {
-    let events = upto(events_of(store, stream).await?, as_of, stream)?;
+    let mut events = upto(events_of(store, stream).await?, as_of, stream)?;
+    let placeholders = disclosure.foldable(&mut events).await?;
     let last = &events[events.len() - 1];
     writeln!(
         out,
@@ -122,6 +139,7 @@ pub async fn state(
         last.recorded_at.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
         events.len()
     )?;
+    note_placeholders(placeholders, out)?;
     writeln!(out, "{}", render(stream, &events)?)?;
     Ok(())
 }
@@ -131,11 +149,16 @@ pub async fn diff(
     stream: &str,
     v1: u64,
     v2: u64,
+    disclosure: &Disclosure,
     out: &mut impl Write,
 ) -> Result<(), UmctlError> {
-    let events = events_of(store, stream).await?;
-    let a = render(stream, &upto(events.clone(), AsOf::Version(v1), stream)?)?;
-    let b = render(stream, &upto(events.clone(), AsOf::Version(v2), stream)?)?;
+    let mut events = events_of(store, stream).await?;
+    let mut folded = events.clone();
+    let placeholders = disclosure.foldable(&mut folded).await?;
+    disclosure.show(&mut events).await?;
+    let a = render(stream, &upto(folded.clone(), AsOf::Version(v1), stream)?)?;
+    let b = render(stream, &upto(folded, AsOf::Version(v2), stream)?)?;
+    note_placeholders(placeholders, out)?;
     writeln!(out, "--- {stream} @ {v1}\n+++ {stream} @ {v2}")?;
     for line in line_diff(&a, &b) {
         writeln!(out, "{line}")?;

@@ -1,4 +1,5 @@
-//! Looking at the log as it is: `streams`, `read`, `tail`.
+//! Looking at the log as it is: `streams`, `read`, `tail`. Sealed personal data shows as
+//! encrypted unless revealed (see [`crate::personal`]).
 
 use std::io::Write;
 
@@ -7,6 +8,7 @@ use futures::StreamExt;
 
 use crate::cli::Format;
 use crate::format::{event_json, event_row, write_events, write_streams};
+use crate::personal::Disclosure;
 use crate::UmctlError;
 
 /// The most streams `streams` pages through per query.
@@ -48,6 +50,7 @@ pub async fn streams(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn read(
     store: &dyn EventStore,
     stream: &str,
@@ -55,6 +58,7 @@ pub async fn read(
     backwards: bool,
     limit: usize,
     format: Format,
+    disclosure: &Disclosure,
     out: &mut impl Write,
 ) -> Result<(), UmctlError> {
     let direction = if backwards {
@@ -63,7 +67,7 @@ pub async fn read(
         Direction::Forwards
     };
     let start = from.map_or(ReadFrom::End, ReadFrom::Revision);
-    let events = store.read_stream(stream, start, direction, limit).await?;
+    let mut events = store.read_stream(stream, start, direction, limit).await?;
     if events.is_empty() {
         // Tell an empty page of a real stream from a stream that does not exist.
         let head = store
@@ -79,6 +83,7 @@ pub async fn read(
             ),
         }));
     }
+    disclosure.show(&mut events).await?;
     write_events(out, &events, format)?;
     Ok(())
 }
@@ -92,6 +97,7 @@ pub fn parse_position(s: &str) -> Result<Position, UmctlError> {
         .map_err(|e: commands::store::InvalidPosition| UmctlError::BadArgument(e.to_string()))
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn tail(
     store: &dyn EventStore,
     event_type: Option<&str>,
@@ -99,6 +105,7 @@ pub async fn tail(
     from: Option<&str>,
     count: Option<usize>,
     format: Format,
+    disclosure: &Disclosure,
     out: &mut impl Write,
 ) -> Result<(), UmctlError> {
     let after = match from {
@@ -109,12 +116,13 @@ pub async fn tail(
     let mut shown = 0;
     while count.is_none_or(|c| shown < c) {
         let Some(event) = sub.next().await else { break };
-        let event = event?;
+        let mut event = event?;
         if event_type.is_some_and(|t| t != event.event_type)
             || category.is_some_and(|c| c != event.category())
         {
             continue;
         }
+        disclosure.show(std::slice::from_mut(&mut event)).await?;
         match format {
             Format::Table => writeln!(out, "{}  {}", event.stream_id, event_row(&event))?,
             Format::Json | Format::Ndjson => {

@@ -16,6 +16,8 @@
 //!   tell an intact export from an edited or truncated one.
 //! - [`format`]: how events are printed (table, json, ndjson).
 //! - [`keys`]: `keys status` and `keys rotate`: the data keys of crypto-shredding.
+//! - [`personal`]: sealed personal data: shown encrypted unless `--reveal`ed, opened for
+//!   replays, read as erased for schema checks.
 //! - [`retention`]: `retention run`, and the retention policy every command applies.
 //!
 //! Every subcommand reads the store through the `EventStore` port, so each works the same
@@ -29,6 +31,7 @@ pub mod format;
 pub mod history;
 pub mod inspect;
 pub mod keys;
+pub mod personal;
 pub mod rebuild;
 pub mod retention;
 pub mod transfer;

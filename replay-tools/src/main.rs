@@ -4,9 +4,10 @@ use std::io::{BufReader, Write};
 
 use clap::Parser;
 use replay_tools::chain::ChainKey;
-use replay_tools::cli::{Cli, Command, ExitCode, KeysAction, RetentionAction};
+use replay_tools::cli::{Cli, Command, ExitCode, KeysAction, MasterKeyArgs, RetentionAction};
 use replay_tools::connect::{open_read_models, open_store, Schema};
 use replay_tools::history::{parse_time, AsOf};
+use replay_tools::personal::{self, Disclosure};
 use replay_tools::transfer::{CheckedImport, Trust};
 use replay_tools::{
     audit, history, inspect, keys, rebuild, retention, transfer, verify, UmctlError,
@@ -51,7 +52,7 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
         return verify_export(file, key.key.clone());
     }
     if let Command::Keys { action } = &cli.command {
-        return keys_command(&cli.database_url, action).await;
+        return keys_command(&cli.database_url, &cli.master, action).await;
     }
     // An import is checked to the end of its file before the store is opened (and
     // migrated): a refused export leaves the target as it was.
@@ -99,14 +100,30 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             backwards,
             limit,
             format,
-        } => inspect::read(&*store, &stream, from, backwards, limit, format, &mut out).await,
+            reveal,
+        } => {
+            let disclosure = Disclosure::asked(reveal, &cli.database_url, &cli.master).await?;
+            inspect::read(
+                &*store,
+                &stream,
+                from,
+                backwards,
+                limit,
+                format,
+                &disclosure,
+                &mut out,
+            )
+            .await
+        }
         Command::Tail {
             event_type,
             category,
             from,
             count,
             format,
+            reveal,
         } => {
+            let disclosure = Disclosure::asked(reveal, &cli.database_url, &cli.master).await?;
             inspect::tail(
                 &*store,
                 event_type.as_deref(),
@@ -114,6 +131,7 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
                 from.as_deref(),
                 count,
                 format,
+                &disclosure,
                 &mut out,
             )
             .await
@@ -122,15 +140,25 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             stream,
             at_version,
             at_time,
+            reveal,
         } => {
+            let disclosure = Disclosure::asked(reveal, &cli.database_url, &cli.master).await?;
             let as_of = match (at_version, at_time) {
                 (Some(v), _) => AsOf::Version(v),
                 (None, Some(t)) => AsOf::Time(parse_time(&t)?),
                 (None, None) => AsOf::Latest,
             };
-            history::state(&*store, &stream, as_of, &mut out).await
+            history::state(&*store, &stream, as_of, &disclosure, &mut out).await
         }
-        Command::Diff { stream, v1, v2 } => history::diff(&*store, &stream, v1, v2, &mut out).await,
+        Command::Diff {
+            stream,
+            v1,
+            v2,
+            reveal,
+        } => {
+            let disclosure = Disclosure::asked(reveal, &cli.database_url, &cli.master).await?;
+            history::diff(&*store, &stream, v1, v2, &disclosure, &mut out).await
+        }
         Command::Audit {
             actor,
             correlation,
@@ -138,7 +166,9 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
             from,
             to,
             format,
+            reveal,
         } => {
+            let disclosure = Disclosure::asked(reveal, &cli.database_url, &cli.master).await?;
             let filter = audit::AuditFilter {
                 actor,
                 correlation,
@@ -146,7 +176,7 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
                 from: from.as_deref().map(parse_time).transpose()?,
                 to: to.as_deref().map(parse_time).transpose()?,
             };
-            let n = audit::audit(&*store, &filter, format, &mut out).await?;
+            let n = audit::audit(&*store, &filter, format, &disclosure, &mut out).await?;
             eprintln!("umctl: {n} events");
             Ok(())
         }
@@ -166,7 +196,9 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
                 return Ok(());
             }
             let pool = open_read_models(&cli.database_url, Schema::MustExist).await?;
-            match rebuild::verify(store, &pool, &mut out).await? {
+            // The live read models were built from opened events: so is their replay.
+            let keys = personal::data_keys(&pool, &cli.master).await?;
+            match rebuild::verify(personal::opened(store, keys), &pool, &mut out).await? {
                 0 => Ok(()),
                 n => Err(UmctlError::VerifyFailed(format!(
                     "{n} read models differ from a fresh replay"
@@ -176,7 +208,8 @@ async fn run(cli: Cli) -> Result<(), UmctlError> {
         Command::Rebuild { projection, all } => {
             let selected = rebuild::select(projection.as_deref(), all)?;
             let pool = open_read_models(&cli.database_url, Schema::Migrate).await?;
-            rebuild::rebuild(store, &pool, selected, &mut out).await
+            let keys = personal::data_keys(&pool, &cli.master).await?;
+            rebuild::rebuild(personal::opened(store, keys), &pool, selected, &mut out).await
         }
         Command::Export { from, key } => {
             let after = match from {
@@ -226,15 +259,18 @@ fn verify_export(file: &Path, key: Option<ChainKey>) -> Result<(), UmctlError> {
 }
 
 /// `keys status` and `keys rotate`: the data keys are in PostgreSQL whatever the store.
-async fn keys_command(database_url: &str, action: &KeysAction) -> Result<(), UmctlError> {
-    let (KeysAction::Status { master } | KeysAction::Rotate { master }) = action;
+async fn keys_command(
+    database_url: &str,
+    master: &MasterKeyArgs,
+    action: &KeysAction,
+) -> Result<(), UmctlError> {
     let current = keys::parse("MASTER_KEY", master.master_key.as_deref())?;
     let previous = keys::parse("MASTER_KEY_PREVIOUS", master.master_key_previous.as_deref())?;
     let pool = open_read_models(database_url, Schema::MustExist).await?;
     let mut out = std::io::stdout().lock();
     match action {
-        KeysAction::Status { .. } => keys::status(&pool, current, &mut out).await,
-        KeysAction::Rotate { .. } => keys::rotate(&pool, current, previous, &mut out)
+        KeysAction::Status => keys::status(&pool, current, &mut out).await,
+        KeysAction::Rotate => keys::rotate(&pool, current, previous, &mut out)
             .await
             .map(|_| ()),
     }
