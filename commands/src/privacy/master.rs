@@ -57,7 +57,7 @@ impl MasterKey {
     /// first process to ask. Two processes starting at once agree on one.
     pub async fn embedded(pool: &PgPool) -> Result<Self, StoreError> {
         let fresh: [u8; 32] = rand::random();
-        let key: Vec<u8> = sqlx::query_scalar(
+        let key: Option<Vec<u8>> = sqlx::query_scalar(
             "with made as (
                  insert into privacy.embedded_master_key (only_one, key) values (true, $1)
                  on conflict (only_one) do nothing
@@ -68,9 +68,17 @@ impl MasterKey {
              limit 1",
         )
         .bind(fresh.as_slice())
-        .fetch_one(pool)
+        .fetch_optional(pool)
         .await
         .map_err(|e| StoreError::Unavailable(format!("the embedded master key: {e}")))?;
+        let key = match key {
+            Some(key) => key,
+            // Another process's row, committed after this statement's snapshot: read it now.
+            None => sqlx::query_scalar("select key from privacy.embedded_master_key")
+                .fetch_one(pool)
+                .await
+                .map_err(|e| StoreError::Unavailable(format!("the embedded master key: {e}")))?,
+        };
         let key: [u8; 32] = key
             .try_into()
             .map_err(|_| StoreError::Corrupt("the embedded master key is not 32 bytes".into()))?;
