@@ -18,9 +18,13 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::cipher::{unwrap, wrap, DataKey};
-use super::lookup::LOOKUP_SUBJECT;
 use super::master::MasterKey;
 use crate::store::StoreError;
+
+/// The subject whose data key is the lookup key (`lookup`, the keyed HMAC naming
+/// uniqueness claims): a version 8 UUID, so no user id (v4, or v5 for the bootstrap admin)
+/// can ever be it. Its key is never erased.
+pub const LOOKUP_SUBJECT: Uuid = Uuid::from_u128(0x0000_0000_0000_8000_8000_6c6f_6f6b_7570);
 
 /// How long an unwrapped key is kept in memory.
 pub const CACHE_TTL: Duration = Duration::from_secs(30);

@@ -16,12 +16,8 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 use super::cipher::DataKey;
-use super::keys::DataKeys;
+use super::keys::{DataKeys, LOOKUP_SUBJECT};
 use crate::store::StoreError;
-
-/// The subject whose data key is the lookup key: a version 8 UUID, so no user id (v4, or
-/// v5 for the bootstrap admin) can ever be it.
-pub const LOOKUP_SUBJECT: Uuid = Uuid::from_u128(0x0000_0000_0000_8000_8000_6c6f_6f6b_7570);
 
 /// Tags this use of HMAC, so the key used elsewhere would never give the same bytes.
 const DOMAIN: &[u8] = b"um:lookup:1";

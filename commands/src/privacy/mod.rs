@@ -24,7 +24,7 @@ pub use fields::{
     is_sealed, notice_erasure, open_data, open_event, open_events, open_metadata, seal_data,
     seal_event, seal_metadata, PrivacyError,
 };
-pub use keys::{DataKeys, KeyStatus, CACHE_TTL};
-pub use lookup::{LookupKey, LOOKUP_SUBJECT};
+pub use keys::{DataKeys, KeyStatus, CACHE_TTL, LOOKUP_SUBJECT};
+pub use lookup::LookupKey;
 pub use master::{BadMasterKey, MasterKey};
 pub use sealed::Sealed;
