@@ -298,3 +298,103 @@ async fn consents_start_off_and_every_change_is_recorded_with_its_source() {
     })
     .await;
 }
+
+/// The privacy routes refuse what is not an account of the caller's: a malformed id is
+/// 400, an unknown one (or another's, to a customer) 404; one's own erasure needs one's
+/// password, an admin's does not, and an erased account answers as erased.
+#[tokio::test]
+async fn the_privacy_routes_refuse_bad_ids_and_others_accounts() {
+    with_shop(&[], |base, _| async move {
+        let c = Client::new();
+        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
+        for email in ["ann@example.com", "bob@example.com"] {
+            let r = c
+                .post(format!("{base}/auth/register"))
+                .json(&json!({ "email": email, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        let ann = token(&c, &base, "ann@example.com").await;
+        let bob = token(&c, &base, "bob@example.com").await;
+        let (_, _, me) = call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;
+        let ann_id = me["id"].as_str().unwrap().to_owned();
+        let unknown = uuid::Uuid::new_v4();
+        let erase = |id: &str| format!("{base}/users/{id}/erase");
+
+        for (method, path, body) in [
+            ("GET", "export", None),
+            ("GET", "preferences", None),
+            ("PUT", "preferences", Some(json!({}))),
+            ("POST", "erase", Some(json!({}))),
+        ] {
+            let bad = format!("{base}/users/not-a-uuid/{path}");
+            let (status, _, problem) = call(&c, method, bad, &admin, body.clone(), None).await;
+            assert_eq!(status, 400, "{method} {path}: {problem}");
+            let missing = format!("{base}/users/{unknown}/{path}");
+            let (status, _, problem) = call(&c, method, missing, &admin, body.clone(), None).await;
+            assert_eq!(status, 404, "{method} {path}: {problem}");
+            let anns = format!("{base}/users/{ann_id}/{path}");
+            let (status, _, problem) = call(&c, method, anns, &bob, body, None).await;
+            assert_eq!(status, 404, "{method} {path} of another: {problem}");
+        }
+
+        let (status, _, problem) =
+            call(&c, "POST", erase(&ann_id), &ann, Some(json!({})), None).await;
+        assert_eq!(
+            (status, &problem["code"]),
+            (StatusCode::FORBIDDEN, &json!("forbidden"))
+        );
+        let (status, _, problem) = call(
+            &c,
+            "POST",
+            erase(&ann_id),
+            &ann,
+            Some(json!({ "password": PASSWORD, "reason": "no such field" })),
+            None,
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+        let (status, token, erased) =
+            call(&c, "POST", erase(&ann_id), &admin, Some(json!({})), None).await;
+        assert_eq!(status, 200, "{erased}");
+        assert_eq!(
+            (&erased["by"], &erased["status"]),
+            (&json!("admin"), &json!("erased"))
+        );
+        let (status, _, again) =
+            call(&c, "POST", erase(&ann_id), &admin, Some(json!({})), None).await;
+        assert_eq!(
+            (status, &again["status"]),
+            (StatusCode::OK, &json!("erased"))
+        );
+        let (status, _, account) = call(
+            &c,
+            "GET",
+            format!("{base}/users/{ann_id}"),
+            &admin,
+            None,
+            token.as_deref(),
+        )
+        .await;
+        assert_eq!(status, 200, "{account}");
+        assert_eq!(
+            (
+                &account["status"],
+                &account["email"],
+                &account["first_name"]
+            ),
+            (
+                &json!("erased"),
+                &json!("erased@erased.invalid"),
+                &Value::Null
+            )
+        );
+        let (status, _, _) =
+            call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;
+        assert_eq!(status, 401, "her tokens are cut");
+    })
+    .await;
+}
