@@ -26,21 +26,27 @@ async fn token(c: &Client, base: &str, email: &str) -> String {
     common::access_token(c, base, email, PASSWORD).await
 }
 
+/// Registers ann@ and bob@ (both with `first_name`, when given); answers the admin's
+/// access token.
+async fn ann_and_bob(c: &Client, base: &str, first_name: Option<&str>) -> String {
+    let (_, admin_pair) = common::login(c, base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    for email in ["ann@example.com", "bob@example.com"] {
+        let r = c
+            .post(format!("{base}/auth/register"))
+            .json(&json!({ "email": email, "password": PASSWORD, "first_name": first_name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    admin_pair["access_token"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
     with_shop(&[], |base, _| async move {
         let c = Client::new();
-        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
-        for email in ["ann@example.com", "bob@example.com"] {
-            let r = c
-                .post(format!("{base}/auth/register"))
-                .json(&json!({ "email": email, "password": PASSWORD, "first_name": "Ann" }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
-        }
+        let admin = ann_and_bob(&c, &base, Some("Ann")).await;
         let (status, _) =
             common::login(&c, &base, "ann@example.com", "not her password at all").await;
         assert_eq!(status, 401);
@@ -201,17 +207,7 @@ async fn a_person_s_export_holds_everything_about_them_and_nothing_else() {
 async fn consents_start_off_and_every_change_is_recorded_with_its_source() {
     with_shop(&[], |base, db| async move {
         let c = Client::new();
-        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
-        for email in ["ann@example.com", "bob@example.com"] {
-            let r = c
-                .post(format!("{base}/auth/register"))
-                .json(&json!({ "email": email, "password": PASSWORD }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
-        }
+        let admin = ann_and_bob(&c, &base, None).await;
         let ann = token(&c, &base, "ann@example.com").await;
         let bob = token(&c, &base, "bob@example.com").await;
         let (_, _, me) = call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;
@@ -306,17 +302,7 @@ async fn consents_start_off_and_every_change_is_recorded_with_its_source() {
 async fn the_privacy_routes_refuse_bad_ids_and_others_accounts() {
     with_shop(&[], |base, _| async move {
         let c = Client::new();
-        let (_, admin_pair) = common::login(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        let admin = admin_pair["access_token"].as_str().unwrap().to_owned();
-        for email in ["ann@example.com", "bob@example.com"] {
-            let r = c
-                .post(format!("{base}/auth/register"))
-                .json(&json!({ "email": email, "password": PASSWORD }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 201);
-        }
+        let admin = ann_and_bob(&c, &base, None).await;
         let ann = token(&c, &base, "ann@example.com").await;
         let bob = token(&c, &base, "bob@example.com").await;
         let (_, _, me) = call(&c, "GET", format!("{base}/auth/profile"), &ann, None, None).await;

@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use commands::privacy::erased_subject;
 use commands::store::RecordedEvent;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -226,11 +227,7 @@ impl Projection for AuditProjection {
         .bind(col!(|r| r.event.position.prepare as i64))
         .execute(&mut *tx)
         .await?;
-        let erased: Vec<Uuid> = events
-            .iter()
-            .filter(|e| e.category() == "user" && e.event_type == "UserErased")
-            .filter_map(|e| e.stream_uuid())
-            .collect();
+        let erased: Vec<Uuid> = events.iter().filter_map(|e| erased_subject(e)).collect();
         if !erased.is_empty() {
             // The rows whose address and agent were sealed with the person's key (their
             // own requests, and the anonymous ones on their own stream), as a replay

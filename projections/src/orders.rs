@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use commands::privacy::erased_subject;
 use commands::store::RecordedEvent;
 use domain::order::{ChangedBy, OrderEvent};
 use domain::payment::PaymentEvent;
@@ -132,7 +133,7 @@ impl Batch {
 
     fn add(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
         if event.category() == "user" {
-            if let Some(user_id) = event.stream_uuid().filter(|_| erases(event)) {
+            if let Some(user_id) = erased_subject(event) {
                 self.erased.push(user_id);
             }
             return Ok(());
@@ -440,11 +441,6 @@ impl Batch {
     }
 }
 
-/// Whether `event` erases a person (`UserErased`).
-fn erases(event: &RecordedEvent) -> bool {
-    event.category() == "user" && event.event_type == "UserErased"
-}
-
 #[async_trait]
 impl Projection for OrdersProjection {
     fn name(&self) -> &'static str {
@@ -456,7 +452,7 @@ impl Projection for OrdersProjection {
     }
 
     fn wants(&self, event: &RecordedEvent) -> bool {
-        matches!(event.category(), "order" | "payment") || erases(event)
+        matches!(event.category(), "order" | "payment") || erased_subject(event).is_some()
     }
 
     fn tables(&self) -> &'static str {

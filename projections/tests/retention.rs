@@ -3,13 +3,14 @@
 //! the second time), and a rebuild from the log gives back the same tables, never what
 //! the pass removed.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use commands::handler::{Actor, CommandHandler, CommandMeta};
 use commands::store::postgres::PgEventStore;
-use commands::store::{EventStore, Position, RecordedEvent};
+use commands::store::EventStore;
 use domain::id::{CredentialId, OrderId, ProductId, UserId};
 use domain::money::{Currency, Money};
 use domain::notification::{Notification, NotificationCommand};
@@ -23,10 +24,6 @@ use projections::retention::{self, Removed, Retention};
 use projections::{Projection, Runner};
 use sqlx::PgPool;
 use uuid::Uuid;
-
-/// How long a polled condition may take before the test fails: nothing when all is well,
-/// and a whole workspace's tests on a small machine can be slow.
-const PATIENCE: Duration = Duration::from_secs(60);
 
 fn days_ago(days: i64) -> DateTime<Utc> {
     Utc::now() - TimeDelta::days(days)
@@ -46,20 +43,6 @@ fn from_browser(user: Uuid, ip: &str, at: DateTime<Utc>) -> CommandMeta {
     meta.client_ip = Some(ip.into());
     meta.user_agent = Some("Mozilla/5.0 (retention test)".into());
     meta
-}
-
-/// The whole log, once `$all` shows `n` events (it shows a commit only once older
-/// transactions of the cluster have ended).
-async fn log(store: &dyn EventStore, n: usize) -> Vec<RecordedEvent> {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while std::time::Instant::now() < deadline {
-        let events = store.read_all(Position::START, 10_000).await.unwrap();
-        if events.len() >= n {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("$all did not show {n} events within {PATIENCE:?}");
 }
 
 /// A policy that keeps everything the tests make, to fill tables the pass then clears.
@@ -134,7 +117,7 @@ async fn old_client_data_is_removed_counted_and_not_restored_by_a_rebuild(pool: 
             .await
             .1;
     }
-    let events = log(&*store, appended).await;
+    let events = common::all_events(&*store, appended).await;
     let audit = Runner::new(
         store.clone(),
         pool.clone(),
@@ -285,7 +268,7 @@ async fn delivered_messages_lose_their_content_after_the_window(pool: PgPool) {
     let keeping: Arc<dyn Projection> = Arc::new(NotificationsProjection::new(keep_all()));
     let runner = Runner::new(store.clone(), pool.clone(), keeping);
     runner
-        .apply_batch(&log(&*store, appended).await)
+        .apply_batch(&common::all_events(&*store, appended).await)
         .await
         .unwrap();
     let ids: Vec<Uuid> = sqlx::query_scalar(
@@ -331,7 +314,7 @@ async fn delivered_messages_lose_their_content_after_the_window(pool: PgPool) {
     deliver(ids[1], days_ago(40), false).await;
     deliver(ids[2], days_ago(1), true).await;
     runner
-        .apply_batch(&log(&*store, appended + 6).await)
+        .apply_batch(&common::all_events(&*store, appended + 6).await)
         .await
         .unwrap();
     let ada_email = Some("ada@example.com".to_owned());

@@ -302,13 +302,19 @@ pub async fn open_event(keys: &DataKeys, event: &mut RecordedEvent) -> Result<()
     open_metadata(keys, event.id, &mut event.metadata).await
 }
 
+/// The person `event` erases, when it is a `UserErased`: what every reader of the log
+/// that keeps personal data acts on.
+pub fn erased_subject(event: &RecordedEvent) -> Option<Uuid> {
+    (event.category() == "user" && event.event_type == "UserErased")
+        .then(|| event.stream_uuid())
+        .flatten()
+}
+
 /// A reader that sees `UserErased` forgets the person's cached key at once, rather than
 /// when the cache's time is up: what it opens of them after reads as erased.
 pub fn notice_erasure(keys: &DataKeys, event: &RecordedEvent) {
-    if event.event_type == "UserErased" && event.category() == "user" {
-        if let Some(subject) = event.stream_uuid() {
-            keys.forget(subject);
-        }
+    if let Some(subject) = erased_subject(event) {
+        keys.forget(subject);
     }
 }
 
