@@ -362,3 +362,51 @@ async fn a_shared_cart_is_read_and_copied_by_its_link_until_revoked() {
     })
     .await;
 }
+
+/// The running server's cart expiry, configured by its flags: a guest's cart idle past
+/// `CART_TTL_GUEST` is emptied, a customer's (a longer window) is not.
+#[tokio::test]
+async fn an_idle_guest_cart_expires_in_the_running_server() {
+    const FLAGS: &[&str] = &[
+        "--cart-ttl-guest",
+        "1s",
+        "--cart-ttl-user",
+        "1h",
+        "--cart-expiry-interval",
+        "1s",
+    ];
+    with_shop(FLAGS, |base, _| async move {
+        let c = Client::new();
+        let p = products(&c, &base, 1).await;
+        let ann = register(&c, &base, "ann@example.com").await;
+        add(&c, &base, &ann, &p[0], 1).await;
+        let guest = send(
+            c.post(format!("{base}/cart/items")),
+            Some(json!({ "product_id": p[0], "quantity": 2 })),
+        )
+        .await;
+        assert_eq!(guest.status, 201, "{}", guest.body);
+        let token = guest.header("x-guest-cart").unwrap();
+
+        let deadline = std::time::Instant::now() + common::PATIENCE;
+        loop {
+            let cart = send(
+                c.get(format!("{base}/cart")).header("x-guest-cart", &token),
+                None,
+            )
+            .await;
+            assert_eq!(cart.status, 200, "{}", cart.body);
+            if cart.body["items"] == json!([]) {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the guest's cart never expired"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        let kept = send(c.get(format!("{base}/cart")).bearer_auth(&ann), None).await;
+        assert_eq!(kept.body["item_count"], 1, "{}", kept.body);
+    })
+    .await;
+}
