@@ -1,5 +1,8 @@
 //! A shopping cart: lines with a price snapshot, a coupon code, expiry, checkout, and the
-//! merge of a guest's cart into the user's when the guest logs in.
+//! merge of a guest's cart into the user's when the guest logs in; lines saved for later
+//! (kept apart, outside the totals and checkout); a read-only share link (known to the log
+//! only by its token's hash) whose lines another cart can copy; and the expiry of an idle
+//! cart, which only goes through if nothing changed since the sweeper looked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +17,8 @@ use crate::value::{Quantity, Sku};
 pub struct Cart;
 
 pub const MAX_LINES: usize = 100;
+/// Lines the saved-for-later list holds at most.
+pub const MAX_SAVED: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CartLine {
@@ -53,6 +58,35 @@ pub enum CartCommand {
         guest_cart_id: CartId,
         lines: Vec<CartLine>,
     },
+    /// Moves a line out of the cart into the saved-for-later list.
+    SaveForLater {
+        item_id: CartItemId,
+    },
+    /// Moves a saved line back into the cart.
+    MoveToCart {
+        item_id: CartItemId,
+    },
+    RemoveSaved {
+        item_id: CartItemId,
+    },
+    /// Shares the cart read-only under a new token, known here only by its hash (SHA-256,
+    /// lowercase hex); a previous token stops working.
+    Share {
+        token_hash: String,
+        at: DateTime<Utc>,
+    },
+    RevokeShare,
+    /// Copies another cart's lines (priced afresh by the caller) into this one.
+    CopyLines {
+        source_cart_id: CartId,
+        lines: Vec<CartLine>,
+    },
+    /// Expires the cart if it is still as the sweeper saw it idle: `seen_changes` events
+    /// long. A cart changed since is not idle, and the command appends nothing.
+    ExpireIdle {
+        at: DateTime<Utc>,
+        seen_changes: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -85,6 +119,27 @@ pub enum CartEvent {
         guest_cart_id: CartId,
         lines: Vec<CartLine>,
     },
+    CartItemSavedForLater {
+        item_id: CartItemId,
+    },
+    SavedItemMovedToCart {
+        item_id: CartItemId,
+    },
+    SavedItemRemoved {
+        item_id: CartItemId,
+    },
+    /// The token itself never enters the log (invariant 11): only its SHA-256.
+    CartShared {
+        token_hash: String,
+        at: DateTime<Utc>,
+    },
+    CartShareRevoked {
+        token_hash: String,
+    },
+    SharedCartCopied {
+        source_cart_id: CartId,
+        lines: Vec<CartLine>,
+    },
 }
 
 crate::domain_event!(CartEvent {
@@ -96,6 +151,12 @@ crate::domain_event!(CartEvent {
     CartCheckedOut,
     CartExpired,
     GuestCartMerged,
+    CartItemSavedForLater,
+    SavedItemMovedToCart,
+    SavedItemRemoved,
+    CartShared,
+    CartShareRevoked,
+    SharedCartCopied,
 });
 impl Upcast for CartEvent {}
 
@@ -104,6 +165,13 @@ pub struct CartState {
     pub lines: BTreeMap<CartItemId, CartLine>,
     pub coupon: Option<String>,
     pub merged: BTreeSet<CartId>,
+    /// Lines saved for later: outside the subtotal and checkout.
+    pub saved: BTreeMap<CartItemId, CartLine>,
+    /// The hash of the token the cart is shared under, if it is.
+    pub share: Option<String>,
+    /// How many events built this state (the stream's length), so an idle cart's expiry
+    /// can tell whether the cart changed since it was found idle.
+    pub changes: u64,
 }
 
 impl CartState {
@@ -137,6 +205,54 @@ impl CartState {
             .values()
             .find(|l| l.product_id == product && &l.sku == sku)
     }
+
+    /// Nothing in it: no line, saved line, coupon or share for an expiry to end.
+    pub fn is_blank(&self) -> bool {
+        self.lines.is_empty()
+            && self.saved.is_empty()
+            && self.coupon.is_none()
+            && self.share.is_none()
+    }
+}
+
+/// Whether `lines` can join the cart: one currency, and at most [`MAX_LINES`] lines after
+/// those for a product and SKU already in the cart add to theirs.
+fn check_joining(s: &CartState, lines: &[CartLine]) -> Result<(), CartError> {
+    let currency = s.lines.values().next().map(|l| l.unit_price.currency);
+    let first = lines.first().map(|l| l.unit_price.currency);
+    let currency = currency.or(first);
+    if lines
+        .iter()
+        .any(|l| Some(l.unit_price.currency) != currency)
+    {
+        return Err(CartError::MixedCurrencies);
+    }
+    let mut products: BTreeSet<(ProductId, &Sku)> = BTreeSet::new();
+    let new = lines
+        .iter()
+        .filter(|l| {
+            s.line_of(l.product_id, &l.sku).is_none() && products.insert((l.product_id, &l.sku))
+        })
+        .count();
+    if s.lines.len() + new > MAX_LINES {
+        return Err(CartError::TooManyLines);
+    }
+    Ok(())
+}
+
+/// Adds `line` to `lines`: to the quantity of the line of the same product and SKU, if
+/// there is one, else as a line of its own.
+fn join(lines: &mut BTreeMap<CartItemId, CartLine>, line: &CartLine) {
+    let existing = lines
+        .values()
+        .find(|l| l.product_id == line.product_id && l.sku == line.sku)
+        .map(|l| l.item_id);
+    match existing.and_then(|id| lines.get_mut(&id)) {
+        Some(l) => l.quantity = merged_quantity(l.quantity, line.quantity),
+        None => {
+            lines.insert(line.item_id, line.clone());
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,6 +269,10 @@ pub enum CartError {
     TotalTooLarge,
     #[error("{0}")]
     Invalid(String),
+    #[error("no item {0} saved for later")]
+    UnknownSavedItem(CartItemId),
+    #[error("at most {MAX_SAVED} lines can be saved for later")]
+    TooManySaved,
 }
 
 fn merged_quantity(a: Quantity, b: Quantity) -> Quantity {
@@ -175,6 +295,8 @@ impl Aggregate for Cart {
             CartCommand::AddItem { .. }
                 | CartCommand::UpdateItem { .. }
                 | CartCommand::MergeGuestCart { .. }
+                | CartCommand::MoveToCart { .. }
+                | CartCommand::CopyLines { .. }
         ) && !events.is_empty()
         {
             let after = events.iter().fold(s.clone(), Cart::evolve);
@@ -265,11 +387,87 @@ fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, 
             }]
         }
         C::Expire { at } => {
-            if s.lines.is_empty() && s.coupon.is_none() {
+            if s.is_blank() {
                 vec![]
             } else {
                 vec![E::CartExpired { at: *at }]
             }
+        }
+        C::ExpireIdle { at, seen_changes } => {
+            if s.is_blank() || s.changes != *seen_changes {
+                vec![]
+            } else {
+                vec![E::CartExpired { at: *at }]
+            }
+        }
+        C::SaveForLater { item_id } => {
+            let line = s
+                .lines
+                .get(item_id)
+                .ok_or(CartError::UnknownItem(*item_id))?;
+            let joins = s
+                .saved
+                .values()
+                .any(|l| l.product_id == line.product_id && l.sku == line.sku);
+            if !joins && s.saved.len() >= MAX_SAVED {
+                return Err(CartError::TooManySaved);
+            }
+            vec![E::CartItemSavedForLater { item_id: *item_id }]
+        }
+        C::MoveToCart { item_id } => {
+            let line = s
+                .saved
+                .get(item_id)
+                .ok_or(CartError::UnknownSavedItem(*item_id))?;
+            check_joining(s, std::slice::from_ref(line))?;
+            vec![E::SavedItemMovedToCart { item_id: *item_id }]
+        }
+        C::RemoveSaved { item_id } => {
+            s.saved
+                .get(item_id)
+                .ok_or(CartError::UnknownSavedItem(*item_id))?;
+            vec![E::SavedItemRemoved { item_id: *item_id }]
+        }
+        C::Share { token_hash, at } => {
+            let well_formed = token_hash.len() == 64
+                && token_hash
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !well_formed {
+                return Err(CartError::Invalid(
+                    "a share token's hash is 64 lowercase hex digits".into(),
+                ));
+            }
+            if s.lines.is_empty() {
+                return Err(CartError::Empty);
+            }
+            if s.share.as_deref() == Some(token_hash.as_str()) {
+                vec![]
+            } else {
+                vec![E::CartShared {
+                    token_hash: token_hash.clone(),
+                    at: *at,
+                }]
+            }
+        }
+        C::RevokeShare => match &s.share {
+            Some(token_hash) => vec![E::CartShareRevoked {
+                token_hash: token_hash.clone(),
+            }],
+            None => vec![],
+        },
+        C::CopyLines {
+            source_cart_id,
+            lines,
+        } => {
+            if lines.is_empty() {
+                return Ok(vec![]);
+            }
+            check_joining(s, lines)?;
+            vec![E::SharedCartCopied {
+                source_cart_id: *source_cart_id,
+                lines: lines.clone(),
+            }]
         }
         C::MergeGuestCart {
             guest_cart_id,
@@ -302,6 +500,7 @@ fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, 
 
 fn evolve(mut s: CartState, event: &CartEvent) -> CartState {
     use CartEvent as E;
+    s.changes += 1;
     match event {
         E::CartItemAdded { line, .. } => {
             s.lines.insert(line.item_id, line.clone());
@@ -316,9 +515,36 @@ fn evolve(mut s: CartState, event: &CartEvent) -> CartState {
         }
         E::CouponApplied { code } => s.coupon = Some(code.clone()),
         E::CouponRemoved { .. } => s.coupon = None,
-        E::CartCheckedOut { .. } | E::CartExpired { .. } => {
+        // Saved lines stay for later, and a share link shows the (now empty) cart.
+        E::CartCheckedOut { .. } => {
             s.lines.clear();
             s.coupon = None;
+        }
+        E::CartExpired { .. } => {
+            s.lines.clear();
+            s.coupon = None;
+            s.saved.clear();
+            s.share = None;
+        }
+        E::CartItemSavedForLater { item_id } => {
+            if let Some(line) = s.lines.remove(item_id) {
+                join(&mut s.saved, &line);
+            }
+        }
+        E::SavedItemMovedToCart { item_id } => {
+            if let Some(line) = s.saved.remove(item_id) {
+                join(&mut s.lines, &line);
+            }
+        }
+        E::SavedItemRemoved { item_id } => {
+            s.saved.remove(item_id);
+        }
+        E::CartShared { token_hash, .. } => s.share = Some(token_hash.clone()),
+        E::CartShareRevoked { .. } => s.share = None,
+        E::SharedCartCopied { lines, .. } => {
+            for line in lines {
+                join(&mut s.lines, line);
+            }
         }
         E::GuestCartMerged {
             guest_cart_id,

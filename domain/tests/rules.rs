@@ -6,7 +6,7 @@ mod support;
 
 use chrono::Duration;
 use domain::aggregate::{Aggregate, DomainEvent};
-use domain::cart::{Cart, CartCommand, CartLine};
+use domain::cart::{Cart, CartCommand, CartError, CartLine, CartState};
 use domain::catalog::{
     CatalogError, Product, ProductCommand, ProductRecord, ProductStatus, Seller, Variant,
 };
@@ -217,6 +217,157 @@ fn carts_add_up_lines_and_merge_a_guest_cart_once() {
         Cart::decide(&s, c).unwrap().iter().fold(s, Cart::evolve)
     });
     assert!(s.lines.is_empty());
+}
+
+/// Given the cart `s`, `command` is decided and its events applied.
+fn then_cart(s: domain::cart::CartState, command: CartCommand) -> domain::cart::CartState {
+    Cart::decide(&s, &command)
+        .unwrap()
+        .iter()
+        .fold(s, Cart::evolve)
+}
+
+#[test]
+fn saved_lines_leave_the_subtotal_and_checkout_and_come_back() {
+    let s = given::<Cart>(&[
+        CartCommand::AddItem {
+            line: line(1, 10, 2),
+            at: at(),
+        },
+        CartCommand::AddItem {
+            line: line(2, 11, 1),
+            at: at(),
+        },
+    ]);
+    let item = CartItemId::new(Uuid::from_u128(1));
+    let s = then_cart(s, CartCommand::SaveForLater { item_id: item });
+    assert_eq!((s.lines.len(), s.saved.len()), (1, 1));
+    assert_eq!(
+        s.subtotal().unwrap().amount,
+        1000,
+        "a saved line counts in no total"
+    );
+    assert_eq!(
+        Cart::decide(&s, &CartCommand::SaveForLater { item_id: item }),
+        Err(CartError::UnknownItem(item)),
+        "it is no longer in the cart"
+    );
+    let checked_out = then_cart(
+        s.clone(),
+        CartCommand::CheckOut {
+            order_id: OrderId::new(Uuid::new_v4()),
+            at: at(),
+        },
+    );
+    assert_eq!(checked_out.saved.len(), 1, "checkout leaves saved lines");
+    let s = then_cart(s, CartCommand::MoveToCart { item_id: item });
+    assert_eq!((s.lines.len(), s.saved.len()), (2, 0));
+    assert_eq!(s.subtotal().unwrap().amount, 3000);
+    assert_eq!(
+        Cart::decide(&s, &CartCommand::RemoveSaved { item_id: item }),
+        Err(CartError::UnknownSavedItem(item))
+    );
+}
+
+#[test]
+fn a_share_holds_a_hash_and_a_copy_respects_the_line_limit() {
+    let empty = CartState::default();
+    let hash = "ab".repeat(32);
+    assert_eq!(
+        Cart::decide(
+            &empty,
+            &CartCommand::Share {
+                token_hash: hash.clone(),
+                at: at()
+            }
+        ),
+        Err(CartError::Empty)
+    );
+    let s = given::<Cart>(&[CartCommand::AddItem {
+        line: line(1, 10, 1),
+        at: at(),
+    }]);
+    assert!(matches!(
+        Cart::decide(
+            &s,
+            &CartCommand::Share {
+                token_hash: "the token itself".into(),
+                at: at()
+            }
+        ),
+        Err(CartError::Invalid(_))
+    ));
+    let s = then_cart(
+        s,
+        CartCommand::Share {
+            token_hash: hash.clone(),
+            at: at(),
+        },
+    );
+    assert_eq!(s.share.as_deref(), Some(hash.as_str()));
+    let s = then_cart(s, CartCommand::RevokeShare);
+    assert_eq!(s.share, None);
+
+    let mut full = CartState::default();
+    for n in 0..domain::cart::MAX_LINES as u128 - 1 {
+        full = then_cart(
+            full,
+            CartCommand::AddItem {
+                line: line(1_000 + n, 1_000 + n, 1),
+                at: at(),
+            },
+        );
+    }
+    let copy = |lines| CartCommand::CopyLines {
+        source_cart_id: CartId::new(Uuid::from_u128(7)),
+        lines,
+    };
+    assert_eq!(
+        Cart::decide(&full, &copy(vec![line(1, 10, 1), line(2, 11, 1)])),
+        Err(CartError::TooManyLines)
+    );
+    // A product already in the cart adds to its line, so it takes no new one.
+    let s = then_cart(full, copy(vec![line(1, 10, 1), line(2, 1_000, 4)]));
+    assert_eq!(s.lines.len(), domain::cart::MAX_LINES);
+    assert_eq!(
+        s.lines[&CartItemId::new(Uuid::from_u128(1_000))]
+            .quantity
+            .get(),
+        5
+    );
+}
+
+#[test]
+fn an_idle_cart_expires_only_as_the_sweeper_saw_it() {
+    let s = given::<Cart>(&[CartCommand::AddItem {
+        line: line(1, 10, 1),
+        at: at(),
+    }]);
+    assert_eq!(s.changes, 1);
+    let stale = CartCommand::ExpireIdle {
+        at: at(),
+        seen_changes: 0,
+    };
+    assert!(
+        Cart::decide(&s, &stale).unwrap().is_empty(),
+        "changed since"
+    );
+    let s = then_cart(
+        s,
+        CartCommand::ExpireIdle {
+            at: at(),
+            seen_changes: 1,
+        },
+    );
+    assert!(s.is_blank());
+    let again = CartCommand::ExpireIdle {
+        at: at(),
+        seen_changes: s.changes,
+    };
+    assert!(
+        Cart::decide(&s, &again).unwrap().is_empty(),
+        "nothing left to expire"
+    );
 }
 
 fn coupon(discount: CouponDiscount) -> CouponCommand {

@@ -45,7 +45,7 @@ pub enum Command {
     /// The projection workers alone (JetStream consumers with NATS_URL, else the store's
     /// `$all` in process).
     Project,
-    /// The process managers alone: the checkout saga and reservation expiry (one copy runs
+    /// The process managers alone: the checkout saga, reservation and cart expiry (one copy runs
     /// each, the others stand by) and the notification worker (copies share the outbox).
     Process,
     /// Apply the database migrations and exit.
@@ -326,6 +326,24 @@ pub struct Config {
     #[arg(long, env = "PAYMENT_WEBHOOK_TOLERANCE", default_value = "5m", value_parser = parse_duration, global = true)]
     pub payment_webhook_tolerance: Duration,
 
+    /// How long a guest's cart may stay idle before the cart expiry releases it (`30d`).
+    #[arg(long, env = "CART_TTL_GUEST", default_value = "30d", value_parser = parse_duration, global = true)]
+    pub cart_ttl_guest: Duration,
+
+    /// How long a signed-in customer's cart may stay idle before it expires (`90d`).
+    #[arg(long, env = "CART_TTL_USER", default_value = "90d", value_parser = parse_duration, global = true)]
+    pub cart_ttl_user: Duration,
+
+    /// How long a cart with no lines and no saved lines (a coupon or a share link left)
+    /// may stay idle (`6h`).
+    #[arg(long, env = "CART_TTL_EMPTY", default_value = "6h", value_parser = parse_duration, global = true)]
+    pub cart_ttl_empty: Duration,
+
+    /// How often the cart expiry looks for idle carts, in `serve` and `process` (one copy
+    /// at a time).
+    #[arg(long, env = "CART_EXPIRY_INTERVAL", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub cart_expiry_interval: Duration,
+
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
     pub notifier: projections::notifications::NotifierSettings,
@@ -350,6 +368,8 @@ pub enum ConfigError {
     RetentionInterval(Duration),
     #[error("invalid arguments: {0}")]
     Arguments(String),
+    #[error("{0} must be longer than 0s")]
+    ZeroDuration(&'static str),
 }
 
 impl Config {
@@ -381,6 +401,15 @@ impl Config {
         )?)
     }
 
+    /// How long carts may stay idle, by kind.
+    pub fn cart_ttl(&self) -> projections::cart_expiry::CartTtl {
+        projections::cart_expiry::CartTtl {
+            guest: self.cart_ttl_guest,
+            user: self.cart_ttl_user,
+            empty: self.cart_ttl_empty,
+        }
+    }
+
     /// Checks what clap cannot see field by field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.retention()?;
@@ -388,6 +417,17 @@ impl Config {
         // rarer than a week keeps data a week past the window it was promised.
         if !(RETENTION_INTERVAL_MIN..=RETENTION_INTERVAL_MAX).contains(&self.retention_interval) {
             return Err(ConfigError::RetentionInterval(self.retention_interval));
+        }
+        // A zero window would expire every cart at once; a zero interval is a busy loop.
+        for (setting, value) in [
+            ("CART_TTL_GUEST", self.cart_ttl_guest),
+            ("CART_TTL_USER", self.cart_ttl_user),
+            ("CART_TTL_EMPTY", self.cart_ttl_empty),
+            ("CART_EXPIRY_INTERVAL", self.cart_expiry_interval),
+        ] {
+            if value.is_zero() {
+                return Err(ConfigError::ZeroDuration(setting));
+            }
         }
         if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
             return Err(ConfigError::HalfABootstrapAdmin);
@@ -595,6 +635,8 @@ mod tests {
             projections::retention::Retention::DEFAULT
         );
         assert_eq!(c.reservation_ttl, Duration::from_secs(900));
+        assert_eq!(c.cart_ttl(), projections::cart_expiry::CartTtl::DEFAULT);
+        assert_eq!(c.cart_expiry_interval, Duration::from_secs(300));
         assert_eq!(c.consistency_wait, Duration::from_millis(2000));
         assert!(c.cors_allowed_origins.is_empty());
         assert_eq!(c.log_format, LogFormat::Pretty);

@@ -1,5 +1,6 @@
 //! The `carts` read model: `carts`, `cart_items`, and the `coupons` whose terms let a cart
-//! show its discount (money as minor units plus currency).
+//! show its discount (money as minor units plus currency); lines saved for later
+//! (`cart_saved_items`) and live share links by their token's hash (`cart_shares`).
 //!
 //! Totals are recomputed from the stored lines after every change of a cart, so applying an
 //! event twice (the runner's checkpoint prevents it, a rebuild relies on it) leaves the same
@@ -251,40 +252,204 @@ async fn apply_cart(
             .await?;
         }
         CartEvent::CartExpired { .. } => {
-            sqlx::query("delete from cart_items where cart_id = $1")
-                .bind(cart_id)
-                .execute(&mut *tx)
-                .await?;
+            for statement in [
+                "delete from cart_items where cart_id = $1",
+                "delete from cart_saved_items where cart_id = $1",
+                "delete from cart_shares where cart_id = $1",
+            ] {
+                sqlx::query(statement)
+                    .bind(cart_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query("update carts set coupon_code = null where cart_id = $1")
                 .bind(cart_id)
                 .execute(&mut *tx)
                 .await?;
         }
-        CartEvent::GuestCartMerged { lines, .. } => {
-            // The domain's rule: a line for a product and SKU already in the cart adds its
-            // quantity (capped); any other line joins as it was.
-            for line in &lines {
-                let existing: Option<(Uuid, i32)> = sqlx::query_as(
-                    "select item_id, quantity from cart_items
-                      where cart_id = $1 and product_id = $2 and sku = $3",
-                )
-                .bind(cart_id)
-                .bind(line.product_id.as_uuid())
-                .bind(line.sku.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-                match existing {
-                    Some((item_id, quantity)) => {
-                        let merged =
-                            (quantity.max(0) as u32 + line.quantity.get()).min(Quantity::MAX);
-                        set_quantity(tx, cart_id, item_id, merged).await?;
-                    }
-                    None => insert_line(tx, cart_id, line, at).await?,
-                }
-            }
+        CartEvent::GuestCartMerged { lines, .. } => join_lines(tx, cart_id, &lines, at).await?,
+        CartEvent::CartItemSavedForLater { item_id } => {
+            save_line(tx, cart_id, item_id.as_uuid(), at).await?
         }
+        CartEvent::SavedItemMovedToCart { item_id } => {
+            unsave_line(tx, cart_id, item_id.as_uuid(), at).await?
+        }
+        CartEvent::SavedItemRemoved { item_id } => {
+            sqlx::query("delete from cart_saved_items where cart_id = $1 and item_id = $2")
+                .bind(cart_id)
+                .bind(item_id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::CartShared { token_hash, at } => {
+            sqlx::query("delete from cart_shares where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "insert into cart_shares (token_hash, cart_id, shared_at) values ($1, $2, $3)
+                 on conflict (token_hash) do nothing",
+            )
+            .bind(&token_hash)
+            .bind(cart_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        CartEvent::CartShareRevoked { .. } => {
+            sqlx::query("delete from cart_shares where cart_id = $1")
+                .bind(cart_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        CartEvent::SharedCartCopied { lines, .. } => join_lines(tx, cart_id, &lines, at).await?,
     }
     recompute(tx, cart_id, at).await?;
+    sqlx::query("update carts set revision = $2, active_at = $3 where cart_id = $1")
+        .bind(cart_id)
+        .bind(i64::try_from(event.revision).unwrap_or(i64::MAX))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Lines joining the cart by the domain's rule: a line for a product and SKU already in
+/// the cart adds its quantity (capped); any other line joins as it was.
+async fn join_lines(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    lines: &[CartLine],
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    for line in lines {
+        let existing: Option<(Uuid, i32)> = sqlx::query_as(
+            "select item_id, quantity from cart_items
+              where cart_id = $1 and product_id = $2 and sku = $3",
+        )
+        .bind(cart_id)
+        .bind(line.product_id.as_uuid())
+        .bind(line.sku.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        match existing {
+            Some((item_id, quantity)) => {
+                let merged = (quantity.max(0) as u32 + line.quantity.get()).min(Quantity::MAX);
+                set_quantity(tx, cart_id, item_id, merged).await?;
+            }
+            None => insert_line(tx, cart_id, line, at).await?,
+        }
+    }
+    Ok(())
+}
+
+/// A line as `cart_items` or `cart_saved_items` holds it.
+type StoredLine = (Uuid, String, i32, i64, String);
+
+/// The line `item_id` moves from the cart to its saved list, onto the saved line of the
+/// same product and SKU if there is one (the domain's rule).
+async fn save_line(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    item_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let line: Option<StoredLine> = sqlx::query_as(
+        "delete from cart_items where cart_id = $1 and item_id = $2
+         returning product_id, sku, quantity, price, currency",
+    )
+    .bind(cart_id)
+    .bind(item_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((product_id, sku, quantity, price, currency)) = line else {
+        return Ok(());
+    };
+    let joined = sqlx::query(
+        "update cart_saved_items set quantity = least(quantity + $4, $5)
+          where cart_id = $1 and product_id = $2 and sku = $3",
+    )
+    .bind(cart_id)
+    .bind(product_id)
+    .bind(&sku)
+    .bind(quantity)
+    .bind(Quantity::MAX as i32)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if joined == 0 {
+        sqlx::query(
+            "insert into cart_saved_items
+                 (cart_id, item_id, product_id, sku, quantity, price, currency, saved_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(cart_id)
+        .bind(item_id)
+        .bind(product_id)
+        .bind(&sku)
+        .bind(quantity)
+        .bind(price)
+        .bind(&currency)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The saved line `item_id` moves back into the cart, joining the line of the same
+/// product and SKU if there is one.
+async fn unsave_line(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    item_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let line: Option<StoredLine> = sqlx::query_as(
+        "delete from cart_saved_items where cart_id = $1 and item_id = $2
+         returning product_id, sku, quantity, price, currency",
+    )
+    .bind(cart_id)
+    .bind(item_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((product_id, sku, quantity, price, currency)) = line else {
+        return Ok(());
+    };
+    let existing: Option<(Uuid, i32)> = sqlx::query_as(
+        "select item_id, quantity from cart_items
+          where cart_id = $1 and product_id = $2 and sku = $3",
+    )
+    .bind(cart_id)
+    .bind(product_id)
+    .bind(&sku)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match existing {
+        Some((existing_id, q)) => {
+            let merged = (q.max(0) as u32 + quantity.max(0) as u32).min(Quantity::MAX);
+            set_quantity(tx, cart_id, existing_id, merged).await?;
+        }
+        None => {
+            sqlx::query(
+                "insert into cart_items
+                     (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at)
+                 values ($1, $2, $3, $4, $5, $6, $7,
+                         least(greatest($6::numeric * $5, -9223372036854775808),
+                               9223372036854775807)::bigint, $8)",
+            )
+            .bind(cart_id)
+            .bind(item_id)
+            .bind(product_id)
+            .bind(&sku)
+            .bind(quantity)
+            .bind(price)
+            .bind(&currency)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     Ok(())
 }
 

@@ -32,6 +32,9 @@
 //!   `catalog`, in files of their own. [`notifications`] also holds the notifier, the process
 //!   manager that delivers its outbox (SMTP through `lettre`, or the outbox alone).
 //!
+//! - [`cart_expiry`]: the process that expires carts idle past their window, through
+//!   the cart's use case, reading the `carts` read model.
+//!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
 //!
@@ -60,6 +63,8 @@ pub mod runtime;
 pub mod status;
 pub mod users;
 pub mod wire;
+
+pub mod cart_expiry;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 

@@ -329,3 +329,107 @@ async fn merge_update_remove_and_checkout(pool: PgPool) {
     .unwrap();
     assert_eq!((last, lines), (Some(order), 0));
 }
+
+/// Saved lines leave the cart's rows and totals and come back, a share is found by its
+/// hash until revoked, a copy joins by SKU, an expiry takes everything; a batch delivered
+/// twice changes nothing, and a replay of the log equals the live tables.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn saved_lines_shares_copies_and_expiry(pool: PgPool) {
+    let mut shop = Shop::new(pool.clone());
+    let (ann, eve) = (Uuid::new_v4(), Uuid::new_v4());
+    let (mug, tee) = (Uuid::new_v4(), Uuid::new_v4());
+    let at = Utc::now();
+    let mug_line = line(mug, "MUG-1", 2, 1000);
+    for l in [mug_line.clone(), line(tee, "TEE-M", 1, 500)] {
+        shop.cart(ann, Some(ann), CartCommand::AddItem { line: l, at })
+            .await;
+    }
+    shop.cart(
+        ann,
+        Some(ann),
+        CartCommand::SaveForLater {
+            item_id: mug_line.item_id,
+        },
+    )
+    .await;
+    let hash = "0f".repeat(32);
+    shop.cart(
+        ann,
+        Some(ann),
+        CartCommand::Share {
+            token_hash: hash.clone(),
+            at,
+        },
+    )
+    .await;
+    shop.project().await;
+    shop.project().await;
+    assert_eq!(shop.totals(ann).await, (500, 0, 500, 1, None));
+    let saved: Vec<(Uuid, i32)> =
+        sqlx::query_as("select item_id, quantity from carts.cart_saved_items where cart_id = $1")
+            .bind(ann)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(saved, [(mug_line.item_id.as_uuid(), 2)]);
+    let shared: Option<Uuid> =
+        sqlx::query_scalar("select cart_id from carts.cart_shares where token_hash = $1")
+            .bind(&hash)
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+    assert_eq!(shared, Some(ann));
+
+    // Eve copies the tee twice and a mug: one tee line of 2.
+    shop.cart(
+        eve,
+        Some(eve),
+        CartCommand::CopyLines {
+            source_cart_id: CartId::new(ann),
+            lines: vec![line(tee, "TEE-M", 1, 500), line(mug, "MUG-1", 1, 1000)],
+        },
+    )
+    .await;
+    shop.cart(
+        eve,
+        Some(eve),
+        CartCommand::CopyLines {
+            source_cart_id: CartId::new(ann),
+            lines: vec![line(tee, "TEE-M", 1, 500)],
+        },
+    )
+    .await;
+    shop.cart(
+        ann,
+        Some(ann),
+        CartCommand::MoveToCart {
+            item_id: mug_line.item_id,
+        },
+    )
+    .await;
+    shop.cart(ann, Some(ann), CartCommand::RevokeShare).await;
+    shop.project().await;
+    assert_eq!(shop.totals(eve).await, (2000, 0, 2000, 3, None));
+    assert_eq!(shop.totals(ann).await, (2500, 0, 2500, 3, None));
+    let left: (i64, i64) = sqlx::query_as(
+        "select (select count(*) from carts.cart_saved_items), (select count(*) from carts.cart_shares)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(left, (0, 0));
+
+    shop.cart(eve, Some(eve), CartCommand::Expire { at: Utc::now() })
+        .await;
+    shop.project().await;
+    assert_eq!(shop.totals(eve).await, (0, 0, 0, 0, None));
+    let check = projections::rebuild::verify(
+        shop.store.clone(),
+        &pool,
+        Arc::new(CartsProjection),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(check.matches(), "{check:?}");
+}

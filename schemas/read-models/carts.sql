@@ -21,7 +21,11 @@ create table carts (
     last_order_id  uuid,
     checked_out_at timestamptz,
     created_at     timestamptz not null,
-    updated_at     timestamptz not null
+    updated_at     timestamptz not null,
+    -- The cart's last event: its stream revision and time. The cart expiry process finds
+    -- idle carts by `active_at` and expires them only if the revision is still this one.
+    revision       bigint,
+    active_at      timestamptz
 );
 
 create index carts_user_idx on carts (user_id);
@@ -56,3 +60,27 @@ create table coupons (
     valid_until   timestamptz,
     active        boolean not null
 );
+
+-- Lines saved for later: out of the cart, its totals and checkout, until moved back.
+create table cart_saved_items (
+    cart_id    uuid not null references carts (cart_id) on delete cascade,
+    item_id    uuid not null,
+    product_id uuid not null,
+    sku        text not null,
+    quantity   integer not null,
+    -- The unit price when the line was added to the cart, in `currency`.
+    price      bigint not null,
+    currency   char(3) not null,
+    saved_at   timestamptz not null,
+    primary key (cart_id, item_id)
+);
+
+-- A cart's live share link, by the SHA-256 of its token (the token is never stored). One
+-- per cart: sharing again replaces it, revoking or expiring the cart removes it.
+create table cart_shares (
+    token_hash text primary key,
+    cart_id    uuid not null unique references carts (cart_id) on delete cascade,
+    shared_at  timestamptz not null
+);
+
+create index carts_idle_idx on carts (active_at);

@@ -31,6 +31,9 @@ pub enum CartUseCaseError {
     Order(OrdersError),
     #[error(transparent)]
     Store(StoreError),
+    /// No live share link has this token (never given, revoked, or the cart expired).
+    #[error("no shared cart has this token")]
+    UnknownShare,
     /// The command handler failed otherwise, or the catalog or a coupon could not be read.
     #[error("{0}")]
     Failed(String),

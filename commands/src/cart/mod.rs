@@ -15,6 +15,10 @@
 //! - [`checkout`]: the cart into an order, with the coupon's redemption released when the
 //!   order cannot be placed.
 //! - [`merge`]: a guest's lines into the customer's cart.
+//! - [`saved`]: lines saved for later, and back.
+//! - [`share`]: a read-only link to the cart (its token known to the log by its hash),
+//!   and copying a shared cart into one's own.
+//! - [`expiry`]: the expiry of an idle cart, for the cart expiry process.
 //! - [`error`]: [`CartUseCaseError`], at the bottom.
 
 pub mod apply_coupon;
@@ -32,3 +36,11 @@ pub use error::CartUseCaseError;
 pub use lines::{add_item, change_quantity, empty_cart, remove_item, ItemAdded};
 pub use merge::merge_guest_cart;
 pub use shopper::{guest_cart_id, CartOutcome, Shopper};
+
+pub mod expiry;
+pub mod saved;
+pub mod share;
+
+pub use expiry::expire_idle_cart;
+pub use saved::{move_to_cart, remove_saved, save_for_later};
+pub use share::{copy_shared_cart, revoke_share, share_cart, share_token_hash, Shared};

@@ -402,7 +402,8 @@ pub fn cart_command() -> impl Strategy<Value = CartCommand> {
             item_id,
             quantity: Quantity::new(q).unwrap()
         }),
-        item.prop_map(|item_id| CartCommand::RemoveItem { item_id }),
+        item.clone()
+            .prop_map(|item_id| CartCommand::RemoveItem { item_id }),
         Just(CartCommand::ApplyCoupon {
             code: "save10".into()
         }),
@@ -412,11 +413,31 @@ pub fn cart_command() -> impl Strategy<Value = CartCommand> {
             at: at()
         }),
         Just(CartCommand::Expire { at: at() }),
-        (0u128..2, prop::collection::vec(line, 1..3)).prop_map(|(g, lines)| {
+        (0u128..2, prop::collection::vec(line.clone(), 1..3)).prop_map(|(g, lines)| {
             CartCommand::MergeGuestCart {
                 guest_cart_id: CartId::new(uuid(110 + g)),
                 lines,
             }
+        }),
+        // Saved for later, sharing, copying and the expiry of an idle cart.
+        item.clone()
+            .prop_map(|item_id| CartCommand::SaveForLater { item_id }),
+        item.clone()
+            .prop_map(|item_id| CartCommand::MoveToCart { item_id }),
+        item.clone()
+            .prop_map(|item_id| CartCommand::RemoveSaved { item_id }),
+        (0u8..2).prop_map(|n| CartCommand::Share {
+            token_hash: format!("{n}").repeat(64),
+            at: at()
+        }),
+        Just(CartCommand::RevokeShare),
+        prop::collection::vec(line, 1..3).prop_map(|lines| CartCommand::CopyLines {
+            source_cart_id: CartId::new(uuid(115)),
+            lines
+        }),
+        (0u64..12).prop_map(|seen_changes| CartCommand::ExpireIdle {
+            at: at(),
+            seen_changes
         }),
     ]
 }

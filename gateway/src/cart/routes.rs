@@ -6,7 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use commands::cart::{CartOutcome, CartUseCaseError, Shopper};
 use commands::handler::CommandMeta;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::owner::{CartOwner, GUEST_HEADER};
 use super::read_model::{self, StoredCart};
-use super::views::{CartItemView, CartView};
+use super::views::{CartItemView, CartView, ShareView, SharedCartItemView, SharedCartView};
 use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::{ApiError, AppJson, FieldError, Problem};
@@ -39,12 +39,20 @@ pub fn router() -> Router<AppState> {
         .route("/cart/coupon", post(apply_coupon).delete(remove_coupon))
         .route("/cart/checkout", post(checkout))
         .route("/cart/merge", post(merge))
+        .route("/cart/items/{item_id}/save-for-later", post(save_for_later))
+        .route("/cart/saved/{item_id}/move-to-cart", post(move_to_cart))
+        .route("/cart/saved/{item_id}", delete(remove_saved))
+        .route("/cart/share", post(share).delete(revoke_share))
+        .route("/carts/shared/{token}", get(shared_cart))
+        .route("/cart/copy", post(copy))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(get_cart, add_item, update_item, remove_item, apply_coupon, remove_coupon, clear, checkout, merge),
-    components(schemas(AddItemBody, QuantityBody, CouponBody, CheckoutBody, MergeBody, CartView, CartItemView)),
+    paths(get_cart, add_item, update_item, remove_item, apply_coupon, remove_coupon, clear, checkout, merge,
+          save_for_later, move_to_cart, remove_saved, share, revoke_share, shared_cart, copy),
+    components(schemas(AddItemBody, QuantityBody, CouponBody, CheckoutBody, MergeBody, CartView, CartItemView,
+                       CopyBody, ShareView, SharedCartView, SharedCartItemView)),
     tags((name = "cart", description = "The customer's (or a guest's) shopping cart"))
 )]
 pub struct CartApi;
@@ -86,6 +94,17 @@ impl From<CartUseCaseError> for ApiError {
             CartUseCaseError::Rejected(CartError::Invalid(message)) => {
                 ApiError::invalid_field("code", message)
             }
+            CartUseCaseError::Rejected(CartError::UnknownSavedItem(_)) => {
+                ApiError::NotFound("no such item saved for later".into())
+            }
+            CartUseCaseError::Rejected(e @ CartError::TooManySaved) => {
+                ApiError::UnprocessableEntity {
+                    code: "saved_full",
+                    detail: e.to_string(),
+                    errors: vec![],
+                }
+            }
+            e @ CartUseCaseError::UnknownShare => ApiError::NotFound(e.to_string()),
             CartUseCaseError::CouponRefused { field, message } => ApiError::UnprocessableEntity {
                 code: "invalid_coupon",
                 detail: message.clone(),
@@ -143,11 +162,13 @@ async fn get_cart(
         return Ok(Json(CartView::not_started(cart_id, shopper.user_id())));
     };
     let items = read_model::items(&state.pool, cart_id).await?;
+    let saved = read_model::saved_items(&state.pool, cart_id).await?;
     Ok(Json(CartView::from(StoredCart {
         cart_id,
         owner: shopper.user_id(),
         row,
         items,
+        saved,
     })))
 }
 
@@ -453,4 +474,228 @@ async fn merge(
     )
     .await?;
     Ok(answer(&cart))
+}
+
+/// Moves a line out of the cart into the saved-for-later list (onto the saved line of the
+/// same product, if there is one). Saved lines count in no total and are not checked out.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/items/{item_id}/save-for-later",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("item_id" = Uuid, Path, description = "The cart's line")),
+    responses(
+        (status = 200, description = "The cart, the line now in `saved_items`", body = CartView),
+        (status = 404, description = "No such line in the caller's cart", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The saved list is full (`saved_full`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn save_for_later(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    Path(item_id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::save_for_later(
+        &state.handlers,
+        &owner.shopper(),
+        item_id,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Moves a saved line back into the cart, at the price it was added at; a product already
+/// in the cart adds to its line.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/saved/{item_id}/move-to-cart",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("item_id" = Uuid, Path, description = "The saved line")),
+    responses(
+        (status = 200, description = "The cart, the line back in `items`", body = CartView),
+        (status = 404, description = "No such saved line", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A full cart (`cart_full`), another currency (`mixed_currencies`) or a subtotal past the bound (`total_too_large`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn move_to_cart(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    Path(item_id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::move_to_cart(
+        &state.handlers,
+        &owner.shopper(),
+        item_id,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Takes a line off the saved-for-later list.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cart/saved/{item_id}",
+    tag = "cart",
+    security(("bearer" = [])),
+    params(("item_id" = Uuid, Path, description = "The saved line")),
+    responses(
+        (status = 200, description = "The cart", body = CartView),
+        (status = 404, description = "No such saved line", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn remove_saved(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    Path(item_id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::remove_saved(
+        &state.handlers,
+        &owner.shopper(),
+        item_id,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// Shares the cart read-only: a new link token, shown this once (the server keeps only its
+/// hash); a token shared before stops working.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/share",
+    tag = "cart",
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The token; `Location` names the shared cart", body = ShareView),
+        (status = 422, description = "An empty cart (`cart_empty`)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn share(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+) -> Result<impl IntoResponse, ApiError> {
+    let shared = commands::cart::share_cart(
+        &state.handlers,
+        &owner.shopper(),
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    let mut headers = answer_headers(shared.cart.position, None);
+    if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/carts/shared/{}", shared.token)) {
+        headers.insert(header::LOCATION, v);
+    }
+    let view = ShareView {
+        expires_at: None,
+        token: shared.token,
+    };
+    Ok((StatusCode::CREATED, headers, Json(view)))
+}
+
+/// Ends the cart's share link; without one, changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/cart/share",
+    tag = "cart",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The cart", body = CartView))
+)]
+async fn revoke_share(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+) -> Result<impl IntoResponse, ApiError> {
+    let cart = commands::cart::revoke_share(
+        &state.handlers,
+        &owner.shopper(),
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok(answer(&cart))
+}
+
+/// A shared cart, for anyone holding its link: lines, quantities and prices; nothing of its
+/// owner or coupon.
+#[utoipa::path(
+    get,
+    path = "/api/v1/carts/shared/{token}",
+    tag = "cart",
+    params(("token" = String, Path, description = "The token `POST /cart/share` gave"),
+           ("X-Consistency-Token" = Option<String>, Header, description = "Wait until the read model shows this command")),
+    responses(
+        (status = 200, description = "The shared cart", body = SharedCartView),
+        (status = 404, description = "No live link has this token (never given, revoked, or the cart expired)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn shared_cart(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<SharedCartView>, ApiError> {
+    caught_up(&state, &headers, "carts").await?;
+    let hash = commands::cart::share_token_hash(&token);
+    let cart = read_model::shared_cart(&state.pool, &hash)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no shared cart has this token".into()))?;
+    Ok(Json(SharedCartView::from(cart)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CopyBody {
+    /// The token of a shared cart.
+    token: String,
+}
+
+/// Copies a shared cart's lines into the caller's cart (a guest without one gets a new
+/// cart and its `X-Guest-Cart`), each priced as the product sells now; a product already
+/// in the cart adds to its line, a product no longer on sale is left out.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cart/copy",
+    tag = "cart",
+    security(("bearer" = [])),
+    request_body = CopyBody,
+    responses(
+        (status = 200, description = "The caller's cart after the copy; `X-Guest-Cart` for a new guest cart", body = CartView),
+        (status = 404, description = "No live link has this token", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The copy would fill the cart past its lines (`cart_full`) or its bound (`total_too_large`), mix currencies (`mixed_currencies`), or the link is the caller's own cart", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn copy(
+    State(state): State<AppState>,
+    owner: CartOwner,
+    request: RequestId,
+    ip: ClientIp,
+    AppJson(body): AppJson<CopyBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (shopper, new_token) = match owner.shopper() {
+        Shopper::Guest(None) => {
+            let token = Uuid::new_v4();
+            (Shopper::Guest(Some(token)), Some(token))
+        }
+        other => (other, None),
+    };
+    let cart = commands::cart::copy_shared_cart(
+        &state.handlers,
+        &shopper,
+        &body.token,
+        meta(&owner, &request, &ip),
+    )
+    .await?;
+    Ok((
+        answer_headers(cart.position, new_token),
+        Json(CartView::from(&cart)),
+    ))
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::read_model::StoredCart;
+use super::read_model::{SharedCart, StoredCart};
 use crate::views::Money;
 
 /// A cart: its lines, coupon, subtotal, discount and total.
@@ -25,6 +25,8 @@ pub struct CartView {
     /// How many units, all lines together.
     pub item_count: i64,
     pub items: Vec<CartItemView>,
+    /// Lines saved for later: outside `item_count`, the totals and checkout.
+    pub saved_items: Vec<CartItemView>,
     pub subtotal: Money,
     pub total: Money,
     /// Only in `GET /cart`'s answer, which reads the read model: when it last changed,
@@ -46,6 +48,90 @@ pub struct CartItemView {
     pub quantity: i64,
     pub sku: String,
     pub subtotal: Money,
+}
+
+/// A line as the write side holds it (a saved line's price in its own currency).
+impl From<&domain::cart::CartLine> for CartItemView {
+    fn from(l: &domain::cart::CartLine) -> Self {
+        CartItemView {
+            id: l.item_id.as_uuid(),
+            price: l.unit_price.into(),
+            product_id: l.product_id.as_uuid(),
+            quantity: i64::from(l.quantity.get()),
+            sku: l.sku.as_str().to_owned(),
+            // Saturating: a line priced before the bounds of money may be huge.
+            subtotal: Money::of(
+                l.unit_price
+                    .amount
+                    .saturating_mul(i64::from(l.quantity.get())),
+                l.unit_price.currency.as_str(),
+            ),
+        }
+    }
+}
+
+/// A shared cart, as anyone holding its link sees it: lines, quantities and prices, and
+/// nothing of its owner or its coupon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = SharedCart)]
+pub struct SharedCartView {
+    /// How many units, all lines together.
+    pub item_count: i64,
+    pub items: Vec<SharedCartItemView>,
+    /// When the owner shared it.
+    pub shared_at: DateTime<Utc>,
+    /// The lines' sum, at the prices when they were added.
+    pub subtotal: Money,
+}
+
+/// One line of a shared cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = SharedCartItem)]
+pub struct SharedCartItemView {
+    pub price: Money,
+    pub product_id: Uuid,
+    pub quantity: i64,
+    pub sku: String,
+    pub subtotal: Money,
+}
+
+impl From<SharedCart> for SharedCartView {
+    fn from(c: SharedCart) -> Self {
+        let currency = c
+            .row
+            .currency
+            .as_deref()
+            .and_then(|code| Currency::parse(code.trim()).ok())
+            .unwrap_or(Currency::USD);
+        let money = |amount: i64| Money::of(amount, currency.as_str());
+        SharedCartView {
+            item_count: i64::from(c.row.item_count),
+            items: c
+                .items
+                .into_iter()
+                .map(|i| SharedCartItemView {
+                    price: money(i.price),
+                    product_id: i.product_id,
+                    quantity: i64::from(i.quantity),
+                    sku: i.sku,
+                    subtotal: money(i.subtotal),
+                })
+                .collect(),
+            shared_at: c.row.shared_at,
+            subtotal: money(c.row.subtotal),
+        }
+    }
+}
+
+/// A share link just made: the token, shown this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = CartShare)]
+pub struct ShareView {
+    /// Always `null`: a link lasts until revoked, shared again, or the cart expires.
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Read the cart at `GET /api/v1/carts/shared/{token}`.
+    pub token: String,
 }
 
 /// The cart as the write side holds it after a command.
@@ -85,6 +171,7 @@ impl From<&CartOutcome> for CartView {
                     ),
                 })
                 .collect(),
+            saved_items: o.cart.saved.values().map(CartItemView::from).collect(),
             subtotal: subtotal.into(),
             total: money(subtotal.amount.saturating_sub(o.discount.amount)),
             updated_at: None,
@@ -103,6 +190,7 @@ impl CartView {
             id: cart_id,
             item_count: 0,
             items: vec![],
+            saved_items: vec![],
             subtotal: zero.clone(),
             total: zero,
             updated_at: Some(None),
@@ -136,6 +224,22 @@ impl From<StoredCart> for CartView {
                     quantity: i64::from(i.quantity),
                     sku: i.sku,
                     subtotal: money(i.subtotal),
+                })
+                .collect(),
+            saved_items: c
+                .saved
+                .into_iter()
+                .map(|i| {
+                    let currency = i.currency.trim().to_owned();
+                    let money = |amount: i64| Money::of(amount, &currency);
+                    CartItemView {
+                        id: i.item_id,
+                        price: money(i.price),
+                        product_id: i.product_id,
+                        quantity: i64::from(i.quantity),
+                        sku: i.sku,
+                        subtotal: money(i.price.saturating_mul(i64::from(i.quantity))),
+                    }
                 })
                 .collect(),
             subtotal: money(c.row.subtotal),
@@ -210,6 +314,7 @@ mod tests {
             "items": items,
             "coupon": s.coupon,
             "item_count": s.lines.values().map(|l| l.quantity.get()).sum::<u32>(),
+            "saved_items": [],
             "subtotal": subtotal,
             "discount": o.discount,
             "total": money(subtotal.amount - o.discount.amount),

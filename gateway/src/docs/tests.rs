@@ -103,6 +103,22 @@ const ROUTES: &[Route] = &[
     secured("delete", "/api/v1/cart/coupon", &[]),
     secured("post", "/api/v1/cart/checkout", &[422]),
     secured("post", "/api/v1/cart/merge", &[422]),
+    // saved for later, sharing, copying (docs/api.md § Cart)
+    secured(
+        "post",
+        "/api/v1/cart/items/{item_id}/save-for-later",
+        &[404, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/cart/saved/{item_id}/move-to-cart",
+        &[404, 422],
+    ),
+    secured("delete", "/api/v1/cart/saved/{item_id}", &[404]),
+    secured("post", "/api/v1/cart/share", &[422]),
+    secured("delete", "/api/v1/cart/share", &[]),
+    r("get", "/api/v1/carts/shared/{token}", &[404]),
+    secured("post", "/api/v1/cart/copy", &[404, 422]),
     // orders and payments (docs/api.md § Orders and payments)
     secured("post", "/api/v1/orders", &[400, 401, 422]),
     secured("get", "/api/v1/orders", &[400, 401, 422, 503]),
@@ -478,7 +494,8 @@ async fn every_listed_route_reaches_a_handler() {
             .replace("{sku}", "SKU-1")
             .replace("{id}", "00000000-0000-0000-0000-000000000001")
             .replace("{item_id}", "00000000-0000-0000-0000-000000000001")
-            .replace("{user_id}", "00000000-0000-0000-0000-000000000001");
+            .replace("{user_id}", "00000000-0000-0000-0000-000000000001")
+            .replace("{token}", "a-share-token");
         let request = Request::builder()
             .method(route.method.to_uppercase().as_str())
             .uri(&uri)

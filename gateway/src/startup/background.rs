@@ -20,9 +20,12 @@ pub const CHECKOUT_SAGA: &str = "checkout saga";
 pub const RESERVATION_EXPIRY: &str = "reservation expiry";
 /// The retention pass's task and lease name.
 pub const RETENTION: &str = "retention";
+/// The cart expiry's task and lease name.
+pub const CART_EXPIRY: &str = "cart expiry";
 
 impl Application {
-    /// Adds the process managers: the checkout saga and the reservation expiry, each run
+    /// Adds the process managers: the checkout saga, the reservation expiry and the cart
+    /// expiry (`projections::cart_expiry`), each run
     /// only while this process holds its lease (`commands::lease`), so that any number of
     /// copies run each step once: one copy runs a manager, the others stand by and take
     /// over when it goes.
@@ -38,8 +41,19 @@ impl Application {
             state.config.reservation_ttl,
         );
         let expiry = saga.clone();
+        let (handlers, pool) = (state.handlers.clone(), state.pool.clone());
+        let (cart_ttl, cart_every) = (state.config.cart_ttl(), state.config.cart_expiry_interval);
         self.with_leased_task(CHECKOUT_SAGA, move |stop| saga.clone().follow(stop))
             .with_leased_task(RESERVATION_EXPIRY, move |stop| expiry.clone().expire(stop))
+            .with_leased_task(CART_EXPIRY, move |stop| {
+                projections::cart_expiry::run(
+                    handlers.clone(),
+                    pool.clone(),
+                    cart_ttl,
+                    cart_every,
+                    stop,
+                )
+            })
     }
 
     /// Adds the relay, publishing `$all` to JetStream, when NATS is configured; without

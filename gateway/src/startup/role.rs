@@ -21,7 +21,7 @@ pub enum Role {
     Relay,
     /// The read models.
     Project,
-    /// The process managers: the checkout saga, reservation expiry, the notifier.
+    /// The process managers: the checkout saga, reservation and cart expiry, the notifier.
     Process,
 }
 

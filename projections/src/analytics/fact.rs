@@ -189,7 +189,9 @@ pub(super) fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionErro
                     cart_id,
                     day: day(at),
                 },
-                CartEvent::GuestCartMerged { .. } => Fact::CartFilled {
+                CartEvent::GuestCartMerged { .. }
+                | CartEvent::SharedCartCopied { .. }
+                | CartEvent::SavedItemMovedToCart { .. } => Fact::CartFilled {
                     cart_id,
                     day: day(event_time(event)),
                 },
