@@ -10,7 +10,8 @@
 //!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
 //!   delivery of one message: claimed, sent or failed; and its templates, rendered purely
 //!   into a subject and a body), and [`session`] (an account's sign-ins, failed logins,
-//!   logouts and revoked refresh-token families, as facts of the log).
+//!   logouts and revoked refresh-token families, as facts of the log), and [`tax`] (the
+//!   store's rates by country and region, and the rule that taxes one order line).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -34,6 +35,7 @@ pub mod order;
 pub mod payment;
 pub mod privacy;
 pub mod session;
+pub mod tax;
 pub mod user;
 pub mod value;
 

@@ -18,6 +18,7 @@ use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::session::{Session, SessionEvent};
+use domain::tax::{TaxEvent, TaxTable};
 use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRng, TestRunner};
@@ -91,6 +92,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<CouponEvent>(Coupon::CATEGORY));
     all.extend(per_event::<NotificationEvent>(Notification::CATEGORY));
     all.extend(per_event::<SessionEvent>(Session::CATEGORY));
+    all.extend(per_event::<TaxEvent>(TaxTable::CATEGORY));
     all.extend(historic());
     all
 }
@@ -202,6 +204,7 @@ fn generated_events_validate_against_their_schemas() {
             prop::collection::vec(order_command(), 0..40),
             prop::collection::vec(payment_command(), 0..10),
             prop::collection::vec(notification_command(), 0..12),
+            prop::collection::vec(tax_command(), 0..8),
         ),
         (
             prop::collection::vec(user_command(), 0..30),
@@ -215,12 +218,13 @@ fn generated_events_validate_against_their_schemas() {
     runner
         .run(
             &strategy,
-            |((inv, ord, pay, ntf), (usr, cat, prd, crt, cpn))| {
+            |((inv, ord, pay, ntf, tax), (usr, cat, prd, crt, cpn))| {
                 let mut seen = seen_cell.borrow_mut();
                 check(&v, &run::<Inventory>(&inv), &mut seen)?;
                 check(&v, &run::<Order>(&ord), &mut seen)?;
                 check(&v, &run::<Payment>(&pay), &mut seen)?;
                 check(&v, &run::<Notification>(&ntf), &mut seen)?;
+                check(&v, &run::<TaxTable>(&tax), &mut seen)?;
                 check(&v, &run::<User>(&usr), &mut seen)?;
                 check(&v, &run::<Category>(&cat), &mut seen)?;
                 check(&v, &run::<Product>(&prd), &mut seen)?;

@@ -474,3 +474,25 @@ pub fn coupon_command() -> impl Strategy<Value = CouponCommand> {
         Just(CouponCommand::Deactivate),
     ]
 }
+
+pub fn tax_command() -> impl Strategy<Value = domain::tax::TaxCommand> {
+    use domain::tax::{TaxCommand, TaxZone};
+    let zone = prop_oneof![
+        Just(("US", None)),
+        Just(("US", Some("NY"))),
+        Just(("DE", None)),
+    ]
+    .prop_map(|(country, region): (&str, Option<&str>)| TaxZone {
+        country: country.into(),
+        region: region.map(Into::into),
+    });
+    prop_oneof![
+        (zone.clone(), 0u32..=250_000).prop_map(|(zone, rate_ppm)| TaxCommand::SetRate {
+            zone,
+            rate_ppm,
+            name: "sales tax".into(),
+        }),
+        zone.prop_map(|zone| TaxCommand::RemoveRate { zone }),
+        any::<bool>().prop_map(|include| TaxCommand::SetPricesIncludeTax { include }),
+    ]
+}
