@@ -36,7 +36,8 @@ impl Application {
             CommandHandler::new(store.clone(), STATE_CACHE_CAPACITY),
             CommandHandler::new(store, STATE_CACHE_CAPACITY),
             state.config.reservation_ttl,
-        );
+        )
+        .releasing_coupons(state.handlers.clone());
         let expiry = saga.clone();
         self.with_leased_task(CHECKOUT_SAGA, move |stop| saga.clone().follow(stop))
             .with_leased_task(RESERVATION_EXPIRY, move |stop| expiry.clone().expire(stop))
