@@ -7,7 +7,8 @@
 //! OrderStockReserved → a reservation deadline (RESERVATION_TTL)
 //! PaymentCaptured    → MarkPaid            PaymentFailed → RecordPaymentFailed
 //! deadline passed    → Cancel(expired)
-//! OrderCancelled     → release every line  OrderShipped  → commit every line
+//! OrderCancelled     → release every line, and the coupon's redemption
+//! OrderShipped       → commit every line
 //! OrderRefunded      → (in full, after shipment) restock every line
 //! ```
 //!
@@ -36,7 +37,8 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
-use crate::store::{EventStore, Position, RecordedEvent, StoreError};
+use crate::handlers::Handlers;
+use crate::store::{Direction, EventStore, Position, ReadFrom, RecordedEvent, StoreError};
 
 /// Parallel lanes; events of one order always take the same lane.
 const LANES: usize = 16;
@@ -74,6 +76,9 @@ pub struct Checkout {
     pub reservation_ttl: Duration,
     /// Distinguishes checkpoints when several sagas share a database (tests).
     pub name: String,
+    /// The command side's handlers, through which a cancelled order's coupon redemption
+    /// is given back ([`Checkout::releasing_coupons`]); `None`: coupons are left alone.
+    pub coupons: Option<Arc<Handlers>>,
 }
 
 impl Checkout {
@@ -91,7 +96,15 @@ impl Checkout {
             inventory,
             reservation_ttl,
             name: "checkout".into(),
+            coupons: None,
         }
+    }
+
+    /// The saga, giving a cancelled order's coupon redemption back through `handlers`
+    /// (the process's own, so the coupon's stream has one handler per process).
+    pub fn releasing_coupons(mut self, handlers: Arc<Handlers>) -> Self {
+        self.coupons = Some(handlers);
+        self
     }
 
     async fn checkpoint(&self) -> Result<Position, SagaError> {
@@ -356,6 +369,7 @@ impl Checkout {
                 if let Some(order) = state.placed {
                     self.release_lines(event, order.order_id, &order.lines)
                         .await?;
+                    self.release_coupon(event, order.order_id).await?;
                 }
                 Ok(())
             }
@@ -481,6 +495,52 @@ impl Checkout {
             let meta = Self::meta(event, &format!("release:{}", line.sku));
             self.inventory.handle(&stream, cmd, meta).await?;
         }
+        Ok(())
+    }
+
+    /// Gives back the use of the coupon the cancelled order was placed with, whoever
+    /// cancelled it (the customer, staff, expiry, missing stock, payment). The code is
+    /// in the order's `OrderPlaced`; the command id derives from the cancellation, so a
+    /// repeat appends nothing, and an order the coupon was never redeemed for changes
+    /// nothing.
+    async fn release_coupon(
+        &self,
+        event: &RecordedEvent,
+        order_id: domain::id::OrderId,
+    ) -> Result<(), SagaError> {
+        let Some(handlers) = &self.coupons else {
+            return Ok(());
+        };
+        let first = self
+            .store
+            .read_stream(
+                &event.stream_id,
+                ReadFrom::Revision(0),
+                Direction::Forwards,
+                1,
+            )
+            .await?;
+        let code = first.first().and_then(|e| {
+            match OrderEvent::from_data(&e.event_type, e.schema_version, e.data.clone()) {
+                Ok(OrderEvent::OrderPlaced { coupon_code, .. }) => coupon_code,
+                _ => None,
+            }
+        });
+        let Some(code) = code else {
+            return Ok(());
+        };
+        let coupon = crate::coupons::coupon_by_code(handlers, &code)
+            .await
+            .map_err(|e| SagaError::Command(e.to_string()))?;
+        let Some((coupon_id, _)) = coupon else {
+            return Ok(());
+        };
+        let stream = CommandHandler::<domain::coupon::Coupon>::stream_id(coupon_id);
+        let cmd = domain::coupon::CouponCommand::ReleaseRedemption { order_id };
+        handlers
+            .coupons
+            .handle(&stream, cmd, Self::meta(event, "release-coupon"))
+            .await?;
         Ok(())
     }
 

@@ -39,6 +39,9 @@
 //!   wrapped by the master key, and the envelope personal fields are sealed in.
 //! - [`unique`]: set uniqueness (e-mail, SKU, slug, coupon code) by a stream per key
 //!   appended with "no stream" expected.
+//! - [`coupons`]: staff's coupon use cases (create with the code claimed, change the
+//!   terms, deactivate, reactivate), a coupon by its code, and lines as a coupon's scope
+//!   sees them.
 //!
 //! # Data flow
 //!
@@ -51,6 +54,7 @@ pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod coupons;
 pub mod database;
 pub mod handler;
 pub mod handlers;

@@ -81,6 +81,7 @@ async fn coupon(handlers: &Handlers, code: &str) -> Uuid {
         max_uses: None,
         max_uses_per_customer: Some(1),
         min_order: None,
+        scope: Default::default(),
     };
     handlers
         .coupons

@@ -177,6 +177,7 @@ fn coupon(discount: CouponDiscount, min_order: Option<i64>) -> CouponCommand {
             max_uses: None,
             max_uses_per_customer: None,
             min_order: min_order.map(usd),
+            scope: Default::default(),
         },
     }
 }
@@ -189,18 +190,18 @@ fn a_coupon_is_refused_amounts_past_the_total_bound() {
     assert!(Coupon::decide(&Default::default(), &coupon(fixed(MAX_TOTAL), None)).is_ok());
     assert!(matches!(
         Coupon::decide(&Default::default(), &coupon(fixed(HUGE), None)),
-        Err(CouponError::Invalid(_))
+        Err(CouponError::Invalid { .. })
     ));
     let tenth = CouponDiscount::Percent {
         basis_points: 1_000,
     };
     assert!(matches!(
         Coupon::decide(&Default::default(), &coupon(tenth, Some(HUGE))),
-        Err(CouponError::Invalid(_))
+        Err(CouponError::Invalid { .. })
     ));
     assert!(matches!(
         Coupon::decide(&Default::default(), &coupon(tenth, Some(-1))),
-        Err(CouponError::Invalid(_))
+        Err(CouponError::Invalid { .. })
     ));
 }
 

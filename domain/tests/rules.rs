@@ -10,7 +10,9 @@ use domain::cart::{Cart, CartCommand, CartError, CartLine, CartState};
 use domain::catalog::{
     CatalogError, Product, ProductCommand, ProductRecord, ProductStatus, Seller, Variant,
 };
-use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponError, CouponTerms};
+use domain::coupon::{
+    Coupon, CouponCommand, CouponDiscount, CouponError, CouponLine, CouponScope, CouponTerms,
+};
 use domain::id::{
     CartId, CartItemId, CategoryId, CouponId, CredentialId, OrderId, ProductId, UserId, VariantId,
 };
@@ -381,6 +383,7 @@ fn coupon(discount: CouponDiscount) -> CouponCommand {
             max_uses: Some(2),
             max_uses_per_customer: Some(1),
             min_order: Some(usd(2000)),
+            scope: Default::default(),
         },
     }
 }
@@ -389,7 +392,11 @@ fn redeem(customer: u128, order: u128, subtotal: i64, days: i64) -> CouponComman
     CouponCommand::Redeem {
         customer: UserId::new(Uuid::from_u128(customer)),
         order_id: OrderId::new(Uuid::from_u128(order)),
-        subtotal: usd(subtotal),
+        lines: vec![CouponLine {
+            product_id: ProductId::new(Uuid::from_u128(77)),
+            category_id: None,
+            subtotal: usd(subtotal),
+        }],
         at: at() + Duration::days(days),
     }
 }
@@ -454,6 +461,7 @@ fn coupons_keep_their_window_limits_and_minimum() {
             max_uses: None,
             max_uses_per_customer: None,
             min_order: None,
+            scope: Default::default(),
         },
     }]);
     match Coupon::decide(&s, &redeem(1, 1, 2500, 0))
@@ -537,4 +545,131 @@ fn a_vendor_changes_only_their_own_products() {
         (Seller::Staff.vendor(), Seller::Vendor(ann).vendor()),
         (None, Some(ann))
     );
+}
+
+fn scoped(terms: CouponTerms, scope: CouponScope) -> CouponTerms {
+    CouponTerms { scope, ..terms }
+}
+
+fn terms_of(c: &CouponCommand) -> CouponTerms {
+    match c {
+        CouponCommand::Create { terms, .. } => terms.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_scoped_coupon_discounts_only_its_lines_and_is_not_used_when_none_match() {
+    let shoes = domain::id::CategoryId::new(Uuid::from_u128(40));
+    let hat = ProductId::new(Uuid::from_u128(41));
+    let base = terms_of(&coupon(CouponDiscount::Percent { basis_points: 1000 }));
+    let create = CouponCommand::Create {
+        coupon_id: CouponId::new(Uuid::from_u128(3)),
+        terms: scoped(
+            base,
+            CouponScope {
+                product_ids: vec![hat],
+                category_ids: vec![shoes],
+            },
+        ),
+    };
+    let s = given::<Coupon>(&[create]);
+    let line = |product: u128, category: Option<domain::id::CategoryId>, amount| CouponLine {
+        product_id: ProductId::new(Uuid::from_u128(product)),
+        category_id: category,
+        subtotal: usd(amount),
+    };
+    let redeem = |lines| CouponCommand::Redeem {
+        customer: UserId::new(Uuid::from_u128(1)),
+        order_id: OrderId::new(Uuid::from_u128(1)),
+        lines,
+        at: at() + Duration::days(1),
+    };
+    // Given a 10% coupon on shoes and the hat, when an order holds shoes (3,000), the hat
+    // (1,000) and a book (6,000), then it takes 400 off: a tenth of the lines in scope.
+    let order = redeem(vec![
+        line(50, Some(shoes), 3000),
+        line(41, None, 1000),
+        line(60, None, 6000),
+    ]);
+    match Coupon::decide(&s, &order).unwrap().as_slice() {
+        [domain::coupon::CouponEvent::CouponRedeemed { discount, .. }] => {
+            assert_eq!(*discount, usd(400))
+        }
+        other => panic!("{other:?}"),
+    }
+    // When no line is in scope, the coupon is refused and not used.
+    assert!(matches!(
+        Coupon::decide(&s, &redeem(vec![line(60, None, 6000)])),
+        Err(CouponError::NotApplicable(_))
+    ));
+    // The minimum is on the whole order, not on the lines in scope.
+    assert!(matches!(
+        Coupon::decide(&s, &redeem(vec![line(41, None, 1000)])),
+        Err(CouponError::BelowMinimumOrder(_))
+    ));
+}
+
+#[test]
+fn a_coupons_terms_change_but_not_its_code_and_it_can_be_reactivated() {
+    let c = coupon(CouponDiscount::Percent { basis_points: 1000 });
+    let s = given::<Coupon>(std::slice::from_ref(&c));
+    let mut new = terms_of(&c);
+    new.code = "OTHER".into();
+    new.discount = CouponDiscount::Percent { basis_points: 2000 };
+    new.valid_until = None;
+    let events = Coupon::decide(&s, &CouponCommand::Update { terms: new.clone() }).unwrap();
+    let s = events.iter().fold(s, Coupon::evolve);
+    let t = s.terms.as_ref().unwrap();
+    assert_eq!(t.code, "SAVE10", "the code stays");
+    assert_eq!(t.discount, CouponDiscount::Percent { basis_points: 2000 });
+    // The same terms again change nothing.
+    assert!(
+        Coupon::decide(&s, &CouponCommand::Update { terms: new.clone() })
+            .unwrap()
+            .is_empty()
+    );
+    // Bad terms are refused by the field that carries them.
+    let mut bad = new.clone();
+    bad.discount = CouponDiscount::Percent {
+        basis_points: 10_001,
+    };
+    assert!(matches!(
+        Coupon::decide(&s, &CouponCommand::Update { terms: bad }),
+        Err(CouponError::Invalid {
+            field: "discount.basis_points",
+            ..
+        })
+    ));
+    let mut backwards = new;
+    backwards.valid_until = Some(at() - Duration::days(1));
+    assert!(matches!(
+        Coupon::decide(&s, &CouponCommand::Update { terms: backwards }),
+        Err(CouponError::Invalid {
+            field: "valid_until",
+            ..
+        })
+    ));
+    let s = given::<Coupon>(&[c, CouponCommand::Deactivate]);
+    assert!(!s.active);
+    let events = Coupon::decide(&s, &CouponCommand::Reactivate).unwrap();
+    assert!(events.iter().fold(s, Coupon::evolve).active);
+}
+
+#[test]
+fn coupon_created_v1_without_a_scope_reads_as_a_coupon_for_everything() {
+    let old = serde_json::json!({
+        "coupon_id": Uuid::from_u128(9),
+        "terms": {
+            "code": "OLD", "discount": {"kind": "percent", "basis_points": 500},
+            "valid_from": null, "valid_until": null, "max_uses": null,
+            "max_uses_per_customer": null, "min_order": null
+        }
+    });
+    match domain::coupon::CouponEvent::from_data("CouponCreated", 1, old).unwrap() {
+        domain::coupon::CouponEvent::CouponCreated { terms, .. } => {
+            assert!(terms.scope.is_everything())
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -23,7 +23,8 @@
 //! - [`views`]: the value shapes several resources' views share (money, addresses, pages).
 //! - Resources, each a folder of routes, read-model queries and typed views over one
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
-//!   (categories, products and stock, over `commands::catalog` and `commands::inventory`).
+//!   (categories, products and stock, over `commands::catalog` and `commands::inventory`),
+//!   [`coupons`] (staff's coupons and their use, over `commands::coupons`).
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
@@ -49,6 +50,7 @@ pub mod cart;
 pub mod catalog;
 pub mod config;
 pub mod consistency;
+pub mod coupons;
 pub mod docs;
 pub mod error;
 pub mod hashing;

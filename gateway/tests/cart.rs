@@ -6,14 +6,6 @@ mod common;
 
 use common::with_shop;
 
-use chrono::Utc;
-use commands::handler::{Actor, CommandHandler, CommandMeta};
-use commands::handlers::Handlers;
-use commands::privacy::DataKeys;
-use commands::store::postgres::PgEventStore;
-use commands::store::EventStore;
-use domain::coupon::{Coupon, CouponCommand, CouponDiscount, CouponTerms};
-use domain::id::CouponId;
 use reqwest::{Client, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -70,40 +62,37 @@ async fn register(c: &Client, base: &str, email: &str) -> String {
     login(c, base, email, "customer password").await
 }
 
-/// A coupon, created on the write side directly: the API has no coupon route yet.
-async fn create_coupon(database_url: &str, code: &str, basis_points: u32) {
-    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
-    let store: std::sync::Arc<dyn EventStore> =
-        std::sync::Arc::new(PgEventStore::new(pool.clone()));
-    // The gateway runs under the embedded master key, so these keys name the code's
-    // uniqueness stream as it does.
-    let keys = DataKeys::start(pool, None, None).await.unwrap();
-    let handlers = Handlers::new(&store, std::sync::Arc::new(keys), 10);
-    let id = Uuid::new_v4();
-    let meta = CommandMeta::new(Uuid::new_v4(), Uuid::new_v4(), Actor::system(), Utc::now());
-    commands::unique::claim(&handlers, commands::cart::COUPON_CODE_KIND, code, id, &meta)
-        .await
-        .unwrap();
-    let coupons: CommandHandler<Coupon> = CommandHandler::new(store, 10);
-    coupons
-        .handle(
-            &CommandHandler::<Coupon>::stream_id(id),
-            CouponCommand::Create {
-                coupon_id: CouponId::new(id),
-                terms: CouponTerms {
-                    code: code.into(),
-                    discount: CouponDiscount::Percent { basis_points },
-                    valid_from: None,
-                    valid_until: None,
-                    max_uses: None,
-                    max_uses_per_customer: Some(1),
-                    min_order: None,
-                },
-            },
-            meta,
+/// A coupon once per customer, created by staff through the API.
+async fn create_coupon(c: &Client, base: &str, code: &str, basis_points: u32) {
+    let admin = login(c, base, "root@example.com", "a long admin password").await;
+    let created = send(
+        c.post(format!("{base}/coupons")).bearer_auth(&admin),
+        Some(json!({
+            "code": code,
+            "discount": { "kind": "percent", "basis_points": basis_points },
+            "max_uses_per_customer": 1
+        })),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+}
+
+/// The uses of `code` once they reach `uses`, as staff read them.
+async fn wait_for_uses(c: &Client, base: &str, code: &str, uses: i64) {
+    let admin = login(c, base, "root@example.com", "a long admin password").await;
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    loop {
+        let read = send(
+            c.get(format!("{base}/coupons/{code}")).bearer_auth(&admin),
+            None,
         )
-        .await
-        .unwrap();
+        .await;
+        if read.body["uses"] == uses {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", read.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 fn usd(amount: i64) -> Value {
@@ -112,11 +101,7 @@ fn usd(amount: i64) -> Value {
 
 #[tokio::test]
 async fn a_customer_fills_a_cart_applies_a_coupon_and_checks_out() {
-    with_shop(
-        &[],
-        |base, db| async move { cart_journey(&base, &db).await },
-    )
-    .await;
+    with_shop(&[], |base, _| async move { cart_journey(&base).await }).await;
 }
 
 #[tokio::test]
@@ -157,7 +142,7 @@ async fn products(c: &Client, base: &str) -> (String, String) {
     )
 }
 
-async fn cart_journey(base: &str, db: &str) {
+async fn cart_journey(base: &str) {
     let c = Client::new();
     let (mug, tee) = products(&c, base).await;
     let ann = register(&c, base, "ann@example.com").await;
@@ -267,7 +252,7 @@ async fn cart_journey(base: &str, db: &str) {
         (nope.status, nope.body["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_coupon"))
     );
-    create_coupon(db, "SAVE10", 1_000).await;
+    create_coupon(&c, base, "SAVE10", 1_000).await;
     let couponed = send(
         c.post(format!("{base}/cart/coupon")).bearer_auth(&ann),
         Some(json!({ "code": " save10 " })),
@@ -347,7 +332,10 @@ async fn cart_journey(base: &str, db: &str) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("cart_empty"))
     );
 
-    // The coupon is once per customer: a second order with it is refused at checkout.
+    // The coupon is once per customer, but these products have no stock: the saga
+    // cancels the order `out_of_stock`, which gives the coupon's use back (Vendure #5278),
+    // so a second order may use it.
+    wait_for_uses(&c, base, "SAVE10", 0).await;
     send(
         c.post(format!("{base}/cart/items")).bearer_auth(&ann),
         Some(json!({ "product_id": mug, "quantity": 1 })),
@@ -363,12 +351,8 @@ async fn cart_journey(base: &str, db: &str) {
         Some(json!({ "shipping_address": address, "payment_method": "card" })),
     )
     .await;
-    assert_eq!(
-        (twice.status, twice.body["code"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_coupon")),
-        "{}",
-        twice.body
-    );
+    assert_eq!(twice.status, 202, "{}", twice.body);
+    assert_eq!(twice.body["discount"], usd(125));
 
     let cleared = send(c.delete(format!("{base}/cart")).bearer_auth(&ann), None).await;
     assert_eq!(cleared.status, 200, "{}", cleared.body);

@@ -1,11 +1,14 @@
-//! The `carts` read model: `carts`, `cart_items`, and the `coupons` whose terms let a cart
-//! show its discount (money as minor units plus currency); lines saved for later
-//! (`cart_saved_items`) and live share links by their token's hash (`cart_shares`).
+//! The `carts` read model: `carts`, `cart_items`, the `coupons` whose terms let a cart
+//! show its discount and whose use staff list (`coupon_redemptions`), each product's
+//! category (`product_categories`, for coupons scoped to categories), lines saved for later
+//! (`cart_saved_items`) and live share links by their token's hash (`cart_shares`). Money
+//! is minor units plus currency.
 //!
 //! Totals are recomputed from the stored lines after every change of a cart, so applying an
 //! event twice (the runner's checkpoint prevents it, a rebuild relies on it) leaves the same
-//! numbers. The discount is a preview: it follows the coupon's kind, amount, minimum order
-//! and whether it is still active, not its validity window, which depends on the clock;
+//! numbers. The discount is a preview: it follows the coupon's kind, amount, minimum order,
+//! scope and whether it is still active, not its validity window, which depends on the
+//! clock, nor its limits;
 //! checkout redeems the coupon against the write side and prices the order afresh.
 //!
 //! Sums saturate at the bounds of `bigint` instead of failing: the rules keep every total
@@ -17,7 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
 use domain::cart::{CartEvent, CartLine};
-use domain::coupon::{preview_discount, CouponDiscount, CouponEvent};
+use domain::coupon::{preview_discount, CouponDiscount, CouponEvent, CouponTerms};
 use domain::money::{Currency, Money};
 use domain::value::Quantity;
 use sqlx::PgConnection;
@@ -106,7 +109,7 @@ async fn set_quantity(
 }
 
 /// A coupon row: kind, basis points, amount, currency, minimum order and its currency,
-/// active.
+/// active, and its scope (products, categories).
 type CouponRow = (
     String,
     Option<i32>,
@@ -115,23 +118,32 @@ type CouponRow = (
     Option<i64>,
     Option<String>,
     bool,
+    Vec<Uuid>,
+    Vec<Uuid>,
 );
 
-/// What the coupon `code` would take off `subtotal` now, by the domain's preview rule (the
-/// one command answers use too); zero when the coupon is unknown.
+/// What the coupon `code` would take off the cart `cart_id` of `subtotal` now, by the
+/// domain's preview rule (the one command answers use too): the minimum against the
+/// whole subtotal, the discount on the lines in the coupon's scope (a line is in it by
+/// its product, or by the category `product_categories` files the product in); zero when
+/// the coupon is unknown.
 async fn discount_preview(
     tx: &mut PgConnection,
+    cart_id: Uuid,
     code: &str,
     subtotal: Money,
 ) -> Result<i64, sqlx::Error> {
     let row: Option<CouponRow> = sqlx::query_as(
-        "select kind, basis_points, amount, currency, min_order, min_order_currency, active
+        "select kind, basis_points, amount, currency, min_order, min_order_currency, active,
+                product_ids, category_ids
            from coupons where code = $1",
     )
     .bind(code)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((kind, bp, amount, currency, min_order, min_currency, active)) = row else {
+    let Some((kind, bp, amount, currency, min_order, min_currency, active, products, categories)) =
+        row
+    else {
         return Ok(0);
     };
     let currency_of = |c: &Option<String>| c.as_deref().and_then(|c| Currency::parse(c).ok());
@@ -150,7 +162,24 @@ async fn discount_preview(
         },
         _ => return Ok(0),
     };
-    Ok(preview_discount(&discount, min_order, active, subtotal).amount)
+    let in_scope: i64 = if products.is_empty() && categories.is_empty() {
+        subtotal.amount
+    } else {
+        sqlx::query_scalar(
+            "select least(greatest(coalesce(sum(i.subtotal), 0), -9223372036854775808),
+                          9223372036854775807)::bigint
+               from cart_items i left join product_categories p using (product_id)
+              where i.cart_id = $1
+                and (i.product_id = any($2) or p.category_id = any($3))",
+        )
+        .bind(cart_id)
+        .bind(&products)
+        .bind(&categories)
+        .fetch_one(&mut *tx)
+        .await?
+    };
+    let in_scope = Money::new(in_scope, subtotal.currency);
+    Ok(preview_discount(&discount, min_order, active, subtotal, in_scope).amount)
 }
 
 /// Brings the cart's currency, totals and item count in line with its lines and coupon.
@@ -181,7 +210,7 @@ async fn recompute(
     };
     let discount = match (&currency, &coupon) {
         (Some(c), Some(code)) => match Currency::parse(c.trim()) {
-            Ok(c) => discount_preview(tx, code, Money::new(subtotal, c)).await?,
+            Ok(c) => discount_preview(tx, cart_id, code, Money::new(subtotal, c)).await?,
             Err(_) => 0,
         },
         _ => 0,
@@ -453,67 +482,220 @@ async fn unsave_line(
     Ok(())
 }
 
+/// The coupon's row from its terms: inserted when created, replaced when updated.
+async fn upsert_coupon(
+    tx: &mut PgConnection,
+    coupon_id: Uuid,
+    terms: &CouponTerms,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (kind, bp, amount) = match terms.discount {
+        CouponDiscount::Percent { basis_points } => ("percent", Some(basis_points as i32), None),
+        CouponDiscount::Fixed { amount } => ("fixed", None, Some(amount)),
+    };
+    let limit = |n: Option<u32>| n.map(|n| i32::try_from(n).unwrap_or(i32::MAX));
+    let products: Vec<Uuid> = terms
+        .scope
+        .product_ids
+        .iter()
+        .map(|p| p.as_uuid())
+        .collect();
+    let categories: Vec<Uuid> = terms
+        .scope
+        .category_ids
+        .iter()
+        .map(|c| c.as_uuid())
+        .collect();
+    sqlx::query(
+        "insert into coupons (code, coupon_id, kind, basis_points, amount, currency, min_order,
+             min_order_currency, valid_from, valid_until, active, max_uses, max_uses_per_customer,
+             product_ids, category_ids, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true, $11, $12, $13, $14, $15, $15)
+         on conflict (code) do update set coupon_id = excluded.coupon_id, kind = excluded.kind,
+             basis_points = excluded.basis_points, amount = excluded.amount,
+             currency = excluded.currency, min_order = excluded.min_order,
+             min_order_currency = excluded.min_order_currency,
+             valid_from = excluded.valid_from, valid_until = excluded.valid_until,
+             max_uses = excluded.max_uses, max_uses_per_customer = excluded.max_uses_per_customer,
+             product_ids = excluded.product_ids, category_ids = excluded.category_ids,
+             updated_at = excluded.updated_at",
+    )
+    .bind(&terms.code)
+    .bind(coupon_id)
+    .bind(kind)
+    .bind(bp)
+    .bind(amount.map(|m| m.amount))
+    .bind(amount.map(|m| m.currency.as_str().to_owned()))
+    .bind(terms.min_order.map(|m| m.amount))
+    .bind(terms.min_order.map(|m| m.currency.as_str().to_owned()))
+    .bind(terms.valid_from)
+    .bind(terms.valid_until)
+    .bind(limit(terms.max_uses))
+    .bind(limit(terms.max_uses_per_customer))
+    .bind(&products)
+    .bind(&categories)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Counts the coupon's uses again from its redemptions, so a replayed event changes
+/// nothing.
+async fn recount_uses(
+    tx: &mut PgConnection,
+    coupon_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update coupons set uses = (select count(*) from coupon_redemptions where coupon_id = $1),
+                updated_at = greatest(updated_at, $2)
+          where coupon_id = $1",
+    )
+    .bind(coupon_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 async fn apply_coupon(
     tx: &mut PgConnection,
     event: &RecordedEvent,
     coupon_id: Uuid,
 ) -> Result<(), ProjectionError> {
     let e = decode::<CouponEvent>(event)?;
+    let at = event_time(event);
+    let set_active = |active: bool| {
+        sqlx::query_scalar(
+            "update coupons set active = $2, updated_at = greatest(updated_at, $3)
+              where coupon_id = $1 returning code",
+        )
+        .bind(coupon_id)
+        .bind(active)
+        .bind(at)
+    };
     let code: Option<String> = match e {
         CouponEvent::CouponCreated { terms, .. } => {
-            let (kind, bp, amount) = match terms.discount {
-                CouponDiscount::Percent { basis_points } => {
-                    ("percent", Some(basis_points as i32), None)
-                }
-                CouponDiscount::Fixed { amount } => ("fixed", None, Some(amount)),
-            };
-            sqlx::query(
-                "insert into coupons (code, coupon_id, kind, basis_points, amount, currency, min_order,
-                     min_order_currency, valid_from, valid_until, active)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
-                 on conflict (code) do update set coupon_id = excluded.coupon_id, kind = excluded.kind,
-                     basis_points = excluded.basis_points, amount = excluded.amount,
-                     currency = excluded.currency, min_order = excluded.min_order,
-                     min_order_currency = excluded.min_order_currency,
-                     valid_from = excluded.valid_from, valid_until = excluded.valid_until, active = true",
-            )
-            .bind(&terms.code)
-            .bind(coupon_id)
-            .bind(kind)
-            .bind(bp)
-            .bind(amount.map(|m| m.amount))
-            .bind(amount.map(|m| m.currency.as_str().to_owned()))
-            .bind(terms.min_order.map(|m| m.amount))
-            .bind(terms.min_order.map(|m| m.currency.as_str().to_owned()))
-            .bind(terms.valid_from)
-            .bind(terms.valid_until)
-            .execute(&mut *tx)
-            .await?;
+            // A rebuild meets the code's first coupon again: the created row starts active.
+            upsert_coupon(tx, coupon_id, &terms, at).await?;
+            sqlx::query("update coupons set active = true where code = $1")
+                .bind(&terms.code)
+                .execute(&mut *tx)
+                .await?;
             Some(terms.code)
         }
-        CouponEvent::CouponDeactivated {} => {
-            sqlx::query_scalar(
-                "update coupons set active = false where coupon_id = $1 returning code",
+        CouponEvent::CouponUpdated { terms } => {
+            upsert_coupon(tx, coupon_id, &terms, at).await?;
+            Some(terms.code)
+        }
+        CouponEvent::CouponDeactivated {} => set_active(false).fetch_optional(&mut *tx).await?,
+        CouponEvent::CouponReactivated {} => set_active(true).fetch_optional(&mut *tx).await?,
+        // Redemptions change what a coupon may still do at checkout, not what it takes off.
+        CouponEvent::CouponRedeemed {
+            customer,
+            order_id,
+            discount,
+            at: redeemed_at,
+        } => {
+            sqlx::query(
+                "insert into coupon_redemptions
+                     (coupon_id, order_id, customer_id, discount, currency, redeemed_at)
+                 values ($1, $2, $3, $4, $5, $6) on conflict do nothing",
             )
             .bind(coupon_id)
-            .fetch_optional(&mut *tx)
-            .await?
+            .bind(order_id.as_uuid())
+            .bind(customer.as_uuid())
+            .bind(discount.amount)
+            .bind(discount.currency.as_str())
+            .bind(redeemed_at)
+            .execute(&mut *tx)
+            .await?;
+            recount_uses(tx, coupon_id, at).await?;
+            None
         }
-        // Redemptions change what a coupon may still do at checkout, not what it takes off.
-        CouponEvent::CouponRedeemed { .. } | CouponEvent::CouponRedemptionReleased { .. } => None,
+        CouponEvent::CouponRedemptionReleased { order_id, .. } => {
+            sqlx::query("delete from coupon_redemptions where coupon_id = $1 and order_id = $2")
+                .bind(coupon_id)
+                .bind(order_id.as_uuid())
+                .execute(&mut *tx)
+                .await?;
+            recount_uses(tx, coupon_id, at).await?;
+            None
+        }
     };
     if let Some(code) = code {
         // Carts that already carry the code show the coupon's new effect.
-        let carts: Vec<Uuid> =
-            sqlx::query_scalar("select cart_id from carts where coupon_code = $1")
-                .bind(&code)
-                .fetch_all(&mut *tx)
-                .await?;
-        let at = event_time(event);
-        for cart_id in carts {
-            recompute(tx, cart_id, at).await?;
-        }
+        recompute_carts(
+            tx,
+            "select cart_id from carts where coupon_code = $1",
+            &code,
+            at,
+        )
+        .await?;
     }
+    Ok(())
+}
+
+/// Recomputes every cart `select` (one text or uuid parameter) names.
+async fn recompute_carts<T>(
+    tx: &mut PgConnection,
+    select: &'static str,
+    param: T,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error>
+where
+    T: for<'q> sqlx::Encode<'q, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    let carts: Vec<Uuid> = sqlx::query_scalar(select)
+        .bind(param)
+        .fetch_all(&mut *tx)
+        .await?;
+    for cart_id in carts {
+        recompute(tx, cart_id, at).await?;
+    }
+    Ok(())
+}
+
+/// A product's category, from `ProductCreated` and a `ProductUpdated` that moves it.
+/// Read from the event's data rather than decoded whole: the carts need one field of the
+/// catalog's events, and should not stop at catalog events they do not know.
+async fn apply_product(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    product_id: Uuid,
+) -> Result<(), ProjectionError> {
+    if !matches!(
+        event.event_type.as_str(),
+        "ProductCreated" | "ProductUpdated"
+    ) {
+        return Ok(());
+    }
+    let Some(category_id) = event
+        .data
+        .get("category_id")
+        .and_then(|c| c.as_str())
+        .and_then(|c| Uuid::parse_str(c).ok())
+    else {
+        return Ok(());
+    };
+    sqlx::query(
+        "insert into product_categories (product_id, category_id) values ($1, $2)
+         on conflict (product_id) do update set category_id = excluded.category_id",
+    )
+    .bind(product_id)
+    .bind(category_id)
+    .execute(&mut *tx)
+    .await?;
+    // Carts holding the product under a coupon may now see another discount.
+    recompute_carts(
+        tx,
+        "select distinct c.cart_id from carts c join cart_items i using (cart_id)
+          where i.product_id = $1 and c.coupon_code is not null",
+        product_id,
+        event_time(event),
+    )
+    .await?;
     Ok(())
 }
 
@@ -528,7 +710,7 @@ impl Projection for CartsProjection {
     }
 
     fn wants(&self, event: &RecordedEvent) -> bool {
-        matches!(event.category(), "cart" | "coupon")
+        matches!(event.category(), "cart" | "coupon" | "product")
     }
 
     fn tables(&self) -> &'static str {
@@ -553,6 +735,10 @@ impl Projection for CartsProjection {
             },
             "coupon" => match id("coupon-") {
                 Some(coupon_id) => apply_coupon(tx, event, coupon_id).await,
+                None => Ok(()),
+            },
+            "product" => match id("product-") {
+                Some(product_id) => apply_product(tx, event, product_id).await,
                 None => Ok(()),
             },
             _ => Ok(()),

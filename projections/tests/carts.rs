@@ -146,6 +146,7 @@ async fn a_cart_shows_lines_totals_and_its_coupon(pool: PgPool) {
                 max_uses: None,
                 max_uses_per_customer: None,
                 min_order: Some(Money::new(5_000, Currency::USD)),
+                scope: Default::default(),
             },
         },
     )
@@ -432,4 +433,155 @@ async fn saved_lines_shares_copies_and_expiry(pool: PgPool) {
     .await
     .unwrap();
     assert!(check.matches(), "{check:?}");
+}
+
+/// A coupon scoped to a category previews its share of that category's lines only (the
+/// product's category from the catalog's events); redemptions and releases count its
+/// uses; new terms, deactivation and reactivation reach the row and the carts carrying
+/// it; a batch delivered twice changes nothing.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_scoped_coupon_previews_its_lines_and_counts_its_uses(pool: PgPool) {
+    use domain::catalog::{CreateProduct, Product, ProductCommand};
+    use domain::coupon::{CouponLine, CouponScope};
+    use domain::id::{CategoryId, UserId};
+
+    let mut shop = Shop::new(pool.clone());
+    let products: CommandHandler<Product> = CommandHandler::new(shop.store.clone(), 10);
+    let shoes = CategoryId::new(Uuid::new_v4());
+    let (boot, book) = (Uuid::new_v4(), Uuid::new_v4());
+    for (id, category, sku) in [
+        (boot, shoes, "BOOT-1"),
+        (book, CategoryId::new(Uuid::new_v4()), "BOOK-1"),
+    ] {
+        let create = CreateProduct {
+            product_id: ProductId::new(id),
+            sku: Sku::parse(sku).unwrap(),
+            name: sku.into(),
+            slug: domain::value::Slug::from_name(sku).unwrap(),
+            description: None,
+            category_id: category,
+            price: Money::new(1_000, Currency::USD),
+            attributes: Default::default(),
+            vendor_id: None,
+            publish: true,
+            at: Utc::now(),
+        };
+        let handled = products
+            .handle(
+                &CommandHandler::<Product>::stream_id(id),
+                ProductCommand::Create(Box::new(create)),
+                meta(None),
+            )
+            .await
+            .unwrap();
+        shop.appended += handled.events.len();
+    }
+    let coupon = Uuid::new_v4();
+    let terms = CouponTerms {
+        code: "SHOES".into(),
+        discount: CouponDiscount::Percent {
+            basis_points: 1_000,
+        },
+        valid_from: None,
+        valid_until: None,
+        max_uses: Some(5),
+        max_uses_per_customer: None,
+        min_order: None,
+        scope: CouponScope {
+            product_ids: vec![],
+            category_ids: vec![shoes],
+        },
+    };
+    shop.coupon(
+        coupon,
+        CouponCommand::Create {
+            coupon_id: CouponId::new(coupon),
+            terms: terms.clone(),
+        },
+    )
+    .await;
+    let user = Uuid::new_v4();
+    for command in [
+        CartCommand::AddItem {
+            line: line(boot, "BOOT-1", 2, 3_000),
+            at: Utc::now(),
+        },
+        CartCommand::AddItem {
+            line: line(book, "BOOK-1", 1, 6_000),
+            at: Utc::now(),
+        },
+        CartCommand::ApplyCoupon {
+            code: "SHOES".into(),
+        },
+    ] {
+        shop.cart(user, Some(user), command).await;
+    }
+    shop.project().await;
+    assert_eq!(
+        shop.totals(user).await,
+        (12_000, 600, 11_400, 3, Some("SHOES".into())),
+        "a tenth of the boots only"
+    );
+
+    let redeem = |order: u128| CouponCommand::Redeem {
+        customer: UserId::new(Uuid::from_u128(order)),
+        order_id: OrderId::new(Uuid::from_u128(order)),
+        lines: vec![CouponLine {
+            product_id: ProductId::new(boot),
+            category_id: Some(shoes),
+            subtotal: Money::new(3_000, Currency::USD),
+        }],
+        at: Utc::now(),
+    };
+    shop.coupon(coupon, redeem(1)).await;
+    shop.coupon(coupon, redeem(2)).await;
+    shop.coupon(
+        coupon,
+        CouponCommand::ReleaseRedemption {
+            order_id: OrderId::new(Uuid::from_u128(1)),
+        },
+    )
+    .await;
+    shop.coupon(
+        coupon,
+        CouponCommand::Update {
+            terms: CouponTerms {
+                scope: CouponScope::default(),
+                ..terms
+            },
+        },
+    )
+    .await;
+    shop.coupon(coupon, CouponCommand::Deactivate).await;
+    shop.project().await;
+    let row: (i32, bool, Vec<Uuid>, Option<i32>) = sqlx::query_as(
+        "select uses, active, category_ids, max_uses from carts.coupons where code = 'SHOES'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(row, (1, false, vec![], Some(5)));
+    assert_eq!(
+        shop.totals(user).await.1,
+        0,
+        "a deactivated coupon previews nothing"
+    );
+    shop.coupon(coupon, CouponCommand::Reactivate).await;
+    shop.project().await;
+    assert_eq!(
+        shop.totals(user).await.1,
+        1_200,
+        "reactivated, without a scope: a tenth of every line"
+    );
+    // The whole log again: nothing changes.
+    let events = all_events(&*shop.store, shop.appended).await;
+    shop.runner.apply_batch(&events).await.unwrap();
+    let redeemed: Vec<Uuid> =
+        sqlx::query_scalar("select order_id from carts.coupon_redemptions where coupon_id = $1")
+            .bind(coupon)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(redeemed, vec![Uuid::from_u128(2)]);
+    assert_eq!(shop.totals(user).await.1, 1_200);
 }

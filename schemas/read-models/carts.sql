@@ -45,8 +45,10 @@ create table cart_items (
     primary key (cart_id, item_id)
 );
 
--- What a coupon takes off, kept so a cart's discount can be shown without asking the write
--- side. `kind` is `percent` (`basis_points`, 1,000 = 10%) or `fixed` (`amount`).
+-- Every coupon with its terms, kept so a cart's discount can be shown without asking the
+-- write side, and with its use so far for staff's list. `kind` is `percent`
+-- (`basis_points`, 1,000 = 10%) or `fixed` (`amount`). Empty `product_ids` and
+-- `category_ids`: the coupon applies to every line.
 create table coupons (
     code          text primary key,
     coupon_id     uuid not null,
@@ -58,7 +60,36 @@ create table coupons (
     min_order_currency char(3),
     valid_from    timestamptz,
     valid_until   timestamptz,
-    active        boolean not null
+    active        boolean not null,
+    max_uses      integer,
+    max_uses_per_customer integer,
+    product_ids   uuid[] not null default '{}',
+    category_ids  uuid[] not null default '{}',
+    -- Orders that use the coupon now: redeemed and not given back by a cancellation.
+    uses          integer not null default 0,
+    created_at    timestamptz not null,
+    updated_at    timestamptz not null
+);
+
+create unique index coupons_coupon_idx on coupons (coupon_id);
+
+-- One row per order that uses a coupon now; a cancelled order's row is deleted when its
+-- redemption is given back.
+create table coupon_redemptions (
+    coupon_id   uuid not null,
+    order_id    uuid not null,
+    customer_id uuid not null,
+    discount    bigint not null,
+    currency    char(3) not null,
+    redeemed_at timestamptz not null,
+    primary key (coupon_id, order_id)
+);
+
+-- Each product's category, from the catalog's events, so a coupon scoped to categories
+-- can preview its discount on the lines filed there.
+create table product_categories (
+    product_id  uuid primary key,
+    category_id uuid not null
 );
 
 -- Lines saved for later: out of the cart, its totals and checkout, until moved back.

@@ -1,5 +1,6 @@
 //! Checking the cart out: every line priced afresh from the catalog, the coupon redeemed
-//! (its limits and window are checked then), the order placed, the cart emptied.
+//! (its limits, window, minimum and scope are checked then; a coupon that would take
+//! nothing off is refused, not used), the order placed, the cart emptied.
 //!
 //! The order and the coupon are two aggregates, so no one transaction covers both: when
 //! the order cannot be placed after the coupon was redeemed, the redemption is released,
@@ -7,7 +8,7 @@
 //! checkout saga takes over from the placed order (stock, payment, expiry).
 
 use domain::cart::{Cart, CartCommand, CartError};
-use domain::coupon::{Coupon, CouponCommand, CouponEvent};
+use domain::coupon::{Coupon, CouponCommand, CouponError, CouponEvent, CouponLine};
 use domain::id::{OrderId, ProductId};
 use domain::money::Money;
 use domain::order::{Order, OrderLine};
@@ -37,12 +38,14 @@ fn coupon_refused(message: impl ToString) -> CartUseCaseError {
     }
 }
 
-/// The cart's lines at the catalog's prices now, and their subtotal.
+/// The cart's lines at the catalog's prices now, their subtotal, and the lines as a
+/// coupon's scope sees them (with each product's category).
 async fn price_lines(
     handlers: &Handlers,
     cart: &domain::cart::CartState,
-) -> Result<(Vec<OrderLine>, Money), CartUseCaseError> {
+) -> Result<(Vec<OrderLine>, Money, Vec<CouponLine>), CartUseCaseError> {
     let mut lines = Vec::with_capacity(cart.lines.len());
+    let mut categories = Vec::with_capacity(cart.lines.len());
     for (i, l) in cart.lines.values().enumerate() {
         let p = product_on_sale(handlers, l.product_id.as_uuid())
             .await
@@ -53,6 +56,7 @@ async fn price_lines(
                     "no such product on sale",
                 )
             })?;
+        categories.push(p.category_id);
         lines.push(OrderLine {
             product_id: ProductId::new(p.product_id.as_uuid()),
             sku: p.sku,
@@ -67,12 +71,22 @@ async fn price_lines(
     // The catalog's prices may have risen since the lines were added: the bounds are
     // checked again, naming the line that crosses them.
     let mut subtotal = Money::zero(currency);
-    for (i, l) in lines.iter().enumerate() {
+    let mut coupon_lines = Vec::with_capacity(lines.len());
+    for (i, (l, category_id)) in lines.iter().zip(categories).enumerate() {
         subtotal = add_line(subtotal, l.unit_price, l.quantity).map_err(|(field, message)| {
             CartUseCaseError::invalid(format!("items[{i}].{field}"), message)
         })?;
+        coupon_lines.push(CouponLine {
+            product_id: l.product_id,
+            category_id: Some(category_id),
+            // Within the subtotal's bounds, checked just above.
+            subtotal: l
+                .unit_price
+                .checked_mul(l.quantity)
+                .unwrap_or(Money::zero(currency)),
+        });
     }
-    Ok((lines, subtotal))
+    Ok((lines, subtotal, coupon_lines))
 }
 
 /// Turns `user_id`'s cart into an order. Answers the order, `pending`.
@@ -93,7 +107,7 @@ pub async fn check_out(
         return Err(CartUseCaseError::Rejected(CartError::Empty));
     }
     // The cart's prices were a snapshot; the order takes the catalog's prices now.
-    let (lines, subtotal) = price_lines(handlers, &cart).await?;
+    let (lines, subtotal, coupon_lines) = price_lines(handlers, &cart).await?;
 
     let order_id = Uuid::new_v4();
     let mut positions = Vec::new();
@@ -110,7 +124,7 @@ pub async fn check_out(
             let redeem = CouponCommand::Redeem {
                 customer: user_id.into(),
                 order_id: OrderId::new(order_id),
-                subtotal,
+                lines: coupon_lines,
                 at: meta.occurred_at,
             };
             let handled = handlers
@@ -118,6 +132,11 @@ pub async fn check_out(
                 .handle(&stream, redeem, step(&meta, "redeem-coupon"))
                 .await
                 .map_err(|e| match e {
+                    CommandError::Rejected(
+                        e @ (CouponError::NotApplicable(_) | CouponError::BelowMinimumOrder(_)),
+                    ) => CartUseCaseError::CouponNotApplicable {
+                        message: e.to_string(),
+                    },
                     CommandError::Rejected(e) => coupon_refused(e),
                     CommandError::Store(e) => CartUseCaseError::Store(e),
                     other => CartUseCaseError::Failed(other.to_string()),

@@ -1,32 +1,24 @@
-//! A coupon by its code: the code's `unique` stream names the coupon, whose state the
-//! write side holds.
+//! A coupon by its code, for the cart's use cases: `crate::coupons` finds it, and a failure
+//! to read it is the cart's error.
 
-use domain::coupon::{Coupon, CouponState};
+use domain::coupon::CouponState;
 use uuid::Uuid;
 
 use super::error::CartUseCaseError;
-use crate::handler::CommandHandler;
+use crate::coupons::CouponsError;
 use crate::handlers::Handlers;
-use crate::unique::Kind;
 
-/// Whose `unique` streams map a coupon code to its coupon (`crate::unique`).
-pub const COUPON_CODE_KIND: Kind = Kind::public("coupon_code");
+pub use crate::coupons::COUPON_CODE_KIND;
 
 /// The coupon `code` names, with its id, if it exists.
 pub async fn coupon_by_code(
     handlers: &Handlers,
     code: &str,
 ) -> Result<Option<(Uuid, CouponState)>, CartUseCaseError> {
-    let Some(id) = crate::unique::owner_of(handlers, COUPON_CODE_KIND, code)
+    crate::coupons::coupon_by_code(handlers, code)
         .await
-        .map_err(CartUseCaseError::Store)?
-    else {
-        return Ok(None);
-    };
-    let (s, _) = handlers
-        .coupons
-        .load(&CommandHandler::<Coupon>::stream_id(id))
-        .await
-        .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
-    Ok(s.terms.is_some().then_some((id, s)))
+        .map_err(|e| match e {
+            CouponsError::Store(e) => CartUseCaseError::Store(e),
+            other => CartUseCaseError::Failed(other.to_string()),
+        })
 }

@@ -26,6 +26,11 @@ pub enum CartUseCaseError {
         field: &'static str,
         message: String,
     },
+    /// The coupon would take nothing off the order (no line in its scope, below its
+    /// minimum, another currency), so it is not used: the customer removes it or changes
+    /// the cart.
+    #[error("{message}")]
+    CouponNotApplicable { message: String },
     /// Checkout could not place the order.
     #[error(transparent)]
     Order(OrdersError),

@@ -2,6 +2,7 @@
 //! command id of each step of a flow that sends several commands.
 
 use domain::cart::{Cart, CartState};
+use domain::id::ProductId;
 use domain::money::{Currency, Money};
 use uuid::Uuid;
 
@@ -102,17 +103,40 @@ pub async fn cart_now(
         discount: Money::zero(Currency::USD),
         position: positions.iter().flatten().max().copied(),
     };
-    let subtotal = outcome
-        .cart
-        .subtotal()
-        .unwrap_or(Money::zero(outcome.currency()));
+    let currency = outcome.currency();
     // A coupon that cannot be read now shows no discount; checkout asks again anyway.
     let coupon = match &outcome.cart.coupon {
         Some(code) => coupon_by_code(handlers, code).await.ok().flatten(),
         None => None,
     };
-    outcome.discount = coupon.map_or(Money::zero(subtotal.currency), |(_, c)| c.preview(subtotal));
+    outcome.discount = Money::zero(currency);
+    if let Some((_, c)) = coupon {
+        let scope = c
+            .terms
+            .as_ref()
+            .map(|t| t.scope.clone())
+            .unwrap_or_default();
+        if let Ok(lines) =
+            crate::coupons::coupon_lines(handlers, &scope, &cart_lines(&outcome.cart)).await
+        {
+            outcome.discount = c.preview(&lines, currency);
+        }
+    }
     Ok(outcome)
+}
+
+/// Each line's product and subtotal (saturating: the cart's bounds keep it far below).
+pub fn cart_lines(cart: &CartState) -> Vec<(ProductId, Money)> {
+    cart.lines
+        .values()
+        .map(|l| {
+            let amount = l
+                .unit_price
+                .amount
+                .saturating_mul(i64::from(l.quantity.get()));
+            (l.product_id, Money::new(amount, l.unit_price.currency))
+        })
+        .collect()
 }
 
 /// The metadata of one step of a flow of several commands: its own command id, derived

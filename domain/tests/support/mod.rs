@@ -200,7 +200,7 @@ pub fn payment_command() -> impl Strategy<Value = PaymentCommand> {
 
 use domain::cart::{CartCommand, CartLine};
 use domain::catalog::{CategoryCommand, CreateProduct, Image, ProductCommand, Variant};
-use domain::coupon::{CouponCommand, CouponDiscount, CouponTerms};
+use domain::coupon::{CouponCommand, CouponDiscount, CouponLine, CouponScope, CouponTerms};
 use domain::id::{
     AddressId, CartId, CartItemId, CategoryId, CouponId, CredentialId, ImageId, VariantId,
 };
@@ -460,18 +460,40 @@ pub fn coupon_command() -> impl Strategy<Value = CouponCommand> {
                 max_uses: Some(4),
                 max_uses_per_customer: Some(2),
                 min_order: Some(usd(1000)),
+                scope: Default::default(),
             },
         }),
         (customer, order.clone(), 0i64..5000).prop_map(|(customer, order_id, s)| {
             CouponCommand::Redeem {
                 customer,
                 order_id,
-                subtotal: usd(s),
+                lines: vec![CouponLine {
+                    product_id: ProductId::new(uuid(131)),
+                    category_id: None,
+                    subtotal: usd(s),
+                }],
                 at: at(),
             }
         }),
         order.prop_map(|order_id| CouponCommand::ReleaseRedemption { order_id }),
         Just(CouponCommand::Deactivate),
+        // New terms: a scope naming the redeemed product, or one naming another only.
+        any::<bool>().prop_map(|covered| CouponCommand::Update {
+            terms: CouponTerms {
+                code: "SAVE10".into(),
+                discount: CouponDiscount::Fixed { amount: usd(300) },
+                valid_from: None,
+                valid_until: None,
+                max_uses: Some(3),
+                max_uses_per_customer: None,
+                min_order: None,
+                scope: CouponScope {
+                    product_ids: vec![ProductId::new(uuid(if covered { 131 } else { 132 }))],
+                    category_ids: vec![CategoryId::new(uuid(133))],
+                },
+            },
+        }),
+        Just(CouponCommand::Reactivate),
     ]
 }
 

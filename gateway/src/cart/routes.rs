@@ -110,6 +110,11 @@ impl From<CartUseCaseError> for ApiError {
                 detail: message.clone(),
                 errors: vec![FieldError::new(field, message)],
             },
+            CartUseCaseError::CouponNotApplicable { message } => ApiError::UnprocessableEntity {
+                code: "coupon_not_applicable",
+                detail: message.clone(),
+                errors: vec![FieldError::new("coupon", message)],
+            },
             CartUseCaseError::Order(e) => e.into(),
             CartUseCaseError::Store(e) => e.into(),
             CartUseCaseError::Failed(cause) => ApiError::internal(cause),
@@ -402,7 +407,7 @@ struct CheckoutBody {
     request_body = CheckoutBody,
     responses(
         (status = 202, description = "The order, as `GET /orders/{id}` answers it; `Location` names it", body = OrderView),
-        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, a line past the bounds of money (`items[i].quantity`), or a coupon refused (`invalid_coupon`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, a line past the bounds of money (`items[i].quantity`), or a coupon refused (`invalid_coupon`: inactive, outside its window, past its limits), or a coupon that would take nothing off (`coupon_not_applicable`: below its minimum, no line in its scope), which is then not used", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn checkout(

@@ -192,6 +192,21 @@ const ROUTES: &[Route] = &[
         "/api/v1/users/{id}/addresses/{address_id}",
         &[400, 401, 404, 409],
     ),
+    // coupons (docs/api.md § Coupons), staff only
+    secured("post", "/api/v1/coupons", &[400, 401, 403, 409, 422]),
+    secured("get", "/api/v1/coupons", &[400, 401, 403, 422, 503]),
+    secured("get", "/api/v1/coupons/{code}", &[400, 401, 403, 404, 503]),
+    secured("put", "/api/v1/coupons/{code}", &[400, 401, 403, 404, 422]),
+    secured(
+        "post",
+        "/api/v1/coupons/{code}/deactivate",
+        &[401, 403, 404],
+    ),
+    secured(
+        "post",
+        "/api/v1/coupons/{code}/reactivate",
+        &[401, 403, 404],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

@@ -39,7 +39,8 @@ impl Application {
             CommandHandler::new(store.clone(), STATE_CACHE_CAPACITY),
             CommandHandler::new(store, STATE_CACHE_CAPACITY),
             state.config.reservation_ttl,
-        );
+        )
+        .releasing_coupons(state.handlers.clone());
         let expiry = saga.clone();
         let (handlers, pool) = (state.handlers.clone(), state.pool.clone());
         let (cart_ttl, cart_every) = (state.config.cart_ttl(), state.config.cart_expiry_interval);
