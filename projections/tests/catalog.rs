@@ -127,6 +127,7 @@ impl Shop {
                     attributes,
                     vendor_id: draft.then(|| UserId::new(Uuid::new_v4())),
                     publish: !draft,
+                    seo: Default::default(),
                     at: Utc::now(),
                 })),
                 meta(),
@@ -328,8 +329,14 @@ async fn products_fill_the_category_tree(pool: PgPool) {
     shop.product_command(a, ProductCommand::Archive { at: Utc::now() })
         .await;
     // Running (with its one product) moves from Shoes to the root level; Bags is renamed.
-    shop.category_command(running, CategoryCommand::Move { parent_id: None })
-        .await;
+    shop.category_command(
+        running,
+        CategoryCommand::Move {
+            parent_id: None,
+            ancestors: vec![],
+        },
+    )
+    .await;
     shop.category_command(
         bags,
         CategoryCommand::Rename {
@@ -662,6 +669,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
         cats[4],
         CategoryCommand::Move {
             parent_id: Some(CategoryId::new(cats[2])),
+            ancestors: vec![CategoryId::new(cats[2])],
         },
     )
     .await;
