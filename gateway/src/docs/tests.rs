@@ -74,7 +74,7 @@ const ROUTES: &[Route] = &[
     secured("post", "/api/v1/products", &[400, 401, 403, 409, 422]),
     r("get", "/api/v1/products", &[400, 403, 503]),
     r("get", "/api/v1/products/search", &[400]),
-    r("get", "/api/v1/products/{id}", &[308, 404]),
+    r("get", "/api/v1/products/{id}", &[404]),
     secured(
         "put",
         "/api/v1/products/{id}",
