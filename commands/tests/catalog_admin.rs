@@ -1,6 +1,6 @@
 //! The catalog's administration use cases against the real PostgreSQL store: a variant's
-//! SKU is claimed across products and variants and given back on removal, its opening
-//! stock is received into its SKU, a new slug keeps the old one claimed, a refused change
+//! SKU is claimed across products and variants and given back on removal (once its stock
+//! is counted out), its opening stock is received into its SKU, a new slug keeps the old one claimed, a refused change
 //! writes nothing, and a category move walks the tree to refuse cycles.
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use commands::catalog::{
 };
 use commands::handler::{Actor, CommandMeta};
 use commands::handlers::Handlers;
+use commands::inventory::{adjust_stock, StockAdjustment};
 use commands::store::postgres::PgEventStore;
 use commands::store::EventStore;
 use commands::unique;
@@ -130,6 +131,19 @@ async fn a_variants_sku_is_claimed_across_the_catalog_and_freed_on_removal(pool:
     }
     assert_eq!(events(&pool).await, before, "refusals append nothing");
 
+    // Its units would go with the SKU to the next owner: counted out first.
+    let stocked = remove_variant(&h, a, red.variant.variant_id, Seller::Staff, &meta()).await;
+    assert!(
+        matches!(&stocked, Err(ChangeProductError::VariantHasStock { sku }) if sku == "LAMP-A-RED"),
+        "{stocked:?}"
+    );
+    let counted = StockAdjustment {
+        sku: Sku::parse("LAMP-A-RED").unwrap(),
+        delta: -7,
+        reason: "recount".into(),
+        warehouse: None,
+    };
+    adjust_stock(&h, counted, &meta()).await.unwrap();
     remove_variant(&h, a, red.variant.variant_id, Seller::Staff, &meta())
         .await
         .unwrap();

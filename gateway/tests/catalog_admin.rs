@@ -388,6 +388,18 @@ async fn variants_have_their_own_sku_price_attributes_and_stock() {
 
         let r = s.call("DELETE", &one, &bob, None).await;
         assert_eq!(r.status, 403);
+        let r = s.call("DELETE", &one, &ann, None).await;
+        assert_eq!(r.status, 409, "units on hand: {}", r.body);
+        assert_eq!(r.body["code"], "variant_has_stock");
+        let r = s
+            .call(
+                "POST",
+                "/inventory/LAMP-1-RED/adjust",
+                &s.admin,
+                Some(json!({ "delta": -12, "reason": "recount" })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
         let removed = s.call("DELETE", &one, &ann, None).await;
         assert_eq!(removed.status, 204);
         let r = s.call("DELETE", &one, &ann, None).await;

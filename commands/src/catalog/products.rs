@@ -103,6 +103,10 @@ pub enum ChangeProductError {
     SkuTaken { sku: String },
     #[error("{slug:?} is already used")]
     SlugTaken { slug: String },
+    /// A variant whose SKU still has stock on hand or reserved: removing it would give the
+    /// SKU, and its units, to whoever claims it next.
+    #[error("variant {sku} has stock; adjust it to 0 first")]
+    VariantHasStock { sku: String },
     /// The product aggregate refuses it (archived, a price in another currency, a bad field).
     #[error(transparent)]
     Rejected(CatalogError),

@@ -146,7 +146,8 @@ pub async fn update_variant(
 }
 
 /// Removes a variant as `seller` and gives its SKU back, so that another item may take
-/// it. The SKU's stock stays in the inventory, under the SKU.
+/// it. A variant with stock on hand or reserved is refused: its units would go with the
+/// SKU to its next owner.
 #[tracing::instrument(skip_all, fields(product_id = %id, %variant_id))]
 pub async fn remove_variant(
     h: &Handlers,
@@ -155,7 +156,18 @@ pub async fn remove_variant(
     seller: Seller,
     meta: &CommandMeta,
 ) -> Result<Option<Position>, ChangeProductError> {
-    owned(h, id, seller).await?;
+    let product = owned(h, id, seller).await?;
+    if let Some(v) = product.variants.iter().find(|v| v.variant_id == variant_id) {
+        let (stock, _) = h
+            .inventory
+            .load(&CommandHandler::<Inventory>::stream_id(&v.sku))
+            .await?;
+        if stock.on_hand_total() > 0 || stock.reserved() > 0 {
+            return Err(ChangeProductError::VariantHasStock {
+                sku: v.sku.as_str().to_owned(),
+            });
+        }
+    }
     let command = ProductCommand::RemoveVariant {
         variant_id,
         at: meta.occurred_at,

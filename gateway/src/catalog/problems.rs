@@ -89,6 +89,9 @@ impl From<ChangeProductError> for ApiError {
             e @ ChangeProductError::SlugTaken { .. } => {
                 ApiError::conflict("slug_taken", e.to_string())
             }
+            e @ ChangeProductError::VariantHasStock { .. } => {
+                ApiError::conflict("variant_has_stock", e.to_string())
+            }
             ChangeProductError::Rejected(e) => catalog_rule(e),
             ChangeProductError::Store(e) => e.into(),
             ChangeProductError::Failed(e) => ApiError::internal(e),

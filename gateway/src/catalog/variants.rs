@@ -178,8 +178,8 @@ async fn update_variant(
     ))
 }
 
-/// Removes a variant (staff; a vendor their own products); its SKU is free again. The
-/// SKU's stock stays in the inventory.
+/// Removes a variant (staff; a vendor their own products); its SKU is free again. A
+/// variant with stock on hand or reserved is refused: adjust its stock to 0 first.
 #[utoipa::path(
     delete,
     path = "/api/v1/products/{id}/variants/{variant_id}",
@@ -195,6 +195,7 @@ async fn update_variant(
         (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product, or no such variant of it", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`variant_has_stock`: its SKU has stock on hand or reserved", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn remove_variant(

@@ -120,7 +120,7 @@ const ROUTES: &[Route] = &[
     secured(
         "delete",
         "/api/v1/products/{id}/variants/{variant_id}",
-        &[400, 401, 403, 404],
+        &[400, 401, 403, 404, 409],
     ),
     secured("get", "/api/v1/inventory", &[400, 403]),
     secured("get", "/api/v1/inventory/{sku}", &[400, 401, 403, 404]),
