@@ -1,6 +1,9 @@
 //! A product's life on the write side: created with its SKU and slug claimed (both given
 //! back if the product is refused), changed and archived by staff or by the vendor who
-//! sells it, and given variants whose SKUs are claimed like the product's own.
+//! sells it, and given variants whose SKUs are claimed like the product's own. A change
+//! of several fields is rehearsed on the loaded state before its first command is
+//! appended; a new slug is claimed for the product and the old one stays its own, so the
+//! old address keeps redirecting.
 
 use domain::aggregate::Aggregate;
 use domain::catalog::{
