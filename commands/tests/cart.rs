@@ -50,6 +50,7 @@ async fn product(handlers: &Handlers, sku: &str, price: i64) -> Uuid {
         attributes: Default::default(),
         vendor_id: None,
         publish: true,
+        seo: Default::default(),
         at: Utc::now(),
     };
     handlers

@@ -64,6 +64,7 @@ fn product(category_id: CategoryId, sku: &str, name: &str, seller: Seller) -> Ne
         price: Money::new(19_999, Currency::USD),
         attributes: Map::new(),
         seller,
+        seo: Default::default(),
     }
 }
 

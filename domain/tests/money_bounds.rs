@@ -42,6 +42,7 @@ fn create_product(price: i64) -> ProductCommand {
         attributes: serde_json::Map::new(),
         vendor_id: None,
         publish: true,
+        seo: Default::default(),
         at: at(),
     }))
 }

@@ -124,6 +124,7 @@ fn create_product(publish: bool) -> ProductCommand {
         attributes: serde_json::Map::new(),
         vendor_id: None,
         publish,
+        seo: Default::default(),
         at: at(),
     }))
 }
@@ -535,6 +536,8 @@ fn a_vendor_changes_only_their_own_products() {
         status: ProductStatus::Draft,
         variants: vec![],
         images: vec![],
+        seo: Default::default(),
+        old_slugs: vec![],
     };
     let anns = owned_by(Some(ann));
     assert!(Seller::Staff.may_change(&anns) && Seller::Vendor(ann).may_change(&anns));

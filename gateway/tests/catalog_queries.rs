@@ -534,6 +534,7 @@ async fn drafts(base: &str, url: &str) {
                 attributes: Default::default(),
                 vendor_id: Some(UserId::new(vendor)),
                 publish: false,
+                seo: Default::default(),
                 at: Utc::now(),
             })),
             CommandMeta::new(

@@ -156,6 +156,18 @@ async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), Pr
         CategoryEvent::CategoryMoved { parent_id } => {
             moved(tx, event, id, parent_id.map(|p| p.as_uuid()), at).await?;
         }
+        CategoryEvent::CategorySlugChanged { to, .. } => {
+            sqlx::query(
+                "update categories set slug = $2, version = $3, updated_at = $4
+                  where category_id = $1",
+            )
+            .bind(id)
+            .bind(to.as_str())
+            .bind(revision(event))
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -183,8 +195,9 @@ async fn moved(
             .await?
             .ok_or_else(|| ProjectionError::event(event, "the new parent does not exist"))?,
     };
-    // The write side refuses only a category as its own parent; a move under one of its
-    // own descendants would detach a loop from the tree, so it is parked, not applied.
+    // The write side refuses a move under the category's own descendants (it walks the
+    // new parent's ancestors), but events from before it did may say otherwise: such a
+    // move would detach a loop from the tree, so it is parked, not applied.
     if new_path.contains(&id) {
         return Err(ProjectionError::event(
             event,
@@ -408,6 +421,96 @@ async fn product(
             .bind(image.position as i32)
             .bind(version)
             .bind(event_time(event))
+            .execute(&mut *tx)
+            .await?;
+        }
+        ProductEvent::ProductSubmittedForReview { at } => {
+            set_status(tx, id, "pending_review", version, at).await?;
+        }
+        ProductEvent::ProductUnpublished { at } => {
+            set_status(tx, id, "draft", version, at).await?;
+        }
+        ProductEvent::VariantUpdated {
+            variant_id,
+            name,
+            price,
+            attributes,
+            at,
+        } => {
+            sqlx::query(
+                "with v as (
+                     update variants set name = coalesce($3, name),
+                         price = coalesce($4, price), currency = coalesce($5, currency),
+                         attributes = coalesce($6, attributes)
+                      where variant_id = $1 and product_id = $2)
+                 update products set version = $7, updated_at = $8 where product_id = $2",
+            )
+            .bind(variant_id.as_uuid())
+            .bind(id)
+            .bind(&name)
+            .bind(price.map(|p| p.amount))
+            .bind(price.map(|p| p.currency.as_str().to_owned()))
+            .bind(attributes.map(serde_json::Value::Object))
+            .bind(version)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ProductEvent::VariantRemoved {
+            variant_id,
+            sku,
+            at,
+        } => {
+            // The SKU's stock stays, no longer the product's: it leaves the product's sums.
+            sqlx::query(
+                "with v as (delete from variants where variant_id = $1 and product_id = $2),
+                 s as (
+                     update stock set product_id = null, variant_id = null
+                      where sku = $3 and variant_id = $1)
+                 update products set version = $4, updated_at = $5 where product_id = $2",
+            )
+            .bind(variant_id.as_uuid())
+            .bind(id)
+            .bind(sku.as_str())
+            .bind(version)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ProductEvent::ProductSlugChanged { from, to, at } => {
+            sqlx::query(
+                "with old as (
+                     insert into product_redirects (slug, product_id, changed_at)
+                     values ($2, $1, $5)
+                     on conflict (slug) do update set product_id = excluded.product_id,
+                         changed_at = excluded.changed_at),
+                 back as (delete from product_redirects where slug = $3)
+                 update products set slug = $3, version = $4, updated_at = $5
+                  where product_id = $1",
+            )
+            .bind(id)
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .bind(version)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        ProductEvent::ProductSeoChanged {
+            meta_title,
+            meta_description,
+            at,
+        } => {
+            sqlx::query(
+                "update products set meta_title = $2, meta_description = $3, version = $4,
+                     updated_at = $5
+                  where product_id = $1",
+            )
+            .bind(id)
+            .bind(&meta_title)
+            .bind(&meta_description)
+            .bind(version)
+            .bind(at)
             .execute(&mut *tx)
             .await?;
         }

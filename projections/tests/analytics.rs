@@ -114,6 +114,7 @@ impl Shop {
             attributes: Default::default(),
             vendor_id: None,
             publish: true,
+            seo: Default::default(),
             at: Utc::now(),
         };
         let handled = self

@@ -127,6 +127,7 @@ impl Shop {
                     attributes,
                     vendor_id: draft.then(|| UserId::new(Uuid::new_v4())),
                     publish: !draft,
+                    seo: Default::default(),
                     at: Utc::now(),
                 })),
                 meta(),
@@ -328,8 +329,14 @@ async fn products_fill_the_category_tree(pool: PgPool) {
     shop.product_command(a, ProductCommand::Archive { at: Utc::now() })
         .await;
     // Running (with its one product) moves from Shoes to the root level; Bags is renamed.
-    shop.category_command(running, CategoryCommand::Move { parent_id: None })
-        .await;
+    shop.category_command(
+        running,
+        CategoryCommand::Move {
+            parent_id: None,
+            ancestors: vec![],
+        },
+    )
+    .await;
     shop.category_command(
         bags,
         CategoryCommand::Rename {
@@ -559,6 +566,7 @@ async fn dump(pool: &PgPool, schema: &str) -> Vec<String> {
         "images",
         "price_changes",
         "stock",
+        "product_redirects",
     ] {
         let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select t::text from {schema}.{table} t order by 1"
@@ -628,11 +636,12 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
             }
             if i % 6 == 0 {
                 let variant = format!("{sku}-XL");
+                let variant_id = VariantId::new(Uuid::new_v4());
                 shop.receive(&variant, 3).await;
                 shop.product_command(
                     id,
                     ProductCommand::AddVariant(Variant {
-                        variant_id: VariantId::new(Uuid::new_v4()),
+                        variant_id,
                         sku: Sku::parse(&variant).unwrap(),
                         name: "XL".into(),
                         price: Money::new(2000, Currency::USD),
@@ -642,6 +651,61 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
                 .await;
                 shop.reserve(&variant, OrderId::new(Uuid::new_v4()), 1)
                     .await;
+                shop.product_command(
+                    id,
+                    ProductCommand::UpdateVariant {
+                        variant_id,
+                        name: Some("Extra large".into()),
+                        price: Some(Money::new(2100, Currency::USD)),
+                        attributes: None,
+                        at: Utc::now(),
+                    },
+                )
+                .await;
+                if i % 12 == 0 {
+                    shop.product_command(
+                        id,
+                        ProductCommand::RemoveVariant {
+                            variant_id,
+                            at: Utc::now(),
+                        },
+                    )
+                    .await;
+                }
+            }
+            // Issue 21: a vendor's review, unpublishing, a new slug and SEO texts.
+            if i % 7 == 0 {
+                shop.product_command(id, ProductCommand::SubmitForReview { at: Utc::now() })
+                    .await;
+                if i % 14 == 0 {
+                    shop.product_command(id, ProductCommand::Publish { at: Utc::now() })
+                        .await;
+                }
+            }
+            if i % 9 == 2 {
+                shop.product_command(id, ProductCommand::Unpublish { at: Utc::now() })
+                    .await;
+            }
+            if i % 8 == 3 {
+                for slug in [format!("item-{i}-new"), format!("item-{i}-newer")] {
+                    shop.product_command(
+                        id,
+                        ProductCommand::ChangeSlug {
+                            slug: Slug::parse(&slug).unwrap(),
+                            at: Utc::now(),
+                        },
+                    )
+                    .await;
+                }
+                shop.product_command(
+                    id,
+                    ProductCommand::ChangeSeo {
+                        meta_title: Some(format!("Item {i}")),
+                        meta_description: Some("A thing.".into()),
+                        at: Utc::now(),
+                    },
+                )
+                .await;
             }
             shop.product_command(
                 id,
@@ -662,6 +726,14 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
         cats[4],
         CategoryCommand::Move {
             parent_id: Some(CategoryId::new(cats[2])),
+            ancestors: vec![CategoryId::new(cats[2])],
+        },
+    )
+    .await;
+    shop.category_command(
+        cats[5],
+        CategoryCommand::ChangeSlug {
+            slug: Slug::parse("dept-four-renamed").unwrap(),
         },
     )
     .await;

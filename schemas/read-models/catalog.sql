@@ -51,7 +51,10 @@ create table products (
     created_at     timestamptz not null,
     updated_at     timestamptz not null,
     published_at   timestamptz,
-    archived_at    timestamptz
+    archived_at    timestamptz,
+    -- SEO texts; null when not set.
+    meta_title       text,
+    meta_description text
 );
 
 create index products_status_created_idx on products (status, created_at desc, product_id);
@@ -115,6 +118,16 @@ create table images (
 );
 
 create index images_product_idx on images (product_id, position, image_id);
+
+-- A product's former slugs: each still names the product (the write side keeps it
+-- claimed), and a lookup by it redirects to the product's current slug.
+create table product_redirects (
+    slug        text primary key,
+    product_id  uuid not null,
+    changed_at  timestamptz not null
+);
+
+create index product_redirects_product_idx on product_redirects (product_id);
 
 -- Every price change, for analysts (the current price is on `products`).
 create table price_changes (

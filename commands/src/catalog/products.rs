@@ -1,9 +1,14 @@
 //! A product's life on the write side: created with its SKU and slug claimed (both given
 //! back if the product is refused), changed and archived by staff or by the vendor who
-//! sells it, and given variants whose SKUs are claimed like the product's own.
+//! sells it, and given variants whose SKUs are claimed like the product's own. A change
+//! of several fields is rehearsed on the loaded state before its first command is
+//! appended; a new slug is claimed for the product and the old one stays its own, so the
+//! old address keeps redirecting.
 
+use domain::aggregate::Aggregate;
 use domain::catalog::{
-    CatalogError, Category, CreateProduct, Product, ProductCommand, ProductRecord, Seller, Variant,
+    CatalogError, Category, CreateProduct, Product, ProductCommand, ProductRecord, ProductState,
+    Seller, Seo, Variant,
 };
 use domain::id::{CategoryId, ProductId};
 use domain::inventory::{Inventory, InventoryError, InventoryState};
@@ -32,6 +37,8 @@ pub struct NewProduct {
     pub price: Money,
     pub attributes: Map<String, Value>,
     pub seller: Seller,
+    /// The SEO title and description; blank or absent: not set.
+    pub seo: Seo,
 }
 
 /// The fields of a product to change; `None` leaves one as it is.
@@ -44,6 +51,12 @@ pub struct ProductChange {
     pub price: Option<Money>,
     /// Replaces the attributes.
     pub attributes: Option<Map<String, Value>>,
+    /// A new canonical slug; the old one stays the product's and redirects.
+    pub slug: Option<Slug>,
+    /// A blank text clears it.
+    pub meta_title: Option<String>,
+    /// A blank text clears it.
+    pub meta_description: Option<String>,
 }
 
 /// The product as the use case left it, with the stock of its SKU.
@@ -91,6 +104,12 @@ pub enum ChangeProductError {
     NotOwner,
     #[error("{sku:?} is already used")]
     SkuTaken { sku: String },
+    #[error("{slug:?} is already used")]
+    SlugTaken { slug: String },
+    /// A variant whose SKU still has stock on hand or reserved: removing it would give the
+    /// SKU, and its units, to whoever claims it next.
+    #[error("variant {sku} has stock; adjust it to 0 first")]
+    VariantHasStock { sku: String },
     /// The product aggregate refuses it (archived, a price in another currency, a bad field).
     #[error(transparent)]
     Rejected(CatalogError),
@@ -140,12 +159,12 @@ impl From<CommandError<InventoryError>> for ChangeProductError {
     }
 }
 
-fn product_stream(id: ProductId) -> String {
+pub(super) fn product_stream(id: ProductId) -> String {
     CommandHandler::<Product>::stream_id(id)
 }
 
 /// The product and its SKU's stock as they stand now.
-async fn decided<E>(
+pub(super) async fn decided<E>(
     h: &Handlers,
     id: ProductId,
     appended: u64,
@@ -232,6 +251,7 @@ pub async fn create_product(
         attributes: new.attributes,
         vendor_id: new.seller.vendor(),
         publish: new.seller.publishes(),
+        seo: new.seo,
         at: meta.occurred_at,
     }));
     let handled = match h
@@ -264,17 +284,41 @@ fn claim_failed(e: UniqueError) -> CreateProductError {
 }
 
 /// The product `seller` may change: it exists, and a vendor sells it themselves.
-async fn owned(
+pub(super) async fn owned(
     h: &Handlers,
     id: ProductId,
     seller: Seller,
 ) -> Result<ProductRecord, ChangeProductError> {
-    let (p, _) = h.products.load(&product_stream(id)).await?;
-    let p = p.created.ok_or(ChangeProductError::NotFound)?;
-    if !seller.may_change(&p) {
+    owned_state(h, id, seller)
+        .await?
+        .created
+        .ok_or(ChangeProductError::NotFound)
+}
+
+/// [`owned`], as the aggregate's state, for use cases that rehearse their commands.
+async fn owned_state(
+    h: &Handlers,
+    id: ProductId,
+    seller: Seller,
+) -> Result<ProductState, ChangeProductError> {
+    let (s, _) = h.products.load(&product_stream(id)).await?;
+    let p = s.created.as_ref().ok_or(ChangeProductError::NotFound)?;
+    if !seller.may_change(p) {
         return Err(ChangeProductError::NotOwner);
     }
-    Ok(p)
+    Ok(s)
+}
+
+/// Decides `commands` one after the other on `state` without appending anything: a
+/// request made of several commands is refused whole, before its first is written, when
+/// the rules refuse any of them.
+fn rehearse(mut state: ProductState, commands: &[ProductCommand]) -> Result<(), CatalogError> {
+    for c in commands {
+        for e in Product::decide(&state, c)? {
+            state = Product::evolve(state, &e);
+        }
+    }
+    Ok(())
 }
 
 /// Changes a product's fields and price, as `seller` (staff, or the vendor who sells it).
@@ -286,37 +330,85 @@ pub async fn update_product(
     seller: Seller,
     meta: &CommandMeta,
 ) -> Result<ProductDecided, ChangeProductError> {
-    owned(h, id, seller).await?;
+    let state = owned_state(h, id, seller).await?;
     let stream = product_stream(id);
-    let mut appended = 0;
-    let mut last: Option<Handled<_>> = None;
+    let at = meta.occurred_at;
+    // Each command of the request, with the name its id is derived from: a second command
+    // of one request has its own id and the same correlation.
+    let mut commands: Vec<(&[u8], ProductCommand)> = Vec::new();
     if change.name.is_some()
         || change.description.is_some()
         || change.category_id.is_some()
         || change.attributes.is_some()
     {
-        let command = ProductCommand::Update {
-            name: change.name,
-            description: change.description,
-            category_id: change.category_id,
-            attributes: change.attributes,
-            at: meta.occurred_at,
-        };
-        let handled = h.products.handle(&stream, command, meta.clone()).await?;
-        appended += handled.events.len() as u64;
-        last = Some(handled);
+        commands.push((
+            b"update",
+            ProductCommand::Update {
+                name: change.name,
+                description: change.description,
+                category_id: change.category_id,
+                attributes: change.attributes,
+                at,
+            },
+        ));
     }
     if let Some(price) = change.price {
-        // A second command of the same request: its own id, the same correlation.
-        let mut price_meta = meta.clone();
-        price_meta.command_id = Uuid::new_v5(&meta.command_id, b"price");
-        let command = ProductCommand::ChangePrice {
-            price,
-            at: meta.occurred_at,
-        };
-        let handled = h.products.handle(&stream, command, price_meta).await?;
-        appended += handled.events.len() as u64;
-        last = Some(handled);
+        commands.push((b"price", ProductCommand::ChangePrice { price, at }));
+    }
+    if change.meta_title.is_some() || change.meta_description.is_some() {
+        commands.push((
+            b"seo",
+            ProductCommand::ChangeSeo {
+                meta_title: change.meta_title,
+                meta_description: change.meta_description,
+                at,
+            },
+        ));
+    }
+    let new_slug = change
+        .slug
+        .filter(|s| state.created.as_ref().is_some_and(|p| p.slug != *s));
+    if let Some(slug) = &new_slug {
+        commands.push((
+            b"slug",
+            ProductCommand::ChangeSlug {
+                slug: slug.clone(),
+                at,
+            },
+        ));
+    }
+    let all: Vec<ProductCommand> = commands.iter().map(|(_, c)| c.clone()).collect();
+    rehearse(state, &all).map_err(ChangeProductError::Rejected)?;
+    // The new slug is the product's before it is used; a slug it had before is its own
+    // still, and claimed again without a write.
+    let owner = id.as_uuid();
+    let claims: Vec<Claim> = match &new_slug {
+        Some(slug) => vec![claims::claim(h, PRODUCT_SLUG, slug.as_str(), owner, meta)
+            .await
+            .map_err(|e| match e {
+                UniqueError::Taken { key, .. } => ChangeProductError::SlugTaken { slug: key },
+                UniqueError::Store(e) => ChangeProductError::Store(e),
+                other => ChangeProductError::Failed(other.to_string()),
+            })?],
+        None => vec![],
+    };
+    let mut appended = claims::appended(&claims);
+    let mut last: Option<Handled<_>> = None;
+    for (name, command) in commands {
+        let mut command_meta = meta.clone();
+        if name != b"update" {
+            command_meta.command_id = Uuid::new_v5(&meta.command_id, name);
+        }
+        match h.products.handle(&stream, command, command_meta).await {
+            Ok(handled) => {
+                appended += handled.events.len() as u64;
+                last = Some(handled);
+            }
+            Err(e) => {
+                claims::release(h, &claims, owner, meta).await;
+                return Err(e.into());
+            }
+        }
     }
     // The answer's position is the last command's, as the route always answered it.
     let position = last.and_then(|l| l.position);

@@ -6,7 +6,7 @@ use crate::aggregate::{Aggregate, Upcast};
 use crate::id::CategoryId;
 use crate::value::Slug;
 
-use super::rules::{name_ok, CatalogError};
+use super::rules::{name_ok, CatalogError, MAX_CATEGORY_DEPTH};
 
 pub struct Category;
 
@@ -21,8 +21,17 @@ pub enum CategoryCommand {
     Rename {
         name: String,
     },
+    /// Files the category under `parent_id` (the root when `None`). `ancestors` is the
+    /// new parent's path as the use case walked it from the category streams: the parent
+    /// itself first, then its parent, up to a root. The move is refused when the category
+    /// is on that path (a cycle) or the path is longer than the tree may be deep.
     Move {
         parent_id: Option<CategoryId>,
+        ancestors: Vec<CategoryId>,
+    },
+    /// Gives the category another slug (claimed by the use case).
+    ChangeSlug {
+        slug: Slug,
     },
 }
 
@@ -40,12 +49,17 @@ pub enum CategoryEvent {
     CategoryMoved {
         parent_id: Option<CategoryId>,
     },
+    CategorySlugChanged {
+        from: Slug,
+        to: Slug,
+    },
 }
 
 crate::domain_event!(CategoryEvent {
     CategoryCreated,
     CategoryRenamed,
-    CategoryMoved
+    CategoryMoved,
+    CategorySlugChanged
 });
 impl Upcast for CategoryEvent {}
 
@@ -97,14 +111,38 @@ impl Aggregate for Category {
                     vec![CategoryEvent::CategoryRenamed { name }]
                 })
             }
-            CategoryCommand::Move { parent_id } => {
+            CategoryCommand::Move {
+                parent_id,
+                ancestors,
+            } => {
                 let id = s.category_id.ok_or(CatalogError::NotCreated)?;
                 if *parent_id == Some(id) {
                     return Err(CatalogError::OwnParent);
                 }
+                if let Some(parent) = parent_id {
+                    if ancestors.contains(&id) {
+                        return Err(CatalogError::Cycle(*parent));
+                    }
+                }
+                if ancestors.len() >= MAX_CATEGORY_DEPTH {
+                    return Err(CatalogError::TooDeep);
+                }
+                if *parent_id == s.parent_id {
+                    return Ok(vec![]);
+                }
                 Ok(vec![CategoryEvent::CategoryMoved {
                     parent_id: *parent_id,
                 }])
+            }
+            CategoryCommand::ChangeSlug { slug } => {
+                s.category_id.ok_or(CatalogError::NotCreated)?;
+                Ok(match &s.slug {
+                    Some(old) if old == slug => vec![],
+                    old => vec![CategoryEvent::CategorySlugChanged {
+                        from: old.clone().unwrap_or_else(|| slug.clone()),
+                        to: slug.clone(),
+                    }],
+                })
             }
         }
     }
@@ -124,6 +162,7 @@ impl Aggregate for Category {
             }
             CategoryEvent::CategoryRenamed { name } => s.name = name.clone(),
             CategoryEvent::CategoryMoved { parent_id } => s.parent_id = *parent_id,
+            CategoryEvent::CategorySlugChanged { to, .. } => s.slug = Some(to.clone()),
         }
         s
     }

@@ -10,8 +10,8 @@ use crate::money::Money;
 use crate::value::{line, Sku, Slug};
 
 use super::rules::{
-    attributes_ok, description_ok, name_ok, price_ok, CatalogError, MAX_ALT, MAX_IMAGES,
-    MAX_VARIANTS,
+    attributes_ok, description_ok, meta_ok, name_ok, price_ok, url_ok, CatalogError, MAX_ALT,
+    MAX_IMAGES, MAX_IMAGE_POSITION, MAX_META_DESCRIPTION, MAX_META_TITLE, MAX_VARIANTS,
 };
 
 pub struct Product;
@@ -37,6 +37,15 @@ impl Seller {
         self == Seller::Staff
     }
 
+    /// What publishing asks for, by who asks: staff put a product on sale (approving a
+    /// vendor's submission); a vendor submits their draft for staff's review.
+    pub fn publish(self, at: DateTime<Utc>) -> ProductCommand {
+        match self {
+            Seller::Staff => ProductCommand::Publish { at },
+            Seller::Vendor(_) => ProductCommand::SubmitForReview { at },
+        }
+    }
+
     /// Staff may change any product; a vendor only their own.
     pub fn may_change(self, product: &ProductRecord) -> bool {
         match self {
@@ -49,9 +58,33 @@ impl Seller {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProductStatus {
+    /// Off sale: being written, taken off sale, or (later) sent back by review.
     Draft,
+    /// A vendor's draft submitted for staff's review; off sale until staff publish it.
+    PendingReview,
+    /// On sale.
     Active,
+    /// Off sale for good.
     Archived,
+}
+
+impl ProductStatus {
+    /// The name the read model and the API use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProductStatus::Draft => "draft",
+            ProductStatus::PendingReview => "pending_review",
+            ProductStatus::Active => "active",
+            ProductStatus::Archived => "archived",
+        }
+    }
+}
+
+/// What search engines are told about a product besides its slug; `None` when not set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seo {
+    pub meta_title: Option<String>,
+    pub meta_description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -85,6 +118,7 @@ pub struct CreateProduct {
     pub vendor_id: Option<UserId>,
     /// Staff create products live; a vendor's start as drafts.
     pub publish: bool,
+    pub seo: Seo,
     pub at: DateTime<Utc>,
 }
 
@@ -102,6 +136,7 @@ pub enum ProductCommand {
         price: Money,
         at: DateTime<Utc>,
     },
+    /// Staff's publish: a draft, or a vendor's submission, goes on sale.
     Publish {
         at: DateTime<Utc>,
     },
@@ -112,6 +147,39 @@ pub enum ProductCommand {
     AddImage(Image),
     RemoveImage {
         image_id: ImageId,
+    },
+    /// A vendor's publish: their draft waits for staff's review.
+    SubmitForReview {
+        at: DateTime<Utc>,
+    },
+    /// Takes a product off sale (or out of review) back to a draft.
+    Unpublish {
+        at: DateTime<Utc>,
+    },
+    /// Changes a variant's name, price (the product's currency) or attributes; `None`
+    /// leaves one as it is.
+    UpdateVariant {
+        variant_id: VariantId,
+        name: Option<String>,
+        price: Option<Money>,
+        attributes: Option<Map<String, Value>>,
+        at: DateTime<Utc>,
+    },
+    RemoveVariant {
+        variant_id: VariantId,
+        at: DateTime<Utc>,
+    },
+    /// A new canonical slug (claimed by the use case); the old one keeps redirecting.
+    ChangeSlug {
+        slug: Slug,
+        at: DateTime<Utc>,
+    },
+    /// Sets the SEO title and description: `None` leaves one as it is, a blank text
+    /// clears it.
+    ChangeSeo {
+        meta_title: Option<String>,
+        meta_description: Option<String>,
+        at: DateTime<Utc>,
     },
 }
 
@@ -156,6 +224,38 @@ pub enum ProductEvent {
     ImageRemoved {
         image_id: ImageId,
     },
+    ProductSubmittedForReview {
+        at: DateTime<Utc>,
+    },
+    ProductUnpublished {
+        at: DateTime<Utc>,
+    },
+    /// Only the fields that changed are set.
+    VariantUpdated {
+        variant_id: VariantId,
+        name: Option<String>,
+        price: Option<Money>,
+        attributes: Option<Map<String, Value>>,
+        at: DateTime<Utc>,
+    },
+    /// Names the SKU, which the use case gives back and the read models detach.
+    VariantRemoved {
+        variant_id: VariantId,
+        sku: Sku,
+        at: DateTime<Utc>,
+    },
+    /// `from` stays the product's: it redirects to `to`.
+    ProductSlugChanged {
+        from: Slug,
+        to: Slug,
+        at: DateTime<Utc>,
+    },
+    /// The SEO title and description after the change (`None`: not set).
+    ProductSeoChanged {
+        meta_title: Option<String>,
+        meta_description: Option<String>,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(ProductEvent {
@@ -167,6 +267,12 @@ crate::domain_event!(ProductEvent {
     VariantAdded,
     ImageAdded,
     ImageRemoved,
+    ProductSubmittedForReview,
+    ProductUnpublished,
+    VariantUpdated,
+    VariantRemoved,
+    ProductSlugChanged,
+    ProductSeoChanged,
 });
 impl Upcast for ProductEvent {}
 
@@ -189,6 +295,9 @@ pub struct ProductRecord {
     pub status: ProductStatus,
     pub variants: Vec<Variant>,
     pub images: Vec<Image>,
+    pub seo: Seo,
+    /// Slugs the product had before: still its own (claimed), they redirect to `slug`.
+    pub old_slugs: Vec<Slug>,
 }
 
 impl Aggregate for Product {
@@ -208,6 +317,14 @@ impl Aggregate for Product {
             price_ok(&c.price)?;
             attributes_ok(&c.attributes)?;
             description_ok(c.description.as_ref())?;
+            let seo = Seo {
+                meta_title: meta_ok("meta_title", c.seo.meta_title.as_deref(), MAX_META_TITLE)?,
+                meta_description: meta_ok(
+                    "meta_description",
+                    c.seo.meta_description.as_deref(),
+                    MAX_META_DESCRIPTION,
+                )?,
+            };
             let mut events = vec![E::ProductCreated {
                 product_id: c.product_id,
                 sku: c.sku.clone(),
@@ -222,6 +339,15 @@ impl Aggregate for Product {
             }];
             if c.publish {
                 events.push(E::ProductPublished { at: c.at });
+            }
+            // After the publish: the read model writes a created-and-published product
+            // in one statement when the two are neighbours.
+            if seo != Seo::default() {
+                events.push(E::ProductSeoChanged {
+                    meta_title: seo.meta_title,
+                    meta_description: seo.meta_description,
+                    at: c.at,
+                });
             }
             return Ok(events);
         }
@@ -282,7 +408,22 @@ impl Aggregate for Product {
             C::Publish { at } => match p.status {
                 ProductStatus::Active => vec![],
                 ProductStatus::Archived => return Err(CatalogError::Archived),
-                ProductStatus::Draft => vec![E::ProductPublished { at: *at }],
+                ProductStatus::Draft | ProductStatus::PendingReview => {
+                    vec![E::ProductPublished { at: *at }]
+                }
+            },
+            C::SubmitForReview { at } => match p.status {
+                // Nothing to review: it waits already, or is on sale.
+                ProductStatus::PendingReview | ProductStatus::Active => vec![],
+                ProductStatus::Archived => return Err(CatalogError::Archived),
+                ProductStatus::Draft => vec![E::ProductSubmittedForReview { at: *at }],
+            },
+            C::Unpublish { at } => match p.status {
+                ProductStatus::Draft => vec![],
+                ProductStatus::Archived => return Err(CatalogError::Archived),
+                ProductStatus::Active | ProductStatus::PendingReview => {
+                    vec![E::ProductUnpublished { at: *at }]
+                }
             },
             C::Archive { at } => match p.status {
                 ProductStatus::Archived => vec![],
@@ -291,6 +432,7 @@ impl Aggregate for Product {
             C::AddVariant(v) => {
                 live()?;
                 price_ok(&v.price)?;
+                same_currency(p, &v.price)?;
                 attributes_ok(&v.attributes)?;
                 if p.variants.len() >= MAX_VARIANTS {
                     return Err(CatalogError::Invalid {
@@ -306,7 +448,7 @@ impl Aggregate for Product {
                     return Err(CatalogError::DuplicateVariant(v.sku.to_string()));
                 }
                 let mut v = v.clone();
-                v.name = name_ok("variant name", &v.name)?;
+                v.name = name_ok("name", &v.name)?;
                 vec![E::VariantAdded { variant: v }]
             }
             C::AddImage(image) => {
@@ -317,17 +459,11 @@ impl Aggregate for Product {
                         reason: format!("at most {MAX_IMAGES}"),
                     });
                 }
-                let url_ok = (image.url.starts_with("https://")
-                    || image.url.starts_with("http://"))
-                    && image.url.len() <= 2048
-                    && !image
-                        .url
-                        .chars()
-                        .any(|c| c.is_control() || c.is_whitespace());
-                if !url_ok {
+                url_ok(&image.url)?;
+                if image.position > MAX_IMAGE_POSITION {
                     return Err(CatalogError::Invalid {
-                        field: "url",
-                        reason: "must be an http(s) URL of at most 2048 characters".into(),
+                        field: "position",
+                        reason: format!("must be 0 to {MAX_IMAGE_POSITION}"),
                     });
                 }
                 if let Some(alt) = &image.alt {
@@ -347,6 +483,94 @@ impl Aggregate for Product {
                 vec![E::ImageRemoved {
                     image_id: *image_id,
                 }]
+            }
+            C::UpdateVariant {
+                variant_id,
+                name,
+                price,
+                attributes,
+                at,
+            } => {
+                live()?;
+                let v = p
+                    .variants
+                    .iter()
+                    .find(|v| v.variant_id == *variant_id)
+                    .ok_or(CatalogError::UnknownVariant(*variant_id))?;
+                let name = name
+                    .as_deref()
+                    .map(|n| name_ok("name", n))
+                    .transpose()?
+                    .filter(|n| *n != v.name);
+                if let Some(price) = price {
+                    price_ok(price)?;
+                    same_currency(p, price)?;
+                }
+                if let Some(a) = attributes {
+                    attributes_ok(a)?;
+                }
+                let price = price.filter(|x| *x != v.price);
+                let attributes = attributes.clone().filter(|a| *a != v.attributes);
+                if name.is_none() && price.is_none() && attributes.is_none() {
+                    return Ok(vec![]);
+                }
+                vec![E::VariantUpdated {
+                    variant_id: *variant_id,
+                    name,
+                    price,
+                    attributes,
+                    at: *at,
+                }]
+            }
+            C::RemoveVariant { variant_id, at } => {
+                let v = p
+                    .variants
+                    .iter()
+                    .find(|v| v.variant_id == *variant_id)
+                    .ok_or(CatalogError::UnknownVariant(*variant_id))?;
+                vec![E::VariantRemoved {
+                    variant_id: *variant_id,
+                    sku: v.sku.clone(),
+                    at: *at,
+                }]
+            }
+            C::ChangeSlug { slug, at } => {
+                live()?;
+                if *slug == p.slug {
+                    vec![]
+                } else {
+                    vec![E::ProductSlugChanged {
+                        from: p.slug.clone(),
+                        to: slug.clone(),
+                        at: *at,
+                    }]
+                }
+            }
+            C::ChangeSeo {
+                meta_title,
+                meta_description,
+                at,
+            } => {
+                live()?;
+                let seo = Seo {
+                    meta_title: match meta_title {
+                        Some(t) => meta_ok("meta_title", Some(t), MAX_META_TITLE)?,
+                        None => p.seo.meta_title.clone(),
+                    },
+                    meta_description: match meta_description {
+                        Some(d) => meta_ok("meta_description", Some(d), MAX_META_DESCRIPTION)?,
+                        None => p.seo.meta_description.clone(),
+                    },
+                };
+                if seo == p.seo {
+                    vec![]
+                } else {
+                    vec![E::ProductSeoChanged {
+                        meta_title: seo.meta_title,
+                        meta_description: seo.meta_description,
+                        at: *at,
+                    }]
+                }
             }
         })
     }
@@ -379,6 +603,8 @@ impl Aggregate for Product {
                 status: ProductStatus::Draft,
                 variants: vec![],
                 images: vec![],
+                seo: Seo::default(),
+                old_slugs: vec![],
             });
             return s;
         }
@@ -416,7 +642,60 @@ impl Aggregate for Product {
                 p.images.sort_by_key(|i| i.position);
             }
             E::ImageRemoved { image_id } => p.images.retain(|i| i.image_id != *image_id),
+            E::ProductSubmittedForReview { .. } => p.status = ProductStatus::PendingReview,
+            E::ProductUnpublished { .. } => p.status = ProductStatus::Draft,
+            E::VariantUpdated {
+                variant_id,
+                name,
+                price,
+                attributes,
+                ..
+            } => {
+                if let Some(v) = p.variants.iter_mut().find(|v| v.variant_id == *variant_id) {
+                    if let Some(n) = name {
+                        v.name = n.clone();
+                    }
+                    if let Some(x) = price {
+                        v.price = *x;
+                    }
+                    if let Some(a) = attributes {
+                        v.attributes = a.clone();
+                    }
+                }
+            }
+            E::VariantRemoved { variant_id, .. } => {
+                p.variants.retain(|v| v.variant_id != *variant_id)
+            }
+            E::ProductSlugChanged { from, to, .. } => {
+                p.old_slugs.retain(|s| s != to);
+                if !p.old_slugs.contains(from) {
+                    p.old_slugs.push(from.clone());
+                }
+                p.slug = to.clone();
+            }
+            E::ProductSeoChanged {
+                meta_title,
+                meta_description,
+                ..
+            } => {
+                p.seo = Seo {
+                    meta_title: meta_title.clone(),
+                    meta_description: meta_description.clone(),
+                }
+            }
         }
         s
+    }
+}
+
+/// A variant is priced in its product's currency: carts and orders add them up.
+fn same_currency(p: &ProductRecord, price: &Money) -> Result<(), CatalogError> {
+    if price.currency == p.price.currency {
+        Ok(())
+    } else {
+        Err(CatalogError::Invalid {
+            field: "price.currency",
+            reason: format!("must be the product's currency {}", p.price.currency),
+        })
     }
 }

@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::id::ImageId;
+use crate::id::{CategoryId, ImageId, VariantId};
 use crate::money::{Money, MoneyError};
-use crate::value::{line, paragraphs, InvalidValue};
+use crate::value::{line, optional_line, paragraphs, InvalidValue};
 
 pub const MAX_NAME: usize = 200;
 pub const MAX_DESCRIPTION: usize = 20_000;
@@ -16,6 +16,16 @@ pub const MAX_ATTRIBUTE_NAME: usize = 100;
 pub const MAX_ATTRIBUTE_VALUE: usize = 1_000;
 /// Longest alternative text of an image.
 pub const MAX_ALT: usize = 500;
+/// Highest position of an image among a product's images.
+pub const MAX_IMAGE_POSITION: u32 = 10_000;
+/// Longest image URL: until a file service exists, an image is a link.
+pub const MAX_URL: usize = 2048;
+/// Longest SEO title and description: search engines show less, shops write more.
+pub const MAX_META_TITLE: usize = 200;
+pub const MAX_META_DESCRIPTION: usize = 1_000;
+/// Deepest category tree a move may make: the write side walks a new parent's ancestors
+/// one stream at a time, so the walk, and the tree, is bounded.
+pub const MAX_CATEGORY_DEPTH: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CatalogError {
@@ -35,6 +45,14 @@ pub enum CatalogError {
     UnknownImage(ImageId),
     #[error("the price must use the product's currency {0}")]
     CurrencyChange(String),
+    #[error("no variant {0}")]
+    UnknownVariant(VariantId),
+    /// A move under the category itself or one of its descendants would detach a loop
+    /// from the tree.
+    #[error("category {0} is the category itself or one of its descendants")]
+    Cycle(CategoryId),
+    #[error("the tree would be deeper than {MAX_CATEGORY_DEPTH} levels")]
+    TooDeep,
 }
 
 impl From<InvalidValue> for CatalogError {
@@ -116,4 +134,29 @@ pub(super) fn attributes_ok(a: &Map<String, Value>) -> Result<(), CatalogError> 
         texts_ok(value)?;
     }
     Ok(())
+}
+
+/// An image's URL: http or https, at most [`MAX_URL`] characters, no spaces or controls.
+pub(super) fn url_ok(url: &str) -> Result<(), CatalogError> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() > "https://".len()
+        && url.len() <= MAX_URL
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(())
+    } else {
+        Err(CatalogError::Invalid {
+            field: "url",
+            reason: format!("must be an http(s) URL of at most {MAX_URL} characters"),
+        })
+    }
+}
+
+/// An SEO title or description as sent: one line, bounded; blank clears it.
+pub(super) fn meta_ok(
+    field: &'static str,
+    raw: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, CatalogError> {
+    Ok(optional_line(field, raw, max)?)
 }

@@ -333,7 +333,14 @@ pub fn category_command() -> impl Strategy<Value = CategoryCommand> {
         prop_oneof![Just("Boots"), Just("Shoes")]
             .prop_map(|n| CategoryCommand::Rename { name: n.into() }),
         (0u128..3).prop_map(|i| CategoryCommand::Move {
-            parent_id: (i > 0).then(|| CategoryId::new(uuid(50 + i)))
+            parent_id: (i > 0).then(|| CategoryId::new(uuid(50 + i))),
+            ancestors: (1..=i)
+                .rev()
+                .map(|a| CategoryId::new(uuid(50 + a)))
+                .collect(),
+        }),
+        prop_oneof![Just("boots"), Just("shoes")].prop_map(|s| CategoryCommand::ChangeSlug {
+            slug: Slug::parse(s).unwrap()
         }),
     ]
 }
@@ -352,6 +359,7 @@ pub fn product_command() -> impl Strategy<Value = ProductCommand> {
             attributes: serde_json::Map::new(),
             vendor_id: None,
             publish,
+            seo: Default::default(),
             at: at(),
         }))),
         Just(ProductCommand::Update {
@@ -383,6 +391,32 @@ pub fn product_command() -> impl Strategy<Value = ProductCommand> {
                 position: 0
             })),
         image.prop_map(|image_id| ProductCommand::RemoveImage { image_id }),
+        Just(ProductCommand::SubmitForReview { at: at() }),
+        Just(ProductCommand::Unpublish { at: at() }),
+        (0u128..3, 1i64..9_999).prop_map(|(i, p)| ProductCommand::UpdateVariant {
+            variant_id: VariantId::new(uuid(80 + i)),
+            name: Some(format!("size {}", 50 + i)),
+            price: Some(usd(p)),
+            attributes: None,
+            at: at(),
+        }),
+        (0u128..3).prop_map(|i| ProductCommand::RemoveVariant {
+            variant_id: VariantId::new(uuid(80 + i)),
+            at: at(),
+        }),
+        prop_oneof![Just("red-shoe"), Just("crimson-shoe")].prop_map(|s| {
+            ProductCommand::ChangeSlug {
+                slug: Slug::parse(s).unwrap(),
+                at: at(),
+            }
+        }),
+        prop_oneof![Just(""), Just("Red shoes for running")].prop_map(|t| {
+            ProductCommand::ChangeSeo {
+                meta_title: Some(t.into()),
+                meta_description: None,
+                at: at(),
+            }
+        }),
     ]
 }
 

@@ -1,5 +1,5 @@
-//! `/categories`: creating a category (staff), and browsing the tree, one category, and
-//! the products filed in a category and below it (anyone).
+//! `/categories`: creating and changing a category (staff), and browsing the tree, one
+//! category, and the products filed in a category and below it (anyone).
 
 use std::collections::{HashMap, HashSet};
 
@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use commands::catalog::{self as use_case, NewCategory};
+use commands::catalog::{self as use_case, CategoryChange, NewCategory};
 use domain::id::CategoryId;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use sqlx::PgPool;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
@@ -35,15 +35,22 @@ use crate::views::Page;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/categories", get(list_categories).post(create_category))
-        .route("/categories/{id}", get(get_category))
+        .route("/categories/{id}", get(get_category).put(change_category))
         .route("/categories/{id}/products", get(category_products))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(create_category, list_categories, get_category, category_products),
+    paths(
+        create_category,
+        list_categories,
+        get_category,
+        category_products,
+        change_category
+    ),
     components(schemas(
         CategoryBody,
+        CategoryUpdate,
         CategoryView,
         CategoryTree,
         CategoryRef,
@@ -99,6 +106,69 @@ async fn create_category(
         StatusCode::CREATED,
         consistency::headers(created.position),
         Json(CategoryView::from(&created)),
+    ))
+}
+
+/// A field that may be sent as `null`: `Some(None)` then, and absent is `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CategoryUpdate {
+    name: Option<String>,
+    /// A new slug; the old one is free again.
+    slug: Option<String>,
+    /// The new parent; `null` moves the category to the root, absent leaves it where it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Uuid>)]
+    parent_id: Option<Option<Uuid>>,
+}
+
+/// Renames a category, gives it another slug, or moves it (staff). A category never moves
+/// under itself or one of its descendants.
+#[utoipa::path(
+    put,
+    path = "/api/v1/categories/{id}",
+    tag = "catalog",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The category")),
+    request_body = CategoryUpdate,
+    responses(
+        (status = 200, description = "The category after the change", body = CategoryView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 404, description = "No such category", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slug_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`category_cycle` (under itself or a descendant) or `category_too_deep`, naming `parent_id`; an unknown `parent_id`, a bad name or slug, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_category(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<CategoryUpdate>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    let change = CategoryChange {
+        name: body.name,
+        slug: slug(body.slug.as_deref())?,
+        parent_id: body.parent_id.map(|p| p.map(CategoryId::new)),
+    };
+    let meta = request.command_meta(user.actor(), &ip);
+    let changed =
+        use_case::change_category(&state.handlers, CategoryId::new(id), change, &meta).await?;
+    Ok((
+        consistency::headers(changed.position),
+        Json(CategoryView::from(&changed)),
     ))
 }
 

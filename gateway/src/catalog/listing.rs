@@ -62,7 +62,7 @@ pub struct ProductFilter {
     /// `true`: available stock above 0; `false`: none available.
     pub in_stock: Option<bool>,
     pub vendor_id: Option<Uuid>,
-    /// Staff only: `draft`, `active` (the default), `archived` or `all`.
+    /// Staff only: `draft`, `pending_review`, `active` (the default), `archived` or `all`.
     #[param(value_type = Option<String>)]
     pub status: Option<&'static str>,
 }
@@ -124,10 +124,14 @@ impl ProductFilter {
         let status = match p.get("status").map(String::as_str) {
             None | Some("active") => Some("active"),
             Some("draft") => Some("draft"),
+            Some("pending_review") => Some("pending_review"),
             Some("archived") => Some("archived"),
             Some("all") => None,
             Some(_) => {
-                c.fail("status", "one of draft, active, archived, all");
+                c.fail(
+                    "status",
+                    "one of draft, pending_review, active, archived, all",
+                );
                 Some("active")
             }
         };
@@ -172,6 +176,8 @@ struct ProductRow {
     currency: String,
     status: String,
     attributes: Value,
+    meta_title: Option<String>,
+    meta_description: Option<String>,
     vendor_id: Option<Uuid>,
     on_hand: i64,
     reserved: i64,
@@ -187,15 +193,19 @@ struct ProductRow {
 }
 
 const PRODUCT_COLUMNS: &str = "p.product_id, p.sku, p.name, p.slug, p.description, p.category_id,
-    p.price, p.currency, p.status, p.attributes, p.vendor_id, st.on_hand, st.reserved, st.available,
+    p.price, p.currency, p.status, p.attributes, p.meta_title, p.meta_description, p.vendor_id,
+    st.on_hand, st.reserved, st.available,
     st.low_stock, p.version, p.created_at, p.updated_at,
     (select coalesce(jsonb_agg(jsonb_build_object('id', i.image_id, 'url', i.url, 'alt', i.alt,
              'position', i.position) order by i.position, i.image_id), '[]'::jsonb)
        from catalog.images i where i.product_id = p.product_id) as images,
     (select coalesce(jsonb_agg(jsonb_build_object('id', v.variant_id, 'sku', v.sku,
              'name', v.name, 'price', jsonb_build_object('amount', v.price, 'currency', v.currency),
-             'attributes', v.attributes) order by v.position), '[]'::jsonb)
-       from catalog.variants v where v.product_id = p.product_id) as variants";
+             'attributes', v.attributes,
+             'stock', jsonb_build_object('available', greatest(coalesce(vs.available, 0), 0)))
+             order by v.position), '[]'::jsonb)
+       from catalog.variants v left join catalog.stock vs on vs.sku = v.sku
+      where v.product_id = p.product_id) as variants";
 
 /// Products with their stock summed over their SKUs (`catalog.product_stock`, inlined so
 /// only the rows read are summed).
@@ -222,6 +232,8 @@ impl From<ProductRow> for ProductView {
             },
             status: r.status,
             attributes: r.attributes,
+            meta_title: r.meta_title,
+            meta_description: r.meta_description,
             stock: ProductStock {
                 available: r.available.max(0),
                 on_hand: Some(r.on_hand),
@@ -377,4 +389,27 @@ pub async fn product(pool: &PgPool, id: &str, viewer: &Viewer) -> Result<Product
         }
         _ => Err(ApiError::NotFound("no such product".into())),
     }
+}
+
+/// The current slug of the product that had `slug` before, if the viewer (`staff`, or the
+/// `vendor`) may see it: a lookup by a former slug redirects there.
+pub async fn redirect(
+    pool: &PgPool,
+    slug: &str,
+    staff: bool,
+    vendor: Option<Uuid>,
+) -> Result<Option<String>, ApiError> {
+    let row: Option<(String, String, Option<Uuid>)> = sqlx::query_as(
+        "select p.slug, p.status, p.vendor_id
+           from catalog.product_redirects r join catalog.products p using (product_id)
+          where r.slug = $1",
+    )
+    .bind(slug)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row
+        .filter(|(_, status, vendor_id)| {
+            status == "active" || staff || (vendor.is_some() && *vendor_id == vendor)
+        })
+        .map(|(slug, _, _)| slug))
 }

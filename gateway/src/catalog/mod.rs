@@ -5,6 +5,9 @@
 //! - [`products`]: `/products`: create, change, archive; the listing, search, one product.
 //! - [`categories`]: `/categories`: create; the tree, one category, its products.
 //! - [`stock`]: `/inventory` (staff): receive, adjust; one SKU, every SKU.
+//! - [`publishing`]: `/products/{id}/publish` and `/unpublish`.
+//! - [`images`]: `/products/{id}/images`: add, remove.
+//! - [`variants`]: `/products/{id}/variants`: add (with opening stock), change, remove.
 //! - [`listing`]: the product listing's filters and the read model's product rows.
 //! - [`views`]: `ProductView`, `CategoryView`, `StockView` and their parts, built from the
 //!   write side's state and from the read model's rows.
@@ -18,11 +21,14 @@
 
 mod cache;
 mod categories;
+mod images;
 mod listing;
 mod params;
 mod problems;
 mod products;
+mod publishing;
 mod stock;
+mod variants;
 pub mod views;
 
 use axum::Router;
@@ -36,6 +42,9 @@ pub fn router() -> Router<AppState> {
         .merge(products::router())
         .merge(categories::router())
         .merge(stock::router())
+        .merge(publishing::router())
+        .merge(images::router())
+        .merge(variants::router())
 }
 
 /// The catalog's part of the OpenAPI document.
@@ -46,6 +55,9 @@ impl OpenApi for CatalogApi {
         let mut doc = products::ProductsApi::openapi();
         doc.merge(categories::CategoriesApi::openapi());
         doc.merge(stock::StockApi::openapi());
+        doc.merge(publishing::PublishingApi::openapi());
+        doc.merge(images::ImagesApi::openapi());
+        doc.merge(variants::VariantsApi::openapi());
         doc
     }
 }

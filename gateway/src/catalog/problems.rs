@@ -1,8 +1,11 @@
 //! How the catalog's use cases answer when they refuse or fail: one `From` per use-case
 //! error, each naming the problem `code` clients branch on (`sku_taken`, `slug_taken`,
-//! `catalog_rule`, `invalid_stock_change`, `insufficient_stock`, `inventory_rule`).
+//! `catalog_rule`, `invalid_stock_change`, `insufficient_stock`, `inventory_rule`,
+//! `category_cycle`, `category_too_deep`).
 
-use commands::catalog::{ChangeProductError, CreateCategoryError, CreateProductError};
+use commands::catalog::{
+    ChangeCategoryError, ChangeProductError, CreateCategoryError, CreateProductError,
+};
 use commands::inventory::StockError;
 use domain::catalog::CatalogError;
 use domain::inventory::InventoryError;
@@ -14,7 +17,25 @@ fn catalog_rule(e: CatalogError) -> ApiError {
     match e {
         CatalogError::Invalid { field, reason } => ApiError::invalid_field(field, reason),
         CatalogError::NotCreated => ApiError::NotFound("no such item".into()),
+        e @ (CatalogError::UnknownVariant(_) | CatalogError::UnknownImage(_)) => {
+            ApiError::NotFound(e.to_string())
+        }
+        e @ CatalogError::DuplicateVariant(_) => ApiError::conflict("sku_taken", e.to_string()),
+        e @ (CatalogError::Cycle(_) | CatalogError::OwnParent) => {
+            parent_refused("category_cycle", e)
+        }
+        e @ CatalogError::TooDeep => parent_refused("category_too_deep", e),
         e => ApiError::conflict("catalog_rule", e.to_string()),
+    }
+}
+
+/// A new parent the tree cannot take: 422 naming `parent_id`.
+fn parent_refused(code: &'static str, e: CatalogError) -> ApiError {
+    let error = crate::error::FieldError::new("parent_id", e.to_string());
+    ApiError::UnprocessableEntity {
+        code,
+        detail: e.to_string(),
+        errors: vec![error],
     }
 }
 
@@ -65,9 +86,32 @@ impl From<ChangeProductError> for ApiError {
             e @ ChangeProductError::SkuTaken { .. } => {
                 ApiError::conflict("sku_taken", e.to_string())
             }
+            e @ ChangeProductError::SlugTaken { .. } => {
+                ApiError::conflict("slug_taken", e.to_string())
+            }
+            e @ ChangeProductError::VariantHasStock { .. } => {
+                ApiError::conflict("variant_has_stock", e.to_string())
+            }
             ChangeProductError::Rejected(e) => catalog_rule(e),
             ChangeProductError::Store(e) => e.into(),
             ChangeProductError::Failed(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ChangeCategoryError> for ApiError {
+    fn from(e: ChangeCategoryError) -> Self {
+        match e {
+            ChangeCategoryError::NotFound => ApiError::NotFound("no such category".into()),
+            ChangeCategoryError::UnknownParent => {
+                ApiError::invalid_field("parent_id", "no such category")
+            }
+            e @ ChangeCategoryError::SlugTaken { .. } => {
+                ApiError::conflict("slug_taken", e.to_string())
+            }
+            ChangeCategoryError::Rejected(e) => catalog_rule(e),
+            ChangeCategoryError::Store(e) => e.into(),
+            ChangeCategoryError::Failed(e) => ApiError::internal(e),
         }
     }
 }

@@ -6,12 +6,12 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use commands::catalog::{self as use_case, NewProduct, ProductChange};
-use domain::catalog::Seller;
+use domain::catalog::{Seller, Seo};
 use domain::id::{CategoryId, ProductId};
 use domain::money::Money as DomainMoney;
 use domain::user::Role;
@@ -67,10 +67,10 @@ pub fn router() -> Router<AppState> {
 )]
 pub struct ProductsApi;
 
-const SELLERS: &[Role] = &[Role::Staff, Role::Admin, Role::Vendor];
+pub(super) const SELLERS: &[Role] = &[Role::Staff, Role::Admin, Role::Vendor];
 
 /// Who sells, for a caller already allowed to (`SELLERS`).
-fn seller(user: &AuthUser) -> Seller {
+pub(super) fn seller(user: &AuthUser) -> Seller {
     if user.role == Role::Vendor {
         Seller::Vendor(user.user_id.into())
     } else {
@@ -98,6 +98,10 @@ struct ProductBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     attributes: Map<String, Value>,
+    /// The SEO title, one line of at most 200 characters.
+    meta_title: Option<String>,
+    /// The SEO description, one line of at most 1000 characters.
+    meta_description: Option<String>,
 }
 
 /// Creates a product (staff or vendor). Staff's go on sale at once; a vendor's wait as
@@ -136,6 +140,10 @@ async fn create_product(
         price: body.price,
         attributes: body.attributes,
         seller: seller(&user),
+        seo: Seo {
+            meta_title: body.meta_title,
+            meta_description: body.meta_description,
+        },
     };
     let meta = request.command_meta(user.actor(), &ip);
     let created = use_case::create_product(&state.handlers, new, &meta).await?;
@@ -158,6 +166,12 @@ struct ProductUpdate {
     /// Replaces the attributes.
     #[schema(value_type = Option<Object>)]
     attributes: Option<Map<String, Value>>,
+    /// A new canonical slug: the old one stays the product's and redirects to it.
+    slug: Option<String>,
+    /// The SEO title; a blank text clears it.
+    meta_title: Option<String>,
+    /// The SEO description; a blank text clears it.
+    meta_description: Option<String>,
 }
 
 /// Changes a product's fields and price (staff; a vendor their own products).
@@ -174,7 +188,7 @@ struct ProductUpdate {
         (status = 401, response = problem::Unauthorized),
         (status = 403, description = "Neither staff nor vendor, or another vendor's product", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such product", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`catalog_rule`: archived, or a price in another currency", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`slug_taken`, or `catalog_rule`: archived, or a price in another currency", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad field, or a body of the wrong shape; `errors` names the field", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -193,6 +207,9 @@ async fn update_product(
         category_id: body.category_id.map(CategoryId::new),
         price: body.price,
         attributes: body.attributes,
+        slug: slug(body.slug.as_deref())?,
+        meta_title: body.meta_title,
+        meta_description: body.meta_description,
     };
     let meta = request.command_meta(user.actor(), &ip);
     let changed = use_case::update_product(
@@ -309,7 +326,8 @@ async fn search_products(
 }
 
 /// One product by id or by slug. Drafts and archived products exist only for staff and
-/// (their own) vendors.
+/// (their own) vendors. A slug the product had before answers a permanent redirect to its
+/// current one.
 #[utoipa::path(
     get,
     path = "/api/v1/products/{id}",
@@ -317,6 +335,7 @@ async fn search_products(
     params(("id" = String, Path, description = "The product's id, or its slug")),
     responses(
         (status = 200, description = "The product", body = ProductView),
+        (status = 308, description = "A former slug: `Location` names the product by its current slug", headers(("Location" = String, description = "/api/v1/products/{current slug}"))),
         (status = 404, description = "No such product (or not visible to the caller)", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -328,8 +347,27 @@ async fn get_product(
 ) -> Result<Response, ApiError> {
     let key = format!("{}|product/{id}", viewer.audience());
     let pool = state.pool.clone();
-    cached(&state, &headers, key, move || async move {
+    let (by_slug, staff, vendor) = (id.clone(), viewer.is_staff(), viewer.vendor());
+    let found = cached(&state, &headers, key, move || async move {
         listing::product(&pool, &id, &viewer).await
     })
-    .await
+    .await;
+    // Only a miss by slug pays for the second look, which the cache has caught up for.
+    match found {
+        Err(ApiError::NotFound(detail)) if Uuid::parse_str(&by_slug).is_err() => {
+            match listing::redirect(&state.pool, &by_slug, staff, vendor).await? {
+                Some(current) => {
+                    let location = HeaderValue::from_str(&format!("/api/v1/products/{current}"))
+                        .map_err(ApiError::internal)?;
+                    Ok((
+                        StatusCode::PERMANENT_REDIRECT,
+                        [(header::LOCATION, location)],
+                    )
+                        .into_response())
+                }
+                None => Err(ApiError::NotFound(detail)),
+            }
+        }
+        other => other,
+    }
 }

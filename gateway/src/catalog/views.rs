@@ -7,7 +7,7 @@
 //! command's answer leaves out.
 
 use chrono::{DateTime, Utc};
-use commands::catalog::{CategoryDecided, ProductDecided};
+use commands::catalog::{CategoryDecided, ImageDecided, ProductDecided, VariantDecided};
 use commands::inventory::StockDecided;
 use domain::catalog::ProductStatus;
 use serde::Serialize;
@@ -28,10 +28,15 @@ pub struct ProductView {
     pub description: Option<String>,
     pub category_id: Uuid,
     pub price: Money,
-    /// `draft` (a vendor's, awaiting review), `active` or `archived`.
+    /// `draft` (off sale), `pending_review` (a vendor's, awaiting staff), `active` (on
+    /// sale) or `archived`.
     pub status: String,
     #[schema(value_type = Object)]
     pub attributes: Value,
+    /// The SEO title; null when not set.
+    pub meta_title: Option<String>,
+    /// The SEO description; null when not set.
+    pub meta_description: Option<String>,
     pub stock: ProductStock,
     /// The product stream's revision.
     pub version: u64,
@@ -64,12 +69,12 @@ pub struct ProductStock {
 pub struct ProductListing {
     #[schema(required = false)]
     pub vendor_id: Option<Uuid>,
-    /// `[{id, url, alt, position}]`, by position.
-    #[schema(value_type = Vec<Object>)]
+    /// By position.
+    #[schema(value_type = Vec<ImageView>)]
     #[schema(required = false)]
     pub images: Value,
-    /// `[{id, sku, name, price, attributes}]`, in the order added.
-    #[schema(value_type = Vec<Object>)]
+    /// In the order added.
+    #[schema(value_type = Vec<VariantView>)]
     #[schema(required = false)]
     pub variants: Value,
     #[schema(required = false)]
@@ -89,11 +94,7 @@ impl ProductView {
 }
 
 fn status_name(s: ProductStatus) -> &'static str {
-    match s {
-        ProductStatus::Draft => "draft",
-        ProductStatus::Active => "active",
-        ProductStatus::Archived => "archived",
-    }
+    s.as_str()
 }
 
 impl From<&ProductDecided> for ProductView {
@@ -109,6 +110,8 @@ impl From<&ProductDecided> for ProductView {
             price: p.price.into(),
             status: status_name(p.status).to_owned(),
             attributes: Value::Object(p.attributes.clone()),
+            meta_title: p.seo.meta_title.clone(),
+            meta_description: p.seo.meta_description.clone(),
             stock: ProductStock {
                 available: d.stock.available().max(0),
                 on_hand: None,
@@ -231,6 +234,63 @@ impl From<&StockDecided> for StockView {
             reserved: d.state.reserved(),
             available: d.state.available(),
             levels: None,
+        }
+    }
+}
+
+/// One of a product's images.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    pub id: Uuid,
+    /// http or https.
+    pub url: String,
+    pub alt: Option<String>,
+    /// Display order, ascending.
+    pub position: u32,
+}
+
+impl From<&ImageDecided> for ImageView {
+    fn from(d: &ImageDecided) -> Self {
+        ImageView {
+            id: d.image.image_id.as_uuid(),
+            url: d.image.url.clone(),
+            alt: d.image.alt.clone(),
+            position: d.image.position,
+        }
+    }
+}
+
+/// One of a product's variants: its own SKU, price, attributes and stock.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantView {
+    pub id: Uuid,
+    pub sku: String,
+    pub name: String,
+    /// In the product's currency.
+    pub price: Money,
+    #[schema(value_type = Object)]
+    pub attributes: Value,
+    pub stock: VariantStock,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariantStock {
+    /// On hand minus reserved for the variant's SKU, summed over warehouses (never below 0).
+    pub available: i64,
+}
+
+impl From<&VariantDecided> for VariantView {
+    fn from(d: &VariantDecided) -> Self {
+        let v = &d.variant;
+        VariantView {
+            id: v.variant_id.as_uuid(),
+            sku: v.sku.as_str().to_owned(),
+            name: v.name.clone(),
+            price: v.price.into(),
+            attributes: Value::Object(v.attributes.clone()),
+            stock: VariantStock {
+                available: d.stock.available().max(0),
+            },
         }
     }
 }

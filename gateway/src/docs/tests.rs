@@ -81,6 +81,47 @@ const ROUTES: &[Route] = &[
         &[400, 401, 403, 404, 409, 422],
     ),
     secured("delete", "/api/v1/products/{id}", &[400, 401, 403, 404]),
+    // catalog administration (issue 21)
+    secured(
+        "put",
+        "/api/v1/categories/{id}",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/products/{id}/publish",
+        &[400, 401, 403, 404, 409],
+    ),
+    secured(
+        "post",
+        "/api/v1/products/{id}/unpublish",
+        &[400, 401, 403, 404, 409],
+    ),
+    secured(
+        "post",
+        "/api/v1/products/{id}/images",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "delete",
+        "/api/v1/products/{id}/images/{image_id}",
+        &[400, 401, 403, 404],
+    ),
+    secured(
+        "post",
+        "/api/v1/products/{id}/variants",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "put",
+        "/api/v1/products/{id}/variants/{variant_id}",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "delete",
+        "/api/v1/products/{id}/variants/{variant_id}",
+        &[400, 401, 403, 404, 409],
+    ),
     secured("get", "/api/v1/inventory", &[400, 403]),
     secured("get", "/api/v1/inventory/{sku}", &[400, 401, 403, 404]),
     secured(

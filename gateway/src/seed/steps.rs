@@ -218,6 +218,7 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
                 price: p.price,
                 attributes: p.attributes.clone(),
                 seller: Seller::Staff,
+                seo: Default::default(),
             };
             let step = meta(&format!("product:{}", p.name));
             let created = catalog::create_product(h, new, &step).await?;

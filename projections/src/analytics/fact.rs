@@ -337,6 +337,8 @@ pub(super) fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionErro
                     category_id,
                     parent_id: parent_id.map(|p| p.as_uuid()),
                 },
+                // Analytics keeps no slugs.
+                CategoryEvent::CategorySlugChanged { .. } => return Ok(None),
             }
         }
         _ => return Ok(None),

@@ -282,6 +282,7 @@ async fn catalog(store: &Arc<dyn EventStore>, products: usize) -> anyhow::Result
             attributes: serde_json::Map::new(),
             vendor_id: None,
             publish: true,
+            seo: Default::default(),
             at: Utc::now(),
         };
         catalog

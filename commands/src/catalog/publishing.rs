@@ -1,0 +1,59 @@
+//! Putting a product on sale and taking it off. Who asks decides what publishing means
+//! (`Seller::publish`): staff put a product on sale at once, approving a vendor's
+//! submission; a vendor's publish submits their draft for staff's review. Unpublishing
+//! takes a product off sale (or out of review) back to a draft.
+
+use domain::catalog::{ProductCommand, Seller};
+use domain::id::ProductId;
+
+use super::products::{decided, owned, product_stream, ChangeProductError, ProductDecided};
+use crate::handler::CommandMeta;
+use crate::handlers::Handlers;
+
+/// Publishes a product as `seller` (staff, or the vendor who sells it); publishing again
+/// changes nothing.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn publish_product(
+    h: &Handlers,
+    id: ProductId,
+    seller: Seller,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, ChangeProductError> {
+    owned(h, id, seller).await?;
+    status(h, id, seller.publish(meta.occurred_at), meta).await
+}
+
+/// Takes a product off sale, back to a draft, as `seller`; a draft stays as it is.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+pub async fn unpublish_product(
+    h: &Handlers,
+    id: ProductId,
+    seller: Seller,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, ChangeProductError> {
+    owned(h, id, seller).await?;
+    let command = ProductCommand::Unpublish {
+        at: meta.occurred_at,
+    };
+    status(h, id, command, meta).await
+}
+
+async fn status(
+    h: &Handlers,
+    id: ProductId,
+    command: ProductCommand,
+    meta: &CommandMeta,
+) -> Result<ProductDecided, ChangeProductError> {
+    let handled = h
+        .products
+        .handle(&product_stream(id), command, meta.clone())
+        .await?;
+    decided(
+        h,
+        id,
+        handled.events.len() as u64,
+        handled.position,
+        ChangeProductError::NotFound,
+    )
+    .await
+}
