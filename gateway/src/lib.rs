@@ -24,6 +24,8 @@
 //! - Resources, each a folder of routes, read-model queries and typed views over one
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
 //!   (categories, products and stock, over `commands::catalog` and `commands::inventory`).
+//! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
+//!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
@@ -64,6 +66,8 @@ pub mod startup;
 pub mod state;
 pub mod users;
 pub mod views;
+
+pub mod inventory;
 
 #[cfg(test)]
 mod tests;

@@ -43,6 +43,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::notifications::router())
         .merge(crate::audit::router())
         .merge(crate::users::router())
+        .merge(crate::inventory::router())
 }
 
 /// The whole HTTP service.
