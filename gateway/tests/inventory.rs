@@ -87,9 +87,7 @@ impl Shop {
         method: &str,
         path: &str,
         body: Option<Value>,
-        status: u16,
-        code: Option<&str>,
-        field: Option<&str>,
+        (status, code, field): (u16, Option<&str>, Option<&str>),
     ) {
         let (got, problem) =
             json_call(&self.c, method, format!("{}{path}", self.base), token, body).await;
@@ -234,9 +232,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
                 "PUT",
                 path,
                 Some(json!({ "threshold": threshold })),
-                422,
-                Some(code),
-                Some("threshold"),
+                (422, Some(code), Some("threshold")),
             )
             .await;
         }
@@ -245,9 +241,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             path,
             Some(json!({})),
-            422,
-            Some("invalid_body"),
-            None,
+            (422, Some("invalid_body"), None),
         )
         .await;
         shop.refused(
@@ -255,9 +249,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             path,
             Some(json!({ "threshold": 1, "colour": "red" })),
-            422,
-            Some("invalid_body"),
-            None,
+            (422, Some("invalid_body"), None),
         )
         .await;
         shop.refused(
@@ -265,9 +257,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             "/inventory/NOPE-1/threshold",
             Some(json!({ "threshold": 1 })),
-            404,
-            Some("not_found"),
-            None,
+            (404, Some("not_found"), None),
         )
         .await;
         shop.refused(
@@ -275,9 +265,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             "/inventory/bad%20sku/threshold",
             Some(json!({ "threshold": 1 })),
-            422,
-            Some("validation_failed"),
-            Some("sku"),
+            (422, Some("validation_failed"), Some("sku")),
         )
         .await;
         let customer = shop.customer.clone();
@@ -286,9 +274,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             path,
             Some(json!({ "threshold": 1 })),
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
         shop.refused(
@@ -296,9 +282,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "PUT",
             path,
             Some(json!({ "threshold": 1 })),
-            401,
-            None,
-            None,
+            (401, None, None),
         )
         .await;
         // Nothing of the refusals reached the log: no threshold is set.
@@ -323,9 +307,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
                 "GET",
                 &format!("/inventory/alerts?{query}"),
                 None,
-                400,
-                Some("invalid_query"),
-                Some(field),
+                (400, Some("invalid_query"), Some(field)),
             )
             .await;
         }
@@ -334,9 +316,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "GET",
             "/inventory/alerts",
             None,
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
         shop.refused(
@@ -344,9 +324,7 @@ async fn thresholds_and_alerts_refuse_bad_input_and_non_staff() {
             "GET",
             "/inventory/alerts",
             None,
-            401,
-            None,
-            None,
+            (401, None, None),
         )
         .await;
     })
@@ -510,9 +488,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
                 "POST",
                 "/warehouses",
                 Some(body),
-                status,
-                Some(code),
-                field,
+                (status, Some(code), field),
             )
             .await;
         }
@@ -521,9 +497,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             "/warehouses",
             Some(json!({ "code": "west", "name": "W" })),
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
         let list = shop.read("/warehouses", &token).await;
@@ -539,9 +513,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "GET",
             "/warehouses/west",
             None,
-            404,
-            Some("not_found"),
-            None,
+            (404, Some("not_found"), None),
         )
         .await;
         shop.refused(
@@ -549,9 +521,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "GET",
             "/warehouses",
             None,
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
 
@@ -573,9 +543,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             "/inventory/LAMP-1/receive",
             Some(json!({ "quantity": 1, "warehouse": "west" })),
-            422,
-            Some("invalid_stock_change"),
-            Some("warehouse"),
+            (422, Some("invalid_stock_change"), Some("warehouse")),
         )
         .await;
         shop.refused(
@@ -583,9 +551,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             "/inventory/LAMP-1/adjust",
             Some(json!({ "delta": -1, "reason": "count", "warehouse": "west" })),
-            422,
-            Some("invalid_stock_change"),
-            Some("warehouse"),
+            (422, Some("invalid_stock_change"), Some("warehouse")),
         )
         .await;
 
@@ -649,9 +615,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
                 "POST",
                 transfer,
                 Some(body),
-                status,
-                Some(code),
-                field,
+                (status, Some(code), field),
             )
             .await;
         }
@@ -660,9 +624,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             "/inventory/NOPE-1/transfer",
             Some(json!({ "from": "main", "to": "east", "quantity": 1 })),
-            404,
-            Some("not_found"),
-            None,
+            (404, Some("not_found"), None),
         )
         .await;
         shop.refused(
@@ -670,9 +632,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             transfer,
             Some(json!({ "from": "main", "to": "east", "quantity": 1 })),
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
 
@@ -701,9 +661,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             transfer,
             Some(json!({ "from": "east", "to": "main", "quantity": 2 })),
-            409,
-            Some("insufficient_stock"),
-            None,
+            (409, Some("insufficient_stock"), None),
         )
         .await;
 
@@ -796,9 +754,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
                 "GET",
                 &format!("/inventory/report?{query}"),
                 None,
-                400,
-                Some("invalid_query"),
-                Some(field),
+                (400, Some("invalid_query"), Some(field)),
             )
             .await;
         }
@@ -807,9 +763,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "GET",
             "/inventory/report",
             None,
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
 
@@ -821,9 +775,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             "/inventory/LAMP-1/receive",
             Some(json!({ "quantity": 1, "warehouse": "east" })),
-            422,
-            Some("invalid_stock_change"),
-            Some("warehouse"),
+            (422, Some("invalid_stock_change"), Some("warehouse")),
         )
         .await;
         shop.refused(
@@ -831,9 +783,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "POST",
             transfer,
             Some(json!({ "from": "main", "to": "east", "quantity": 1 })),
-            422,
-            Some("invalid_stock_change"),
-            Some("to"),
+            (422, Some("invalid_stock_change"), Some("to")),
         )
         .await;
         shop.ok(
@@ -847,9 +797,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "DELETE",
             "/warehouses/west",
             None,
-            404,
-            Some("not_found"),
-            None,
+            (404, Some("not_found"), None),
         )
         .await;
         shop.refused(
@@ -857,9 +805,7 @@ async fn warehouses_hold_stock_transfers_move_it_and_reservations_say_where() {
             "DELETE",
             "/warehouses/east",
             None,
-            403,
-            Some("forbidden"),
-            None,
+            (403, Some("forbidden"), None),
         )
         .await;
     })
