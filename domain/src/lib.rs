@@ -7,9 +7,10 @@
 //! - Values checked at the edge: [`id`] (typed ids), [`money`] (integer minor units and a
 //!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
 //! - One module per aggregate: [`user`], [`catalog`] (categories and products),
-//!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
-//!   delivery of one message: claimed, sent or failed; and its templates, rendered purely
-//!   into a subject and a body), and [`session`] (an account's sign-ins, failed logins,
+//!   [`inventory`] (a SKU's stock per warehouse, and the `Warehouse` aggregate), [`cart`],
+//!   [`coupon`], [`order`], [`payment`], and [`notification`] (the delivery of one message:
+//!   claimed, sent or failed; and its templates, rendered purely into a subject and a
+//!   body), and [`session`] (an account's sign-ins, failed logins,
 //!   logouts and revoked refresh-token families, as facts of the log).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
