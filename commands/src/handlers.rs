@@ -28,6 +28,7 @@ pub struct Handlers {
     pub carts: CommandHandler<domain::cart::Cart>,
     pub coupons: CommandHandler<domain::coupon::Coupon>,
     pub sessions: CommandHandler<domain::session::Session>,
+    pub warehouses: CommandHandler<domain::inventory::Warehouse>,
 }
 
 impl Handlers {
@@ -47,6 +48,7 @@ impl Handlers {
             carts: CommandHandler::new(store.clone(), cache),
             coupons: CommandHandler::new(store.clone(), cache),
             sessions: CommandHandler::new(store.clone(), cache),
+            warehouses: CommandHandler::new(store.clone(), cache),
         })
     }
 }

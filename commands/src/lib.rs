@@ -19,7 +19,8 @@
 //!   placed), merge a guest's cart.
 //! - [`catalog`]: the catalog's use cases: categories and products with their SKU and
 //!   slug claims, changes under the vendor-ownership rule.
-//! - [`inventory`]: staff's stock use cases: receiving, adjusting, low-stock thresholds.
+//! - [`inventory`]: staff's stock use cases: receiving, adjusting, low-stock thresholds,
+//!   transfers between warehouses; creating and deactivating warehouses.
 //! - [`checkout`]: the checkout saga, the process manager from a placed order to reserved
 //!   stock, payment, shipment, cancellation and expiry.
 //! - [`orders`]: the orders' use cases: place, pay, cancel, change status, refund; each

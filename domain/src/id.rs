@@ -60,3 +60,4 @@ id!(
     /// an account's events name the one in force.
     CredentialId
 );
+id!(WarehouseId);

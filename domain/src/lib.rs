@@ -7,11 +7,12 @@
 //! - Values checked at the edge: [`id`] (typed ids), [`money`] (integer minor units and a
 //!   currency), [`value`] (`Email`, `Sku`, `Slug`, `Quantity`, `Address`).
 //! - One module per aggregate: [`user`], [`catalog`] (categories and products),
-//!   [`inventory`], [`cart`], [`coupon`], [`order`], [`payment`], and [`notification`] (the
-//!   delivery of one message: claimed, sent or failed; and its templates, rendered purely
-//!   into a subject and a body), and [`session`] (an account's sign-ins, failed logins,
-//!   logouts and revoked refresh-token families, as facts of the log), and [`tax`] (the
-//!   store's rates by country and region, and the rule that taxes one order line).
+//!   [`inventory`] (a SKU's stock per warehouse, and the `Warehouse` aggregate), [`cart`],
+//!   [`coupon`], [`order`], [`payment`], and [`notification`] (the delivery of one message:
+//!   claimed, sent or failed; and its templates, rendered purely into a subject and a
+//!   body), [`session`] (an account's sign-ins, failed logins, logouts and revoked
+//!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
+//!   country and region, and the rule that taxes one order line).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.

@@ -14,6 +14,7 @@ use domain::cart::{Cart, CartEvent};
 use domain::catalog::{Category, CategoryEvent, Product, ProductEvent};
 use domain::coupon::{Coupon, CouponEvent};
 use domain::inventory::{Inventory, InventoryEvent};
+use domain::inventory::{Warehouse, WarehouseEvent};
 use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
@@ -93,6 +94,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<NotificationEvent>(Notification::CATEGORY));
     all.extend(per_event::<SessionEvent>(Session::CATEGORY));
     all.extend(per_event::<TaxEvent>(TaxTable::CATEGORY));
+    all.extend(per_event::<WarehouseEvent>(Warehouse::CATEGORY));
     all.extend(historic());
     all
 }

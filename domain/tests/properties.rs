@@ -80,6 +80,15 @@ proptest! {
                 "reserved {} + sold {} > received {}", state.reserved(), state.sold_total(), state.received
             );
             prop_assert_eq!(state.on_hand_total(), state.received - state.sold_total());
+            // Per warehouse too: what is reserved in a warehouse is on its shelf.
+            for w in state.on_hand.keys() {
+                prop_assert!(
+                    state.available_in(w) >= 0,
+                    "{} holds {} with {} reserved", w, state.on_hand[w], state.reserved_in(w)
+                );
+            }
+            let held: i64 = state.allocations.values().flatten().map(|a| i64::from(a.quantity)).sum();
+            prop_assert_eq!(held, state.reserved(), "every reservation is held somewhere");
         }
         let (s, log) = run::<Inventory>(&commands);
         prop_assert!(replays_to::<Inventory>(&s, &log));

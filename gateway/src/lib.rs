@@ -25,6 +25,8 @@
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
 //!   (categories, products and stock, over `commands::catalog` and `commands::inventory`),
 //!   [`coupons`] (staff's coupons and their use, over `commands::coupons`).
+//! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
+//!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
@@ -66,6 +68,8 @@ pub mod startup;
 pub mod state;
 pub mod users;
 pub mod views;
+
+pub mod inventory;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::audit::router())
         .merge(crate::users::router())
         .merge(crate::coupons::router())
+        .merge(crate::inventory::router())
 }
 
 /// The whole HTTP service.

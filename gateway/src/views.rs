@@ -75,6 +75,38 @@ impl From<domain::value::Address> for Address {
     }
 }
 
+/// One SKU's stock in one warehouse, as the catalog's stock rows and inventory's answers
+/// both show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WarehouseStock {
+    /// `on_hand - reserved` in this warehouse.
+    pub available: i64,
+    pub on_hand: i64,
+    /// Held here by orders not yet shipped or released.
+    pub reserved: i64,
+    /// The warehouse's code.
+    pub warehouse: String,
+}
+
+impl WarehouseStock {
+    /// Every warehouse of a SKU's write-side state, by code.
+    pub fn of(state: &domain::inventory::InventoryState) -> Vec<WarehouseStock> {
+        state
+            .on_hand
+            .iter()
+            .map(|(w, &on_hand)| {
+                let reserved = state.reserved_in(w);
+                WarehouseStock {
+                    available: on_hand - reserved,
+                    on_hand,
+                    reserved,
+                    warehouse: w.clone(),
+                }
+            })
+            .collect()
+    }
+}
+
 /// Whether `view` serializes with every object's keys in sorted order, as the
 /// `serde_json::Value` answers it replaced did (see the module's doc).
 #[cfg(test)]

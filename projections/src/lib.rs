@@ -26,7 +26,8 @@
 //!   pass clears the live tables as rows age out.
 //! - One module per read model, each in its own schema with its DDL in
 //!   `schemas/read-models/<name>.sql`: [`orders`], [`catalog`], [`carts`], [`analytics`],
-//!   [`audit`], [`notifications`], [`users`]. The larger ones are split by concern:
+//!   [`audit`], [`notifications`], [`users`], [`inventory`] (warehouses and stock per
+//!   warehouse). The larger ones are split by concern:
 //!   `analytics/` into what an event means, the tables in memory, and a batch's load,
 //!   fold and write; the `payments` table of `orders`, and the stock movements of
 //!   `catalog`, in files of their own. [`notifications`] also holds the notifier, the process
@@ -65,6 +66,7 @@ pub mod users;
 pub mod wire;
 
 pub mod cart_expiry;
+pub mod inventory;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 
@@ -80,6 +82,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(analytics::AnalyticsProjection),
         Arc::new(audit::AuditProjection::new(retention)),
         Arc::new(users::UsersProjection),
+        Arc::new(inventory::InventoryProjection),
     ]
 }
 

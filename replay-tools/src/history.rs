@@ -78,6 +78,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "order" => fold::<Order>(events),
         "payment" => fold::<Payment>(events),
         "session" => fold::<domain::session::Session>(events),
+        "warehouse" => fold::<domain::inventory::Warehouse>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

@@ -4,6 +4,14 @@
 //! all-or-nothing for its order line: that is how the engine never oversells (invariant 6).
 //! A reservation moves to `sold` when its order ships (`on_hand` drops then) or back to
 //! `available` when it is released.
+//!
+//! Stock sits in warehouses, and so does each reservation: `StockReserved` records which
+//! warehouses hold it ([`Allocation`]), by the rule of [`InventoryState::allocate`], and
+//! its release or commit gives back to, or ships from, those same warehouses. So each
+//! warehouse's own available stock (`on_hand` there minus what is reserved there) never
+//! goes below zero either, and a transfer moves at most that much. Reservations recorded
+//! before warehouses were (no `warehouses` in the event) count against the SKU's total
+//! only, and their commit takes from the fullest shelf, as it always did.
 
 use std::collections::BTreeMap;
 
@@ -13,7 +21,17 @@ use crate::aggregate::{Aggregate, Upcast};
 use crate::id::OrderId;
 use crate::value::Sku;
 
+pub mod warehouse;
+
+pub use warehouse::{
+    CreateWarehouse, Warehouse, WarehouseCommand, WarehouseError, WarehouseEvent, WarehouseState,
+};
+
 pub const DEFAULT_WAREHOUSE: &str = "main";
+
+/// The highest low-stock threshold a SKU may have. Far above any shelf the shop keeps, so
+/// a larger number is a typo (an extra zero, a pasted SKU) rather than a decision.
+pub const MAX_LOW_STOCK_THRESHOLD: u32 = 1_000_000;
 
 pub struct Inventory;
 
@@ -53,6 +71,20 @@ pub enum InventoryCommand {
     SetLowStockThreshold {
         threshold: u32,
     },
+    /// Move `quantity` from one warehouse to another: at most what `from` has available.
+    TransferStock {
+        sku: Sku,
+        from: String,
+        to: String,
+        quantity: u32,
+    },
+}
+
+/// Part of a reservation held in one warehouse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Allocation {
+    pub warehouse: String,
+    pub quantity: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -72,16 +104,28 @@ pub enum InventoryEvent {
         sku: Sku,
         order_id: OrderId,
         quantity: u32,
+        /// Where the reservation is held; empty in events from before warehouses were
+        /// recorded.
+        #[serde(default)]
+        warehouses: Vec<Allocation>,
     },
     ReservationReleased {
         sku: Sku,
         order_id: OrderId,
         quantity: u32,
+        /// Where the reservation is held; empty in events from before warehouses were
+        /// recorded.
+        #[serde(default)]
+        warehouses: Vec<Allocation>,
     },
     ReservationCommitted {
         sku: Sku,
         order_id: OrderId,
         quantity: u32,
+        /// Where the reservation is held; empty in events from before warehouses were
+        /// recorded.
+        #[serde(default)]
+        warehouses: Vec<Allocation>,
     },
     StockRestocked {
         sku: Sku,
@@ -99,6 +143,20 @@ pub enum InventoryEvent {
         available: i64,
         threshold: u32,
     },
+    /// The first half of a transfer, appended with its second: stock left `warehouse`.
+    StockTransferredOut {
+        sku: Sku,
+        warehouse: String,
+        to: String,
+        quantity: u32,
+    },
+    /// The second half of a transfer: stock arrived in `warehouse`.
+    StockTransferredIn {
+        sku: Sku,
+        warehouse: String,
+        from: String,
+        quantity: u32,
+    },
 }
 
 crate::domain_event!(InventoryEvent {
@@ -110,6 +168,8 @@ crate::domain_event!(InventoryEvent {
     StockRestocked,
     LowStockThresholdSet,
     LowStockDetected,
+    StockTransferredOut,
+    StockTransferredIn,
 });
 impl Upcast for InventoryEvent {}
 
@@ -118,6 +178,9 @@ pub struct InventoryState {
     pub sku: Option<Sku>,
     pub on_hand: BTreeMap<String, i64>,
     pub reservations: BTreeMap<OrderId, u32>,
+    /// Where each reservation is held; a reservation from before warehouses were recorded
+    /// has no entry.
+    pub allocations: BTreeMap<OrderId, Vec<Allocation>>,
     pub sold: BTreeMap<OrderId, u32>,
     /// Everything ever received, restocked or adjusted in: the ceiling of reserved + sold.
     pub received: i64,
@@ -141,6 +204,63 @@ impl InventoryState {
 
     pub fn available(&self) -> i64 {
         self.on_hand_total() - self.reserved()
+    }
+
+    /// What the reservations hold in `warehouse`.
+    pub fn reserved_in(&self, warehouse: &str) -> i64 {
+        self.allocations
+            .values()
+            .flatten()
+            .filter(|a| a.warehouse == warehouse)
+            .map(|a| i64::from(a.quantity))
+            .sum()
+    }
+
+    /// On hand in `warehouse` minus what the reservations hold there.
+    pub fn available_in(&self, warehouse: &str) -> i64 {
+        self.on_hand.get(warehouse).copied().unwrap_or(0) - self.reserved_in(warehouse)
+    }
+
+    /// Where a reservation of `quantity` is taken from. The rule: the warehouses with
+    /// stock available are ranked, the default warehouse first, then by most available,
+    /// then by code; the first one that covers the whole quantity holds all of it, so an
+    /// order line ships from one place when any place can ship it. When none can, the
+    /// line is split down the same ranking, each warehouse giving all it has until the
+    /// quantity is covered. The caller has checked the SKU's total: the warehouses' own
+    /// available stock adds up to at least that, so the split always covers it.
+    pub fn allocate(&self, quantity: u32) -> Vec<Allocation> {
+        let mut ranked: Vec<(&str, i64)> = self
+            .on_hand
+            .keys()
+            .map(|w| (w.as_str(), self.available_in(w)))
+            .filter(|&(_, n)| n > 0)
+            .collect();
+        ranked.sort_by(|a, b| {
+            (a.0 != DEFAULT_WAREHOUSE)
+                .cmp(&(b.0 != DEFAULT_WAREHOUSE))
+                .then(b.1.cmp(&a.1))
+                .then(a.0.cmp(b.0))
+        });
+        if let Some(&(w, _)) = ranked.iter().find(|&&(_, n)| n >= i64::from(quantity)) {
+            return vec![Allocation {
+                warehouse: w.to_owned(),
+                quantity,
+            }];
+        }
+        let mut left = quantity;
+        let mut split = Vec::new();
+        for (w, n) in ranked {
+            if left == 0 {
+                break;
+            }
+            let take = u32::try_from(n).unwrap_or(u32::MAX).min(left);
+            split.push(Allocation {
+                warehouse: w.to_owned(),
+                quantity: take,
+            });
+            left -= take;
+        }
+        split
     }
 }
 
@@ -168,6 +288,16 @@ pub enum InventoryError {
     },
     #[error("warehouse name must be 1 to 64 characters")]
     InvalidWarehouse,
+    #[error("a transfer needs two different warehouses")]
+    SameWarehouse,
+    #[error("only {available} available in {warehouse}, {requested} requested")]
+    InsufficientStockIn {
+        warehouse: String,
+        requested: u32,
+        available: i64,
+    },
+    #[error("a low-stock threshold must be 0 to {max}, not {threshold}", max = MAX_LOW_STOCK_THRESHOLD)]
+    ThresholdOutOfRange { threshold: u32 },
     /// Free text the rule of `crate::value` refuses: too long, or with control characters.
     #[error("{field}: {reason}")]
     InvalidText { field: &'static str, reason: String },
@@ -242,7 +372,12 @@ impl Aggregate for Inventory {
                 }
                 let here = s.on_hand.get(warehouse).copied().unwrap_or(0);
                 let would_be = here + delta;
-                if would_be < 0 || s.available() + delta < 0 {
+                // Stock reserved in this warehouse stays there: a count may take only what
+                // is available in it.
+                if would_be < 0
+                    || s.available() + delta < 0
+                    || s.available_in(warehouse) + delta < 0
+                {
                     return Err(InventoryError::WouldGoNegative {
                         warehouse: warehouse.clone(),
                         delta: *delta,
@@ -277,6 +412,7 @@ impl Aggregate for Inventory {
                     sku: sku(Some(given)),
                     order_id: *order_id,
                     quantity: *quantity,
+                    warehouses: s.allocate(*quantity),
                 }]
             }
             C::ReleaseReservation { order_id } => match s.reservations.get(order_id) {
@@ -285,6 +421,7 @@ impl Aggregate for Inventory {
                     sku: sku(None),
                     order_id: *order_id,
                     quantity,
+                    warehouses: s.allocations.get(order_id).cloned().unwrap_or_default(),
                 }],
             },
             C::CommitReservation { order_id } => match s.reservations.get(order_id) {
@@ -292,6 +429,7 @@ impl Aggregate for Inventory {
                     sku: sku(None),
                     order_id: *order_id,
                     quantity,
+                    warehouses: s.allocations.get(order_id).cloned().unwrap_or_default(),
                 }],
                 None if s.sold.contains_key(order_id) => vec![],
                 None => return Err(InventoryError::NoReservation(*order_id)),
@@ -320,10 +458,55 @@ impl Aggregate for Inventory {
                     quantity: *quantity,
                 }]
             }
-            C::SetLowStockThreshold { threshold } => vec![E::LowStockThresholdSet {
-                sku: sku(None),
-                threshold: *threshold,
-            }],
+            C::SetLowStockThreshold { threshold } => {
+                if *threshold > MAX_LOW_STOCK_THRESHOLD {
+                    return Err(InventoryError::ThresholdOutOfRange {
+                        threshold: *threshold,
+                    });
+                }
+                vec![E::LowStockThresholdSet {
+                    sku: sku(None),
+                    threshold: *threshold,
+                }]
+            }
+            C::TransferStock {
+                sku: given,
+                from,
+                to,
+                quantity,
+            } => {
+                check_warehouse(from)?;
+                check_warehouse(to)?;
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                if from == to {
+                    return Err(InventoryError::SameWarehouse);
+                }
+                let available = s.available_in(from);
+                if i64::from(*quantity) > available {
+                    return Err(InventoryError::InsufficientStockIn {
+                        warehouse: from.clone(),
+                        requested: *quantity,
+                        available,
+                    });
+                }
+                let sku = sku(Some(given));
+                vec![
+                    E::StockTransferredOut {
+                        sku: sku.clone(),
+                        warehouse: from.clone(),
+                        to: to.clone(),
+                        quantity: *quantity,
+                    },
+                    E::StockTransferredIn {
+                        sku,
+                        warehouse: to.clone(),
+                        from: from.clone(),
+                        quantity: *quantity,
+                    },
+                ]
+            }
         };
 
         // The alert belongs to the decision that crossed the line.
@@ -366,21 +549,36 @@ impl Aggregate for Inventory {
                 sku,
                 order_id,
                 quantity,
+                warehouses,
             } => {
                 s.sku.get_or_insert_with(|| sku.clone());
                 s.reservations.insert(*order_id, *quantity);
+                if !warehouses.is_empty() {
+                    s.allocations.insert(*order_id, warehouses.clone());
+                }
             }
             E::ReservationReleased { order_id, .. } => {
                 s.reservations.remove(order_id);
+                s.allocations.remove(order_id);
             }
             E::ReservationCommitted {
-                order_id, quantity, ..
+                order_id,
+                quantity,
+                warehouses,
+                ..
             } => {
                 s.reservations.remove(order_id);
+                s.allocations.remove(order_id);
                 *s.sold.entry(*order_id).or_default() += quantity;
-                // Leaves the largest shelf first; which one is a fulfilment detail.
-                if let Some((_, n)) = s.on_hand.iter_mut().max_by_key(|(_, n)| **n) {
-                    *n -= i64::from(*quantity);
+                if warehouses.is_empty() {
+                    // A reservation from before warehouses were recorded leaves the
+                    // fullest shelf, as it always did.
+                    if let Some((_, n)) = s.on_hand.iter_mut().max_by_key(|(_, n)| **n) {
+                        *n -= i64::from(*quantity);
+                    }
+                }
+                for a in warehouses {
+                    *s.on_hand.entry(a.warehouse.clone()).or_default() -= i64::from(a.quantity);
                 }
             }
             E::StockRestocked {
@@ -401,6 +599,16 @@ impl Aggregate for Inventory {
                 s.low_stock_threshold = Some(*threshold);
             }
             E::LowStockDetected { .. } => s.low_stock_alerted = true,
+            E::StockTransferredOut {
+                warehouse,
+                quantity,
+                ..
+            } => *s.on_hand.entry(warehouse.clone()).or_default() -= i64::from(*quantity),
+            E::StockTransferredIn {
+                warehouse,
+                quantity,
+                ..
+            } => *s.on_hand.entry(warehouse.clone()).or_default() += i64::from(*quantity),
         }
         // Back at or above the line: the next fall below alerts again.
         if s.low_stock_threshold

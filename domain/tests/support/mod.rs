@@ -67,6 +67,15 @@ pub fn inventory_command() -> impl Strategy<Value = InventoryCommand> {
             warehouse: w
         }),
         (0u32..15).prop_map(|t| InventoryCommand::SetLowStockThreshold { threshold: t }),
+        (0u32..12, 0usize..2, 0usize..2).prop_map({
+            let sku = sku.clone();
+            move |(q, from, to)| InventoryCommand::TransferStock {
+                sku: sku.clone(),
+                from: ["main", "east"][from].to_owned(),
+                to: ["main", "east"][to].to_owned(),
+                quantity: q,
+            }
+        }),
     ]
 }
 

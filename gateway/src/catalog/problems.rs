@@ -139,7 +139,21 @@ impl From<StockError> for ApiError {
             StockError::Rejected(e @ InventoryError::WouldGoNegative { .. }) => {
                 ApiError::conflict("insufficient_stock", e.to_string())
             }
+            StockError::Rejected(e @ InventoryError::ThresholdOutOfRange { .. }) => {
+                ApiError::invalid_field("threshold", e.to_string())
+            }
             StockError::Rejected(e) => ApiError::conflict("inventory_rule", e.to_string()),
+            e @ (StockError::UnknownWarehouse(_) | StockError::InactiveWarehouse(_)) => {
+                let error = crate::error::FieldError::new("warehouse", e.to_string());
+                ApiError::UnprocessableEntity {
+                    code: "invalid_stock_change",
+                    detail: e.to_string(),
+                    errors: vec![error],
+                }
+            }
+            StockError::UnknownSku(sku) => {
+                ApiError::NotFound(format!("no product, variant or stock has SKU {sku}"))
+            }
             StockError::Store(e) => e.into(),
             StockError::Failed(e) => ApiError::internal(e),
         }

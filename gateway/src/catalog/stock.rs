@@ -19,7 +19,7 @@ use super::params::{params, raw_query, Check};
 use super::views::{StockLevels, StockView};
 use crate::auth::AuthUser;
 use crate::auth::STAFF;
-use crate::consistency;
+use crate::consistency::{self, caught_up};
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
@@ -160,11 +160,16 @@ struct StockRow {
     product_id: Option<Uuid>,
     variant_id: Option<Uuid>,
     updated_at: Option<DateTime<Utc>>,
+    warehouses: sqlx::types::Json<Vec<crate::views::WarehouseStock>>,
     total: Option<i64>,
 }
 
 const STOCK_COLUMNS: &str = "sku, on_hand, reserved, available, sold, low_stock_threshold,
-    low_stock, product_id, variant_id, updated_at";
+    low_stock, product_id, variant_id, updated_at,
+    coalesce((select jsonb_agg(jsonb_build_object('warehouse', w.warehouse,
+                  'on_hand', w.on_hand, 'reserved', w.reserved, 'available', w.available)
+                  order by w.warehouse)
+                from inventory.stock w where w.sku = catalog.stock.sku), '[]') as warehouses";
 
 impl From<StockRow> for StockView {
     fn from(r: StockRow) -> Self {
@@ -180,6 +185,7 @@ impl From<StockRow> for StockView {
                 product_id: r.product_id,
                 variant_id: r.variant_id,
                 updated_at: r.updated_at,
+                warehouses: r.warehouses.0,
             }),
         }
     }
@@ -208,6 +214,8 @@ async fn get_stock(
 ) -> Result<Response, ApiError> {
     user.require(STAFF)?;
     let sku = Sku::parse(&sku).map_err(|e| ApiError::invalid_query("sku", e.message))?;
+    // Per-warehouse stock comes from the inventory read model: the token covers it too.
+    caught_up(&state, &headers, "inventory").await?;
     let key = format!("staff|stock/{}", sku.as_str());
     let pool = &state.pool;
     cached(&state, &headers, key, move || async move {
@@ -254,6 +262,7 @@ async fn list_stock(
     let (limit, offset) = c.page(&p);
     let low = c.bool(&p, "low_stock").unwrap_or(false);
     c.done()?;
+    caught_up(&state, &headers, "inventory").await?;
     let key = format!("staff|stock?{}", raw_query(&raw));
     let pool = &state.pool;
     cached(&state, &headers, key, move || async move {

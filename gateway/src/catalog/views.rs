@@ -224,6 +224,9 @@ pub struct StockLevels {
     pub variant_id: Option<Uuid>,
     #[schema(required = false)]
     pub updated_at: Option<DateTime<Utc>>,
+    /// The SKU's stock per warehouse, by code (the `inventory` read model).
+    #[schema(required = false)]
+    pub warehouses: Vec<crate::views::WarehouseStock>,
 }
 
 impl From<&StockDecided> for StockView {

@@ -248,6 +248,23 @@ const ROUTES: &[Route] = &[
         "/api/v1/coupons/{code}/reactivate",
         &[401, 403, 404],
     ),
+    // inventory (docs/api.md § Inventory): thresholds, alerts, warehouses
+    secured(
+        "put",
+        "/api/v1/inventory/{sku}/threshold",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured("get", "/api/v1/inventory/alerts", &[400, 401, 403, 503]),
+    secured(
+        "post",
+        "/api/v1/inventory/{sku}/transfer",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured("get", "/api/v1/inventory/report", &[400, 401, 403, 503]),
+    secured("post", "/api/v1/warehouses", &[400, 401, 403, 409, 422]),
+    secured("get", "/api/v1/warehouses", &[400, 401, 403, 503]),
+    secured("get", "/api/v1/warehouses/{code}", &[401, 403, 404, 503]),
+    secured("delete", "/api/v1/warehouses/{code}", &[401, 403, 404]),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

@@ -284,6 +284,8 @@ pub(super) fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionErro
                         at,
                     }))
                 }
+                // A transfer moves stock between warehouses: the SKU's sums do not change.
+                E::StockTransferredOut { .. } | E::StockTransferredIn { .. } => return Ok(None),
             };
             Fact::StockMoved {
                 sku: sku.as_str().to_owned(),

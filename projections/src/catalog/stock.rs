@@ -75,6 +75,8 @@ impl StockChange {
                 c.alerted_at = Some(event_time(event));
                 sku
             }
+            // A transfer moves stock between warehouses: the SKU's sums do not change.
+            E::StockTransferredOut { sku, .. } | E::StockTransferredIn { sku, .. } => sku,
         };
         Ok((sku, c))
     }
