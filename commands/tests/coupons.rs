@@ -59,6 +59,7 @@ async fn product(handlers: &Handlers, sku: &str, price: i64, category: CategoryI
         category_id: category,
         price: Money::new(price, Currency::USD),
         attributes: Default::default(),
+        seo: Default::default(),
         vendor_id: None,
         publish: true,
         at: Utc::now(),

@@ -462,6 +462,7 @@ async fn a_scoped_coupon_previews_its_lines_and_counts_its_uses(pool: PgPool) {
             category_id: category,
             price: Money::new(1_000, Currency::USD),
             attributes: Default::default(),
+            seo: Default::default(),
             vendor_id: None,
             publish: true,
             at: Utc::now(),
