@@ -29,6 +29,7 @@ pub struct Handlers {
     pub coupons: CommandHandler<domain::coupon::Coupon>,
     pub sessions: CommandHandler<domain::session::Session>,
     pub warehouses: CommandHandler<domain::inventory::Warehouse>,
+    pub tax: CommandHandler<domain::tax::TaxTable>,
 }
 
 impl Handlers {
@@ -49,6 +50,7 @@ impl Handlers {
             coupons: CommandHandler::new(store.clone(), cache),
             sessions: CommandHandler::new(store.clone(), cache),
             warehouses: CommandHandler::new(store.clone(), cache),
+            tax: CommandHandler::new(store.clone(), cache),
         })
     }
 }

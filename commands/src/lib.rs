@@ -43,6 +43,8 @@
 //! - [`coupons`]: staff's coupon use cases (create with the code claimed, change the
 //!   terms, deactivate, reactivate), a coupon by its code, and lines as a coupon's scope
 //!   sees them.
+//! - [`tax`]: the store's tax table (rates by country and region, prices with or without
+//!   tax), read whole from the write side (ADR 0006).
 //!
 //! # Data flow
 //!
@@ -65,4 +67,5 @@ pub mod orders;
 pub mod payment;
 pub mod privacy;
 pub mod store;
+pub mod tax;
 pub mod unique;

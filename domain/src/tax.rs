@@ -288,7 +288,7 @@ impl Aggregate for TaxTable {
                 let zone = TaxZone::new(&zone.country, zone.region.as_deref())?;
                 if *rate_ppm > MAX_RATE_PPM {
                     return Err(TaxError::Invalid {
-                        field: "rate",
+                        field: "rate_ppm",
                         message: "a rate is 0% to 100%".into(),
                     });
                 }
@@ -524,7 +524,10 @@ mod tests {
         ));
         assert!(matches!(
             TaxTable::decide(&s, &set("US", None, PPM + 1, "x")),
-            Err(TaxError::Invalid { field: "rate", .. })
+            Err(TaxError::Invalid {
+                field: "rate_ppm",
+                ..
+            })
         ));
         assert!(matches!(
             TaxTable::decide(&s, &set("US", None, 1, " ")),

@@ -25,6 +25,8 @@
 //!   concept's use cases in `commands`: [`orders`] (and its export), [`cart`], [`catalog`]
 //!   (categories, products and stock, over `commands::catalog` and `commands::inventory`),
 //!   [`coupons`] (staff's coupons and their use, over `commands::coupons`).
+//! - [`tax`]: the store's tax rates by zone and whether prices include tax, over
+//!   `commands::tax`.
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -57,6 +59,7 @@ pub mod docs;
 pub mod error;
 pub mod hashing;
 pub mod health;
+pub mod inventory;
 pub mod middleware;
 pub mod notifications;
 pub mod orders;
@@ -66,10 +69,9 @@ pub mod router;
 pub mod seed;
 pub mod startup;
 pub mod state;
+pub mod tax;
 pub mod users;
 pub mod views;
-
-pub mod inventory;
 
 #[cfg(test)]
 mod tests;

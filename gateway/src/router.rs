@@ -45,6 +45,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::users::router())
         .merge(crate::coupons::router())
         .merge(crate::inventory::router())
+        .merge(crate::tax::router())
 }
 
 /// The whole HTTP service.

@@ -66,6 +66,21 @@ where
     Ok(format!("{state:#?}"))
 }
 
+/// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
+pub const AGGREGATES: [&str; 11] = [
+    "user",
+    "category",
+    "product",
+    "inventory",
+    "cart",
+    "coupon",
+    "order",
+    "payment",
+    "session",
+    "warehouse",
+    "tax",
+];
+
 /// The state of `stream` folded from `events`, rendered for people.
 fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> {
     match category_of(stream) {
@@ -79,6 +94,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "payment" => fold::<Payment>(events),
         "session" => fold::<domain::session::Session>(events),
         "warehouse" => fold::<domain::inventory::Warehouse>(events),
+        "tax" => fold::<domain::tax::TaxTable>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),
@@ -213,7 +229,15 @@ pub fn decodes(stream: &str, events: &[RecordedEvent]) -> Result<(), UmctlError>
 
 #[cfg(test)]
 mod tests {
-    use super::line_diff;
+    use super::{line_diff, render, AGGREGATES};
+
+    #[test]
+    fn every_aggregate_listed_is_folded_and_nothing_else() {
+        for category in AGGREGATES {
+            assert!(render(&format!("{category}-1"), &[]).is_ok(), "{category}");
+        }
+        assert!(render("unique-1", &[]).is_err());
+    }
 
     #[test]
     fn diffs_show_what_changed() {

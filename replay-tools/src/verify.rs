@@ -14,21 +14,10 @@ use std::path::Path;
 
 use commands::store::{category_of, EventStore, Position, RecordedEvent};
 
+use crate::history::AGGREGATES;
 use crate::personal::as_erased;
 use crate::UmctlError;
 
-/// Categories whose streams are aggregates the domain can fold.
-const AGGREGATES: [&str; 9] = [
-    "user",
-    "category",
-    "product",
-    "inventory",
-    "cart",
-    "coupon",
-    "order",
-    "payment",
-    "session",
-];
 /// Most problems listed before the rest are only counted.
 const SHOWN: usize = 50;
 

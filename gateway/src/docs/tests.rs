@@ -265,6 +265,13 @@ const ROUTES: &[Route] = &[
     secured("get", "/api/v1/warehouses", &[400, 401, 403, 503]),
     secured("get", "/api/v1/warehouses/{code}", &[401, 403, 404, 503]),
     secured("delete", "/api/v1/warehouses/{code}", &[401, 403, 404]),
+    // tax (docs/api.md § Tax)
+    secured("get", "/api/v1/tax-rates", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/tax-rates/{zone}", &[401, 403, 404]),
+    secured("put", "/api/v1/tax-rates/{zone}", &[400, 401, 403, 422]),
+    secured("delete", "/api/v1/tax-rates/{zone}", &[401, 403, 404]),
+    r("get", "/api/v1/tax-settings", &[]),
+    secured("put", "/api/v1/tax-settings", &[400, 401, 403, 422]),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed
