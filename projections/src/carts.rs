@@ -59,10 +59,34 @@ async fn ensure_cart(
     Ok(())
 }
 
+/// A line as `cart_items` and `cart_saved_items` hold it, whichever it came from: an
+/// event's [`CartLine`] or a row moved between the two tables.
+struct Line<'a> {
+    item_id: Uuid,
+    product_id: Uuid,
+    sku: &'a str,
+    quantity: i32,
+    price: i64,
+    currency: &'a str,
+}
+
+impl<'a> From<&'a CartLine> for Line<'a> {
+    fn from(line: &'a CartLine) -> Self {
+        Line {
+            item_id: line.item_id.as_uuid(),
+            product_id: line.product_id.as_uuid(),
+            sku: line.sku.as_str(),
+            quantity: line.quantity.get() as i32,
+            price: line.unit_price.amount,
+            currency: line.unit_price.currency.as_str(),
+        }
+    }
+}
+
 async fn insert_line(
     tx: &mut PgConnection,
     cart_id: Uuid,
-    line: &CartLine,
+    line: &Line<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -71,17 +95,13 @@ async fn insert_line(
          on conflict (cart_id, item_id) do nothing",
     )
     .bind(cart_id)
-    .bind(line.item_id.as_uuid())
-    .bind(line.product_id.as_uuid())
-    .bind(line.sku.as_str())
-    .bind(line.quantity.get() as i32)
-    .bind(line.unit_price.amount)
-    .bind(line.unit_price.currency.as_str())
-    .bind(
-        line.unit_price
-            .amount
-            .saturating_mul(i64::from(line.quantity.get())),
-    )
+    .bind(line.item_id)
+    .bind(line.product_id)
+    .bind(line.sku)
+    .bind(line.quantity)
+    .bind(line.price)
+    .bind(line.currency)
+    .bind(line.price.saturating_mul(i64::from(line.quantity.max(0))))
     .bind(at)
     .execute(&mut *tx)
     .await?;
@@ -241,7 +261,9 @@ async fn apply_cart(
     let at = event_time(event);
     ensure_cart(tx, cart_id, event, at).await?;
     match e {
-        CartEvent::CartItemAdded { line, at } => insert_line(tx, cart_id, &line, at).await?,
+        CartEvent::CartItemAdded { line, at } => {
+            insert_line(tx, cart_id, &Line::from(&line), at).await?
+        }
         CartEvent::CartItemQuantityChanged { item_id, quantity } => {
             set_quantity(tx, cart_id, item_id.as_uuid(), quantity.get()).await?
         }
@@ -352,24 +374,34 @@ async fn join_lines(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     for line in lines {
-        let existing: Option<(Uuid, i32)> = sqlx::query_as(
-            "select item_id, quantity from cart_items
-              where cart_id = $1 and product_id = $2 and sku = $3",
-        )
-        .bind(cart_id)
-        .bind(line.product_id.as_uuid())
-        .bind(line.sku.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        match existing {
-            Some((item_id, quantity)) => {
-                let merged = (quantity.max(0) as u32 + line.quantity.get()).min(Quantity::MAX);
-                set_quantity(tx, cart_id, item_id, merged).await?;
-            }
-            None => insert_line(tx, cart_id, line, at).await?,
-        }
+        join_line(tx, cart_id, &Line::from(line), at).await?;
     }
     Ok(())
+}
+
+/// One line joining the cart by [`join_lines`]' rule.
+async fn join_line(
+    tx: &mut PgConnection,
+    cart_id: Uuid,
+    line: &Line<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let existing: Option<(Uuid, i32)> = sqlx::query_as(
+        "select item_id, quantity from cart_items
+          where cart_id = $1 and product_id = $2 and sku = $3",
+    )
+    .bind(cart_id)
+    .bind(line.product_id)
+    .bind(line.sku)
+    .fetch_optional(&mut *tx)
+    .await?;
+    match existing {
+        Some((item_id, quantity)) => {
+            let merged = (quantity.max(0) as u32 + line.quantity.max(0) as u32).min(Quantity::MAX);
+            set_quantity(tx, cart_id, item_id, merged).await
+        }
+        None => insert_line(tx, cart_id, line, at).await,
+    }
 }
 
 /// A line as `cart_items` or `cart_saved_items` holds it.
@@ -445,41 +477,15 @@ async fn unsave_line(
     let Some((product_id, sku, quantity, price, currency)) = line else {
         return Ok(());
     };
-    let existing: Option<(Uuid, i32)> = sqlx::query_as(
-        "select item_id, quantity from cart_items
-          where cart_id = $1 and product_id = $2 and sku = $3",
-    )
-    .bind(cart_id)
-    .bind(product_id)
-    .bind(&sku)
-    .fetch_optional(&mut *tx)
-    .await?;
-    match existing {
-        Some((existing_id, q)) => {
-            let merged = (q.max(0) as u32 + quantity.max(0) as u32).min(Quantity::MAX);
-            set_quantity(tx, cart_id, existing_id, merged).await?;
-        }
-        None => {
-            sqlx::query(
-                "insert into cart_items
-                     (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at)
-                 values ($1, $2, $3, $4, $5, $6, $7,
-                         least(greatest($6::numeric * $5, -9223372036854775808),
-                               9223372036854775807)::bigint, $8)",
-            )
-            .bind(cart_id)
-            .bind(item_id)
-            .bind(product_id)
-            .bind(&sku)
-            .bind(quantity)
-            .bind(price)
-            .bind(&currency)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        }
-    }
-    Ok(())
+    let line = Line {
+        item_id,
+        product_id,
+        sku: &sku,
+        quantity,
+        price,
+        currency: &currency,
+    };
+    join_line(tx, cart_id, &line, at).await
 }
 
 /// The coupon's row from its terms: inserted when created, replaced when updated.
