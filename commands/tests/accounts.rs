@@ -514,3 +514,44 @@ async fn an_erased_person_s_email_can_be_registered_again(pool: PgPool) {
         "{unique_streams:#?}"
     );
 }
+
+/// Two processes starting at once (two handler sets over one store, as two gateways) both
+/// bootstrap the admin: neither fails, and there is one verified admin.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn two_starts_at_once_bootstrap_one_admin(pool: PgPool) {
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let keys = test_keys(&pool);
+    let (one, two) = (
+        Handlers::new(&store, keys.clone(), 100),
+        Handlers::new(&store, keys, 100),
+    );
+    let creds = Credentials::new(pool);
+    for round in 0..20 {
+        let email = Email::parse(&format!("root{round}@example.com")).unwrap();
+        let start = |handlers| {
+            accounts::bootstrap_admin(
+                handlers,
+                &creds,
+                email.clone(),
+                "$argon2id$h".into(),
+                Utc::now(),
+            )
+        };
+        let (a, b) = tokio::join!(start(&one), start(&two));
+        for outcome in [a, b] {
+            let outcome = outcome.unwrap_or_else(|e| panic!("round {round}: {e}"));
+            assert!(
+                matches!(outcome, Bootstrap::Created | Bootstrap::Exists),
+                "{outcome:?}"
+            );
+        }
+        let admin = accounts::find_by_email(&one, &email)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (admin.role, admin.status),
+            (Role::Admin, UserStatus::Active)
+        );
+    }
+}

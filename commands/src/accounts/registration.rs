@@ -220,10 +220,15 @@ pub async fn bootstrap_admin(
         Role::Admin,
         &meta,
     );
-    handlers
-        .users
-        .handle(&stream, register, meta.clone())
-        .await?;
+    match handlers.users.handle(&stream, register, meta.clone()).await {
+        Ok(_) => {}
+        // Another process starting at the same moment registered it between our look and
+        // our append: it is the same admin, under the same id.
+        Err(CommandError::Rejected(UserError::AlreadyRegistered)) => {
+            return existing(handlers, user_id).await
+        }
+        Err(e) => return Err(e.into()),
+    }
     let mut verified = meta.clone();
     verified.command_id = Uuid::new_v5(&user_id, b"verify");
     handlers
