@@ -61,3 +61,4 @@ id!(
     CredentialId
 );
 id!(WarehouseId);
+id!(PriceRuleId);

@@ -13,6 +13,7 @@
 //!   body), [`session`] (an account's sign-ins, failed logins, logouts and revoked
 //!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
 //!   country and region, and the rule that taxes one order line).
+//! - [`pricing`]: price rules and the one engine that prices lines under them (ADR 0008).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -34,6 +35,7 @@ pub mod money;
 pub mod notification;
 pub mod order;
 pub mod payment;
+pub mod pricing;
 pub mod privacy;
 pub mod session;
 pub mod tax;
