@@ -9,8 +9,8 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use domain::id::{CategoryId, PriceRuleId, ProductId, VariantId};
 use domain::money::{Currency, Money};
 use domain::pricing::{
-    price_lines, Adjustment, Customer, Outcome, PriceRule, PriceRuleTerms, PricingError,
-    PricingLine, Scope, Segment, Tier, Window,
+    price_lines, Adjustment, Customer, Outcome, PriceRuleTerms, PricingError, PricingLine, Rule,
+    Scope, Segment, Tier, Window,
 };
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -27,8 +27,8 @@ fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
 }
 
-fn rule(n: u128, scope: Scope, adjustment: Adjustment) -> PriceRule {
-    PriceRule {
+fn rule(n: u128, scope: Scope, adjustment: Adjustment) -> Rule {
+    Rule {
         id: PriceRuleId::new(id(n)),
         version: 1,
         terms: PriceRuleTerms {
@@ -59,7 +59,7 @@ fn line(product: u128, unit: i64, quantity: u32) -> PricingLine {
     }
 }
 
-fn totals(rules: &[PriceRule], lines: &[PricingLine]) -> Vec<i64> {
+fn totals(rules: &[Rule], lines: &[PricingLine]) -> Vec<i64> {
     price_lines(rules, noon(), &Customer::default(), lines)
         .unwrap()
         .iter()
@@ -390,7 +390,7 @@ fn any_adjustment() -> impl Strategy<Value = Adjustment> {
     ]
 }
 
-fn any_rules() -> impl Strategy<Value = Vec<PriceRule>> {
+fn any_rules() -> impl Strategy<Value = Vec<Rule>> {
     prop::collection::vec(
         (
             0u128..3,
@@ -483,5 +483,138 @@ proptest! {
             let i = lines.iter().position(|x| x.product_id == l.product_id).unwrap();
             prop_assert_eq!(&base[i], p);
         }
+    }
+}
+
+mod life {
+    //! A rule's life, given / when / then.
+
+    use super::*;
+    use domain::aggregate::Aggregate;
+    use domain::pricing::{
+        PriceRule, PriceRuleCommand as C, PriceRuleError, PriceRuleEvent as E, RuleStatus,
+    };
+
+    fn given(events: &[E]) -> domain::pricing::PriceRuleState {
+        events.iter().fold(Default::default(), PriceRule::evolve)
+    }
+
+    fn terms(window: Window) -> PriceRuleTerms {
+        let mut t = rule(1, Scope::Store, percent(1_000)).terms;
+        t.window = window;
+        t
+    }
+
+    fn tomorrow() -> Window {
+        Window {
+            starts_at: Some(noon() + Duration::days(1)),
+            ends_at: Some(noon() + Duration::days(2)),
+        }
+    }
+
+    fn created(enabled: bool) -> E {
+        E::PriceRuleCreated {
+            rule_id: PriceRuleId::new(id(1)),
+            terms: terms(tomorrow()),
+            enabled,
+            at: noon(),
+        }
+    }
+
+    #[test]
+    fn an_enabled_rule_is_scheduled_then_activated_then_expired_by_the_clock() {
+        let s = given(&[created(true)]);
+        assert_eq!(s.status, RuleStatus::Scheduled);
+        // Nothing to record before the window starts.
+        assert_eq!(PriceRule::decide(&s, &C::Tick { at: noon() }), Ok(vec![]));
+        let start = noon() + Duration::days(1);
+        let activated = PriceRule::decide(&s, &C::Tick { at: start }).unwrap();
+        assert_eq!(activated, [E::PriceRuleActivated { at: start }]);
+        let s = given(&[created(true), activated[0].clone()]);
+        assert_eq!(s.status, RuleStatus::Active);
+        assert_eq!(PriceRule::decide(&s, &C::Tick { at: start }), Ok(vec![]));
+        let end = noon() + Duration::days(2);
+        assert_eq!(
+            PriceRule::decide(&s, &C::Tick { at: end }),
+            Ok(vec![E::PriceRuleExpired { at: end }])
+        );
+    }
+
+    #[test]
+    fn a_change_raises_the_version_and_a_draft_is_never_live() {
+        let s = given(&[created(false)]);
+        assert_eq!(s.status, RuleStatus::Draft);
+        assert_eq!(
+            PriceRule::decide(
+                &s,
+                &C::Tick {
+                    at: noon() + Duration::days(1)
+                }
+            ),
+            Ok(vec![])
+        );
+        let changed = PriceRule::decide(
+            &s,
+            &C::Update {
+                terms: terms(Window::default()),
+                at: noon(),
+            },
+        )
+        .unwrap();
+        assert!(matches!(
+            changed[..],
+            [E::PriceRuleUpdated { version: 2, .. }]
+        ));
+        let s = given(&[created(false), changed[0].clone()]);
+        assert_eq!(s.rule.as_ref().unwrap().version, 2);
+        // The same terms again record nothing.
+        assert_eq!(
+            PriceRule::decide(
+                &s,
+                &C::Update {
+                    terms: terms(Window::default()),
+                    at: noon()
+                }
+            ),
+            Ok(vec![])
+        );
+        let enabled = PriceRule::decide(&s, &C::Enable { at: noon() }).unwrap();
+        let s = given(&[created(false), changed[0].clone(), enabled[0].clone()]);
+        assert_eq!(s.status, RuleStatus::Active);
+        assert!(s.rule.unwrap().live(noon(), &BTreeSet::new()));
+    }
+
+    #[test]
+    fn bad_terms_and_unknown_rules_are_refused() {
+        let mut bad = terms(Window::default());
+        bad.name = " ".into();
+        assert!(matches!(
+            PriceRule::decide(
+                &Default::default(),
+                &C::Create {
+                    rule_id: PriceRuleId::new(id(1)),
+                    terms: bad,
+                    enabled: true,
+                    at: noon()
+                }
+            ),
+            Err(PriceRuleError::Invalid(_))
+        ));
+        assert_eq!(
+            PriceRule::decide(&Default::default(), &C::Enable { at: noon() }),
+            Err(PriceRuleError::NotCreated)
+        );
+        assert_eq!(
+            PriceRule::decide(
+                &given(&[created(true)]),
+                &C::Create {
+                    rule_id: PriceRuleId::new(id(1)),
+                    terms: terms(Window::default()),
+                    enabled: true,
+                    at: noon()
+                }
+            ),
+            Err(PriceRuleError::AlreadyCreated)
+        );
     }
 }

@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 11] = [
+pub const AGGREGATES: [&str; 12] = [
     "user",
     "category",
     "product",
@@ -79,6 +79,7 @@ pub const AGGREGATES: [&str; 11] = [
     "session",
     "warehouse",
     "tax",
+    "price_rule",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -95,6 +96,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "session" => fold::<domain::session::Session>(events),
         "warehouse" => fold::<domain::inventory::Warehouse>(events),
         "tax" => fold::<domain::tax::TaxTable>(events),
+        "price_rule" => fold::<domain::pricing::PriceRule>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::rule::{Adjustment, PriceRule, Scope, Segment};
+use super::rule::{Adjustment, Rule, Scope, Segment};
 use crate::id::{CategoryId, PriceRuleId, ProductId, UserId, VariantId};
 use crate::money::Money;
 
@@ -154,7 +154,7 @@ enum CartWide {
     Discounted(Vec<u64>),
 }
 
-fn cart_wide(rule: &PriceRule, lines: &[PricingLine]) -> CartWide {
+fn cart_wide(rule: &Rule, lines: &[PricingLine]) -> CartWide {
     let in_scope = || {
         lines
             .iter()
@@ -185,7 +185,7 @@ fn cart_wide(rule: &PriceRule, lines: &[PricingLine]) -> CartWide {
 
 /// What `rule` takes off `line`, `index` in the cart, whose current total is `current`.
 fn amount_off(
-    rule: &PriceRule,
+    rule: &Rule,
     wide: &CartWide,
     index: usize,
     line: &PricingLine,
@@ -228,7 +228,7 @@ fn amount_off(
 /// Prices every line under `rules` at `at` for `customer`. The answer is in the order of
 /// `lines`, and the same for any order of them.
 pub fn price_lines(
-    rules: &[PriceRule],
+    rules: &[Rule],
     at: DateTime<Utc>,
     customer: &Customer,
     lines: &[PricingLine],
@@ -242,7 +242,7 @@ pub fn price_lines(
             return Err(PricingError::TooLarge);
         }
     }
-    let mut ordered: Vec<&PriceRule> = rules.iter().collect();
+    let mut ordered: Vec<&Rule> = rules.iter().collect();
     ordered.sort_by_key(|r| (std::cmp::Reverse(r.terms.priority), r.id));
     // Cart-wide figures are computed once per rule, and only for live rules.
     let mut wide: BTreeMap<PriceRuleId, CartWide> = BTreeMap::new();

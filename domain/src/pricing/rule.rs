@@ -127,14 +127,14 @@ fn everyone() -> Segment {
 /// change, recorded on the order line so a dispute replays the rule as it was), and
 /// whether staff have enabled it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PriceRule {
+pub struct Rule {
     pub id: PriceRuleId,
     pub version: u32,
     pub terms: PriceRuleTerms,
     pub enabled: bool,
 }
 
-impl PriceRule {
+impl Rule {
     /// Whether the rule takes part at `at` for a customer in `segments`.
     pub fn live(&self, at: DateTime<Utc>, segments: &BTreeSet<Segment>) -> bool {
         self.enabled
