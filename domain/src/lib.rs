@@ -14,6 +14,7 @@
 //!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
 //!   country and region, and the rule that taxes one order line).
 //! - [`pricing`]: price rules and the one engine that prices lines under them (ADR 0008).
+//! - [`pc_builder`]: the PC builder's compatibility rules, as data, and the check of a build.
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -35,6 +36,7 @@ pub mod money;
 pub mod notification;
 pub mod order;
 pub mod payment;
+pub mod pc_builder;
 pub mod pricing;
 pub mod privacy;
 pub mod session;
