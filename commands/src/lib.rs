@@ -45,6 +45,8 @@
 //!   sees them.
 //! - [`tax`]: the store's tax table (rates by country and region, prices with or without
 //!   tax), read whole from the write side (ADR 0006).
+//! - [`pricing`]: staff's price rules (create, change, enable, disable) and the
+//!   scheduler's tick that records a rule's activation and expiry (ADR 0008).
 //!
 //! # Data flow
 //!
@@ -65,6 +67,7 @@ pub mod inventory;
 pub mod lease;
 pub mod orders;
 pub mod payment;
+pub mod pricing;
 pub mod privacy;
 pub mod store;
 pub mod tax;

@@ -143,34 +143,26 @@ impl Rule {
     }
 }
 
-/// Terms a rule refuses, each naming the field at fault.
+/// Terms a rule refuses, naming the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RuleError {
-    #[error("name: must be 1 to {MAX_NAME} characters")]
-    Name,
-    #[error("adjustment.basis_points: must be 1 to 10000")]
-    BasisPoints,
-    #[error("adjustment.amount: must be above 0 and at most {MAX_TOTAL}")]
-    Amount,
-    #[error(
-        "adjustment.tiers: 1 to {MAX_TIERS} tiers, min_quantity at least 1 and strictly rising"
-    )]
-    Tiers,
-    #[error("adjustment: buy and get must be 1 to {MAX_BUY_GET}")]
-    BuyGet,
-    #[error("window: starts_at must be before ends_at")]
-    Window,
-    #[error("priority: must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")]
-    Priority,
-    #[error("segment.name: must be 1 to 64 lower-case letters, digits or underscores")]
-    SegmentName,
+#[error("{field}: {message}")]
+pub struct RuleError {
+    pub field: &'static str,
+    pub message: String,
 }
 
-fn check_bp(bp: u32) -> Result<(), RuleError> {
+fn invalid(field: &'static str, message: impl Into<String>) -> RuleError {
+    RuleError {
+        field,
+        message: message.into(),
+    }
+}
+
+fn check_bp(field: &'static str, bp: u32) -> Result<(), RuleError> {
     if (1..=10_000).contains(&bp) {
         Ok(())
     } else {
-        Err(RuleError::BasisPoints)
+        Err(invalid(field, "must be 1 to 10000 (basis points)"))
     }
 }
 
@@ -179,26 +171,46 @@ impl PriceRuleTerms {
     pub fn check(&self) -> Result<(), RuleError> {
         let name = self.name.trim();
         if name.is_empty() || self.name.chars().count() > MAX_NAME {
-            return Err(RuleError::Name);
+            return Err(invalid(
+                "name",
+                format!("must be 1 to {MAX_NAME} characters"),
+            ));
         }
         match &self.adjustment {
-            Adjustment::PercentOff { basis_points } => check_bp(*basis_points)?,
+            Adjustment::PercentOff { basis_points } => {
+                check_bp("adjustment.basis_points", *basis_points)?
+            }
             Adjustment::AmountOff { amount } | Adjustment::SetPrice { amount } => {
                 if amount.amount <= 0 || amount.amount > MAX_TOTAL {
-                    return Err(RuleError::Amount);
+                    return Err(invalid(
+                        "adjustment.amount",
+                        format!("must be above 0 and at most {MAX_TOTAL}"),
+                    ));
                 }
             }
             Adjustment::Tiered { tiers } => {
                 if tiers.is_empty() || tiers.len() > MAX_TIERS {
-                    return Err(RuleError::Tiers);
+                    return Err(invalid(
+                        "adjustment.tiers",
+                        format!(
+                            "1 to {MAX_TIERS} tiers, min_quantity at least 1 and strictly rising"
+                        ),
+                    ));
                 }
                 let rising = tiers
                     .windows(2)
                     .all(|w| w[0].min_quantity < w[1].min_quantity);
                 if !rising || tiers[0].min_quantity == 0 {
-                    return Err(RuleError::Tiers);
+                    return Err(invalid(
+                        "adjustment.tiers",
+                        format!(
+                            "1 to {MAX_TIERS} tiers, min_quantity at least 1 and strictly rising"
+                        ),
+                    ));
                 }
-                tiers.iter().try_for_each(|t| check_bp(t.basis_points))?;
+                tiers
+                    .iter()
+                    .try_for_each(|t| check_bp("adjustment.tiers", t.basis_points))?;
             }
             Adjustment::BuyXGetY {
                 buy,
@@ -207,18 +219,24 @@ impl PriceRuleTerms {
             } => {
                 let range = 1..=MAX_BUY_GET;
                 if !range.contains(buy) || !range.contains(get) {
-                    return Err(RuleError::BuyGet);
+                    return Err(invalid(
+                        "adjustment",
+                        format!("buy and get must be 1 to {MAX_BUY_GET}"),
+                    ));
                 }
-                check_bp(*basis_points)?;
+                check_bp("adjustment.basis_points", *basis_points)?;
             }
         }
         if let (Some(s), Some(e)) = (self.window.starts_at, self.window.ends_at) {
             if s >= e {
-                return Err(RuleError::Window);
+                return Err(invalid("window", "starts_at must be before ends_at"));
             }
         }
         if self.priority.unsigned_abs() > MAX_PRIORITY.unsigned_abs() {
-            return Err(RuleError::Priority);
+            return Err(invalid(
+                "priority",
+                format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}"),
+            ));
         }
         if let Segment::Rfm { name } = &self.segment {
             let ok = (1..=64).contains(&name.len())
@@ -226,7 +244,10 @@ impl PriceRuleTerms {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
             if !ok {
-                return Err(RuleError::SegmentName);
+                return Err(invalid(
+                    "segment.name",
+                    "must be 1 to 64 lower-case letters, digits or underscores",
+                ));
             }
         }
         Ok(())
