@@ -35,6 +35,8 @@
 //!
 //! - [`cart_expiry`]: the process that expires carts idle past their window, through
 //!   the cart's use case, reading the `carts` read model.
+//! - [`pricing`]: the price rules as they stand (folded with the aggregate's `evolve`);
+//!   [`price_schedule`]: the process that records when a rule's window starts and ends.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -67,6 +69,8 @@ pub mod wire;
 
 pub mod cart_expiry;
 pub mod inventory;
+pub mod price_schedule;
+pub mod pricing;
 
 pub use runtime::{Projection, ProjectionError, Runner};
 
@@ -83,6 +87,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(audit::AuditProjection::new(retention)),
         Arc::new(users::UsersProjection),
         Arc::new(inventory::InventoryProjection),
+        Arc::new(pricing::PricingProjection),
     ]
 }
 

@@ -1,6 +1,6 @@
 //! Staff's price-rule use cases, and the scheduler's tick.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::catalog::{Category, Product};
 use domain::id::PriceRuleId;
 use domain::pricing::{PriceRule, PriceRuleCommand, PriceRuleState, PriceRuleTerms, Scope};
@@ -59,11 +59,17 @@ async fn check_scope(handlers: &Handlers, terms: &PriceRuleTerms) -> Result<(), 
     Ok(())
 }
 
-fn checked(terms: &PriceRuleTerms) -> Result<(), PricingUseError> {
+/// The terms checked, their window cut to whole seconds: a rule's boundaries are to the
+/// second (ADR 0008), and a read model keeps no more than microseconds.
+fn checked(mut terms: PriceRuleTerms) -> Result<PriceRuleTerms, PricingUseError> {
+    let second = |t: Option<DateTime<Utc>>| t.map(|t| t.trunc_subsecs(0));
+    terms.window.starts_at = second(terms.window.starts_at);
+    terms.window.ends_at = second(terms.window.ends_at);
     terms.check().map_err(|e| PricingUseError::Invalid {
         field: e.field.into(),
         message: e.message,
-    })
+    })?;
+    Ok(terms)
 }
 
 /// The rule now, from its stream; `NotFound` when there is none.
@@ -107,7 +113,7 @@ pub async fn create_rule(
     enabled: bool,
     meta: &CommandMeta,
 ) -> Result<RuleDecided, PricingUseError> {
-    checked(&terms)?;
+    let terms = checked(terms)?;
     check_scope(handlers, &terms).await?;
     let rule_id = Uuid::new_v4();
     let command = PriceRuleCommand::Create {
@@ -128,7 +134,7 @@ pub async fn update_rule(
     meta: &CommandMeta,
 ) -> Result<RuleDecided, PricingUseError> {
     price_rule(handlers, rule_id).await?;
-    checked(&terms)?;
+    let terms = checked(terms)?;
     check_scope(handlers, &terms).await?;
     let command = PriceRuleCommand::Update {
         terms,
