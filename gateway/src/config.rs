@@ -344,6 +344,12 @@ pub struct Config {
     #[arg(long, env = "CART_EXPIRY_INTERVAL", default_value = "5m", value_parser = parse_duration, global = true)]
     pub cart_expiry_interval: Duration,
 
+    /// How often the price-rule scheduler records rules whose window started or ended, in
+    /// `serve` and `process` (one copy at a time). Prices never wait for it: the engine
+    /// reads each rule's window itself.
+    #[arg(long, env = "PRICE_SCHEDULE_INTERVAL", default_value = "1m", value_parser = parse_duration, global = true)]
+    pub price_schedule_interval: Duration,
+
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
     pub notifier: projections::notifications::NotifierSettings,
@@ -424,6 +430,7 @@ impl Config {
             ("CART_TTL_USER", self.cart_ttl_user),
             ("CART_TTL_EMPTY", self.cart_ttl_empty),
             ("CART_EXPIRY_INTERVAL", self.cart_expiry_interval),
+            ("PRICE_SCHEDULE_INTERVAL", self.price_schedule_interval),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration(setting));
@@ -637,6 +644,7 @@ mod tests {
         assert_eq!(c.reservation_ttl, Duration::from_secs(900));
         assert_eq!(c.cart_ttl(), projections::cart_expiry::CartTtl::DEFAULT);
         assert_eq!(c.cart_expiry_interval, Duration::from_secs(300));
+        assert_eq!(c.price_schedule_interval, Duration::from_secs(60));
         assert_eq!(c.consistency_wait, Duration::from_millis(2000));
         assert!(c.cors_allowed_origins.is_empty());
         assert_eq!(c.log_format, LogFormat::Pretty);

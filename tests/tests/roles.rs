@@ -127,6 +127,7 @@ async fn four_roles_as_processes_take_an_order_to_paid_and_survive_a_killed_proc
                 "checkout saga",
                 "reservation expiry",
                 "cart expiry",
+                "price schedule",
                 "notification worker"
             ]
         );

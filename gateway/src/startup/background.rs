@@ -22,10 +22,13 @@ pub const RESERVATION_EXPIRY: &str = "reservation expiry";
 pub const RETENTION: &str = "retention";
 /// The cart expiry's task and lease name.
 pub const CART_EXPIRY: &str = "cart expiry";
+/// The price-rule scheduler's task and lease name.
+pub const PRICE_SCHEDULE: &str = "price schedule";
 
 impl Application {
-    /// Adds the process managers: the checkout saga, the reservation expiry and the cart
-    /// expiry (`projections::cart_expiry`), each run
+    /// Adds the process managers: the checkout saga, the reservation expiry, the cart
+    /// expiry (`projections::cart_expiry`) and the price-rule scheduler
+    /// (`projections::price_schedule`), each run
     /// only while this process holds its lease (`commands::lease`), so that any number of
     /// copies run each step once: one copy runs a manager, the others stand by and take
     /// over when it goes.
@@ -44,6 +47,8 @@ impl Application {
         let expiry = saga.clone();
         let (handlers, pool) = (state.handlers.clone(), state.pool.clone());
         let (cart_ttl, cart_every) = (state.config.cart_ttl(), state.config.cart_expiry_interval);
+        let (rule_handlers, rule_pool) = (state.handlers.clone(), state.pool.clone());
+        let rule_every = state.config.price_schedule_interval;
         self.with_leased_task(CHECKOUT_SAGA, move |stop| saga.clone().follow(stop))
             .with_leased_task(RESERVATION_EXPIRY, move |stop| expiry.clone().expire(stop))
             .with_leased_task(CART_EXPIRY, move |stop| {
@@ -52,6 +57,14 @@ impl Application {
                     pool.clone(),
                     cart_ttl,
                     cart_every,
+                    stop,
+                )
+            })
+            .with_leased_task(PRICE_SCHEDULE, move |stop| {
+                projections::price_schedule::run(
+                    rule_handlers.clone(),
+                    rule_pool.clone(),
+                    rule_every,
                     stop,
                 )
             })
