@@ -23,7 +23,9 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::queries;
-use super::views::{HistoryEntry, HistoryPage, OrderItemView, OrderPage, OrderView, PaymentAnswer};
+use super::views::{
+    HistoryEntry, HistoryPage, LineTaxView, OrderItemView, OrderPage, OrderView, PaymentAnswer,
+};
 use crate::auth::{AuthUser, STAFF};
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, FieldError, Problem};
@@ -64,6 +66,7 @@ pub fn router() -> Router<AppState> {
         RefundBody,
         OrderView,
         OrderItemView,
+        LineTaxView,
         OrderPage,
         PaymentAnswer,
         HistoryEntry,
