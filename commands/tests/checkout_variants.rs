@@ -215,7 +215,7 @@ async fn a_variant_is_reserved_by_its_own_sku(pool: PgPool) {
             })
             .sum::<u32>()
     };
-    let of = |sku: &str| CommandHandler::<Inventory>::stream_id(&Sku::parse(sku).unwrap());
+    let of = |sku: &str| CommandHandler::<Inventory>::stream_id(Sku::parse(sku).unwrap());
     assert_eq!(reserved(stream(&h, &of("TEE-L")).await), 2);
     assert_eq!(reserved(stream(&h, &of("TEE-S")).await), 0);
     assert!(stream(&h, &of("TEE")).await.is_empty());
