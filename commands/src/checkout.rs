@@ -487,7 +487,7 @@ impl Checkout {
         &self,
         event: &RecordedEvent,
         order_id: domain::id::OrderId,
-        lines: &[domain::order::OrderLine],
+        lines: &[domain::order::PlacedLine],
     ) -> Result<(), SagaError> {
         for line in lines {
             let stream = CommandHandler::<Inventory>::stream_id(&line.sku);

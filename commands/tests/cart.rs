@@ -128,7 +128,7 @@ async fn checkout_places_the_order_with_the_coupons_discount_and_empties_the_car
     let shopper = Shopper::Customer(user);
     let lamp = product(&handlers, "LAMP-1", 10_000).await;
     let coupon_id = coupon(&handlers, "TENOFF").await;
-    cart::add_item(&handlers, &shopper, lamp, 2, meta(user))
+    cart::add_item(&handlers, &shopper, lamp, None, 2, meta(user))
         .await
         .unwrap();
     let with_coupon = cart::apply_coupon(&handlers, &shopper, " tenoff ", meta(user))
@@ -163,7 +163,7 @@ async fn checkout_releases_the_coupon_when_the_order_cannot_be_placed(pool: PgPo
     let b = product(&handlers, "TWIN-1", 1_500).await;
     let coupon_id = coupon(&handlers, "TWINS").await;
     for p in [a, b] {
-        cart::add_item(&handlers, &shopper, p, 1, meta(user))
+        cart::add_item(&handlers, &shopper, p, None, 1, meta(user))
             .await
             .unwrap();
     }

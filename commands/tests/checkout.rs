@@ -102,6 +102,7 @@ impl Shop {
             .iter()
             .map(|s| OrderLine {
                 product_id: ProductId::new(Uuid::new_v4()),
+                variant_id: None,
                 sku: Sku::parse(s).unwrap(),
                 quantity: 1,
                 unit_price: Money::new(1999, Currency::USD),
@@ -120,7 +121,11 @@ impl Shop {
             notes: None,
             coupon_code: None,
             discount: Money::zero(Currency::USD),
-            tax_rate_bp: 0,
+            discount_over: None,
+            tax: domain::order::TaxTerms {
+                rate_ppm: 0,
+                inclusive: false,
+            },
             shipping: Money::zero(Currency::USD),
             at: Utc::now(),
         };

@@ -124,7 +124,7 @@ async fn orders_placed(pool: &PgPool) -> i64 {
 async fn cart_with(handlers: &Handlers, user: Uuid, products: &[(Uuid, u32)], code: &str) {
     let shopper = Shopper::Customer(user);
     for &(p, quantity) in products {
-        cart::add_item(handlers, &shopper, p, quantity, meta(user))
+        cart::add_item(handlers, &shopper, p, None, quantity, meta(user))
             .await
             .unwrap();
     }
@@ -284,7 +284,7 @@ async fn a_scoped_coupon_discounts_its_lines_and_is_not_used_for_others(pool: Pg
 
     let ann = Uuid::new_v4();
     let shopper = Shopper::Customer(ann);
-    cart::add_item(&h, &shopper, book, 1, meta(ann))
+    cart::add_item(&h, &shopper, book, None, 1, meta(ann))
         .await
         .unwrap();
     let preview = cart::apply_coupon(&h, &shopper, "SHOES", meta(ann))
@@ -299,7 +299,7 @@ async fn a_scoped_coupon_discounts_its_lines_and_is_not_used_for_others(pool: Pg
     assert_eq!(uses(&h, created.coupon_id).await, 0);
     assert_eq!(orders_placed(&pool).await, 0);
 
-    let with_boot = cart::add_item(&h, &shopper, boot, 1, meta(ann))
+    let with_boot = cart::add_item(&h, &shopper, boot, None, 1, meta(ann))
         .await
         .unwrap();
     assert_eq!(

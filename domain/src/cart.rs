@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
-use crate::id::{CartId, CartItemId, OrderId, ProductId};
+use crate::id::{CartId, CartItemId, OrderId, ProductId, VariantId};
 use crate::money::{Money, MoneyError, MAX_TOTAL};
 use crate::value::{Quantity, Sku};
 
@@ -24,10 +24,24 @@ pub const MAX_SAVED: usize = 100;
 pub struct CartLine {
     pub item_id: CartItemId,
     pub product_id: ProductId,
+    /// The variant, when the product has variants (`sku` is then the variant's). Absent
+    /// from events of lines added before variants could be bought.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<VariantId>,
     pub sku: Sku,
     pub quantity: Quantity,
     /// The price when added; checkout prices the order afresh.
     pub unit_price: Money,
+}
+
+impl CartLine {
+    /// Whether `other` is the same thing bought: the same product, variant and SKU. Only
+    /// such lines merge; two variants of one product are two lines.
+    pub fn same_item(&self, other: &CartLine) -> bool {
+        self.product_id == other.product_id
+            && self.variant_id == other.variant_id
+            && self.sku == other.sku
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,10 +214,8 @@ impl CartState {
         total.at_most(MAX_TOTAL).map(Some)
     }
 
-    fn line_of(&self, product: ProductId, sku: &Sku) -> Option<&CartLine> {
-        self.lines
-            .values()
-            .find(|l| l.product_id == product && &l.sku == sku)
+    fn line_of(&self, line: &CartLine) -> Option<&CartLine> {
+        self.lines.values().find(|l| l.same_item(line))
     }
 
     /// Nothing in it: no line, saved line, coupon or share for an expiry to end.
@@ -227,12 +239,10 @@ fn check_joining(s: &CartState, lines: &[CartLine]) -> Result<(), CartError> {
     {
         return Err(CartError::MixedCurrencies);
     }
-    let mut products: BTreeSet<(ProductId, &Sku)> = BTreeSet::new();
+    let mut products: BTreeSet<(ProductId, Option<VariantId>, &Sku)> = BTreeSet::new();
     let new = lines
         .iter()
-        .filter(|l| {
-            s.line_of(l.product_id, &l.sku).is_none() && products.insert((l.product_id, &l.sku))
-        })
+        .filter(|l| s.line_of(l).is_none() && products.insert((l.product_id, l.variant_id, &l.sku)))
         .count();
     if s.lines.len() + new > MAX_LINES {
         return Err(CartError::TooManyLines);
@@ -245,7 +255,7 @@ fn check_joining(s: &CartState, lines: &[CartLine]) -> Result<(), CartError> {
 fn join(lines: &mut BTreeMap<CartItemId, CartLine>, line: &CartLine) {
     let existing = lines
         .values()
-        .find(|l| l.product_id == line.product_id && l.sku == line.sku)
+        .find(|l| l.same_item(line))
         .map(|l| l.item_id);
     match existing.and_then(|id| lines.get_mut(&id)) {
         Some(l) => l.quantity = merged_quantity(l.quantity, line.quantity),
@@ -323,7 +333,7 @@ fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, 
             {
                 return Err(CartError::MixedCurrencies);
             }
-            if let Some(existing) = s.line_of(line.product_id, &line.sku) {
+            if let Some(existing) = s.line_of(line) {
                 vec![E::CartItemQuantityChanged {
                     item_id: existing.item_id,
                     quantity: merged_quantity(existing.quantity, line.quantity),
@@ -405,10 +415,7 @@ fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, 
                 .lines
                 .get(item_id)
                 .ok_or(CartError::UnknownItem(*item_id))?;
-            let joins = s
-                .saved
-                .values()
-                .any(|l| l.product_id == line.product_id && l.sku == line.sku);
+            let joins = s.saved.values().any(|l| l.same_item(line));
             if !joins && s.saved.len() >= MAX_SAVED {
                 return Err(CartError::TooManySaved);
             }
@@ -483,10 +490,7 @@ fn decide_unbounded(s: &CartState, cmd: &CartCommand) -> Result<Vec<CartEvent>, 
             {
                 return Err(CartError::MixedCurrencies);
             }
-            let new = lines
-                .iter()
-                .filter(|l| s.line_of(l.product_id, &l.sku).is_none())
-                .count();
+            let new = lines.iter().filter(|l| s.line_of(l).is_none()).count();
             if s.lines.len() + new > MAX_LINES {
                 return Err(CartError::TooManyLines);
             }
@@ -555,7 +559,7 @@ fn evolve(mut s: CartState, event: &CartEvent) -> CartState {
                 let existing = s
                     .lines
                     .values()
-                    .find(|l| l.product_id == line.product_id && l.sku == line.sku)
+                    .find(|l| l.same_item(line))
                     .map(|l| l.item_id);
                 match existing {
                     Some(id) => {

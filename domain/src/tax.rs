@@ -104,6 +104,26 @@ pub fn line_tax(
     })
 }
 
+/// Parts per million as a percentage, exactly: 88,750 → `"8.875"`, 200,000 → `"20"`.
+pub fn percent(rate_ppm: u32) -> String {
+    let whole = rate_ppm / (PPM / 100);
+    let fraction = rate_ppm % (PPM / 100);
+    if fraction == 0 {
+        return whole.to_string();
+    }
+    let digits = format!("{fraction:04}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+impl Rounding {
+    /// The rule's name as events and answers write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::HalfUp => "half_up",
+        }
+    }
+}
+
 /// Shares `total` over `weights` in proportion to them, by largest remainder: the shares
 /// add up to `total` exactly, and a tie in remainders goes to the earlier weight. A weight
 /// of zero gets nothing; when every weight is zero, nothing is shared and `None` answers.

@@ -16,7 +16,7 @@ use domain::coupon::{Coupon, CouponEvent};
 use domain::inventory::{Inventory, InventoryEvent};
 use domain::inventory::{Warehouse, WarehouseEvent};
 use domain::notification::{Notification, NotificationEvent};
-use domain::order::{Order, OrderEvent};
+use domain::order::{Order, OrderEvent, OrderPlacedV1};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::pricing::{PriceRule, PriceRuleEvent};
 use domain::session::{Session, SessionEvent};
@@ -67,6 +67,7 @@ fn with_defs(root: &Value, name: &str, version: u32, body: &Value) -> Value {
 fn historic() -> Vec<(PathBuf, Value)> {
     vec![
         old::<PaymentFailedV1>("payment", "PaymentFailed"),
+        old::<OrderPlacedV1>("order", "OrderPlaced"),
         old::<UserRegisteredV1>("user", "UserRegistered"),
         old::<PasswordChangedV1>("user", "PasswordChanged"),
     ]

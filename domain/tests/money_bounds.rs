@@ -51,6 +51,7 @@ fn cart_line(i: u128, quantity: u32, price: i64) -> CartLine {
     CartLine {
         item_id: CartItemId::new(Uuid::from_u128(i)),
         product_id: ProductId::new(Uuid::from_u128(i + 1_000)),
+        variant_id: None,
         sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
         quantity: Quantity::new(quantity).unwrap(),
         unit_price: usd(price),

@@ -6,11 +6,19 @@ mod support;
 use domain::aggregate::{Aggregate, DomainEvent};
 use domain::id::OrderId;
 use domain::inventory::{Inventory, InventoryState};
-use domain::order::{compute_totals, Order, OrderLine, OrderState, OrderStatus};
+use domain::order::{compute_totals, Order, OrderLine, OrderState, OrderStatus, TaxTerms};
 use domain::payment::{ChargeOutcome, Payment, PaymentCommand, PaymentState};
 use proptest::prelude::*;
 use support::*;
 use uuid::Uuid;
+
+/// Prices excluding tax at `bp` basis points.
+fn terms(bp: u32) -> TaxTerms {
+    TaxTerms {
+        rate_ppm: bp * 100,
+        inclusive: false,
+    }
+}
 
 /// Runs `commands` through decide/evolve, keeping accepted events; returns the final state
 /// and every event recorded.
@@ -106,11 +114,11 @@ proptest! {
         let lines: Vec<OrderLine> = lines.iter().enumerate().map(|(i, &(q, p))| line(i as u8, q, p)).collect();
         let subtotal: i64 = lines.iter().map(|l| l.unit_price.amount * i64::from(l.quantity)).sum();
         let discount = subtotal * i64::from(discount_share) / 100;
-        let t = compute_totals(&lines, usd(discount), tax_bp, usd(shipping)).unwrap();
+        let t = compute_totals(&lines, usd(discount), terms(tax_bp), usd(shipping)).unwrap();
         prop_assert_eq!(t.subtotal.amount, subtotal);
         prop_assert_eq!(t.total.amount, t.subtotal.amount - t.discount.amount + t.tax.amount + t.shipping.amount);
         prop_assert!(t.tax.amount >= 0 && t.total.amount >= 0);
-        prop_assert!(compute_totals(&lines, usd(subtotal + 1), tax_bp, usd(shipping)).is_err());
+        prop_assert!(compute_totals(&lines, usd(subtotal + 1), terms(tax_bp), usd(shipping)).is_err());
     }
 
     /// No command sequence moves an order along a transition docs/api.md does not allow, and

@@ -173,6 +173,7 @@ fn line(item: u128, product: u128, q: u32) -> CartLine {
     CartLine {
         item_id: CartItemId::new(Uuid::from_u128(item)),
         product_id: ProductId::new(Uuid::from_u128(product)),
+        variant_id: None,
         sku: Sku::parse(&format!("SKU-{product}")).unwrap(),
         quantity: Quantity::new(q).unwrap(),
         unit_price: usd(1000),

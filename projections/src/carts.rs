@@ -64,6 +64,7 @@ async fn ensure_cart(
 struct Line<'a> {
     item_id: Uuid,
     product_id: Uuid,
+    variant_id: Option<Uuid>,
     sku: &'a str,
     quantity: i32,
     price: i64,
@@ -75,6 +76,7 @@ impl<'a> From<&'a CartLine> for Line<'a> {
         Line {
             item_id: line.item_id.as_uuid(),
             product_id: line.product_id.as_uuid(),
+            variant_id: line.variant_id.map(|v| v.as_uuid()),
             sku: line.sku.as_str(),
             quantity: line.quantity.get() as i32,
             price: line.unit_price.amount,
@@ -90,8 +92,8 @@ async fn insert_line(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into cart_items (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        "insert into cart_items (cart_id, item_id, product_id, sku, quantity, price, currency, subtotal, added_at, variant_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
          on conflict (cart_id, item_id) do nothing",
     )
     .bind(cart_id)
@@ -103,6 +105,7 @@ async fn insert_line(
     .bind(line.currency)
     .bind(line.price.saturating_mul(i64::from(line.quantity.max(0))))
     .bind(at)
+    .bind(line.variant_id)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -405,7 +408,7 @@ async fn join_line(
 }
 
 /// A line as `cart_items` or `cart_saved_items` holds it.
-type StoredLine = (Uuid, String, i32, i64, String);
+type StoredLine = (Uuid, String, i32, i64, String, Option<Uuid>);
 
 /// The line `item_id` moves from the cart to its saved list, onto the saved line of the
 /// same product and SKU if there is one (the domain's rule).
@@ -417,13 +420,13 @@ async fn save_line(
 ) -> Result<(), sqlx::Error> {
     let line: Option<StoredLine> = sqlx::query_as(
         "delete from cart_items where cart_id = $1 and item_id = $2
-         returning product_id, sku, quantity, price, currency",
+         returning product_id, sku, quantity, price, currency, variant_id",
     )
     .bind(cart_id)
     .bind(item_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((product_id, sku, quantity, price, currency)) = line else {
+    let Some((product_id, sku, quantity, price, currency, variant_id)) = line else {
         return Ok(());
     };
     let joined = sqlx::query(
@@ -441,8 +444,9 @@ async fn save_line(
     if joined == 0 {
         sqlx::query(
             "insert into cart_saved_items
-                 (cart_id, item_id, product_id, sku, quantity, price, currency, saved_at)
-             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                 (cart_id, item_id, product_id, sku, quantity, price, currency, saved_at,
+                  variant_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(cart_id)
         .bind(item_id)
@@ -452,6 +456,7 @@ async fn save_line(
         .bind(price)
         .bind(&currency)
         .bind(at)
+        .bind(variant_id)
         .execute(&mut *tx)
         .await?;
     }
@@ -468,18 +473,19 @@ async fn unsave_line(
 ) -> Result<(), sqlx::Error> {
     let line: Option<StoredLine> = sqlx::query_as(
         "delete from cart_saved_items where cart_id = $1 and item_id = $2
-         returning product_id, sku, quantity, price, currency",
+         returning product_id, sku, quantity, price, currency, variant_id",
     )
     .bind(cart_id)
     .bind(item_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((product_id, sku, quantity, price, currency)) = line else {
+    let Some((product_id, sku, quantity, price, currency, variant_id)) = line else {
         return Ok(());
     };
     let line = Line {
         item_id,
         product_id,
+        variant_id,
         sku: &sku,
         quantity,
         price,

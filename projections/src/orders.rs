@@ -77,8 +77,22 @@ struct Batch {
     erased: Vec<Uuid>,
 }
 
-/// `order_items`: order, line, product, sku, quantity, unit price, line subtotal.
-type ItemRow = (Uuid, i32, Uuid, String, i32, i64, i64);
+/// `order_items`: order, line, product, sku, quantity, unit price, line subtotal, and the
+/// line's variant, discount and tax ([`LineTax`]).
+type ItemRow = (Uuid, i32, Uuid, String, i32, i64, i64, LineTax);
+
+/// `order_items`' columns of ADR 0006: variant, discount, tax amount, rate, inclusive,
+/// rounding, taxable.
+#[derive(Clone)]
+struct LineTax {
+    variant_id: Option<Uuid>,
+    discount: i64,
+    tax: i64,
+    rate_ppm: i32,
+    inclusive: bool,
+    rounding: String,
+    taxable: i64,
+}
 /// `order_history`: order, event, status, notes, updated by, role, at.
 type HistoryRow = (
     Uuid,
@@ -173,7 +187,16 @@ impl Batch {
                         l.sku.as_str().to_owned(),
                         l.quantity as i32,
                         l.unit_price.amount,
-                        l.unit_price.amount.saturating_mul(i64::from(l.quantity)),
+                        l.line_total.amount,
+                        LineTax {
+                            variant_id: l.variant_id.map(|v| v.as_uuid()),
+                            discount: l.discount.amount,
+                            tax: l.tax.amount.amount,
+                            rate_ppm: i32::try_from(l.tax.rate_ppm).unwrap_or(i32::MAX),
+                            inclusive: l.tax.inclusive,
+                            rounding: l.tax.rounding.as_str().to_owned(),
+                            taxable: l.tax.taxable.amount,
+                        },
                     ));
                 }
                 self.history(event, order_id, "pending", notes.clone(), None, placed_at);
@@ -319,9 +342,11 @@ impl Batch {
                  on conflict (order_id) do nothing),
              items as (
                  insert into order_items (order_id, line, product_id, sku, quantity, price,
-                     subtotal)
+                     subtotal, variant_id, discount, tax, tax_rate_ppm, tax_inclusive,
+                     tax_rounding, taxable)
                  select * from unnest($20::uuid[], $21::int4[], $22::uuid[], $23::text[],
-                     $24::int4[], $25::int8[], $26::int8[])
+                     $24::int4[], $25::int8[], $26::int8[], $43::uuid[], $44::int8[],
+                     $45::int8[], $46::int4[], $47::bool[], $48::text[], $49::int8[])
                  on conflict do nothing),
              patched as (
                  update orders o set
@@ -407,6 +432,14 @@ impl Batch {
         .bind(column(h, |r| r.4))
         .bind(column(h, |r| r.5.clone()))
         .bind(column(h, |r| r.6))
+        // items, ADR 0006
+        .bind(column(it, |r| r.7.variant_id))
+        .bind(column(it, |r| r.7.discount))
+        .bind(column(it, |r| r.7.tax))
+        .bind(column(it, |r| r.7.rate_ppm))
+        .bind(column(it, |r| r.7.inclusive))
+        .bind(column(it, |r| r.7.rounding.clone()))
+        .bind(column(it, |r| r.7.taxable))
         .execute(&mut *tx)
         .await?;
         if !self.payments.is_empty() {

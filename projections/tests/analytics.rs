@@ -144,6 +144,7 @@ impl Shop {
                 .iter()
                 .map(|(item, quantity, price)| OrderLine {
                     product_id: item.id,
+                    variant_id: None,
                     sku: item.sku.clone(),
                     quantity: *quantity,
                     unit_price: usd(*price),
@@ -158,7 +159,11 @@ impl Shop {
             notes: None,
             coupon_code: None,
             discount: usd(0),
-            tax_rate_bp: 0,
+            discount_over: None,
+            tax: domain::order::TaxTerms {
+                rate_ppm: 0,
+                inclusive: false,
+            },
             shipping: usd(0),
             at: when,
         };
@@ -233,6 +238,7 @@ fn cart_line(item: &Item, quantity: u32, price: i64) -> CartLine {
     CartLine {
         item_id: CartItemId::new(Uuid::new_v4()),
         product_id: item.id,
+        variant_id: None,
         sku: item.sku.clone(),
         quantity: Quantity::new(quantity).unwrap(),
         unit_price: usd(price),

@@ -62,6 +62,7 @@ fn place(order_id: Uuid, user: Uuid) -> OrderCommand {
         user_id: UserId::new(user),
         lines: vec![OrderLine {
             product_id: ProductId::new(Uuid::new_v4()),
+            variant_id: None,
             sku: Sku::parse("MUG-1").unwrap(),
             quantity: 1,
             unit_price: Money::new(1250, Currency::USD),
@@ -75,7 +76,11 @@ fn place(order_id: Uuid, user: Uuid) -> OrderCommand {
         notes: None,
         coupon_code: None,
         discount: Money::zero(Currency::USD),
-        tax_rate_bp: 0,
+        discount_over: None,
+        tax: domain::order::TaxTerms {
+            rate_ppm: 0,
+            inclusive: false,
+        },
         shipping: Money::zero(Currency::USD),
         at: Utc::now(),
     }))

@@ -34,6 +34,7 @@ fn add(sku: &str) -> CartCommand {
         line: CartLine {
             item_id: CartItemId::new(Uuid::new_v4()),
             product_id: ProductId::new(Uuid::new_v4()),
+            variant_id: None,
             sku: Sku::parse(sku).unwrap(),
             quantity: Quantity::new(1).unwrap(),
             unit_price: Money::new(1_000, Currency::USD),

@@ -39,6 +39,7 @@ fn line(product: Uuid, sku: &str, quantity: u32, price: i64) -> CartLine {
     CartLine {
         item_id: CartItemId::new(Uuid::new_v4()),
         product_id: ProductId::new(product),
+        variant_id: None,
         sku: Sku::parse(sku).unwrap(),
         quantity: Quantity::new(quantity).unwrap(),
         unit_price: Money::new(price, Currency::USD),

@@ -16,7 +16,7 @@ use domain::aggregate::DomainEvent;
 use domain::cart::{CartEvent, CartLine};
 use domain::id::{CartItemId, OrderId, ProductId, UserId};
 use domain::money::{Currency, Money};
-use domain::order::{OrderEvent, OrderLine, OrderTotals};
+use domain::order::{OrderEvent, OrderLineV1, OrderTotals};
 use domain::value::{Quantity, Sku};
 use projections::Runner;
 use serde_json::json;
@@ -50,23 +50,29 @@ async fn append<E: DomainEvent>(store: &dyn EventStore, stream: &str, events: &[
 
 fn huge_order(order_id: Uuid, user_id: Uuid) -> Vec<OrderEvent> {
     let at = Utc::now();
+    let totals = OrderTotals {
+        subtotal: usd(HUGE),
+        discount: usd(0),
+        tax: usd(0),
+        shipping: usd(0),
+        total: usd(HUGE),
+    };
+    // As a v1 event from before the bounds reads today: upcast, its sums saturated.
+    let lines = domain::order::upcast_lines(
+        &[OrderLineV1 {
+            product_id: ProductId::new(Uuid::new_v4()),
+            sku: Sku::parse("GOLD-1").unwrap(),
+            quantity: 4,
+            unit_price: usd(HUGE),
+        }],
+        &totals,
+    );
     vec![
         OrderEvent::OrderPlaced {
             order_id: OrderId::new(order_id),
             user_id: UserId::new(user_id),
-            lines: vec![OrderLine {
-                product_id: ProductId::new(Uuid::new_v4()),
-                sku: Sku::parse("GOLD-1").unwrap(),
-                quantity: 4,
-                unit_price: usd(HUGE),
-            }],
-            totals: OrderTotals {
-                subtotal: usd(HUGE),
-                discount: usd(0),
-                tax: usd(0),
-                shipping: usd(0),
-                total: usd(HUGE),
-            },
+            lines,
+            totals,
             shipping_address: serde_json::from_value(json!({
                 "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
             }))
@@ -93,6 +99,7 @@ async fn huge_amounts_from_before_the_bounds_park_nothing(pool: PgPool) {
     let line = |quantity| CartLine {
         item_id: CartItemId::new(Uuid::new_v4()),
         product_id: ProductId::new(Uuid::new_v4()),
+        variant_id: None,
         sku: Sku::parse("GOLD-1").unwrap(),
         quantity: Quantity::new(quantity).unwrap(),
         unit_price: usd(HUGE),

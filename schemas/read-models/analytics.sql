@@ -60,6 +60,8 @@ create table order_lines (
     category_id uuid not null,
     quantity    bigint not null,
     revenue     bigint not null,
+    -- The variant bought (`sku` is then the variant's); null for a product without.
+    variant_id  uuid,
     primary key (order_id, line)
 );
 

@@ -42,6 +42,9 @@ create table cart_items (
     currency   char(3) not null,
     subtotal   bigint not null,
     added_at   timestamptz not null,
+    -- The variant the line buys (`sku` is then the variant's); null for a product
+    -- without variants.
+    variant_id uuid,
     primary key (cart_id, item_id)
 );
 
@@ -103,6 +106,8 @@ create table cart_saved_items (
     price      bigint not null,
     currency   char(3) not null,
     saved_at   timestamptz not null,
+    -- The variant the line buys; null for a product without variants.
+    variant_id uuid,
     primary key (cart_id, item_id)
 );
 

@@ -38,6 +38,17 @@ create table order_items (
     quantity   integer not null,
     price      bigint not null,
     subtotal   bigint not null,
+    -- ADR 0006: the variant bought (null for a product without variants; `sku` is then
+    -- the product's), the line's share of the order's discount, and its tax as recorded:
+    -- the rate in parts per million, whether the price included it, the rounding rule,
+    -- what it applied to (`subtotal - discount`) and the amount.
+    variant_id    uuid,
+    discount      bigint not null default 0,
+    tax           bigint not null default 0,
+    tax_rate_ppm  integer not null default 0,
+    tax_inclusive boolean not null default false,
+    tax_rounding  text not null default 'half_up',
+    taxable       bigint not null default 0,
     primary key (order_id, line)
 );
 

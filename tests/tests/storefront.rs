@@ -28,6 +28,7 @@ async fn staff_stock_the_storefront_and_a_shopper_uses_it() {
     .await;
     assert_eq!(tee.status, 201, "{}", tee.text);
     let tee_id = tee.body["id"].as_str().unwrap().to_owned();
+    let mut sizes_ids = Vec::new();
     for (sku, size, stock) in [("TEE-E2E-S", "S", 3), ("TEE-E2E-M", "M", 0)] {
         let v = send(
             s.post(&format!("/api/v1/products/{tee_id}/variants"))
@@ -39,6 +40,7 @@ async fn staff_stock_the_storefront_and_a_shopper_uses_it() {
         )
         .await;
         assert_eq!(v.status, 201, "{}", v.text);
+        sizes_ids.push(v.body["id"].clone());
     }
     let taken = send(
         s.post(&format!("/api/v1/products/{tee_id}/variants"))
@@ -104,13 +106,16 @@ async fn staff_stock_the_storefront_and_a_shopper_uses_it() {
     // Ann fills a cart, saves the tee for later and shares the cart; Bob copies it.
     let (_, ann) = s.customer("ann.storefront@example.com").await;
     let (_, bob) = s.customer("bob.storefront@example.com").await;
-    for (product, quantity) in [(&mug_id, 2), (&tee_id, 1)] {
-        let added = send(
-            s.post("/api/v1/cart/items")
-                .bearer_auth(&ann)
-                .json(&json!({ "product_id": product, "quantity": quantity })),
-        )
-        .await;
+    // The tee is sold as its sizes: the line names one.
+    for (product, variant, quantity) in [
+        (&mug_id, Value::Null, 2),
+        (&tee_id, sizes_ids[0].clone(), 1),
+    ] {
+        let added =
+            send(s.post("/api/v1/cart/items").bearer_auth(&ann).json(
+                &json!({ "product_id": product, "variant_id": variant, "quantity": quantity }),
+            ))
+            .await;
         assert_eq!(added.status, 201, "{}", added.text);
     }
     let cart = send(s.get("/api/v1/cart").bearer_auth(&ann)).await;

@@ -1,4 +1,5 @@
-//! Checking the cart out: every line priced afresh from the catalog, the coupon redeemed
+//! Checking the cart out: every line priced afresh from the catalog (its variant's price
+//! when it names one), taxed at the shipping address's rate, the coupon redeemed
 //! (its limits, window, minimum and scope are checked then; a coupon that would take
 //! nothing off is refused, not used), the order placed, the cart emptied.
 //!
@@ -20,7 +21,7 @@ use super::shopper::step;
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::error::OrdersError;
-use crate::orders::place::{place_command, Delivery};
+use crate::orders::place::{place_command, tax_for, Delivery, Discount};
 use crate::orders::pricing::{add_line, product_on_sale};
 use crate::store::Position;
 
@@ -56,12 +57,21 @@ async fn price_lines(
                     "no such product on sale",
                 )
             })?;
+        // The line's variant priced afresh: one the catalog no longer offers is refused,
+        // naming the line, and the customer removes it.
+        let offer = p
+            .offer(l.variant_id)
+            .map_err(|refusal| CartUseCaseError::Variant {
+                field: format!("items[{i}].variant_id"),
+                refusal,
+            })?;
         categories.push(p.category_id);
         lines.push(OrderLine {
             product_id: ProductId::new(p.product_id.as_uuid()),
-            sku: p.sku,
+            variant_id: offer.variant_id,
+            sku: offer.sku,
             quantity: l.quantity.get(),
-            unit_price: p.price,
+            unit_price: offer.price,
         });
     }
     let currency = lines[0].unit_price.currency;
@@ -108,6 +118,9 @@ pub async fn check_out(
     }
     // The cart's prices were a snapshot; the order takes the catalog's prices now.
     let (lines, subtotal, coupon_lines) = price_lines(handlers, &cart).await?;
+    let tax = tax_for(handlers, &delivery.shipping_address)
+        .await
+        .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
 
     let order_id = Uuid::new_v4();
     let mut positions = Vec::new();
@@ -115,12 +128,26 @@ pub async fn check_out(
     let coupon = match &cart.coupon {
         None => None,
         Some(code) => {
-            let Some((coupon_id, _)) = coupon_by_code(handlers, code).await? else {
+            let Some((coupon_id, state)) = coupon_by_code(handlers, code).await? else {
                 return Err(coupon_refused(
                     "the cart's coupon no longer exists; remove it",
                 ));
             };
             let stream = CommandHandler::<Coupon>::stream_id(coupon_id);
+            // The lines the discount is shared over (ADR 0006): those the coupon's scope
+            // covers, by the terms it is redeemed under.
+            let over = state
+                .terms
+                .as_ref()
+                .map(|t| &t.scope)
+                .filter(|scope| !scope.is_everything())
+                .map(|scope| {
+                    coupon_lines
+                        .iter()
+                        .filter(|l| scope.covers(l.product_id, l.category_id))
+                        .map(|l| l.product_id)
+                        .collect::<Vec<_>>()
+                });
             let redeem = CouponCommand::Redeem {
                 customer: user_id.into(),
                 order_id: OrderId::new(order_id),
@@ -147,7 +174,11 @@ pub async fn check_out(
             };
             positions.push(handled.position);
             redeemed = Some(stream);
-            Some((code.clone(), discount))
+            Some(Discount {
+                code: code.clone(),
+                amount: discount,
+                over,
+            })
         }
     };
 
@@ -158,6 +189,7 @@ pub async fn check_out(
         lines,
         delivery,
         coupon,
+        tax,
         &place_meta,
     );
     let order_stream = CommandHandler::<Order>::stream_id(order_id);

@@ -1,6 +1,7 @@
 //! [`CartUseCaseError`]: what a cart use case answers when it does not go through.
 
 use domain::cart::CartError;
+use domain::catalog::VariantRefusal;
 
 use crate::handler::CommandError;
 use crate::orders::error::OrdersError;
@@ -16,6 +17,13 @@ pub enum CartUseCaseError {
     /// A field of the input the rules refuse, named as the client sent it.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// A line's variant does not fit its product: none named for a product sold as its
+    /// variants, one it does not have, or one named for a product without variants.
+    #[error("{field}: {refusal}")]
+    Variant {
+        field: String,
+        refusal: VariantRefusal,
+    },
     /// The cart's rules refuse the command in its current state.
     #[error(transparent)]
     Rejected(CartError),

@@ -2,7 +2,7 @@
 //! empty the cart.
 
 use domain::cart::{Cart, CartCommand, CartError, CartLine};
-use domain::id::CartItemId;
+use domain::id::{CartItemId, VariantId};
 use domain::value::Quantity;
 use uuid::Uuid;
 
@@ -39,14 +39,16 @@ async fn run(
     cart_now(handlers, shopper, cart_id, &[handled.position]).await
 }
 
-/// Adds `quantity` of a product on sale at its price now; a product already in the cart
-/// adds to its line. A guest's first line starts their cart: the caller gives the shopper
-/// a token first.
+/// Adds `quantity` of a product on sale at its price now, as the variant named when the
+/// product has variants (at the variant's price, under its SKU); the same product and
+/// variant already in the cart adds to its line. A guest's first line starts their cart:
+/// the caller gives the shopper a token first.
 #[tracing::instrument(skip_all, fields(%product_id), err)]
 pub async fn add_item(
     handlers: &Handlers,
     shopper: &Shopper,
     product_id: Uuid,
+    variant_id: Option<Uuid>,
     quantity_: u32,
     meta: CommandMeta,
 ) -> Result<ItemAdded, CartUseCaseError> {
@@ -55,14 +57,22 @@ pub async fn add_item(
         .await
         .map_err(|e| CartUseCaseError::Failed(e.to_string()))?
         .ok_or_else(|| CartUseCaseError::invalid("product_id", "no such product on sale"))?;
+    let offer = product
+        .offer(variant_id.map(VariantId::new))
+        .map_err(|refusal| CartUseCaseError::Variant {
+            field: "variant_id".into(),
+            refusal,
+        })?;
     let cart_id = shopper.existing_cart()?;
     let line = CartLine {
         item_id: CartItemId::new(Uuid::new_v4()),
         product_id: product.product_id,
-        sku: product.sku,
+        variant_id: offer.variant_id,
+        sku: offer.sku,
         quantity,
-        unit_price: product.price,
+        unit_price: offer.price,
     };
+    let offer_variant = line.variant_id;
     let at = meta.occurred_at;
     let cart = run(
         handlers,
@@ -76,7 +86,7 @@ pub async fn add_item(
         .cart
         .lines
         .values()
-        .find(|l| l.product_id.as_uuid() == product_id)
+        .find(|l| l.product_id.as_uuid() == product_id && l.variant_id == offer_variant)
         .map(|l| l.item_id.as_uuid());
     Ok(ItemAdded { cart, item_id })
 }

@@ -167,6 +167,11 @@ pub async fn copy_shared_cart(
             .await
             .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
         let Some(product) = product else { continue };
+        // A variant no longer offered (or a product that gained or lost its variants)
+        // is left out, like a product no longer on sale.
+        let Ok(offer) = product.offer(line.variant_id) else {
+            continue;
+        };
         lines.push(CartLine {
             // From the request and the source line, so a retried request copies the same.
             item_id: CartItemId::new(Uuid::new_v5(
@@ -174,9 +179,10 @@ pub async fn copy_shared_cart(
                 line.item_id.as_uuid().as_bytes(),
             )),
             product_id: product.product_id,
-            sku: product.sku,
+            variant_id: offer.variant_id,
+            sku: offer.sku,
             quantity: line.quantity,
-            unit_price: product.price,
+            unit_price: offer.price,
         });
     }
     let command = CartCommand::CopyLines {

@@ -1,5 +1,6 @@
 //! [`OrdersError`]: what an order use case answers when it does not go through.
 
+use domain::catalog::VariantRefusal;
 use domain::order::{OrderError, OrderInputError};
 
 use crate::handler::CommandError;
@@ -13,6 +14,12 @@ pub enum OrdersError {
     /// (`items[2].quantity`).
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// An item's variant does not fit its product (`field` is `items[i].variant_id`).
+    #[error("{field}: {refusal}")]
+    Variant {
+        field: String,
+        refusal: VariantRefusal,
+    },
     /// No such order, or not one the caller may see: they learn nothing of it.
     #[error("no such order")]
     NotFound,

@@ -1,11 +1,11 @@
 //! Placing an order at the catalog's prices now. The checkout saga then reserves the stock
 //! and moves the order to `awaiting_payment`, or cancels it as `out_of_stock`.
 
-use domain::id::{OrderId, ProductId, UserId};
+use domain::id::{OrderId, ProductId, UserId, VariantId};
 use domain::money::{Currency, Money};
 use domain::order::{
     check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderError,
-    OrderLine, PlaceOrder,
+    OrderLine, PlaceOrder, TaxTerms,
 };
 use domain::value::{Address, Quantity};
 use uuid::Uuid;
@@ -17,11 +17,30 @@ use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::store::{Direction, ReadFrom};
 
-/// One line as the customer asks for it: a product and how many.
+/// One line as the customer asks for it: a product, its variant when it has variants,
+/// and how many.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestedItem {
     pub product_id: Uuid,
+    pub variant_id: Option<Uuid>,
     pub quantity: u32,
+}
+
+/// A coupon redeemed for an order: its code, the discount it earned, and the products
+/// whose lines share it (`None`: every line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discount {
+    pub code: String,
+    pub amount: Money,
+    pub over: Option<Vec<ProductId>>,
+}
+
+/// How an order to `address` is taxed now, from the tax table.
+pub async fn tax_for(
+    handlers: &Handlers,
+    address: &Address,
+) -> Result<TaxTerms, crate::tax::TaxUseError> {
+    crate::tax::tax_terms(handlers, address).await
 }
 
 /// Where an order goes and how it is paid: what placing an order and checking a cart out
@@ -50,21 +69,23 @@ pub struct PlaceOrderInput {
 }
 
 /// The order command for `lines` at their prices, with a discount already earned (a
-/// redeemed coupon) and, for now, no tax and free shipping.
+/// redeemed coupon), taxed by `tax` (the shipping address's rate, ADR 0006) and, for now,
+/// free shipping.
 pub fn place_command(
     order_id: Uuid,
     user_id: UserId,
     lines: Vec<OrderLine>,
     delivery: Delivery,
-    coupon: Option<(String, Money)>,
+    coupon: Option<Discount>,
+    tax: TaxTerms,
     meta: &CommandMeta,
 ) -> OrderCommand {
     let currency = lines
         .first()
         .map_or(Currency::USD, |l| l.unit_price.currency);
-    let (coupon_code, discount) = match coupon {
-        Some((code, discount)) => (Some(code), discount),
-        None => (None, Money::zero(currency)),
+    let (coupon_code, discount, discount_over) = match coupon {
+        Some(d) => (Some(d.code), d.amount, d.over),
+        None => (None, Money::zero(currency), None),
     };
     OrderCommand::Place(Box::new(PlaceOrder {
         order_id: OrderId::new(order_id),
@@ -76,7 +97,8 @@ pub fn place_command(
         notes: delivery.notes,
         coupon_code,
         discount,
-        tax_rate_bp: 0,
+        discount_over,
+        tax,
         shipping: Money::zero(currency),
         at: meta.occurred_at,
     }))
@@ -105,36 +127,44 @@ pub async fn place_order(
             .ok_or_else(|| {
                 OrdersError::invalid(format!("items[{i}].product_id"), "no such product on sale")
             })?;
-        let merged = lines
-            .iter()
-            .find(|l| l.product_id == ProductId::new(item.product_id))
-            .map_or(0, |l| l.quantity);
-        let running = subtotal.unwrap_or(Money::zero(product.price.currency));
+        let offer = product
+            .offer(item.variant_id.map(VariantId::new))
+            .map_err(|refusal| OrdersError::Variant {
+                field: format!("items[{i}].variant_id"),
+                refusal,
+            })?;
+        // The same product and variant twice is one line; two variants are two.
+        let same = |l: &&mut OrderLine| {
+            l.product_id == ProductId::new(item.product_id) && l.variant_id == offer.variant_id
+        };
+        let merged = lines.iter_mut().find(same).map_or(0, |l| l.quantity);
+        let running = subtotal.unwrap_or(Money::zero(offer.price.currency));
         // Another currency is the order's rule to refuse, below.
-        if running.currency == product.price.currency {
+        if running.currency == offer.price.currency {
             // The line's merged quantity has the bound of one line; the running subtotal
             // the bound of the order.
             let quantity = merged.saturating_add(item.quantity);
-            let next = add_line(running, product.price, item.quantity)
-                .and_then(|s| add_line(Money::zero(s.currency), product.price, quantity).map(|_| s))
+            let next = add_line(running, offer.price, item.quantity)
+                .and_then(|s| add_line(Money::zero(s.currency), offer.price, quantity).map(|_| s))
                 .map_err(|(field, message)| {
                     OrdersError::invalid(format!("items[{i}].{field}"), message)
                 })?;
             subtotal = Some(next);
         }
-        match lines
-            .iter_mut()
-            .find(|l| l.product_id == ProductId::new(item.product_id))
-        {
+        match lines.iter_mut().find(same) {
             Some(line) => line.quantity += item.quantity,
             None => lines.push(OrderLine {
                 product_id: product.product_id,
-                sku: product.sku,
+                variant_id: offer.variant_id,
+                sku: offer.sku,
                 quantity: item.quantity,
-                unit_price: product.price,
+                unit_price: offer.price,
             }),
         }
     }
+    let tax = tax_for(handlers, &input.delivery.shipping_address)
+        .await
+        .map_err(|e| OrdersError::Failed(e.to_string()))?;
     // From the command's id: a command decided again (its first answer lost with its
     // gateway) names the same order, which it finds already placed by itself.
     let order_id = Uuid::new_v5(&meta.command_id, b"order");
@@ -144,6 +174,7 @@ pub async fn place_order(
         lines,
         input.delivery,
         None,
+        tax,
         &meta,
     );
     let stream = CommandHandler::<Order>::stream_id(order_id);

@@ -82,3 +82,16 @@ pub async fn set_prices_include_tax(
 ) -> Result<TaxDecided, TaxUseError> {
     decide(handlers, TaxCommand::SetPricesIncludeTax { include }, meta).await
 }
+
+/// How an order shipped to `address` is taxed now: the rate of its region, else of its
+/// country, else none, and whether the store's prices include tax (ADR 0006).
+pub async fn tax_terms(
+    handlers: &Handlers,
+    address: &domain::value::Address,
+) -> Result<domain::order::TaxTerms, TaxUseError> {
+    let table = tax_table(handlers).await?;
+    Ok(domain::order::TaxTerms {
+        rate_ppm: table.rate_for(address).rate_ppm,
+        inclusive: table.prices_include_tax,
+    })
+}

@@ -3,10 +3,12 @@
 //! (`commands::unique`); these aggregates keep each product and category consistent.
 
 mod category;
+mod offer;
 mod product;
 mod rules;
 
 pub use category::*;
+pub use offer::{Offer, VariantRefusal};
 pub use product::*;
 pub use rules::{
     CatalogError, MAX_ALT, MAX_ATTRIBUTES, MAX_ATTRIBUTE_NAME, MAX_ATTRIBUTE_VALUE,

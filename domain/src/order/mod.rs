@@ -6,9 +6,11 @@
 //!    └──────────── cancelled ◀───────┴────────────────────┘          └─ refunded / partially_refunded
 //! ```
 //!
-//! Prices, tax rate and shipping cost arrive inside `PlaceOrder` (the catalog and the
-//! checkout decide them); the order only checks that its totals add up:
-//! `total = subtotal - discount + tax + shipping`, with `tax` on the discounted subtotal.
+//! Prices, the tax rate and mode and the shipping cost arrive inside `PlaceOrder` (the
+//! catalog, the tax table and the checkout decide them); the order records per line its
+//! total, its share of the discount and its tax, and its totals are their fold
+//! (`totals`, ADR 0006): `total = subtotal - discount + tax (when prices exclude it) +
+//! shipping`. `OrderPlaced` v1 (lines without them) is upcast in `legacy`.
 //! What the input must be before an order is asked at all (payment method, notes, line
 //! count) is in `input`, shared by placing an order and checking a cart out; the statuses
 //! are in `status`; lines, totals and the rules' refusals in `totals`. This file holds the
@@ -17,17 +19,21 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{Aggregate, Upcast};
-use crate::id::{OrderId, UserId};
+use crate::aggregate::{Aggregate, EventDecodeError, Upcast};
+use crate::id::{OrderId, ProductId, UserId};
 use crate::money::Money;
 use crate::value::{Address, Quantity};
 
 mod input;
+mod legacy;
 mod status;
 mod totals;
 
+pub use legacy::{upcast_lines, OrderLineV1, OrderPlacedV1};
 pub use status::{CancellationReason, OrderStatus, PaymentStatus};
-pub use totals::{compute_totals, OrderError, OrderLine, OrderTotals};
+pub use totals::{
+    compute_totals, fold, place_lines, OrderError, OrderLine, OrderTotals, PlacedLine, TaxTerms,
+};
 
 pub use input::{
     check_line_count, check_notes, check_payment_method, OrderInputError, CARD, MAX_LINES,
@@ -64,8 +70,10 @@ pub struct PlaceOrder {
     pub notes: Option<String>,
     pub coupon_code: Option<String>,
     pub discount: Money,
-    /// Tax rate in basis points (825 = 8.25%).
-    pub tax_rate_bp: u32,
+    /// The products whose lines share the discount (a coupon's scope); `None`: every line.
+    pub discount_over: Option<Vec<ProductId>>,
+    /// The rate of the shipping address and whether prices include tax.
+    pub tax: TaxTerms,
     pub shipping: Money,
     pub at: DateTime<Utc>,
 }
@@ -118,10 +126,11 @@ pub enum OrderCommand {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum OrderEvent {
+    /// v2: each line records its variant, discount share and tax (ADR 0006).
     OrderPlaced {
         order_id: OrderId,
         user_id: UserId,
-        lines: Vec<OrderLine>,
+        lines: Vec<PlacedLine>,
         totals: OrderTotals,
         #[schemars(extend("x-personal" = crate::privacy::declaration::address("/user_id")))]
         shipping_address: Address,
@@ -185,7 +194,21 @@ crate::domain_event!(OrderEvent {
     OrderCancelled,
     OrderRefunded,
 });
-impl Upcast for OrderEvent {}
+
+/// `OrderPlaced` v1 is read as v2 (`legacy`).
+impl Upcast for OrderEvent {
+    fn current_version(event_type: &str) -> u32 {
+        legacy::current_version(event_type)
+    }
+
+    fn upcast(
+        event_type: &str,
+        version: u32,
+        data: serde_json::Value,
+    ) -> Result<serde_json::Value, EventDecodeError> {
+        legacy::upcast(event_type, version, data)
+    }
+}
 
 /// One line of an order's status history.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +229,7 @@ pub struct OrderState {
 pub struct PlacedOrder {
     pub order_id: OrderId,
     pub user_id: UserId,
-    pub lines: Vec<OrderLine>,
+    pub lines: Vec<PlacedLine>,
     pub totals: OrderTotals,
     pub status: OrderStatus,
     pub payment_status: PaymentStatus,
@@ -289,11 +312,12 @@ impl Aggregate for Order {
                         });
                     }
                 }
-                let totals = compute_totals(&p.lines, p.discount, p.tax_rate_bp, p.shipping)?;
+                let lines = place_lines(&p.lines, p.discount, p.discount_over.as_deref(), p.tax)?;
+                let totals = fold(&lines, p.shipping)?;
                 Ok(vec![E::OrderPlaced {
                     order_id: p.order_id,
                     user_id: p.user_id,
-                    lines: p.lines.clone(),
+                    lines,
                     totals,
                     shipping_address: p.shipping_address.clone(),
                     billing_address: p.billing_address.clone(),

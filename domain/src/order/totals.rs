@@ -1,18 +1,58 @@
 //! An order's lines and totals, and what the order's rules refuse: the arithmetic every
-//! placed order is checked by.
+//! placed order is checked by ([ADR 0006]).
+//!
+//! An [`OrderLine`] is what the order is asked for (a product, its variant, a quantity, a
+//! price); a [`PlacedLine`] is what the order records of it: the line's total, its share
+//! of the order's discount and its tax, all integers in minor units. [`OrderTotals`] are
+//! their fold ([`fold`]): the totals of the event, the order answer, the payment amount
+//! and every report are the same integers.
+//!
+//! [ADR 0006]: ../../../docs/adr/0006-tax-and-discounts-per-line.md
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::ProductId;
+use crate::id::{ProductId, VariantId};
 use crate::money::{Money, MoneyError, MAX_TOTAL};
+use crate::tax::{line_tax, share, LineTax, Rounding};
 use crate::value::Sku;
 
+/// A line as the order is asked for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderLine {
     pub product_id: ProductId,
+    /// The variant bought, when the product has variants; `sku` is then the variant's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant_id: Option<VariantId>,
     pub sku: Sku,
     pub quantity: u32,
     pub unit_price: Money,
+}
+
+/// A line as the order records it (`OrderPlaced` v2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PlacedLine {
+    pub product_id: ProductId,
+    /// The variant bought; `None` for a product without variants.
+    pub variant_id: Option<VariantId>,
+    pub sku: Sku,
+    pub quantity: u32,
+    pub unit_price: Money,
+    /// `unit_price × quantity`.
+    pub line_total: Money,
+    /// The line's share of the order's discount.
+    pub discount: Money,
+    /// The tax of `line_total − discount`.
+    pub tax: LineTax,
+}
+
+impl PlacedLine {
+    /// What the line adds to the order's total: its total less its discount, plus its tax
+    /// when prices exclude it.
+    pub fn charged(&self) -> Result<Money, MoneyError> {
+        self.line_total
+            .checked_sub(self.discount)?
+            .checked_add(self.tax.added())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -22,6 +62,15 @@ pub struct OrderTotals {
     pub tax: Money,
     pub shipping: Money,
     pub total: Money,
+}
+
+/// How an order's lines are taxed: the rate of its shipping address and whether the
+/// store's prices include tax.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaxTerms {
+    /// Parts per million (8.875% = 88,750).
+    pub rate_ppm: u32,
+    pub inclusive: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +87,7 @@ pub enum OrderError {
     InvalidLine { line: usize, reason: String },
     #[error("the order's total would exceed {MAX_TOTAL} minor units")]
     TotalTooLarge,
-    #[error("the discount exceeds the subtotal")]
+    #[error("the discount exceeds the subtotal of the lines it applies to")]
     DiscountExceedsSubtotal,
     #[error("money: {0}")]
     Money(#[from] MoneyError),
@@ -57,42 +106,107 @@ pub enum OrderError {
     AlreadyCancelled,
 }
 
-/// The totals of `lines` with a fixed discount, a tax rate and a shipping cost.
-pub fn compute_totals(
+fn too_large(e: MoneyError) -> OrderError {
+    match e {
+        MoneyError::Overflow | MoneyError::TooLarge(_) => OrderError::TotalTooLarge,
+        other => other.into(),
+    }
+}
+
+/// The lines an order records for `lines`, in their order:
+/// 1. `line_total = unit_price × quantity` (never tax per unit);
+/// 2. `discount` shared over the lines `discount_over` names (every line when `None`) in
+///    proportion to their totals, by largest remainder, so the shares add up exactly;
+/// 3. the tax of `line_total − discount` at `tax`, rounded once per line.
+pub fn place_lines(
     lines: &[OrderLine],
     discount: Money,
-    tax_rate_bp: u32,
-    shipping: Money,
-) -> Result<OrderTotals, OrderError> {
+    discount_over: Option<&[ProductId]>,
+    tax: TaxTerms,
+) -> Result<Vec<PlacedLine>, OrderError> {
     let currency = lines
         .first()
         .ok_or(OrderError::NoLines)?
         .unit_price
         .currency;
-    let mut subtotal = Money::zero(currency);
-    for line in lines {
-        subtotal = line
-            .unit_price
-            .checked_mul(line.quantity)
-            .and_then(|l| subtotal.checked_add(l))
-            .map_err(|_| OrderError::TotalTooLarge)?;
-    }
-    if discount.amount < 0 || shipping.amount < 0 {
+    if discount.amount < 0 {
         return Err(MoneyError::Negative.into());
     }
-    if discount.checked_sub(subtotal)?.amount > 0 {
+    let mut totals = Vec::with_capacity(lines.len());
+    let mut subtotal = Money::zero(currency);
+    for line in lines {
+        let total = line
+            .unit_price
+            .checked_mul(line.quantity)
+            .and_then(|t| t.at_most(MAX_TOTAL))
+            .map_err(too_large)?;
+        subtotal = subtotal
+            .checked_add(total)
+            .and_then(|s| s.at_most(MAX_TOTAL))
+            .map_err(too_large)?;
+        totals.push(total);
+    }
+    discount.checked_sub(subtotal)?;
+    let weights: Vec<i64> = lines
+        .iter()
+        .zip(&totals)
+        .map(|(l, t)| match discount_over {
+            Some(products) if !products.contains(&l.product_id) => 0,
+            _ => t.amount,
+        })
+        .collect();
+    if discount.amount > weights.iter().sum::<i64>() {
         return Err(OrderError::DiscountExceedsSubtotal);
     }
-    let taxable = subtotal.checked_sub(discount)?;
-    let tax = taxable.percent_bp(tax_rate_bp)?;
-    let total = taxable
-        .checked_add(tax)
-        .and_then(|t| t.checked_add(shipping))
+    let shares = share(discount.amount, &weights).ok_or(OrderError::DiscountExceedsSubtotal)?;
+    lines
+        .iter()
+        .zip(totals)
+        .zip(shares)
+        .map(|((l, line_total), discount)| {
+            let discount = Money::new(discount, currency);
+            let taxable = line_total.checked_sub(discount)?;
+            let tax = line_tax(taxable, tax.rate_ppm, tax.inclusive, Rounding::HalfUp)?;
+            Ok(PlacedLine {
+                product_id: l.product_id,
+                variant_id: l.variant_id,
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                line_total,
+                discount,
+                tax,
+            })
+        })
+        .collect()
+}
+
+/// The totals of recorded lines and a shipping cost: `subtotal = Σ line_total`,
+/// `discount = Σ discount`, `tax = Σ tax`, `total = subtotal − discount + (exclusive ?
+/// tax : 0) + shipping`. What `decide` records, and what every reader may recompute.
+pub fn fold(lines: &[PlacedLine], shipping: Money) -> Result<OrderTotals, OrderError> {
+    let currency = lines
+        .first()
+        .ok_or(OrderError::NoLines)?
+        .unit_price
+        .currency;
+    if shipping.amount < 0 {
+        return Err(MoneyError::Negative.into());
+    }
+    let zero = Money::zero(currency);
+    let (mut subtotal, mut discount, mut tax, mut total) = (zero, zero, zero, zero);
+    for l in lines {
+        subtotal = subtotal.checked_add(l.line_total).map_err(too_large)?;
+        discount = discount.checked_add(l.discount).map_err(too_large)?;
+        tax = tax.checked_add(l.tax.amount).map_err(too_large)?;
+        total = total
+            .checked_add(l.charged().map_err(too_large)?)
+            .map_err(too_large)?;
+    }
+    let total = total
+        .checked_add(shipping)
         .and_then(|t| t.at_most(MAX_TOTAL))
-        .map_err(|e| match e {
-            MoneyError::Overflow | MoneyError::TooLarge(_) => OrderError::TotalTooLarge,
-            other => other.into(),
-        })?;
+        .map_err(too_large)?;
     if subtotal.amount > MAX_TOTAL {
         return Err(OrderError::TotalTooLarge);
     }
@@ -103,4 +217,15 @@ pub fn compute_totals(
         shipping,
         total,
     })
+}
+
+/// The totals of `lines` with a discount over every line, a tax and a shipping cost:
+/// [`place_lines`] then [`fold`].
+pub fn compute_totals(
+    lines: &[OrderLine],
+    discount: Money,
+    tax: TaxTerms,
+    shipping: Money,
+) -> Result<OrderTotals, OrderError> {
+    fold(&place_lines(lines, discount, None, tax)?, shipping)
 }

@@ -82,6 +82,7 @@ pub fn inventory_command() -> impl Strategy<Value = InventoryCommand> {
 pub fn line(i: u8, quantity: u32, price: i64) -> OrderLine {
     OrderLine {
         product_id: ProductId::new(Uuid::from_u128(u128::from(i) + 100)),
+        variant_id: None,
         sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
         quantity,
         unit_price: usd(price),
@@ -106,7 +107,11 @@ pub fn place(lines: Vec<OrderLine>, discount: i64, tax_bp: u32, shipping: i64) -
         notes: None,
         coupon_code: None,
         discount: usd(discount),
-        tax_rate_bp: tax_bp,
+        discount_over: None,
+        tax: domain::order::TaxTerms {
+            rate_ppm: tax_bp * 100,
+            inclusive: false,
+        },
         shipping: usd(shipping),
         at: at(),
     }))
@@ -137,8 +142,10 @@ pub fn order_command() -> impl Strategy<Value = OrderCommand> {
             message: "no".into(),
             at: at()
         }),
-        // The right total (2*1000 + 550 - 100 = 2450; tax 202; shipping 499) or a wrong one.
-        prop_oneof![Just(3151i64), Just(100i64)].prop_map(|a| OrderCommand::MarkPaid {
+        // The right total or a wrong one: 2*1000 + 550 - 100 = 2450, the discount shared
+        // 78 + 22; tax per line at 8.25%: 1922 → 158.565 → 159, 528 → 43.56 → 44; shipping
+        // 499: 2450 + 203 + 499.
+        prop_oneof![Just(3152i64), Just(100i64)].prop_map(|a| OrderCommand::MarkPaid {
             amount: usd(a),
             payment_reference: "ch_1".into(),
             at: at()
@@ -434,6 +441,7 @@ pub fn cart_command() -> impl Strategy<Value = CartCommand> {
     let line = (0u128..3, 1u32..5).prop_map(|(i, q)| CartLine {
         item_id: CartItemId::new(uuid(90 + i)),
         product_id: ProductId::new(uuid(100 + i)),
+        variant_id: None,
         sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
         quantity: Quantity::new(q).unwrap(),
         unit_price: usd(1000),

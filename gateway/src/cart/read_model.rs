@@ -28,6 +28,7 @@ pub struct CartItemRow {
     pub quantity: i32,
     pub price: i64,
     pub subtotal: i64,
+    pub variant_id: Option<Uuid>,
 }
 
 /// A cart as the read model holds it. `owner` is the signed-in caller, for a cart whose
@@ -49,12 +50,14 @@ pub struct SavedItemRow {
     pub quantity: i32,
     pub price: i64,
     pub currency: String,
+    pub variant_id: Option<Uuid>,
 }
 
 /// The cart's saved lines, oldest saved first.
 pub async fn saved_items(pool: &PgPool, cart_id: Uuid) -> Result<Vec<SavedItemRow>, sqlx::Error> {
     sqlx::query_as(
-        "select item_id, product_id, sku, quantity, price, currency from carts.cart_saved_items
+        "select item_id, product_id, sku, quantity, price, currency, variant_id
+           from carts.cart_saved_items
           where cart_id = $1 order by saved_at, item_id",
     )
     .bind(cart_id)
@@ -111,7 +114,8 @@ pub async fn cart(pool: &PgPool, cart_id: Uuid) -> Result<Option<CartRow>, sqlx:
 /// The cart's lines, oldest first.
 pub async fn items(pool: &PgPool, cart_id: Uuid) -> Result<Vec<CartItemRow>, sqlx::Error> {
     sqlx::query_as(
-        "select item_id, product_id, sku, quantity, price, subtotal from carts.cart_items
+        "select item_id, product_id, sku, quantity, price, subtotal, variant_id
+           from carts.cart_items
           where cart_id = $1 order by added_at, item_id",
     )
     .bind(cart_id)

@@ -62,6 +62,9 @@ impl From<CartUseCaseError> for ApiError {
         match e {
             e @ CartUseCaseError::NoCart => ApiError::Unauthorized(e.to_string()),
             CartUseCaseError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            CartUseCaseError::Variant { field, refusal } => {
+                ApiError::variant_refused(field, refusal)
+            }
             CartUseCaseError::Rejected(CartError::UnknownItem(_)) => {
                 ApiError::NotFound("no such item in the cart".into())
             }
@@ -181,11 +184,16 @@ async fn get_cart(
 #[serde(deny_unknown_fields)]
 struct AddItemBody {
     product_id: Uuid,
+    /// The variant to buy: required for a product with variants (its price and SKU are
+    /// the line's), refused for one without.
+    #[serde(default)]
+    variant_id: Option<Uuid>,
     /// 1 to 10,000.
     quantity: u32,
 }
 
-/// Adds a product at its current price; a product already in the cart adds to its line.
+/// Adds a product (as one of its variants, when it has variants) at its current price;
+/// the same product and variant already in the cart adds to its line.
 #[utoipa::path(
     post,
     path = "/api/v1/cart/items",
@@ -194,7 +202,7 @@ struct AddItemBody {
     request_body = AddItemBody,
     responses(
         (status = 201, description = "The cart; `Location` names the line, `X-Guest-Cart` a new guest cart's token", body = CartView),
-        (status = 422, description = "Unknown product, bad quantity, another currency, a full cart or a subtotal past the bound (`total_too_large`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown product, bad quantity, another currency, a full cart or a subtotal past the bound (`total_too_large`); a product with variants and no `variant_id` (`variant_required`), a variant the product does not have (`unknown_variant`), a `variant_id` for a product without variants (`product_has_no_variants`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn add_item(
@@ -216,6 +224,7 @@ async fn add_item(
         &state.handlers,
         &shopper,
         body.product_id,
+        body.variant_id,
         body.quantity,
         meta(&owner, &request, &ip),
     )

@@ -46,8 +46,11 @@ pub struct CartItemView {
     pub price: Money,
     pub product_id: Uuid,
     pub quantity: i64,
+    /// The variant's SKU when the line names a variant.
     pub sku: String,
     pub subtotal: Money,
+    /// The variant the line buys; null for a product without variants.
+    pub variant_id: Option<Uuid>,
 }
 
 /// A line as the write side holds it (a saved line's price in its own currency).
@@ -66,6 +69,7 @@ impl From<&domain::cart::CartLine> for CartItemView {
                     .saturating_mul(i64::from(l.quantity.get())),
                 l.unit_price.currency.as_str(),
             ),
+            variant_id: l.variant_id.map(|v| v.as_uuid()),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct SharedCartItemView {
     pub quantity: i64,
     pub sku: String,
     pub subtotal: Money,
+    /// The variant the line buys; null for a product without variants.
+    pub variant_id: Option<Uuid>,
 }
 
 impl From<SharedCart> for SharedCartView {
@@ -115,6 +121,7 @@ impl From<SharedCart> for SharedCartView {
                     quantity: i64::from(i.quantity),
                     sku: i.sku,
                     subtotal: money(i.subtotal),
+                    variant_id: i.variant_id,
                 })
                 .collect(),
             shared_at: c.row.shared_at,
@@ -169,6 +176,7 @@ impl From<&CartOutcome> for CartView {
                             .amount
                             .saturating_mul(i64::from(l.quantity.get())),
                     ),
+                    variant_id: l.variant_id.map(|v| v.as_uuid()),
                 })
                 .collect(),
             saved_items: o.cart.saved.values().map(CartItemView::from).collect(),
@@ -224,6 +232,7 @@ impl From<StoredCart> for CartView {
                     quantity: i64::from(i.quantity),
                     sku: i.sku,
                     subtotal: money(i.subtotal),
+                    variant_id: i.variant_id,
                 })
                 .collect(),
             saved_items: c
@@ -239,6 +248,7 @@ impl From<StoredCart> for CartView {
                         quantity: i64::from(i.quantity),
                         sku: i.sku,
                         subtotal: money(i.price.saturating_mul(i64::from(i.quantity))),
+                        variant_id: i.variant_id,
                     }
                 })
                 .collect(),
@@ -272,6 +282,7 @@ mod tests {
             let line = CartLine {
                 item_id: CartItemId::new(Uuid::new_v4()),
                 product_id: ProductId::new(Uuid::new_v4()),
+                variant_id: None,
                 sku: Sku::parse(&format!("SKU-{n}")).unwrap(),
                 quantity: Quantity::new(n as u32 + 2).unwrap(),
                 unit_price: usd(1999),
@@ -305,6 +316,7 @@ mod tests {
                     "quantity": l.quantity.get(),
                     "price": l.unit_price,
                     "subtotal": money(l.unit_price.amount * i64::from(l.quantity.get())),
+                    "variant_id": l.variant_id,
                 })
             })
             .collect();

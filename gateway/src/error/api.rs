@@ -408,3 +408,19 @@ pub fn panic_to_problem(panic: Box<dyn std::any::Any + Send + 'static>) -> Respo
         .unwrap_or("(no message)");
     ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
+
+impl ApiError {
+    /// A 422 for a line whose variant does not fit its product, carts and orders alike:
+    /// `variant_required`, `unknown_variant` or `product_has_no_variants`, naming `field`.
+    pub fn variant_refused(
+        field: impl Into<String>,
+        refusal: domain::catalog::VariantRefusal,
+    ) -> Self {
+        let error = FieldError::new(field, refusal.to_string());
+        ApiError::UnprocessableEntity {
+            code: refusal.code(),
+            detail: format!("{}: {}", error.field, error.message),
+            errors: vec![error],
+        }
+    }
+}

@@ -39,6 +39,13 @@ pub struct OrderItemRow {
     pub quantity: i32,
     pub price: i64,
     pub subtotal: i64,
+    pub variant_id: Option<Uuid>,
+    pub discount: i64,
+    pub tax: i64,
+    pub tax_rate_ppm: i32,
+    pub tax_inclusive: bool,
+    pub tax_rounding: String,
+    pub taxable: i64,
 }
 
 /// An order as the read model holds it: its row and its lines, in order.
@@ -80,7 +87,9 @@ pub fn order_by(sort: &str) -> Option<&'static str> {
 async fn with_items(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<StoredOrder>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.order_id).collect();
     let mut items: Vec<OrderItemRow> = sqlx::query_as(
-        "select order_id, product_id, sku, quantity, price, subtotal from orders.order_items
+        "select order_id, product_id, sku, quantity, price, subtotal, variant_id, discount, tax,
+                tax_rate_ppm, tax_inclusive, tax_rounding, taxable
+           from orders.order_items
           where order_id = any($1) order by order_id, line",
     )
     .bind(&ids)

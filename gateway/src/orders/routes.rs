@@ -23,7 +23,9 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::queries;
-use super::views::{HistoryEntry, HistoryPage, OrderItemView, OrderPage, OrderView, PaymentAnswer};
+use super::views::{
+    HistoryEntry, HistoryPage, LineTaxView, OrderItemView, OrderPage, OrderView, PaymentAnswer,
+};
 use crate::auth::{AuthUser, STAFF};
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, FieldError, Problem};
@@ -64,6 +66,7 @@ pub fn router() -> Router<AppState> {
         RefundBody,
         OrderView,
         OrderItemView,
+        LineTaxView,
         OrderPage,
         PaymentAnswer,
         HistoryEntry,
@@ -77,6 +80,7 @@ impl From<OrdersError> for ApiError {
     fn from(e: OrdersError) -> Self {
         match e {
             OrdersError::Invalid { field, message } => ApiError::invalid_field(field, message),
+            OrdersError::Variant { field, refusal } => ApiError::variant_refused(field, refusal),
             OrdersError::NotFound | OrdersError::Rejected(OrderError::NotPlaced) => {
                 ApiError::NotFound("no such order".into())
             }
@@ -151,7 +155,11 @@ fn answer(outcome: OrderOutcome) -> impl IntoResponse {
 struct Item {
     /// A product on sale; its current price is taken.
     product_id: Uuid,
-    /// 1 to 10,000; the same product twice adds up.
+    /// The variant to buy: required for a product with variants (its price and SKU are
+    /// the line's), refused for one without.
+    #[serde(default)]
+    variant_id: Option<Uuid>,
+    /// 1 to 10,000; the same product and variant twice adds up.
     quantity: u32,
 }
 
@@ -183,7 +191,7 @@ struct PlaceBody {
         (status = 202, description = "The order, `pending`", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, response = problem::NotJson),
         (status = 401, response = problem::Unauthorized),
-        (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), a line or a total past the bounds of money (`items[i].quantity`, `total_too_large`), `order_rule`, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No or too many items, a bad quantity, a product not on sale, a method other than `card`, notes too long (`validation_failed`, `errors` names the field), a line or a total past the bounds of money (`items[i].quantity`, `total_too_large`), `order_rule`, or a body of the wrong shape; a product with variants and no `variant_id` (`variant_required`), a variant the product does not have (`unknown_variant`), a `variant_id` for a product without variants (`product_has_no_variants`), `errors` naming `items[i].variant_id`", body = Problem, content_type = "application/problem+json"),
     )
 )]
 async fn place(
@@ -199,6 +207,7 @@ async fn place(
             .iter()
             .map(|i| RequestedItem {
                 product_id: i.product_id,
+                variant_id: i.variant_id,
                 quantity: i.quantity,
             })
             .collect(),

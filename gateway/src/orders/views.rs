@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use commands::orders::PaymentTaken;
-use domain::order::{OrderLine, PlacedOrder};
+use domain::order::{PlacedLine, PlacedOrder};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -46,12 +46,39 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(as = OrderItem)]
 pub struct OrderItemView {
+    /// The line's share of the order's discount (ADR 0006).
+    pub discount: Money,
     /// The unit price when the order was placed.
     pub price: Money,
     pub product_id: Uuid,
     pub quantity: i64,
+    /// The variant's SKU when the line names a variant.
     pub sku: String,
+    /// `price × quantity`, before the discount.
     pub subtotal: Money,
+    /// The line's tax, as the order recorded it.
+    pub tax: LineTaxView,
+    /// The line's rate as a percentage, exactly (`"8.875"`; `"0"` untaxed).
+    pub tax_rate: String,
+    /// The variant bought; null for a product without variants.
+    pub variant_id: Option<Uuid>,
+}
+
+/// An order line's tax: integers in minor units, rounded once per line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = OrderItemTax)]
+pub struct LineTaxView {
+    /// The tax.
+    pub amount: Money,
+    /// Whether the price included the tax (then `amount` is part of `taxable`, and adds
+    /// nothing to the order's total).
+    pub inclusive: bool,
+    /// Parts per million (88,750 = 8.875%).
+    pub rate_ppm: u32,
+    /// How the amount was rounded: `half_up`.
+    pub rounding: String,
+    /// What the rate applied to: the line's subtotal less its discount.
+    pub taxable: Money,
 }
 
 /// A page of orders.
@@ -92,19 +119,24 @@ pub struct HistoryPage {
     pub items: Vec<HistoryEntry>,
 }
 
-impl From<&OrderLine> for OrderItemView {
-    fn from(l: &OrderLine) -> Self {
-        // `decide` refused any order whose line total overflows, so this never saturates.
-        let subtotal = domain::money::Money::new(
-            l.unit_price.amount.saturating_mul(i64::from(l.quantity)),
-            l.unit_price.currency,
-        );
+impl From<&PlacedLine> for OrderItemView {
+    fn from(l: &PlacedLine) -> Self {
         OrderItemView {
+            discount: l.discount.into(),
             price: l.unit_price.into(),
             product_id: l.product_id.as_uuid(),
             quantity: i64::from(l.quantity),
             sku: l.sku.as_str().to_owned(),
-            subtotal: subtotal.into(),
+            subtotal: l.line_total.into(),
+            tax: LineTaxView {
+                amount: l.tax.amount.into(),
+                inclusive: l.tax.inclusive,
+                rate_ppm: l.tax.rate_ppm,
+                rounding: l.tax.rounding.as_str().to_owned(),
+                taxable: l.tax.taxable.into(),
+            },
+            tax_rate: domain::tax::percent(l.tax.rate_ppm),
+            variant_id: l.variant_id.map(|v| v.as_uuid()),
         }
     }
 }
@@ -143,11 +175,21 @@ impl From<StoredOrder> for OrderView {
             items: items
                 .into_iter()
                 .map(|i: OrderItemRow| OrderItemView {
+                    discount: money(i.discount),
                     price: money(i.price),
                     product_id: i.product_id,
                     quantity: i64::from(i.quantity),
                     sku: i.sku,
                     subtotal: money(i.subtotal),
+                    tax: LineTaxView {
+                        amount: money(i.tax),
+                        inclusive: i.tax_inclusive,
+                        rate_ppm: u32::try_from(i.tax_rate_ppm).unwrap_or(0),
+                        rounding: i.tax_rounding,
+                        taxable: money(i.taxable),
+                    },
+                    tax_rate: domain::tax::percent(u32::try_from(i.tax_rate_ppm).unwrap_or(0)),
+                    variant_id: i.variant_id,
                 })
                 .collect(),
             billing_address: r.billing_address.map(|a| a.0),
@@ -222,18 +264,28 @@ mod tests {
         PlacedOrder {
             order_id: OrderId::new(Uuid::new_v4()),
             user_id: UserId::new(Uuid::new_v4()),
-            lines: vec![OrderLine {
-                product_id: ProductId::new(Uuid::new_v4()),
-                sku: Sku::parse("SKU-1").unwrap(),
-                quantity: 3,
-                unit_price: usd(1999),
-            }],
+            lines: domain::order::place_lines(
+                &[domain::order::OrderLine {
+                    product_id: ProductId::new(Uuid::new_v4()),
+                    variant_id: Some(domain::id::VariantId::new(Uuid::new_v4())),
+                    sku: Sku::parse("SKU-1").unwrap(),
+                    quantity: 3,
+                    unit_price: usd(1999),
+                }],
+                usd(597),
+                None,
+                domain::order::TaxTerms {
+                    rate_ppm: 88_750,
+                    inclusive: false,
+                },
+            )
+            .unwrap(),
             totals: OrderTotals {
                 subtotal: usd(5997),
                 discount: usd(597),
-                tax: usd(0),
+                tax: usd(479),
                 shipping: usd(0),
-                total: usd(5400),
+                total: usd(5879),
             },
             status: OrderStatus::Cancelled,
             payment_status: PaymentStatus::Pending,
@@ -251,7 +303,8 @@ mod tests {
     }
 
     /// The answer as `order_json` built it before the typed view: the reference the view
-    /// must match byte for byte.
+    /// must match byte for byte. Items gained `discount`, `tax`, `tax_rate` and
+    /// `variant_id` (ADR 0006); every field they had keeps its value.
     fn order_json(o: &PlacedOrder) -> Value {
         let items: Vec<Value> = o
             .lines
@@ -263,6 +316,16 @@ mod tests {
                     "quantity": l.quantity,
                     "price": l.unit_price,
                     "subtotal": l.unit_price.checked_mul(l.quantity).ok(),
+                    "discount": l.discount,
+                    "tax": {
+                        "amount": l.tax.amount,
+                        "inclusive": l.tax.inclusive,
+                        "rate_ppm": l.tax.rate_ppm,
+                        "rounding": "half_up",
+                        "taxable": l.tax.taxable,
+                    },
+                    "tax_rate": "8.875",
+                    "variant_id": l.variant_id,
                 })
             })
             .collect();

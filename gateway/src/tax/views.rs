@@ -1,6 +1,6 @@
 //! The tax table's views and bodies, and a zone as a path names it (`US`, `US-NY`).
 
-use domain::tax::{TaxRate, TaxState, TaxZone, PPM};
+use domain::tax::{TaxRate, TaxState, TaxZone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,13 +24,7 @@ pub fn zone_code(zone: &TaxZone) -> String {
 
 /// Parts per million as a percentage, exactly: 88,750 → `"8.875"`.
 pub fn percent(rate_ppm: u32) -> String {
-    let whole = rate_ppm / (PPM / 100);
-    let fraction = rate_ppm % (PPM / 100);
-    if fraction == 0 {
-        return whole.to_string();
-    }
-    let digits = format!("{fraction:04}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
+    domain::tax::percent(rate_ppm)
 }
 
 /// One zone's rate.

@@ -31,8 +31,8 @@ pub(super) struct Line {
 }
 
 /// `order_lines` rows to insert: order, line number, product, sku, category, quantity,
-/// revenue.
-pub(super) type NewLine = (Uuid, i32, Uuid, String, Uuid, i64, i64);
+/// revenue, variant.
+pub(super) type NewLine = (Uuid, i32, Uuid, String, Uuid, i64, i64, Option<Uuid>);
 
 pub(super) struct Customer {
     pub(super) orders: i64,
@@ -162,6 +162,7 @@ impl Batch {
                         category_id,
                         l.quantity,
                         l.revenue,
+                        l.variant_id,
                     ));
                 }
                 self.lines.insert(order_id, kept);

@@ -26,9 +26,10 @@ pub(super) fn stream_uuid(event: &RecordedEvent) -> Result<Uuid, ProjectionError
         .ok_or_else(|| ProjectionError::event(event, "the stream id names no aggregate id"))
 }
 
-/// A line as an order placed it: product, sku, quantity, line revenue.
+/// A line as an order placed it: product, its variant, sku, quantity, line revenue.
 pub(super) struct PlacedLine {
     pub(super) product_id: Uuid,
+    pub(super) variant_id: Option<Uuid>,
     pub(super) sku: String,
     pub(super) quantity: i64,
     pub(super) revenue: i64,
@@ -154,6 +155,7 @@ pub(super) fn fact(event: &RecordedEvent) -> Result<Option<Fact>, ProjectionErro
                         .iter()
                         .map(|l| PlacedLine {
                             product_id: l.product_id.as_uuid(),
+                            variant_id: l.variant_id.map(|v| v.as_uuid()),
                             sku: l.sku.as_str().to_owned(),
                             quantity: i64::from(l.quantity),
                             revenue: l.unit_price.amount.saturating_mul(i64::from(l.quantity)),

@@ -47,6 +47,7 @@ impl Batch {
             .bind(column(l, |r| r.4))
             .bind(column(l, |r| r.5))
             .bind(column(l, |r| r.6))
+            .bind(column(l, |r| r.7))
     }
 
     /// The daily aggregates.
@@ -174,9 +175,10 @@ const WRITES: &[&str] = &[
         set paid_amount = excluded.paid_amount, paid_at = excluded.paid_at,
             refunded = excluded.refunded, cancelled_at = excluded.cancelled_at,
             cancellation_reason = excluded.cancellation_reason",
-    "insert into order_lines (order_id, line, product_id, sku, category_id, quantity, revenue)
+    "insert into order_lines (order_id, line, product_id, sku, category_id, quantity, revenue,
+         variant_id)
      select * from unnest($1::uuid[], $2::int4[], $3::uuid[], $4::text[], $5::uuid[],
-         $6::int8[], $7::int8[])",
+         $6::int8[], $7::int8[], $8::uuid[])",
     "insert into daily_sales as t (day, currency, orders_placed, placed_value, orders_paid,
          units_sold, gross_revenue, orders_cancelled, refunds, refunded_amount,
          payment_failures)

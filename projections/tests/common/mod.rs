@@ -39,6 +39,7 @@ pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
         user_id: UserId::new(Uuid::new_v4()),
         lines: vec![OrderLine {
             product_id: ProductId::new(Uuid::new_v4()),
+            variant_id: None,
             sku: Sku::parse("MUG-1").unwrap(),
             quantity,
             unit_price: Money::new(1250, Currency::USD),
@@ -52,7 +53,11 @@ pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
         notes: None,
         coupon_code: None,
         discount: Money::zero(Currency::USD),
-        tax_rate_bp: 825,
+        discount_over: None,
+        tax: domain::order::TaxTerms {
+            rate_ppm: 82500,
+            inclusive: false,
+        },
         shipping: Money::new(499, Currency::USD),
         at: Utc::now(),
     };

@@ -135,6 +135,7 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
                         user_id: UserId::new(Uuid::new_v4()),
                         lines: vec![OrderLine {
                             product_id: ProductId::new(Uuid::new_v4()),
+                            variant_id: None,
                             sku: Sku::parse(&format!("BENCH-{:04}", (i * 7919) % 1_000))?,
                             quantity: 1,
                             unit_price: Money::new(2_500, Currency::USD),
@@ -147,7 +148,11 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
                         notes: None,
                         coupon_code: None,
                         discount: Money::zero(Currency::USD),
-                        tax_rate_bp: 825,
+                        discount_over: None,
+                        tax: domain::order::TaxTerms {
+                            rate_ppm: 82500,
+                            inclusive: false,
+                        },
                         shipping: Money::new(499, Currency::USD),
                         at: Utc::now(),
                     };

@@ -118,6 +118,7 @@ impl Shop {
             user_id: UserId::new(Uuid::from_u128((n % 997) as u128 + 1)),
             lines: vec![OrderLine {
                 product_id,
+                variant_id: None,
                 sku: sku.clone(),
                 quantity,
                 unit_price: price,
@@ -130,7 +131,11 @@ impl Shop {
             notes: None,
             coupon_code: None,
             discount: Money::zero(Currency::USD),
-            tax_rate_bp: 825,
+            discount_over: None,
+            tax: domain::order::TaxTerms {
+                rate_ppm: 82500,
+                inclusive: false,
+            },
             shipping: Money::new(499, Currency::USD),
             at: Utc::now(),
         };
