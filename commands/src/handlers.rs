@@ -30,6 +30,7 @@ pub struct Handlers {
     pub sessions: CommandHandler<domain::session::Session>,
     pub warehouses: CommandHandler<domain::inventory::Warehouse>,
     pub tax: CommandHandler<domain::tax::TaxTable>,
+    pub search: CommandHandler<domain::search::SearchLog>,
 }
 
 impl Handlers {
@@ -51,6 +52,7 @@ impl Handlers {
             sessions: CommandHandler::new(store.clone(), cache),
             warehouses: CommandHandler::new(store.clone(), cache),
             tax: CommandHandler::new(store.clone(), cache),
+            search: CommandHandler::new(store.clone(), cache),
         })
     }
 }

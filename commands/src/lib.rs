@@ -45,6 +45,8 @@
 //!   sees them.
 //! - [`tax`]: the store's tax table (rates by country and region, prices with or without
 //!   tax), read whole from the write side (ADR 0006).
+//! - [`search`]: a gateway records the searches it answered, counted per query, per
+//!   interval (ADR 0007).
 //!
 //! # Data flow
 //!
@@ -66,6 +68,7 @@ pub mod lease;
 pub mod orders;
 pub mod payment;
 pub mod privacy;
+pub mod search;
 pub mod store;
 pub mod tax;
 pub mod unique;

@@ -13,6 +13,8 @@
 //!   body), [`session`] (an account's sign-ins, failed logins, logouts and revoked
 //!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
 //!   country and region, and the rule that taxes one order line).
+//! - [`search`]: each gateway's log of the searches it answered, counted per query and
+//!   recorded per interval (ADR 0007).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -35,6 +37,7 @@ pub mod notification;
 pub mod order;
 pub mod payment;
 pub mod privacy;
+pub mod search;
 pub mod session;
 pub mod tax;
 pub mod user;

@@ -18,6 +18,7 @@ use domain::inventory::{Warehouse, WarehouseEvent};
 use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
+use domain::search::{SearchEvent, SearchLog};
 use domain::session::{Session, SessionEvent};
 use domain::tax::{TaxEvent, TaxTable};
 use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
@@ -95,6 +96,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<SessionEvent>(Session::CATEGORY));
     all.extend(per_event::<TaxEvent>(TaxTable::CATEGORY));
     all.extend(per_event::<WarehouseEvent>(Warehouse::CATEGORY));
+    all.extend(per_event::<SearchEvent>(SearchLog::CATEGORY));
     all.extend(historic());
     all
 }

@@ -33,6 +33,10 @@
 //!   `catalog`, in files of their own. [`notifications`] also holds the notifier, the process
 //!   manager that delivers its outbox (SMTP through `lettre`, or the outbox alone).
 //!
+//! - [`search`]: the search log's read model, top queries and queries that found nothing
+//!   (ADR 0007); the catalog keeps the facets and suggestions (`catalog::facets`) and the
+//!   `SearchIndex` port (`catalog::search_index`).
+//!
 //! - [`cart_expiry`]: the process that expires carts idle past their window, through
 //!   the cart's use case, reading the `carts` read model.
 //!
@@ -61,6 +65,7 @@ pub mod rebuild;
 pub mod relay;
 pub mod retention;
 pub mod runtime;
+pub mod search;
 pub mod status;
 pub mod users;
 pub mod wire;
@@ -83,6 +88,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(audit::AuditProjection::new(retention)),
         Arc::new(users::UsersProjection),
         Arc::new(inventory::InventoryProjection),
+        Arc::new(search::SearchProjection),
     ]
 }
 
