@@ -611,6 +611,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
     let work = (0..products).map(|i| {
         let shop = shop.clone();
         let cat = cats[i % cats.len()];
+        let other = cats[(i + 1) % cats.len()];
         async move {
             let sku = format!("SKU-{i}");
             if i % 4 == 1 {
@@ -688,9 +689,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
                     ProductCommand::Update {
                         name: (i % 2 == 0).then(|| format!("Renamed item {i}")),
                         description: None,
-                        category_id: (i % 9 == 0)
-                            .then(|| cats[(i + 1) % cats.len()])
-                            .map(CategoryId::new),
+                        category_id: (i % 9 == 0).then_some(CategoryId::new(other)),
                         attributes: Some(attributes),
                         at: Utc::now(),
                     },
