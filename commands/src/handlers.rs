@@ -31,6 +31,7 @@ pub struct Handlers {
     pub warehouses: CommandHandler<domain::inventory::Warehouse>,
     pub tax: CommandHandler<domain::tax::TaxTable>,
     pub price_rules: CommandHandler<domain::pricing::PriceRule>,
+    pub search: CommandHandler<domain::search::SearchLog>,
 }
 
 impl Handlers {
@@ -53,6 +54,7 @@ impl Handlers {
             warehouses: CommandHandler::new(store.clone(), cache),
             tax: CommandHandler::new(store.clone(), cache),
             price_rules: CommandHandler::new(store.clone(), cache),
+            search: CommandHandler::new(store.clone(), cache),
         })
     }
 }

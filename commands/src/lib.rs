@@ -47,6 +47,8 @@
 //!   tax), read whole from the write side (ADR 0006).
 //! - [`pricing`]: staff's price rules (create, change, enable, disable) and the
 //!   scheduler's tick that records a rule's activation and expiry (ADR 0008).
+//! - [`search`]: a gateway records the searches it answered, counted per query, per
+//!   interval (ADR 0007).
 //!
 //! # Data flow
 //!
@@ -69,6 +71,7 @@ pub mod orders;
 pub mod payment;
 pub mod pricing;
 pub mod privacy;
+pub mod search;
 pub mod store;
 pub mod tax;
 pub mod unique;

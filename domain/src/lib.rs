@@ -15,6 +15,8 @@
 //!   country and region, and the rule that taxes one order line).
 //! - [`pricing`]: price rules and the one engine that prices lines under them (ADR 0008).
 //! - [`pc_builder`]: the PC builder's compatibility rules, as data, and the check of a build.
+//! - [`search`]: each gateway's log of the searches it answered, counted per query and
+//!   recorded per interval (ADR 0007).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -39,6 +41,7 @@ pub mod payment;
 pub mod pc_builder;
 pub mod pricing;
 pub mod privacy;
+pub mod search;
 pub mod session;
 pub mod tax;
 pub mod user;

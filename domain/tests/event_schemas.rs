@@ -19,6 +19,7 @@ use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent, OrderPlacedV1};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::pricing::{PriceRule, PriceRuleEvent};
+use domain::search::{SearchEvent, SearchLog};
 use domain::session::{Session, SessionEvent};
 use domain::tax::{TaxEvent, TaxTable};
 use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
@@ -98,6 +99,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<TaxEvent>(TaxTable::CATEGORY));
     all.extend(per_event::<WarehouseEvent>(Warehouse::CATEGORY));
     all.extend(per_event::<PriceRuleEvent>(PriceRule::CATEGORY));
+    all.extend(per_event::<SearchEvent>(SearchLog::CATEGORY));
     all.extend(historic());
     all
 }

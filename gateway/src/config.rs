@@ -350,6 +350,15 @@ pub struct Config {
     #[arg(long, env = "PRICE_SCHEDULE_INTERVAL", default_value = "1m", value_parser = parse_duration, global = true)]
     pub price_schedule_interval: Duration,
 
+    /// How often a gateway records the searches it counted as one `SearchQueriesRecorded`
+    /// event (`5s`); it also records when its buffer fills and when it stops.
+    #[arg(long, env = "SEARCH_LOG_INTERVAL", default_value = "5s", value_parser = parse_duration, global = true)]
+    pub search_log_interval: Duration,
+
+    /// How many distinct queries a gateway counts before it records them early (1 to 1000).
+    #[arg(long, env = "SEARCH_LOG_BUFFER", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000), global = true)]
+    pub search_log_buffer: u16,
+
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
     pub notifier: projections::notifications::NotifierSettings,
@@ -431,6 +440,7 @@ impl Config {
             ("CART_TTL_EMPTY", self.cart_ttl_empty),
             ("CART_EXPIRY_INTERVAL", self.cart_expiry_interval),
             ("PRICE_SCHEDULE_INTERVAL", self.price_schedule_interval),
+            ("SEARCH_LOG_INTERVAL", self.search_log_interval),
         ] {
             if value.is_zero() {
                 return Err(ConfigError::ZeroDuration(setting));

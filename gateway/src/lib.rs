@@ -27,6 +27,9 @@
 //!   [`coupons`] (staff's coupons and their use, over `commands::coupons`).
 //! - [`tax`]: the store's tax rates by zone and whether prices include tax, over
 //!   `commands::tax`.
+//! - [`search`]: faceted search, suggestions and the staff's view of the search log, over
+//!   the `SearchIndex` port of `projections::catalog::search_index` (ADR 0007); each
+//!   gateway counts searches in memory and records them per interval (`search::log`).
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -66,6 +69,7 @@ pub mod orders;
 pub mod payments;
 pub mod pruning;
 pub mod router;
+pub mod search;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -46,6 +46,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::coupons::router())
         .merge(crate::inventory::router())
         .merge(crate::tax::router())
+        .merge(crate::search::router())
 }
 
 /// The whole HTTP service.

@@ -17,6 +17,7 @@ use sqlx::PgPool;
 use crate::auth::stamps::Stamps;
 use crate::config::{Config, Secret};
 use crate::hashing::PasswordHasher;
+use crate::search::recorder::Recorder;
 use crate::startup::role::Running;
 
 /// What every request handler can reach. Cheap to clone: handles and `Arc`s only.
@@ -50,4 +51,6 @@ pub struct AppState {
     pub stamps: Arc<Stamps>,
     /// What this process runs (its role and tasks), for `/health/detailed`.
     pub running: Arc<Running>,
+    /// The searches this process answered, counted until the search log records them.
+    pub search_log: Arc<Recorder>,
 }

@@ -11,7 +11,13 @@
 //!
 //! Everything written comes from the event: times are the event's own (its `at`, or when
 //! the store recorded it), so a rebuild equals the incrementally built model row for row.
+//!
+//! Search (ADR 0007): [`facets`] keeps `product_facets` and `suggestions` for the products
+//! a batch touched; [`search_index`] is the `SearchIndex` port the gateway asks, with its
+//! PostgreSQL adapter.
 
+pub mod facets;
+pub mod search_index;
 mod stock;
 
 use async_trait::async_trait;
@@ -21,6 +27,7 @@ use domain::catalog::{CategoryEvent, ProductEvent};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use self::facets::Touched;
 use self::stock::{PendingStock, StockChange};
 use crate::runtime::projection::{decode, event_time, Projection, ProjectionError};
 
@@ -72,14 +79,16 @@ impl CatalogProjection {
         events: &[&RecordedEvent],
     ) -> Result<(), ProjectionError> {
         let mut pending = PendingStock::default();
+        let mut touched = Touched::default();
         let mut events = events.iter().peekable();
         while let Some(event) = events.next() {
             match event.category() {
                 "inventory" => {
                     let (sku, change) = StockChange::of(event)?;
+                    touched.sku(sku.as_str());
                     pending.add(sku, change);
                 }
-                "category" => category(tx, event).await?,
+                "category" => category(tx, event, &mut touched).await?,
                 "product" => {
                     // Staff products are created and published by one command: one row
                     // written once instead of inserted and then updated.
@@ -88,12 +97,16 @@ impl CatalogProjection {
                             && next.event_type == "ProductPublished"
                             && next.stream_id == event.stream_id
                     });
+                    if let Some(id) = id_of(event, "product-") {
+                        touched.product(id);
+                    }
                     product(tx, event, published.copied()).await?
                 }
                 _ => {}
             }
         }
         pending.flush(tx).await?;
+        touched.refresh(tx).await?;
         Ok(())
     }
 }
@@ -109,7 +122,11 @@ fn revision(event: &RecordedEvent) -> i64 {
     event.revision as i64
 }
 
-async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+async fn category(
+    tx: &mut PgConnection,
+    event: &RecordedEvent,
+    touched: &mut Touched,
+) -> Result<(), ProjectionError> {
     let Some(id) = id_of(event, "category-") else {
         return Ok(());
     };
@@ -139,11 +156,15 @@ async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), Pr
             .await?;
         }
         CategoryEvent::CategoryRenamed { name } => {
-            // Products carry their category's name for search: it follows the rename.
+            // Products carry their category's name for search, and so does its
+            // suggestion: both follow the rename.
             sqlx::query(
                 "with renamed as (
                      update categories set name = $2, version = $3, updated_at = $4
-                      where category_id = $1)
+                      where category_id = $1),
+                 suggested as (
+                     update suggestions set term = $2
+                      where kind = 'category' and ref = $1::text)
                  update products set category_name = $2 where category_id = $1",
             )
             .bind(id)
@@ -155,6 +176,7 @@ async fn category(tx: &mut PgConnection, event: &RecordedEvent) -> Result<(), Pr
         }
         CategoryEvent::CategoryMoved { parent_id } => {
             moved(tx, event, id, parent_id.map(|p| p.as_uuid()), at).await?;
+            touched.category_moved(id);
         }
         CategoryEvent::CategorySlugChanged { to, .. } => {
             sqlx::query(

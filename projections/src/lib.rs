@@ -33,6 +33,10 @@
 //!   `catalog`, in files of their own. [`notifications`] also holds the notifier, the process
 //!   manager that delivers its outbox (SMTP through `lettre`, or the outbox alone).
 //!
+//! - [`search`]: the search log's read model, top queries and queries that found nothing
+//!   (ADR 0007); the catalog keeps the facets and suggestions (`catalog::facets`) and the
+//!   `SearchIndex` port (`catalog::search_index`).
+//!
 //! - [`cart_expiry`]: the process that expires carts idle past their window, through
 //!   the cart's use case, reading the `carts` read model.
 //! - [`pricing`]: the price rules as they stand (folded with the aggregate's `evolve`);
@@ -63,6 +67,7 @@ pub mod rebuild;
 pub mod relay;
 pub mod retention;
 pub mod runtime;
+pub mod search;
 pub mod status;
 pub mod users;
 pub mod wire;
@@ -88,6 +93,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::UsersProjection),
         Arc::new(inventory::InventoryProjection),
         Arc::new(pricing::PricingProjection),
+        Arc::new(search::SearchProjection),
     ]
 }
 

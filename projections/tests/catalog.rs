@@ -567,6 +567,8 @@ async fn dump(pool: &PgPool, schema: &str) -> Vec<String> {
         "price_changes",
         "stock",
         "product_redirects",
+        "product_facets",
+        "suggestions",
     ] {
         let rows: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "select t::text from {schema}.{table} t order by 1"
@@ -609,6 +611,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
     let work = (0..products).map(|i| {
         let shop = shop.clone();
         let cat = cats[i % cats.len()];
+        let other = cats[(i + 1) % cats.len()];
         async move {
             let sku = format!("SKU-{i}");
             if i % 4 == 1 {
@@ -645,7 +648,7 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
                         sku: Sku::parse(&variant).unwrap(),
                         name: "XL".into(),
                         price: Money::new(2000, Currency::USD),
-                        attributes: Map::new(),
+                        attributes: Map::from_iter([("size".to_owned(), json!("XL"))]),
                     }),
                 )
                 .await;
@@ -672,6 +675,26 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
                     )
                     .await;
                 }
+            }
+            // Search (ADR 0007): brands and attributes, some changed, are facets and
+            // suggestions.
+            if i % 3 == 0 {
+                let attributes = Map::from_iter([
+                    ("brand".to_owned(), json!(format!("Brand {}", i % 4))),
+                    ("tags".to_owned(), json!(["a", format!("t{}", i % 5)])),
+                    ("weight".to_owned(), json!(i % 10)),
+                ]);
+                shop.product_command(
+                    id,
+                    ProductCommand::Update {
+                        name: (i % 2 == 0).then(|| format!("Renamed item {i}")),
+                        description: None,
+                        category_id: (i % 9 == 0).then_some(CategoryId::new(other)),
+                        attributes: Some(attributes),
+                        at: Utc::now(),
+                    },
+                )
+                .await;
             }
             // Issue 21: a vendor's review, unpublishing, a new slug and SEO texts.
             if i % 7 == 0 {
@@ -727,6 +750,13 @@ async fn busy_shop(shop: &Arc<Shop>, products: usize) {
         CategoryCommand::Move {
             parent_id: Some(CategoryId::new(cats[2])),
             ancestors: vec![CategoryId::new(cats[2])],
+        },
+    )
+    .await;
+    shop.category_command(
+        cats[3],
+        CategoryCommand::Rename {
+            name: "Dept renamed".into(),
         },
     )
     .await;
@@ -802,6 +832,30 @@ async fn a_rebuild_equals_the_live_build(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(sum.0, sum.1, "the root counts every active product once");
+    // The search tables follow what is on sale.
+    let search: (i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(distinct product_id) from catalog.product_facets),
+                (select count(*) from catalog.products where status = 'active'),
+                (select weight from catalog.suggestions where kind = 'category'
+                    and ref = (select category_id::text from catalog.categories where depth = 0))::bigint,
+                (select count(*) from catalog.suggestions where kind = 'category'
+                    and term = 'Dept renamed')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        search.0, search.1,
+        "every product on sale has facets, no other"
+    );
+    assert_eq!(
+        search.2, search.1,
+        "the root's suggestion weighs every product on sale"
+    );
+    assert!(
+        search.3 <= 1,
+        "a renamed category is suggested by its new name"
+    );
 }
 
 /// Builds the catalog's tables in `schema` from `events`, `batch` events per transaction

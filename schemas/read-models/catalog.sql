@@ -176,3 +176,49 @@ select product_id,
   from stock
  where product_id is not null
  group by product_id;
+
+-- Search (ADR 0007). One row per facetable value of a product on sale (status `active`):
+-- `category` (its category and every ancestor, as ids, so a count is the subtree's),
+-- `brand` (the attribute `brand`), `price` (`<currency>:<band>`, edges from
+-- `price_band`), `in_stock` (`true`/`false`: stock available above 0 over its SKUs) and
+-- `attr.<name>` per value of each other attribute of the product and of its variants
+-- (an array gives one row per element). Values longer than 200 characters are left out.
+-- Recomputed whole for the products a batch touched, after the batch's other writes, so
+-- a rebuild equals the live build.
+create table product_facets (
+    product_id uuid not null,
+    key        text not null,
+    value      text not null,
+    primary key (product_id, key, value)
+);
+
+create index product_facets_value_idx on product_facets (key, value, product_id);
+
+-- The fixed price bands, in minor units, the same edges for every currency: a band is
+-- `low-high` (high excluded), the last `100000-`.
+create function price_band(price bigint) returns text language sql immutable as $$
+    select case
+        when price < 1000 then '0-1000'
+        when price < 2500 then '1000-2500'
+        when price < 5000 then '2500-5000'
+        when price < 10000 then '5000-10000'
+        when price < 25000 then '10000-25000'
+        when price < 50000 then '25000-50000'
+        when price < 100000 then '50000-100000'
+        else '100000-'
+    end
+$$;
+
+-- Prefix suggestions: names of products on sale (`product`, `ref` its id, weight 1),
+-- brands (`brand`, `ref` the brand) and categories (`category`, `ref` its id), each of
+-- the last two weighted by the products on sale it holds (gone at 0).
+create table suggestions (
+    kind   text not null,
+    ref    text not null,
+    term   text not null,
+    weight integer not null,
+    primary key (kind, ref)
+);
+
+create index suggestions_prefix_idx on suggestions (lower(term) text_pattern_ops);
+create index suggestions_trgm_idx on suggestions using gin (lower(term) public.gin_trgm_ops);

@@ -413,3 +413,29 @@ pub async fn redirect(
         })
         .map(|(slug, _, _)| slug))
 }
+
+/// The products `ids` that are on sale, in the order given (search answers them by
+/// relevance), as `staff` or the public sees them.
+pub async fn products_on_sale(
+    pool: &PgPool,
+    ids: &[Uuid],
+    staff: bool,
+) -> Result<Vec<ProductView>, ApiError> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows: Vec<ProductRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {PRODUCT_COLUMNS}, null::real as rank, null::bigint as total
+           from {PRODUCT_FROM} where p.product_id = any($1) and p.status = 'active'"
+    )))
+    .bind(ids)
+    .fetch_all(pool)
+    .await?;
+    let mut by_id: HashMap<Uuid, ProductRow> =
+        rows.into_iter().map(|r| (r.product_id, r)).collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id))
+        .map(|r| view(r, staff))
+        .collect())
+}

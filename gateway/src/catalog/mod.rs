@@ -19,11 +19,11 @@
 //! drafts by id. Commands answer what they just decided, with `X-Consistency-Token`; a
 //! query that sends the token back waits until the catalog read model covers it.
 
-mod cache;
+pub(crate) mod cache;
 mod categories;
 mod images;
-mod listing;
-mod params;
+pub(crate) mod listing;
+pub(crate) mod params;
 mod problems;
 mod products;
 mod publishing;

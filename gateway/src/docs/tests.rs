@@ -272,6 +272,10 @@ const ROUTES: &[Route] = &[
     secured("delete", "/api/v1/tax-rates/{zone}", &[401, 403, 404]),
     r("get", "/api/v1/tax-settings", &[]),
     secured("put", "/api/v1/tax-settings", &[400, 401, 403, 422]),
+    // search (docs/api.md § Search)
+    r("get", "/api/v1/search", &[400, 503]),
+    r("get", "/api/v1/search/suggestions", &[400, 503]),
+    secured("get", "/api/v1/search/queries", &[400, 401, 403, 503]),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

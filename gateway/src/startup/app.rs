@@ -22,6 +22,7 @@ use crate::config::{Config, RateLimitStore, Secret};
 use crate::hashing::PasswordHasher;
 use crate::middleware::http_metrics;
 use crate::router::{app, operations};
+use crate::search::recorder::Recorder;
 use crate::startup::connect::{connect_database, connect_nats, migrate, open_store};
 use crate::startup::error::StartupError;
 use crate::startup::role::{Role, Running, RunningTask};
@@ -121,6 +122,7 @@ impl Application {
             cause: e.to_string(),
         })?;
         let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 100_000);
+        let config_search_buffer = config.search_log_buffer;
         let state = AppState {
             payments,
             passwords,
@@ -137,6 +139,7 @@ impl Application {
             started: Instant::now(),
             metrics: metrics.clone(),
             running: Arc::new(Running::new(role)),
+            search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
         };
         let app = Application {
             listener,
@@ -152,12 +155,16 @@ impl Application {
             .map_err(|e| StartupError::BootstrapAdmin(e.to_string()))?;
         let (pool, every) = (app.state.pool.clone(), app.state.config.prune_interval);
         let (stamps, store) = (app.state.stamps.clone(), app.state.store.clone());
+        let search = app.state.clone();
         // Only a process that checks access tokens needs to know when an account's
         // tokens were cut, and only one that answers API calls keeps what pruning deletes.
         Ok(app
             .with_task("security stamps", move |stop| stamps.follow(store, stop))
             .with_task("pruning", move |stop| {
                 crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
+            })
+            .with_task("search log", move |stop| {
+                crate::search::log::run(search, stop)
             }))
     }
 
@@ -355,6 +362,7 @@ impl AppState {
         // Routing tests never reach the keys' table: a key of the moment stands in.
         let keys = DataKeys::new(pool.clone(), MasterKey::from_bytes(rand::random()), None);
         let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 10_000);
+        let config_search_buffer = config.search_log_buffer;
         Ok(AppState {
             payments: crate::payments::from_config(&config, &pool, false),
             passwords: PasswordHasher::new(
@@ -374,6 +382,7 @@ impl AppState {
             started: Instant::now(),
             metrics: metrics_recorder(),
             running: Arc::new(Running::new(Role::Gateway)),
+            search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
         })
     }
 }
