@@ -13,6 +13,10 @@
 //!   body), [`session`] (an account's sign-ins, failed logins, logouts and revoked
 //!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
 //!   country and region, and the rule that taxes one order line).
+//! - The store's own settings (issue 22): [`shop`] (name, currencies, locales, address,
+//!   price display, the order-number format and its pure `render`), [`configuration`]
+//!   (the registry of typed feature flags and settings, and the values staff set), and
+//!   [`navigation`] (the storefront's menus as trees of links).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -27,15 +31,18 @@
 pub mod aggregate;
 pub mod cart;
 pub mod catalog;
+pub mod configuration;
 pub mod coupon;
 pub mod id;
 pub mod inventory;
 pub mod money;
+pub mod navigation;
 pub mod notification;
 pub mod order;
 pub mod payment;
 pub mod privacy;
 pub mod session;
+pub mod shop;
 pub mod tax;
 pub mod user;
 pub mod value;
