@@ -30,6 +30,9 @@ pub struct Handlers {
     pub sessions: CommandHandler<domain::session::Session>,
     pub warehouses: CommandHandler<domain::inventory::Warehouse>,
     pub tax: CommandHandler<domain::tax::TaxTable>,
+    pub shop: CommandHandler<domain::shop::Shop>,
+    pub configuration: CommandHandler<domain::configuration::Configuration>,
+    pub navigation: CommandHandler<domain::navigation::Menu>,
 }
 
 impl Handlers {
@@ -51,6 +54,9 @@ impl Handlers {
             sessions: CommandHandler::new(store.clone(), cache),
             warehouses: CommandHandler::new(store.clone(), cache),
             tax: CommandHandler::new(store.clone(), cache),
+            shop: CommandHandler::new(store.clone(), cache),
+            configuration: CommandHandler::new(store.clone(), cache),
+            navigation: CommandHandler::new(store.clone(), cache),
         })
     }
 }

@@ -45,6 +45,9 @@
 //!   sees them.
 //! - [`tax`]: the store's tax table (rates by country and region, prices with or without
 //!   tax), read whole from the write side (ADR 0006).
+//! - [`shop`], [`configuration`], [`navigation`] (issue 22): the store's settings, its
+//!   typed configuration keys and its menus, each read whole from the write side; a menu's
+//!   links to categories and products are checked against the catalog when it is set.
 //!
 //! # Data flow
 //!
@@ -57,15 +60,18 @@ pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod configuration;
 pub mod coupons;
 pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod inventory;
 pub mod lease;
+pub mod navigation;
 pub mod orders;
 pub mod payment;
 pub mod privacy;
+pub mod shop;
 pub mod store;
 pub mod tax;
 pub mod unique;

@@ -27,6 +27,10 @@
 //!   [`coupons`] (staff's coupons and their use, over `commands::coupons`).
 //! - [`tax`]: the store's tax rates by zone and whether prices include tax, over
 //!   `commands::tax`.
+//! - [`shop`] (`/store`), [`configuration`] (`/config`) and [`navigation`]
+//!   (`/navigation/{menu}`): the store's settings, typed configuration keys and menus
+//!   (issue 22), over the use cases of the same names in `commands`, read through
+//!   [`followed`], the per-process cache that `$all` invalidates.
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -53,20 +57,24 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod config;
+pub mod configuration;
 pub mod consistency;
 pub mod coupons;
 pub mod docs;
 pub mod error;
+pub mod followed;
 pub mod hashing;
 pub mod health;
 pub mod inventory;
 pub mod middleware;
+pub mod navigation;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
 pub mod pruning;
 pub mod router;
 pub mod seed;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod tax;

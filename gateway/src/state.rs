@@ -16,6 +16,7 @@ use sqlx::PgPool;
 
 use crate::auth::stamps::Stamps;
 use crate::config::{Config, Secret};
+use crate::followed::Followed;
 use crate::hashing::PasswordHasher;
 use crate::startup::role::Running;
 
@@ -50,4 +51,6 @@ pub struct AppState {
     pub stamps: Arc<Stamps>,
     /// What this process runs (its role and tasks), for `/health/detailed`.
     pub running: Arc<Running>,
+    /// The store's settings, configuration and menus, cached and forgotten as the log moves.
+    pub followed: Arc<Followed>,
 }

@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 11] = [
+pub const AGGREGATES: [&str; 14] = [
     "user",
     "category",
     "product",
@@ -79,6 +79,9 @@ pub const AGGREGATES: [&str; 11] = [
     "session",
     "warehouse",
     "tax",
+    "shop",
+    "configuration",
+    "navigation",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -95,6 +98,9 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "session" => fold::<domain::session::Session>(events),
         "warehouse" => fold::<domain::inventory::Warehouse>(events),
         "tax" => fold::<domain::tax::TaxTable>(events),
+        "shop" => fold::<domain::shop::Shop>(events),
+        "configuration" => fold::<domain::configuration::Configuration>(events),
+        "navigation" => fold::<domain::navigation::Menu>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

@@ -272,6 +272,18 @@ const ROUTES: &[Route] = &[
     secured("delete", "/api/v1/tax-rates/{zone}", &[401, 403, 404]),
     r("get", "/api/v1/tax-settings", &[]),
     secured("put", "/api/v1/tax-settings", &[400, 401, 403, 422]),
+    // store settings, configuration, navigation (docs/api.md § Store settings, configuration and navigation)
+    r("get", "/api/v1/store", &[400, 401]),
+    secured("put", "/api/v1/store", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/config", &[400, 401, 403, 422]),
+    r("get", "/api/v1/config/{key}", &[400, 401, 403, 404]),
+    secured("put", "/api/v1/config/{key}", &[400, 401, 403, 404, 422]),
+    r("get", "/api/v1/navigation/{menu}", &[400, 404]),
+    secured(
+        "put",
+        "/api/v1/navigation/{menu}",
+        &[400, 401, 403, 404, 422],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

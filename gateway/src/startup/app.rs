@@ -137,6 +137,7 @@ impl Application {
             started: Instant::now(),
             metrics: metrics.clone(),
             running: Arc::new(Running::new(role)),
+            followed: crate::followed::Followed::new(),
         };
         let app = Application {
             listener,
@@ -154,8 +155,10 @@ impl Application {
         let (stamps, store) = (app.state.stamps.clone(), app.state.store.clone());
         // Only a process that checks access tokens needs to know when an account's
         // tokens were cut, and only one that answers API calls keeps what pruning deletes.
+        let (followed, feed) = (app.state.followed.clone(), app.state.store.clone());
         Ok(app
             .with_task("security stamps", move |stop| stamps.follow(store, stop))
+            .with_task("settings cache", move |stop| followed.follow(feed, stop))
             .with_task("pruning", move |stop| {
                 crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
             }))
@@ -374,6 +377,7 @@ impl AppState {
             started: Instant::now(),
             metrics: metrics_recorder(),
             running: Arc::new(Running::new(Role::Gateway)),
+            followed: crate::followed::Followed::new(),
         })
     }
 }
