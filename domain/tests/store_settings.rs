@@ -92,9 +92,12 @@ fn lists_left_out_hold_the_default_alone() {
     );
 }
 
+/// A change to a draft that breaks one field.
+type Change = fn(&mut SettingsDraft);
+
 #[test]
 fn every_bad_field_is_refused_by_name() {
-    let cases: Vec<(fn(&mut SettingsDraft), &str)> = vec![
+    let cases: Vec<(Change, &str)> = vec![
         (|d| d.name = " ".into(), "name"),
         (|d| d.name = "a\nb".into(), "name"),
         (|d| d.default_currency = "eur".into(), "default_currency"),

@@ -56,7 +56,7 @@ async fn values(state: &AppState, headers: &HeaderMap) -> Result<ConfigState, Ap
         .followed
         .get(
             &use_case::config_stream(),
-            consistency::token(&headers)?,
+            consistency::token(headers)?,
             || async move { Ok::<_, ApiError>(use_case::configuration(&handlers).await?) },
         )
         .await
