@@ -32,6 +32,9 @@ pub struct Handlers {
     pub tax: CommandHandler<domain::tax::TaxTable>,
     pub price_rules: CommandHandler<domain::pricing::PriceRule>,
     pub search: CommandHandler<domain::search::SearchLog>,
+    pub shop: CommandHandler<domain::shop::Shop>,
+    pub configuration: CommandHandler<domain::configuration::Configuration>,
+    pub navigation: CommandHandler<domain::navigation::Menu>,
 }
 
 impl Handlers {
@@ -55,6 +58,9 @@ impl Handlers {
             tax: CommandHandler::new(store.clone(), cache),
             price_rules: CommandHandler::new(store.clone(), cache),
             search: CommandHandler::new(store.clone(), cache),
+            shop: CommandHandler::new(store.clone(), cache),
+            configuration: CommandHandler::new(store.clone(), cache),
+            navigation: CommandHandler::new(store.clone(), cache),
         })
     }
 }

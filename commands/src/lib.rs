@@ -49,6 +49,9 @@
 //!   scheduler's tick that records a rule's activation and expiry (ADR 0008).
 //! - [`search`]: a gateway records the searches it answered, counted per query, per
 //!   interval (ADR 0007).
+//! - [`shop`], [`configuration`], [`navigation`] (issue 22): the store's settings, its
+//!   typed configuration keys and its menus, each read whole from the write side; a menu's
+//!   links to categories and products are checked against the catalog when it is set.
 //!
 //! # Data flow
 //!
@@ -61,17 +64,20 @@ pub mod accounts;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod configuration;
 pub mod coupons;
 pub mod database;
 pub mod handler;
 pub mod handlers;
 pub mod inventory;
 pub mod lease;
+pub mod navigation;
 pub mod orders;
 pub mod payment;
 pub mod pricing;
 pub mod privacy;
 pub mod search;
+pub mod shop;
 pub mod store;
 pub mod tax;
 pub mod unique;

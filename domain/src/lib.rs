@@ -17,6 +17,10 @@
 //! - [`pc_builder`]: the PC builder's compatibility rules, as data, and the check of a build.
 //! - [`search`]: each gateway's log of the searches it answered, counted per query and
 //!   recorded per interval (ADR 0007).
+//! - The store's own settings (issue 22): [`shop`] (name, currencies, locales, address,
+//!   price display, the order-number format and its pure `render`), [`configuration`]
+//!   (the registry of typed feature flags and settings, and the values staff set), and
+//!   [`navigation`] (the storefront's menus as trees of links).
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -31,10 +35,12 @@
 pub mod aggregate;
 pub mod cart;
 pub mod catalog;
+pub mod configuration;
 pub mod coupon;
 pub mod id;
 pub mod inventory;
 pub mod money;
+pub mod navigation;
 pub mod notification;
 pub mod order;
 pub mod payment;
@@ -43,6 +49,7 @@ pub mod pricing;
 pub mod privacy;
 pub mod search;
 pub mod session;
+pub mod shop;
 pub mod tax;
 pub mod user;
 pub mod value;

@@ -12,15 +12,18 @@ use std::path::PathBuf;
 use domain::aggregate::{Aggregate, DomainEvent};
 use domain::cart::{Cart, CartEvent};
 use domain::catalog::{Category, CategoryEvent, Product, ProductEvent};
+use domain::configuration::{ConfigCommand, ConfigEvent, Configuration};
 use domain::coupon::{Coupon, CouponEvent};
 use domain::inventory::{Inventory, InventoryEvent};
 use domain::inventory::{Warehouse, WarehouseEvent};
+use domain::navigation::{Link, Menu, MenuItem, MenuName, NavigationCommand, NavigationEvent};
 use domain::notification::{Notification, NotificationEvent};
 use domain::order::{Order, OrderEvent, OrderPlacedV1};
 use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::pricing::{PriceRule, PriceRuleEvent};
 use domain::search::{SearchEvent, SearchLog};
 use domain::session::{Session, SessionEvent};
+use domain::shop::{SettingsDraft, Shop, ShopCommand, ShopEvent};
 use domain::tax::{TaxEvent, TaxTable};
 use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
 use proptest::prelude::*;
@@ -100,6 +103,9 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<WarehouseEvent>(Warehouse::CATEGORY));
     all.extend(per_event::<PriceRuleEvent>(PriceRule::CATEGORY));
     all.extend(per_event::<SearchEvent>(SearchLog::CATEGORY));
+    all.extend(per_event::<ShopEvent>(Shop::CATEGORY));
+    all.extend(per_event::<ConfigEvent>(Configuration::CATEGORY));
+    all.extend(per_event::<NavigationEvent>(Menu::CATEGORY));
     all.extend(historic());
     all
 }
@@ -259,4 +265,90 @@ fn generated_events_validate_against_their_schemas() {
     // Bad data is caught by the schema, not only by serde.
     let bad = serde_json::json!({ "sku": "lower case", "warehouse": "main", "quantity": 1 });
     assert!(v[&("StockReceived".into(), 1)].validate(&bad).is_err());
+}
+
+/// The store's settings, configuration and menus (issue 22): each event type, decided from
+/// commands that exercise every shape (an address, each kind of link, each kind of value),
+/// validates against its committed schema.
+#[test]
+fn store_settings_configuration_and_menus_validate_against_their_schemas() {
+    let v = validators();
+    let mut seen = HashSet::new();
+    let draft = SettingsDraft {
+        name: "Corner Shop".into(),
+        default_currency: "EUR".into(),
+        accepted_currencies: Some(vec!["EUR".into(), "GBP".into()]),
+        default_locale: "en-GB".into(),
+        locales: Some(vec!["en-GB".into(), "zh-Hant-TW".into()]),
+        address: Some(
+            serde_json::from_value(serde_json::json!({
+                "line1": "1 High St", "city": "Bath", "postal_code": "BA1 1AA", "country": "GB"
+            }))
+            .unwrap(),
+        ),
+        tax_inclusive_display: true,
+        order_number_format: Some("CS-{yyyy}-{seq:6}".into()),
+    };
+    check(
+        &v,
+        &run::<Shop>(&[ShopCommand::ReplaceSettings(draft)]),
+        &mut seen,
+    )
+    .unwrap();
+    let set = |key: &str, value: Value| ConfigCommand::SetValue {
+        key: key.into(),
+        value,
+    };
+    let config = run::<Configuration>(&[
+        set("reviews.enabled", Value::Bool(true)),
+        set("catalog.default_page_size", Value::from(50)),
+        set("storefront.theme", Value::from("dark")),
+        set(
+            "storefront.announcement",
+            Value::from("Free shipping today"),
+        ),
+    ]);
+    assert_eq!(config.len(), 4);
+    check(&v, &config, &mut seen).unwrap();
+    let leaf = |link| MenuItem {
+        label: "x".into(),
+        link,
+        children: vec![],
+    };
+    let items = vec![MenuItem {
+        label: "Top".into(),
+        link: Link::Url {
+            url: "https://example.com".into(),
+        },
+        children: vec![
+            leaf(Link::Category {
+                category_id: uuid::Uuid::new_v4(),
+            }),
+            leaf(Link::Product {
+                product_id: uuid::Uuid::new_v4(),
+            }),
+            leaf(Link::Page {
+                slug: "about".into(),
+            }),
+        ],
+    }];
+    let menu = run::<Menu>(&[NavigationCommand::ReplaceMenu {
+        menu: MenuName::Footer,
+        items,
+    }]);
+    check(&v, &menu, &mut seen).unwrap();
+    let mut expected: Vec<&str> = ShopEvent::all_event_types()
+        .iter()
+        .chain(ConfigEvent::all_event_types())
+        .chain(NavigationEvent::all_event_types())
+        .copied()
+        .collect();
+    expected.sort_unstable();
+    let mut got: Vec<&str> = seen.into_iter().collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // Bad data is caught by the schema too: a link of no known type.
+    let bad =
+        serde_json::json!({"menu": "header", "items": [{"label": "x", "link": {"type": "ftp"}}]});
+    assert!(v[&("MenuReplaced".into(), 1)].validate(&bad).is_err());
 }

@@ -30,6 +30,10 @@
 //! - [`search`]: faceted search, suggestions and the staff's view of the search log, over
 //!   the `SearchIndex` port of `projections::catalog::search_index` (ADR 0007); each
 //!   gateway counts searches in memory and records them per interval (`search::log`).
+//! - [`shop`] (`/store`), [`configuration`] (`/config`) and [`navigation`]
+//!   (`/navigation/{menu}`): the store's settings, typed configuration keys and menus
+//!   (issue 22), over the use cases of the same names in `commands`, read through
+//!   [`followed`], the per-process cache that `$all` invalidates.
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -56,14 +60,17 @@ pub mod auth;
 pub mod cart;
 pub mod catalog;
 pub mod config;
+pub mod configuration;
 pub mod consistency;
 pub mod coupons;
 pub mod docs;
 pub mod error;
+pub mod followed;
 pub mod hashing;
 pub mod health;
 pub mod inventory;
 pub mod middleware;
+pub mod navigation;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
@@ -71,6 +78,7 @@ pub mod pruning;
 pub mod router;
 pub mod search;
 pub mod seed;
+pub mod shop;
 pub mod startup;
 pub mod state;
 pub mod tax;

@@ -47,6 +47,9 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::inventory::router())
         .merge(crate::tax::router())
         .merge(crate::search::router())
+        .merge(crate::shop::router())
+        .merge(crate::configuration::router())
+        .merge(crate::navigation::router())
 }
 
 /// The whole HTTP service.

@@ -16,6 +16,7 @@ use sqlx::PgPool;
 
 use crate::auth::stamps::Stamps;
 use crate::config::{Config, Secret};
+use crate::followed::Followed;
 use crate::hashing::PasswordHasher;
 use crate::search::recorder::Recorder;
 use crate::startup::role::Running;
@@ -53,4 +54,6 @@ pub struct AppState {
     pub running: Arc<Running>,
     /// The searches this process answered, counted until the search log records them.
     pub search_log: Arc<Recorder>,
+    /// The store's settings, configuration and menus, cached and forgotten as the log moves.
+    pub followed: Arc<Followed>,
 }

@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 12] = [
+pub const AGGREGATES: [&str; 15] = [
     "user",
     "category",
     "product",
@@ -80,6 +80,9 @@ pub const AGGREGATES: [&str; 12] = [
     "warehouse",
     "tax",
     "price_rule",
+    "shop",
+    "configuration",
+    "navigation",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -97,6 +100,9 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "warehouse" => fold::<domain::inventory::Warehouse>(events),
         "tax" => fold::<domain::tax::TaxTable>(events),
         "price_rule" => fold::<domain::pricing::PriceRule>(events),
+        "shop" => fold::<domain::shop::Shop>(events),
+        "configuration" => fold::<domain::configuration::Configuration>(events),
+        "navigation" => fold::<domain::navigation::Menu>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

@@ -78,6 +78,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::inventory::InventoryApi::openapi());
     doc.merge(crate::tax::TaxApi::openapi());
     doc.merge(crate::search::SearchApi::openapi());
+    doc.merge(crate::shop::ShopApi::openapi());
+    doc.merge(crate::configuration::ConfigApi::openapi());
+    doc.merge(crate::navigation::NavigationApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc

@@ -276,6 +276,18 @@ const ROUTES: &[Route] = &[
     r("get", "/api/v1/search", &[400, 503]),
     r("get", "/api/v1/search/suggestions", &[400, 503]),
     secured("get", "/api/v1/search/queries", &[400, 401, 403, 503]),
+    // store settings, configuration, navigation (docs/api.md § Store settings, configuration and navigation)
+    r("get", "/api/v1/store", &[400, 401]),
+    secured("put", "/api/v1/store", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/config", &[400, 401, 403, 422]),
+    r("get", "/api/v1/config/{key}", &[400, 401, 403, 404]),
+    secured("put", "/api/v1/config/{key}", &[400, 401, 403, 404, 422]),
+    r("get", "/api/v1/navigation/{menu}", &[400, 404]),
+    secured(
+        "put",
+        "/api/v1/navigation/{menu}",
+        &[400, 401, 403, 404, 422],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

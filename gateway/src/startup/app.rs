@@ -140,6 +140,7 @@ impl Application {
             metrics: metrics.clone(),
             running: Arc::new(Running::new(role)),
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
+            followed: crate::followed::Followed::new(),
         };
         let app = Application {
             listener,
@@ -158,8 +159,10 @@ impl Application {
         let search = app.state.clone();
         // Only a process that checks access tokens needs to know when an account's
         // tokens were cut, and only one that answers API calls keeps what pruning deletes.
+        let (followed, feed) = (app.state.followed.clone(), app.state.store.clone());
         Ok(app
             .with_task("security stamps", move |stop| stamps.follow(store, stop))
+            .with_task("settings cache", move |stop| followed.follow(feed, stop))
             .with_task("pruning", move |stop| {
                 crate::pruning::run(pool, every, crate::auth::LOGIN_FAILURE_WINDOW, stop)
             })
@@ -383,6 +386,7 @@ impl AppState {
             metrics: metrics_recorder(),
             running: Arc::new(Running::new(Role::Gateway)),
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
+            followed: crate::followed::Followed::new(),
         })
     }
 }
