@@ -24,6 +24,8 @@ struct Cached {
     /// The catalog checkpoint when the answer was read: it reflects at least that much.
     at: Position,
     body: Bytes,
+    /// A figure of the answer its caller wants back on a hit too (a search's total).
+    noted: i64,
 }
 
 /// At most this many bytes of answers (and their keys) are kept.
@@ -52,29 +54,67 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<T, ApiError>>,
 {
+    let (response, _) = cached_noted(state, headers, key, None, || async {
+        read().await.map(|answer| (answer, 0))
+    })
+    .await?;
+    Ok(response)
+}
+
+/// [`cached`] for a read that also answers a figure (`noted`) its caller needs on a hit
+/// as on a miss. A read on a miss first takes a permit of `permits`, when given, and looks
+/// in the cache again once it has it: a burst of one expensive query runs it a few times,
+/// not once per request, and leaves the pool's other connections to everyone else.
+pub async fn cached_noted<T, F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    key: String,
+    permits: Option<&tokio::sync::Semaphore>,
+    read: F,
+) -> Result<(Response, i64), ApiError>
+where
+    T: Serialize,
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<(T, i64), ApiError>>,
+{
     let wanted = crate::consistency::token(headers)?;
     // Several engines (tests, mostly) can share a process: the database names the engine.
     let mut h = std::collections::hash_map::DefaultHasher::new();
     state.config.database_url.expose().hash(&mut h);
     let key = format!("{:x}|{key}", h.finish());
-    if let Some(hit) = CACHE.get(&key) {
-        if wanted.is_none_or(|w| hit.at >= w) {
-            return Ok(json_body(hit.body.clone()));
-        }
+    let hit = |key: &String| {
+        CACHE
+            .get(key)
+            .filter(|hit| wanted.is_none_or(|w| hit.at >= w))
+            .map(|hit| (json_body(hit.body.clone()), hit.noted))
+    };
+    if let Some(found) = hit(&key) {
+        return Ok(found);
     }
+    let _permit = match permits {
+        Some(p) => {
+            let permit = p.acquire().await.map_err(ApiError::internal)?;
+            if let Some(found) = hit(&key) {
+                return Ok(found);
+            }
+            Some(permit)
+        }
+        None => None,
+    };
     caught_up(state, headers, "catalog").await?;
     // Read before the query: the answer then reflects at least this checkpoint.
     let at = applied(state, "catalog").await?;
-    let answer = read().await?;
+    let (answer, noted) = read().await?;
     let body = Bytes::from(serde_json::to_vec(&answer).map_err(ApiError::internal)?);
     CACHE.insert(
         key,
         Arc::new(Cached {
             at,
             body: body.clone(),
+            noted,
         }),
     );
-    Ok(json_body(body))
+    Ok((json_body(body), noted))
 }
 
 fn json_body(body: Bytes) -> Response {

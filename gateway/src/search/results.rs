@@ -3,21 +3,23 @@
 //! The existing `/products/search` answers as before; this route adds facets.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use axum::Json;
+use axum::response::Response;
 use domain::money::Currency;
 use projections::catalog::search_index::{PgSearchIndex, SearchIndex, SearchQuery};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::viewer::Viewer;
+use crate::catalog::cache::cached_noted;
 use crate::catalog::listing::products_on_sale;
 use crate::catalog::params::{params, Check};
 use crate::catalog::views::ProductView;
-use crate::consistency::caught_up;
 use crate::error::{ApiError, FieldError};
 use crate::state::AppState;
 
@@ -219,20 +221,48 @@ pub async fn search(
     viewer: Viewer,
     headers: HeaderMap,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
-) -> Result<Json<SearchAnswer>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = parse(query)?;
-    caught_up(&state, &headers, "catalog").await?;
-    let index = PgSearchIndex::new(state.pool.clone());
-    let hits = index.search(&query).await.map_err(ApiError::internal)?;
-    let items = products_on_sale(&state.pool, &hits.ids, viewer.is_staff()).await?;
+    let staff = viewer.is_staff();
+    // The parsed query names the answer: the same search asked in another parameter order
+    // is the same entry.
+    let key = format!(
+        "{}|faceted-search|{query:?}",
+        if staff { "staff" } else { "public" }
+    );
+    let permits = SEARCH_PERMITS.get_or_init(|| {
+        let pool = usize::try_from(state.config.database_pool_size).unwrap_or(1);
+        Semaphore::new((pool / 4).max(1))
+    });
+    let (response, total) = cached_noted(&state, &headers, key, Some(permits), || async {
+        let index = PgSearchIndex::new(state.pool.clone());
+        let hits = index.search(&query).await.map_err(ApiError::internal)?;
+        let items = products_on_sale(&state.pool, &hits.ids, staff).await?;
+        let total = hits.total;
+        Ok((answer(&query, hits.facets, items, total), total))
+    })
+    .await?;
     if let Some(q) = &query.q {
-        // Counted in memory; the search log's task records it later, off this path.
-        state
-            .search_log
-            .note(q, u64::try_from(hits.total).unwrap_or(0));
+        // Counted in memory, cached answer or not; the search log's task records it later,
+        // off this path.
+        state.search_log.note(q, u64::try_from(total).unwrap_or(0));
     }
+    Ok(response)
+}
+
+/// Uncached searches running at once in this process: a quarter of the pool, so a burst
+/// of faceted searches (each a scan of its whole result) queues here rather than taking
+/// every connection from product reads, commands and the read models' runners.
+static SEARCH_PERMITS: OnceLock<Semaphore> = OnceLock::new();
+
+fn answer(
+    query: &SearchQuery,
+    facets: Vec<projections::catalog::search_index::Facet>,
+    items: Vec<ProductView>,
+    total: i64,
+) -> SearchAnswer {
     let facets = query.facets.then(|| {
-        hits.facets
+        facets
             .into_iter()
             .map(|f| {
                 let values = f
@@ -254,11 +284,11 @@ pub async fn search(
             })
             .collect()
     });
-    Ok(Json(SearchAnswer {
+    SearchAnswer {
         items,
-        total: hits.total,
+        total,
         limit: query.limit,
         offset: query.offset,
         facets,
-    }))
+    }
 }

@@ -420,51 +420,70 @@ impl Runner {
     }
 
     /// [`Runner::run`] once the lease is held: from the checkpoint in the table, wherever
-    /// a previous leader left it.
+    /// a previous leader left it. A failure on the way (a pool with no free connection
+    /// under a burst of queries, a dropped subscription, a batch that failed) is logged
+    /// and followed again from the checkpoint after a pause: a read model's runner never
+    /// ends for a passing reason, since the process would stop with it.
     async fn follow(self, mut shutdown: watch::Receiver<bool>) -> Result<(), ProjectionError> {
         let name = self.projection.name();
         self.prepare().await?;
         loop {
-            self.flush_checkpoint().await?;
-            let mut from = checkpoint::position(&self.pool, name).await?;
-            self.advance(from);
-            let mut events = self.store.subscribe_all(from).await?;
-            loop {
-                // `None` when the held checkpoint move fell due with no batch to take it.
-                let next = tokio::select! {
-                    _ = shutdown.changed() => {
-                        self.stopping().await;
-                        return Ok(());
-                    }
-                    next = events.next() => Some(next),
-                    () = until(self.checkpoint_due()) => None,
-                };
-                let done = match next {
-                    None => self.flush_checkpoint().await,
-                    Some(None) => break,
-                    Some(Some(first)) => {
-                        let mut batch = vec![first?];
-                        // Take whatever else is already there, without waiting.
-                        while batch.len() < BATCH {
-                            match events.next().now_or_never() {
-                                Some(Some(Ok(e))) => batch.push(e),
-                                Some(Some(Err(e))) => return Err(e.into()),
-                                _ => break,
-                            }
-                        }
-                        let applied = self.apply_following(from, &batch).await;
-                        from = batch.last().map_or(from, |e| e.position);
-                        applied.map(|_| ())
-                    }
-                };
-                if let Err(e) = done {
-                    tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
-                    tokio::select! {
-                        _ = shutdown.changed() => return Ok(()),
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    }
-                    break;
+            match self.follow_from_checkpoint(&mut shutdown).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::error!(projection = name, error = %e, "projection runner failed; following again from the checkpoint");
                 }
+            }
+            tokio::select! {
+                _ = shutdown.changed() => return Ok(()),
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    /// Follows `$all` from the checkpoint until `shutdown` (answers true) or a batch fails
+    /// (answers false, logged, to be followed again from the checkpoint).
+    async fn follow_from_checkpoint(
+        &self,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<bool, ProjectionError> {
+        let name = self.projection.name();
+        self.flush_checkpoint().await?;
+        let mut from = checkpoint::position(&self.pool, name).await?;
+        self.advance(from);
+        let mut events = self.store.subscribe_all(from).await?;
+        loop {
+            // `None` when the held checkpoint move fell due with no batch to take it.
+            let next = tokio::select! {
+                _ = shutdown.changed() => {
+                    self.stopping().await;
+                    return Ok(true);
+                }
+                next = events.next() => Some(next),
+                () = until(self.checkpoint_due()) => None,
+            };
+            let done = match next {
+                None => self.flush_checkpoint().await,
+                Some(None) => return Ok(false),
+                Some(Some(first)) => {
+                    let mut batch = vec![first?];
+                    // Take whatever else is already there, without waiting.
+                    while batch.len() < BATCH {
+                        match events.next().now_or_never() {
+                            Some(Some(Ok(e))) => batch.push(e),
+                            Some(Some(Err(e))) => return Err(e.into()),
+                            _ => break,
+                        }
+                    }
+                    let applied = self.apply_following(from, &batch).await;
+                    from = batch.last().map_or(from, |e| e.position);
+                    applied.map(|_| ())
+                }
+            };
+            if let Err(e) = done {
+                tracing::error!(projection = name, error = %e, "projection batch failed; retrying from the checkpoint");
+                return Ok(false);
             }
         }
     }
