@@ -185,4 +185,61 @@ async fn a_shopper_finds_a_variant_buys_it_and_is_taxed_per_line() {
     .await;
     let anonymous = send(s.get("/api/v1/search/queries")).await;
     assert_eq!(anonymous.status, 401, "{}", anonymous.text);
+
+    // A category moved under its own child is refused, naming the field.
+    let child = send(
+        s.post("/api/v1/categories")
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "Teaware", "parent_id": category_id })),
+    )
+    .await;
+    assert_eq!(child.status, 201, "{}", child.text);
+    let cycle = send(
+        s.put(&format!(
+            "/api/v1/categories/{}",
+            category_id.as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .json(&json!({ "parent_id": child.body["id"] })),
+    )
+    .await;
+    assert_eq!(
+        cycle.problem(422)["code"],
+        "category_cycle",
+        "{}",
+        cycle.text
+    );
+
+    // A coupon past its window is refused: it applies now, and no longer once it ends.
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let coupon = send(s.post("/api/v1/coupons").bearer_auth(&admin).json(&json!({
+        "code": "BRIEF-E2E", "discount": { "kind": "percent", "basis_points": 500 },
+        "valid_until": ends.to_rfc3339(),
+    })))
+    .await;
+    assert_eq!(coupon.status, 201, "{}", coupon.text);
+    let mug_again = send(add(json!(colours[0]))).await;
+    assert_eq!(mug_again.status, 201, "{}", mug_again.text);
+    let apply = || {
+        s.post("/api/v1/cart/coupon")
+            .bearer_auth(&ann)
+            .json(&json!({ "code": "BRIEF-E2E" }))
+    };
+    let applied = send(apply()).await;
+    assert_eq!(applied.status, 200, "{}", applied.text);
+    let expired = eventually("the coupon's window ends", || async {
+        let a = send(apply()).await;
+        (a.status == 422).then_some(a)
+    })
+    .await;
+    assert_eq!(
+        expired.problem(422)["code"],
+        "invalid_coupon",
+        "{}",
+        expired.text
+    );
+    assert!(
+        chrono::Utc::now() >= ends,
+        "refused only once the window ended"
+    );
 }
