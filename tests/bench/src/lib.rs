@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //!
+//! - [`http`]: the minimal HTTP/1.1 client the HTTP benches load the gateway with.
 //! - [`scratch`]: a database of its own for a benchmark run, dropped after it.
 //! - `src/bin/`: one binary per floor, each documented at its top and run with
 //!   `cargo run --release -p bench --bin <name>`: `store-bench` (the event store),
@@ -10,4 +11,5 @@
 //!   model rebuild and lag), `gateway-bench` (the HTTP gateway), `scale-bench` (gateways and
 //!   workers as processes), `privacy-bench` (sealing personal data on and off).
 
+pub mod http;
 pub mod scratch;

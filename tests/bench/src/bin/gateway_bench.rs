@@ -48,8 +48,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -588,61 +587,11 @@ impl Worker {
                     .map_or(0, |i| i + 2);
                 bytes.splice(at..at, header.bytes());
             }
-            let outcome = raw_exchange(&mut connection, addr, &bytes, &mut buf).await;
+            let outcome = bench::http::exchange(&mut connection, addr, &bytes, &mut buf).await;
             if outcome.is_err() {
                 connection = None;
             }
             self.record(sent, outcome);
-        }
-    }
-}
-
-/// One request and its answer on a kept-alive connection (opened when there is none);
-/// the answer must carry `content-length`, as the gateway's JSON answers do.
-async fn raw_exchange(
-    connection: &mut Option<TcpStream>,
-    addr: SocketAddr,
-    request: &[u8],
-    buf: &mut Vec<u8>,
-) -> Result<(), String> {
-    if connection.is_none() {
-        let stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-        stream.set_nodelay(true).map_err(|e| e.to_string())?;
-        *connection = Some(stream);
-    }
-    let Some(stream) = connection.as_mut() else {
-        unreachable!("connected above")
-    };
-    stream.write_all(request).await.map_err(|e| e.to_string())?;
-    buf.clear();
-    let mut chunk = [0u8; 8192];
-    let mut expected = None;
-    loop {
-        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("the server closed the connection".into());
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if expected.is_none() {
-            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-                if !head.starts_with("http/1.1 2") {
-                    let status = head.lines().next().unwrap_or_default().to_owned();
-                    return Err(format!(
-                        "{status}: {}",
-                        String::from_utf8_lossy(&buf[end..])
-                    ));
-                }
-                let length = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse::<usize>().ok())
-                    .ok_or("no content-length")?;
-                expected = Some(end + 4 + length);
-            }
-        }
-        if expected.is_some_and(|total| buf.len() >= total) {
-            return Ok(());
         }
     }
 }
