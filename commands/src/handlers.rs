@@ -35,6 +35,8 @@ pub struct Handlers {
     pub shop: CommandHandler<domain::shop::Shop>,
     pub configuration: CommandHandler<domain::configuration::Configuration>,
     pub navigation: CommandHandler<domain::navigation::Menu>,
+    /// Where the cart and checkout get their prices (the live price rules).
+    pub prices: crate::prices::Prices,
 }
 
 impl Handlers {
@@ -61,6 +63,17 @@ impl Handlers {
             shop: CommandHandler::new(store.clone(), cache),
             configuration: CommandHandler::new(store.clone(), cache),
             navigation: CommandHandler::new(store.clone(), cache),
+            prices: crate::prices::Prices::default(),
         })
+    }
+}
+
+impl Handlers {
+    /// The pricer for `customer` now (see [`crate::prices`]).
+    pub async fn pricer(
+        &self,
+        customer: Option<uuid::Uuid>,
+    ) -> Result<Arc<dyn crate::prices::Pricer>, String> {
+        self.prices.pricer(customer).await
     }
 }

@@ -47,6 +47,8 @@
 //!   tax), read whole from the write side (ADR 0006).
 //! - [`pricing`]: staff's price rules (create, change, enable, disable) and the
 //!   scheduler's tick that records a rule's activation and expiry (ADR 0008).
+//! - [`prices`]: the port the cart and checkout price lines through; the gateway fills it
+//!   with its live rules (list prices without).
 //! - [`search`]: a gateway records the searches it answered, counted per query, per
 //!   interval (ADR 0007).
 //! - [`shop`], [`configuration`], [`navigation`] (issue 22): the store's settings, its
@@ -74,6 +76,7 @@ pub mod lease;
 pub mod navigation;
 pub mod orders;
 pub mod payment;
+pub mod prices;
 pub mod pricing;
 pub mod privacy;
 pub mod search;

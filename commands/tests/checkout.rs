@@ -106,6 +106,7 @@ impl Shop {
                 sku: Sku::parse(s).unwrap(),
                 quantity: 1,
                 unit_price: Money::new(1999, Currency::USD),
+                price_rules: Vec::new(),
             })
             .collect();
         let place = PlaceOrder {

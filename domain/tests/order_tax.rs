@@ -303,3 +303,50 @@ fn a_stored_v1_order_is_read_as_v2() {
     assert_eq!(fold(&lines, totals.shipping).unwrap(), totals);
     assert_eq!(Money::new(6300, totals.total.currency), totals.total);
 }
+
+fn rule(n: u128, amount_off: i64) -> domain::pricing::Applied {
+    domain::pricing::Applied {
+        rule_id: domain::id::PriceRuleId::new(Uuid::from_u128(n)),
+        rule_version: 3,
+        amount_off,
+    }
+}
+
+/// ADR 0008 on orders: a line keeps its list price and the rules that took something off;
+/// the subtotal is at the prices after the rules, the coupon is shared over those and the
+/// tax is of what is left, and the totals are still the fold of the lines.
+#[test]
+fn price_rules_lower_the_subtotal_and_the_coupon_and_tax_follow() {
+    let mut cheap = line(1, 2, 1_000); // 20.00 list
+    cheap.price_rules = vec![rule(7, 500), rule(8, 100)]; // 6.00 off
+    let dear = line(2, 1, 6_000);
+    let (lines, totals) = placed(vec![cheap, dear], 400, None, exclusive(100_000)).unwrap();
+    assert_eq!(lines[0].line_total, usd(2_000), "the list total stays");
+    assert_eq!(lines[0].price_rules, vec![rule(7, 500), rule(8, 100)]);
+    assert_eq!(lines[0].price().unwrap(), usd(1_400));
+    assert_eq!(totals.subtotal, usd(7_400), "14.00 + 60.00");
+    // 4.00 shared over 14.00 and 60.00: 0.76 and 3.24.
+    assert_eq!(lines[0].discount, usd(76));
+    assert_eq!(lines[1].discount, usd(324));
+    assert_eq!(lines[0].tax.taxable, usd(1_324));
+    assert_eq!(totals, fold(&lines, usd(0)).unwrap());
+    assert_eq!(totals.total, usd(7_400 - 400 + 132 + 568));
+}
+
+/// A rule that takes more than the line's total, or nothing, is not an order's to record.
+#[test]
+fn a_price_rule_off_more_than_the_line_is_refused() {
+    let mut over = line(1, 1, 1_000);
+    over.price_rules = vec![rule(7, 1_001)];
+    assert!(matches!(
+        placed(vec![over], 0, None, exclusive(0)),
+        Err(OrderError::InvalidLine { line: 0, .. })
+    ));
+    let mut nothing = line(1, 1, 1_000);
+    nothing.price_rules = vec![rule(7, 0)];
+    assert!(placed(vec![nothing], 0, None, exclusive(0)).is_err());
+    let mut all = line(1, 1, 1_000);
+    all.price_rules = vec![rule(7, 1_000)];
+    let (_, totals) = placed(vec![all], 0, None, exclusive(0)).unwrap();
+    assert_eq!(totals.total, usd(0), "a free line is a line");
+}

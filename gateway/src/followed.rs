@@ -40,6 +40,9 @@ use crate::error::ApiError;
 pub const TTL: Duration = Duration::from_secs(10);
 /// The categories whose streams are cached here.
 pub const CATEGORIES: [&str; 3] = ["shop", "configuration", "navigation"];
+/// The categories whose last change is remembered ([`Followed::moved`]): caches built
+/// from whole categories at once (the live price rules, with the category tree) ask it.
+pub const WATCHED: [&str; 2] = ["price_rule", "category"];
 
 struct Entry {
     /// How far the feed had come when the value was loaded: it reflects at least that.
@@ -56,6 +59,8 @@ pub struct Followed {
     seen: Mutex<Position>,
     hits: AtomicU64,
     loads: AtomicU64,
+    /// Per [`WATCHED`] category, the position of its last event the feed delivered.
+    moved: Mutex<[Position; WATCHED.len()]>,
 }
 
 impl Followed {
@@ -70,6 +75,7 @@ impl Followed {
             seen: Mutex::new(Position::START),
             hits: AtomicU64::new(0),
             loads: AtomicU64::new(0),
+            moved: Mutex::new([Position::START; WATCHED.len()]),
         })
     }
 
@@ -119,6 +125,32 @@ impl Followed {
             }
         }
         Ok(value)
+    }
+
+    /// Whether the feed is followed now: without it, [`Followed::moved`] may be behind.
+    pub fn live(&self) -> bool {
+        self.live.load(Ordering::Acquire)
+    }
+
+    /// Where the last event of `category` (one of [`WATCHED`]) sits, as far as the feed
+    /// has delivered; when the feed (re)opened, its head then, since what came before may
+    /// have been missed. A cache of the category built from a read model that has reached
+    /// this position is current.
+    pub fn moved(&self, category: &str) -> Position {
+        let moved = self.moved.lock().unwrap_or_else(|e| e.into_inner());
+        WATCHED
+            .iter()
+            .position(|c| *c == category)
+            .map_or(Position::START, |i| moved[i])
+    }
+
+    fn set_moved(&self, category: Option<&str>, at: Position) {
+        let mut moved = self.moved.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, c) in WATCHED.iter().enumerate() {
+            if category.is_none_or(|category| category == *c) {
+                moved[i] = at;
+            }
+        }
     }
 
     /// Drops what is known of `stream`: it has just changed.
@@ -173,11 +205,15 @@ impl Followed {
         // What was cached before the subscription began may predate a change it missed.
         self.forget_all();
         *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = head;
+        self.set_moved(None, head);
         self.live.store(true, Ordering::Release);
         while let Some(event) = feed.next().await {
             let event = event?;
             if CATEGORIES.contains(&event.category()) {
                 self.forget(&event.stream_id);
+            }
+            if WATCHED.contains(&event.category()) {
+                self.set_moved(Some(event.category()), event.position);
             }
             *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = event.position;
         }

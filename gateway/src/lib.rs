@@ -34,6 +34,8 @@
 //!   (`/navigation/{menu}`): the store's settings, typed configuration keys and menus
 //!   (issue 22), over the use cases of the same names in `commands`, read through
 //!   [`followed`], the per-process cache that `$all` invalidates.
+//! - [`pricing`]: staff's price rules over `commands::pricing`, the live rule set every
+//!   reader of a price uses (ADR 0008), and `/products/{id}/price` explained.
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -74,6 +76,7 @@ pub mod navigation;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod pricing;
 pub mod pruning;
 pub mod router;
 pub mod search;

@@ -56,4 +56,6 @@ pub struct AppState {
     pub search_log: Arc<Recorder>,
     /// The store's settings, configuration and menus, cached and forgotten as the log moves.
     pub followed: Arc<Followed>,
+    /// The live price rules, loaded when the log says they changed.
+    pub rules: Arc<crate::pricing::book::RuleBook>,
 }

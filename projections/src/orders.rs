@@ -92,6 +92,9 @@ struct LineTax {
     inclusive: bool,
     rounding: String,
     taxable: i64,
+    /// ADR 0008: what the price rules took off, and which (id, version, amount).
+    price_off: i64,
+    price_rules: serde_json::Value,
 }
 /// `order_history`: order, event, status, notes, updated by, role, at.
 type HistoryRow = (
@@ -196,6 +199,8 @@ impl Batch {
                             inclusive: l.tax.inclusive,
                             rounding: l.tax.rounding.as_str().to_owned(),
                             taxable: l.tax.taxable.amount,
+                            price_off: l.price_off(),
+                            price_rules: serde_json::to_value(&l.price_rules).unwrap_or_default(),
                         },
                     ));
                 }
@@ -343,10 +348,11 @@ impl Batch {
              items as (
                  insert into order_items (order_id, line, product_id, sku, quantity, price,
                      subtotal, variant_id, discount, tax, tax_rate_ppm, tax_inclusive,
-                     tax_rounding, taxable)
+                     tax_rounding, taxable, price_off, price_rules)
                  select * from unnest($20::uuid[], $21::int4[], $22::uuid[], $23::text[],
                      $24::int4[], $25::int8[], $26::int8[], $43::uuid[], $44::int8[],
-                     $45::int8[], $46::int4[], $47::bool[], $48::text[], $49::int8[])
+                     $45::int8[], $46::int4[], $47::bool[], $48::text[], $49::int8[],
+                     $50::int8[], $51::jsonb[])
                  on conflict do nothing),
              patched as (
                  update orders o set
@@ -440,6 +446,9 @@ impl Batch {
         .bind(column(it, |r| r.7.inclusive))
         .bind(column(it, |r| r.7.rounding.clone()))
         .bind(column(it, |r| r.7.taxable))
+        // items, ADR 0008
+        .bind(column(it, |r| r.7.price_off))
+        .bind(column(it, |r| r.7.price_rules.clone()))
         .execute(&mut *tx)
         .await?;
         if !self.payments.is_empty() {

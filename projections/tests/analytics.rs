@@ -148,6 +148,7 @@ impl Shop {
                     sku: item.sku.clone(),
                     quantity: *quantity,
                     unit_price: usd(*price),
+                    price_rules: Vec::new(),
                 })
                 .collect(),
             shipping_address: serde_json::from_value(serde_json::json!({

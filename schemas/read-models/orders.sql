@@ -49,6 +49,10 @@ create table order_items (
     tax_inclusive boolean not null default false,
     tax_rounding  text not null default 'half_up',
     taxable       bigint not null default 0,
+    -- ADR 0008: what price rules took off the line (`subtotal` is at list price), and
+    -- which: [{rule_id, rule_version, amount_off}], in the order applied.
+    price_off     bigint not null default 0,
+    price_rules   jsonb not null default '[]',
     primary key (order_id, line)
 );
 

@@ -3,6 +3,10 @@
 //! (its limits, window, minimum and scope are checked then; a coupon that would take
 //! nothing off is refused, not used), the order placed, the cart emptied.
 //!
+//! Prices are the price engine's (ADR 0008) with the rules live at the command's time; a
+//! unit price that moved since its line was added is refused unless the client accepts
+//! it, so no shopper is charged a price they did not see.
+//!
 //! The order and the coupon are two aggregates, so no one transaction covers both: when
 //! the order cannot be placed after the coupon was redeemed, the redemption is released,
 //! or the customer would have used up a coupon on an order that does not exist. The
@@ -16,13 +20,14 @@ use domain::order::{Order, OrderLine};
 use uuid::Uuid;
 
 use super::coupon::coupon_by_code;
-use super::error::CartUseCaseError;
+use super::error::{CartUseCaseError, PriceChange};
 use super::shopper::step;
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::error::OrdersError;
 use crate::orders::place::{place_command, tax_for, Delivery, Discount};
-use crate::orders::pricing::{add_line, product_on_sale};
+use crate::orders::pricing::{add_line, apply_rules, product_on_sale};
+use crate::pricing::ToPrice;
 use crate::store::Position;
 
 /// The order a checkout placed, and where the checkout's last event sits in `$all`.
@@ -39,13 +44,22 @@ fn coupon_refused(message: impl ToString) -> CartUseCaseError {
     }
 }
 
-/// The cart's lines at the catalog's prices now, their subtotal, and the lines as a
-/// coupon's scope sees them (with each product's category).
+/// The cart's lines at the catalog's prices now with the price rules live now, their
+/// subtotal, the lines as a coupon's scope sees them (with each product's category), and
+/// the lines whose unit price moved since they were added.
 async fn price_lines(
     handlers: &Handlers,
     cart: &domain::cart::CartState,
-) -> Result<(Vec<OrderLine>, Money, Vec<CouponLine>), CartUseCaseError> {
+    user_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<OrderLine>, Money, Vec<CouponLine>, Vec<PriceChange>), CartUseCaseError> {
+    let pricer = handlers
+        .pricer(Some(user_id))
+        .await
+        .map_err(CartUseCaseError::Failed)?;
     let mut lines = Vec::with_capacity(cart.lines.len());
+    let mut to_price = Vec::with_capacity(cart.lines.len());
+    let mut changes = Vec::new();
     let mut categories = Vec::with_capacity(cart.lines.len());
     for (i, l) in cart.lines.values().enumerate() {
         let p = product_on_sale(handlers, l.product_id.as_uuid())
@@ -66,45 +80,79 @@ async fn price_lines(
                 refusal,
             })?;
         categories.push(p.category_id);
+        let priced = ToPrice::of(&p, &offer, l.quantity.get());
+        let now = pricer.unit_price(at, &priced);
+        if now != l.unit_price {
+            changes.push(PriceChange {
+                item_id: l.item_id.as_uuid(),
+                product_id: p.product_id.as_uuid(),
+                variant_id: offer.variant_id.map(|v| v.as_uuid()),
+                was: l.unit_price,
+                now,
+            });
+        }
+        to_price.push(priced);
         lines.push(OrderLine {
             product_id: ProductId::new(p.product_id.as_uuid()),
             variant_id: offer.variant_id,
             sku: offer.sku,
             quantity: l.quantity.get(),
             unit_price: offer.price,
+            price_rules: Vec::new(),
         });
     }
     let currency = lines[0].unit_price.currency;
     if lines.iter().any(|l| l.unit_price.currency != currency) {
         return Err(CartUseCaseError::Rejected(CartError::MixedCurrencies));
     }
+    apply_rules(&*pricer, at, &mut lines, &to_price)
+        .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
     // The catalog's prices may have risen since the lines were added: the bounds are
     // checked again, naming the line that crosses them.
     let mut subtotal = Money::zero(currency);
     let mut coupon_lines = Vec::with_capacity(lines.len());
     for (i, (l, category_id)) in lines.iter().zip(categories).enumerate() {
-        subtotal = add_line(subtotal, l.unit_price, l.quantity).map_err(|(field, message)| {
+        // The bounds are those of the list prices; the rules only take off.
+        add_line(subtotal, l.unit_price, l.quantity).map_err(|(field, message)| {
             CartUseCaseError::invalid(format!("items[{i}].{field}"), message)
         })?;
+        // Within the subtotal's bounds, checked just above.
+        let price = l
+            .unit_price
+            .checked_mul(l.quantity)
+            .and_then(|t| t.checked_sub(Money::new(l.price_off(), currency)))
+            .unwrap_or(Money::zero(currency));
+        subtotal = subtotal.checked_add(price).unwrap_or(subtotal);
+        // A coupon takes its share of the line's price after its rules.
         coupon_lines.push(CouponLine {
             product_id: l.product_id,
             category_id: Some(category_id),
-            // Within the subtotal's bounds, checked just above.
-            subtotal: l
-                .unit_price
-                .checked_mul(l.quantity)
-                .unwrap_or(Money::zero(currency)),
+            subtotal: price,
         });
     }
-    Ok((lines, subtotal, coupon_lines))
+    Ok((lines, subtotal, coupon_lines, changes))
 }
 
-/// Turns `user_id`'s cart into an order. Answers the order, `pending`.
-#[tracing::instrument(skip_all, fields(%user_id), err)]
+/// Turns `user_id`'s cart into an order, refusing a price the shopper has not seen.
+/// Answers the order, `pending`.
 pub async fn check_out(
     handlers: &Handlers,
     user_id: Uuid,
     delivery: Delivery,
+    meta: CommandMeta,
+) -> Result<CheckedOut, CartUseCaseError> {
+    check_out_at_prices(handlers, user_id, delivery, false, meta).await
+}
+
+/// Turns `user_id`'s cart into an order. A line whose unit price moved since it was added
+/// refuses the checkout ([`CartUseCaseError::PricesChanged`], nothing placed) unless the
+/// client `accept`s the prices now. Answers the order, `pending`.
+#[tracing::instrument(skip_all, fields(%user_id), err)]
+pub async fn check_out_at_prices(
+    handlers: &Handlers,
+    user_id: Uuid,
+    delivery: Delivery,
+    accept: bool,
     meta: CommandMeta,
 ) -> Result<CheckedOut, CartUseCaseError> {
     delivery.check().map_err(|e| match e {
@@ -117,7 +165,11 @@ pub async fn check_out(
         return Err(CartUseCaseError::Rejected(CartError::Empty));
     }
     // The cart's prices were a snapshot; the order takes the catalog's prices now.
-    let (lines, subtotal, coupon_lines) = price_lines(handlers, &cart).await?;
+    let (lines, subtotal, coupon_lines, changes) =
+        price_lines(handlers, &cart, user_id, meta.occurred_at).await?;
+    if !changes.is_empty() && !accept {
+        return Err(CartUseCaseError::PricesChanged { changes, subtotal });
+    }
     let tax = tax_for(handlers, &delivery.shipping_address)
         .await
         .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;

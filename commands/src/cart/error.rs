@@ -7,6 +7,18 @@ use crate::handler::CommandError;
 use crate::orders::error::OrdersError;
 use crate::store::StoreError;
 
+/// A cart line whose price moved since it was added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceChange {
+    pub item_id: uuid::Uuid,
+    pub product_id: uuid::Uuid,
+    pub variant_id: Option<uuid::Uuid>,
+    /// One unit's price when the line was added.
+    pub was: domain::money::Money,
+    /// One unit's price now.
+    pub now: domain::money::Money,
+}
+
 /// Why a cart use case did not go through. Rule rejections and failures (`Store`,
 /// `Failed`) never share a variant.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +56,14 @@ pub enum CartUseCaseError {
     Order(OrdersError),
     #[error(transparent)]
     Store(StoreError),
+    /// A line's price moved since it was added (its list price, or a rule that started
+    /// or ended), and the client did not accept the prices now: nothing was placed.
+    #[error("prices changed since the lines were added: {} line(s); check out again accepting the new prices", changes.len())]
+    PricesChanged {
+        changes: Vec<PriceChange>,
+        /// The cart's subtotal at the prices now, its rules applied.
+        subtotal: domain::money::Money,
+    },
     /// No live share link has this token (never given, revoked, or the cart expired).
     #[error("no shared cart has this token")]
     UnknownShare,

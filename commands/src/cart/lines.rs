@@ -11,6 +11,7 @@ use super::shopper::{cart_now, step, CartOutcome, Shopper};
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::pricing::product_on_sale;
+use crate::pricing::ToPrice;
 
 /// A line added: the cart after it, and the line the product sits on (a new one, or the
 /// one its quantity was added to).
@@ -64,13 +65,23 @@ pub async fn add_item(
             refusal,
         })?;
     let cart_id = shopper.existing_cart()?;
+    // The price the shopper sees on the product's page now, its rules applied: checkout
+    // compares it with the price then, and refuses a change the shopper has not seen.
+    let pricer = handlers
+        .pricer(shopper.user_id())
+        .await
+        .map_err(CartUseCaseError::Failed)?;
+    let unit_price = pricer.unit_price(
+        meta.occurred_at,
+        &ToPrice::of(&product, &offer, quantity.get()),
+    );
     let line = CartLine {
         item_id: CartItemId::new(Uuid::new_v4()),
         product_id: product.product_id,
         variant_id: offer.variant_id,
         sku: offer.sku,
         quantity,
-        unit_price: offer.price,
+        unit_price,
     };
     let offer_variant = line.variant_id;
     let at = meta.occurred_at;

@@ -30,9 +30,9 @@ pub mod merge;
 pub mod shopper;
 
 pub use apply_coupon::{apply_coupon, remove_coupon};
-pub use checkout::{check_out, CheckedOut};
+pub use checkout::{check_out, check_out_at_prices, CheckedOut};
 pub use coupon::COUPON_CODE_KIND;
-pub use error::CartUseCaseError;
+pub use error::{CartUseCaseError, PriceChange};
 pub use lines::{add_item, change_quantity, empty_cart, remove_item, ItemAdded};
 pub use merge::merge_guest_cart;
 pub use shopper::{guest_cart_id, CartOutcome, Shopper};

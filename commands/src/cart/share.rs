@@ -17,6 +17,7 @@ use super::shopper::{cart_now, step, CartOutcome, Shopper};
 use crate::handler::{CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::pricing::product_on_sale;
+use crate::pricing::ToPrice;
 use crate::unique::{Kind, UniqueError};
 
 /// Whose `unique` streams map a share token's hash to its cart. Personal: the hash stays
@@ -162,6 +163,10 @@ pub async fn copy_shared_cart(
         ));
     }
     let mut lines = Vec::with_capacity(source.lines.len());
+    let pricer = handlers
+        .pricer(shopper.user_id())
+        .await
+        .map_err(CartUseCaseError::Failed)?;
     for line in source.lines.values() {
         let product = product_on_sale(handlers, line.product_id.as_uuid())
             .await
@@ -172,6 +177,11 @@ pub async fn copy_shared_cart(
         let Ok(offer) = product.offer(line.variant_id) else {
             continue;
         };
+        // Priced for this shopper now, as adding the line here would be.
+        let unit_price = pricer.unit_price(
+            meta.occurred_at,
+            &ToPrice::of(&product, &offer, line.quantity.get()),
+        );
         lines.push(CartLine {
             // From the request and the source line, so a retried request copies the same.
             item_id: CartItemId::new(Uuid::new_v5(
@@ -182,7 +192,7 @@ pub async fn copy_shared_cart(
             variant_id: offer.variant_id,
             sku: offer.sku,
             quantity: line.quantity,
-            unit_price: offer.price,
+            unit_price,
         });
     }
     let command = CartCommand::CopyLines {

@@ -12,9 +12,10 @@ use uuid::Uuid;
 
 use super::caller::{visible_order, Caller, OrderOutcome};
 use super::error::OrdersError;
-use super::pricing::{add_line, product_on_sale};
+use super::pricing::{add_line, apply_rules, product_on_sale};
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
+use crate::pricing::ToPrice;
 use crate::store::{Direction, ReadFrom};
 
 /// One line as the customer asks for it: a product, its variant when it has variants,
@@ -116,6 +117,7 @@ pub async fn place_order(
     check_line_count(input.items.len()).map_err(|e| OrdersError::input("items", e))?;
     input.delivery.check()?;
     let mut lines: Vec<OrderLine> = Vec::with_capacity(input.items.len());
+    let mut to_price: Vec<ToPrice> = Vec::with_capacity(input.items.len());
     let mut subtotal: Option<Money> = None;
     // Each item is checked, then priced, in turn: the first bad item is the one answered.
     for (i, item) in input.items.iter().enumerate() {
@@ -134,10 +136,10 @@ pub async fn place_order(
                 refusal,
             })?;
         // The same product and variant twice is one line; two variants are two.
-        let same = |l: &&mut OrderLine| {
+        let same = |l: &OrderLine| {
             l.product_id == ProductId::new(item.product_id) && l.variant_id == offer.variant_id
         };
-        let merged = lines.iter_mut().find(same).map_or(0, |l| l.quantity);
+        let merged = lines.iter().find(|l| same(l)).map_or(0, |l| l.quantity);
         let running = subtotal.unwrap_or(Money::zero(offer.price.currency));
         // Another currency is the order's rule to refuse, below.
         if running.currency == offer.price.currency {
@@ -151,17 +153,30 @@ pub async fn place_order(
                 })?;
             subtotal = Some(next);
         }
-        match lines.iter_mut().find(same) {
-            Some(line) => line.quantity += item.quantity,
-            None => lines.push(OrderLine {
-                product_id: product.product_id,
-                variant_id: offer.variant_id,
-                sku: offer.sku,
-                quantity: item.quantity,
-                unit_price: offer.price,
-            }),
+        match lines.iter().position(same) {
+            Some(i) => {
+                lines[i].quantity += item.quantity;
+                to_price[i].quantity = lines[i].quantity;
+            }
+            None => {
+                to_price.push(ToPrice::of(&product, &offer, item.quantity));
+                lines.push(OrderLine {
+                    product_id: product.product_id,
+                    variant_id: offer.variant_id,
+                    sku: offer.sku,
+                    quantity: item.quantity,
+                    unit_price: offer.price,
+                    price_rules: Vec::new(),
+                });
+            }
         }
     }
+    let pricer = handlers
+        .pricer(Some(caller.user_id))
+        .await
+        .map_err(OrdersError::Failed)?;
+    apply_rules(&*pricer, meta.occurred_at, &mut lines, &to_price)
+        .map_err(|e| OrdersError::Failed(e.to_string()))?;
     let tax = tax_for(handlers, &input.delivery.shipping_address)
         .await
         .map_err(|e| OrdersError::Failed(e.to_string()))?;

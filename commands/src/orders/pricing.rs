@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 use crate::handler::CommandHandler;
 use crate::handlers::Handlers;
+use crate::pricing::{Pricer, ToPrice};
+use domain::pricing::PricingError;
 
 /// The catalog's write side could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -65,4 +67,18 @@ pub fn add_line(subtotal: Money, price: Money, quantity: u32) -> Result<Money, L
                 format!("the order's subtotal would exceed {MAX_TOTAL} minor units"),
             )
         })
+}
+
+/// Records on each of `lines` the price rules `pricer` applies to them at `at` (`to_price`
+/// names the same lines, in the same order, as the catalog knows them).
+pub fn apply_rules(
+    pricer: &dyn Pricer,
+    at: chrono::DateTime<chrono::Utc>,
+    lines: &mut [domain::order::OrderLine],
+    to_price: &[ToPrice],
+) -> Result<(), PricingError> {
+    for (line, priced) in lines.iter_mut().zip(pricer.price(at, to_price)?) {
+        line.price_rules = priced.applied();
+    }
+    Ok(())
 }

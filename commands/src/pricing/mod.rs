@@ -5,11 +5,15 @@
 //!
 //! - [`manage`]: [`create_rule`], [`update_rule`], [`enable_rule`], [`disable_rule`],
 //!   [`tick_rule`], [`price_rule`].
+//! - The port the cart and checkout price lines through ([`Pricer`], from a
+//!   [`PriceSource`] the gateway sets; list prices without one) is `crate::prices`,
+//!   re-exported here.
 //! - [`error`]: [`PricingUseError`], at the bottom.
 
 pub mod error;
 pub mod manage;
 
+pub use crate::prices::{ListPrices, PriceSource, Pricer, Prices, ToPrice};
 pub use error::PricingUseError;
 pub use manage::{
     create_rule, disable_rule, enable_rule, price_rule, tick_rule, update_rule, RuleDecided,

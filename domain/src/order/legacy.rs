@@ -101,6 +101,7 @@ pub fn upcast_lines(lines: &[OrderLineV1], totals: &OrderTotals) -> Vec<PlacedLi
                 taxable: Money::new(taxables[i], currency),
                 amount: Money::new(taxes[i], currency),
             },
+            price_rules: Vec::new(),
         })
         .collect()
 }

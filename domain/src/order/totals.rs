@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::{ProductId, VariantId};
 use crate::money::{Money, MoneyError, MAX_TOTAL};
+use crate::pricing::Applied;
 use crate::tax::{line_tax, share, LineTax, Rounding};
 use crate::value::Sku;
 
@@ -25,7 +26,18 @@ pub struct OrderLine {
     pub variant_id: Option<VariantId>,
     pub sku: Sku,
     pub quantity: u32,
+    /// One unit's list price.
     pub unit_price: Money,
+    /// The price rules that took something off the line, in the order applied (ADR 0008).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub price_rules: Vec<Applied>,
+}
+
+impl OrderLine {
+    /// What the price rules took off the line, in minor units.
+    pub fn price_off(&self) -> i64 {
+        self.price_rules.iter().map(|r| r.amount_off).sum()
+    }
 }
 
 /// A line as the order records it (`OrderPlaced` v2).
@@ -36,20 +48,38 @@ pub struct PlacedLine {
     pub variant_id: Option<VariantId>,
     pub sku: Sku,
     pub quantity: u32,
+    /// One unit's list price.
     pub unit_price: Money,
-    /// `unit_price × quantity`.
+    /// `unit_price × quantity`: the line at list price.
     pub line_total: Money,
-    /// The line's share of the order's discount.
+    /// The price rules that took something off the line, each with its version and
+    /// amount, in the order applied (ADR 0008). Absent on orders placed before rules.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub price_rules: Vec<Applied>,
+    /// The line's share of the order's discount (a coupon's), shared over the lines'
+    /// prices after their rules.
     pub discount: Money,
-    /// The tax of `line_total − discount`.
+    /// The tax of `line_total − price rules − discount`.
     pub tax: LineTax,
 }
 
 impl PlacedLine {
-    /// What the line adds to the order's total: its total less its discount, plus its tax
+    /// What the price rules took off the line, in minor units.
+    pub fn price_off(&self) -> i64 {
+        self.price_rules.iter().map(|r| r.amount_off).sum()
+    }
+
+    /// The line's price after its rules (before the coupon's share): what it adds to the
+    /// subtotal.
+    pub fn price(&self) -> Result<Money, MoneyError> {
+        self.line_total
+            .checked_sub(Money::new(self.price_off(), self.line_total.currency))
+    }
+
+    /// What the line adds to the order's total: its price less its discount, plus its tax
     /// when prices exclude it.
     pub fn charged(&self) -> Result<Money, MoneyError> {
-        self.line_total
+        self.price()?
             .checked_sub(self.discount)?
             .checked_add(self.tax.added())
     }
@@ -114,10 +144,11 @@ fn too_large(e: MoneyError) -> OrderError {
 }
 
 /// The lines an order records for `lines`, in their order:
-/// 1. `line_total = unit_price × quantity` (never tax per unit);
+/// 1. `line_total = unit_price × quantity` (never tax per unit), less what the line's
+///    price rules took off (its price);
 /// 2. `discount` shared over the lines `discount_over` names (every line when `None`) in
-///    proportion to their totals, by largest remainder, so the shares add up exactly;
-/// 3. the tax of `line_total − discount` at `tax`, rounded once per line.
+///    proportion to their prices, by largest remainder, so the shares add up exactly;
+/// 3. the tax of `price − discount` at `tax`, rounded once per line.
 pub fn place_lines(
     lines: &[OrderLine],
     discount: Money,
@@ -140,19 +171,27 @@ pub fn place_lines(
             .checked_mul(line.quantity)
             .and_then(|t| t.at_most(MAX_TOTAL))
             .map_err(too_large)?;
+        let off = line.price_off();
+        if line.price_rules.iter().any(|r| r.amount_off <= 0) || off > total.amount {
+            return Err(OrderError::InvalidLine {
+                line: totals.len(),
+                reason: "a price rule takes off nothing, or more than the line's total".into(),
+            });
+        }
+        let price = Money::new(total.amount - off, currency);
         subtotal = subtotal
-            .checked_add(total)
+            .checked_add(price)
             .and_then(|s| s.at_most(MAX_TOTAL))
             .map_err(too_large)?;
-        totals.push(total);
+        totals.push((total, price));
     }
     discount.checked_sub(subtotal)?;
     let weights: Vec<i64> = lines
         .iter()
         .zip(&totals)
-        .map(|(l, t)| match discount_over {
+        .map(|(l, (_, price))| match discount_over {
             Some(products) if !products.contains(&l.product_id) => 0,
-            _ => t.amount,
+            _ => price.amount,
         })
         .collect();
     if discount.amount > weights.iter().sum::<i64>() {
@@ -163,9 +202,9 @@ pub fn place_lines(
         .iter()
         .zip(totals)
         .zip(shares)
-        .map(|((l, line_total), discount)| {
+        .map(|((l, (line_total, price)), discount)| {
             let discount = Money::new(discount, currency);
-            let taxable = line_total.checked_sub(discount)?;
+            let taxable = price.checked_sub(discount)?;
             let tax = line_tax(taxable, tax.rate_ppm, tax.inclusive, Rounding::HalfUp)?;
             Ok(PlacedLine {
                 product_id: l.product_id,
@@ -174,6 +213,7 @@ pub fn place_lines(
                 quantity: l.quantity,
                 unit_price: l.unit_price,
                 line_total,
+                price_rules: l.price_rules.clone(),
                 discount,
                 tax,
             })
@@ -181,9 +221,10 @@ pub fn place_lines(
         .collect()
 }
 
-/// The totals of recorded lines and a shipping cost: `subtotal = Σ line_total`,
-/// `discount = Σ discount`, `tax = Σ tax`, `total = subtotal − discount + (exclusive ?
-/// tax : 0) + shipping`. What `decide` records, and what every reader may recompute.
+/// The totals of recorded lines and a shipping cost: `subtotal = Σ price` (each line's
+/// total after its price rules), `discount = Σ discount`, `tax = Σ tax`, `total =
+/// subtotal − discount + (exclusive ? tax : 0) + shipping`. What `decide` records, and
+/// what every reader may recompute.
 pub fn fold(lines: &[PlacedLine], shipping: Money) -> Result<OrderTotals, OrderError> {
     let currency = lines
         .first()
@@ -196,7 +237,9 @@ pub fn fold(lines: &[PlacedLine], shipping: Money) -> Result<OrderTotals, OrderE
     let zero = Money::zero(currency);
     let (mut subtotal, mut discount, mut tax, mut total) = (zero, zero, zero, zero);
     for l in lines {
-        subtotal = subtotal.checked_add(l.line_total).map_err(too_large)?;
+        subtotal = subtotal
+            .checked_add(l.price().map_err(too_large)?)
+            .map_err(too_large)?;
         discount = discount.checked_add(l.discount).map_err(too_large)?;
         tax = tax.checked_add(l.tax.amount).map_err(too_large)?;
         total = total

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::rule::{Adjustment, Rule, Scope, Segment};
 use crate::id::{CategoryId, PriceRuleId, ProductId, UserId, VariantId};
@@ -84,8 +84,9 @@ pub struct Step {
     pub outcome: Outcome,
 }
 
-/// A rule that changed a line, as the order line records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A rule that changed a line, as the order line records it: a dispute replays the rule
+/// at that version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Applied {
     pub rule_id: PriceRuleId,
     pub rule_version: u32,

@@ -86,6 +86,7 @@ pub fn line(i: u8, quantity: u32, price: i64) -> OrderLine {
         sku: Sku::parse(&format!("SKU-{i}")).unwrap(),
         quantity,
         unit_price: usd(price),
+        price_rules: Vec::new(),
     }
 }
 

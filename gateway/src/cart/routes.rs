@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use commands::cart::{CartOutcome, CartUseCaseError, Shopper};
@@ -13,8 +13,9 @@ use commands::handler::CommandMeta;
 use commands::orders::Delivery;
 use commands::store::Position;
 use domain::cart::CartError;
+use domain::money::Money as DomainMoney;
 use domain::value::Address;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -27,6 +28,7 @@ use crate::error::{ApiError, AppJson, FieldError, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::orders::views::OrderView;
 use crate::state::AppState;
+use crate::views::Money;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -52,7 +54,7 @@ pub fn router() -> Router<AppState> {
     paths(get_cart, add_item, update_item, remove_item, apply_coupon, remove_coupon, clear, checkout, merge,
           save_for_later, move_to_cart, remove_saved, share, revoke_share, shared_cart, copy),
     components(schemas(AddItemBody, QuantityBody, CouponBody, CheckoutBody, MergeBody, CartView, CartItemView,
-                       CopyBody, ShareView, SharedCartView, SharedCartItemView)),
+                       CopyBody, ShareView, SharedCartView, SharedCartItemView, PriceChangeView)),
     tags((name = "cart", description = "The customer's (or a guest's) shopping cart"))
 )]
 pub struct CartApi;
@@ -108,6 +110,9 @@ impl From<CartUseCaseError> for ApiError {
                 }
             }
             e @ CartUseCaseError::UnknownShare => ApiError::NotFound(e.to_string()),
+            e @ CartUseCaseError::PricesChanged { .. } => {
+                ApiError::conflict("price_changed", e.to_string())
+            }
             CartUseCaseError::CouponRefused { field, message } => ApiError::UnprocessableEntity {
                 code: "invalid_coupon",
                 detail: message.clone(),
@@ -404,6 +409,55 @@ struct CheckoutBody {
     /// `card`.
     payment_method: String,
     notes: Option<String>,
+    /// Check out at the prices now even if a line's price moved since it was added
+    /// (default false: such a checkout answers 409 `price_changed` with the new prices).
+    #[serde(default)]
+    accept_price_changes: bool,
+}
+
+/// A line whose unit price moved since it was added.
+#[derive(Serialize, ToSchema)]
+struct PriceChangeView {
+    item_id: Uuid,
+    product_id: Uuid,
+    variant_id: Option<Uuid>,
+    /// One unit's price when the line was added.
+    was: Money,
+    /// One unit's price now.
+    now: Money,
+}
+
+/// The 409 `price_changed` problem, with the lines whose price moved and the cart's
+/// subtotal at the prices now.
+fn prices_changed(changes: Vec<commands::cart::PriceChange>, subtotal: DomainMoney) -> Response {
+    let count = changes.len();
+    let mut problem = serde_json::to_value(Problem::new(
+        StatusCode::CONFLICT,
+        "price_changed",
+        format!(
+            "{count} line(s) changed price since they were added; check out again with \
+             accept_price_changes: true to buy at the prices now"
+        ),
+    ))
+    .unwrap_or_default();
+    let changes: Vec<PriceChangeView> = changes
+        .into_iter()
+        .map(|c| PriceChangeView {
+            item_id: c.item_id,
+            product_id: c.product_id,
+            variant_id: c.variant_id,
+            was: c.was.into(),
+            now: c.now.into(),
+        })
+        .collect();
+    problem["changes"] = serde_json::to_value(changes).unwrap_or_default();
+    problem["subtotal"] = serde_json::to_value(Money::from(subtotal)).unwrap_or_default();
+    let mut response = (StatusCode::CONFLICT, Json(problem)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
 }
 
 /// Turns the cart into an order: lines priced afresh, the coupon redeemed, the order placed
@@ -416,6 +470,7 @@ struct CheckoutBody {
     request_body = CheckoutBody,
     responses(
         (status = 202, description = "The order, as `GET /orders/{id}` answers it; `Location` names it", body = OrderView),
+        (status = 409, description = "A line's price moved since it was added (`price_changed`): `changes` lists each line's unit price then and now, `subtotal` the cart at the prices now; nothing was placed. Send `accept_price_changes: true` to buy at those prices", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "An empty cart (`cart_empty`), a product no longer on sale, a line past the bounds of money (`items[i].quantity`), or a coupon refused (`invalid_coupon`: inactive, outside its window, past its limits), or a coupon that would take nothing off (`coupon_not_applicable`: below its minimum, no line in its scope), which is then not used", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -433,13 +488,21 @@ async fn checkout(
         payment_method: body.payment_method,
         notes: body.notes,
     };
-    let done = commands::cart::check_out(
+    let done = match commands::cart::check_out_at_prices(
         &state.handlers,
         user.user_id,
         delivery,
+        body.accept_price_changes,
         meta(&owner, &request, &ip),
     )
-    .await?;
+    .await
+    {
+        Ok(done) => done,
+        Err(CartUseCaseError::PricesChanged { changes, subtotal }) => {
+            return Ok(prices_changed(changes, subtotal));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let mut headers = answer_headers(done.position, None);
     let location = format!("/api/v1/orders/{}", done.order.order_id.as_uuid());
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -449,7 +512,8 @@ async fn checkout(
         StatusCode::ACCEPTED,
         headers,
         Json(OrderView::from(&done.order)),
-    ))
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -249,6 +249,7 @@ impl From<ProductRow> for ProductView {
                 updated_at: r.updated_at,
             }),
             rank: r.rank,
+            pricing: None,
         }
     }
 }

@@ -10,10 +10,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use chrono::{SubsecRound, Utc};
 use commands::catalog::{self as use_case, NewProduct, ProductChange};
 use domain::catalog::{Seller, Seo};
 use domain::id::{CategoryId, ProductId};
-use domain::money::Money as DomainMoney;
+use domain::money::{Currency, Money as DomainMoney};
 use domain::user::Role;
 use domain::value::{Sku, Slug};
 use serde::Deserialize;
@@ -31,6 +32,7 @@ use crate::consistency;
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
+use crate::pricing::book::{Item, RuleSet};
 use crate::state::AppState;
 use crate::views::{Money, Page};
 
@@ -284,10 +286,34 @@ async fn list_products(
         if staff { "staff" } else { "public" },
         raw_query(&raw)
     );
-    cached(&state, &headers, key, || {
-        listing::product_page(&state.pool, filter, staff)
+    let set = state.current_rules().await?;
+    let key = format!("{key}|rules:{}", set.generation());
+    let pool = state.pool.clone();
+    cached(&state, &headers, key, || async move {
+        let mut page = listing::product_page(&pool, filter, staff).await?;
+        priced(&set, &mut page.items);
+        Ok(page)
     })
     .await
+}
+
+/// Each product's price for one unit under the live rules (`set`), on the views.
+fn priced(set: &RuleSet, views: &mut [ProductView]) {
+    let at = Utc::now().trunc_subsecs(0);
+    for v in views {
+        let Ok(currency) = Currency::parse(&v.price.currency) else {
+            continue;
+        };
+        let item = Item {
+            product_id: v.id,
+            variant_id: None,
+            category_id: v.category_id,
+            vendor_id: v.listing.as_ref().and_then(|l| l.vendor_id),
+            unit_price: DomainMoney::new(v.price.amount, currency),
+            quantity: 1,
+        };
+        v.pricing = Some(set.unit_pricing(at, &item));
+    }
 }
 
 /// Full-text search: `q` is required; results ranked, name matches above description ones.
@@ -319,8 +345,13 @@ async fn search_products(
         if staff { "staff" } else { "public" },
         raw_query(&raw)
     );
-    cached(&state, &headers, key, || {
-        listing::product_page(&state.pool, filter, staff)
+    let set = state.current_rules().await?;
+    let key = format!("{key}|rules:{}", set.generation());
+    let pool = state.pool.clone();
+    cached(&state, &headers, key, || async move {
+        let mut page = listing::product_page(&pool, filter, staff).await?;
+        priced(&set, &mut page.items);
+        Ok(page)
     })
     .await
 }
@@ -345,11 +376,18 @@ async fn get_product(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let key = format!("{}|product/{id}", viewer.audience());
+    let set = state.current_rules().await?;
+    let key = format!(
+        "{}|product/{id}|rules:{}",
+        viewer.audience(),
+        set.generation()
+    );
     let pool = state.pool.clone();
     let (by_slug, staff, vendor) = (id.clone(), viewer.is_staff(), viewer.vendor());
     let found = cached(&state, &headers, key, move || async move {
-        listing::product(&pool, &id, &viewer).await
+        let mut view = listing::product(&pool, &id, &viewer).await?;
+        priced(&set, std::slice::from_mut(&mut view));
+        Ok(view)
     })
     .await;
     // Only a miss by slug pays for the second look, which the cache has caught up for.

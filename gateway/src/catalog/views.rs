@@ -6,6 +6,7 @@
 //! besides (times, images, counts over the tree), in the `#[serde(flatten)]` part that a
 //! command's answer leaves out.
 
+use crate::pricing::views::ProductPricing;
 use chrono::{DateTime, Utc};
 use commands::catalog::{CategoryDecided, ImageDecided, ProductDecided, VariantDecided};
 use commands::inventory::StockDecided;
@@ -47,6 +48,9 @@ pub struct ProductView {
     /// Search only: how well it matches `q` (higher first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<f32>,
+    /// Queries only: one unit's price after the price rules live now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pricing: Option<ProductPricing>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -122,6 +126,7 @@ impl From<&ProductDecided> for ProductView {
             version: d.version.unwrap_or_default(),
             listing: None,
             rank: None,
+            pricing: None,
         }
     }
 }

@@ -288,6 +288,26 @@ const ROUTES: &[Route] = &[
         "/api/v1/navigation/{menu}",
         &[400, 401, 403, 404, 422],
     ),
+    // pricing (docs/api.md § Pricing)
+    secured("post", "/api/v1/pricing/rules", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/pricing/rules", &[400, 401, 403, 422, 503]),
+    secured("get", "/api/v1/pricing/rules/{id}", &[401, 403, 404]),
+    secured(
+        "put",
+        "/api/v1/pricing/rules/{id}",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/pricing/rules/{id}/enable",
+        &[401, 403, 404],
+    ),
+    secured(
+        "post",
+        "/api/v1/pricing/rules/{id}/disable",
+        &[401, 403, 404],
+    ),
+    r("get", "/api/v1/products/{id}/price", &[400, 404, 422]),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

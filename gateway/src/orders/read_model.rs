@@ -46,6 +46,8 @@ pub struct OrderItemRow {
     pub tax_inclusive: bool,
     pub tax_rounding: String,
     pub taxable: i64,
+    pub price_off: i64,
+    pub price_rules: sqlx::types::Json<serde_json::Value>,
 }
 
 /// An order as the read model holds it: its row and its lines, in order.
@@ -88,7 +90,7 @@ async fn with_items(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<StoredOrde
     let ids: Vec<Uuid> = rows.iter().map(|r| r.order_id).collect();
     let mut items: Vec<OrderItemRow> = sqlx::query_as(
         "select order_id, product_id, sku, quantity, price, subtotal, variant_id, discount, tax,
-                tax_rate_ppm, tax_inclusive, tax_rounding, taxable
+                tax_rate_ppm, tax_inclusive, tax_rounding, taxable, price_off, price_rules
            from orders.order_items
           where order_id = any($1) order by order_id, line",
     )

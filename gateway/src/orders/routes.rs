@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::queries;
 use super::views::{
     HistoryEntry, HistoryPage, LineTaxView, OrderItemView, OrderPage, OrderView, PaymentAnswer,
+    PriceRuleApplied,
 };
 use crate::auth::{AuthUser, STAFF};
 use crate::error::responses as problem;
@@ -66,6 +67,7 @@ pub fn router() -> Router<AppState> {
         RefundBody,
         OrderView,
         OrderItemView,
+        PriceRuleApplied,
         LineTaxView,
         OrderPage,
         PaymentAnswer,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use commands::orders::PaymentTaken;
 use domain::order::{PlacedLine, PlacedOrder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -48,13 +48,19 @@ pub struct OrderView {
 pub struct OrderItemView {
     /// The line's share of the order's discount (ADR 0006).
     pub discount: Money,
-    /// The unit price when the order was placed.
+    /// What the line cost after its price rules, before the discount:
+    /// `subtotal − Σ price_rules.amount_off`.
+    pub final_price: Money,
+    /// The unit list price when the order was placed.
     pub price: Money,
+    /// The price rules that took something off the line, each at the version the order
+    /// was priced by (ADR 0008); empty when none did.
+    pub price_rules: Vec<PriceRuleApplied>,
     pub product_id: Uuid,
     pub quantity: i64,
     /// The variant's SKU when the line names a variant.
     pub sku: String,
-    /// `price × quantity`, before the discount.
+    /// `price × quantity`, at list price.
     pub subtotal: Money,
     /// The line's tax, as the order recorded it.
     pub tax: LineTaxView,
@@ -62,6 +68,15 @@ pub struct OrderItemView {
     pub tax_rate: String,
     /// The variant bought; null for a product without variants.
     pub variant_id: Option<Uuid>,
+}
+
+/// A price rule's part in an order line's price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PriceRuleApplied {
+    pub rule_id: Uuid,
+    pub rule_version: u32,
+    /// Minor units off the line.
+    pub amount_off: i64,
 }
 
 /// An order line's tax: integers in minor units, rounded once per line.
@@ -124,6 +139,19 @@ impl From<&PlacedLine> for OrderItemView {
         OrderItemView {
             discount: l.discount.into(),
             price: l.unit_price.into(),
+            price_rules: l
+                .price_rules
+                .iter()
+                .map(|r| PriceRuleApplied {
+                    rule_id: r.rule_id.as_uuid(),
+                    rule_version: r.rule_version,
+                    amount_off: r.amount_off,
+                })
+                .collect(),
+            final_price: Money::from(domain::money::Money::new(
+                l.line_total.amount - l.price_off(),
+                l.line_total.currency,
+            )),
             product_id: l.product_id.as_uuid(),
             quantity: i64::from(l.quantity),
             sku: l.sku.as_str().to_owned(),
@@ -177,6 +205,8 @@ impl From<StoredOrder> for OrderView {
                 .map(|i: OrderItemRow| OrderItemView {
                     discount: money(i.discount),
                     price: money(i.price),
+                    price_rules: serde_json::from_value(i.price_rules.0).unwrap_or_default(),
+                    final_price: money(i.subtotal - i.price_off),
                     product_id: i.product_id,
                     quantity: i64::from(i.quantity),
                     sku: i.sku,
@@ -271,6 +301,7 @@ mod tests {
                     sku: Sku::parse("SKU-1").unwrap(),
                     quantity: 3,
                     unit_price: usd(1999),
+                    price_rules: Vec::new(),
                 }],
                 usd(597),
                 None,
@@ -304,7 +335,8 @@ mod tests {
 
     /// The answer as `order_json` built it before the typed view: the reference the view
     /// must match byte for byte. Items gained `discount`, `tax`, `tax_rate` and
-    /// `variant_id` (ADR 0006); every field they had keeps its value.
+    /// `variant_id` (ADR 0006), then `final_price` and `price_rules` (ADR 0008); every field
+    /// they had keeps its value.
     fn order_json(o: &PlacedOrder) -> Value {
         let items: Vec<Value> = o
             .lines
@@ -317,6 +349,8 @@ mod tests {
                     "price": l.unit_price,
                     "subtotal": l.unit_price.checked_mul(l.quantity).ok(),
                     "discount": l.discount,
+                    "final_price": l.unit_price.checked_mul(l.quantity).ok(),
+                    "price_rules": [],
                     "tax": {
                         "amount": l.tax.amount,
                         "inclusive": l.tax.inclusive,

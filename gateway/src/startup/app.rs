@@ -141,7 +141,9 @@ impl Application {
             running: Arc::new(Running::new(role)),
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
             followed: crate::followed::Followed::new(),
+            rules: crate::pricing::book::RuleBook::new(),
         };
+        state.serve_prices();
         let app = Application {
             listener,
             state,
@@ -387,6 +389,7 @@ impl AppState {
             running: Arc::new(Running::new(Role::Gateway)),
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
             followed: crate::followed::Followed::new(),
+            rules: crate::pricing::book::RuleBook::new(),
         })
     }
 }

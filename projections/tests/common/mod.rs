@@ -43,6 +43,7 @@ pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
             sku: Sku::parse("MUG-1").unwrap(),
             quantity,
             unit_price: Money::new(1250, Currency::USD),
+            price_rules: Vec::new(),
         }],
         shipping_address: serde_json::from_value(serde_json::json!({
             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

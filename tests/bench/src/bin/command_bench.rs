@@ -139,6 +139,7 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
                             sku: Sku::parse(&format!("BENCH-{:04}", (i * 7919) % 1_000))?,
                             quantity: 1,
                             unit_price: Money::new(2_500, Currency::USD),
+                            price_rules: Vec::new(),
                         }],
                         shipping_address: serde_json::from_value(serde_json::json!({
                             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

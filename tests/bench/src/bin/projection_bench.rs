@@ -122,6 +122,7 @@ impl Shop {
                 sku: sku.clone(),
                 quantity,
                 unit_price: price,
+                price_rules: Vec::new(),
             }],
             shipping_address: serde_json::from_value(serde_json::json!({
                 "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
