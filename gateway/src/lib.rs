@@ -34,6 +34,9 @@
 //!   (`/navigation/{menu}`): the store's settings, typed configuration keys and menus
 //!   (issue 22), over the use cases of the same names in `commands`, read through
 //!   [`followed`], the per-process cache that `$all` invalidates.
+//! - [`pc_builder`] (`/pc-builds`, `/pc-builder`): PC builds with their compatibility,
+//!   share links and the cart; the rule set and the parts that fit, over
+//!   `commands::pc_builder` and the `pc_builder` read model (issue 24).
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -84,6 +87,8 @@ pub mod state;
 pub mod tax;
 pub mod users;
 pub mod views;
+
+pub mod pc_builder;
 
 #[cfg(test)]
 mod tests;
