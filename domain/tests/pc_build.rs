@@ -34,9 +34,7 @@ fn c(slot: Slot, n: u128, quantity: u32) -> Component {
 const HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 fn given(events: &[PcBuildEvent]) -> PcBuildState {
-    events
-        .iter()
-        .fold(PcBuildState::default(), |s, e| PcBuild::evolve(s, e))
+    events.iter().fold(PcBuildState::default(), PcBuild::evolve)
 }
 
 fn created() -> Vec<PcBuildEvent> {

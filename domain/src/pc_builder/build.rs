@@ -195,7 +195,7 @@ pub fn checked_components(components: &[Component]) -> Result<Vec<Component>, Pc
     Ok(kept)
 }
 
-fn owned<'s>(s: &'s PcBuildState, by: UserId) -> Result<&'s BuildRecord, PcBuildError> {
+fn owned(s: &PcBuildState, by: UserId) -> Result<&BuildRecord, PcBuildError> {
     let b = s.build.as_ref().ok_or(PcBuildError::NotCreated)?;
     if b.owner != Some(by) {
         return Err(PcBuildError::NotOwner);
