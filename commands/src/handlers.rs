@@ -37,6 +37,7 @@ pub struct Handlers {
     pub navigation: CommandHandler<domain::navigation::Menu>,
     /// Where the cart and checkout get their prices (the live price rules).
     pub prices: crate::prices::Prices,
+    pub pc_builds: CommandHandler<domain::pc_builder::PcBuild>,
 }
 
 impl Handlers {
@@ -64,6 +65,7 @@ impl Handlers {
             configuration: CommandHandler::new(store.clone(), cache),
             navigation: CommandHandler::new(store.clone(), cache),
             prices: crate::prices::Prices::default(),
+            pc_builds: CommandHandler::new(store.clone(), cache),
         })
     }
 }

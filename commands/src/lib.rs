@@ -54,6 +54,9 @@
 //! - [`shop`], [`configuration`], [`navigation`] (issue 22): the store's settings, its
 //!   typed configuration keys and its menus, each read whole from the write side; a menu's
 //!   links to categories and products are checked against the catalog when it is set.
+//! - [`pc_builder`] (issue 24): PC builds: create one, set its parts (each checked against
+//!   the catalog: on sale, a part of its slot), share it by a link, and put it in the cart
+//!   whole or not at all.
 //!
 //! # Data flow
 //!
@@ -76,6 +79,7 @@ pub mod lease;
 pub mod navigation;
 pub mod orders;
 pub mod payment;
+pub mod pc_builder;
 pub mod prices;
 pub mod pricing;
 pub mod privacy;

@@ -62,3 +62,4 @@ id!(
 );
 id!(WarehouseId);
 id!(PriceRuleId);
+id!(PcBuildId);

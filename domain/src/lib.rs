@@ -14,7 +14,8 @@
 //!   refresh-token families, as facts of the log), and [`tax`] (the store's rates by
 //!   country and region, and the rule that taxes one order line).
 //! - [`pricing`]: price rules and the one engine that prices lines under them (ADR 0008).
-//! - [`pc_builder`]: the PC builder's compatibility rules, as data, and the check of a build.
+//! - [`pc_builder`]: the PC builder's compatibility rules, as data, and the check of a build;
+//!   the `PcBuild` aggregate (a named choice of parts per slot, shared by a link).
 //! - [`search`]: each gateway's log of the searches it answered, counted per query and
 //!   recorded per interval (ADR 0007).
 //! - The store's own settings (issue 22): [`shop`] (name, currencies, locales, address,

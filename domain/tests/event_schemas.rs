@@ -106,6 +106,9 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<ShopEvent>(Shop::CATEGORY));
     all.extend(per_event::<ConfigEvent>(Configuration::CATEGORY));
     all.extend(per_event::<NavigationEvent>(Menu::CATEGORY));
+    all.extend(per_event::<domain::pc_builder::PcBuildEvent>(
+        domain::pc_builder::PcBuild::CATEGORY,
+    ));
     all.extend(historic());
     all
 }

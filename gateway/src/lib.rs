@@ -36,6 +36,9 @@
 //!   [`followed`], the per-process cache that `$all` invalidates.
 //! - [`pricing`]: staff's price rules over `commands::pricing`, the live rule set every
 //!   reader of a price uses (ADR 0008), and `/products/{id}/price` explained.
+//! - [`pc_builder`] (`/pc-builds`, `/pc-builder`): PC builds with their compatibility,
+//!   share links and the cart; the rule set and the parts that fit, over
+//!   `commands::pc_builder` and the `pc_builder` read model (issue 24).
 //! - [`inventory`]: what inventory adds to the catalog's stock routes: low-stock thresholds
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
@@ -87,6 +90,8 @@ pub mod state;
 pub mod tax;
 pub mod users;
 pub mod views;
+
+pub mod pc_builder;
 
 #[cfg(test)]
 mod tests;

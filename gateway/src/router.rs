@@ -51,6 +51,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::configuration::router())
         .merge(crate::navigation::router())
         .merge(crate::pricing::router())
+        .merge(crate::pc_builder::router())
 }
 
 /// The whole HTTP service.

@@ -77,7 +77,7 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
         let catalog = DemoCatalog::new();
         assert_eq!(
             (first.categories, first.products, first.skus),
-            (14, 300, catalog.skus())
+            (15, 326, catalog.skus())
         );
         assert!(!first.found_existing());
         let after_first = events_in_store(&state.pool).await;
@@ -96,7 +96,7 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
         let c = Client::new();
 
         let page = get(&c, &format!("{base}/products?limit=100"), &token).await;
-        assert_eq!(page["total"], 300, "every demo product is on sale");
+        assert_eq!(page["total"], 326, "every demo product is on sale");
         assert_eq!(page["items"].as_array().unwrap().len(), 100);
 
         let tree = get(&c, &format!("{base}/categories?limit=100"), &token).await;
@@ -106,7 +106,7 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
             .iter()
             .map(|r| r["children"].as_array().unwrap().len())
             .sum();
-        assert_eq!(children, 10);
+        assert_eq!(children, 11, "ten leaves and PC Parts");
         let counts: Vec<(String, i64)> = roots
             .iter()
             .map(|r| {
@@ -117,10 +117,11 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
             })
             .collect();
         for (root, count) in &counts {
-            let expected = if root == "Electronics" || root == "Home & Kitchen" {
-                90
-            } else {
-                60
+            // Electronics holds the 26 PC parts besides its three leaves of 30.
+            let expected = match root.as_str() {
+                "Electronics" => 116,
+                "Home & Kitchen" => 90,
+                _ => 60,
             };
             assert_eq!(*count, expected, "{root}: {counts:?}");
         }

@@ -41,6 +41,8 @@
 //!   the cart's use case, reading the `carts` read model.
 //! - [`pricing`]: the price rules as they stand (folded with the aggregate's `evolve`);
 //!   [`price_schedule`]: the process that records when a rule's window starts and ends.
+//! - [`pc_builder`]: the catalog's products as PC parts by slot, with the attributes the
+//!   compatibility rules read, and the builds with their parts (issue 24).
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -77,6 +79,8 @@ pub mod inventory;
 pub mod price_schedule;
 pub mod pricing;
 
+pub mod pc_builder;
+
 pub use runtime::{Projection, ProjectionError, Runner};
 
 /// Every read model the engine maintains, in the order they are started, under the
@@ -94,6 +98,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(inventory::InventoryProjection),
         Arc::new(pricing::PricingProjection),
         Arc::new(search::SearchProjection),
+        Arc::new(pc_builder::PcBuilderProjection),
     ]
 }
 

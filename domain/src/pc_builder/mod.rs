@@ -6,9 +6,16 @@
 //!   must carry (documented in docs/api.md).
 //! - [`check`]: a build against the rules: `compatibility {ok, issues[]}`, each issue naming
 //!   the two parts and the rule; and whether a candidate part fits a build so far.
+//! - [`build`]: the `PcBuild` aggregate: an owner's (or an anonymous) named choice of
+//!   parts per slot, and its share link.
 
+pub mod build;
 pub mod check;
 pub mod rules;
 
+pub use build::{
+    assemble, attributes_read, compatibility, part_slot, BuildRecord, Component, PcBuild,
+    PcBuildCommand, PcBuildError, PcBuildEvent, PcBuildState, SLOT_ATTRIBUTE,
+};
 pub use check::{check, fits, Build, Compatibility, Issue, Part, Severity};
 pub use rules::{default_rules, Attr, RuleKind, Slot, SlotRule};

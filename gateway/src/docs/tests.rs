@@ -308,6 +308,24 @@ const ROUTES: &[Route] = &[
         &[401, 403, 404],
     ),
     r("get", "/api/v1/products/{id}/price", &[400, 404, 422]),
+    // PC builder (docs/api.md § PC builder); creating a build takes an optional bearer
+    r("post", "/api/v1/pc-builds", &[400, 401, 422]),
+    secured("get", "/api/v1/pc-builds", &[400, 401, 422, 503]),
+    secured("get", "/api/v1/pc-builds/{id}", &[400, 401, 404, 503]),
+    r("get", "/api/v1/pc-builds/shared/{token}", &[404, 503]),
+    secured(
+        "put",
+        "/api/v1/pc-builds/{id}/components",
+        &[400, 401, 404, 422],
+    ),
+    secured("post", "/api/v1/pc-builds/{id}/share", &[401, 404]),
+    secured("post", "/api/v1/pc-builds/{id}/cart", &[401, 404, 422]),
+    r("get", "/api/v1/pc-builder/rules", &[]),
+    r(
+        "get",
+        "/api/v1/pc-builder/compatible",
+        &[400, 401, 404, 422, 503],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

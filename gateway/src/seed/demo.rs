@@ -1,6 +1,9 @@
-//! The demo shop: fourteen categories in two levels and three hundred products, each with
-//! its description, price, attributes, image, sizes (clothing and shoes) and stock, the
-//! same on every call. Every id is derived from [`NAMESPACE`] and the item's name.
+//! The demo shop: fifteen categories in two levels and three hundred and twenty-six
+//! products, each with its description, price, attributes, image, sizes (clothing and
+//! shoes) and stock, the same on every call. Every id is derived from [`NAMESPACE`] and
+//! the item's name. Among them, "PC Parts" (issue 24): parts of every slot of the PC
+//! builder, with the attributes its rules read, enough to build machines that work and
+//! machines that do not (a socket that differs, a PSU too small, a GPU too long).
 
 use domain::money::{Currency, Money};
 use domain::value::Slug;
@@ -361,6 +364,38 @@ impl DemoCatalog {
                 });
             }
         }
+        let pc_parts = id("category", PC_PARTS);
+        categories.push(DemoCategory {
+            id: pc_parts,
+            name: PC_PARTS,
+            parent_id: Some(id("category", "Electronics")),
+        });
+        for (n, (name, price, blurb, facts)) in pc_parts_list().into_iter().enumerate() {
+            let Value::Object(attributes) = facts else {
+                continue;
+            };
+            let slot = attributes
+                .get("pc_slot")
+                .and_then(Value::as_str)
+                .unwrap_or("part")
+                .to_uppercase();
+            let sku = format!("DEMO-PC-{slot}-{:02}", n + 1);
+            let slug = Slug::from_name(name).map_or_else(|_| sku.to_lowercase(), |s| s.to_string());
+            products.push(DemoProduct {
+                id: id("product", name),
+                sku,
+                name: name.to_owned(),
+                description: format!("{name}. {blurb}"),
+                category_id: pc_parts,
+                // Whole currency units less a cent.
+                price: Money::new(price * 100 - 1, Currency::USD),
+                attributes,
+                image_url: format!("https://picsum.photos/seed/{slug}/800/800"),
+                variants: Vec::new(),
+                stock: 12 + (n as u32 * 7) % 30,
+                low_stock_threshold: None,
+            });
+        }
         DemoCatalog {
             categories,
             products,
@@ -371,4 +406,183 @@ impl DemoCatalog {
     pub fn skus(&self) -> usize {
         self.products.iter().map(|p| 1 + p.variants.len()).sum()
     }
+}
+
+/// The PC builder's category, under Electronics.
+pub const PC_PARTS: &str = "PC Parts";
+
+/// The demo's PC parts: name, price in whole dollars, a sentence, and the attributes the
+/// PC builder's rules read (docs/api.md § PC builder), `pc_slot` first. Chosen so that the
+/// X7 on the B650 board, DDR5-6000, the 4070, an NVMe drive, the 750 W supply, the mid
+/// tower and the tower cooler make a machine that works, and each swap makes one that
+/// does not: an LGA1700 CPU (socket), DDR4 (memory type), the X9 with the 4090 on 750 W
+/// (power with 30% headroom), the 4090 in the micro tower (GPU length), the tower cooler
+/// in the mini-ITX case (cooler height), an ATX board in the micro tower (form factor).
+fn pc_parts_list() -> Vec<(&'static str, i64, &'static str, Value)> {
+    let cpu = "Unlocked, with integrated graphics and a boost clock for games and builds alike.";
+    let board = "Reinforced PCIe slot, heatsinks over the VRMs and the power stages, and Wi-Fi.";
+    let memory = "Two matched modules with heat spreaders, tuned for their rated speed.";
+    let gpu = "Dual-fan cooling that stops at idle, three DisplayPorts and one HDMI.";
+    let storage = "Fast to boot and quiet in use, with a five-year warranty.";
+    let psu = "80 Plus Gold, fully modular cables and a fan that idles silent.";
+    let case = "Tempered-glass side, a dust filter on every intake, room for the cables.";
+    let cooler = "Quiet under load, with the mounting kit and thermal paste in the box.";
+    vec![
+        (
+            "Corelis X7 AM5 Processor",
+            299,
+            cpu,
+            json!({"pc_slot": "cpu", "brand": "Corelis", "socket": "AM5", "tdp_w": 105}),
+        ),
+        (
+            "Corelis X9 AM5 Processor",
+            549,
+            cpu,
+            json!({"pc_slot": "cpu", "brand": "Corelis", "socket": "AM5", "tdp_w": 170}),
+        ),
+        (
+            "Intrex i5 LGA1700 Processor",
+            229,
+            cpu,
+            json!({"pc_slot": "cpu", "brand": "Intrex", "socket": "LGA1700", "tdp_w": 125}),
+        ),
+        (
+            "Intrex i9 LGA1700 Processor",
+            579,
+            cpu,
+            json!({"pc_slot": "cpu", "brand": "Intrex", "socket": "LGA1700", "tdp_w": 253}),
+        ),
+        (
+            "Basewave B650 ATX Motherboard",
+            199,
+            board,
+            json!({"pc_slot": "motherboard", "brand": "Basewave", "socket": "AM5", "memory_type": "DDR5", "max_memory_speed_mhz": 6000, "form_factor": "ATX", "m2_slots": 2, "sata_ports": 4}),
+        ),
+        (
+            "Basewave B650M mATX Motherboard",
+            159,
+            board,
+            json!({"pc_slot": "motherboard", "brand": "Basewave", "socket": "AM5", "memory_type": "DDR5", "max_memory_speed_mhz": 5600, "form_factor": "mATX", "m2_slots": 1, "sata_ports": 4}),
+        ),
+        (
+            "Basewave Z790 ATX Motherboard",
+            289,
+            board,
+            json!({"pc_slot": "motherboard", "brand": "Basewave", "socket": "LGA1700", "memory_type": "DDR5", "max_memory_speed_mhz": 7200, "form_factor": "ATX", "m2_slots": 3, "sata_ports": 6}),
+        ),
+        (
+            "Basewave B760I ITX Motherboard",
+            179,
+            board,
+            json!({"pc_slot": "motherboard", "brand": "Basewave", "socket": "LGA1700", "memory_type": "DDR4", "max_memory_speed_mhz": 3600, "form_factor": "ITX", "m2_slots": 1, "sata_ports": 2}),
+        ),
+        (
+            "Memora DDR5-6000 16 GB Module",
+            59,
+            memory,
+            json!({"pc_slot": "memory", "brand": "Memora", "memory_type": "DDR5", "speed_mhz": 6000}),
+        ),
+        (
+            "Memora DDR5-5600 16 GB Module",
+            49,
+            memory,
+            json!({"pc_slot": "memory", "brand": "Memora", "memory_type": "DDR5", "speed_mhz": 5600}),
+        ),
+        (
+            "Memora DDR4-3600 16 GB Module",
+            39,
+            memory,
+            json!({"pc_slot": "memory", "brand": "Memora", "memory_type": "DDR4", "speed_mhz": 3600}),
+        ),
+        (
+            "Pixelforge 4060 Compact Graphics Card",
+            299,
+            gpu,
+            json!({"pc_slot": "gpu", "brand": "Pixelforge", "length_mm": 200, "power_w": 115}),
+        ),
+        (
+            "Pixelforge 4070 Graphics Card",
+            599,
+            gpu,
+            json!({"pc_slot": "gpu", "brand": "Pixelforge", "length_mm": 305, "power_w": 200}),
+        ),
+        (
+            "Pixelforge 4090 Graphics Card",
+            1599,
+            gpu,
+            json!({"pc_slot": "gpu", "brand": "Pixelforge", "length_mm": 357, "power_w": 450}),
+        ),
+        (
+            "Datacore NVMe SSD 1 TB",
+            79,
+            storage,
+            json!({"pc_slot": "storage", "brand": "Datacore", "interface": "m2"}),
+        ),
+        (
+            "Datacore NVMe SSD 2 TB",
+            139,
+            storage,
+            json!({"pc_slot": "storage", "brand": "Datacore", "interface": "m2"}),
+        ),
+        (
+            "Datacore SATA SSD 1 TB",
+            69,
+            storage,
+            json!({"pc_slot": "storage", "brand": "Datacore", "interface": "sata"}),
+        ),
+        (
+            "Datacore SATA HDD 4 TB",
+            89,
+            storage,
+            json!({"pc_slot": "storage", "brand": "Datacore", "interface": "sata"}),
+        ),
+        (
+            "Voltwave 450 W Power Supply",
+            59,
+            psu,
+            json!({"pc_slot": "psu", "brand": "Voltwave", "wattage_w": 450}),
+        ),
+        (
+            "Voltwave 750 W Power Supply",
+            109,
+            psu,
+            json!({"pc_slot": "psu", "brand": "Voltwave", "wattage_w": 750}),
+        ),
+        (
+            "Voltwave 1000 W Power Supply",
+            179,
+            psu,
+            json!({"pc_slot": "psu", "brand": "Voltwave", "wattage_w": 1000}),
+        ),
+        (
+            "Shellworks Mid Tower Case",
+            99,
+            case,
+            json!({"pc_slot": "case", "brand": "Shellworks", "form_factors": ["ATX", "mATX", "ITX"], "max_gpu_length_mm": 360, "max_cooler_height_mm": 170}),
+        ),
+        (
+            "Shellworks Micro Tower Case",
+            79,
+            case,
+            json!({"pc_slot": "case", "brand": "Shellworks", "form_factors": ["mATX", "ITX"], "max_gpu_length_mm": 320, "max_cooler_height_mm": 160}),
+        ),
+        (
+            "Shellworks Mini ITX Case",
+            89,
+            case,
+            json!({"pc_slot": "case", "brand": "Shellworks", "form_factors": ["ITX"], "max_gpu_length_mm": 210, "max_cooler_height_mm": 70}),
+        ),
+        (
+            "Frostline Tower Air Cooler",
+            49,
+            cooler,
+            json!({"pc_slot": "cooler", "brand": "Frostline", "sockets": ["AM4", "AM5", "LGA1700"], "height_mm": 158}),
+        ),
+        (
+            "Frostline Low-Profile Cooler",
+            39,
+            cooler,
+            json!({"pc_slot": "cooler", "brand": "Frostline", "sockets": ["AM5", "LGA1700"], "height_mm": 47}),
+        ),
+    ]
 }

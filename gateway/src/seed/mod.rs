@@ -1,12 +1,12 @@
 //! `ultramarket seed-demo`: a demo catalog, so a newcomer's first look is at a real shop.
 //!
-//! [`DemoCatalog::new`] describes it (fourteen categories in two levels, three hundred
-//! products with descriptions, prices, attributes and an image each, sizes as variants for
-//! clothing and shoes, stock for every SKU and a few low-stock thresholds); [`seed_demo`]
-//! writes it through the same use cases as the HTTP routes (`commands::catalog` and
-//! `commands::inventory`, SKU and slug claims included), with the engine itself as the
-//! actor, so the read models, the audit trail and the claims look exactly as if staff had
-//! typed it all in.
+//! [`DemoCatalog::new`] describes it (fifteen categories in two levels, three hundred and
+//! twenty-six products, twenty-six of them PC parts for the PC builder, with descriptions,
+//! prices, attributes and an image each, sizes as variants for clothing and shoes, stock
+//! for every SKU and a few low-stock thresholds); [`seed_demo`] writes it through the same
+//! use cases as the HTTP routes (`commands::catalog` and `commands::inventory`, SKU and
+//! slug claims included), with the engine itself as the actor, so the read models, the
+//! audit trail and the claims look exactly as if staff had typed it all in.
 //!
 //! Every id is a UUIDv5 of [`NAMESPACE`] and the item's name, and each step looks at the
 //! aggregate before it acts, so seeding again appends nothing and an interrupted run
