@@ -107,8 +107,8 @@ async fn browser() -> Option<Browser> {
     }
     let mut capabilities = serde_json::Map::new();
     capabilities.insert("goog:chromeOptions".into(), options);
-    let client = ClientBuilder::rustls()
-        .expect("the TLS roots load")
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    let client = ClientBuilder::new(connector)
         .capabilities(capabilities)
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
