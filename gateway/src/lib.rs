@@ -48,6 +48,10 @@
 //!   idempotency answers.
 //! - [`health`]: `/health`, `/health/detailed`, `/metrics`.
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
+//! - [`event_log`]: the event store's streams and `$all` for staff, admins and auditors
+//!   (`/api/v1/admin/streams`, `/api/v1/admin/events`).
+//! - [`console`]: the back-office console at `/admin`, server-rendered pages over the same
+//!   queries as the API (ADR 0009).
 //!
 //! # Data flow
 //!
@@ -67,9 +71,11 @@ pub mod catalog;
 pub mod config;
 pub mod configuration;
 pub mod consistency;
+pub mod console;
 pub mod coupons;
 pub mod docs;
 pub mod error;
+pub mod event_log;
 pub mod followed;
 pub mod hashing;
 pub mod health;

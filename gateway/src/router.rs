@@ -52,6 +52,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::navigation::router())
         .merge(crate::pricing::router())
         .merge(crate::pc_builder::router())
+        .merge(crate::event_log::router())
 }
 
 /// The whole HTTP service.
@@ -96,6 +97,7 @@ pub fn app_with(state: AppState, api: Router<AppState>) -> Router {
         .nest("/api/v1", api)
         .merge(crate::health::router())
         .merge(crate::docs::router())
+        .merge(crate::console::router())
         .fallback(not_found)
         // After every route is added: it applies to the routes present when called.
         .method_not_allowed_fallback(method_not_allowed)

@@ -198,6 +198,105 @@ pub struct StreamInfo {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Which streams [`EventStore::search_streams`] answers: every condition set must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamFilter {
+    /// Streams of this category only (`order` → `order`, `order-…`).
+    pub category: Option<String>,
+    /// The id, where `*` stands for any run of characters; without a `*`, any id that
+    /// contains it. Letters match in either case.
+    pub id_pattern: Option<String>,
+    /// Streams that took an event at or after this time.
+    pub active_since: Option<DateTime<Utc>>,
+}
+
+impl StreamFilter {
+    /// Whether `stream` passes, as the PostgreSQL adapter's SQL decides it.
+    pub fn matches(&self, stream: &StreamInfo) -> bool {
+        self.category
+            .as_deref()
+            .is_none_or(|c| category_of(&stream.stream_id) == c)
+            && self
+                .id_pattern
+                .as_deref()
+                .is_none_or(|p| id_matches(p, &stream.stream_id))
+            && self.active_since.is_none_or(|t| stream.updated_at >= t)
+    }
+}
+
+/// `pattern` against `id` as [`StreamFilter::id_pattern`] reads it.
+fn id_matches(pattern: &str, id: &str) -> bool {
+    let (pattern, id) = (pattern.to_lowercase(), id.to_lowercase());
+    if !pattern.contains('*') {
+        return id.contains(&pattern);
+    }
+    // Anchored at both ends: the first piece starts the id, the last ends it, and the
+    // pieces between come in order.
+    let pieces: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (pieces[0], pieces[pieces.len() - 1]);
+    if !id.starts_with(first) || id.len() < first.len() + last.len() || !id.ends_with(last) {
+        return false;
+    }
+    let mut rest = &id[first.len()..id.len() - last.len()];
+    for piece in &pieces[1..pieces.len() - 1] {
+        match rest.find(piece) {
+            Some(at) => rest = &rest[at + piece.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Which events [`EventStore::read_all_filtered`] answers: every condition set must hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventFilter {
+    /// Events of streams of this category.
+    pub category: Option<String>,
+    pub event_type: Option<String>,
+    /// Recorded at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// The `correlation_id` of the event's metadata.
+    pub correlation_id: Option<Uuid>,
+    /// The `causation_id` of the event's metadata.
+    pub causation_id: Option<Uuid>,
+}
+
+impl EventFilter {
+    /// Whether `event` passes, as the PostgreSQL adapter's SQL decides it.
+    pub fn matches(&self, event: &RecordedEvent) -> bool {
+        let meta = |field: &str| event.metadata.get(field).and_then(Value::as_str);
+        let same = |want: Option<Uuid>, field: &str| {
+            want.is_none_or(|w| meta(field) == Some(w.to_string().as_str()))
+        };
+        self.category
+            .as_deref()
+            .is_none_or(|c| event.category() == c)
+            && self
+                .event_type
+                .as_deref()
+                .is_none_or(|t| event.event_type == t)
+            && self.from.is_none_or(|t| event.recorded_at >= t)
+            && self.to.is_none_or(|t| event.recorded_at < t)
+            && same(self.correlation_id, "correlation_id")
+            && same(self.causation_id, "causation_id")
+    }
+}
+
+/// Where a filtered read of `$all` starts, and which way it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllRead {
+    /// The events strictly after this position, oldest first.
+    Forwards { after: Position },
+    /// The events strictly before this position (the newest of all without one), newest
+    /// first.
+    Backwards { before: Option<Position> },
+}
+
+/// How many events the scanning defaults of [`EventStore`] read per call.
+const SCAN_PAGE: usize = 1_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Optimistic concurrency: the stream is not where the command expected it.
@@ -289,6 +388,78 @@ pub trait EventStore: Send + Sync + 'static {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<StreamInfo>, StoreError>;
+
+    /// Streams that pass `filter`, in id order, with paging by `after` (an id).
+    ///
+    /// This default pages through [`EventStore::list_streams`] and filters each page, which
+    /// reads every stream of the category; an adapter that can filter where the streams
+    /// are kept answers it there.
+    async fn search_streams(
+        &self,
+        filter: &StreamFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>, StoreError> {
+        let prefix = filter.category.as_deref().unwrap_or("");
+        let mut after = after.map(str::to_owned);
+        let mut found = Vec::new();
+        while found.len() < limit {
+            let page = self
+                .list_streams(prefix, after.as_deref(), SCAN_PAGE)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.stream_id.clone());
+            found.extend(page.into_iter().filter(|s| filter.matches(s)));
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    /// Up to `limit` events of `$all` that pass `filter`, from `from`: oldest first going
+    /// forwards, newest first going backwards. Like [`EventStore::read_all`], it never
+    /// answers an event that a later read could find before one it answered, so pages cut
+    /// at the positions of their first and last events neither repeat nor skip an event.
+    ///
+    /// This default scans `$all` from the start with [`EventStore::read_all`] (all of it
+    /// going backwards); an adapter that can filter where the events are kept answers it
+    /// there.
+    async fn read_all_filtered(
+        &self,
+        filter: &EventFilter,
+        from: AllRead,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let (mut after, before) = match from {
+            AllRead::Forwards { after } => (after, None),
+            AllRead::Backwards { before } => (Position::START, Some(before)),
+        };
+        // Going backwards, only the last `limit` matches before the cursor are kept.
+        let mut found = std::collections::VecDeque::new();
+        loop {
+            let page = self.read_all(after, SCAN_PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.position;
+            for event in page {
+                match before {
+                    None if found.len() == limit => return Ok(found.into()),
+                    Some(Some(cursor)) if event.position >= cursor => {
+                        return Ok(found.into_iter().rev().collect())
+                    }
+                    _ => {}
+                }
+                if filter.matches(&event) {
+                    found.push_back(event);
+                    if before.is_some() && found.len() > limit {
+                        found.pop_front();
+                    }
+                }
+            }
+        }
+        Ok(match before {
+            None => found.into(),
+            Some(_) => found.into_iter().rev().collect(),
+        })
+    }
 }
 
 /// Checks what every adapter refuses the same way before touching storage.

@@ -43,5 +43,6 @@ pub use lockout::WINDOW as LOGIN_FAILURE_WINDOW;
 pub use password::check_policy;
 pub use routes::{router, AuthApi};
 pub use sessions::{erase, password_is_right};
+pub use sessions::{sign_in, sign_out, Caller};
 pub use token::{customer, issue_access_token, AuthUser, Claims, ACCESS_TOKEN_TTL, STAFF};
 pub use view::{name, Message, TokenPair, UserView};

@@ -83,6 +83,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::navigation::NavigationApi::openapi());
     doc.merge(crate::pricing::PricingApi::openapi());
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
+    doc.merge(crate::event_log::EventLogApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc

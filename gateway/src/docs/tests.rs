@@ -326,6 +326,14 @@ const ROUTES: &[Route] = &[
         "/api/v1/pc-builder/compatible",
         &[400, 401, 404, 422, 503],
     ),
+    // the event log (docs/api.md § Event log), staff, admins and auditors
+    secured("get", "/api/v1/admin/streams", &[400, 401, 403]),
+    secured(
+        "get",
+        "/api/v1/admin/streams/{stream_id}",
+        &[400, 401, 403, 404],
+    ),
+    secured("get", "/api/v1/admin/events", &[400, 401, 403]),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed
@@ -338,6 +346,16 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/docs"),
     ("get", "/docs/app.js"),
     ("get", "/docs/style.css"),
+    // The console's pages and assets (ADR 0009): HTML, over the documented admin API.
+    ("get", "/admin"),
+    ("get", "/admin/login"),
+    ("post", "/admin/login"),
+    ("post", "/admin/logout"),
+    ("get", "/admin/streams"),
+    ("get", "/admin/streams/{stream_id}"),
+    ("get", "/admin/events"),
+    ("get", "/admin/assets/htmx.min.js"),
+    ("get", "/admin/assets/console.css"),
 ];
 
 /// Error answers whose body is not a problem, by design.
@@ -564,9 +582,14 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
                     })
                     .map_or(after.len(), |(i, _)| i);
                 let methods = &after[..close];
-                let full = if ["/health", "/metrics", "/docs"]
-                    .iter()
-                    .any(|top| route.starts_with(top))
+                // The console's pages (`src/console/`) sit at `/admin`, beside the API.
+                let console = path
+                    .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("src"))
+                    .is_ok_and(|rel| rel.starts_with("console"));
+                let full = if console
+                    || ["/health", "/metrics", "/docs"]
+                        .iter()
+                        .any(|top| route.starts_with(top))
                 {
                     route.to_owned()
                 } else {

@@ -19,6 +19,7 @@
 //! - `subscription`: one subscriber, reading from the window or, when behind it, the store.
 //! - `announcements`: `NOTIFY` after this process's appends, `LISTEN` for other processes'.
 //! - `horizon`: reads of `$all` below the oldest transaction in flight.
+//! - `browse`: stream search and filtered reads of `$all`, for the console.
 //! - `rows`: the rows the SQL answers, and their mapping to the port's types and errors.
 //! - `state`: what the store and its tasks share.
 
@@ -32,12 +33,13 @@ use tokio::sync::{watch, Notify};
 use uuid::Uuid;
 
 use super::{
-    validate_append, validate_stream_id, ActualVersion, AppendResult, Direction, EventStore,
-    ExpectedVersion, NewEvent, Position, ReadFrom, RecordedEvent, StoreError, StreamInfo,
-    SubscriptionStream,
+    validate_append, validate_stream_id, ActualVersion, AllRead, AppendResult, Direction,
+    EventFilter, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom, RecordedEvent,
+    StoreError, StreamFilter, StreamInfo, SubscriptionStream,
 };
 
 mod announcements;
+mod browse;
 mod horizon;
 mod rows;
 mod state;
@@ -322,5 +324,23 @@ impl EventStore for PgEventStore {
                 updated_at,
             })
             .collect())
+    }
+
+    async fn search_streams(
+        &self,
+        filter: &StreamFilter,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<StreamInfo>, StoreError> {
+        browse::search_streams(&self.inner.pool, filter, after, limit).await
+    }
+
+    async fn read_all_filtered(
+        &self,
+        filter: &EventFilter,
+        from: AllRead,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        browse::read_all_filtered(&self.inner.pool, filter, from, limit).await
     }
 }

@@ -1,0 +1,27 @@
+//! The back-office console at `/admin` (issue 25, ADR 0009): server-rendered HTML pages
+//! for the people who run and audit the shop, served by the binary with every asset
+//! embedded.
+//!
+//! # Layout
+//!
+//! - `routes`: the `/admin` router, its Content-Security-Policy and its assets.
+//! - `session`: signing in to the console (the same accounts and sign-in as the API), the
+//!   session cookie, the signed-in extractor, and the CSRF token of every form.
+//! - `page`: the layout every page shares, and how an error becomes a page.
+//! - `links`: query strings and paths as the pages write them.
+//! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
+//!   may open), `event_log` (streams, one stream, `$all`).
+//!
+//! A page calls the same query as its JSON twin under `/api/v1/admin` and renders it:
+//! what a page shows, a script can read.
+
+mod event_log;
+mod home;
+mod links;
+mod page;
+mod routes;
+mod session;
+mod sign_in;
+
+pub use routes::{router, CONSOLE_CSP};
+pub use session::CONSOLE_ROLES;

@@ -1,0 +1,64 @@
+//! The `/admin` router: the pages, their assets, and the headers every console answer
+//! carries (a strict Content-Security-Policy, `Cache-Control: no-store` on pages).
+
+use axum::http::{header, HeaderValue};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::{event_log, home, sign_in};
+use crate::state::AppState;
+
+/// Only this origin's scripts, styles and images; no inline script or style, no framing,
+/// forms posted back here only.
+pub const CONSOLE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     form-action 'self'; frame-ancestors 'none'";
+
+const HTMX_JS: &str = include_str!("../../assets/console/htmx-2.0.11.min.js");
+const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
+
+pub fn router() -> Router<AppState> {
+    let pages = Router::new()
+        .route("/admin", get(home::show))
+        .route("/admin/login", get(sign_in::show).post(sign_in::submit))
+        .route("/admin/logout", post(sign_in::sign_out_page))
+        .route("/admin/streams", get(event_log::streams))
+        .route("/admin/streams/{stream_id}", get(event_log::stream))
+        .route("/admin/events", get(event_log::events))
+        // A signed-in page must not outlive its reader in a cache.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let assets = Router::new()
+        .route("/admin/assets/htmx.min.js", get(htmx_js))
+        .route("/admin/assets/console.css", get(console_css));
+    pages
+        .merge(assets)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CSP),
+        ))
+}
+
+async fn htmx_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        HTMX_JS,
+    )
+}
+
+async fn console_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CONSOLE_CSS,
+    )
+}
