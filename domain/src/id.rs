@@ -62,3 +62,7 @@ id!(
 );
 id!(WarehouseId);
 id!(PriceRuleId);
+id!(
+    /// One parcel of an order's lines on its way to the customer (issue 22).
+    ShipmentId
+);
