@@ -35,6 +35,7 @@ pub struct Handlers {
     pub shop: CommandHandler<domain::shop::Shop>,
     pub configuration: CommandHandler<domain::configuration::Configuration>,
     pub navigation: CommandHandler<domain::navigation::Menu>,
+    pub shipments: CommandHandler<domain::shipping::Shipment>,
 }
 
 impl Handlers {
@@ -61,6 +62,7 @@ impl Handlers {
             shop: CommandHandler::new(store.clone(), cache),
             configuration: CommandHandler::new(store.clone(), cache),
             navigation: CommandHandler::new(store.clone(), cache),
+            shipments: CommandHandler::new(store.clone(), cache),
         })
     }
 }

@@ -52,6 +52,12 @@
 //! - [`shop`], [`configuration`], [`navigation`] (issue 22): the store's settings, its
 //!   typed configuration keys and its menus, each read whole from the write side; a menu's
 //!   links to categories and products are checked against the catalog when it is set.
+//! - [`shipping`] (issue 22): shipments of an order's lines (created against what the
+//!   order has left, labelled by a carrier), their steps, the order and the stock following
+//!   them, and the carriers behind the `Carrier` port with the built-in `test` carrier
+//!   and their signed tracking webhooks.
+//! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
+//!   providers' and carriers').
 //!
 //! # Data flow
 //!
@@ -77,7 +83,9 @@ pub mod payment;
 pub mod pricing;
 pub mod privacy;
 pub mod search;
+pub mod shipping;
 pub mod shop;
 pub mod store;
 pub mod tax;
 pub mod unique;
+pub mod webhook;
