@@ -50,6 +50,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::shop::router())
         .merge(crate::configuration::router())
         .merge(crate::navigation::router())
+        .merge(crate::shipping::router())
 }
 
 /// The whole HTTP service.

@@ -41,6 +41,8 @@
 //!   the cart's use case, reading the `carts` read model.
 //! - [`pricing`]: the price rules as they stand (folded with the aggregate's `evolve`);
 //!   [`price_schedule`]: the process that records when a rule's window starts and ends.
+//! - [`shipping`] (issue 22): shipments per order and per warehouse, the fulfilment
+//!   queue (paid, not fully shipped, oldest first) and carriers' delivery times.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -68,6 +70,7 @@ pub mod relay;
 pub mod retention;
 pub mod runtime;
 pub mod search;
+pub mod shipping;
 pub mod status;
 pub mod users;
 pub mod wire;
@@ -94,6 +97,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(inventory::InventoryProjection),
         Arc::new(pricing::PricingProjection),
         Arc::new(search::SearchProjection),
+        Arc::new(shipping::ShippingProjection),
     ]
 }
 

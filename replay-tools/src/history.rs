@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 15] = [
+pub const AGGREGATES: [&str; 16] = [
     "user",
     "category",
     "product",
@@ -83,6 +83,7 @@ pub const AGGREGATES: [&str; 15] = [
     "shop",
     "configuration",
     "navigation",
+    "shipment",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -103,6 +104,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "shop" => fold::<domain::shop::Shop>(events),
         "configuration" => fold::<domain::configuration::Configuration>(events),
         "navigation" => fold::<domain::navigation::Menu>(events),
+        "shipment" => fold::<domain::shipping::Shipment>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

@@ -81,6 +81,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::shop::ShopApi::openapi());
     doc.merge(crate::configuration::ConfigApi::openapi());
     doc.merge(crate::navigation::NavigationApi::openapi());
+    doc.merge(crate::shipping::ShippingApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc
