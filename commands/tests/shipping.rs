@@ -174,7 +174,7 @@ async fn race_for_the_last_units(pool: PgPool) {
     assert_eq!(streams, 3, "a refused shipment leaves nothing behind");
 
     // Each leaves: its own unit is committed, then the order is shipped.
-    for (i, id) in created.iter().enumerate() {
+    for (i, id) in (0i64..).zip(&created) {
         for to in [ShipmentStatus::Packed, ShipmentStatus::Shipped] {
             shipping::change_shipment_status(&a, &staff(), id.as_uuid(), to, None, meta())
                 .await
@@ -185,8 +185,8 @@ async fn race_for_the_last_units(pool: PgPool) {
             .load(&CommandHandler::<Inventory>::stream_id("LAMP-1"))
             .await
             .unwrap();
-        assert_eq!(stock.reserved(), 2 - i as i64);
-        assert_eq!(stock.on_hand_total(), 9 - i as i64);
+        assert_eq!(stock.reserved(), 2 - i);
+        assert_eq!(stock.on_hand_total(), 9 - i);
         let (o, _) = a
             .orders
             .load(&CommandHandler::<Order>::stream_id(order))

@@ -9,6 +9,8 @@
 //!   tracking numbers made from the shipment's id, and the tracking updates it would send.
 //! - [`setup`]: [`Carriers`], the carriers a process ships with and the receiver of their
 //!   signed webhooks.
+//! - [`receiver`]: [`TrackingReceiver`], the signer and the replay cache of webhook ids
+//!   (`carrier.webhook_receipts`), at the bottom.
 //! - [`create`]: [`create_shipment`]: the lines are checked against what the order has
 //!   left, the carrier quotes and labels the parcel, the order records the shipment (on
 //!   its own stream, so two shipments cannot take one unit), then the shipment is created.
@@ -27,6 +29,7 @@ pub mod carrier;
 pub mod create;
 pub mod error;
 pub mod follow;
+pub mod receiver;
 pub mod setup;
 pub mod shipments;
 pub mod status;
@@ -36,11 +39,9 @@ pub mod tracking;
 pub use carrier::{Carrier, CarrierError, Label, Parcel, TrackingEvent};
 pub use create::{create_shipment, NewShipment};
 pub use error::ShippingUseError;
+pub use receiver::{TrackingReceiver, TrackingReplay};
 pub use setup::Carriers;
 pub use shipments::{shipment, shipments_of_order, ShipmentOutcome};
 pub use status::change_shipment_status;
 pub use test_carrier::TestCarrier;
-pub use tracking::{
-    receive_tracking_webhook, record_carrier_update, TrackingReceiver, TrackingReplay,
-    WebhookOutcome,
-};
+pub use tracking::{receive_tracking_webhook, record_carrier_update, WebhookOutcome};

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::carrier::Carrier;
+use super::receiver::TrackingReceiver;
 use super::test_carrier::TestCarrier;
-use super::tracking::TrackingReceiver;
 
 /// The carriers shipments may travel with, and, when a webhook secret is set, the
 /// receiver of their signed tracking updates (without it, webhooks are refused).

@@ -2,10 +2,11 @@
 //! staff read them), a shipment's steps and its tracking timeline, the carriers' signed
 //! webhooks, and the fulfilment queue.
 //!
-//! - [`routes`]: `/orders/{id}/shipments`, `/shipments/{id}/status`,
+//! - [`routes`], the staff's and customers' routes: `router()` (with the webhook's and the queue's routes), the OpenAPI
+//!   description, and `/orders/{id}/shipments`, `/shipments/{id}/status`,
 //!   `/shipments/{id}/tracking`, each calling one use case of `commands::shipping`.
-//! - [`webhook`]: `/shipping/webhooks/{carrier}`.
-//! - [`queue`]: `/fulfilment/queue`, from the `shipping` read model.
+//! - [`webhook`], the carriers' side: `/shipping/webhooks/{carrier}`.
+//! - [`queue`], from the `shipping` read model: `/fulfilment/queue`.
 //! - [`views`]: the answers, built `From` the write side's shipment and the read model's
 //!   rows; and the mapping of the use cases' errors.
 
@@ -14,15 +15,4 @@ pub mod routes;
 pub mod views;
 pub mod webhook;
 
-use axum::Router;
-
-use crate::state::AppState;
-
-pub use routes::ShippingApi;
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(routes::router())
-        .merge(webhook::router())
-        .merge(queue::router())
-}
+pub use routes::{router, ShippingApi};

@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
         )
         .route("/shipments/{id}/status", put(change_status))
         .route("/shipments/{id}/tracking", get(tracking))
+        .merge(super::webhook::router())
+        .merge(super::queue::router())
 }
 
 #[derive(OpenApi)]
