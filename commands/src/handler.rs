@@ -82,6 +82,9 @@ pub struct CommandMeta {
     /// The client's own id for its request (`X-Request-Id`), kept beside the correlation
     /// id so a caller can find its request in the trail without choosing the trail.
     pub client_request_id: Option<String>,
+    /// An actor outside the shop with no account (a carrier: `carrier:test`), recorded as
+    /// the events' `actor_id` in place of a user's id.
+    pub external_actor: Option<String>,
 }
 
 impl CommandMeta {
@@ -96,6 +99,7 @@ impl CommandMeta {
             client_ip: None,
             user_agent: None,
             client_request_id: None,
+            external_actor: None,
         }
     }
 
@@ -116,6 +120,7 @@ impl CommandMeta {
             client_ip: None,
             user_agent: None,
             client_request_id: None,
+            external_actor: None,
         }
     }
 
@@ -130,7 +135,10 @@ impl CommandMeta {
             "command_id": self.command_id,
             "correlation_id": self.correlation_id,
             "causation_id": self.causation_id,
-            "actor_id": self.actor.user_id,
+            "actor_id": match &self.external_actor {
+                Some(external) => json!(external),
+                None => json!(self.actor.user_id),
+            },
             "actor_role": self.actor.role,
             "occurred_at": self.occurred_at,
             "schema_version": schema_version,

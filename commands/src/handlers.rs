@@ -38,6 +38,7 @@ pub struct Handlers {
     /// Where the cart and checkout get their prices (the live price rules).
     pub prices: crate::prices::Prices,
     pub pc_builds: CommandHandler<domain::pc_builder::PcBuild>,
+    pub shipments: CommandHandler<domain::shipping::Shipment>,
 }
 
 impl Handlers {
@@ -66,6 +67,7 @@ impl Handlers {
             navigation: CommandHandler::new(store.clone(), cache),
             prices: crate::prices::Prices::default(),
             pc_builds: CommandHandler::new(store.clone(), cache),
+            shipments: CommandHandler::new(store.clone(), cache),
         })
     }
 }

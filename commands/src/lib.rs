@@ -57,6 +57,12 @@
 //! - [`pc_builder`] (issue 24): PC builds: create one, set its parts (each checked against
 //!   the catalog: on sale, a part of its slot), share it by a link, and put it in the cart
 //!   whole or not at all.
+//! - [`shipping`] (issue 22): shipments of an order's lines (created against what the
+//!   order has left, labelled by a carrier), their steps, the order and the stock following
+//!   them, and the carriers behind the `Carrier` port with the built-in `test` carrier
+//!   and their signed tracking webhooks.
+//! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
+//!   providers' and carriers').
 //!
 //! # Data flow
 //!
@@ -84,7 +90,9 @@ pub mod prices;
 pub mod pricing;
 pub mod privacy;
 pub mod search;
+pub mod shipping;
 pub mod shop;
 pub mod store;
 pub mod tax;
 pub mod unique;
+pub mod webhook;

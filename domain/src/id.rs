@@ -63,3 +63,7 @@ id!(
 id!(WarehouseId);
 id!(PriceRuleId);
 id!(PcBuildId);
+id!(
+    /// One parcel of an order's lines on its way to the customer (issue 22).
+    ShipmentId
+);

@@ -22,6 +22,9 @@
 //!   price display, the order-number format and its pure `render`), [`configuration`]
 //!   (the registry of typed feature flags and settings, and the values staff set), and
 //!   [`navigation`] (the storefront's menus as trees of links).
+//! - [`shipping`] (issue 22): an order's shipments, their steps from the warehouse to the
+//!   door and the carrier's tracking updates; the order follows them (`partially_shipped`,
+//!   `shipped`, `delivered`) and each shipped line commits its stock.
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -50,6 +53,7 @@ pub mod pricing;
 pub mod privacy;
 pub mod search;
 pub mod session;
+pub mod shipping;
 pub mod shop;
 pub mod tax;
 pub mod user;

@@ -23,6 +23,10 @@ use domain::payment::{Payment, PaymentEvent, PaymentFailedV1};
 use domain::pricing::{PriceRule, PriceRuleEvent};
 use domain::search::{SearchEvent, SearchLog};
 use domain::session::{Session, SessionEvent};
+use domain::shipping::{
+    CarrierUpdate, CreateShipment, Remaining, Shipment, ShipmentCommand, ShipmentEvent,
+    ShipmentStatus,
+};
 use domain::shop::{SettingsDraft, Shop, ShopCommand, ShopEvent};
 use domain::tax::{TaxEvent, TaxTable};
 use domain::user::{PasswordChangedV1, User, UserEvent, UserRegisteredV1};
@@ -109,6 +113,7 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<domain::pc_builder::PcBuildEvent>(
         domain::pc_builder::PcBuild::CATEGORY,
     ));
+    all.extend(per_event::<ShipmentEvent>(Shipment::CATEGORY));
     all.extend(historic());
     all
 }
@@ -261,6 +266,10 @@ fn generated_events_validate_against_their_schemas() {
         .chain(CouponEvent::all_event_types())
         .chain(NotificationEvent::all_event_types())
         .copied()
+        // An order's shipment events need a paid order and a shipment in turn, which
+        // random sequences rarely reach: `shipment_events_validate_against_their_schemas`
+        // decides each of them.
+        .filter(|t| !SHIPMENT_FLOW.contains(t))
         .filter(|t| !seen.contains(t))
         .collect();
     assert!(every.is_empty(), "no generated event of {every:?}");
@@ -354,4 +363,157 @@ fn store_settings_configuration_and_menus_validate_against_their_schemas() {
     let bad =
         serde_json::json!({"menu": "header", "items": [{"label": "x", "link": {"type": "ftp"}}]});
     assert!(v[&("MenuReplaced".into(), 1)].validate(&bad).is_err());
+}
+
+/// The order's events of its shipments (issue 22).
+const SHIPMENT_FLOW: [&str; 3] = [
+    "OrderShipmentCreated",
+    "OrderLinesShipped",
+    "OrderShipmentDelivered",
+];
+
+/// Shipments (issue 22): each event type, decided from commands that exercise every shape
+/// (a created shipment, staff's steps, a carrier's update with and without a status),
+/// validates against its committed schema.
+#[test]
+fn shipment_events_validate_against_their_schemas() {
+    let v = validators();
+    let mut seen = HashSet::new();
+    let sku = domain::value::Sku::parse("SKU-1").unwrap();
+    let create = ShipmentCommand::Create(Box::new(CreateShipment {
+        shipment_id: domain::id::ShipmentId::new(uuid::Uuid::from_u128(1)),
+        order_id: domain::id::OrderId::new(uuid::Uuid::from_u128(2)),
+        customer: domain::id::UserId::new(uuid::Uuid::from_u128(3)),
+        requested: vec![(sku.clone(), 2)],
+        order_lines: vec![Remaining {
+            product_id: domain::id::ProductId::new(uuid::Uuid::from_u128(4)),
+            variant_id: Some(domain::id::VariantId::new(uuid::Uuid::from_u128(5))),
+            sku,
+            ordered: 3,
+            taken: 1,
+        }],
+        warehouse: "main".into(),
+        carrier: "test".into(),
+        service_level: "express".into(),
+        tracking_number: "TEST0001".into(),
+        label_url: "https://carrier.test/labels/TEST0001.pdf".into(),
+        cost: usd(900),
+        at: at(),
+    }));
+    let step = |to| ShipmentCommand::ChangeStatus {
+        to,
+        note: Some("by hand".into()),
+        by: domain::order::ChangedBy {
+            user_id: None,
+            role: "staff".into(),
+        },
+        at: at(),
+    };
+    let update = |id: &str, status| {
+        ShipmentCommand::RecordCarrierUpdate(Box::new(CarrierUpdate {
+            event_id: id.into(),
+            carrier: "test".into(),
+            status,
+            description: "scanned".into(),
+            location: None,
+            occurred_at: at(),
+            received_at: at(),
+        }))
+    };
+    let log = run::<Shipment>(&[
+        create,
+        step(ShipmentStatus::Packed),
+        step(ShipmentStatus::Shipped),
+        update("evt_1", None),
+        update("evt_2", Some(ShipmentStatus::Delivered)),
+    ]);
+    assert_eq!(log.len(), 6);
+    check(&v, &log, &mut seen).unwrap();
+
+    // The order's side: a paid order, its shipment recorded, shipped and delivered.
+    let shipment_id = domain::id::ShipmentId::new(uuid::Uuid::from_u128(1));
+    let by = domain::order::ChangedBy {
+        user_id: None,
+        role: "carrier:test".into(),
+    };
+    let order = run::<Order>(&[
+        place(vec![line(1, 2, 1000), line(2, 1, 550)], 100, 825, 499),
+        domain::order::OrderCommand::MarkStockReserved { at: at() },
+        domain::order::OrderCommand::MarkPaid {
+            amount: usd(3152),
+            payment_reference: "ch_1".into(),
+            at: at(),
+        },
+        domain::order::OrderCommand::AllocateShipment {
+            shipment_id,
+            lines: vec![
+                domain::order::ShippedLine {
+                    sku: domain::value::Sku::parse("SKU-1").unwrap(),
+                    quantity: 2,
+                },
+                domain::order::ShippedLine {
+                    sku: domain::value::Sku::parse("SKU-2").unwrap(),
+                    quantity: 1,
+                },
+            ],
+            at: at(),
+        },
+        domain::order::OrderCommand::ShipLines {
+            shipment_id,
+            tracking_number: Some("TEST1".into()),
+            by: by.clone(),
+            at: at(),
+        },
+        domain::order::OrderCommand::RecordShipmentDelivered {
+            shipment_id,
+            by,
+            at: at(),
+        },
+    ]);
+    assert_eq!(
+        order.len(),
+        8,
+        "placed, reserved, paid, allocated, shipped twice, delivered twice"
+    );
+    let mut order_seen = HashSet::new();
+    check(&v, &order, &mut order_seen).unwrap();
+    for t in SHIPMENT_FLOW {
+        assert!(order_seen.contains(t), "{t} was decided");
+    }
+    // A shipment's part of a reservation carries the shipment.
+    let sku = domain::value::Sku::parse("SKU-1").unwrap();
+    let order_id = domain::id::OrderId::new(uuid::Uuid::from_u128(9));
+    let committed = run::<Inventory>(&[
+        domain::inventory::InventoryCommand::ReceiveStock {
+            sku: sku.clone(),
+            warehouse: "main".into(),
+            quantity: 5,
+        },
+        domain::inventory::InventoryCommand::ReserveStock {
+            sku,
+            order_id,
+            quantity: 3,
+        },
+        domain::inventory::InventoryCommand::CommitShipped {
+            order_id,
+            shipment_id,
+            quantity: 2,
+            warehouse: "main".into(),
+        },
+    ]);
+    assert_eq!(committed.len(), 3);
+    assert!(committed[2].to_data()["shipment"].is_string());
+    check(&v, &committed, &mut order_seen).unwrap();
+
+    let mut expected: Vec<&str> = ShipmentEvent::all_event_types().to_vec();
+    expected.sort_unstable();
+    let mut got: Vec<&str> = seen.into_iter().collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // A status that is none of the shipment's is caught by the schema too.
+    let bad = serde_json::json!({"from": "packed", "to": "teleported", "note": null,
+        "by": {"user_id": null, "role": "staff"}, "at": "2026-11-24T12:00:00Z"});
+    assert!(v[&("ShipmentStatusChanged".into(), 1)]
+        .validate(&bad)
+        .is_err());
 }

@@ -359,6 +359,21 @@ pub struct Config {
     #[arg(long, env = "SEARCH_LOG_BUFFER", default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..=1000), global = true)]
     pub search_log_buffer: u16,
 
+    /// Signs the carriers' tracking webhooks (`POST /api/v1/shipping/webhooks/{carrier}`).
+    /// Unset, every one is refused.
+    #[arg(
+        long,
+        env = "SHIPPING_WEBHOOK_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
+    pub shipping_webhook_secret: Option<Secret>,
+
+    /// How old a carrier webhook's signature may be (`5m`); a replay within it is caught
+    /// by the replay cache of webhook ids, one after it by its age.
+    #[arg(long, env = "SHIPPING_WEBHOOK_TOLERANCE", default_value = "5m", value_parser = parse_duration, global = true)]
+    pub shipping_webhook_tolerance: Duration,
+
     /// The notification worker: where links point, SMTP, the sender.
     #[command(flatten)]
     pub notifier: projections::notifications::NotifierSettings,

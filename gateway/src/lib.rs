@@ -43,6 +43,9 @@
 //!   and alerts, over `commands::inventory`.
 //! - [`payments`]: the payment provider's signed webhook, and the provider and receiver
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
+//! - [`shipping`] (issue 22): an order's shipments, their steps and tracking, the
+//!   carriers' signed webhooks (`SHIPPING_WEBHOOK_SECRET`) and the fulfilment queue, over
+//!   `commands::shipping` and the `shipping` read model.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`pruning`]: the periodic deletion of expired failed logins, refresh tokens and
 //!   idempotency answers.
@@ -90,6 +93,7 @@ pub mod pruning;
 pub mod router;
 pub mod search;
 pub mod seed;
+pub mod shipping;
 pub mod shop;
 pub mod startup;
 pub mod state;

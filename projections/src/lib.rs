@@ -43,6 +43,8 @@
 //!   [`price_schedule`]: the process that records when a rule's window starts and ends.
 //! - [`pc_builder`]: the catalog's products as PC parts by slot, with the attributes the
 //!   compatibility rules read, and the builds with their parts (issue 24).
+//! - [`shipping`] (issue 22): shipments per order and per warehouse, the fulfilment
+//!   queue (paid, not fully shipped, oldest first) and carriers' delivery times.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -70,6 +72,7 @@ pub mod relay;
 pub mod retention;
 pub mod runtime;
 pub mod search;
+pub mod shipping;
 pub mod status;
 pub mod users;
 pub mod wire;
@@ -99,6 +102,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(pricing::PricingProjection),
         Arc::new(search::SearchProjection),
         Arc::new(pc_builder::PcBuilderProjection),
+        Arc::new(shipping::ShippingProjection),
     ]
 }
 

@@ -276,6 +276,33 @@ impl Batch {
                 c.updated_at = Some(at);
                 self.history(event, order_id, "delivered", note, Some(&by), at);
             }
+            // Shipments (issue 22): one leaving moves the order to `partially_shipped`
+            // (and `OrderShipped` follows the last); creating or delivering one changes
+            // nothing the order's row shows.
+            OrderEvent::OrderLinesShipped {
+                shipment_id,
+                tracking_number,
+                by,
+                at,
+                ..
+            } => {
+                let c = self.change(order_id);
+                c.status = Some("partially_shipped".into());
+                if tracking_number.is_some() {
+                    c.tracking_number = Some(tracking_number);
+                }
+                c.updated_at = Some(at);
+                self.history(
+                    event,
+                    order_id,
+                    "partially_shipped",
+                    Some(format!("shipment {shipment_id} left")),
+                    Some(&by),
+                    at,
+                );
+            }
+            OrderEvent::OrderShipmentCreated { .. } | OrderEvent::OrderShipmentDelivered { .. } => {
+            }
             OrderEvent::OrderCancelled {
                 reason,
                 note,

@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 16] = [
+pub const AGGREGATES: [&str; 17] = [
     "user",
     "category",
     "product",
@@ -84,6 +84,7 @@ pub const AGGREGATES: [&str; 16] = [
     "configuration",
     "navigation",
     "pc_build",
+    "shipment",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -105,6 +106,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "configuration" => fold::<domain::configuration::Configuration>(events),
         "navigation" => fold::<domain::navigation::Menu>(events),
         "pc_build" => fold::<domain::pc_builder::PcBuild>(events),
+        "shipment" => fold::<domain::shipping::Shipment>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

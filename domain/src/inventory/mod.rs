@@ -12,13 +12,18 @@
 //! goes below zero either, and a transfer moves at most that much. Reservations recorded
 //! before warehouses were (no `warehouses` in the event) count against the SKU's total
 //! only, and their commit takes from the fullest shelf, as it always did.
+//!
+//! An order shipped in several shipments commits its reservation a shipment at a time
+//! (`CommitShipped`): the shipment's quantity only, from the shipment's warehouse first,
+//! recorded once per shipment (the `shipment` of `ReservationCommitted`), so a retried
+//! shipment commits nothing twice. What is left stays reserved for the next shipment.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
-use crate::id::OrderId;
+use crate::id::{OrderId, ShipmentId};
 use crate::value::Sku;
 
 pub mod warehouse;
@@ -61,6 +66,14 @@ pub enum InventoryCommand {
     /// The order shipped: what it holds is sold and leaves the shelf.
     CommitReservation {
         order_id: OrderId,
+    },
+    /// One shipment of the order left `warehouse` with `quantity` of this SKU: that much
+    /// of the order's reservation is sold; once per shipment.
+    CommitShipped {
+        order_id: OrderId,
+        shipment_id: ShipmentId,
+        quantity: u32,
+        warehouse: String,
     },
     /// Sold goods came back (a refund after shipment).
     Restock {
@@ -126,6 +139,10 @@ pub enum InventoryEvent {
         /// recorded.
         #[serde(default)]
         warehouses: Vec<Allocation>,
+        /// The shipment that took `quantity` (part of the reservation); `None` when the
+        /// whole reservation was committed at once.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipment: Option<ShipmentId>,
     },
     StockRestocked {
         sku: Sku,
@@ -182,6 +199,8 @@ pub struct InventoryState {
     /// has no entry.
     pub allocations: BTreeMap<OrderId, Vec<Allocation>>,
     pub sold: BTreeMap<OrderId, u32>,
+    /// The shipments whose part of a reservation is committed, so each commits once.
+    pub shipped: std::collections::BTreeSet<(OrderId, ShipmentId)>,
     /// Everything ever received, restocked or adjusted in: the ceiling of reserved + sold.
     pub received: i64,
     pub low_stock_threshold: Option<u32>,
@@ -264,6 +283,32 @@ impl InventoryState {
     }
 }
 
+/// Which of a reservation's warehouses a shipment of `quantity` from `warehouse` takes:
+/// that warehouse's part first, then the others in the reservation's order. A reservation
+/// from before warehouses were recorded (`held` empty) names none.
+fn part_of(held: &[Allocation], quantity: u32, warehouse: &str) -> Vec<Allocation> {
+    let mut left = quantity;
+    let mut taken = Vec::new();
+    let ordered = held
+        .iter()
+        .filter(|a| a.warehouse == warehouse)
+        .chain(held.iter().filter(|a| a.warehouse != warehouse));
+    for a in ordered {
+        if left == 0 {
+            break;
+        }
+        let take = a.quantity.min(left);
+        if take > 0 {
+            taken.push(Allocation {
+                warehouse: a.warehouse.clone(),
+                quantity: take,
+            });
+            left -= take;
+        }
+    }
+    taken
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InventoryError {
     #[error("only {available} available, {requested} requested")]
@@ -280,6 +325,12 @@ pub enum InventoryError {
     },
     #[error("order {0} holds no reservation to commit")]
     NoReservation(OrderId),
+    #[error("order {order_id} holds {reserved} reserved, a shipment cannot take {requested}")]
+    CommitExceedsReservation {
+        order_id: OrderId,
+        reserved: u32,
+        requested: u32,
+    },
     #[error("order {order_id} bought {sold}, cannot restock {requested}")]
     RestockExceedsSold {
         order_id: OrderId,
@@ -430,10 +481,45 @@ impl Aggregate for Inventory {
                     order_id: *order_id,
                     quantity,
                     warehouses: s.allocations.get(order_id).cloned().unwrap_or_default(),
+                    shipment: None,
                 }],
                 None if s.sold.contains_key(order_id) => vec![],
                 None => return Err(InventoryError::NoReservation(*order_id)),
             },
+            C::CommitShipped {
+                order_id,
+                shipment_id,
+                quantity,
+                warehouse,
+            } => {
+                if s.shipped.contains(&(*order_id, *shipment_id)) {
+                    return Ok(vec![]);
+                }
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                let Some(&reserved) = s.reservations.get(order_id) else {
+                    return Err(InventoryError::NoReservation(*order_id));
+                };
+                if *quantity > reserved {
+                    return Err(InventoryError::CommitExceedsReservation {
+                        order_id: *order_id,
+                        reserved,
+                        requested: *quantity,
+                    });
+                }
+                vec![E::ReservationCommitted {
+                    sku: sku(None),
+                    order_id: *order_id,
+                    quantity: *quantity,
+                    warehouses: part_of(
+                        s.allocations.get(order_id).map_or(&[][..], Vec::as_slice),
+                        *quantity,
+                        warehouse,
+                    ),
+                    shipment: Some(*shipment_id),
+                }]
+            }
             C::Restock {
                 order_id,
                 quantity,
@@ -565,10 +651,34 @@ impl Aggregate for Inventory {
                 order_id,
                 quantity,
                 warehouses,
+                shipment,
                 ..
             } => {
-                s.reservations.remove(order_id);
-                s.allocations.remove(order_id);
+                // A whole reservation, or a shipment's part of it: what is left stays
+                // reserved where it was.
+                let left = s
+                    .reservations
+                    .get(order_id)
+                    .map_or(0, |r| r.saturating_sub(*quantity));
+                if left == 0 {
+                    s.reservations.remove(order_id);
+                    s.allocations.remove(order_id);
+                } else {
+                    s.reservations.insert(*order_id, left);
+                    if let Some(held) = s.allocations.get_mut(order_id) {
+                        for taken in warehouses {
+                            if let Some(a) =
+                                held.iter_mut().find(|a| a.warehouse == taken.warehouse)
+                            {
+                                a.quantity = a.quantity.saturating_sub(taken.quantity);
+                            }
+                        }
+                        held.retain(|a| a.quantity > 0);
+                    }
+                }
+                if let Some(shipment) = shipment {
+                    s.shipped.insert((*order_id, *shipment));
+                }
                 *s.sold.entry(*order_id).or_default() += quantity;
                 if warehouses.is_empty() {
                     // A reservation from before warehouses were recorded leaves the

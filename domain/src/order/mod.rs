@@ -6,6 +6,13 @@
 //!    └──────────── cancelled ◀───────┴────────────────────┘          └─ refunded / partially_refunded
 //! ```
 //!
+//! An order shipped in shipments (issue 22, `shipments`) goes `paid → partially_shipped →
+//! shipped → delivered` as they leave and arrive: each shipment is recorded when it is
+//! created (`OrderShipmentCreated`, which is where "no more than was ordered" holds), when
+//! it leaves (`OrderLinesShipped`, then `OrderShipped` once every line has left) and when
+//! it arrives (`OrderShipmentDelivered`, then `OrderDelivered` once every one has). An
+//! order without shipments is still shipped and delivered by hand (`Ship`, `Deliver`).
+//!
 //! Prices, the tax rate and mode and the shipping cost arrive inside `PlaceOrder` (the
 //! catalog, the tax table and the checkout decide them); the order records per line its
 //! total, its share of the discount and its tax, and its totals are their fold
@@ -20,14 +27,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, EventDecodeError, Upcast};
-use crate::id::{OrderId, ProductId, UserId};
+use crate::id::{OrderId, ProductId, ShipmentId, UserId};
 use crate::money::Money;
 use crate::value::{Address, Quantity};
 
 mod input;
 mod legacy;
+mod shipments;
 mod status;
 mod totals;
+
+pub use shipments::{all_delivered, all_shipped, taken, OrderShipment, Shipments, ShippedLine};
 
 pub use legacy::{upcast_lines, OrderLineV1, OrderPlacedV1};
 pub use status::{CancellationReason, OrderStatus, PaymentStatus};
@@ -119,6 +129,25 @@ pub enum OrderCommand {
         by: ChangedBy,
         at: DateTime<Utc>,
     },
+    /// A shipment of these lines is created: at most what is left to ship of each.
+    AllocateShipment {
+        shipment_id: ShipmentId,
+        lines: Vec<ShippedLine>,
+        at: DateTime<Utc>,
+    },
+    /// The shipment left the warehouse.
+    ShipLines {
+        shipment_id: ShipmentId,
+        tracking_number: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    /// The shipment arrived.
+    RecordShipmentDelivered {
+        shipment_id: ShipmentId,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
 }
 
 // An event is built once, stored and folded; the size of the rare `OrderPlaced` costs
@@ -182,6 +211,27 @@ pub enum OrderEvent {
         by: ChangedBy,
         at: DateTime<Utc>,
     },
+    /// A shipment holds these lines; what is left to ship shrinks by them.
+    OrderShipmentCreated {
+        shipment_id: ShipmentId,
+        lines: Vec<ShippedLine>,
+        at: DateTime<Utc>,
+    },
+    /// A shipment left: the order is `partially_shipped` (and `OrderShipped` follows in
+    /// the same append once every line has left).
+    OrderLinesShipped {
+        shipment_id: ShipmentId,
+        lines: Vec<ShippedLine>,
+        tracking_number: Option<String>,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
+    /// A shipment arrived (and `OrderDelivered` follows once every one has).
+    OrderShipmentDelivered {
+        shipment_id: ShipmentId,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(OrderEvent {
@@ -193,6 +243,9 @@ crate::domain_event!(OrderEvent {
     OrderDelivered,
     OrderCancelled,
     OrderRefunded,
+    OrderShipmentCreated,
+    OrderLinesShipped,
+    OrderShipmentDelivered,
 });
 
 /// `OrderPlaced` v1 is read as v2 (`legacy`).
@@ -223,6 +276,8 @@ pub struct StatusChange {
 pub struct OrderState {
     pub placed: Option<PlacedOrder>,
     pub history: Vec<StatusChange>,
+    /// The order's shipments, when it ships in them.
+    pub shipments: Shipments,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -361,9 +416,13 @@ impl Aggregate for Order {
                             at: *at,
                         }])
                     }
-                    S::Paid | S::Shipped | S::Delivered => Ok(vec![]),
+                    S::Paid | S::PartiallyShipped | S::Shipped | S::Delivered => Ok(vec![]),
                     other => Err(transition("pay", other)),
                 }
+            }
+            // An order in shipments moves as they do.
+            C::Ship { .. } | C::Deliver { .. } if !s.shipments.is_empty() => {
+                Err(OrderError::FollowsShipments)
             }
             C::Ship {
                 tracking_number,
@@ -425,7 +484,11 @@ impl Aggregate for Order {
                 let o = placed()?;
                 if !matches!(
                     o.status,
-                    S::Paid | S::Shipped | S::Delivered | S::PartiallyRefunded
+                    S::Paid
+                        | S::PartiallyShipped
+                        | S::Shipped
+                        | S::Delivered
+                        | S::PartiallyRefunded
                 ) {
                     return Err(transition("refund", o.status));
                 }
@@ -447,6 +510,105 @@ impl Aggregate for Order {
                     by: by.clone(),
                     at: *at,
                 }])
+            }
+            C::AllocateShipment {
+                shipment_id,
+                lines,
+                at,
+            } => {
+                let o = placed()?;
+                if s.shipments.contains_key(shipment_id) {
+                    return Ok(vec![]);
+                }
+                if !matches!(o.status, S::Paid | S::PartiallyShipped) {
+                    return Err(transition("create a shipment for", o.status));
+                }
+                for l in lines {
+                    let ordered = o
+                        .lines
+                        .iter()
+                        .find(|p| p.sku == l.sku)
+                        .map_or(0, |p| p.quantity);
+                    let remaining = ordered.saturating_sub(taken(&s.shipments, &l.sku, false));
+                    if l.quantity == 0 || l.quantity > remaining {
+                        return Err(OrderError::ShipmentExceedsOrder {
+                            sku: l.sku.to_string(),
+                            requested: l.quantity,
+                            remaining,
+                        });
+                    }
+                }
+                Ok(vec![E::OrderShipmentCreated {
+                    shipment_id: *shipment_id,
+                    lines: lines.clone(),
+                    at: *at,
+                }])
+            }
+            C::ShipLines {
+                shipment_id,
+                tracking_number,
+                by,
+                at,
+            } => {
+                let o = placed()?;
+                let shipment = s
+                    .shipments
+                    .get(shipment_id)
+                    .ok_or(OrderError::UnknownShipment)?;
+                if shipment.shipped {
+                    return Ok(vec![]);
+                }
+                if !matches!(o.status, S::Paid | S::PartiallyShipped) {
+                    return Err(transition("ship lines of", o.status));
+                }
+                let mut events = vec![E::OrderLinesShipped {
+                    shipment_id: *shipment_id,
+                    lines: shipment.lines.clone(),
+                    tracking_number: tracking_number.clone(),
+                    by: by.clone(),
+                    at: *at,
+                }];
+                let after = Self::evolve(s.clone(), &events[0]);
+                if all_shipped(&o.lines, &after.shipments) {
+                    events.push(E::OrderShipped {
+                        tracking_number: tracking_number.clone(),
+                        note: Some("every line has shipped".into()),
+                        by: by.clone(),
+                        at: *at,
+                    });
+                }
+                Ok(events)
+            }
+            C::RecordShipmentDelivered {
+                shipment_id,
+                by,
+                at,
+            } => {
+                let o = placed()?;
+                let shipment = s
+                    .shipments
+                    .get(shipment_id)
+                    .ok_or(OrderError::UnknownShipment)?;
+                if shipment.delivered {
+                    return Ok(vec![]);
+                }
+                if !shipment.shipped {
+                    return Err(OrderError::ShipmentNotShipped);
+                }
+                let mut events = vec![E::OrderShipmentDelivered {
+                    shipment_id: *shipment_id,
+                    by: by.clone(),
+                    at: *at,
+                }];
+                let after = Self::evolve(s.clone(), &events[0]);
+                if o.status == S::Shipped && all_delivered(&after.shipments) {
+                    events.push(E::OrderDelivered {
+                        note: Some("every shipment has arrived".into()),
+                        by: by.clone(),
+                        at: *at,
+                    });
+                }
+                Ok(events)
             }
         }
     }
@@ -563,6 +725,46 @@ impl Aggregate for Order {
                     }
                 }
                 change(&mut s, S::Cancelled, by.clone(), note.clone(), *at);
+            }
+            E::OrderShipmentCreated {
+                shipment_id, lines, ..
+            } => {
+                s.shipments.insert(
+                    *shipment_id,
+                    OrderShipment {
+                        lines: lines.clone(),
+                        shipped: false,
+                        delivered: false,
+                    },
+                );
+            }
+            E::OrderLinesShipped {
+                shipment_id,
+                tracking_number,
+                by,
+                at,
+                ..
+            } => {
+                if let Some(sh) = s.shipments.get_mut(shipment_id) {
+                    sh.shipped = true;
+                }
+                if let Some(o) = s.placed.as_mut() {
+                    if tracking_number.is_some() {
+                        o.tracking_number = tracking_number.clone();
+                    }
+                }
+                change(
+                    &mut s,
+                    S::PartiallyShipped,
+                    by.clone(),
+                    Some(format!("shipment {shipment_id} left")),
+                    *at,
+                );
+            }
+            E::OrderShipmentDelivered { shipment_id, .. } => {
+                if let Some(sh) = s.shipments.get_mut(shipment_id) {
+                    sh.delivered = true;
+                }
             }
             E::OrderRefunded {
                 amount,

@@ -14,6 +14,8 @@ pub enum OrderStatus {
     Cancelled,
     Refunded,
     PartiallyRefunded,
+    /// Some shipments have left, not every line yet (issue 22).
+    PartiallyShipped,
 }
 
 impl OrderStatus {
@@ -27,6 +29,7 @@ impl OrderStatus {
             OrderStatus::Cancelled => "cancelled",
             OrderStatus::Refunded => "refunded",
             OrderStatus::PartiallyRefunded => "partially_refunded",
+            OrderStatus::PartiallyShipped => "partially_shipped",
         }
     }
 }
@@ -94,6 +97,7 @@ mod tests {
             OrderStatus::Cancelled,
             OrderStatus::Refunded,
             OrderStatus::PartiallyRefunded,
+            OrderStatus::PartiallyShipped,
         ] {
             assert_eq!(named(serde_json::to_value(s).unwrap()), s.as_str());
         }

@@ -134,6 +134,18 @@ pub enum OrderError {
     NonPositiveRefund,
     #[error("the order is already cancelled")]
     AlreadyCancelled,
+    #[error("{requested} of {sku} asked, {remaining} left to ship")]
+    ShipmentExceedsOrder {
+        sku: String,
+        requested: u32,
+        remaining: u32,
+    },
+    #[error("the order has no such shipment")]
+    UnknownShipment,
+    #[error("the shipment has not left yet")]
+    ShipmentNotShipped,
+    #[error("the order ships in shipments; its status follows them")]
+    FollowsShipments,
 }
 
 fn too_large(e: MoneyError) -> OrderError {

@@ -61,6 +61,16 @@ pub fn inventory_command() -> impl Strategy<Value = InventoryCommand> {
         order
             .clone()
             .prop_map(|o| InventoryCommand::CommitReservation { order_id: o }),
+        // A shipment's part of a reservation (issue 22): a few shipment ids, so repeats
+        // of one shipment are generated too and must commit nothing twice.
+        (order.clone(), 0u128..3, 0u32..8, warehouse.clone()).prop_map(|(o, sh, q, w)| {
+            InventoryCommand::CommitShipped {
+                order_id: o,
+                shipment_id: domain::id::ShipmentId::new(Uuid::from_u128(sh + 500)),
+                quantity: q,
+                warehouse: w,
+            }
+        }),
         (order, 0u32..5, warehouse).prop_map(|(o, q, w)| InventoryCommand::Restock {
             order_id: o,
             quantity: q,
@@ -177,6 +187,38 @@ pub fn order_command() -> impl Strategy<Value = OrderCommand> {
             by: ChangedBy {
                 user_id: None,
                 role: "staff".into()
+            },
+            at: at()
+        }),
+        // Shipments (issue 22): two ids, lines that fit the order or exceed it.
+        (0u128..2, 1u32..3, any::<bool>()).prop_map(|(n, q, both)| {
+            let mut lines = vec![domain::order::ShippedLine {
+                sku: Sku::parse("SKU-1").unwrap(),
+                quantity: q,
+            }];
+            if both {
+                lines.push(domain::order::ShippedLine {
+                    sku: Sku::parse("SKU-2").unwrap(),
+                    quantity: 1,
+                });
+            }
+            OrderCommand::AllocateShipment {
+                shipment_id: domain::id::ShipmentId::new(Uuid::from_u128(n + 500)),
+                lines,
+                at: at(),
+            }
+        }),
+        (0u128..2).prop_map(move |n| OrderCommand::ShipLines {
+            shipment_id: domain::id::ShipmentId::new(Uuid::from_u128(n + 500)),
+            tracking_number: Some("TEST1".into()),
+            by: by(),
+            at: at()
+        }),
+        (0u128..2).prop_map(|n| OrderCommand::RecordShipmentDelivered {
+            shipment_id: domain::id::ShipmentId::new(Uuid::from_u128(n + 500)),
+            by: ChangedBy {
+                user_id: None,
+                role: "carrier:test".into()
             },
             at: at()
         }),

@@ -84,6 +84,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::pricing::PricingApi::openapi());
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
     doc.merge(crate::event_log::EventLogApi::openapi());
+    doc.merge(crate::shipping::ShippingApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc

@@ -334,6 +334,29 @@ const ROUTES: &[Route] = &[
         &[400, 401, 403, 404],
     ),
     secured("get", "/api/v1/admin/events", &[400, 401, 403]),
+    // shipping (docs/api.md § Shipping)
+    secured(
+        "post",
+        "/api/v1/orders/{id}/shipments",
+        &[400, 401, 403, 404, 409, 422, 503],
+    ),
+    secured("get", "/api/v1/orders/{id}/shipments", &[400, 401, 404]),
+    secured(
+        "put",
+        "/api/v1/shipments/{id}/status",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured("get", "/api/v1/shipments/{id}/tracking", &[400, 401, 404]),
+    r(
+        "post",
+        "/api/v1/shipping/webhooks/{carrier}",
+        &[400, 401, 404, 409, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/fulfilment/queue",
+        &[400, 401, 403, 422, 503],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed
