@@ -16,12 +16,12 @@
 //! engines in turns (`bench::load`); every answer goes through the catalog's answer cache,
 //! as in production, and random ids keep most of them uncached.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bench::catalog::{self, Seeded};
+use bench::engine::Engine;
 use bench::load::{Load, Scenario};
 use bench::scratch::with_scratch_database;
 use chrono::Utc;
@@ -30,14 +30,10 @@ use commands::handler::{Actor, CommandMeta};
 use domain::id::{CategoryId, ProductId, UserId, VariantId};
 use domain::money::{Currency, Money};
 use domain::pricing::{Adjustment, PriceRuleTerms, Scope, Segment, Tier, Window};
-use gateway::config::{Config, Secret};
-use gateway::startup::Application;
-use gateway::state::AppState;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
-use tokio::sync::oneshot;
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -93,45 +89,6 @@ async fn main() -> anyhow::Result<()> {
         .await
     })
     .await
-}
-
-/// One engine, running until its sender is dropped or sent to.
-struct Engine {
-    state: AppState,
-    addr: SocketAddr,
-    stop: oneshot::Sender<()>,
-    running: tokio::task::JoinHandle<Result<(), gateway::startup::error::StartupError>>,
-}
-
-async fn start(database_url: &str) -> anyhow::Result<Engine> {
-    let jwt_secret = Secret::random();
-    let config = Config::from_args_ignoring_env([
-        "ultramarket",
-        "--database-url",
-        database_url,
-        "--bind",
-        "127.0.0.1:0",
-        "--rate-limit-per-minute",
-        "0",
-        "--jwt-secret",
-        jwt_secret.expose(),
-    ])?;
-    let app = Application::build(config)
-        .await?
-        .with_process_managers()
-        .with_projections();
-    let state = app.state().clone();
-    let addr = app.local_addr();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let running = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    Ok(Engine {
-        state,
-        addr,
-        stop,
-        running,
-    })
 }
 
 /// The `n`th rule of the bench's mix over `seeded`'s catalog.
@@ -196,8 +153,8 @@ fn rule(n: usize, seeded: &Seeded, rng: &mut StdRng) -> PriceRuleTerms {
 }
 
 async fn run(none_url: &str, rules_url: &str, args: &Args) -> anyhow::Result<()> {
-    let none = start(none_url).await?;
-    let ruled = start(rules_url).await?;
+    let none = Engine::start(none_url).await?;
+    let ruled = Engine::start(rules_url).await?;
     let seeded_none = catalog::seed(&none.state, args.products, 3_000).await?;
     let seeded = catalog::seed(&ruled.state, args.products, 3_000).await?;
     let mut rng = StdRng::seed_from_u64(24);
@@ -293,8 +250,7 @@ async fn run(none_url: &str, rules_url: &str, args: &Args) -> anyhow::Result<()>
         scenarios[3].rate() / scenarios[2].rate()
     );
     for engine in [none, ruled] {
-        let _ = engine.stop.send(());
-        engine.running.await??;
+        engine.stop().await?;
     }
     Ok(())
 }

@@ -25,16 +25,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bench::catalog::{self, BRANDS, COLOURS, TERMS};
+use bench::engine::Engine;
 use bench::load::{ms, Load, Scenario};
 use bench::scratch::with_scratch_database;
 use clap::Parser;
-use gateway::config::{Config, Secret};
-use gateway::startup::Application;
 use rand::rngs::StdRng;
 use rand::Rng;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::ConnectOptions;
-use tokio::sync::oneshot;
 
 #[derive(Parser)]
 #[command(about = "Search at 10k products: plain, faceted, suggestions, product by id")]
@@ -89,28 +87,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
-    let jwt_secret = Secret::random();
-    let config = Config::from_args_ignoring_env([
-        "ultramarket",
-        "--database-url",
-        database_url,
-        "--bind",
-        "127.0.0.1:0",
-        "--rate-limit-per-minute",
-        "0",
-        "--jwt-secret",
-        jwt_secret.expose(),
-    ])?;
-    let app = Application::build(config)
-        .await?
-        .with_process_managers()
-        .with_projections();
-    let state = app.state().clone();
-    let addr = app.local_addr();
-    let (stop_engine, engine_stopped) = oneshot::channel::<()>();
-    let engine = tokio::spawn(app.run_until_stopped(async {
-        let _ = engine_stopped.await;
-    }));
+    let engine = Engine::start(database_url).await?;
+    let (state, addr) = (engine.state.clone(), engine.addr);
 
     let seeded = catalog::seed(&state, args.products, args.models).await?;
     let ids = seeded.ids;
@@ -214,7 +192,6 @@ async fn run(database_url: &str, args: &Args) -> anyhow::Result<()> {
         ms(by_id_p50),
         if met { "met" } else { "NOT met" }
     );
-    let _ = stop_engine.send(());
-    engine.await??;
+    engine.stop().await?;
     Ok(())
 }
