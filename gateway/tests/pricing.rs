@@ -332,6 +332,9 @@ async fn priced(base: &str) {
     let mug_url = format!("{base}/products/{}", mug["id"].as_str().unwrap());
     let book_url = format!("{base}/products/{}", book["id"].as_str().unwrap());
 
+    // Prices are kept per second: the mug's list price must have been in force for one
+    // before the sale, for it to be the lowest of the 30 days before.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     // A category rule covers the subcategory's mug: 10% off, shown on the product answer.
     let category = create(
         &c,
@@ -352,6 +355,23 @@ async fn priced(base: &str) {
     assert_eq!(shown["pricing"]["discount"], usd(100));
     assert_eq!(shown["pricing"]["rules"][0]["rule_id"], category["id"]);
     assert_eq!(shown["pricing"]["rules"][0]["rule_name"], "Mugs 10% off");
+    // The lowest price of the 30 days before the sale began (Omnibus), and the discount
+    // against it, once the price history has the sale.
+    let shown = until(&c, mug_url.clone(), None, |p| {
+        p["pricing"]["lowest_30_days"]["price"] == usd(1000)
+    })
+    .await;
+    let prior = &shown["pricing"]["lowest_30_days"];
+    assert_eq!(prior["discount"], usd(100), "{prior}");
+    assert_eq!(prior["discount_percent"], 10);
+    let from: chrono::DateTime<chrono::Utc> =
+        prior["window_from"].as_str().unwrap().parse().unwrap();
+    let to: chrono::DateTime<chrono::Utc> = prior["window_to"].as_str().unwrap().parse().unwrap();
+    assert_eq!(to - from, chrono::TimeDelta::days(30));
+    assert!(
+        to <= chrono::Utc::now(),
+        "the window ends when the sale began"
+    );
 
     // Overlapping rules: a product rule of higher priority that does not stack takes the
     // line, and the category rule is not combinable with it.

@@ -79,6 +79,7 @@ pub mod wire;
 
 pub mod cart_expiry;
 pub mod inventory;
+pub mod price_history;
 pub mod price_schedule;
 pub mod pricing;
 
@@ -100,6 +101,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::UsersProjection),
         Arc::new(inventory::InventoryProjection),
         Arc::new(pricing::PricingProjection),
+        Arc::new(price_history::PriceHistoryProjection),
         Arc::new(search::SearchProjection),
         Arc::new(pc_builder::PcBuilderProjection),
         Arc::new(shipping::ShippingProjection),

@@ -33,6 +33,7 @@ use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::pricing::book::{Item, RuleSet};
+use crate::pricing::history::with_prior_prices;
 use crate::state::AppState;
 use crate::views::{Money, Page};
 
@@ -292,6 +293,7 @@ async fn list_products(
     cached(&state, &headers, key, || async move {
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
+        with_prior_prices(&pool, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -351,6 +353,7 @@ async fn search_products(
     cached(&state, &headers, key, || async move {
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
+        with_prior_prices(&pool, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -387,6 +390,7 @@ async fn get_product(
     let found = cached(&state, &headers, key, move || async move {
         let mut view = listing::product(&pool, &id, &viewer).await?;
         priced(&set, std::slice::from_mut(&mut view));
+        with_prior_prices(&pool, std::slice::from_mut(&mut view)).await?;
         Ok(view)
     })
     .await;

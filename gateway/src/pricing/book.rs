@@ -162,6 +162,7 @@ impl RuleSet {
                 price: item.unit_price.into(),
                 discount: money(0),
                 rules: Vec::new(),
+                lowest_30_days: None,
             };
         };
         ProductPricing {
@@ -178,6 +179,7 @@ impl RuleSet {
                     amount_off: a.amount_off,
                 })
                 .collect(),
+            lowest_30_days: None,
         }
     }
 

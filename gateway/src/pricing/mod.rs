@@ -4,12 +4,14 @@
 //! - [`routes`]: `/pricing/rules` and `/products/{id}/price`.
 //! - [`book`]: the live rules in memory, indexed by scope.
 //! - [`current`]: `AppState::current_rules` and `serve_prices`.
+//! - [`history`]: the lowest price of the 30 days before a promotion, from `price_history`.
 //! - [`items`]: a product as the engine prices it, from the catalog read model.
 //! - [`segments`]: the customer segments a signed-in customer is priced for.
 //! - [`views`]: bodies and answers.
 
 pub mod book;
 pub mod current;
+pub mod history;
 pub mod items;
 pub mod routes;
 pub mod segments;

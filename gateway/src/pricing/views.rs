@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::pricing::{Adjustment, PriceRuleState, PriceRuleTerms, Scope, Segment, Window};
+use projections::runtime::wire_name;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -84,13 +85,6 @@ pub struct RuleView {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-fn status_name<T: Serialize>(status: &T) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
 impl RuleView {
     pub fn of(state: &PriceRuleState) -> Option<RuleView> {
         let rule = state.rule.as_ref()?;
@@ -107,7 +101,7 @@ impl RuleView {
             stacks: t.stacks,
             segment: t.segment.clone(),
             enabled: rule.enabled,
-            status: status_name(&state.status),
+            status: wire_name(&state.status),
             updated_at: state.updated_at,
         })
     }
@@ -150,4 +144,23 @@ pub struct ProductPricing {
     pub discount: crate::views::Money,
     /// The rules that took something off, in the order applied.
     pub rules: Vec<AppliedView>,
+    /// The lowest price of the 30 days before the current promotion began (before now, at
+    /// list price), and today's price against it; null when the product had no price in
+    /// that window. From the `price_history` read model.
+    pub lowest_30_days: Option<PriorPrice>,
+}
+
+/// The lowest price one unit had in a 30-day window (the EU Omnibus "prior price"), and
+/// the discount today's price is against it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PriorPrice {
+    pub price: crate::views::Money,
+    pub window_from: DateTime<Utc>,
+    /// When the current promotion began, or now.
+    pub window_to: DateTime<Utc>,
+    /// `price − pricing.price`: what today's price is below the lowest one (negative
+    /// when dearer).
+    pub discount: crate::views::Money,
+    /// `discount` as a whole percent of `price`; null when `price` is 0.
+    pub discount_percent: Option<i64>,
 }

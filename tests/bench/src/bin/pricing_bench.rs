@@ -170,6 +170,11 @@ async fn run(none_url: &str, rules_url: &str, args: &Args) -> anyhow::Result<()>
     }
     let last = last.context("the rules appended nothing")?;
     catalog::wait_for(&ruled.state, "pricing", last).await?;
+    // The price history reprices what each rule covers; measured only once both engines'
+    // history is done, so neither spends the run catching up.
+    catalog::wait_for(&ruled.state, "price_history", last).await?;
+    let head = none.state.store.head_position().await?;
+    catalog::wait_for(&none.state, "price_history", head).await?;
     let live: i64 =
         sqlx::query_scalar("select count(*) from pricing.price_rules where status = 'active'")
             .fetch_one(&ruled.state.pool)
