@@ -293,7 +293,7 @@ async fn list_products(
     cached(&state, &headers, key, || async move {
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
-        with_prior_prices(&pool, &mut page.items).await?;
+        with_prior_prices(&pool, &set, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -353,7 +353,7 @@ async fn search_products(
     cached(&state, &headers, key, || async move {
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
-        with_prior_prices(&pool, &mut page.items).await?;
+        with_prior_prices(&pool, &set, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -390,7 +390,7 @@ async fn get_product(
     let found = cached(&state, &headers, key, move || async move {
         let mut view = listing::product(&pool, &id, &viewer).await?;
         priced(&set, std::slice::from_mut(&mut view));
-        with_prior_prices(&pool, std::slice::from_mut(&mut view)).await?;
+        with_prior_prices(&pool, &set, std::slice::from_mut(&mut view)).await?;
         Ok(view)
     })
     .await;

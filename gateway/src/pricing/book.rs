@@ -196,6 +196,14 @@ impl RuleSet {
             .find(|r| r.id == id)
             .map(|r| r.terms.name.as_str())
     }
+
+    /// When the rule's window opens; `None` when it is open from the start or unknown.
+    pub fn starts_at(&self, id: PriceRuleId) -> Option<DateTime<Utc>> {
+        self.rules
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.terms.window.starts_at)
+    }
 }
 
 /// The current [`RuleSet`], loaded when the log says it changed.

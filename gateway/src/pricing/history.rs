@@ -10,22 +10,42 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use domain::id::PriceRuleId;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::book::RuleSet;
 use super::views::PriorPrice;
 use crate::catalog::views::ProductView;
 use crate::views::Money;
 
-/// Each SKU's window and the lowest price in it, for the SKUs of `skus` that have one.
+/// What the live rules say of one SKU now, which the history may not have recorded yet.
+pub struct Asked {
+    pub sku: Uuid,
+    /// Priced below its list price now.
+    pub promoted: bool,
+    /// When the rules pricing it now opened their windows (the latest), if they have one.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Each SKU's window and the lowest price in it, for the SKUs of `asked` that have one.
+///
+/// The window ends where the history says the current promotion began. Which promotion is
+/// current is the live rules' word, though: a SKU at list price now has its window end
+/// now, and one whose promotion the history has not recorded yet (a window that opened
+/// before the scheduler's next sweep) has it end when its rules' windows opened.
 pub async fn lowest_30_days(
     pool: &PgPool,
-    skus: &[Uuid],
+    asked: &[Asked],
     now: DateTime<Utc>,
 ) -> Result<HashMap<Uuid, (DateTime<Utc>, i64, String)>, sqlx::Error> {
     let rows: Vec<(Uuid, DateTime<Utc>, Option<i64>, String)> = sqlx::query_as(
-        "with s as (select sku, currency, coalesce(promoted_since, $2) as upto
-                      from price_history.skus where sku = any($1))
+        "with a as (select * from unnest($1::uuid[], $2::bool[], $3::timestamptz[])
+                      as a(sku, promoted, since)),
+              s as (select k.sku, k.currency,
+                           case when a.promoted then coalesce(k.promoted_since, a.since, $4)
+                                else $4 end as upto
+                      from price_history.skus k join a using (sku))
          select s.sku, s.upto,
                 (select min(c.price) from price_history.changes c
                   where c.sku = s.sku and c.at < s.upto
@@ -36,7 +56,9 @@ pub async fn lowest_30_days(
                 s.currency
            from s",
     )
-    .bind(skus)
+    .bind(asked.iter().map(|a| a.sku).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.promoted).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.since).collect::<Vec<_>>())
     .bind(now)
     .fetch_all(pool)
     .await?;
@@ -46,14 +68,29 @@ pub async fn lowest_30_days(
         .collect())
 }
 
-/// Adds the prior price to each view's `pricing`.
+/// Adds the prior price to each view's `pricing` (priced by `set`).
 pub async fn with_prior_prices(
     pool: &PgPool,
+    set: &RuleSet,
     views: &mut [ProductView],
 ) -> Result<(), sqlx::Error> {
     let now = Utc::now();
-    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
-    let found = lowest_30_days(pool, &ids, now).await?;
+    let asked: Vec<Asked> = views
+        .iter()
+        .filter_map(|v| {
+            let p = v.pricing.as_ref()?;
+            Some(Asked {
+                sku: v.id,
+                promoted: p.price.amount < p.list_price.amount,
+                since: p
+                    .rules
+                    .iter()
+                    .filter_map(|r| set.starts_at(PriceRuleId::new(r.rule_id)))
+                    .max(),
+            })
+        })
+        .collect();
+    let found = lowest_30_days(pool, &asked, now).await?;
     for v in views {
         let (Some(pricing), Some((upto, low, currency))) = (v.pricing.as_mut(), found.get(&v.id))
         else {
