@@ -529,8 +529,8 @@ fn shipment_events_validate_against_their_schemas() {
 fn vendor_and_review_events_validate_against_their_schemas() {
     use domain::id::{OrderId, ProductId, ReviewId, UserId, VendorId};
     use domain::reviews::{NewReview, Review, ReviewCommand, ReviewEvent, ReviewText};
-    use domain::vendors::{Application, Payout, Terms, Vendor, VendorCommand, VendorEvent};
     use domain::vendors::VendorStatus as S;
+    use domain::vendors::{Application, Payout, Terms, Vendor, VendorCommand, VendorEvent};
 
     let v = validators();
     let mut seen = HashSet::new();

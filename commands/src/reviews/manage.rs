@@ -2,48 +2,14 @@
 //! helpful, staff hide or restore it, the product's vendor replies.
 
 use domain::id::{UserId, VendorId};
-use domain::reviews::{Review, ReviewCommand, ReviewRecord, ReviewText};
+use domain::reviews::{ReviewCommand, ReviewText};
 use uuid::Uuid;
 
 use super::error::ReviewUseError;
-use super::write::REVIEW_KEY;
-use crate::handler::{CommandHandler, CommandMeta};
+use super::stored::{load, pair, stream, ReviewOutcome, REVIEW_KEY};
+use crate::handler::CommandMeta;
 use crate::handlers::Handlers;
-use crate::store::Position;
 use crate::unique;
-
-/// A review after a command, and where the command's last event sits in `$all` (`None`
-/// when it appended nothing).
-#[derive(Debug, Clone)]
-pub struct ReviewOutcome {
-    pub review: ReviewRecord,
-    pub position: Option<Position>,
-}
-
-pub(super) fn stream(review_id: Uuid) -> String {
-    CommandHandler::<Review>::stream_id(review_id)
-}
-
-pub(super) async fn load(
-    handlers: &Handlers,
-    review_id: Uuid,
-) -> Result<ReviewRecord, ReviewUseError> {
-    let (state, _) = handlers
-        .reviews
-        .load(&stream(review_id))
-        .await
-        .map_err(|e| ReviewUseError::Failed(e.to_string()))?;
-    state.review.ok_or(ReviewUseError::NotFound)
-}
-
-/// The review `review_id`, as the write side has it (withdrawn ones are `NotFound`).
-pub async fn review(handlers: &Handlers, review_id: Uuid) -> Result<ReviewRecord, ReviewUseError> {
-    let r = load(handlers, review_id).await?;
-    if r.withdrawn {
-        return Err(ReviewUseError::NotFound);
-    }
-    Ok(r)
-}
 
 async fn run(
     handlers: &Handlers,
@@ -95,7 +61,7 @@ pub async fn withdraw_review(
     };
     let outcome = run(handlers, review_id, command, meta.clone()).await?;
     let r = &outcome.review;
-    let pair = format!("{}:{}", r.product_id, r.author_id);
+    let pair = pair(r.product_id.as_uuid(), r.author_id.as_uuid());
     if unique::owner_of(handlers, REVIEW_KEY, &pair).await? == Some(review_id) {
         unique::release(
             handlers,

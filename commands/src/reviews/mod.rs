@@ -10,15 +10,16 @@
 //!   at once one writes), then the review is recorded with the proof's event ids.
 //! - [`manage`]: editing, withdrawing (which gives the pair back), helpful votes,
 //!   moderation and the vendor's reply; and a review read whole from the write side.
+//! - [`stored`], at the bottom: the review's stream, the review read whole from the write
+//!   side, and the (product, buyer) pair's uniqueness kind.
 //! - [`error`]: [`ReviewUseError`], at the bottom.
 
 pub mod error;
 pub mod manage;
+pub mod stored;
 pub mod write;
 
 pub use error::ReviewUseError;
-pub use manage::{
-    edit_review, mark_helpful, moderate_review, reply_to_review, review, withdraw_review,
-    ReviewOutcome,
-};
-pub use write::{write_review, REVIEW_KEY};
+pub use manage::{edit_review, mark_helpful, moderate_review, reply_to_review, withdraw_review};
+pub use stored::{review, ReviewOutcome, REVIEW_KEY};
+pub use write::write_review;

@@ -10,22 +10,15 @@ use domain::reviews::{
 use uuid::Uuid;
 
 use super::error::ReviewUseError;
-use super::manage::{load, stream, ReviewOutcome};
+use super::stored::{load, pair, stream, ReviewOutcome, REVIEW_KEY};
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::store::{Direction, ReadFrom};
-use crate::unique::{self, Kind};
-
-/// The uniqueness kind of a (product, buyer) pair: one review each.
-pub const REVIEW_KEY: Kind = Kind::public("review");
+use crate::unique;
 /// The most orders looked through for a proof.
 const MAX_CANDIDATES: usize = 50;
 /// Events read per page of an order's stream.
 const PAGE: usize = 500;
-
-fn key(product_id: Uuid, author: Uuid) -> String {
-    format!("{product_id}:{author}")
-}
 
 /// `author` reviews `product_id`. `orders` are the author's orders that may prove the
 /// purchase (the caller finds them in the orders read model, or the client names one);
@@ -73,7 +66,7 @@ pub async fn write_review(
     new.order_id = proof.order_id;
     new.proof = proof.event_ids;
 
-    let pair = key(product_id, author);
+    let pair = pair(product_id, author);
     if let Some(holder) = unique::owner_of(handlers, REVIEW_KEY, &pair).await? {
         if holder != review_id {
             return Err(ReviewUseError::AlreadyReviewed);

@@ -9,13 +9,10 @@ use domain::vendors::{
 use uuid::Uuid;
 
 use super::error::VendorUseError;
-use super::stores::{get, stream, VendorOutcome};
+use super::stores::{get, stream, VendorOutcome, SLUG_KEY};
 use crate::handler::{CommandError, CommandMeta};
 use crate::handlers::Handlers;
-use crate::unique::{self, Kind};
-
-/// The uniqueness kind a store's slug is claimed under.
-pub const SLUG_KEY: Kind = Kind::public("vendor_slug");
+use crate::unique;
 
 /// An application as the applicant sends it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! - [`status`]: [`change_status`]: staff move the store; once it is approved its owner
 //!   becomes a vendor member (the account's role `vendor`).
 //! - [`terms`]: [`change_terms`]: the commission rate and whether the store is trusted.
-//! - [`stores`]: a store read whole from the write side (by id, by slug, the caller's
+//! - [`stores`], at the bottom: the slug's uniqueness kind, a store read whole from the write side (by id, by slug, the caller's
 //!   own), its effective commission, and whether a vendor may sell now.
 //! - [`error`]: [`VendorUseError`], at the bottom.
 
@@ -19,10 +19,11 @@ pub mod status;
 pub mod stores;
 pub mod terms;
 
-pub use apply::{apply, NewVendor, SLUG_KEY};
+pub use apply::{apply, NewVendor};
 pub use error::VendorUseError;
 pub use status::change_status;
 pub use stores::{
     by_slug, commission_of, default_commission_bp, find, selling_vendor, Commission, VendorOutcome,
+    SLUG_KEY,
 };
 pub use terms::change_terms;

@@ -5,12 +5,14 @@ use domain::configuration::{known, ConfigValue};
 use domain::vendors::{Vendor, VendorRecord};
 use uuid::Uuid;
 
-use super::apply::SLUG_KEY;
 use super::error::VendorUseError;
 use crate::handler::CommandHandler;
 use crate::handlers::Handlers;
 use crate::store::Position;
-use crate::unique;
+use crate::unique::{self, Kind};
+
+/// The uniqueness kind a store's slug is claimed under.
+pub const SLUG_KEY: Kind = Kind::public("vendor_slug");
 
 /// The configuration key of the marketplace's default commission.
 pub const DEFAULT_COMMISSION_KEY: &str = "vendors.default_commission_bp";

@@ -62,14 +62,13 @@ pub fn proof_of_purchase(
                     .is_some_and(|(_, _, skus)| lines.iter().any(|l| skus.contains(&l.sku)));
                 shipments.push((*shipment_id, holds));
             }
-            OrderEvent::OrderShipmentDelivered { shipment_id, .. } => {
+            OrderEvent::OrderShipmentDelivered { shipment_id, .. }
                 if delivered.is_none()
                     && shipments
                         .iter()
-                        .any(|(s, holds)| s == shipment_id && *holds)
-                {
-                    delivered = Some(*id);
-                }
+                        .any(|(s, holds)| s == shipment_id && *holds) =>
+            {
+                delivered = Some(*id);
             }
             OrderEvent::OrderDelivered { .. } => {
                 delivered.get_or_insert(*id);
