@@ -39,6 +39,8 @@ pub struct Handlers {
     pub prices: crate::prices::Prices,
     pub pc_builds: CommandHandler<domain::pc_builder::PcBuild>,
     pub shipments: CommandHandler<domain::shipping::Shipment>,
+    pub vendors: CommandHandler<domain::vendors::Vendor>,
+    pub reviews: CommandHandler<domain::reviews::Review>,
 }
 
 impl Handlers {
@@ -68,6 +70,8 @@ impl Handlers {
             prices: crate::prices::Prices::default(),
             pc_builds: CommandHandler::new(store.clone(), cache),
             shipments: CommandHandler::new(store.clone(), cache),
+            vendors: CommandHandler::new(store.clone(), cache),
+            reviews: CommandHandler::new(store.clone(), cache),
         })
     }
 }

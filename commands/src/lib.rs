@@ -61,6 +61,12 @@
 //!   order has left, labelled by a carrier), their steps, the order and the stock following
 //!   them, and the carriers behind the `Carrier` port with the built-in `test` carrier
 //!   and their signed tracking webhooks.
+//! - [`vendors`] (issue 23): applying for a store with its slug claimed, staff's
+//!   approval (the owner becomes a vendor member), rejection, suspension and
+//!   reinstatement, and the store's terms (commission, trusted). [`reviews`]: a buyer's
+//!   review of a product they received (the proof found in the order's events, one review
+//!   per product and buyer by a uniqueness claim), edits, helpful votes, moderation and
+//!   the vendor's reply.
 //! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
 //!   providers' and carriers').
 //!
@@ -89,10 +95,12 @@ pub mod pc_builder;
 pub mod prices;
 pub mod pricing;
 pub mod privacy;
+pub mod reviews;
 pub mod search;
 pub mod shipping;
 pub mod shop;
 pub mod store;
 pub mod tax;
 pub mod unique;
+pub mod vendors;
 pub mod webhook;

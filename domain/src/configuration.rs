@@ -147,6 +147,17 @@ pub const REGISTRY: &[ConfigKey] = &[
         description: "The colour scheme storefronts use: auto follows the shopper's device.",
         public: true,
     },
+    ConfigKey {
+        key: "vendors.default_commission_bp",
+        kind: ConfigType::Int {
+            min: 0,
+            max: 10_000,
+        },
+        default: DefaultValue::Int(1_000),
+        description: "The commission the marketplace takes of a vendor's sales, in basis points \
+            (1000 = 10%), unless the vendor's own terms set another.",
+        public: false,
+    },
 ];
 
 /// The registry's entry for `key`.

@@ -67,3 +67,19 @@ id!(
     /// One parcel of an order's lines on its way to the customer (issue 22).
     ShipmentId
 );
+id!(
+    /// A store on the marketplace (issue 23). A vendor's id is its owner's account id:
+    /// one store per account, and the `vendor_id` products and price rules already carry
+    /// (the vendor's user id) names the store without a migration (ADR 0010).
+    VendorId
+);
+id!(
+    /// A buyer's review of a product (issue 23).
+    ReviewId
+);
+
+impl From<UserId> for VendorId {
+    fn from(owner: UserId) -> Self {
+        VendorId(owner.0)
+    }
+}

@@ -25,6 +25,9 @@
 //! - [`shipping`] (issue 22): an order's shipments, their steps from the warehouse to the
 //!   door and the carrier's tracking updates; the order follows them (`partially_shipped`,
 //!   `shipped`, `delivered`) and each shipped line commits its stock.
+//! - [`vendors`] (issue 23): the stores that sell on the marketplace, their application,
+//!   approval, suspension and terms; [`reviews`]: buyers' reviews of products they
+//!   received, each with the proof of purchase found in the order's events.
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -51,6 +54,7 @@ pub mod payment;
 pub mod pc_builder;
 pub mod pricing;
 pub mod privacy;
+pub mod reviews;
 pub mod search;
 pub mod session;
 pub mod shipping;
@@ -58,5 +62,6 @@ pub mod shop;
 pub mod tax;
 pub mod user;
 pub mod value;
+pub mod vendors;
 
 pub use aggregate::{Aggregate, DomainEvent, EventDecodeError};

@@ -104,6 +104,27 @@ pub fn optional_paragraphs(
     }
 }
 
+/// The longest URL a record keeps (a logo, a review's image).
+pub const MAX_URL: usize = 2048;
+
+/// A link to a page or an image: http or https, at most [`MAX_URL`] characters, no
+/// spaces or control characters.
+pub fn web_url(field: &'static str, raw: &str) -> Result<String, InvalidValue> {
+    let s = raw.trim();
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.len() > "https://".len()
+        && s.len() <= MAX_URL
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace());
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(invalid(
+            field,
+            format!("must be an http(s) URL of at most {MAX_URL} characters"),
+        ))
+    }
+}
+
 macro_rules! string_value {
     ($name:ident, $schema:tt) => {
         impl schemars::JsonSchema for $name {

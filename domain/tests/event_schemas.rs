@@ -114,6 +114,12 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
         domain::pc_builder::PcBuild::CATEGORY,
     ));
     all.extend(per_event::<ShipmentEvent>(Shipment::CATEGORY));
+    all.extend(per_event::<domain::vendors::VendorEvent>(
+        domain::vendors::Vendor::CATEGORY,
+    ));
+    all.extend(per_event::<domain::reviews::ReviewEvent>(
+        domain::reviews::Review::CATEGORY,
+    ));
     all.extend(historic());
     all
 }
@@ -516,4 +522,109 @@ fn shipment_events_validate_against_their_schemas() {
     assert!(v[&("ShipmentStatusChanged".into(), 1)]
         .validate(&bad)
         .is_err());
+}
+
+/// Every event of a store's and a review's life validates against its schema (issue 23).
+#[test]
+fn vendor_and_review_events_validate_against_their_schemas() {
+    use domain::id::{OrderId, ProductId, ReviewId, UserId, VendorId};
+    use domain::reviews::{NewReview, Review, ReviewCommand, ReviewEvent, ReviewText};
+    use domain::vendors::VendorStatus as S;
+    use domain::vendors::{Application, Payout, Terms, Vendor, VendorCommand, VendorEvent};
+
+    let v = validators();
+    let mut seen = HashSet::new();
+    let owner = UserId::new(uuid::Uuid::from_u128(42));
+    let status = |to, reason: Option<&str>| VendorCommand::ChangeStatus {
+        to,
+        reason: reason.map(str::to_owned),
+        at: at(),
+    };
+    let vendor = run::<Vendor>(&[
+        VendorCommand::Apply(Box::new(Application {
+            vendor_id: VendorId::from(owner),
+            owner_id: owner,
+            store_name: "Vera's Lamps".into(),
+            slug: domain::value::Slug::parse("vera-lamps").unwrap(),
+            description: Some("Lamps.".into()),
+            logo_url: Some("https://cdn.example.com/logo.png".into()),
+            contact_email: domain::value::Email::parse("vera@example.com").unwrap(),
+            contact_phone: Some("+1 555 0100".into()),
+            payout: Some(Payout {
+                account_holder: "Vera Lumen".into(),
+                account: "DE89370400440532013000".into(),
+            }),
+            at: at(),
+        })),
+        status(S::Rejected, Some("no documents")),
+        status(S::Approved, None),
+        VendorCommand::ChangeTerms {
+            terms: Terms {
+                commission_bp: Some(1500),
+                trusted: true,
+            },
+            at: at(),
+        },
+        status(S::Suspended, Some("complaints")),
+        status(S::Approved, Some("settled")),
+    ]);
+    assert_eq!(vendor.len(), 6);
+    check(&v, &vendor, &mut seen).unwrap();
+
+    let author = UserId::new(uuid::Uuid::from_u128(8));
+    let text = |rating| ReviewText {
+        rating,
+        title: "Lovely".into(),
+        body: "A lovely lamp.".into(),
+        images: vec!["https://cdn.example.com/1.jpg".into()],
+    };
+    let review = run::<Review>(&[
+        ReviewCommand::Write(Box::new(NewReview {
+            review_id: ReviewId::new(uuid::Uuid::from_u128(5)),
+            product_id: ProductId::new(uuid::Uuid::from_u128(6)),
+            vendor_id: Some(VendorId::from(owner)),
+            author_id: author,
+            text: text(5),
+            order_id: OrderId::new(uuid::Uuid::from_u128(7)),
+            proof: vec![uuid::Uuid::from_u128(9), uuid::Uuid::from_u128(10)],
+            at: at(),
+        })),
+        ReviewCommand::Edit {
+            by: author,
+            text: text(4),
+            at: at(),
+        },
+        ReviewCommand::MarkHelpful {
+            by: UserId::new(uuid::Uuid::from_u128(77)),
+            at: at(),
+        },
+        ReviewCommand::Moderate {
+            visible: false,
+            reason: "spam?".into(),
+            at: at(),
+        },
+        ReviewCommand::Moderate {
+            visible: true,
+            reason: "fine".into(),
+            at: at(),
+        },
+        ReviewCommand::Reply {
+            by: VendorId::from(owner),
+            reply: "Thanks!".into(),
+            at: at(),
+        },
+        ReviewCommand::Withdraw {
+            by: author,
+            at: at(),
+        },
+    ]);
+    assert_eq!(review.len(), 7);
+    check(&v, &review, &mut seen).unwrap();
+    let every: Vec<&str> = VendorEvent::all_event_types()
+        .iter()
+        .chain(ReviewEvent::all_event_types())
+        .copied()
+        .filter(|t| !seen.contains(*t))
+        .collect();
+    assert!(every.is_empty(), "not decided: {every:?}");
 }

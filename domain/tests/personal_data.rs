@@ -44,6 +44,8 @@ fn every_schema() -> Vec<(&'static str, String, Value)> {
         of::<Coupon>(),
         of::<Notification>(),
         of::<Session>(),
+        of::<domain::vendors::Vendor>(),
+        of::<domain::reviews::Review>(),
     ]
     .concat()
 }
@@ -167,6 +169,21 @@ fn samples() -> Vec<(&'static str, Decodes, Value, &'static str)> {
         label: None,
         address: address(),
     };
+    let applied = domain::vendors::VendorEvent::VendorApplied {
+        vendor_id: domain::id::VendorId::from(user),
+        owner_id: user,
+        store_name: "Ann's".into(),
+        slug: domain::value::Slug::parse("anns").unwrap(),
+        description: None,
+        logo_url: None,
+        contact_email: Email::parse("shop@ann.example").unwrap(),
+        contact_phone: Some("+1 555 0100".into()),
+        payout: Some(domain::vendors::Payout {
+            account_holder: "Ann Lee".into(),
+            account: "DE89370400440532013000".into(),
+        }),
+        at: Utc::now(),
+    };
     let placed = Order::decide(&Default::default(), &place(vec![line(1, 2, 500)], 0, 0, 0))
         .unwrap()[0]
         .to_data();
@@ -200,6 +217,12 @@ fn samples() -> Vec<(&'static str, Decodes, Value, &'static str)> {
             decodes::<OrderEvent>("OrderPlaced"),
             placed,
             "OrderPlaced",
+        ),
+        (
+            "vendor",
+            decodes::<domain::vendors::VendorEvent>("VendorApplied"),
+            applied.to_data(),
+            "VendorApplied",
         ),
     ]
 }

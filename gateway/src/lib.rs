@@ -46,6 +46,10 @@
 //! - [`shipping`] (issue 22): an order's shipments, their steps and tracking, the
 //!   carriers' signed webhooks (`SHIPPING_WEBHOOK_SECRET`) and the fulfilment queue, over
 //!   `commands::shipping` and the `shipping` read model.
+//! - [`vendors`] (issue 23): applying for a store, its page, admins' decisions and its
+//!   terms, over `commands::vendors` and the `vendors` read model; [`reviews`]: verified
+//!   buyers' reviews, their moderation and the vendor's reply, over `commands::reviews`
+//!   and the `reviews` read model.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`pruning`]: the periodic deletion of expired failed logins, refresh tokens and
 //!   idempotency answers.
@@ -90,6 +94,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod pruning;
+pub mod reviews;
 pub mod router;
 pub mod search;
 pub mod seed;
@@ -99,6 +104,7 @@ pub mod startup;
 pub mod state;
 pub mod tax;
 pub mod users;
+pub mod vendors;
 pub mod views;
 
 pub mod pc_builder;

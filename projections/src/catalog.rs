@@ -1,7 +1,9 @@
 //! The `catalog` read model: the category tree with product counts, products with their
 //! variants, images, price history and stock, and a weighted full-text search vector.
 //!
-//! It follows three aggregates: `category-<id>`, `product-<id>` and `inventory-<SKU>`.
+//! It follows three aggregates: `category-<id>`, `product-<id>` and `inventory-<SKU>`,
+//! and the suspensions and reinstatements of `vendor-<id>` (`status`): a suspended
+//! vendor's products on sale read `suspended`, off the storefront, until it is reinstated.
 //! Counters are kept incrementally, because a rebuild replays every stock movement ever
 //! made and must not re-aggregate anything per event. A catalog event is one statement (the
 //! data-modifying CTEs below read a row's old values in the same snapshot they write the
@@ -18,6 +20,7 @@
 
 pub mod facets;
 pub mod search_index;
+mod status;
 mod stock;
 
 use async_trait::async_trait;
@@ -28,6 +31,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use self::facets::Touched;
+use self::status::{set_status, vendor_moved};
 use self::stock::{PendingStock, StockChange};
 use crate::runtime::projection::{decode, event_time, Projection, ProjectionError};
 
@@ -44,7 +48,15 @@ impl Projection for CatalogProjection {
     }
 
     fn wants(&self, event: &RecordedEvent) -> bool {
-        matches!(event.category(), "inventory" | "category" | "product")
+        match event.category() {
+            "inventory" | "category" | "product" => true,
+            // A suspended vendor's products leave the storefront, and come back with it.
+            "vendor" => matches!(
+                event.event_type.as_str(),
+                "VendorSuspended" | "VendorReinstated"
+            ),
+            _ => false,
+        }
     }
 
     fn tables(&self) -> &'static str {
@@ -101,6 +113,14 @@ impl CatalogProjection {
                         touched.product(id);
                     }
                     product(tx, event, published.copied()).await?
+                }
+                "vendor" => {
+                    if let Some(vendor) = id_of(event, "vendor-") {
+                        let suspended = event.event_type == "VendorSuspended";
+                        for id in vendor_moved(tx, vendor, suspended, event_time(event)).await? {
+                            touched.product(id);
+                        }
+                    }
                 }
                 _ => {}
             }
@@ -400,10 +420,10 @@ async fn product(
             .await?;
         }
         ProductEvent::ProductPublished { at } => {
-            set_status(tx, id, "active", version, at).await?;
+            set_status(tx, id, "active", Some(version), at).await?;
         }
         ProductEvent::ProductArchived { at } => {
-            set_status(tx, id, "archived", version, at).await?;
+            set_status(tx, id, "archived", Some(version), at).await?;
         }
         ProductEvent::VariantAdded { variant } => {
             sqlx::query(
@@ -447,10 +467,11 @@ async fn product(
             .await?;
         }
         ProductEvent::ProductSubmittedForReview { at } => {
-            set_status(tx, id, "pending_review", version, at).await?;
+            set_status(tx, id, "pending_review", Some(version), at).await?;
         }
-        ProductEvent::ProductUnpublished { at } => {
-            set_status(tx, id, "draft", version, at).await?;
+        ProductEvent::ProductUnpublished { at }
+        | ProductEvent::ProductSubmissionRejected { at, .. } => {
+            set_status(tx, id, "draft", Some(version), at).await?;
         }
         ProductEvent::VariantUpdated {
             variant_id,
@@ -549,42 +570,5 @@ async fn product(
             .await?;
         }
     }
-    Ok(())
-}
-
-/// Publishing or archiving: only a change into or out of `active` moves the counts of the
-/// category and its ancestors.
-async fn set_status(
-    tx: &mut PgConnection,
-    id: Uuid,
-    status: &str,
-    version: i64,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let delta: i32 = if status == "active" { 1 } else { -1 };
-    sqlx::query(
-        "with old as (
-             select p.status, p.category_id, coalesce(c.path, '{}'::uuid[]) as path
-               from products p left join categories c using (category_id)
-              where p.product_id = $1),
-         counts as (
-             update categories c set
-                 product_count = c.product_count + $3 * (c.category_id = old.category_id)::int,
-                 subtree_product_count = c.subtree_product_count + $3
-               from old
-              where c.category_id = any(old.path) and (old.status = 'active') <> ($2 = 'active'))
-         update products set status = $2, version = $4, updated_at = $5,
-             published_at = case when $2 = 'active' then coalesce(published_at, $5)
-                                 else published_at end,
-             archived_at = case when $2 = 'archived' then $5 else archived_at end
-          where product_id = $1",
-    )
-    .bind(id)
-    .bind(status)
-    .bind(delta)
-    .bind(version)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
     Ok(())
 }

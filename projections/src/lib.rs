@@ -45,6 +45,9 @@
 //!   compatibility rules read, and the builds with their parts (issue 24).
 //! - [`shipping`] (issue 22): shipments per order and per warehouse, the fulfilment
 //!   queue (paid, not fully shipped, oldest first) and carriers' delivery times.
+//! - [`vendors`] (issue 23): the stores with their public page's data, status and terms
+//!   (no contact or payout details); [`reviews`]: reviews not withdrawn, and each
+//!   product's rating folded again from its published reviews, with a vendor's view.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -70,11 +73,13 @@ pub mod orders;
 pub mod rebuild;
 pub mod relay;
 pub mod retention;
+pub mod reviews;
 pub mod runtime;
 pub mod search;
 pub mod shipping;
 pub mod status;
 pub mod users;
+pub mod vendors;
 pub mod wire;
 
 pub mod cart_expiry;
@@ -105,6 +110,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(search::SearchProjection),
         Arc::new(pc_builder::PcBuilderProjection),
         Arc::new(shipping::ShippingProjection),
+        Arc::new(vendors::VendorsProjection),
+        Arc::new(reviews::ReviewsProjection),
     ]
 }
 

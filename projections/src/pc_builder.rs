@@ -117,7 +117,8 @@ async fn apply_product(
         ProductEvent::ProductArchived { .. } => {
             set_status(tx, id, ProductStatus::Archived, event).await?
         }
-        ProductEvent::ProductUnpublished { .. } => {
+        ProductEvent::ProductUnpublished { .. }
+        | ProductEvent::ProductSubmissionRejected { .. } => {
             set_status(tx, id, ProductStatus::Draft, event).await?
         }
         ProductEvent::ProductSubmittedForReview { .. } => {

@@ -65,6 +65,12 @@ create index products_slug_idx on products (slug);
 create index products_sku_idx on products (sku);
 create index products_vendor_idx on products (vendor_id) where vendor_id is not null;
 
+-- Vendors suspended now: their products on sale read `suspended` until reinstated.
+create table suspended_vendors (
+    vendor_id    uuid primary key,
+    suspended_at timestamptz not null
+);
+
 -- Weighted: name and SKU A, description B, category name C, attribute values D.
 create table product_search (
     product_id uuid primary key,

@@ -8,6 +8,10 @@
 //! - [`claims`]: the catalog's unique keys and the counted claim both use cases share.
 //! - [`publishing`]: [`publish_product`], which puts a product on sale for staff and
 //!   submits a vendor's draft for review, and [`unpublish_product`].
+//!   [`reject_submission`] sends a vendor's submission back with a reason.
+//! - [`sellers`] (issue 23): what a vendor may do now: a store not approved puts nothing
+//!   new on sale, a trusted store's publish goes live, a vendor keeps only its own SKUs'
+//!   stock ([`may_stock`]).
 //! - [`images`]: [`add_image`], [`remove_image`].
 //! - [`variants`]: [`create_variant`] (the SKU claimed, opening stock received),
 //!   [`update_variant`], [`remove_variant`] (the SKU given back).
@@ -23,6 +27,7 @@ pub mod claims;
 pub mod images;
 pub mod products;
 pub mod publishing;
+pub mod sellers;
 pub mod variants;
 
 pub use categories::{
@@ -34,7 +39,8 @@ pub use products::{
     add_variant, archive_product, create_product, update_product, ChangeProductError,
     CreateProductError, NewProduct, ProductChange, ProductDecided,
 };
-pub use publishing::{publish_product, unpublish_product};
+pub use publishing::{publish_product, reject_submission, unpublish_product};
+pub use sellers::{may_stock, SellerRefusal};
 pub use variants::{
     create_variant, remove_variant, update_variant, NewVariant, VariantChange, VariantDecided,
 };

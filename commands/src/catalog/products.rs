@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::claims::{self, Claim, PRODUCT_SLUG, SKU};
+use super::sellers::{selling_store, SellerRefusal};
 use crate::handler::{CommandError, CommandHandler, CommandMeta, Handled};
 use crate::handlers::Handlers;
 use crate::store::{Position, StoreError};
@@ -85,6 +86,9 @@ pub enum CreateProductError {
     SkuTaken { sku: String },
     #[error("{slug:?} is already used")]
     SlugTaken { slug: String },
+    /// The vendor's store is suspended or was rejected (issue 23).
+    #[error(transparent)]
+    Seller(SellerRefusal),
     /// The product aggregate refuses it (a bad name, description or attributes).
     #[error(transparent)]
     Rejected(CatalogError),
@@ -110,6 +114,9 @@ pub enum ChangeProductError {
     /// SKU, and its units, to whoever claims it next.
     #[error("variant {sku} has stock; adjust it to 0 first")]
     VariantHasStock { sku: String },
+    /// The vendor's store is suspended or was rejected (issue 23).
+    #[error(transparent)]
+    Seller(SellerRefusal),
     /// The product aggregate refuses it (archived, a price in another currency, a bad field).
     #[error(transparent)]
     Rejected(CatalogError),
@@ -198,6 +205,9 @@ pub async fn create_product(
     new: NewProduct,
     meta: &CommandMeta,
 ) -> Result<ProductDecided, CreateProductError> {
+    selling_store(h, new.seller)
+        .await
+        .map_err(CreateProductError::Seller)?;
     let slug = match new.slug {
         Some(slug) => slug,
         None => Slug::from_name(&new.name).map_err(|e| CreateProductError::Invalid {

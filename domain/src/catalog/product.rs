@@ -156,6 +156,11 @@ pub enum ProductCommand {
     Unpublish {
         at: DateTime<Utc>,
     },
+    /// Staff send a vendor's submission back to a draft, saying why.
+    RejectSubmission {
+        reason: String,
+        at: DateTime<Utc>,
+    },
     /// Changes a variant's name, price (the product's currency) or attributes; `None`
     /// leaves one as it is.
     UpdateVariant {
@@ -256,6 +261,11 @@ pub enum ProductEvent {
         meta_description: Option<String>,
         at: DateTime<Utc>,
     },
+    /// Staff sent a vendor's submission back: a draft again, with the reason.
+    ProductSubmissionRejected {
+        reason: String,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(ProductEvent {
@@ -273,6 +283,7 @@ crate::domain_event!(ProductEvent {
     VariantRemoved,
     ProductSlugChanged,
     ProductSeoChanged,
+    ProductSubmissionRejected,
 });
 impl Upcast for ProductEvent {}
 
@@ -425,6 +436,19 @@ impl Aggregate for Product {
                     vec![E::ProductUnpublished { at: *at }]
                 }
             },
+            C::RejectSubmission { reason, at } => {
+                if p.status != ProductStatus::PendingReview {
+                    return Err(CatalogError::NotPendingReview);
+                }
+                let reason = crate::value::paragraphs("reason", reason, crate::value::MAX_REASON)?;
+                if reason.is_empty() {
+                    return Err(CatalogError::Invalid {
+                        field: "reason",
+                        reason: "is required".into(),
+                    });
+                }
+                vec![E::ProductSubmissionRejected { reason, at: *at }]
+            }
             C::Archive { at } => match p.status {
                 ProductStatus::Archived => vec![],
                 _ => vec![E::ProductArchived { at: *at }],
@@ -643,7 +667,9 @@ impl Aggregate for Product {
             }
             E::ImageRemoved { image_id } => p.images.retain(|i| i.image_id != *image_id),
             E::ProductSubmittedForReview { .. } => p.status = ProductStatus::PendingReview,
-            E::ProductUnpublished { .. } => p.status = ProductStatus::Draft,
+            E::ProductUnpublished { .. } | E::ProductSubmissionRejected { .. } => {
+                p.status = ProductStatus::Draft
+            }
             E::VariantUpdated {
                 variant_id,
                 name,

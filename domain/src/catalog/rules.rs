@@ -53,6 +53,9 @@ pub enum CatalogError {
     Cycle(CategoryId),
     #[error("the tree would be deeper than {MAX_CATEGORY_DEPTH} levels")]
     TooDeep,
+    /// Only a submission waiting for review can be sent back.
+    #[error("the product is not waiting for review")]
+    NotPendingReview,
 }
 
 impl From<InvalidValue> for CatalogError {

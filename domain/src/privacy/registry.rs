@@ -56,6 +56,7 @@ pub fn declarations() -> &'static Declarations {
         of::<crate::coupon::Coupon>(&mut all);
         of::<crate::notification::Notification>(&mut all);
         of::<crate::session::Session>(&mut all);
+        of::<crate::vendors::Vendor>(&mut all);
         all
     })
 }

@@ -451,6 +451,10 @@ pub fn product_command() -> impl Strategy<Value = ProductCommand> {
             })),
         image.prop_map(|image_id| ProductCommand::RemoveImage { image_id }),
         Just(ProductCommand::SubmitForReview { at: at() }),
+        Just(ProductCommand::RejectSubmission {
+            reason: "The photos are missing.".into(),
+            at: at()
+        }),
         Just(ProductCommand::Unpublish { at: at() }),
         (0u128..3, 1i64..9_999).prop_map(|(i, p)| ProductCommand::UpdateVariant {
             variant_id: VariantId::new(uuid(80 + i)),

@@ -4,7 +4,7 @@
 //! `category_cycle`, `category_too_deep`).
 
 use commands::catalog::{
-    ChangeCategoryError, ChangeProductError, CreateCategoryError, CreateProductError,
+    ChangeCategoryError, ChangeProductError, CreateCategoryError, CreateProductError, SellerRefusal,
 };
 use commands::inventory::StockError;
 use domain::catalog::CatalogError;
@@ -25,7 +25,22 @@ fn catalog_rule(e: CatalogError) -> ApiError {
             parent_refused("category_cycle", e)
         }
         e @ CatalogError::TooDeep => parent_refused("category_too_deep", e),
+        e @ CatalogError::NotPendingReview => {
+            ApiError::conflict("not_pending_review", e.to_string())
+        }
         e => ApiError::conflict("catalog_rule", e.to_string()),
+    }
+}
+
+/// A vendor that may not act now (issue 23).
+pub(super) fn seller_refused(e: SellerRefusal) -> ApiError {
+    match e {
+        e @ SellerRefusal::NotSelling(_) => ApiError::Refused {
+            code: "vendor_not_selling",
+            detail: e.to_string(),
+        },
+        e @ SellerRefusal::NotOwner => ApiError::Forbidden(e.to_string()),
+        SellerRefusal::Failed(cause) => ApiError::internal(cause),
     }
 }
 
@@ -71,6 +86,7 @@ impl From<CreateProductError> for ApiError {
             e @ CreateProductError::SlugTaken { .. } => {
                 ApiError::conflict("slug_taken", e.to_string())
             }
+            CreateProductError::Seller(e) => seller_refused(e),
             CreateProductError::Rejected(e) => catalog_rule(e),
             CreateProductError::Store(e) => e.into(),
             CreateProductError::Failed(e) => ApiError::internal(e),
@@ -92,6 +108,7 @@ impl From<ChangeProductError> for ApiError {
             e @ ChangeProductError::VariantHasStock { .. } => {
                 ApiError::conflict("variant_has_stock", e.to_string())
             }
+            ChangeProductError::Seller(e) => seller_refused(e),
             ChangeProductError::Rejected(e) => catalog_rule(e),
             ChangeProductError::Store(e) => e.into(),
             ChangeProductError::Failed(e) => ApiError::internal(e),

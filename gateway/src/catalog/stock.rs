@@ -1,5 +1,6 @@
 //! `/inventory` (staff): receiving and adjusting a SKU's stock, and reading it, one SKU or
-//! every SKU (those running low first when asked).
+//! every SKU (those running low first when asked). A vendor receives and adjusts the stock
+//! of its own products' SKUs (issue 23), and nobody else's.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -8,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
+use commands::catalog as use_case_catalog;
 use commands::inventory::{self as use_case, StockAdjustment, StockDecided, StockReceipt};
 use domain::value::Sku;
 use serde::Deserialize;
@@ -16,6 +18,8 @@ use uuid::Uuid;
 
 use super::cache::cached;
 use super::params::{params, raw_query, Check};
+use super::problems::seller_refused;
+use super::products::{seller, SELLERS};
 use super::views::{StockLevels, StockView};
 use crate::auth::AuthUser;
 use crate::auth::STAFF;
@@ -74,7 +78,7 @@ struct AdjustBody {
     warehouse: Option<String>,
 }
 
-/// Books received units into a warehouse (staff).
+/// Books received units into a warehouse (staff; a vendor its own SKUs).
 #[utoipa::path(
     post,
     path = "/api/v1/inventory/{sku}/receive",
@@ -86,7 +90,7 @@ struct AdjustBody {
         (status = 200, description = "The SKU's stock after it", body = StockView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, response = problem::NotJson),
         (status = 401, response = problem::Unauthorized),
-        (status = 403, response = problem::NotStaff),
+        (status = 403, description = "Neither staff nor vendor, a SKU of another vendor's product, or `vendor_not_selling`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad SKU, a zero quantity or warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -98,9 +102,13 @@ async fn receive_stock(
     Path(raw): Path<String>,
     AppJson(body): AppJson<ReceiveBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(STAFF)?;
+    user.require(SELLERS)?;
+    let sku = sku(&raw)?;
+    use_case_catalog::may_stock(&state.handlers, &sku, seller(&user))
+        .await
+        .map_err(seller_refused)?;
     let receipt = StockReceipt {
-        sku: sku(&raw)?,
+        sku,
         quantity: body.quantity,
         warehouse: body.warehouse,
     };
@@ -110,7 +118,7 @@ async fn receive_stock(
     ))
 }
 
-/// Corrects a warehouse's count by `delta`, with a reason (staff).
+/// Corrects a warehouse's count by `delta`, with a reason (staff; a vendor its own SKUs).
 #[utoipa::path(
     post,
     path = "/api/v1/inventory/{sku}/adjust",
@@ -122,7 +130,7 @@ async fn receive_stock(
         (status = 200, description = "The SKU's stock after it", body = StockView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
         (status = 400, response = problem::NotJson),
         (status = 401, response = problem::Unauthorized),
-        (status = 403, response = problem::NotStaff),
+        (status = 403, description = "Neither staff nor vendor, a SKU of another vendor's product, or `vendor_not_selling`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`insufficient_stock`: on hand would drop below reserved or zero; or `inventory_rule`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A bad SKU, a zero delta, no reason or a bad warehouse (`invalid_stock_change`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
     )
@@ -135,9 +143,13 @@ async fn adjust_stock(
     Path(raw): Path<String>,
     AppJson(body): AppJson<AdjustBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    user.require(STAFF)?;
+    user.require(SELLERS)?;
+    let sku = sku(&raw)?;
+    use_case_catalog::may_stock(&state.handlers, &sku, seller(&user))
+        .await
+        .map_err(seller_refused)?;
     let adjustment = StockAdjustment {
-        sku: sku(&raw)?,
+        sku,
         delta: body.delta,
         reason: body.reason,
         warehouse: body.warehouse,

@@ -85,6 +85,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
     doc.merge(crate::event_log::EventLogApi::openapi());
     doc.merge(crate::shipping::ShippingApi::openapi());
+    doc.merge(crate::vendors::VendorsApi::openapi());
+    doc.merge(crate::reviews::ReviewsApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc

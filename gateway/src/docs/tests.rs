@@ -99,6 +99,11 @@ const ROUTES: &[Route] = &[
     ),
     secured(
         "post",
+        "/api/v1/products/{id}/reject",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "post",
         "/api/v1/products/{id}/images",
         &[400, 401, 403, 404, 409, 422],
     ),
@@ -356,6 +361,43 @@ const ROUTES: &[Route] = &[
         "get",
         "/api/v1/fulfilment/queue",
         &[400, 401, 403, 422, 503],
+    ),
+    // vendors (docs/api.md § Vendors)
+    secured("post", "/api/v1/vendors", &[400, 401, 409, 422]),
+    r("get", "/api/v1/vendors/{id}", &[400, 401, 404, 503]),
+    secured(
+        "put",
+        "/api/v1/vendors/{id}/status",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "put",
+        "/api/v1/vendors/{id}/terms",
+        &[400, 401, 403, 404, 422],
+    ),
+    // reviews (docs/api.md § Reviews)
+    secured(
+        "post",
+        "/api/v1/products/{id}/reviews",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    r("get", "/api/v1/products/{id}/reviews", &[400, 422, 503]),
+    secured("put", "/api/v1/reviews/{id}", &[400, 401, 403, 404, 422]),
+    secured("delete", "/api/v1/reviews/{id}", &[400, 401, 403, 404]),
+    secured(
+        "post",
+        "/api/v1/reviews/{id}/helpful",
+        &[400, 401, 403, 404],
+    ),
+    secured(
+        "put",
+        "/api/v1/reviews/{id}/status",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured(
+        "put",
+        "/api/v1/reviews/{id}/reply",
+        &[400, 401, 403, 404, 422],
     ),
 ];
 

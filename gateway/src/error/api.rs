@@ -46,6 +46,10 @@ pub enum ApiError {
     /// 403: valid credentials, not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with a code of its own: allowed to ask, refused by a rule about who the caller
+    /// is (`not_verified_buyer`: only a buyer who received a product reviews it).
+    #[error("{detail}")]
+    Refused { code: &'static str, detail: String },
     /// 404: no such resource or route.
     #[error("{0}")]
     NotFound(String),
@@ -149,7 +153,7 @@ impl ApiError {
             ApiError::BadRequest { .. } | ApiError::InvalidQuery(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired { .. } => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::Refused { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -170,7 +174,8 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::UnprocessableEntity { code, .. }
             | ApiError::TooManyRequests { code, .. }
-            | ApiError::ServiceUnavailable { code, .. } => code,
+            | ApiError::ServiceUnavailable { code, .. }
+            | ApiError::Refused { code, .. } => code,
             // The provider's decline codes are an open set; these are the ones we know.
             ApiError::PaymentRequired { code, .. } => match code.as_str() {
                 "card_declined" => "card_declined",

@@ -1,0 +1,22 @@
+//! Vendors (issue 23): the stores that sell on the marketplace.
+//!
+//! A [`Vendor`] is applied for by a signed-in account (store name, a unique slug, a
+//! description and logo, contact and payout details), and staff approve or reject the
+//! application; an approved store may be suspended and then reinstated. Staff set its
+//! terms: a commission rate of its own (otherwise the store setting's default applies)
+//! and whether its products go on sale without review (`trusted`).
+//!
+//! The contact and payout details identify a person: they are declared personal in the
+//! events' schemas and sealed with the owner's key, so erasing the owner erases them.
+//!
+//! - [`status`]: [`VendorStatus`] and which moves it allows.
+//! - [`vendor`]: the aggregate: commands, events, state, `decide`, `evolve`.
+
+pub mod status;
+pub mod vendor;
+
+pub use status::VendorStatus;
+pub use vendor::{
+    Application, Payout, Terms, Vendor, VendorCommand, VendorError, VendorEvent, VendorRecord,
+    VendorState, MAX_COMMISSION_BP,
+};

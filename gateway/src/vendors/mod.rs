@@ -1,0 +1,12 @@
+//! Vendors' routes (issue 23): applying for a store, a store's public page, staff's
+//! decisions on it and its terms.
+//!
+//! - [`routes`]: `router()`, the OpenAPI description, and `POST /vendors`,
+//!   `GET /vendors/{slug}`, `PUT /vendors/{id}/status`, `PUT /vendors/{id}/terms`.
+//! - [`views`]: the answers, built `From` the write side's store and the read model's
+//!   row; and the mapping of the use cases' errors.
+
+pub mod routes;
+pub mod views;
+
+pub use routes::{router, VendorsApi};
