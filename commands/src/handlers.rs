@@ -39,6 +39,8 @@ pub struct Handlers {
     pub prices: crate::prices::Prices,
     pub pc_builds: CommandHandler<domain::pc_builder::PcBuild>,
     pub shipments: CommandHandler<domain::shipping::Shipment>,
+    pub shipping_rates: CommandHandler<domain::shipping::ShippingRates>,
+    pub returns: CommandHandler<domain::returns::OrderReturns>,
 }
 
 impl Handlers {
@@ -68,6 +70,8 @@ impl Handlers {
             prices: crate::prices::Prices::default(),
             pc_builds: CommandHandler::new(store.clone(), cache),
             shipments: CommandHandler::new(store.clone(), cache),
+            shipping_rates: CommandHandler::new(store.clone(), cache),
+            returns: CommandHandler::new(store.clone(), cache),
         })
     }
 }

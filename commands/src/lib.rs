@@ -60,7 +60,11 @@
 //! - [`shipping`] (issue 22): shipments of an order's lines (created against what the
 //!   order has left, labelled by a carrier), their steps, the order and the stock following
 //!   them, and the carriers behind the `Carrier` port with the built-in `test` carrier
-//!   and their signed tracking webhooks.
+//!   and their signed tracking webhooks; the store's shipping zones, methods and rates,
+//!   and what an order's shipping costs.
+//! - [`returns`] (issue 22): an order's returns, asked by its customer within the window
+//!   and approved, received (restocked) and refunded by staff through the payment
+//!   provider.
 //! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
 //!   providers' and carriers').
 //!
@@ -89,6 +93,7 @@ pub mod pc_builder;
 pub mod prices;
 pub mod pricing;
 pub mod privacy;
+pub mod returns;
 pub mod search;
 pub mod shipping;
 pub mod shop;

@@ -67,3 +67,7 @@ id!(
     /// One parcel of an order's lines on its way to the customer (issue 22).
     ShipmentId
 );
+id!(
+    /// A customer's request to send back some delivered lines of an order (issue 22).
+    ReturnId
+);

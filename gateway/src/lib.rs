@@ -45,7 +45,10 @@
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`shipping`] (issue 22): an order's shipments, their steps and tracking, the
 //!   carriers' signed webhooks (`SHIPPING_WEBHOOK_SECRET`) and the fulfilment queue, over
-//!   `commands::shipping` and the `shipping` read model.
+//!   `commands::shipping` and the `shipping` read model; the shipping zones, methods and
+//!   rates, and a cart's quote.
+//! - [`returns`] (issue 22): an order's returns, asked by its customer and moved by staff,
+//!   over `commands::returns` and the `returns` read model.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`pruning`]: the periodic deletion of expired failed logins, refresh tokens and
 //!   idempotency answers.
@@ -90,6 +93,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod pruning;
+pub mod returns;
 pub mod router;
 pub mod search;
 pub mod seed;

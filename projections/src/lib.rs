@@ -70,6 +70,7 @@ pub mod orders;
 pub mod rebuild;
 pub mod relay;
 pub mod retention;
+pub mod returns;
 pub mod runtime;
 pub mod search;
 pub mod shipping;
@@ -103,6 +104,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(search::SearchProjection),
         Arc::new(pc_builder::PcBuilderProjection),
         Arc::new(shipping::ShippingProjection),
+        Arc::new(returns::ReturnsProjection),
     ]
 }
 

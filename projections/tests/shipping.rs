@@ -147,6 +147,7 @@ impl Shop {
             discount_over: None,
             tax: domain::order::TaxTerms::default(),
             shipping: Money::zero(Currency::USD),
+            shipping_method: None,
             at: Utc::now(),
         };
         let units: u32 = lines.iter().map(|l| l.1).sum();

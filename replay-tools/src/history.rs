@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 17] = [
+pub const AGGREGATES: [&str; 18] = [
     "user",
     "category",
     "product",
@@ -85,6 +85,7 @@ pub const AGGREGATES: [&str; 17] = [
     "navigation",
     "pc_build",
     "shipment",
+    "shipping_rates",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -107,6 +108,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "navigation" => fold::<domain::navigation::Menu>(events),
         "pc_build" => fold::<domain::pc_builder::PcBuild>(events),
         "shipment" => fold::<domain::shipping::Shipment>(events),
+        "shipping_rates" => fold::<domain::shipping::ShippingRates>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

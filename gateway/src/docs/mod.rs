@@ -85,6 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
     doc.merge(crate::event_log::EventLogApi::openapi());
     doc.merge(crate::shipping::ShippingApi::openapi());
+    doc.merge(crate::returns::ReturnsApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.
     CommonProblems.modify(&mut doc);
     doc
