@@ -74,6 +74,36 @@ async fn restock(
     Ok(())
 }
 
+/// Refunds the return through the provider (keyed by the return, so a retry refunds
+/// once), then records the refund on the order; answers the provider's reference.
+async fn refund(
+    handlers: &Handlers,
+    provider: &dyn PaymentProvider,
+    r: &OrderReturn,
+    by: &domain::order::ChangedBy,
+    meta: &CommandMeta,
+) -> Result<String, ReturnsUseError> {
+    let reference = provider
+        .refund(r.order_id, r.refund, &format!("return:{}", r.return_id))
+        .await
+        .map_err(|e| ReturnsUseError::ProviderFailed(e.to_string()))?;
+    let command = OrderCommand::Refund {
+        amount: Some(r.refund),
+        reason: format!("return {}", r.return_id),
+        by: by.clone(),
+        at: meta.occurred_at,
+    };
+    handlers
+        .orders
+        .handle(
+            &CommandHandler::<Order>::stream_id(r.order_id.as_uuid()),
+            command,
+            step(meta, "refund-order"),
+        )
+        .await?;
+    Ok(reference)
+}
+
 /// Moves the return `return_id` of `order_id` one step (staff). Receiving restocks the
 /// lines first (a write-off touches no stock); refunding asks the provider for the
 /// return's amount (keyed by the return, so a retry refunds once), records the refund on
@@ -111,14 +141,20 @@ pub async fn change_return_status(
             warehouse,
             disposition,
         } => {
-            if r.status != ReturnStatus::Approved {
-                return Err(ReturnsUseError::Rejected(ReturnError::InvalidTransition {
-                    status: r.status,
-                    action: "received",
-                }));
-            }
-            if disposition == Disposition::Restock {
-                restock(handlers, &r, &warehouse, &meta).await?;
+            match r.status {
+                ReturnStatus::Approved => {
+                    if disposition == Disposition::Restock {
+                        restock(handlers, &r, &warehouse, &meta).await?;
+                    }
+                }
+                // Received already: the rules answer that nothing changes.
+                ReturnStatus::Received | ReturnStatus::Refunded => {}
+                status => {
+                    return Err(ReturnsUseError::Rejected(ReturnError::InvalidTransition {
+                        status,
+                        action: "received",
+                    }))
+                }
             }
             ReturnsCommand::Receive {
                 return_id,
@@ -129,30 +165,17 @@ pub async fn change_return_status(
             }
         }
         ReturnStep::Refund => {
-            if r.status != ReturnStatus::Received {
-                return Err(ReturnsUseError::Rejected(ReturnError::InvalidTransition {
-                    status: r.status,
-                    action: "refunded",
-                }));
-            }
-            let reference = provider
-                .refund(r.order_id, r.refund, &format!("return:{}", return_id))
-                .await
-                .map_err(|e| ReturnsUseError::ProviderFailed(e.to_string()))?;
-            let refund = OrderCommand::Refund {
-                amount: Some(r.refund),
-                reason: format!("return {return_id}"),
-                by: by.clone(),
-                at,
+            let reference = match r.status {
+                ReturnStatus::Received => refund(handlers, provider, &r, &by, &meta).await?,
+                // Refunded already: the rules answer that nothing changes.
+                ReturnStatus::Refunded => r.payment_reference.clone().unwrap_or_default(),
+                status => {
+                    return Err(ReturnsUseError::Rejected(ReturnError::InvalidTransition {
+                        status,
+                        action: "refunded",
+                    }))
+                }
             };
-            handlers
-                .orders
-                .handle(
-                    &CommandHandler::<Order>::stream_id(order_id),
-                    refund,
-                    step(&meta, "refund-order"),
-                )
-                .await?;
             ReturnsCommand::RecordRefund {
                 return_id,
                 amount: r.refund,
