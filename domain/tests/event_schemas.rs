@@ -421,6 +421,7 @@ fn shipment_events_validate_against_their_schemas() {
             status,
             description: "scanned".into(),
             location: None,
+            delayed: true,
             occurred_at: at(),
             received_at: at(),
         }))

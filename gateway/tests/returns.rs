@@ -205,7 +205,7 @@ impl Shop {
 async fn a_delivered_mug_is_returned_within_its_window_and_refunded() {
     with_shop(
         &["--shipping-webhook-secret", SECRET],
-        |base, _| async move {
+        |base, database_url| async move {
             let shop = Shop::open(&base).await;
             let order = shop.paid_order().await;
             let first = shop
@@ -236,6 +236,18 @@ async fn a_delivered_mug_is_returned_within_its_window_and_refunded() {
             let signer = WebhookSigner::new(SECRET.as_bytes().to_vec(), Duration::from_secs(300));
             let long_ago = Utc::now() - chrono::Duration::days(40);
             let id = ShipmentId::new(second.parse().unwrap());
+            // First the carrier says it is late: the customer is told.
+            let delay = TestCarrier::update("evt_delay", id, "delayed", long_ago - chrono::Duration::days(1));
+            let r = shop
+                .c
+                .post(format!("{base}/shipping/webhooks/test"))
+                .header("content-type", "application/json")
+                .header("Carrier-Signature", signer.sign(&delay, Utc::now()))
+                .body(delay.clone())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
             let body = TestCarrier::update("evt_late", id, "delivered", long_ago);
             let r = shop
                 .c
@@ -390,6 +402,44 @@ async fn a_delivered_mug_is_returned_within_its_window_and_refunded() {
                 .map(|h| h["status"].as_str().unwrap())
                 .collect();
             assert_eq!(steps, ["approved", "received", "refunded"]);
+
+            // The customer heard of each step: both parcels shipped and delivered, the
+            // delay, the return approved and the refund.
+            let db = sqlx::PgPool::connect(&database_url).await.unwrap();
+            let deadline = Instant::now() + PATIENCE;
+            let wanted = [
+                "refund_issued",
+                "return_approved",
+                "shipment_delayed",
+                "shipment_delivered",
+                "shipment_delivered",
+                "shipment_shipped",
+                "shipment_shipped",
+            ];
+            loop {
+                let templates: Vec<String> = sqlx::query_scalar(
+                    "select template from notifications.notifications
+                      where recipient = 'ann@example.com'
+                        and template in ('shipment_shipped', 'shipment_delivered',
+                            'shipment_delayed', 'return_approved', 'refund_issued')
+                      order by template",
+                )
+                .fetch_all(&db)
+                .await
+                .unwrap();
+                if templates == wanted {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the e-mails were {templates:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            let subject: String = sqlx::query_scalar(
+                "select subject from notifications.notifications where template = 'shipment_delayed'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            assert!(subject.contains("is delayed"), "{subject}");
         },
     )
     .await;
