@@ -152,8 +152,16 @@ struct Batch {
     /// People erased in the batch: what the outbox holds for them goes.
     erased: Vec<Uuid>,
     /// Shipments' orders, customers and tracking numbers, and those the batch creates.
-    shipments: HashMap<Uuid, fulfilment::Parcel>,
-    new_shipments: Vec<(Uuid, fulfilment::Parcel)>,
+    shipments: HashMap<Uuid, Parcel>,
+    new_shipments: Vec<(Uuid, Parcel)>,
+}
+
+/// What the model keeps of a shipment to write its e-mails (`fulfilment`).
+#[derive(Debug, Clone)]
+struct Parcel {
+    order_id: Uuid,
+    user_id: Uuid,
+    tracking_number: String,
 }
 
 mod fulfilment;

@@ -11,16 +11,8 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::Batch;
+use super::{Batch, Parcel};
 use crate::runtime::column;
-
-/// What the model keeps of a shipment to write its e-mails.
-#[derive(Debug, Clone)]
-pub(super) struct Parcel {
-    pub order_id: Uuid,
-    pub user_id: Uuid,
-    pub tracking_number: String,
-}
 
 impl Batch {
     /// Reads the shipments the batch's steps and updates name.
