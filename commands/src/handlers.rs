@@ -41,6 +41,8 @@ pub struct Handlers {
     pub shipments: CommandHandler<domain::shipping::Shipment>,
     pub vendors: CommandHandler<domain::vendors::Vendor>,
     pub reviews: CommandHandler<domain::reviews::Review>,
+    pub shipping_rates: CommandHandler<domain::shipping::ShippingRates>,
+    pub returns: CommandHandler<domain::returns::OrderReturns>,
 }
 
 impl Handlers {
@@ -72,6 +74,8 @@ impl Handlers {
             shipments: CommandHandler::new(store.clone(), cache),
             vendors: CommandHandler::new(store.clone(), cache),
             reviews: CommandHandler::new(store.clone(), cache),
+            shipping_rates: CommandHandler::new(store.clone(), cache),
+            returns: CommandHandler::new(store.clone(), cache),
         })
     }
 }

@@ -60,13 +60,17 @@
 //! - [`shipping`] (issue 22): shipments of an order's lines (created against what the
 //!   order has left, labelled by a carrier), their steps, the order and the stock following
 //!   them, and the carriers behind the `Carrier` port with the built-in `test` carrier
-//!   and their signed tracking webhooks.
+//!   and their signed tracking webhooks; the store's shipping zones, methods and rates,
+//!   and what an order's shipping costs.
 //! - [`vendors`] (issue 23): applying for a store with its slug claimed, staff's
 //!   approval (the owner becomes a vendor member), rejection, suspension and
 //!   reinstatement, and the store's terms (commission, trusted). [`reviews`]: a buyer's
 //!   review of a product they received (the proof found in the order's events, one review
 //!   per product and buyer by a uniqueness claim), edits, helpful votes, moderation and
 //!   the vendor's reply.
+//! - [`returns`] (issue 22): an order's returns, asked by its customer within the window
+//!   and approved, received (restocked) and refunded by staff through the payment
+//!   provider.
 //! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
 //!   providers' and carriers').
 //!
@@ -95,6 +99,7 @@ pub mod pc_builder;
 pub mod prices;
 pub mod pricing;
 pub mod privacy;
+pub mod returns;
 pub mod reviews;
 pub mod search;
 pub mod shipping;

@@ -109,6 +109,7 @@ fn delivery() -> Delivery {
         billing_address: None,
         payment_method: "card".into(),
         notes: None,
+        shipping_method: None,
     }
 }
 

@@ -128,6 +128,7 @@ impl Shop {
                 inclusive: false,
             },
             shipping: Money::zero(Currency::USD),
+            shipping_method: None,
             at: Utc::now(),
         };
         self.orders

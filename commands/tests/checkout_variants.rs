@@ -141,6 +141,7 @@ fn input(items: &[(Uuid, Option<Uuid>, u32)], to: Address) -> PlaceOrderInput {
             billing_address: None,
             payment_method: "card".into(),
             notes: None,
+            shipping_method: None,
         },
     }
 }
@@ -372,6 +373,7 @@ async fn tax_is_recorded_per_line(pool: PgPool) {
             billing_address: None,
             payment_method: "card".into(),
             notes: None,
+            shipping_method: None,
         },
         meta(user),
     )

@@ -100,6 +100,7 @@ async fn paid_order(h: &Handlers, sku: &str, quantity: u32) -> Uuid {
         discount_over: None,
         tax: domain::order::TaxTerms::default(),
         shipping: Money::zero(Currency::USD),
+        shipping_method: None,
         at: Utc::now(),
     };
     let stream = CommandHandler::<Order>::stream_id(id);

@@ -120,6 +120,13 @@ pub const REGISTRY: &[ConfigKey] = &[
         public: false,
     },
     ConfigKey {
+        key: "returns.window_days",
+        kind: ConfigType::Int { min: 0, max: 365 },
+        default: DefaultValue::Int(30),
+        description: "Days after its delivery (the carrier's delivery event) a customer may ask to return a line.",
+        public: true,
+    },
+    ConfigKey {
         key: "reviews.enabled",
         kind: ConfigType::Bool,
         default: DefaultValue::Bool(false),

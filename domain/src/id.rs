@@ -83,3 +83,8 @@ impl From<UserId> for VendorId {
         VendorId(owner.0)
     }
 }
+
+id!(
+    /// A customer's request to send back some delivered lines of an order (issue 22).
+    ReturnId
+);

@@ -24,10 +24,15 @@
 //!   [`navigation`] (the storefront's menus as trees of links).
 //! - [`shipping`] (issue 22): an order's shipments, their steps from the warehouse to the
 //!   door and the carrier's tracking updates; the order follows them (`partially_shipped`,
-//!   `shipped`, `delivered`) and each shipped line commits its stock.
+//!   `shipped`, `delivered`) and each shipped line commits its stock; the store's
+//!   shipping zones, methods and rates (`ShippingRates`) and the quote of a parcel.
 //! - [`vendors`] (issue 23): the stores that sell on the marketplace, their application,
 //!   approval, suspension and terms; [`reviews`]: buyers' reviews of products they
 //!   received, each with the proof of purchase found in the order's events.
+//! - [`returns`] (issue 22): an order's returns (`OrderReturns`, one stream per order beside
+//!   the order's): delivered lines sent back within a window, approved or rejected,
+//!   received (restocked or written off) and refunded; the order as placed is never
+//!   rewritten.
 //!
 //! - [`privacy`]: which fields of which events are personal data, whose key seals them and
 //!   what they read as once erased (invariant 11), declared on the events' types.
@@ -54,6 +59,7 @@ pub mod payment;
 pub mod pc_builder;
 pub mod pricing;
 pub mod privacy;
+pub mod returns;
 pub mod reviews;
 pub mod search;
 pub mod session;

@@ -24,8 +24,9 @@ use domain::pricing::{PriceRule, PriceRuleEvent};
 use domain::search::{SearchEvent, SearchLog};
 use domain::session::{Session, SessionEvent};
 use domain::shipping::{
-    CarrierUpdate, CreateShipment, Remaining, Shipment, ShipmentCommand, ShipmentEvent,
-    ShipmentStatus,
+    CarrierUpdate, CreateShipment, RateBasis, RateBracket, RatesCommand, RatesEvent, Remaining,
+    Shipment, ShipmentCommand, ShipmentEvent, ShipmentStatus, ShippingMethod, ShippingRates,
+    ShippingZone,
 };
 use domain::shop::{SettingsDraft, Shop, ShopCommand, ShopEvent};
 use domain::tax::{TaxEvent, TaxTable};
@@ -119,6 +120,10 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     ));
     all.extend(per_event::<domain::reviews::ReviewEvent>(
         domain::reviews::Review::CATEGORY,
+    ));
+    all.extend(per_event::<RatesEvent>(ShippingRates::CATEGORY));
+    all.extend(per_event::<domain::returns::ReturnsEvent>(
+        domain::returns::OrderReturns::CATEGORY,
     ));
     all.extend(historic());
     all
@@ -422,6 +427,7 @@ fn shipment_events_validate_against_their_schemas() {
             status,
             description: "scanned".into(),
             location: None,
+            delayed: true,
             occurred_at: at(),
             received_at: at(),
         }))
@@ -627,4 +633,61 @@ fn vendor_and_review_events_validate_against_their_schemas() {
         .filter(|t| !seen.contains(*t))
         .collect();
     assert!(every.is_empty(), "not decided: {every:?}");
+}
+
+/// Shipping rates (issue 22): a zone set (a country and a region, a method by weight and
+/// one by order value with a free-shipping threshold) and removed validates against the
+/// committed schemas.
+#[test]
+fn shipping_rates_events_validate_against_their_schemas() {
+    let v = validators();
+    let mut seen = HashSet::new();
+    let eur =
+        |amount| domain::money::Money::new(amount, domain::money::Currency::parse("EUR").unwrap());
+    let method = |code: &str, basis, free_over| ShippingMethod {
+        code: code.into(),
+        name: code.into(),
+        carrier: "test".into(),
+        service_level: "standard".into(),
+        basis,
+        rates: vec![
+            RateBracket {
+                up_to: Some(1000),
+                fee: eur(450),
+            },
+            RateBracket {
+                up_to: None,
+                fee: eur(900),
+            },
+        ],
+        free_over,
+    };
+    let zone = ShippingZone {
+        code: "eu".into(),
+        name: "Europe".into(),
+        areas: vec![
+            domain::tax::TaxZone::new("DE", None).unwrap(),
+            domain::tax::TaxZone::new("ES", Some("CN")).unwrap(),
+        ],
+        methods: vec![
+            method("standard", RateBasis::Weight, None),
+            method("express", RateBasis::OrderValue, Some(eur(10_000))),
+        ],
+    };
+    let log = run::<ShippingRates>(&[
+        RatesCommand::SetZone(Box::new(zone)),
+        RatesCommand::RemoveZone { code: "eu".into() },
+    ]);
+    assert_eq!(log.len(), 2);
+    check(&v, &log, &mut seen).unwrap();
+    let mut expected: Vec<&str> = RatesEvent::all_event_types().to_vec();
+    expected.sort_unstable();
+    let mut got: Vec<&str> = seen.into_iter().collect();
+    got.sort_unstable();
+    assert_eq!(got, expected);
+    // A basis that is none of the rates' is caught by the schema too.
+    let bad = serde_json::json!({"zone": {"code": "x", "name": "x", "areas": [],
+        "methods": [{"code": "a", "name": "a", "carrier": "t", "service_level": "s",
+        "basis": "volume", "rates": [], "free_over": null}]}});
+    assert!(v[&("ShippingZoneSet".into(), 1)].validate(&bad).is_err());
 }

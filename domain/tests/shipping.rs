@@ -132,6 +132,7 @@ fn carrier(id: &str, status: Option<ShipmentStatus>) -> ShipmentCommand {
         status,
         description: "scanned".into(),
         location: Some("Depot 4".into()),
+        delayed: false,
         occurred_at: at() + Duration::hours(5),
         received_at: at() + Duration::hours(5),
     }))

@@ -45,11 +45,14 @@
 //!   `PAYMENT_PROVIDER` and `PAYMENT_WEBHOOK_SECRET` set up.
 //! - [`shipping`] (issue 22): an order's shipments, their steps and tracking, the
 //!   carriers' signed webhooks (`SHIPPING_WEBHOOK_SECRET`) and the fulfilment queue, over
-//!   `commands::shipping` and the `shipping` read model.
+//!   `commands::shipping` and the `shipping` read model; the shipping zones, methods and
+//!   rates, and a cart's quote.
 //! - [`vendors`] (issue 23): applying for a store, its page, admins' decisions and its
 //!   terms, over `commands::vendors` and the `vendors` read model; [`reviews`]: verified
 //!   buyers' reviews, their moderation and the vendor's reply, over `commands::reviews`
 //!   and the `reviews` read model.
+//! - [`returns`] (issue 22): an order's returns, asked by its customer and moved by staff,
+//!   over `commands::returns` and the `returns` read model.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
 //! - [`pruning`]: the periodic deletion of expired failed logins, refresh tokens and
 //!   idempotency answers.
@@ -94,6 +97,7 @@ pub mod orders;
 pub mod payments;
 pub mod pricing;
 pub mod pruning;
+pub mod returns;
 pub mod reviews;
 pub mod router;
 pub mod search;

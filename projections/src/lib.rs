@@ -73,6 +73,7 @@ pub mod orders;
 pub mod rebuild;
 pub mod relay;
 pub mod retention;
+pub mod returns;
 pub mod reviews;
 pub mod runtime;
 pub mod search;
@@ -112,6 +113,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(shipping::ShippingProjection),
         Arc::new(vendors::VendorsProjection),
         Arc::new(reviews::ReviewsProjection),
+        Arc::new(returns::ReturnsProjection),
     ]
 }
 

@@ -166,6 +166,7 @@ impl Shop {
                 inclusive: false,
             },
             shipping: usd(0),
+            shipping_method: None,
             at: when,
         };
         self.order(id, OrderCommand::Place(Box::new(place))).await;

@@ -81,6 +81,7 @@ fn huge_order(order_id: Uuid, user_id: Uuid) -> Vec<OrderEvent> {
             payment_method: "card".into(),
             notes: None,
             coupon_code: None,
+            shipping_method: None,
             placed_at: at,
         },
         OrderEvent::OrderStockReserved { at },

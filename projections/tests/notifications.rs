@@ -115,6 +115,7 @@ impl World {
                 inclusive: false,
             },
             shipping: Money::zero(Currency::USD),
+            shipping_method: None,
             at: Utc::now(),
         };
         self.order(id, OrderCommand::Place(Box::new(place))).await;

@@ -224,6 +224,7 @@ fn place(order_id: Uuid, user: Uuid) -> OrderCommand {
             inclusive: false,
         },
         shipping: Money::zero(Currency::USD),
+        shipping_method: None,
         at: Utc::now(),
     }))
 }

@@ -147,6 +147,7 @@ impl Shop {
             discount_over: None,
             tax: domain::order::TaxTerms::default(),
             shipping: Money::zero(Currency::USD),
+            shipping_method: None,
             at: Utc::now(),
         };
         let units: u32 = lines.iter().map(|l| l.1).sum();
@@ -267,6 +268,7 @@ async fn shipments_and_the_queue_follow_the_log_and_a_rebuild_equals_the_live_bu
         status: Some(ShipmentStatus::Delivered),
         description: "left at the door".into(),
         location: None,
+        delayed: false,
         occurred_at: shipped_at + Duration::hours(36),
     };
     shipping::record_carrier_update(&shop.handlers, "test", update, Utc::now(), staff_meta())

@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 19] = [
+pub const AGGREGATES: [&str; 21] = [
     "user",
     "category",
     "product",
@@ -87,6 +87,8 @@ pub const AGGREGATES: [&str; 19] = [
     "shipment",
     "vendor",
     "review",
+    "shipping_rates",
+    "returns",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -111,6 +113,8 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "shipment" => fold::<domain::shipping::Shipment>(events),
         "vendor" => fold::<domain::vendors::Vendor>(events),
         "review" => fold::<domain::reviews::Review>(events),
+        "shipping_rates" => fold::<domain::shipping::ShippingRates>(events),
+        "returns" => fold::<domain::returns::OrderReturns>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

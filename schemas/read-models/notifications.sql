@@ -51,3 +51,12 @@ create table order_recipients (
     order_id uuid primary key,
     user_id  uuid not null
 );
+
+-- Which customer a shipment goes to, and its tracking number, for its e-mails (its steps
+-- and tracking updates name neither).
+create table shipment_recipients (
+    shipment_id     uuid primary key,
+    order_id        uuid not null,
+    user_id         uuid not null,
+    tracking_number text not null
+);

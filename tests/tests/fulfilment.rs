@@ -1,7 +1,9 @@
 //! Partial fulfilment (issue 22) against the real binary: a customer's paid order of two
 //! lines leaves in two shipments (the order `partially_shipped`, then `shipped`), the test
-//! carrier's signed webhooks carry both to the door (the order `delivered`), and
-//! `umctl verify` finds every read model equal to a replay of the log.
+//! carrier's signed webhooks carry both to the door (the order `delivered`), the customer
+//! returns one pot (approved, restocked, refunded through the provider), and `umctl
+//! verify` finds every read model equal to a replay of the log. The order is placed with a
+//! shipping method of the store's rates, and its total includes the fee.
 
 use std::process::Command;
 use std::time::Duration;
@@ -44,14 +46,31 @@ async fn an_order_leaves_in_two_shipments_and_is_delivered_and_replays_equal() {
         products.push(p.body["id"].clone());
     }
 
-    // Two pots and a pan, paid.
+    // The store ships to the US at a flat 6.00 by `standard`.
+    let zone = send(
+        s.put("/api/v1/shipping/zones/us")
+            .bearer_auth(&admin)
+            .json(&json!({
+                "name": "United States", "currency": "USD", "areas": ["US"],
+                "methods": [{ "code": "standard", "name": "Standard", "carrier": "test",
+                    "service_level": "standard", "basis": "weight",
+                    "rates": [{ "up_to": null, "fee": 600 }], "free_over": null }]
+            })),
+    )
+    .await;
+    assert_eq!(zone.status, 200, "{}", zone.text);
+
+    // Two pots and a pan, shipped by `standard`, paid.
     let placed = send(s.post("/api/v1/orders").bearer_auth(&customer).json(&json!({
         "items": [{ "product_id": products[0], "quantity": 2 }, { "product_id": products[1], "quantity": 1 }],
         "shipping_address": { "line1": "4 Elm St", "city": "Springfield", "postal_code": "12345", "country": "US" },
         "payment_method": "card",
+        "shipping_method": "standard",
     })))
     .await;
     assert_eq!(placed.status, 202, "{}", placed.text);
+    assert_eq!(placed.body["shipping"], usd(600));
+    assert_eq!(placed.body["total"], usd(2 * 3_000 + 4_500 + 600));
     let order = placed.body["id"].as_str().unwrap().to_owned();
     let status_of = |order: String| {
         let s = &s;
@@ -194,6 +213,54 @@ async fn an_order_leaves_in_two_shipments_and_is_delivered_and_replays_equal() {
             ("main".to_owned(), "delivered".to_owned(), 2)
         ]
     );
+
+    // The customer returns one pot of the second parcel; staff approve it, put it back on
+    // the shelf and refund it through the provider.
+    let asked = send(
+        s.post(&format!("/api/v1/orders/{order}/returns"))
+            .bearer_auth(&customer)
+            .json(&json!({ "lines": [{ "sku": "POT-E2E", "quantity": 1 }], "reason": "dented" })),
+    )
+    .await;
+    assert_eq!(asked.status, 201, "{}", asked.text);
+    assert_eq!(asked.body["refund"], usd(3_000));
+    let return_id = asked.body.body_id();
+    let token = asked
+        .header("x-consistency-token")
+        .expect("a consistency token");
+    for (status, extra) in [
+        ("approved", json!({})),
+        ("received", json!({ "disposition": "restock" })),
+        ("refunded", json!({})),
+    ] {
+        let mut body = json!({ "status": status });
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let a = send(
+            s.put(&format!("/api/v1/returns/{return_id}/status"))
+                .bearer_auth(&admin)
+                .header("X-Consistency-Token", &token)
+                .json(&body),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert_eq!(a.body["status"], status, "{}", a.text);
+    }
+    eventually("the returns read model has the refund", || async {
+        let status: Option<String> =
+            sqlx::query_scalar("select status from returns.returns where return_id = $1::uuid")
+                .bind(&return_id)
+                .fetch_optional(db)
+                .await
+                .unwrap();
+        (status.as_deref() == Some("refunded")).then_some(())
+    })
+    .await;
+    eventually("the order records the partial refund", || async {
+        (status_of(order.clone()).await == "partially_refunded").then_some(())
+    })
+    .await;
 
     // Every read model, as the server built it, equals a replay of the store.
     let out = Command::new(umctl())

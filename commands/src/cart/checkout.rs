@@ -1,5 +1,6 @@
 //! Checking the cart out: every line priced afresh from the catalog (its variant's price
-//! when it names one), taxed at the shipping address's rate, the coupon redeemed
+//! when it names one), taxed at the shipping address's rate, shipped at the quote of the
+//! chosen method (else the cheapest serving the address), the coupon redeemed
 //! (its limits, window, minimum and scope are checked then; a coupon that would take
 //! nothing off is refused, not used), the order placed, the cart emptied.
 //!
@@ -25,7 +26,7 @@ use super::shopper::step;
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::orders::error::OrdersError;
-use crate::orders::place::{place_command, tax_for, Delivery, Discount};
+use crate::orders::place::{place_command, shipping_for, tax_for, Delivery, Discount};
 use crate::orders::pricing::{add_line, apply_rules, product_on_sale};
 use crate::pricing::ToPrice;
 use crate::store::Position;
@@ -173,6 +174,10 @@ pub async fn check_out_at_prices(
     let tax = tax_for(handlers, &delivery.shipping_address)
         .await
         .map_err(|e| CartUseCaseError::Failed(e.to_string()))?;
+    // Quoted before the coupon is redeemed: a method refused leaves the coupon untouched.
+    let shipping = shipping_for(handlers, &lines, subtotal, &delivery)
+        .await
+        .map_err(CartUseCaseError::Order)?;
 
     let order_id = Uuid::new_v4();
     let mut positions = Vec::new();
@@ -242,6 +247,7 @@ pub async fn check_out_at_prices(
         delivery,
         coupon,
         tax,
+        shipping,
         &place_meta,
     );
     let order_stream = CommandHandler::<Order>::stream_id(order_id);

@@ -19,6 +19,8 @@
 //! - [`share`]: a read-only link to the cart (its token known to the log by its hash),
 //!   and copying a shared cart into one's own.
 //! - [`expiry`]: the expiry of an idle cart, for the cart expiry process.
+//! - [`quote`]: the shipping methods the cart could leave by to a destination, and their
+//!   fees.
 //! - [`error`]: [`CartUseCaseError`], at the bottom.
 
 pub mod apply_coupon;
@@ -27,6 +29,7 @@ pub mod coupon;
 pub mod error;
 pub mod lines;
 pub mod merge;
+pub mod quote;
 pub mod shopper;
 
 pub use apply_coupon::{apply_coupon, remove_coupon};
@@ -35,6 +38,7 @@ pub use coupon::COUPON_CODE_KIND;
 pub use error::{CartUseCaseError, PriceChange};
 pub use lines::{add_item, change_quantity, empty_cart, remove_item, ItemAdded};
 pub use merge::merge_guest_cart;
+pub use quote::{quote_cart, CartQuote};
 pub use shopper::{guest_cart_id, CartOutcome, Shopper};
 
 pub mod expiry;

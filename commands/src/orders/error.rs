@@ -29,6 +29,10 @@ pub enum OrdersError {
     /// The order's rules refuse the command in its current state.
     #[error(transparent)]
     Rejected(OrderError),
+    /// No shipping quote: an unknown method, one that does not serve the address or the
+    /// order, or (without a method named) an address no zone serves.
+    #[error(transparent)]
+    Shipping(domain::shipping::QuoteError),
     #[error(transparent)]
     Store(StoreError),
     /// The command handler failed otherwise (contention, an undecodable event, shutdown),

@@ -7,6 +7,7 @@ use domain::order::{
     check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderError,
     OrderLine, PlaceOrder, TaxTerms,
 };
+use domain::shipping::{Destination, Quote};
 use domain::value::{Address, Quantity};
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use super::pricing::{add_line, apply_rules, product_on_sale};
 use crate::handler::{CommandError, CommandHandler, CommandMeta};
 use crate::handlers::Handlers;
 use crate::pricing::ToPrice;
+use crate::shipping::rates::{self, RatesUseError};
 use crate::store::{Direction, ReadFrom};
 
 /// One line as the customer asks for it: a product, its variant when it has variants,
@@ -52,6 +54,9 @@ pub struct Delivery {
     pub billing_address: Option<Address>,
     pub payment_method: String,
     pub notes: Option<String>,
+    /// The shipping method's code (`standard`); `None`: the cheapest method serving the
+    /// address, or free shipping in a store without shipping zones.
+    pub shipping_method: Option<String>,
 }
 
 impl Delivery {
@@ -69,9 +74,43 @@ pub struct PlaceOrderInput {
     pub delivery: Delivery,
 }
 
+/// What shipping `lines` worth `value` to `delivery`'s address costs: the quote of the
+/// method it names, else the cheapest method serving the address (`None` in a store
+/// without shipping zones: it ships free).
+pub async fn shipping_for(
+    handlers: &Handlers,
+    lines: &[OrderLine],
+    value: Money,
+    delivery: &Delivery,
+) -> Result<Option<Quote>, OrdersError> {
+    let rated = |e: RatesUseError| match e {
+        RatesUseError::Quote(q) => OrdersError::Shipping(q),
+        other => OrdersError::Failed(other.to_string()),
+    };
+    let weight = rates::weight_of(
+        handlers,
+        lines
+            .iter()
+            .map(|l| (l.product_id, l.variant_id, l.quantity))
+            .collect(),
+    )
+    .await
+    .map_err(rated)?;
+    rates::charge(
+        handlers,
+        &Destination::from(&delivery.shipping_address),
+        weight,
+        value,
+        delivery.shipping_method.as_deref(),
+    )
+    .await
+    .map_err(rated)
+}
+
 /// The order command for `lines` at their prices, with a discount already earned (a
-/// redeemed coupon), taxed by `tax` (the shipping address's rate, ADR 0006) and, for now,
-/// free shipping.
+/// redeemed coupon), taxed by `tax` (the shipping address's rate, ADR 0006), shipped by
+/// the `shipping` quote (none: free).
+#[allow(clippy::too_many_arguments)]
 pub fn place_command(
     order_id: Uuid,
     user_id: UserId,
@@ -79,6 +118,7 @@ pub fn place_command(
     delivery: Delivery,
     coupon: Option<Discount>,
     tax: TaxTerms,
+    shipping: Option<Quote>,
     meta: &CommandMeta,
 ) -> OrderCommand {
     let currency = lines
@@ -100,9 +140,27 @@ pub fn place_command(
         discount,
         discount_over,
         tax,
-        shipping: Money::zero(currency),
+        shipping: shipping.as_ref().map_or(Money::zero(currency), |q| q.fee),
+        shipping_method: shipping.map(|q| q.method.code),
         at: meta.occurred_at,
     }))
+}
+
+/// What an order's lines are worth to the shipping rates: each line's price after its
+/// rules, before a coupon (saturating: the order's own bounds refuse a total too large).
+pub fn order_value(lines: &[OrderLine]) -> Money {
+    let currency = lines
+        .first()
+        .map_or(Currency::USD, |l| l.unit_price.currency);
+    let amount = lines.iter().fold(0i64, |sum, l| {
+        let line = l
+            .unit_price
+            .amount
+            .saturating_mul(i64::from(l.quantity))
+            .saturating_sub(l.price_off());
+        sum.saturating_add(line.max(0))
+    });
+    Money::new(amount, currency)
 }
 
 /// Places an order for `caller` at the products' current prices. The same product twice
@@ -180,6 +238,8 @@ pub async fn place_order(
     let tax = tax_for(handlers, &input.delivery.shipping_address)
         .await
         .map_err(|e| OrdersError::Failed(e.to_string()))?;
+    let value = order_value(&lines);
+    let shipping = shipping_for(handlers, &lines, value, &input.delivery).await?;
     // From the command's id: a command decided again (its first answer lost with its
     // gateway) names the same order, which it finds already placed by itself.
     let order_id = Uuid::new_v5(&meta.command_id, b"order");
@@ -190,6 +250,7 @@ pub async fn place_order(
         input.delivery,
         None,
         tax,
+        shipping,
         &meta,
     );
     let stream = CommandHandler::<Order>::stream_id(order_id);

@@ -36,4 +36,14 @@ pub trait PaymentProvider: Send + Sync + 'static {
         attempt: u32,
         idempotency_key: &str,
     ) -> Result<ChargeOutcome, ProviderError>;
+
+    /// Gives `amount` of what the order was charged back to the card, answering the
+    /// provider's reference of the refund. A second call with the same `idempotency_key`
+    /// answers the first refund's reference and gives nothing back twice.
+    async fn refund(
+        &self,
+        order_id: OrderId,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError>;
 }

@@ -74,4 +74,44 @@ impl PaymentProvider for TestProvider {
         };
         serde_json::from_value(recorded).map_err(Self::failed)
     }
+
+    #[tracing::instrument(skip_all, fields(%idempotency_key), err)]
+    async fn refund(
+        &self,
+        order_id: OrderId,
+        amount: Money,
+        idempotency_key: &str,
+    ) -> Result<String, ProviderError> {
+        let reference = format!(
+            "re_{}",
+            &uuid::Uuid::new_v5(&order_id.as_uuid(), idempotency_key.as_bytes())
+                .simple()
+                .to_string()[..16]
+        );
+        let inserted: Option<String> = sqlx::query_scalar(
+            "insert into payment.test_refunds (idempotency_key, order_id, amount, currency, reference)
+             values ($1, $2, $3, $4, $5)
+             on conflict (idempotency_key) do nothing
+             returning reference",
+        )
+        .bind(idempotency_key)
+        .bind(order_id.as_uuid())
+        .bind(amount.amount)
+        .bind(amount.currency.as_str())
+        .bind(&reference)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(Self::failed)?;
+        match inserted {
+            Some(r) => Ok(r),
+            // Refunded already under this key: the first refund stands.
+            None => sqlx::query_scalar(
+                "select reference from payment.test_refunds where idempotency_key = $1",
+            )
+            .bind(idempotency_key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(Self::failed),
+        }
+    }
 }

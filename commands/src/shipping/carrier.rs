@@ -55,6 +55,8 @@ pub struct TrackingEvent {
     pub status: Option<ShipmentStatus>,
     pub description: String,
     pub location: Option<String>,
+    /// The carrier reports the parcel late.
+    pub delayed: bool,
     pub occurred_at: DateTime<Utc>,
 }
 

@@ -23,12 +23,16 @@
 //!   PostgreSQL) and recorded with the carrier as the actor.
 //! - [`shipments`]: a shipment and an order's shipments as the caller may see them, read
 //!   whole from the write side.
+//! - [`rates`]: the store's shipping zones, methods and rates ([`set_zone`],
+//!   [`remove_zone`]), what an order weighs (the catalog's `weight_grams`), the quotes for
+//!   an address and what checkout charges ([`charge`]), with [`RatesUseError`].
 //! - [`error`]: [`ShippingUseError`], at the bottom.
 
 pub mod carrier;
 pub mod create;
 pub mod error;
 pub mod follow;
+pub mod rates;
 pub mod receiver;
 pub mod setup;
 pub mod shipments;
@@ -39,6 +43,10 @@ pub mod tracking;
 pub use carrier::{Carrier, CarrierError, Label, Parcel, TrackingEvent};
 pub use create::{create_shipment, NewShipment};
 pub use error::ShippingUseError;
+pub use rates::{
+    charge, quote, rates_stream, remove_zone, set_zone, shipping_rates, weight_of, RatesDecided,
+    RatesUseError,
+};
 pub use receiver::{TrackingReceiver, TrackingReplay};
 pub use setup::Carriers;
 pub use shipments::{shipment, shipments_of_order, ShipmentOutcome};

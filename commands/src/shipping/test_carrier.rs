@@ -127,6 +127,8 @@ impl Carrier for TestCarrier {
             id: b.id,
             shipment_id: b.shipment_id,
             tracking_number: b.tracking_number,
+            // `delayed` is the test carrier's word for a late parcel, a status of none of ours.
+            delayed: b.status.as_deref() == Some("delayed"),
             status: b.status.and_then(|s| s.parse::<ShipmentStatus>().ok()),
             description: b.description,
             location: b.location,

@@ -53,6 +53,7 @@ pub async fn record_carrier_update(
         status: event.status,
         description: event.description,
         location: event.location,
+        delayed: event.delayed,
         occurred_at: event.occurred_at,
         received_at,
     };

@@ -26,6 +26,14 @@ pub enum Template {
     OrderConfirmation,
     OrderShipped,
     LowStock,
+    /// One shipment of an order left the warehouse (issue 22).
+    ShipmentShipped,
+    ShipmentDelivered,
+    /// The carrier reported a delay of a shipment.
+    ShipmentDelayed,
+    ReturnApproved,
+    /// A return's refund went back to the customer's card.
+    RefundIssued,
 }
 
 /// Signs the token a link carries for `token_id`: the user's stream records the id, the
@@ -64,12 +72,17 @@ fn short(id: Uuid) -> String {
 }
 
 impl Template {
-    pub const ALL: [Template; 5] = [
+    pub const ALL: [Template; 10] = [
         Template::VerifyEmail,
         Template::PasswordReset,
         Template::OrderConfirmation,
         Template::OrderShipped,
         Template::LowStock,
+        Template::ShipmentShipped,
+        Template::ShipmentDelivered,
+        Template::ShipmentDelayed,
+        Template::ReturnApproved,
+        Template::RefundIssued,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -79,6 +92,11 @@ impl Template {
             Template::OrderConfirmation => "order_confirmation",
             Template::OrderShipped => "order_shipped",
             Template::LowStock => "low_stock",
+            Template::ShipmentShipped => "shipment_shipped",
+            Template::ShipmentDelivered => "shipment_delivered",
+            Template::ShipmentDelayed => "shipment_delayed",
+            Template::ReturnApproved => "return_approved",
+            Template::RefundIssued => "refund_issued",
         }
     }
 
@@ -108,6 +126,30 @@ impl Template {
                 text("sku").unwrap_or("?"),
                 data.get("available").and_then(Value::as_i64).unwrap_or(0),
             ),
+            Template::ShipmentShipped => {
+                format!(
+                    "A parcel of your UltraMarket order {} is on its way",
+                    order()
+                )
+            }
+            Template::ShipmentDelivered => {
+                format!(
+                    "A parcel of your UltraMarket order {} was delivered",
+                    order()
+                )
+            }
+            Template::ShipmentDelayed => {
+                format!("A parcel of your UltraMarket order {} is delayed", order())
+            }
+            Template::ReturnApproved => {
+                format!("Your return for UltraMarket order {} is approved", order())
+            }
+            Template::RefundIssued => {
+                format!(
+                    "Your refund for UltraMarket order {} is on its way",
+                    order()
+                )
+            }
         }
     }
 
@@ -195,6 +237,42 @@ impl Template {
                 format!(
                     "{greeting}\n\nYour order {order} has shipped.\n\n{tracking}\
                      Follow it at {base}/orders/{order}\n"
+                )
+            }
+            Template::ShipmentShipped | Template::ShipmentDelivered | Template::ShipmentDelayed => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                let tracking = text("tracking_number").unwrap_or("?");
+                let what = match self {
+                    Template::ShipmentShipped => "has left our warehouse".to_owned(),
+                    Template::ShipmentDelivered => "was delivered".to_owned(),
+                    _ => format!(
+                        "is delayed: {}",
+                        text("description").unwrap_or("the carrier reported a delay")
+                    ),
+                };
+                format!(
+                    "{greeting}\n\nA parcel of your order {order} {what}.\n\n\
+                     Tracking number: {tracking}\n\nFollow it at {base}/orders/{order}\n"
+                )
+            }
+            Template::ReturnApproved => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                format!(
+                    "{greeting}\n\nWe approved your return for order {order}. Please send the \
+                     items back; we refund them once they arrive.\n\n\
+                     Follow it at {base}/orders/{order}\n"
+                )
+            }
+            Template::RefundIssued => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                let amount = data
+                    .get("amount")
+                    .and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
+                    .map(|m| m.to_string())
+                    .unwrap_or_default();
+                format!(
+                    "{greeting}\n\nWe refunded {amount} for your return of order {order}. It \
+                     reaches your card within a few days.\n"
                 )
             }
             Template::LowStock => format!(

@@ -85,6 +85,8 @@ pub struct PlaceOrder {
     /// The rate of the shipping address and whether prices include tax.
     pub tax: TaxTerms,
     pub shipping: Money,
+    /// The shipping method the fee was quoted for (`None`: a store without rates).
+    pub shipping_method: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -169,6 +171,10 @@ pub enum OrderEvent {
         #[schemars(extend("x-personal" = crate::privacy::declaration::optional("/user_id")))]
         notes: Option<String>,
         coupon_code: Option<String>,
+        /// The shipping method `totals.shipping` was quoted for; absent before there were
+        /// shipping rates (a compatible addition: older events read as `None`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shipping_method: Option<String>,
         placed_at: DateTime<Utc>,
     },
     OrderStockReserved {
@@ -296,6 +302,7 @@ pub struct PlacedOrder {
     pub billing_address: Option<Address>,
     pub payment_method: String,
     pub notes: Option<String>,
+    pub shipping_method: Option<String>,
     pub placed_at: DateTime<Utc>,
     /// When the order last changed.
     pub updated_at: DateTime<Utc>,
@@ -379,6 +386,7 @@ impl Aggregate for Order {
                     payment_method: p.payment_method.clone(),
                     notes: p.notes.clone(),
                     coupon_code: p.coupon_code.clone(),
+                    shipping_method: p.shipping_method.clone(),
                     placed_at: p.at,
                 }])
             }
@@ -643,6 +651,7 @@ impl Aggregate for Order {
                 shipping_address,
                 billing_address,
                 payment_method,
+                shipping_method,
                 ..
             } => {
                 s.placed = Some(PlacedOrder {
@@ -660,6 +669,7 @@ impl Aggregate for Order {
                     billing_address: billing_address.clone(),
                     payment_method: payment_method.clone(),
                     notes: notes.clone(),
+                    shipping_method: shipping_method.clone(),
                     placed_at: *placed_at,
                     updated_at: *placed_at,
                 });

@@ -12,10 +12,18 @@
 //!
 //! - [`status`]: [`ShipmentStatus`] and the rule of a step.
 //! - [`shipment`]: the aggregate: commands, events, state, `decide`, `evolve`.
+//! - [`rates`]: the store's zones, the methods each offers and their rates (by weight or
+//!   order value, with a free-shipping threshold): the `ShippingRates` aggregate, one
+//!   stream, and the pure quote of a parcel to an address.
 
+pub mod rates;
 pub mod shipment;
 pub mod status;
 
+pub use rates::{
+    Consignment, Destination, Quote, QuoteError, RateBasis, RateBracket, RatesCommand, RatesError,
+    RatesEvent, RatesState, ShippingMethod, ShippingRates, ShippingZone, SHIPPING_RATES_ID,
+};
 pub use shipment::{
     CarrierUpdate, CreateShipment, CreatedShipment, Remaining, Shipment, ShipmentCommand,
     ShipmentError, ShipmentEvent, ShipmentLine, ShipmentState, StatusEntry, TrackingEntry,

@@ -82,6 +82,8 @@ pub struct CarrierUpdate {
     pub status: Option<ShipmentStatus>,
     pub description: String,
     pub location: Option<String>,
+    /// The carrier reports the parcel late (the customer is told).
+    pub delayed: bool,
     /// When the carrier says it happened.
     pub occurred_at: DateTime<Utc>,
     /// When the engine heard of it.
@@ -131,6 +133,10 @@ pub enum ShipmentEvent {
         status: Option<ShipmentStatus>,
         description: String,
         location: Option<String>,
+        /// The carrier reports the parcel late; absent (false) on updates before delays
+        /// were told apart (a compatible addition).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        delayed: bool,
         occurred_at: DateTime<Utc>,
         received_at: DateTime<Utc>,
     },
@@ -354,6 +360,7 @@ impl Aggregate for Shipment {
                     status: u.status,
                     description: description.clone(),
                     location,
+                    delayed: u.delayed,
                     occurred_at: u.occurred_at,
                     received_at: u.received_at,
                 }];

@@ -124,6 +124,7 @@ pub fn place(lines: Vec<OrderLine>, discount: i64, tax_bp: u32, shipping: i64) -
             inclusive: false,
         },
         shipping: usd(shipping),
+        shipping_method: None,
         at: at(),
     }))
 }

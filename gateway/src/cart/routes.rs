@@ -409,6 +409,9 @@ struct CheckoutBody {
     /// `card`.
     payment_method: String,
     notes: Option<String>,
+    /// A shipping method's code (`GET /shipping/quote` lists them); absent: the cheapest
+    /// method serving the address (free shipping in a store without shipping zones).
+    shipping_method: Option<String>,
     /// Check out at the prices now even if a line's price moved since it was added
     /// (default false: such a checkout answers 409 `price_changed` with the new prices).
     #[serde(default)]
@@ -487,6 +490,7 @@ async fn checkout(
         billing_address: body.billing_address,
         payment_method: body.payment_method,
         notes: body.notes,
+        shipping_method: body.shipping_method,
     };
     let done = match commands::cart::check_out_at_prices(
         &state.handlers,

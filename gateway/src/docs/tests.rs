@@ -399,6 +399,31 @@ const ROUTES: &[Route] = &[
         "/api/v1/reviews/{id}/reply",
         &[400, 401, 403, 404, 422],
     ),
+    secured("get", "/api/v1/shipping/zones", &[400, 401, 403]),
+    secured(
+        "get",
+        "/api/v1/shipping/zones/{code}",
+        &[400, 401, 403, 404],
+    ),
+    secured(
+        "put",
+        "/api/v1/shipping/zones/{code}",
+        &[400, 401, 403, 422],
+    ),
+    secured("delete", "/api/v1/shipping/zones/{code}", &[401, 403, 404]),
+    r("get", "/api/v1/shipping/quote", &[400, 401, 422]),
+    // returns (docs/api.md § Returns)
+    secured(
+        "post",
+        "/api/v1/orders/{id}/returns",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured("get", "/api/v1/orders/{id}/returns", &[400, 401, 404]),
+    secured(
+        "put",
+        "/api/v1/returns/{id}/status",
+        &[400, 401, 403, 404, 409, 422, 503],
+    ),
 ];
 
 /// Routes of `docs/api.md` with no operation in the document yet: not routed, or routed

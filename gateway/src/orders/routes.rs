@@ -92,6 +92,7 @@ impl From<OrdersError> for ApiError {
             OrdersError::Rejected(
                 e @ (OrderError::InvalidTransition { .. } | OrderError::AlreadyCancelled),
             ) => ApiError::conflict("invalid_status", e.to_string()),
+            OrdersError::Shipping(e) => e.into(),
             OrdersError::Rejected(e @ OrderError::RefundExceedsPaid { .. }) => {
                 ApiError::UnprocessableEntity {
                     code: "refund_exceeds_paid",
@@ -178,6 +179,9 @@ struct PlaceBody {
     payment_method: String,
     /// At most 2000 characters.
     notes: Option<String>,
+    /// A shipping method's code (`GET /shipping/quote` lists them); absent: the cheapest
+    /// method serving the address (free shipping in a store without shipping zones).
+    shipping_method: Option<String>,
 }
 
 /// Places an order at the products' current prices. The answer is 202: the checkout saga
@@ -218,6 +222,7 @@ async fn place(
             billing_address: body.billing_address,
             payment_method: body.payment_method,
             notes: body.notes,
+            shipping_method: body.shipping_method,
         },
     };
     let outcome = commands::orders::place_order(

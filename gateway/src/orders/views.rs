@@ -328,6 +328,7 @@ mod tests {
             billing_address: Some(address),
             payment_method: "card".into(),
             notes: Some("leave at the door".into()),
+            shipping_method: None,
             placed_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .route("/shipments/{id}/tracking", get(tracking))
         .merge(super::webhook::router())
         .merge(super::queue::router())
+        .merge(super::rates::router())
 }
 
 #[derive(OpenApi)]
@@ -46,7 +47,12 @@ pub fn router() -> Router<AppState> {
         change_status,
         tracking,
         super::webhook::webhook,
-        super::queue::fulfilment_queue
+        super::queue::fulfilment_queue,
+        super::rates::list_zones,
+        super::rates::get_zone,
+        super::rates::put_zone,
+        super::rates::delete_zone,
+        super::rates::quote
     ),
     components(schemas(
         CreateBody,
@@ -60,7 +66,13 @@ pub fn router() -> Router<AppState> {
         TrackingEventView,
         MoneyView,
         super::webhook::WebhookAnswer,
-        super::queue::QueueEntry
+        super::queue::QueueEntry,
+        super::rates_views::ZoneBody,
+        super::rates_views::ZoneView,
+        super::rates_views::MethodBody,
+        super::rates_views::BracketBody,
+        super::rates_views::QuoteView,
+        super::rates_views::QuoteList
     )),
     tags((name = "shipping", description = "Shipments of an order's lines, their steps and tracking, carriers' webhooks, the fulfilment queue"))
 )]

@@ -22,6 +22,8 @@ use commands::store::RecordedEvent;
 use domain::inventory::InventoryEvent;
 use domain::notification::{NotificationEvent, NotificationId, Template};
 use domain::order::OrderEvent;
+use domain::returns::ReturnsEvent;
+use domain::shipping::ShipmentEvent;
 use domain::user::{erased_email, Role, UserEvent};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
@@ -98,6 +100,10 @@ enum Step<'a> {
     Order(&'a RecordedEvent, Uuid, Box<OrderEvent>),
     LowStock(&'a RecordedEvent, InventoryEvent),
     Delivery(Uuid, NotificationEvent),
+    /// A shipment's creation, steps and tracking updates, by shipment id.
+    Shipment(&'a RecordedEvent, Uuid, Box<ShipmentEvent>),
+    /// An order's return approved or refunded, by order id.
+    Return(&'a RecordedEvent, Uuid, ReturnsEvent),
 }
 
 impl<'a> Step<'a> {
@@ -110,6 +116,10 @@ impl<'a> Step<'a> {
             }
             ("inventory", "LowStockDetected", _) => Some(Step::LowStock(event, decode(event)?)),
             ("notification", _, Some(id)) => Some(Step::Delivery(id, decode(event)?)),
+            ("shipment", _, Some(id)) => Some(Step::Shipment(event, id, Box::new(decode(event)?))),
+            ("returns", "ReturnApproved" | "ReturnRefunded", Some(id)) => {
+                Some(Step::Return(event, id, decode(event)?))
+            }
             _ => None,
         })
     }
@@ -141,7 +151,20 @@ struct Batch {
     created: HashSet<Uuid>,
     /// People erased in the batch: what the outbox holds for them goes.
     erased: Vec<Uuid>,
+    /// Shipments' orders, customers and tracking numbers, and those the batch creates.
+    shipments: HashMap<Uuid, Parcel>,
+    new_shipments: Vec<(Uuid, Parcel)>,
 }
+
+/// What the model keeps of a shipment to write its e-mails (`fulfilment`).
+#[derive(Debug, Clone)]
+struct Parcel {
+    order_id: Uuid,
+    user_id: Uuid,
+    tracking_number: String,
+}
+
+mod fulfilment;
 
 impl Batch {
     /// Reads the rows `steps` depend on: the recipients they name, the staff when stock
@@ -150,6 +173,7 @@ impl Batch {
         let mut users = Vec::new();
         let mut orders = Vec::new();
         let mut notifications = Vec::new();
+        let mut shipments = Vec::new();
         let mut staff = false;
         for step in steps {
             match step {
@@ -160,9 +184,16 @@ impl Batch {
                 },
                 Step::LowStock(..) => staff = true,
                 Step::Delivery(id, _) => notifications.push(*id),
+                Step::Shipment(_, id, e) => match &**e {
+                    ShipmentEvent::ShipmentCreated { user_id, .. } => users.push(user_id.as_uuid()),
+                    _ => shipments.push(*id),
+                },
+                Step::Return(_, order_id, _) => orders.push(*order_id),
             }
         }
         let mut batch = Batch::default();
+        batch.load_shipments(tx, &shipments).await?;
+        users.extend(batch.shipments.values().map(|p| p.user_id));
         if !users.is_empty() || !orders.is_empty() || staff {
             let roles: Vec<&str> = STAFF_ROLES.iter().map(Role::as_str).collect();
             let rows: Vec<PersonRow> = sqlx::query_as(
@@ -212,6 +243,8 @@ impl Batch {
             Step::User(event, user_id, e) => self.user(event, user_id, e),
             Step::Order(event, order_id, e) => self.order(event, order_id, *e),
             Step::LowStock(event, e) => self.low_stock(event, e),
+            Step::Shipment(event, id, e) => self.shipment(event, id, *e),
+            Step::Return(event, order_id, e) => self.order_return(event, order_id, e),
             Step::Delivery(id, e) => {
                 if let Some(d) = self.deliveries.get_mut(&id) {
                     d.fold(&e);
@@ -444,6 +477,7 @@ impl Batch {
             .execute(&mut *tx)
             .await?;
         }
+        self.write_shipments(tx).await?;
         if !self.outgoing.is_empty() {
             let out = &self.outgoing;
             let state = |o: &Outgoing| &self.deliveries[&o.id];
@@ -553,6 +587,8 @@ impl Projection for NotificationsProjection {
             (event.category(), event.event_type.as_str()),
             ("user" | "notification", _)
                 | ("order", "OrderPlaced" | "OrderShipped")
+                | ("shipment", _)
+                | ("returns", "ReturnApproved" | "ReturnRefunded")
                 | ("inventory", "LowStockDetected")
         )
     }

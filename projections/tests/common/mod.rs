@@ -60,6 +60,7 @@ pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
             inclusive: false,
         },
         shipping: Money::new(499, Currency::USD),
+        shipping_method: None,
         at: Utc::now(),
     };
     orders

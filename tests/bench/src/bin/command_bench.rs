@@ -155,6 +155,7 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
                             inclusive: false,
                         },
                         shipping: Money::new(499, Currency::USD),
+                        shipping_method: None,
                         at: Utc::now(),
                     };
                     orders

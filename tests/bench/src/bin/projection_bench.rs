@@ -138,6 +138,7 @@ impl Shop {
                 inclusive: false,
             },
             shipping: Money::new(499, Currency::USD),
+            shipping_method: None,
             at: Utc::now(),
         };
         let placed = self
