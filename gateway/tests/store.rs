@@ -210,7 +210,7 @@ async fn configuration(base: &str) {
     assert_eq!(status, 403);
     let (status, page) = json_call(&c, "GET", config.clone(), &admin, None).await;
     assert_eq!(status, 200, "{page}");
-    assert_eq!(page["total"], 7);
+    assert_eq!(page["total"], 9);
     let size = page["items"]
         .as_array()
         .unwrap()

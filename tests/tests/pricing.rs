@@ -1,10 +1,12 @@
-//! Dynamic pricing (issue 24) against the real binary: a shopper puts a lamp in the cart at
-//! its list price; staff schedule a sale that starts at an exact second; the product
-//! answer shows the sale price from that second, and the lowest price of the 30 days
-//! before it (Omnibus) with the window ending at that very second; the scheduler records
-//! the start; checkout refuses the price the shopper did not see until they accept it, and
-//! the order line records the rule and its version. At the end `umctl verify` finds every
-//! read model, the price history included, equal to a replay of the log.
+//! Dynamic pricing (issue 24) against the real binary. A shopper puts a lamp in the cart
+//! at its list price. A flash sale ends at an exact second between another shopper's cart
+//! and his checkout, which refuses the price he did not see. Staff schedule a sale that
+//! starts at an exact second: the product answer shows the sale price from that second,
+//! and the lowest price of the 30 days before it (Omnibus: the flash sale's) with the
+//! window ending at that very second; the scheduler records the start; checkout refuses
+//! the price the first shopper did not see until she accepts it, and the order line
+//! records the rule and its version. At the end `umctl verify` finds every read model, the
+//! price history included, equal to a replay of the log.
 
 use std::process::Command;
 
@@ -57,6 +59,58 @@ async fn a_scheduled_sale_prices_the_lamp_from_its_second_and_checkout_asks_firs
     .await;
     assert_eq!(cart.body["subtotal"], usd(4_000), "{}", cart.text);
 
+    // A flash sale of 10% on the lamp, live at once and over at an exact second: Bob's
+    // cart sees 18.00, and by the time he checks out the sale has expired.
+    let (_, bob) = s.customer("bob.pricing@example.com").await;
+    let flash_end = (Utc::now() + TimeDelta::seconds(6)).trunc_subsecs(0);
+    let flash = send(
+        s.post("/api/v1/pricing/rules")
+            .bearer_auth(&admin)
+            .json(&json!({
+                "name": "Flash", "scope": { "kind": "product", "product_id": lamp_id },
+                "adjustment": { "kind": "percent_off", "basis_points": 1_000 },
+                "ends_at": flash_end, "enabled": true,
+            })),
+    )
+    .await;
+    assert_eq!(flash.status, 201, "{}", flash.text);
+    let product_path = format!("/api/v1/products/{lamp_id}");
+    let price_is = |amount: i64| {
+        let path = product_path.clone();
+        let s = &s;
+        async move {
+            let a = send(s.get(&path)).await;
+            (a.body["pricing"]["price"] == usd(amount)).then_some(())
+        }
+    };
+    eventually("the flash sale prices the lamp", || price_is(1_800)).await;
+    let added = send(
+        s.post("/api/v1/cart/items")
+            .bearer_auth(&bob)
+            .json(&json!({ "product_id": lamp_id, "quantity": 1 })),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{}", added.text);
+    assert!(
+        Utc::now() < flash_end,
+        "the cart was filled during the flash sale"
+    );
+    eventually("the flash sale is over", || price_is(2_000)).await;
+    assert!(Utc::now() >= flash_end, "never before its end");
+    let address = json!({
+        "line1": "1 Lamp Lane", "city": "Boulder", "postal_code": "80302", "country": "US"
+    });
+    let expired = send(
+        s.post("/api/v1/cart/checkout")
+            .bearer_auth(&bob)
+            .json(&json!({ "shipping_address": address, "payment_method": "card" })),
+    )
+    .await;
+    let problem = expired.problem(409);
+    assert_eq!(problem["code"], "price_changed", "{}", expired.text);
+    assert_eq!(problem["changes"][0]["was"], usd(1_800));
+    assert_eq!(problem["changes"][0]["now"], usd(2_000));
+
     // A 25% sale from an exact second a little ahead.
     let start = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
     let rule = send(
@@ -76,12 +130,11 @@ async fn a_scheduled_sale_prices_the_lamp_from_its_second_and_checkout_asks_firs
     let rule_id = rule.body["id"].as_str().unwrap().to_owned();
 
     // From the start's second the product answer is at the sale price, with the prior
-    // price: the list price, over the 30 days that end at that second.
-    let product_path = format!("/api/v1/products/{lamp_id}");
+    // price: the flash sale's 18.00, the lowest of the 30 days that end at that second.
     let shown = eventually("the sale prices the lamp, with its prior price", || async {
         let a = send(s.get(&product_path)).await;
         (a.body["pricing"]["price"] == usd(1_500)
-            && a.body["pricing"]["lowest_30_days"]["price"] == usd(2_000))
+            && a.body["pricing"]["lowest_30_days"]["price"] == usd(1_800))
         .then_some(a)
     })
     .await;
@@ -92,8 +145,8 @@ async fn a_scheduled_sale_prices_the_lamp_from_its_second_and_checkout_asks_firs
         window_to, start,
         "the window ends when the sale began: {prior}"
     );
-    assert_eq!(prior["discount"], usd(500));
-    assert_eq!(prior["discount_percent"], 25);
+    assert_eq!(prior["discount"], usd(300));
+    assert_eq!(prior["discount_percent"], 17, "3.00 of 18.00, rounded");
     assert_eq!(shown.body["price"], usd(2_000), "the list price stays");
 
     // The scheduler records the start.
@@ -104,10 +157,7 @@ async fn a_scheduled_sale_prices_the_lamp_from_its_second_and_checkout_asks_firs
     })
     .await;
 
-    // Checkout: the cart saw 20.00 a lamp, the price is 15.00 now: asked first.
-    let address = json!({
-        "line1": "1 Lamp Lane", "city": "Boulder", "postal_code": "80302", "country": "US"
-    });
+    // Checkout: Ann's cart saw 20.00 a lamp, the price is 15.00 now: asked first.
     let refused = send(
         s.post("/api/v1/cart/checkout")
             .bearer_auth(&ann)
