@@ -26,6 +26,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::pricing::scope_columns;
 use crate::runtime::{decode, Projection, ProjectionError};
 
 pub struct PriceHistoryProjection;
@@ -455,7 +456,7 @@ async fn apply_rule(
     let Some(rule) = after.rule else {
         return Ok(());
     };
-    let (kind, scope_id) = scope_key(&rule.terms.scope);
+    let (kind, scope_id) = scope_columns(&rule.terms.scope);
     sqlx::query(
         "insert into rules (rule_id, version, enabled, terms, scope_kind, scope_id)
          values ($1, $2, $3, $4, $5, $6)
@@ -488,14 +489,4 @@ async fn apply_rule(
         skus.dedup_by_key(|s| s.sku);
     }
     reprice(tx, skus, |_| at, false).await
-}
-
-fn scope_key(scope: &Scope) -> (&'static str, Option<Uuid>) {
-    match scope {
-        Scope::Store => ("store", None),
-        Scope::Product { product_id } => ("product", Some(product_id.as_uuid())),
-        Scope::Variant { variant_id } => ("variant", Some(variant_id.as_uuid())),
-        Scope::Category { category_id } => ("category", Some(category_id.as_uuid())),
-        Scope::Vendor { vendor_id } => ("vendor", Some(vendor_id.as_uuid())),
-    }
 }

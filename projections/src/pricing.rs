@@ -54,7 +54,8 @@ async fn load(
     )
 }
 
-fn scope_columns(scope: &Scope) -> (&'static str, Option<Uuid>) {
+/// A scope as the `scope_kind` and `scope_id` columns hold it (here and in `price_history`).
+pub(crate) fn scope_columns(scope: &Scope) -> (&'static str, Option<Uuid>) {
     match scope {
         Scope::Store => ("store", None),
         Scope::Product { product_id } => ("product", Some(product_id.as_uuid())),
