@@ -11,6 +11,8 @@
 //! and `PriceRuleExpired`) at the window's instant, not the sweep's. So the history is a
 //! fold of the log alone: a rebuild writes the same rows.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
@@ -23,7 +25,7 @@ use domain::pricing::{
 };
 use domain::Aggregate;
 use sqlx::types::Json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::pricing::scope_columns;
@@ -489,4 +491,54 @@ async fn apply_rule(
         skus.dedup_by_key(|s| s.sku);
     }
     reprice(tx, skus, |_| at, false).await
+}
+
+/// What the live rules say of one SKU now, which the history may not have recorded yet.
+/// `promoted: true, since: None` takes the history's own word.
+pub struct Asked {
+    pub sku: Uuid,
+    /// Priced below its list price now.
+    pub promoted: bool,
+    /// When the rules pricing it now opened their windows (the latest), if they have one.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Each SKU's window and the lowest price in it, for the SKUs of `asked` that have one.
+///
+/// The window ends where the history says the current promotion began. Which promotion is
+/// current is the live rules' word, though: a SKU at list price now has its window end
+/// now, and one whose promotion the history has not recorded yet (a window that opened
+/// before the scheduler's next sweep) has it end when its rules' windows opened.
+pub async fn lowest_30_days(
+    pool: &PgPool,
+    asked: &[Asked],
+    now: DateTime<Utc>,
+) -> Result<HashMap<Uuid, (DateTime<Utc>, i64, String)>, sqlx::Error> {
+    let rows: Vec<(Uuid, DateTime<Utc>, Option<i64>, String)> = sqlx::query_as(
+        "with a as (select * from unnest($1::uuid[], $2::bool[], $3::timestamptz[])
+                      as a(sku, promoted, since)),
+              s as (select k.sku, k.currency,
+                           case when a.promoted then coalesce(k.promoted_since, a.since, $4)
+                                else $4 end as upto
+                      from price_history.skus k join a using (sku))
+         select s.sku, s.upto,
+                (select min(c.price) from price_history.changes c
+                  where c.sku = s.sku and c.at < s.upto
+                    and c.at >= coalesce((select max(o.at) from price_history.changes o
+                                           where o.sku = s.sku
+                                             and o.at <= s.upto - interval '30 days'),
+                                         s.upto - interval '30 days')),
+                s.currency
+           from s",
+    )
+    .bind(asked.iter().map(|a| a.sku).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.promoted).collect::<Vec<_>>())
+    .bind(asked.iter().map(|a| a.since).collect::<Vec<_>>())
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(sku, upto, low, currency)| low.map(|low| (sku, (upto, low, currency))))
+        .collect())
 }

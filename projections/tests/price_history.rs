@@ -20,7 +20,7 @@ use domain::id::{CategoryId, ProductId};
 use domain::money::{Currency, Money};
 use domain::pricing::{Adjustment, PriceRuleTerms, Scope, Segment, Window};
 use domain::value::Sku;
-use projections::price_history::PriceHistoryProjection;
+use projections::price_history::{lowest_30_days, Asked, PriceHistoryProjection};
 use projections::Runner;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -127,11 +127,19 @@ impl Shop {
         .unwrap()
     }
 
-    /// The lowest price of the 30 days before the promotion (or now), as the product
-    /// answer computes it.
+    /// The lowest price of the 30 days before the promotion (or now), by the query the
+    /// product answer makes, taking the history's own word for the promotion.
     async fn lowest(&self, sku: Uuid) -> Option<i64> {
-        let now = Utc::now();
-        gateway_query(&self.pool, sku, now).await
+        let asked = [Asked {
+            sku,
+            promoted: true,
+            since: None,
+        }];
+        lowest_30_days(&self.pool, &asked, Utc::now())
+            .await
+            .unwrap()
+            .get(&sku)
+            .map(|(_, low, _)| *low)
     }
 
     async fn dump(&self, schema: &str) -> Vec<String> {
@@ -147,25 +155,6 @@ impl Shop {
         }
         rows
     }
-}
-
-/// The query of `gateway::pricing::history::lowest_30_days` (documented in
-/// `schemas/read-models.md`), for one SKU.
-async fn gateway_query(pool: &PgPool, sku: Uuid, now: DateTime<Utc>) -> Option<i64> {
-    sqlx::query_scalar(
-        "select min(c.price) from price_history.skus s
-           join price_history.changes c on c.sku = s.sku
-          where s.sku = $1 and c.at < coalesce(s.promoted_since, $2)
-            and c.at >= coalesce((select max(o.at) from price_history.changes o
-                                   where o.sku = s.sku
-                                     and o.at <= coalesce(s.promoted_since, $2) - interval '30 days'),
-                                 coalesce(s.promoted_since, $2) - interval '30 days')",
-    )
-    .bind(sku)
-    .bind(now)
-    .fetch_one(pool)
-    .await
-    .unwrap()
 }
 
 #[sqlx::test(migrator = "commands::database::MIGRATOR")]

@@ -4,7 +4,8 @@
 //! - [`routes`]: `/pricing/rules` and `/products/{id}/price`.
 //! - [`book`]: the live rules in memory, indexed by scope.
 //! - [`current`]: `AppState::current_rules` and `serve_prices`.
-//! - [`history`]: the lowest price of the 30 days before a promotion, from `price_history`.
+//! - [`history`]: the lowest price of the 30 days before a promotion on product answers
+//!   (the query is `projections::price_history::lowest_30_days`).
 //! - [`items`]: a product as the engine prices it, from the catalog read model.
 //! - [`segments`]: the customer segments a signed-in customer is priced for.
 //! - [`views`]: bodies and answers.
