@@ -8,8 +8,10 @@
 //! PaymentCaptured    → MarkPaid            PaymentFailed → RecordPaymentFailed
 //! deadline passed    → Cancel(expired)
 //! OrderCancelled     → release every line, and the coupon's redemption
+//! OrderLinesCancelled → release the cancelled units
 //! OrderShipped       → commit every line
-//! OrderRefunded      → (in full, after shipment) restock every line
+//! OrderRefunded      → (in full) release what is still reserved, restock what was sold
+//!                      and has not come back already (a return's restock)
 //! ```
 //!
 //! It follows `$all` like a projection and answers with commands. Its state is the event
@@ -391,34 +393,52 @@ impl Checkout {
                 }
                 Ok(())
             }
+            OrderEvent::OrderLinesCancelled { lines, .. } => {
+                let order_id = domain::id::OrderId::from(order_id_of(order_stream)?);
+                for line in &lines {
+                    let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+                    let cmd = InventoryCommand::ReleaseUnits {
+                        order_id,
+                        quantity: line.quantity,
+                    };
+                    let meta = Self::meta(event, &format!("release:{}", line.sku));
+                    self.inventory.handle(&stream, cmd, meta).await?;
+                }
+                Ok(())
+            }
             OrderEvent::OrderRefunded { full: true, .. } => {
                 let (state, _) = self.orders.load(order_stream).await?;
                 let Some(order) = state.placed else {
                     return Ok(());
                 };
-                // Only goods that left the shelf come back to it.
-                let shipped = state
-                    .history
-                    .iter()
-                    .any(|h| h.status == domain::order::OrderStatus::Shipped);
-                if !shipped {
-                    return self
-                        .release_lines(event, order.order_id, &order.lines)
-                        .await;
-                }
+                // Whatever has not shipped is still reserved; only goods that left the
+                // shelf come back to it, less what a return restocked already.
+                self.release_lines(event, order.order_id, &order.lines)
+                    .await?;
                 for line in &order.lines {
                     let stream = CommandHandler::<Inventory>::stream_id(&line.sku);
+                    let (stock, _) = self.inventory.load(&stream).await?;
+                    let sold = stock.sold.get(&order.order_id).copied().unwrap_or(0);
+                    if sold == 0 {
+                        continue;
+                    }
                     let cmd = InventoryCommand::Restock {
                         order_id: order.order_id,
-                        quantity: line.quantity,
+                        quantity: sold,
                         warehouse: domain::inventory::DEFAULT_WAREHOUSE.into(),
                     };
                     let meta = Self::meta(event, &format!("restock:{}", line.sku));
                     match self.inventory.handle(&stream, cmd, meta).await {
-                        Ok(_)
-                        | Err(CommandError::Rejected(InventoryError::RestockExceedsSold {
+                        // A return's restock landed between the load and the command:
+                        // the next delivery of this event restocks what is left.
+                        Err(CommandError::Rejected(InventoryError::RestockExceedsSold {
                             ..
-                        })) => {}
+                        })) => {
+                            return Err(SagaError::Command(format!(
+                                "{stream}: sold stock changed while restocking"
+                            )))
+                        }
+                        Ok(_) => {}
                         Err(e) => return Err(e.into()),
                     }
                 }

@@ -99,6 +99,17 @@ impl Money {
         Money { amount, currency }
     }
 
+    /// The share of `quantity` more units, `before` of them taken already, when `self` is
+    /// what all `units` cost: `⌊self·(before+quantity)/units⌋ − ⌊self·before/units⌋`. The
+    /// shares of every unit, however they are taken (a return or a cancellation at a
+    /// time), add up to exactly `self`; no cent is lost to rounding.
+    pub fn share_of_units(self, units: u32, before: u32, quantity: u32) -> Money {
+        let units = i128::from(units.max(1));
+        let upto = |n: u32| i128::from(self.amount) * i128::from(n) / units;
+        let share = upto(before.saturating_add(quantity)) - upto(before);
+        Money::new(i64::try_from(share).unwrap_or(0), self.currency)
+    }
+
     pub const fn zero(currency: Currency) -> Self {
         Money {
             amount: 0,

@@ -261,6 +261,22 @@ async fn verified_buyers_review_once_and_the_rating_follows_moderation() {
         let page = shop.read(&reviews, "", &edited).await;
         assert_eq!(page.body["rating"]["average"], 4.5, "{}", page.body);
 
+        // The product's answer and the listings carry the same rating (the reviews read
+        // model has it now: the page above waited for it), filtered and sorted by it.
+        let p = shop.read(&format!("/products/{lamp}"), "", &edited).await;
+        assert_eq!((p.body["rating"]["count"].as_i64(), p.body["rating"]["average"].as_f64()), (Some(2), Some(4.5)), "{}", p.body);
+        assert_eq!(p.body["rating"]["histogram"], json!({ "1": 0, "2": 0, "3": 0, "4": 1, "5": 1 }));
+        let has_lamp = |page: &Value| page["items"].as_array().unwrap().iter().any(|i| i["id"] == lamp.as_str());
+        let listed = shop.read("/products?min_rating=4&sort=-rating", "", &edited).await;
+        assert!(has_lamp(&listed.body), "{}", listed.body);
+        assert_eq!(listed.body["items"][0]["rating"]["count"], 2, "{}", listed.body);
+        let found = shop.read("/products/search?q=lamp&min_rating=4", "", &edited).await;
+        assert!(has_lamp(&found.body), "{}", found.body);
+        let above = shop.read("/products?min_rating=5", "", &edited).await;
+        assert!(!has_lamp(&above.body), "{}", above.body);
+        let r = shop.read("/products?min_rating=6", "", &edited).await;
+        assert_eq!((r.status.as_u16(), r.body["errors"][0]["field"].as_str()), (400, Some("min_rating")), "{}", r.body);
+
         // The vendor replies in public; no one else does.
         let reply = format!("/reviews/{dana_review}/reply");
         let r = shop.call("PUT", &reply, &carl, Some(json!({ "reply": "Thanks!" }))).await;

@@ -431,9 +431,138 @@ async fn an_order_ships_in_two_shipments_that_the_carrier_delivers() {
             .await
             .unwrap();
             assert_eq!(delivered, Some(2));
+            // And so does its route, for staff only.
+            let (status, performance) = shop.staff("GET", "/shipping/carriers/performance", None).await;
+            assert_eq!(status, 200, "{performance}");
+            assert_eq!(performance["items"][0]["carrier"], "test");
+            assert_eq!(performance["items"][0]["delivered"], 2);
+            let fastest = performance["items"][0]["fastest_seconds"].as_i64().unwrap();
+            let average = performance["items"][0]["average_seconds"].as_i64().unwrap();
+            assert!(fastest <= average, "{performance}");
+            let (status, _) = shop.as_customer("GET", "/shipping/carriers/performance", None).await;
+            assert_eq!(status, 403);
             db.close().await;
         },
     )
+    .await;
+}
+
+/// Issue 22, item 1: staff cancel units no shipment holds. Each gives back its share of
+/// what its line was charged, through the provider, once per idempotency key; the stock
+/// is released; a shipment cannot take them; the order ships once what is left has left.
+#[tokio::test]
+async fn unshipped_units_are_cancelled_released_and_refunded_once() {
+    with_shop(&[], |base, database_url| async move {
+        let shop = Shop::open(&base).await;
+        let order = shop.paid_order().await;
+        let (status, first) = shop.ship(&order, json!([{ "sku": "MUG-1", "quantity": 2 }])).await;
+        assert_eq!(status, 201, "{first}");
+        let cancellations = format!("{base}/orders/{order}/cancellations");
+        let cancel = |token: String, key: &'static str, body: Value| {
+            let (c, url) = (shop.c.clone(), cancellations.clone());
+            async move {
+                let r = c
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("Idempotency-Key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+            }
+        };
+        let one_mug = json!({ "lines": [{ "sku": "MUG-1", "quantity": 1 }], "reason": "chipped in the warehouse" });
+
+        // The customer does not cancel a paid order's lines; two mugs are in the shipment.
+        let (status, _) = cancel(shop.customer.clone(), "k0", one_mug.clone()).await;
+        assert_eq!(status, 403);
+        let (status, problem) = cancel(
+            shop.admin.clone(),
+            "k1",
+            json!({ "lines": [{ "sku": "MUG-1", "quantity": 2 }], "reason": "chipped" }),
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["code"], "exceeds_unshipped");
+        let (status, problem) = cancel(
+            shop.admin.clone(),
+            "k2",
+            json!({ "lines": [{ "sku": "MUG-1", "quantity": 1 }], "reason": "  " }),
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+
+        // The third mug: cancelled, its share refunded; the retry changes nothing.
+        let (status, cancelled) = cancel(shop.admin.clone(), "k3", one_mug.clone()).await;
+        assert_eq!(status, 200, "{cancelled}");
+        let mug = &cancelled["items"][0];
+        assert_eq!((mug["sku"].as_str(), mug["cancelled"].as_i64()), (Some("MUG-1"), Some(1)));
+        let charged = mug["final_price"]["amount"].as_i64().unwrap()
+            - mug["discount"]["amount"].as_i64().unwrap()
+            + if mug["tax"]["inclusive"] == true { 0 } else { mug["tax"]["amount"]["amount"].as_i64().unwrap() };
+        assert_eq!(cancelled["refunded"]["amount"], charged / 3, "{cancelled}");
+        assert_eq!(cancelled["payment_status"], "partially_refunded");
+        assert_eq!(cancelled["status"], "paid");
+        let (status, again) = cancel(shop.admin.clone(), "k3", one_mug.clone()).await;
+        assert_eq!(status, 200, "{again}");
+        assert_eq!(again["refunded"], cancelled["refunded"]);
+        let db = sqlx::PgPool::connect(&database_url).await.unwrap();
+        let refunds: Vec<(String, i64)> = sqlx::query_as(
+            "select idempotency_key, amount from payment.test_refunds where order_id = $1",
+        )
+        .bind(order.parse::<Uuid>().unwrap())
+        .fetch_all(&db)
+        .await
+        .unwrap();
+        assert_eq!(refunds.len(), 1, "{refunds:?}");
+        assert!(refunds[0].0.starts_with("cancel:"), "{refunds:?}");
+        assert_eq!(Some(refunds[0].1), cancelled["refunded"]["amount"].as_i64());
+        // Its reservation is released: two mugs stay reserved for the shipment.
+        shop.stock_becomes("MUG-1", 10, 2).await;
+        let (status, problem) = shop.ship(&order, json!([{ "sku": "MUG-1", "quantity": 1 }])).await;
+        assert_eq!((status.as_u16(), problem["code"].as_str()), (422, Some("exceeds_ordered")), "{problem}");
+
+        // A zero quantity is refused, and with it the whole request.
+        let (status, problem) = cancel(
+            shop.admin.clone(),
+            "k4",
+            json!({ "lines": [{ "sku": "TEE-1", "quantity": 1 }, { "sku": "MUG-1", "quantity": 0 }], "reason": "x" }),
+        )
+        .await;
+        assert_eq!(status, 422, "{problem}");
+        // The tee too: what is left is the shipment, and the order ships with it.
+        let (status, both) = cancel(
+            shop.admin.clone(),
+            "k5",
+            json!({ "lines": [{ "sku": "TEE-1", "quantity": 1 }], "reason": "out of that size" }),
+        )
+        .await;
+        assert_eq!(status, 200, "{both}");
+        shop.stock_becomes("TEE-1", 10, 0).await;
+        let shipment = first["id"].as_str().unwrap();
+        for step in ["packed", "shipped"] {
+            let (status, moved) = shop.step(shipment, step).await;
+            assert_eq!(status, 200, "{moved}");
+        }
+        let shipped = shop.wait_for(&order, "shipped").await;
+        assert_eq!(shipped["items"][0]["cancelled"], 1, "{shipped}");
+        assert_eq!(shipped["items"][1]["cancelled"], 1, "{shipped}");
+        assert_eq!(shipped["refunded"], both["refunded"], "the read model agrees");
+        assert!(shipped["shipping_method"].is_null(), "a store without rates: {shipped}");
+        shop.stock_becomes("MUG-1", 8, 0).await;
+        let (status, problem) = cancel(shop.admin.clone(), "k6", one_mug).await;
+        assert_eq!((status.as_u16(), problem["code"].as_str()), (409, Some("invalid_status")), "{problem}");
+        let queued: i64 = sqlx::query_scalar(
+            "select count(*) from shipping.fulfilment_queue where order_id = $1",
+        )
+        .bind(order.parse::<Uuid>().unwrap())
+        .fetch_one(&db)
+        .await
+        .unwrap();
+        assert_eq!(queued, 0, "a shipped order leaves the queue");
+        db.close().await;
+    })
     .await;
 }
 

@@ -290,6 +290,13 @@ async fn a_store_is_applied_for_approved_suspended_and_reinstated() {
         assert_eq!(r.body["status"], "suspended", "staff see why: {}", r.body);
         let r = shop.read("/vendors/vera-lamps", "", &suspended).await;
         assert_eq!(r.status, 404, "a suspended store has no public page: {}", r.body);
+        // Nor is it sold: the write side refuses an order of it as off sale.
+        let carl = shop.customer("carl@example.com").await;
+        let address = json!({ "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" });
+        let order = json!({ "items": [{ "product_id": her_id, "quantity": 1 }], "shipping_address": address, "payment_method": "card" });
+        let r = shop.call("POST", "/orders", &carl, Some(order.clone())).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], "items[0].product_id", "{}", r.body);
 
         // Reinstated: they come back.
         let reinstated = shop
@@ -300,6 +307,8 @@ async fn a_store_is_applied_for_approved_suspended_and_reinstated() {
         assert_eq!(shop.skus("/search?q=lamp", &reinstated).await, ["DESK-1", "VERA-1"]);
         let r = shop.read(&format!("/products/{her_id}"), "", &reinstated).await;
         assert_eq!((r.status.as_u16(), r.body["status"].as_str()), (200, Some("active")), "{}", r.body);
+        let r = shop.call("POST", "/orders", &carl, Some(order)).await;
+        assert_eq!(r.status, 202, "on sale again: {}", r.body);
     })
     .await;
 }

@@ -54,6 +54,7 @@ struct NewOrder {
     shipping_address: Value,
     billing_address: Option<Value>,
     payment_method: String,
+    shipping_method: Option<String>,
     notes: Option<String>,
     created_at: DateTime<Utc>,
     change: Change,
@@ -69,6 +70,8 @@ struct Batch {
     patched: Vec<Uuid>,
     patches: HashMap<Uuid, Change>,
     items: Vec<ItemRow>,
+    /// Units of lines cancelled before they shipped: order, SKU, quantity.
+    cancelled: Vec<(Uuid, String, i32)>,
     history: Vec<HistoryRow>,
     /// Payment events with their order, in log order; written after the orders.
     payments: Vec<(Uuid, PaymentEvent)>,
@@ -180,6 +183,7 @@ impl Batch {
                 payment_method,
                 notes,
                 placed_at,
+                shipping_method,
                 ..
             } => {
                 for (i, l) in lines.iter().enumerate() {
@@ -221,6 +225,7 @@ impl Batch {
                         billing_address: billing_address
                             .map(|a| serde_json::to_value(a).unwrap_or_default()),
                         payment_method,
+                        shipping_method,
                         notes,
                         created_at: placed_at,
                         change: Change {
@@ -321,6 +326,19 @@ impl Batch {
                 c.updated_at = Some(at);
                 self.history(event, order_id, "cancelled", note, Some(&by), at);
             }
+            OrderEvent::OrderLinesCancelled {
+                lines, refund, at, ..
+            } => {
+                for l in &lines {
+                    let quantity = i32::try_from(l.quantity).unwrap_or(i32::MAX);
+                    self.cancelled
+                        .push((order_id, l.sku.as_str().to_owned(), quantity));
+                }
+                let c = self.change(order_id);
+                c.payment_status = Some("partially_refunded".into());
+                c.refunded = c.refunded.saturating_add(refund.amount);
+                c.updated_at = Some(at);
+            }
             OrderEvent::OrderRefunded {
                 amount,
                 reason,
@@ -366,11 +384,12 @@ impl Batch {
                  insert into orders (order_id, user_id, status, payment_status, currency,
                      subtotal, tax, shipping, discount, total, refunded, shipping_address,
                      billing_address, payment_method, notes, tracking_number,
-                     cancellation_reason, created_at, updated_at)
+                     cancellation_reason, created_at, updated_at, shipping_method)
                  select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[],
                      $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[],
                      $11::int8[], $12::jsonb[], $13::jsonb[], $14::text[], $15::text[],
-                     $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[])
+                     $16::text[], $17::text[], $18::timestamptz[], $19::timestamptz[],
+                     $52::text[])
                  on conflict (order_id) do nothing),
              items as (
                  insert into order_items (order_id, line, product_id, sku, quantity, price,
@@ -476,8 +495,27 @@ impl Batch {
         // items, ADR 0008
         .bind(column(it, |r| r.7.price_off))
         .bind(column(it, |r| r.7.price_rules.clone()))
+        // placed, issue 22
+        .bind(column(&new, |(_, o)| o.shipping_method.clone()))
         .execute(&mut *tx)
         .await?;
+        if !self.cancelled.is_empty() {
+            // After the insert above: a line placed and cancelled in one batch is there.
+            let c = &self.cancelled;
+            sqlx::query(
+                "update order_items i set cancelled = i.cancelled + c.quantity
+                   from (select order_id, sku, sum(quantity)::int4 as quantity
+                           from unnest($1::uuid[], $2::text[], $3::int4[])
+                                as c(order_id, sku, quantity)
+                          group by order_id, sku) c
+                  where i.order_id = c.order_id and i.sku = c.sku",
+            )
+            .bind(column(c, |r| r.0))
+            .bind(column(c, |r| r.1.clone()))
+            .bind(column(c, |r| r.2))
+            .execute(&mut *tx)
+            .await?;
+        }
         if !self.payments.is_empty() {
             payments::write(tx, &self.payments).await?;
         }

@@ -46,6 +46,7 @@ impl Projection for ShippingProjection {
                     | "OrderShipped"
                     | "OrderCancelled"
                     | "OrderRefunded"
+                    | "OrderLinesCancelled"
             ),
             _ => false,
         }
@@ -189,6 +190,18 @@ async fn apply_order(
             sqlx::query(
                 "update fulfilment_queue set units_shipped = units_shipped + $2,
                      shipments = shipments + 1
+                  where order_id = $1",
+            )
+            .bind(order_id)
+            .bind(units)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Cancelled units no longer wait to ship.
+        OrderEvent::OrderLinesCancelled { lines, .. } => {
+            let units: i64 = lines.iter().map(|l| i64::from(l.quantity)).sum();
+            sqlx::query(
+                "update fulfilment_queue set units_ordered = units_ordered - $2
                   where order_id = $1",
             )
             .bind(order_id)

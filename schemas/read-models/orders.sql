@@ -24,7 +24,9 @@ create table orders (
     tracking_number     text,
     cancellation_reason text,
     created_at          timestamptz not null,
-    updated_at          timestamptz not null
+    updated_at          timestamptz not null,
+    -- Issue 22: the shipping method `shipping` was quoted for (null before rates).
+    shipping_method     text
 );
 
 create index orders_user_idx on orders (user_id, created_at desc);
@@ -53,6 +55,8 @@ create table order_items (
     -- which: [{rule_id, rule_version, amount_off}], in the order applied.
     price_off     bigint not null default 0,
     price_rules   jsonb not null default '[]',
+    -- Issue 22: units cancelled before they shipped (their refund is in `orders.refunded`).
+    cancelled     integer not null default 0,
     primary key (order_id, line)
 );
 

@@ -33,6 +33,10 @@ pub enum OrdersError {
     /// order, or (without a method named) an address no zone serves.
     #[error(transparent)]
     Shipping(domain::shipping::QuoteError),
+    /// The payment provider did not refund what the order recorded as given back; the
+    /// request's retry (same idempotency key) asks it again.
+    #[error("the refund failed: {0}")]
+    RefundFailed(String),
     #[error(transparent)]
     Store(StoreError),
     /// The command handler failed otherwise (contention, an undecodable event, shutdown),

@@ -12,11 +12,13 @@
 //! - [`pay`]: paying an order through a [`PaymentProvider`](crate::payment::PaymentProvider).
 //! - [`payment_webhook`]: a provider's signed word on a charge, recorded on the order's
 //!   payment.
-//! - [`cancel`], [`status`], [`refund`]: what customers and staff do to a placed order.
+//! - [`cancel`], [`status`], [`refund`]: what customers and staff do to a placed order;
+//!   [`cancel_lines`]: staff cancel units that have not shipped, and refund them.
 //! - [`error`]: [`OrdersError`], at the bottom: every other file imports it.
 
 pub mod caller;
 pub mod cancel;
+pub mod cancel_lines;
 pub mod error;
 pub mod pay;
 pub mod payment_webhook;
@@ -27,6 +29,7 @@ pub mod status;
 
 pub use caller::{Caller, OrderOutcome};
 pub use cancel::cancel_order;
+pub use cancel_lines::{cancel_lines, CancelLinesRequest};
 pub use error::OrdersError;
 pub use pay::{pay_for_order, PayOrderError, PaymentTaken};
 pub use payment_webhook::{receive_payment_webhook, PaymentWebhookError, WebhookOutcome};

@@ -4,6 +4,7 @@
 use domain::catalog::{Product, ProductRecord, ProductStatus};
 use domain::money::{Money, MAX_PRICE, MAX_TOTAL};
 use domain::value::Quantity;
+use domain::vendors::VendorStatus;
 use uuid::Uuid;
 
 use crate::handler::CommandHandler;
@@ -19,20 +20,36 @@ pub struct CatalogUnreadable {
     pub cause: String,
 }
 
-/// The product `id` if it exists and is on sale now; `None` otherwise.
+/// The product `id` if it exists and is on sale now; `None` otherwise. A vendor's product
+/// is on sale only while the vendor's store is approved: a suspended store's products
+/// leave the storefront's read models at once, and the write side sells none of them
+/// either (issue 23).
 pub async fn product_on_sale(
     handlers: &Handlers,
     id: Uuid,
 ) -> Result<Option<ProductRecord>, CatalogUnreadable> {
+    let unreadable = |cause: String| CatalogUnreadable {
+        product_id: id,
+        cause,
+    };
     let (p, _) = handlers
         .products
         .load(&CommandHandler::<Product>::stream_id(id))
         .await
-        .map_err(|e| CatalogUnreadable {
-            product_id: id,
-            cause: e.to_string(),
-        })?;
-    Ok(p.created.filter(|p| p.status == ProductStatus::Active))
+        .map_err(|e| unreadable(e.to_string()))?;
+    let Some(product) = p.created.filter(|p| p.status == ProductStatus::Active) else {
+        return Ok(None);
+    };
+    if let Some(vendor) = product.vendor_id {
+        let store = crate::vendors::selling_vendor(handlers, vendor.as_uuid())
+            .await
+            .map_err(|e| unreadable(e.to_string()))?;
+        // A vendor account without a store (made before stores existed) sells as before.
+        if store.is_some_and(|s| s.status != VendorStatus::Approved) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(product))
 }
 
 /// Why a line cannot join an order: its field (`quantity` or `product_id`, under the item

@@ -5,7 +5,7 @@ use domain::catalog::Product;
 use domain::id::{OrderId, ProductId, ReviewId, UserId, VendorId};
 use domain::order::{Order, OrderEvent};
 use domain::reviews::{
-    proof_of_purchase, NewReview, Proof, Review, ReviewCommand, ReviewState, ReviewText,
+    proof_of_kept_purchase, NewReview, Proof, Review, ReviewCommand, ReviewState, ReviewText,
 };
 use uuid::Uuid;
 
@@ -125,7 +125,16 @@ async fn find_proof(
         }
         seen.push(*order_id);
         let events = order_events(handlers, *order_id).await?;
-        if let Some(p) = proof_of_purchase(&events, UserId::new(author), ProductId::new(product_id))
+        // What its returns took back (`returns-<order id>`, beside the order) is not kept.
+        let (returns, _) = handlers
+            .returns
+            .load(&crate::returns::returns_stream(*order_id))
+            .await
+            .map_err(|e| ReviewUseError::Failed(e.to_string()))?;
+        let returned = |sku: &domain::value::Sku| returns.returned(sku);
+        let buyer = UserId::new(author);
+        if let Some(p) =
+            proof_of_kept_purchase(&events, buyer, ProductId::new(product_id), returned)
         {
             return Ok(Some(p));
         }

@@ -75,7 +75,7 @@ pub async fn create_shipment(
         return Err(ShippingUseError::OrderNotFound);
     };
     if !matches!(
-        placed.status,
+        placed.stage(),
         OrderStatus::Paid | OrderStatus::PartiallyShipped
     ) {
         return Err(ShippingUseError::NotShippable(placed.status.as_str()));
@@ -92,7 +92,9 @@ pub async fn create_shipment(
             variant_id: l.variant_id,
             sku: l.sku.clone(),
             ordered: l.quantity,
-            taken: taken(&earlier, &l.sku, false),
+            // Cancelled units are gone as surely as shipped ones.
+            taken: taken(&earlier, &l.sku, false)
+                + placed.cancelled.get(&l.sku).copied().unwrap_or(0),
         })
         .collect();
     let mut command = CreateShipment {

@@ -63,6 +63,12 @@ pub enum InventoryCommand {
     ReleaseReservation {
         order_id: OrderId,
     },
+    /// Give back `quantity` of what `order_id` holds (part of its line was cancelled);
+    /// the rest stays reserved.
+    ReleaseUnits {
+        order_id: OrderId,
+        quantity: u32,
+    },
     /// The order shipped: what it holds is sold and leaves the shelf.
     CommitReservation {
         order_id: OrderId,
@@ -225,6 +231,29 @@ impl InventoryState {
         self.on_hand_total() - self.reserved()
     }
 
+    /// Takes `quantity` held in `warehouses` off `order_id`'s reservation (committed or
+    /// released); what is left stays reserved where it was.
+    fn shrink_reservation(&mut self, order_id: OrderId, quantity: u32, warehouses: &[Allocation]) {
+        let left = self
+            .reservations
+            .get(&order_id)
+            .map_or(0, |r| r.saturating_sub(quantity));
+        if left == 0 {
+            self.reservations.remove(&order_id);
+            self.allocations.remove(&order_id);
+            return;
+        }
+        self.reservations.insert(order_id, left);
+        if let Some(held) = self.allocations.get_mut(&order_id) {
+            for taken in warehouses {
+                if let Some(a) = held.iter_mut().find(|a| a.warehouse == taken.warehouse) {
+                    a.quantity = a.quantity.saturating_sub(taken.quantity);
+                }
+            }
+            held.retain(|a| a.quantity > 0);
+        }
+    }
+
     /// What the reservations hold in `warehouse`.
     pub fn reserved_in(&self, warehouse: &str) -> i64 {
         self.allocations
@@ -327,6 +356,12 @@ pub enum InventoryError {
     NoReservation(OrderId),
     #[error("order {order_id} holds {reserved} reserved, a shipment cannot take {requested}")]
     CommitExceedsReservation {
+        order_id: OrderId,
+        reserved: u32,
+        requested: u32,
+    },
+    #[error("order {order_id} holds {reserved} reserved, cannot release {requested}")]
+    ReleaseExceedsReservation {
         order_id: OrderId,
         reserved: u32,
         requested: u32,
@@ -475,6 +510,28 @@ impl Aggregate for Inventory {
                     warehouses: s.allocations.get(order_id).cloned().unwrap_or_default(),
                 }],
             },
+            C::ReleaseUnits { order_id, quantity } => {
+                if *quantity == 0 {
+                    return Err(InventoryError::ZeroQuantity);
+                }
+                let Some(&reserved) = s.reservations.get(order_id) else {
+                    return Err(InventoryError::NoReservation(*order_id));
+                };
+                if *quantity > reserved {
+                    return Err(InventoryError::ReleaseExceedsReservation {
+                        order_id: *order_id,
+                        reserved,
+                        requested: *quantity,
+                    });
+                }
+                let held = s.allocations.get(order_id).map_or(&[][..], Vec::as_slice);
+                vec![E::ReservationReleased {
+                    sku: sku(None),
+                    order_id: *order_id,
+                    quantity: *quantity,
+                    warehouses: part_of(held, *quantity, ""),
+                }]
+            }
             C::CommitReservation { order_id } => match s.reservations.get(order_id) {
                 Some(&quantity) => vec![E::ReservationCommitted {
                     sku: sku(None),
@@ -643,10 +700,13 @@ impl Aggregate for Inventory {
                     s.allocations.insert(*order_id, warehouses.clone());
                 }
             }
-            E::ReservationReleased { order_id, .. } => {
-                s.reservations.remove(order_id);
-                s.allocations.remove(order_id);
-            }
+            // The whole reservation, or part of a cancelled line: the rest stays held.
+            E::ReservationReleased {
+                order_id,
+                quantity,
+                warehouses,
+                ..
+            } => s.shrink_reservation(*order_id, *quantity, warehouses),
             E::ReservationCommitted {
                 order_id,
                 quantity,
@@ -654,28 +714,8 @@ impl Aggregate for Inventory {
                 shipment,
                 ..
             } => {
-                // A whole reservation, or a shipment's part of it: what is left stays
-                // reserved where it was.
-                let left = s
-                    .reservations
-                    .get(order_id)
-                    .map_or(0, |r| r.saturating_sub(*quantity));
-                if left == 0 {
-                    s.reservations.remove(order_id);
-                    s.allocations.remove(order_id);
-                } else {
-                    s.reservations.insert(*order_id, left);
-                    if let Some(held) = s.allocations.get_mut(order_id) {
-                        for taken in warehouses {
-                            if let Some(a) =
-                                held.iter_mut().find(|a| a.warehouse == taken.warehouse)
-                            {
-                                a.quantity = a.quantity.saturating_sub(taken.quantity);
-                            }
-                        }
-                        held.retain(|a| a.quantity > 0);
-                    }
-                }
+                // A whole reservation, or a shipment's part of it.
+                s.shrink_reservation(*order_id, *quantity, warehouses);
                 if let Some(shipment) = shipment {
                     s.shipped.insert((*order_id, *shipment));
                 }

@@ -23,20 +23,25 @@
 //! are in `status`; lines, totals and the rules' refusals in `totals`. This file holds the
 //! commands, the events, the state and `decide`/`evolve`.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::aggregate::{Aggregate, EventDecodeError, Upcast};
 use crate::id::{OrderId, ProductId, ShipmentId, UserId};
 use crate::money::Money;
 use crate::value::{Address, Quantity};
 
+mod cancelled;
 mod input;
 mod legacy;
 mod shipments;
 mod status;
 mod totals;
 
+pub use cancelled::{unallocated, Cancelled, CancelledLine};
 pub use shipments::{all_delivered, all_shipped, taken, OrderShipment, Shipments, ShippedLine};
 
 pub use legacy::{upcast_lines, OrderLineV1, OrderPlacedV1};
@@ -150,6 +155,15 @@ pub enum OrderCommand {
         by: ChangedBy,
         at: DateTime<Utc>,
     },
+    /// Units of lines no shipment holds are cancelled and their price given back
+    /// (`cancelled`); once per `cancellation_id`.
+    CancelLines {
+        cancellation_id: Uuid,
+        lines: Vec<ShippedLine>,
+        reason: String,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
 }
 
 // An event is built once, stored and folded; the size of the rare `OrderPlaced` costs
@@ -238,6 +252,17 @@ pub enum OrderEvent {
         by: ChangedBy,
         at: DateTime<Utc>,
     },
+    /// Units of lines that had not shipped are cancelled; `refund` (the sum of the lines')
+    /// goes back to the customer and their stock is released. The status stays, unless
+    /// every other unit has shipped (`OrderShipped` follows in the same append).
+    OrderLinesCancelled {
+        cancellation_id: Uuid,
+        lines: Vec<CancelledLine>,
+        refund: Money,
+        reason: String,
+        by: ChangedBy,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(OrderEvent {
@@ -252,6 +277,7 @@ crate::domain_event!(OrderEvent {
     OrderShipmentCreated,
     OrderLinesShipped,
     OrderShipmentDelivered,
+    OrderLinesCancelled,
 });
 
 /// `OrderPlaced` v1 is read as v2 (`legacy`).
@@ -284,6 +310,8 @@ pub struct OrderState {
     pub history: Vec<StatusChange>,
     /// The order's shipments, when it ships in them.
     pub shipments: Shipments,
+    /// What each cancellation of lines gave back (`cancelled`).
+    pub cancellations: BTreeMap<Uuid, Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,6 +334,23 @@ pub struct PlacedOrder {
     pub placed_at: DateTime<Utc>,
     /// When the order last changed.
     pub updated_at: DateTime<Utc>,
+    /// The last status that was not a refund's ([`PlacedOrder::stage`]).
+    pub fulfilment: OrderStatus,
+    /// Units cancelled before they shipped, per SKU (`cancelled`).
+    pub cancelled: Cancelled,
+}
+
+impl PlacedOrder {
+    /// Where the order stands on its way to the customer: its status, except that a
+    /// partial refund (a return's, say) leaves it where it was, so the next shipment
+    /// still leaves and arrives.
+    pub fn stage(&self) -> OrderStatus {
+        if self.status == OrderStatus::PartiallyRefunded {
+            self.fulfilment
+        } else {
+            self.status
+        }
+    }
 }
 
 fn transition(action: &'static str, status: OrderStatus) -> OrderError {
@@ -528,16 +573,15 @@ impl Aggregate for Order {
                 if s.shipments.contains_key(shipment_id) {
                     return Ok(vec![]);
                 }
-                if !matches!(o.status, S::Paid | S::PartiallyShipped) {
+                if !matches!(o.stage(), S::Paid | S::PartiallyShipped) {
                     return Err(transition("create a shipment for", o.status));
                 }
                 for l in lines {
-                    let ordered = o
+                    let remaining = o
                         .lines
                         .iter()
                         .find(|p| p.sku == l.sku)
-                        .map_or(0, |p| p.quantity);
-                    let remaining = ordered.saturating_sub(taken(&s.shipments, &l.sku, false));
+                        .map_or(0, |p| unallocated(p, &s.shipments, &o.cancelled));
                     if l.quantity == 0 || l.quantity > remaining {
                         return Err(OrderError::ShipmentExceedsOrder {
                             sku: l.sku.to_string(),
@@ -566,7 +610,7 @@ impl Aggregate for Order {
                 if shipment.shipped {
                     return Ok(vec![]);
                 }
-                if !matches!(o.status, S::Paid | S::PartiallyShipped) {
+                if !matches!(o.stage(), S::Paid | S::PartiallyShipped) {
                     return Err(transition("ship lines of", o.status));
                 }
                 let mut events = vec![E::OrderLinesShipped {
@@ -577,7 +621,7 @@ impl Aggregate for Order {
                     at: *at,
                 }];
                 let after = Self::evolve(s.clone(), &events[0]);
-                if all_shipped(&o.lines, &after.shipments) {
+                if all_shipped(&o.lines, &after.shipments, &o.cancelled) {
                     events.push(E::OrderShipped {
                         tracking_number: tracking_number.clone(),
                         note: Some("every line has shipped".into()),
@@ -609,12 +653,59 @@ impl Aggregate for Order {
                     at: *at,
                 }];
                 let after = Self::evolve(s.clone(), &events[0]);
-                if o.status == S::Shipped && all_delivered(&after.shipments) {
+                if o.stage() == S::Shipped && all_delivered(&after.shipments) {
                     events.push(E::OrderDelivered {
                         note: Some("every shipment has arrived".into()),
                         by: by.clone(),
                         at: *at,
                     });
+                }
+                Ok(events)
+            }
+            C::CancelLines {
+                cancellation_id,
+                lines,
+                reason,
+                by,
+                at,
+            } => {
+                let o = placed()?;
+                if s.cancellations.contains_key(cancellation_id) {
+                    return Ok(vec![]);
+                }
+                if !matches!(o.stage(), S::Paid | S::PartiallyShipped) {
+                    return Err(transition("cancel lines of", o.status));
+                }
+                let (cancelled, refund) =
+                    cancelled::cancel(&o.lines, &s.shipments, &o.cancelled, lines)?;
+                let mut events = vec![E::OrderLinesCancelled {
+                    cancellation_id: *cancellation_id,
+                    lines: cancelled,
+                    refund,
+                    reason: reason.clone(),
+                    by: by.clone(),
+                    at: *at,
+                }];
+                // What is left may all have gone already: the order is shipped, and
+                // delivered when those shipments have arrived.
+                let after = Self::evolve(s.clone(), &events[0]);
+                let o = after.placed.as_ref().ok_or(OrderError::NotPlaced)?;
+                if !s.shipments.is_empty() && all_shipped(&o.lines, &after.shipments, &o.cancelled)
+                {
+                    let note = Some("every line left has shipped".to_owned());
+                    events.push(E::OrderShipped {
+                        tracking_number: o.tracking_number.clone(),
+                        note: note.clone(),
+                        by: by.clone(),
+                        at: *at,
+                    });
+                    if all_delivered(&after.shipments) {
+                        events.push(E::OrderDelivered {
+                            note,
+                            by: by.clone(),
+                            at: *at,
+                        });
+                    }
                 }
                 Ok(events)
             }
@@ -632,6 +723,9 @@ impl Aggregate for Order {
             if let Some(o) = s.placed.as_mut() {
                 o.status = status;
                 o.updated_at = at;
+                if !matches!(status, S::Refunded | S::PartiallyRefunded) {
+                    o.fulfilment = status;
+                }
             }
             s.history.push(StatusChange {
                 status,
@@ -672,6 +766,8 @@ impl Aggregate for Order {
                     shipping_method: shipping_method.clone(),
                     placed_at: *placed_at,
                     updated_at: *placed_at,
+                    fulfilment: S::Pending,
+                    cancelled: Cancelled::new(),
                 });
                 s.history.push(StatusChange {
                     status: S::Pending,
@@ -774,6 +870,23 @@ impl Aggregate for Order {
             E::OrderShipmentDelivered { shipment_id, .. } => {
                 if let Some(sh) = s.shipments.get_mut(shipment_id) {
                     sh.delivered = true;
+                }
+            }
+            E::OrderLinesCancelled {
+                cancellation_id,
+                lines,
+                refund,
+                at,
+                ..
+            } => {
+                s.cancellations.insert(*cancellation_id, *refund);
+                if let Some(o) = s.placed.as_mut() {
+                    for l in lines {
+                        *o.cancelled.entry(l.sku.clone()).or_default() += l.quantity;
+                    }
+                    o.refunded = o.refunded.checked_add(*refund).unwrap_or(o.refunded);
+                    o.payment_status = PaymentStatus::PartiallyRefunded;
+                    o.updated_at = *at;
                 }
             }
             E::OrderRefunded {

@@ -42,11 +42,15 @@ pub fn taken(shipments: &Shipments, sku: &Sku, shipped_only: bool) -> u32 {
         .sum()
 }
 
-/// Every unit of every line has left in a shipment.
-pub fn all_shipped(lines: &[PlacedLine], shipments: &Shipments) -> bool {
-    lines
-        .iter()
-        .all(|l| taken(shipments, &l.sku, true) >= l.quantity)
+/// Every unit of every line has left in a shipment, or was cancelled.
+pub fn all_shipped(
+    lines: &[PlacedLine],
+    shipments: &Shipments,
+    cancelled: &BTreeMap<Sku, u32>,
+) -> bool {
+    lines.iter().all(|l| {
+        taken(shipments, &l.sku, true) + cancelled.get(&l.sku).copied().unwrap_or(0) >= l.quantity
+    })
 }
 
 /// Every shipment has arrived (and there is at least one).

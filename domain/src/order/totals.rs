@@ -140,6 +140,14 @@ pub enum OrderError {
         requested: u32,
         remaining: u32,
     },
+    #[error("{requested} of {sku} asked to cancel, {remaining} not in a shipment")]
+    CancelExceedsUnshipped {
+        sku: String,
+        requested: u32,
+        remaining: u32,
+    },
+    #[error("cancelling every line is cancelling the order")]
+    CancelsEveryLine,
     #[error("the order has no such shipment")]
     UnknownShipment,
     #[error("the shipment has not left yet")]

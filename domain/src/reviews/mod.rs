@@ -14,7 +14,7 @@
 pub mod purchase;
 pub mod review;
 
-pub use purchase::{proof_of_purchase, Proof, VERIFICATION};
+pub use purchase::{proof_of_kept_purchase, proof_of_purchase, Proof, VERIFICATION};
 pub use review::{
     NewReview, Review, ReviewCommand, ReviewError, ReviewEvent, ReviewRecord, ReviewState,
     ReviewText, MAX_IMAGES,

@@ -61,6 +61,11 @@ pub fn inventory_command() -> impl Strategy<Value = InventoryCommand> {
         order
             .clone()
             .prop_map(|o| InventoryCommand::CommitReservation { order_id: o }),
+        // Part of a cancelled line (issue 22).
+        (order.clone(), 0u32..6).prop_map(|(o, q)| InventoryCommand::ReleaseUnits {
+            order_id: o,
+            quantity: q,
+        }),
         // A shipment's part of a reservation (issue 22): a few shipment ids, so repeats
         // of one shipment are generated too and must commit nothing twice.
         (order.clone(), 0u128..3, 0u32..8, warehouse.clone()).prop_map(|(o, sh, q, w)| {

@@ -33,6 +33,7 @@ pub const PRODUCT_PARAMS: &[&str] = &[
     "in_stock",
     "vendor_id",
     "status",
+    "min_rating",
 ];
 
 /// A product listing's filters, sort and page, as the query string gives them.
@@ -45,7 +46,8 @@ pub struct ProductFilter {
     /// Default 0.
     #[param(value_type = Option<i64>)]
     pub offset: i64,
-    /// `created_at`, `name`, `price`, `updated_at`, each with `-` for descending
+    /// `created_at`, `name`, `price`, `updated_at`, `rating` (the average of its published
+    /// reviews; products without reviews last either way), each with `-` for descending
     /// (default `-created_at`); `relevance` with `q` (its default).
     #[param(value_type = Option<String>)]
     pub sort: &'static str,
@@ -65,6 +67,8 @@ pub struct ProductFilter {
     /// Staff only: `draft`, `pending_review`, `active` (the default), `archived` or `all`.
     #[param(value_type = Option<String>)]
     pub status: Option<&'static str>,
+    /// 1 to 5: only products whose reviews average at least this.
+    pub min_rating: Option<i64>,
 }
 
 impl ProductFilter {
@@ -95,12 +99,16 @@ impl ProductFilter {
             "-name" => "p.name desc, p.product_id",
             "price" => "p.price asc, p.product_id",
             "-price" => "p.price desc, p.product_id",
+            "rating" => "pr.average asc nulls last, p.product_id",
+            "-rating" => {
+                "pr.average desc nulls last, pr.review_count desc nulls last, p.product_id"
+            }
             "relevance" if q.is_some() => "rank desc, p.product_id",
             _ => {
                 c.fail(
                     "sort",
-                    "one of created_at, name, price, updated_at, with - for descending; \
-                     relevance with q",
+                    "one of created_at, name, price, rating, updated_at, with - for \
+                     descending; relevance with q",
                 );
                 ""
             }
@@ -146,6 +154,7 @@ impl ProductFilter {
             in_stock: c.bool(p, "in_stock"),
             vendor_id: c.uuid(p, "vendor_id"),
             status,
+            min_rating: c.int(p, "min_rating", 1..=5),
             q,
         };
         c.done()?;
@@ -250,6 +259,7 @@ impl From<ProductRow> for ProductView {
             }),
             rank: r.rank,
             pricing: None,
+            rating: None,
         }
     }
 }
@@ -287,6 +297,11 @@ pub async fn product_page(
     if f.q.is_some() {
         b.push(" join catalog.product_search ps on ps.product_id = p.product_id");
     }
+    // Ratings are the reviews read model's; joined only when the page filters or sorts by
+    // them (an answer's ratings are read for its page alone).
+    if f.min_rating.is_some() || f.sort.contains("pr.") {
+        b.push(" left join reviews.product_ratings pr on pr.product_id = p.product_id");
+    }
     b.push(" where true");
     if let Some(status) = f.status {
         b.push(" and p.status = ").push_bind(status);
@@ -323,6 +338,9 @@ pub async fn product_page(
     }
     if let Some(v) = f.vendor_id {
         b.push(" and p.vendor_id = ").push_bind(v);
+    }
+    if let Some(min) = f.min_rating {
+        b.push(" and pr.average >= ").push_bind(min);
     }
     b.push(" order by ").push(f.sort);
     b.push(" limit ").push_bind(f.limit);
@@ -439,4 +457,16 @@ pub async fn products_on_sale(
         .filter_map(|id| by_id.remove(id))
         .map(|r| view(r, staff))
         .collect())
+}
+
+/// Each product's rating from its published reviews, on the views (count 0 without any):
+/// what product answers (the listings, search, one product) carry, from the `reviews`
+/// read model.
+pub async fn with_ratings(pool: &PgPool, views: &mut [ProductView]) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = views.iter().map(|v| v.id).collect();
+    let mut found = crate::reviews::list::ratings_of(pool, &ids).await?;
+    for v in views {
+        v.rating = Some(found.remove(&v.id).unwrap_or_default());
+    }
+    Ok(())
 }

@@ -23,7 +23,7 @@ use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::cache::cached;
-use super::listing::{self, ProductFilter, PRODUCT_PARAMS};
+use super::listing::{self, with_ratings, ProductFilter, PRODUCT_PARAMS};
 use super::params::{params, raw_query};
 use super::views::{ProductListing, ProductStock, ProductView};
 use crate::auth::viewer::Viewer;
@@ -294,6 +294,7 @@ async fn list_products(
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
         with_prior_prices(&pool, &set, &mut page.items).await?;
+        with_ratings(&pool, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -354,6 +355,7 @@ async fn search_products(
         let mut page = listing::product_page(&pool, filter, staff).await?;
         priced(&set, &mut page.items);
         with_prior_prices(&pool, &set, &mut page.items).await?;
+        with_ratings(&pool, &mut page.items).await?;
         Ok(page)
     })
     .await
@@ -391,6 +393,7 @@ async fn get_product(
         let mut view = listing::product(&pool, &id, &viewer).await?;
         priced(&set, std::slice::from_mut(&mut view));
         with_prior_prices(&pool, &set, std::slice::from_mut(&mut view)).await?;
+        with_ratings(&pool, std::slice::from_mut(&mut view)).await?;
         Ok(view)
     })
     .await;

@@ -7,6 +7,7 @@
 //! command's answer leaves out.
 
 use crate::pricing::views::ProductPricing;
+use crate::reviews::views::RatingSummary;
 use chrono::{DateTime, Utc};
 use commands::catalog::{CategoryDecided, ImageDecided, ProductDecided, VariantDecided};
 use commands::inventory::StockDecided;
@@ -51,6 +52,10 @@ pub struct ProductView {
     /// Queries only: one unit's price after the price rules live now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pricing: Option<ProductPricing>,
+    /// Queries only: the product's published reviews (average, count, histogram), from
+    /// the `reviews` read model.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rating: Option<RatingSummary>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -127,6 +132,7 @@ impl From<&ProductDecided> for ProductView {
             listing: None,
             rank: None,
             pricing: None,
+            rating: None,
         }
     }
 }

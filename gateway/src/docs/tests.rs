@@ -195,6 +195,11 @@ const ROUTES: &[Route] = &[
         "/api/v1/orders/{id}/refund",
         &[400, 401, 403, 404, 409, 422],
     ),
+    secured(
+        "post",
+        "/api/v1/orders/{id}/cancellations",
+        &[400, 401, 403, 404, 409, 422, 503],
+    ),
     r(
         "post",
         "/api/v1/payments/webhook",
@@ -361,6 +366,11 @@ const ROUTES: &[Route] = &[
         "get",
         "/api/v1/fulfilment/queue",
         &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/shipping/carriers/performance",
+        &[400, 401, 403, 503],
     ),
     // vendors (docs/api.md § Vendors)
     secured("post", "/api/v1/vendors", &[400, 401, 409, 422]),

@@ -28,6 +28,8 @@ pub struct OrderRow {
     pub cancellation_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub refunded: i64,
+    pub shipping_method: Option<String>,
 }
 
 /// One line of `orders.order_items`.
@@ -48,6 +50,7 @@ pub struct OrderItemRow {
     pub taxable: i64,
     pub price_off: i64,
     pub price_rules: sqlx::types::Json<serde_json::Value>,
+    pub cancelled: i32,
 }
 
 /// An order as the read model holds it: its row and its lines, in order.
@@ -70,7 +73,7 @@ pub struct HistoryRow {
 const ORDER_COLUMNS: &str =
     "order_id, user_id, status, payment_status, currency, subtotal, tax, shipping, \
      discount, total, shipping_address, billing_address, payment_method, notes, tracking_number, \
-     cancellation_reason, created_at, updated_at";
+     cancellation_reason, created_at, updated_at, refunded, shipping_method";
 
 /// The `order by` of a list's `sort` parameter (`-` for descending); `None` for any other.
 pub fn order_by(sort: &str) -> Option<&'static str> {
@@ -90,7 +93,8 @@ async fn with_items(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<StoredOrde
     let ids: Vec<Uuid> = rows.iter().map(|r| r.order_id).collect();
     let mut items: Vec<OrderItemRow> = sqlx::query_as(
         "select order_id, product_id, sku, quantity, price, subtotal, variant_id, discount, tax,
-                tax_rate_ppm, tax_inclusive, tax_rounding, taxable, price_off, price_rules
+                tax_rate_ppm, tax_inclusive, tax_rounding, taxable, price_off, price_rules,
+                cancelled
            from orders.order_items
           where order_id = any($1) order by order_id, line",
     )

@@ -43,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/payment", post(pay))
         .route("/orders/{id}/status", put(change_status))
         .route("/orders/{id}/refund", post(refund))
+        .route("/orders/{id}/cancellations", post(cancel_lines))
 }
 
 #[derive(OpenApi)]
@@ -56,7 +57,8 @@ pub fn router() -> Router<AppState> {
         queries::history_for_user,
         pay,
         change_status,
-        refund
+        refund,
+        cancel_lines
     ),
     components(schemas(
         PlaceBody,
@@ -65,6 +67,8 @@ pub fn router() -> Router<AppState> {
         PayBody,
         StatusBody,
         RefundBody,
+        CancelLinesBody,
+        CancelLineBody,
         OrderView,
         OrderItemView,
         PriceRuleApplied,
@@ -99,6 +103,20 @@ impl From<OrdersError> for ApiError {
                     detail: e.to_string(),
                     errors: vec![FieldError::new("amount", e.to_string())],
                 }
+            }
+            OrdersError::Rejected(e @ OrderError::CancelExceedsUnshipped { .. }) => {
+                ApiError::UnprocessableEntity {
+                    code: "exceeds_unshipped",
+                    detail: e.to_string(),
+                    errors: vec![FieldError::new("lines", e.to_string())],
+                }
+            }
+            OrdersError::Rejected(e @ OrderError::CancelsEveryLine) => ApiError::conflict(
+                "cancels_every_line",
+                format!("{e}: DELETE the order instead"),
+            ),
+            OrdersError::RefundFailed(cause) => {
+                ApiError::unavailable("payment_provider_unavailable", cause)
             }
             OrdersError::Rejected(e @ OrderError::TotalTooLarge) => ApiError::UnprocessableEntity {
                 code: "total_too_large",
@@ -424,6 +442,76 @@ async fn refund(
         &caller(&user),
         id,
         refund,
+        meta(&user, &request, &ip),
+    )
+    .await?;
+    Ok(answer(outcome))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CancelLineBody {
+    /// The SKU of one of the order's lines.
+    sku: String,
+    /// At most what no shipment holds of it and was not cancelled before.
+    quantity: u32,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CancelLinesBody {
+    /// Each SKU once.
+    lines: Vec<CancelLineBody>,
+    /// Required: the customer and the audit trail read it.
+    reason: String,
+}
+
+/// Cancels units of a paid order's lines that no shipment holds (staff): their stock is
+/// released and what they were charged (their price after rules and coupon, with their
+/// tax) is refunded through the payment provider. The shipping fee stays; cancelling every
+/// unit is cancelling the order (`DELETE /orders/{id}`). Send an `Idempotency-Key`: a
+/// retry after a provider failure records nothing twice and refunds once.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/cancellations",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order")),
+    request_body = CancelLinesBody,
+    responses(
+        (status = 200, description = "The order: the lines' `cancelled` units, `refunded`, `payment_status` `partially_refunded`; `shipped` when every unit left has shipped", body = OrderView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 404, description = "No such order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_status` (not paid, or already shipped, cancelled or refunded in full), or `cancels_every_line`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`exceeds_unshipped` (more than is left unshipped of a line), a SKU the order does not have or twice (`order_rule`), no reason, or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`payment_provider_unavailable`: the lines are cancelled, the refund is not; retry with the same `Idempotency-Key`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn cancel_lines(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<CancelLinesBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    let cancel = commands::orders::CancelLinesRequest {
+        lines: body
+            .lines
+            .into_iter()
+            .map(|l| (l.sku, l.quantity))
+            .collect(),
+        reason: body.reason,
+    };
+    let outcome = commands::orders::cancel_lines(
+        &state.handlers,
+        &*state.payments.provider,
+        &caller(&user),
+        id,
+        cancel,
         meta(&user, &request, &ip),
     )
     .await?;

@@ -29,8 +29,13 @@ pub struct OrderView {
     pub payment_method: String,
     /// `pending`, `authorized`, `captured`, `failed`, `refunded` or `partially_refunded`.
     pub payment_status: String,
+    /// Given back so far: refunds, cancelled lines, returns.
+    pub refunded: Money,
     pub shipping: Money,
     pub shipping_address: Address,
+    /// The shipping method `shipping` was quoted for (`standard`, say); null for orders
+    /// placed before the store had shipping rates.
+    pub shipping_method: Option<String>,
     /// `pending`, `awaiting_payment`, `paid`, `shipped`, `delivered`, `cancelled`,
     /// `refunded` or `partially_refunded`.
     pub status: String,
@@ -46,6 +51,8 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(as = OrderItem)]
 pub struct OrderItemView {
+    /// Units cancelled before they shipped (`quantity` stays as ordered).
+    pub cancelled: i64,
     /// The line's share of the order's discount (ADR 0006).
     pub discount: Money,
     /// What the line cost after its price rules, before the discount:
@@ -134,9 +141,11 @@ pub struct HistoryPage {
     pub items: Vec<HistoryEntry>,
 }
 
-impl From<&PlacedLine> for OrderItemView {
-    fn from(l: &PlacedLine) -> Self {
+impl OrderItemView {
+    /// A line of `order` as the write side holds it.
+    fn of(order: &PlacedOrder, l: &PlacedLine) -> Self {
         OrderItemView {
+            cancelled: i64::from(order.cancelled.get(&l.sku).copied().unwrap_or(0)),
             discount: l.discount.into(),
             price: l.unit_price.into(),
             price_rules: l
@@ -178,12 +187,14 @@ impl From<&PlacedOrder> for OrderView {
             created_at: o.placed_at,
             discount: o.totals.discount.into(),
             id: o.order_id.as_uuid(),
-            items: o.lines.iter().map(OrderItemView::from).collect(),
+            items: o.lines.iter().map(|l| OrderItemView::of(o, l)).collect(),
             notes: o.notes.clone(),
             payment_method: o.payment_method.clone(),
             payment_status: o.payment_status.as_str().to_owned(),
+            refunded: o.refunded.into(),
             shipping: o.totals.shipping.into(),
             shipping_address: o.shipping_address.clone().into(),
+            shipping_method: o.shipping_method.clone(),
             status: o.status.as_str().to_owned(),
             subtotal: o.totals.subtotal.into(),
             tax: o.totals.tax.into(),
@@ -203,6 +214,7 @@ impl From<StoredOrder> for OrderView {
             items: items
                 .into_iter()
                 .map(|i: OrderItemRow| OrderItemView {
+                    cancelled: i64::from(i.cancelled),
                     discount: money(i.discount),
                     price: money(i.price),
                     price_rules: serde_json::from_value(i.price_rules.0).unwrap_or_default(),
@@ -230,8 +242,10 @@ impl From<StoredOrder> for OrderView {
             notes: r.notes,
             payment_method: r.payment_method,
             payment_status: r.payment_status,
+            refunded: money(r.refunded),
             shipping: money(r.shipping),
             shipping_address: r.shipping_address.0,
+            shipping_method: r.shipping_method,
             status: r.status,
             subtotal: money(r.subtotal),
             tax: money(r.tax),
@@ -328,22 +342,26 @@ mod tests {
             billing_address: Some(address),
             payment_method: "card".into(),
             notes: Some("leave at the door".into()),
-            shipping_method: None,
+            shipping_method: Some("standard".into()),
             placed_at: Utc::now(),
             updated_at: Utc::now(),
+            fulfilment: OrderStatus::Cancelled,
+            cancelled: [(Sku::parse("SKU-1").unwrap(), 1)].into(),
         }
     }
 
     /// The answer as `order_json` built it before the typed view: the reference the view
     /// must match byte for byte. Items gained `discount`, `tax`, `tax_rate` and
-    /// `variant_id` (ADR 0006), then `final_price` and `price_rules` (ADR 0008); every field
-    /// they had keeps its value.
+    /// `variant_id` (ADR 0006), then `final_price` and `price_rules` (ADR 0008), then
+    /// `cancelled` (issue 22); the order gained `refunded` and `shipping_method` (issue
+    /// 22); every field they had keeps its value.
     fn order_json(o: &PlacedOrder) -> Value {
         let items: Vec<Value> = o
             .lines
             .iter()
             .map(|l| {
                 json!({
+                    "cancelled": o.cancelled.get(&l.sku).copied().unwrap_or(0),
                     "product_id": l.product_id,
                     "sku": l.sku,
                     "quantity": l.quantity,
@@ -378,6 +396,8 @@ mod tests {
             "shipping_address": o.shipping_address,
             "billing_address": o.billing_address,
             "payment_method": o.payment_method,
+            "refunded": o.refunded,
+            "shipping_method": o.shipping_method,
             "notes": o.notes,
             "tracking_number": o.tracking_number,
             "cancellation_reason": o.cancellation_reason,

@@ -1,6 +1,8 @@
 //! `GET /products/{id}/reviews`: a product's published reviews, sorted and filtered, with
 //! its rating, from the `reviews` read model.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::Json;
@@ -99,20 +101,33 @@ pub async fn list_reviews(
     .bind(offset)
     .fetch_all(&state.pool)
     .await?;
-    let rating: Option<RatingRow> = sqlx::query_as(
-        "select review_count, average::float8 as average, stars_1, stars_2, stars_3, stars_4,
-                stars_5
-           from reviews.product_ratings where product_id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&state.pool)
-    .await?;
+    let rating = ratings_of(&state.pool, &[id]).await?.remove(&id);
     Ok(Json(ReviewPage {
         items: rows.into_iter().map(ReviewView::from).collect(),
         total,
         limit,
         offset,
-        rating: rating.map(RatingSummary::from).unwrap_or_default(),
+        rating: rating.unwrap_or_default(),
         verification: VERIFICATION,
     }))
+}
+
+/// The rating of each of `products` that has reviews, in one query; a product missing
+/// from the answer has none (count 0).
+pub async fn ratings_of(
+    pool: &sqlx::PgPool,
+    products: &[Uuid],
+) -> Result<HashMap<Uuid, RatingSummary>, sqlx::Error> {
+    let rows: Vec<RatingRow> = sqlx::query_as(
+        "select product_id, review_count, average::float8 as average, stars_1, stars_2,
+                stars_3, stars_4, stars_5
+           from reviews.product_ratings where product_id = any($1)",
+    )
+    .bind(products)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.product_id, RatingSummary::from(r)))
+        .collect())
 }

@@ -138,6 +138,7 @@ pub struct Histogram {
 /// A row of `reviews.product_ratings`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct RatingRow {
+    pub product_id: Uuid,
     pub review_count: i32,
     pub average: f64,
     pub stars_1: i32,

@@ -17,7 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::viewer::Viewer;
 use crate::catalog::cache::cached_noted;
-use crate::catalog::listing::products_on_sale;
+use crate::catalog::listing::{products_on_sale, with_ratings};
 use crate::catalog::params::{params, Check};
 use crate::catalog::views::ProductView;
 use crate::error::{ApiError, FieldError};
@@ -237,7 +237,8 @@ pub async fn search(
     let (response, total) = cached_noted(&state, &headers, key, Some(permits), || async {
         let index = PgSearchIndex::new(state.pool.clone());
         let hits = index.search(&query).await.map_err(ApiError::internal)?;
-        let items = products_on_sale(&state.pool, &hits.ids, staff).await?;
+        let mut items = products_on_sale(&state.pool, &hits.ids, staff).await?;
+        with_ratings(&state.pool, &mut items).await?;
         let total = hits.total;
         Ok((answer(&query, hits.facets, items, total), total))
     })

@@ -1,5 +1,6 @@
-//! `GET /fulfilment/queue` (staff): the orders paid and not fully shipped, oldest payment
-//! first, from the `shipping` read model.
+//! What staff read of the `shipping` read model: `GET /fulfilment/queue`, the orders paid
+//! and not fully shipped, oldest payment first; `GET /shipping/carriers/performance`, how
+//! long each carrier takes from shipped to delivered.
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -18,7 +19,64 @@ use crate::state::AppState;
 use crate::views::Page;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/fulfilment/queue", get(fulfilment_queue))
+    Router::new()
+        .route("/fulfilment/queue", get(fulfilment_queue))
+        .route("/shipping/carriers/performance", get(carrier_performance))
+}
+
+/// One carrier's deliveries: from each shipment's `shipped` step to its `delivered` one,
+/// by the events' times.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CarrierPerformance {
+    /// The mean, in seconds (rounded down).
+    pub average_seconds: i64,
+    pub carrier: String,
+    /// Shipments delivered.
+    pub delivered: i64,
+    pub fastest_seconds: i64,
+    pub slowest_seconds: i64,
+}
+
+/// Every carrier that has delivered, with its delivery times (staff), fastest average
+/// first. A carrier answers here once one of its shipments has arrived.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shipping/carriers/performance",
+    tag = "shipping",
+    security(("bearer" = [])),
+    params(("X-Consistency-Token" = Option<String>, Header, description = "Answer once the shipping read model covers this command position")),
+    responses(
+        (status = 200, description = "The carriers", body = CarrierPerformanceList),
+        (status = 400, description = "A malformed `X-Consistency-Token`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 503, response = problem::ProjectionLag),
+    )
+)]
+pub(super) async fn carrier_performance(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+) -> Result<Json<CarrierPerformanceList>, ApiError> {
+    user.require(STAFF)?;
+    caught_up(&state, &headers, "shipping").await?;
+    // Carriers are configured, not created by users: a handful of rows, never paged.
+    let items: Vec<CarrierPerformance> = sqlx::query_as(
+        "select carrier, delivered, fastest_seconds, slowest_seconds,
+                total_seconds / greatest(delivered, 1) as average_seconds
+           from shipping.carrier_performance
+          where delivered > 0
+          order by average_seconds, carrier",
+    )
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(CarrierPerformanceList { items }))
+}
+
+/// The carriers' delivery times.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CarrierPerformanceList {
+    pub items: Vec<CarrierPerformance>,
 }
 
 /// An order waiting for its shipments.

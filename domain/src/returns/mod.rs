@@ -14,109 +14,34 @@
 //! so two returns asked at once cannot both take the last unit. What was delivered, when,
 //! and what a unit refunds arrive inside `RequestReturn` ([`Returnable`]): the use case
 //! reads the order and its shipments, this module decides.
+//!
+//! Layout: [`status`] (a return's statuses and dispositions), [`request`] (a new return's
+//! input and the lines it takes), [`error`] ([`ReturnError`]); here the commands, events,
+//! state and `decide`/`evolve`.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{Aggregate, Upcast};
-use crate::id::{OrderId, ProductId, ReturnId, UserId, VariantId};
+use crate::id::{OrderId, ReturnId, UserId};
 use crate::money::Money;
 use crate::order::ChangedBy;
-use crate::value::{line, paragraphs, Sku, MAX_REASON};
+use crate::value::{line, Sku, MAX_REASON};
 
-/// The most returns one order has.
-pub const MAX_RETURNS: usize = 50;
+mod error;
+mod request;
+mod status;
+
+pub use error::{ReturnError, MAX_RETURNS};
+pub use request::{RequestReturn, ReturnLine, Returnable};
+pub use status::{Disposition, ReturnStatus};
+
+use request::{lines_of, required_text};
+
 /// The longest warehouse code.
 const MAX_WAREHOUSE: usize = 64;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ReturnStatus {
-    Requested,
-    Approved,
-    Rejected,
-    Received,
-    Refunded,
-}
-
-impl ReturnStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ReturnStatus::Requested => "requested",
-            ReturnStatus::Approved => "approved",
-            ReturnStatus::Rejected => "rejected",
-            ReturnStatus::Received => "received",
-            ReturnStatus::Refunded => "refunded",
-        }
-    }
-}
-
-impl std::fmt::Display for ReturnStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What becomes of the goods received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Disposition {
-    /// Back on a warehouse's shelf, sellable again.
-    Restock,
-    /// Damaged or unsellable: not counted in stock.
-    WriteOff,
-}
-
-impl Disposition {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Disposition::Restock => "restock",
-            Disposition::WriteOff => "write_off",
-        }
-    }
-}
-
-/// Some quantity of one order line, in a return, and what it refunds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ReturnLine {
-    pub product_id: ProductId,
-    pub variant_id: Option<VariantId>,
-    pub sku: Sku,
-    pub quantity: u32,
-    /// What the customer paid for these units: their share of the line's price after its
-    /// rules, less its discount, with the tax added when prices excluded it.
-    pub refund: Money,
-}
-
-/// One order line as a new return sees it: when its units arrived, and what they cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Returnable {
-    pub product_id: ProductId,
-    pub variant_id: Option<VariantId>,
-    pub sku: Sku,
-    /// The line's quantity and what the customer paid for all of it.
-    pub ordered: u32,
-    pub paid: Money,
-    /// Each delivery of some of its units: how many, and when the carrier delivered them.
-    pub deliveries: Vec<(u32, DateTime<Utc>)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestReturn {
-    pub return_id: ReturnId,
-    pub order_id: OrderId,
-    pub customer: UserId,
-    /// The SKUs and quantities asked for, in the client's order.
-    pub requested: Vec<(Sku, u32)>,
-    pub reason: String,
-    /// Every line of the order, with its deliveries.
-    pub lines: Vec<Returnable>,
-    /// Days after its delivery a unit may be returned (the store's setting).
-    pub window_days: u32,
-    pub at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnsCommand {
@@ -243,144 +168,6 @@ impl ReturnsState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReturnError {
-    #[error("the return already exists")]
-    AlreadyRequested,
-    #[error("no such return")]
-    UnknownReturn,
-    #[error("an order has at most {MAX_RETURNS} returns")]
-    TooManyReturns,
-    #[error("a return needs at least one line")]
-    NoLines,
-    #[error("lines[{line}].quantity: must be positive")]
-    ZeroQuantity { line: usize },
-    #[error("lines[{line}].sku: {sku} appears twice; add up the quantities")]
-    DuplicateLine { line: usize, sku: Sku },
-    #[error("lines[{line}].sku: the order has no line {sku}")]
-    NotOrdered { line: usize, sku: Sku },
-    #[error("lines[{line}].sku: no unit of {sku} has been delivered")]
-    NotDelivered { line: usize, sku: Sku },
-    #[error("lines[{line}].quantity: {requested} of {sku} asked, {remaining} delivered within the return window and not yet returned")]
-    ExceedsReturnable {
-        line: usize,
-        sku: Sku,
-        requested: u32,
-        remaining: u32,
-    },
-    /// Every delivered unit of the line arrived longer ago than the window.
-    #[error("lines[{line}].sku: the return window of {sku} closed at {closed_at}")]
-    WindowClosed {
-        line: usize,
-        sku: Sku,
-        closed_at: DateTime<Utc>,
-    },
-    #[error("a return that is {status} cannot be {action}")]
-    InvalidTransition {
-        status: ReturnStatus,
-        action: &'static str,
-    },
-    #[error("the refund is {given}; the return refunds {due}")]
-    RefundMismatch { given: Money, due: Money },
-    #[error("{field}: {reason}")]
-    InvalidText { field: &'static str, reason: String },
-}
-
-impl From<crate::value::InvalidValue> for ReturnError {
-    fn from(e: crate::value::InvalidValue) -> Self {
-        ReturnError::InvalidText {
-            field: e.field,
-            reason: e.message,
-        }
-    }
-}
-
-fn required_text(field: &'static str, raw: &str) -> Result<String, ReturnError> {
-    let s = paragraphs(field, raw, MAX_REASON)?;
-    if s.is_empty() {
-        return Err(ReturnError::InvalidText {
-            field,
-            reason: "is required".into(),
-        });
-    }
-    Ok(s)
-}
-
-/// What `quantity` of the line's `ordered` units refund of `paid` (rounded down: a
-/// return of every unit refunds all of it).
-fn share(paid: Money, quantity: u32, ordered: u32) -> Money {
-    let amount = i128::from(paid.amount) * i128::from(quantity) / i128::from(ordered.max(1));
-    Money::new(i64::try_from(amount).unwrap_or(0), paid.currency)
-}
-
-/// The lines of a new return: each asked SKU matched with its order line, never more than
-/// was delivered within the window less what earlier returns hold.
-fn lines_of(s: &ReturnsState, c: &RequestReturn) -> Result<Vec<ReturnLine>, ReturnError> {
-    if c.requested.is_empty() {
-        return Err(ReturnError::NoLines);
-    }
-    let window = Duration::days(i64::from(c.window_days));
-    let mut lines = Vec::with_capacity(c.requested.len());
-    for (i, (sku, quantity)) in c.requested.iter().enumerate() {
-        if *quantity == 0 {
-            return Err(ReturnError::ZeroQuantity { line: i });
-        }
-        if c.requested[..i].iter().any(|(s, _)| s == sku) {
-            return Err(ReturnError::DuplicateLine {
-                line: i,
-                sku: sku.clone(),
-            });
-        }
-        let Some(ordered) = c.lines.iter().find(|l| &l.sku == sku) else {
-            return Err(ReturnError::NotOrdered {
-                line: i,
-                sku: sku.clone(),
-            });
-        };
-        if ordered.deliveries.is_empty() {
-            return Err(ReturnError::NotDelivered {
-                line: i,
-                sku: sku.clone(),
-            });
-        }
-        let in_window: u32 = ordered
-            .deliveries
-            .iter()
-            .filter(|(_, at)| c.at <= *at + window)
-            .map(|(q, _)| q)
-            .sum();
-        if in_window == 0 {
-            let last = ordered.deliveries.iter().map(|(_, at)| *at).max();
-            return Err(ReturnError::WindowClosed {
-                line: i,
-                sku: sku.clone(),
-                closed_at: last.unwrap_or(c.at) + window,
-            });
-        }
-        // Units returned earlier are counted against the latest deliveries first: a
-        // customer is never refused a unit the window still covers.
-        let delivered: u32 = ordered.deliveries.iter().map(|(q, _)| q).sum();
-        let returned = s.returned(sku);
-        let remaining = in_window.min(delivered.saturating_sub(returned));
-        if *quantity > remaining {
-            return Err(ReturnError::ExceedsReturnable {
-                line: i,
-                sku: sku.clone(),
-                requested: *quantity,
-                remaining,
-            });
-        }
-        lines.push(ReturnLine {
-            product_id: ordered.product_id,
-            variant_id: ordered.variant_id,
-            sku: sku.clone(),
-            quantity: *quantity,
-            refund: share(ordered.paid, *quantity, ordered.ordered),
-        });
-    }
-    Ok(lines)
-}
-
 pub struct OrderReturns;
 
 /// Moves a return to `status`, recording who and when.
@@ -424,7 +211,7 @@ impl Aggregate for OrderReturns {
                     return Err(ReturnError::TooManyReturns);
                 }
                 let reason = required_text("reason", &c.reason)?;
-                let lines = lines_of(s, c)?;
+                let lines = lines_of(|sku| s.returned(sku), c)?;
                 Ok(vec![E::ReturnRequested {
                     return_id: c.return_id,
                     order_id: c.order_id,
