@@ -132,7 +132,7 @@ impl Shop {
 
 #[tokio::test]
 async fn verified_buyers_review_once_and_the_rating_follows_moderation() {
-    with_shop(&[], |base, _| async move {
+    with_shop(&[], |base, database_url| async move {
         let shop = Shop::open(base).await;
 
         // Vera's store sells a lamp.
@@ -199,6 +199,25 @@ async fn verified_buyers_review_once_and_the_rating_follows_moderation() {
         let r = shop.call("POST", &reviews, &ann, Some(Shop::review(4, "Again"))).await;
         assert_eq!((r.status.as_u16(), r.body["code"].as_str()), (409, Some("already_reviewed")), "{}", r.body);
         let ann_review = review["id"].as_str().unwrap().to_owned();
+        // Vera hears of it by e-mail (the outbox), and Ann was invited to write it.
+        let db = sqlx::PgPool::connect(&database_url).await.unwrap();
+        let deadline = std::time::Instant::now() + common::PATIENCE;
+        let told = loop {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "select recipient, template from notifications.notifications
+                  where template in ('new_review', 'review_invitation') order by template, recipient",
+            )
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            if rows.iter().any(|(_, t)| t == "new_review") || std::time::Instant::now() > deadline {
+                break rows;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        assert!(told.contains(&("vera@example.com".to_owned(), "new_review".to_owned())), "{told:?}");
+        assert!(told.contains(&("ann@example.com".to_owned(), "review_invitation".to_owned())), "{told:?}");
+        db.close().await;
 
         let dana_wrote = shop.call("POST", &reviews, &dana, Some(Shop::review(2, "Flickers"))).await;
         assert_eq!(dana_wrote.status, 201, "{}", dana_wrote.body);

@@ -647,3 +647,98 @@ async fn tokens_in_old_events_never_reach_the_outbox(pool: PgPool) {
         .body
         .contains("https://shop.example/reset-password?token="));
 }
+
+/// Issue 23 item 7: the customer whose whole order arrived is invited to review it, once,
+/// and a rebuild finds the same row.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn a_delivered_order_invites_its_customer_to_review(pool: PgPool) {
+    let mut w = World::new(&pool);
+    let ann = w
+        .register("ann@example.com", Some("Ann"), Role::Customer)
+        .await;
+    let order = w.place(ann).await;
+    let now = Utc::now();
+    let staff = ChangedBy {
+        user_id: None,
+        role: "staff".into(),
+    };
+    for c in [
+        OrderCommand::MarkStockReserved { at: now },
+        OrderCommand::MarkPaid {
+            amount: Money::new(2500, Currency::USD),
+            payment_reference: "ch_1".into(),
+            at: now,
+        },
+        OrderCommand::Ship {
+            tracking_number: None,
+            note: None,
+            by: staff.clone(),
+            at: now,
+        },
+    ] {
+        w.order(order, c).await;
+    }
+    let runner = Runner::new(
+        w.store.clone(),
+        pool.clone(),
+        Arc::new(NotificationsProjection::default()),
+    );
+    let invitations = |pool: PgPool| async move {
+        sqlx::query_as::<_, (String, String, Value)>(
+            "select recipient, subject, payload from notifications.notifications
+              where template = 'review_invitation'",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+    };
+    runner.apply_batch(&w.all_events().await).await.unwrap();
+    assert!(
+        invitations(pool.clone()).await.is_empty(),
+        "shipped, not arrived"
+    );
+
+    w.order(
+        order,
+        OrderCommand::Deliver {
+            note: None,
+            by: staff,
+            at: now,
+        },
+    )
+    .await;
+    let events = w.all_events().await;
+    runner
+        .apply_batch(&events[events.len() - 1..])
+        .await
+        .unwrap();
+    let found = invitations(pool.clone()).await;
+    let short = order.simple().to_string()[..8].to_uppercase();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (found[0].0.as_str(), found[0].1.as_str()),
+        (
+            "ann@example.com",
+            format!("How is your UltraMarket order {short}?").as_str()
+        )
+    );
+    assert_eq!(found[0].2["order_id"], order.to_string());
+    let body = domain::notification::Template::ReviewInvitation
+        .body(
+            &found[0].2,
+            "https://shop.example",
+            domain::notification::Links::Withheld,
+        )
+        .unwrap();
+    assert!(body.starts_with("Hello Ann,"), "{body}");
+    assert!(
+        body.contains(&format!("https://shop.example/orders/{order}")),
+        "{body}"
+    );
+    // The same event again changes nothing.
+    runner
+        .apply_batch(&events[events.len() - 1..])
+        .await
+        .unwrap();
+    assert_eq!(invitations(pool.clone()).await.len(), 1);
+}

@@ -34,6 +34,10 @@ pub enum Template {
     ReturnApproved,
     /// A return's refund went back to the customer's card.
     RefundIssued,
+    /// The whole order arrived: its customer is asked to review what they bought (issue 23).
+    ReviewInvitation,
+    /// A buyer reviewed one of the vendor's products (issue 23).
+    NewReview,
 }
 
 /// Signs the token a link carries for `token_id`: the user's stream records the id, the
@@ -72,7 +76,7 @@ fn short(id: Uuid) -> String {
 }
 
 impl Template {
-    pub const ALL: [Template; 10] = [
+    pub const ALL: [Template; 12] = [
         Template::VerifyEmail,
         Template::PasswordReset,
         Template::OrderConfirmation,
@@ -83,6 +87,8 @@ impl Template {
         Template::ShipmentDelayed,
         Template::ReturnApproved,
         Template::RefundIssued,
+        Template::ReviewInvitation,
+        Template::NewReview,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -97,6 +103,8 @@ impl Template {
             Template::ShipmentDelayed => "shipment_delayed",
             Template::ReturnApproved => "return_approved",
             Template::RefundIssued => "refund_issued",
+            Template::ReviewInvitation => "review_invitation",
+            Template::NewReview => "new_review",
         }
     }
 
@@ -150,6 +158,14 @@ impl Template {
                     order()
                 )
             }
+            Template::ReviewInvitation => {
+                format!("How is your UltraMarket order {}?", order())
+            }
+            Template::NewReview => format!(
+                "A new {}-star review: {}",
+                data.get("rating").and_then(Value::as_u64).unwrap_or(0),
+                text("title").unwrap_or("?"),
+            ),
         }
     }
 
@@ -273,6 +289,24 @@ impl Template {
                 format!(
                     "{greeting}\n\nWe refunded {amount} for your return of order {order}. It \
                      reaches your card within a few days.\n"
+                )
+            }
+            Template::ReviewInvitation => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                format!(
+                    "{greeting}\n\nYour order {order} has arrived. Would you tell other \
+                     shoppers what you think of it? Each product's page takes a review from \
+                     its buyers, marked as a verified purchase.\n\n\
+                     Your order: {base}/orders/{order}\n"
+                )
+            }
+            Template::NewReview => {
+                let product = text("product_id").ok_or_else(|| bad("no product_id"))?;
+                format!(
+                    "{greeting}\n\nA buyer rated your product {}/5: \"{}\".\n\n\
+                     Read it, and answer in public if you wish: {base}/products/{product}\n",
+                    data.get("rating").and_then(Value::as_u64).unwrap_or(0),
+                    text("title").unwrap_or("?"),
                 )
             }
             Template::LowStock => format!(

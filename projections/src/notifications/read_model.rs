@@ -23,6 +23,7 @@ use domain::inventory::InventoryEvent;
 use domain::notification::{NotificationEvent, NotificationId, Template};
 use domain::order::OrderEvent;
 use domain::returns::ReturnsEvent;
+use domain::reviews::ReviewEvent;
 use domain::shipping::ShipmentEvent;
 use domain::user::{erased_email, Role, UserEvent};
 use serde_json::{json, Value};
@@ -104,6 +105,8 @@ enum Step<'a> {
     Shipment(&'a RecordedEvent, Uuid, Box<ShipmentEvent>),
     /// An order's return approved or refunded, by order id.
     Return(&'a RecordedEvent, Uuid, ReturnsEvent),
+    /// A review written (`marketplace`).
+    Review(&'a RecordedEvent, ReviewEvent),
 }
 
 impl<'a> Step<'a> {
@@ -111,7 +114,7 @@ impl<'a> Step<'a> {
         let id = event.stream_uuid();
         Ok(match (event.category(), event.event_type.as_str(), id) {
             ("user", _, Some(id)) => Some(Step::User(event, id, decode(event)?)),
-            ("order", "OrderPlaced" | "OrderShipped", Some(id)) => {
+            ("order", "OrderPlaced" | "OrderShipped" | "OrderDelivered", Some(id)) => {
                 Some(Step::Order(event, id, Box::new(decode(event)?)))
             }
             ("inventory", "LowStockDetected", _) => Some(Step::LowStock(event, decode(event)?)),
@@ -120,6 +123,7 @@ impl<'a> Step<'a> {
             ("returns", "ReturnApproved" | "ReturnRefunded", Some(id)) => {
                 Some(Step::Return(event, id, decode(event)?))
             }
+            ("review", "ReviewWritten", _) => Some(Step::Review(event, decode(event)?)),
             _ => None,
         })
     }
@@ -165,6 +169,7 @@ struct Parcel {
 }
 
 mod fulfilment;
+mod marketplace;
 
 impl Batch {
     /// Reads the rows `steps` depend on: the recipients they name, the staff when stock
@@ -189,6 +194,10 @@ impl Batch {
                     _ => shipments.push(*id),
                 },
                 Step::Return(_, order_id, _) => orders.push(*order_id),
+                Step::Review(_, ReviewEvent::ReviewWritten { vendor_id, .. }) => {
+                    users.extend(vendor_id.map(|v| v.as_uuid()));
+                }
+                Step::Review(..) => {}
             }
         }
         let mut batch = Batch::default();
@@ -245,6 +254,7 @@ impl Batch {
             Step::LowStock(event, e) => self.low_stock(event, e),
             Step::Shipment(event, id, e) => self.shipment(event, id, *e),
             Step::Return(event, order_id, e) => self.order_return(event, order_id, e),
+            Step::Review(event, e) => self.new_review(event, e),
             Step::Delivery(id, e) => {
                 if let Some(d) = self.deliveries.get_mut(&id) {
                     d.fold(&e);
@@ -343,6 +353,7 @@ impl Batch {
                     self.notify_user(event, user_id, Template::OrderShipped, payload);
                 }
             }
+            OrderEvent::OrderDelivered { .. } => self.review_invitation(event, order_id),
             _ => {}
         }
     }
@@ -586,7 +597,8 @@ impl Projection for NotificationsProjection {
         matches!(
             (event.category(), event.event_type.as_str()),
             ("user" | "notification", _)
-                | ("order", "OrderPlaced" | "OrderShipped")
+                | ("order", "OrderPlaced" | "OrderShipped" | "OrderDelivered")
+                | ("review", "ReviewWritten")
                 | ("shipment", _)
                 | ("returns", "ReturnApproved" | "ReturnRefunded")
                 | ("inventory", "LowStockDetected")
