@@ -437,6 +437,41 @@ impl Server {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access
     }
 
+    /// A console session of `email` (signed in through `/admin/login`, its CSRF token
+    /// and all): the `Cookie` header value that carries it.
+    pub async fn console_session(&self, email: &str, password: &str) -> String {
+        let http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let form = send(http.get(format!("{}/admin/login", self.origin))).await;
+        assert_eq!(form.status, 200, "{}", form.text);
+        let cookie = |a: &Answer, name: &str| {
+            a.headers
+                .get_all(reqwest::header::SET_COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find(|v| v.starts_with(&format!("{name}=")))
+                .and_then(|v| v.split(';').next())
+                .map(str::to_owned)
+                .unwrap_or_else(|| panic!("no {name} cookie: {a:?}"))
+        };
+        let at = form
+            .text
+            .find(r#"name="csrf" value=""#)
+            .expect("a csrf field")
+            + 19;
+        let csrf = form.text[at..].split('"').next().unwrap().to_owned();
+        let signed = send(
+            http.post(format!("{}/admin/login", self.origin))
+                .header(reqwest::header::COOKIE, cookie(&form, "um_console_login"))
+                .form(&[("email", email), ("password", password), ("csrf", &csrf)]),
+        )
+        .await;
+        assert_eq!(signed.status, 303, "{}", signed.text);
+        cookie(&signed, "um_console")
+    }
+
     /// Every e-mail the server has written to its log so far, in order.
     pub fn mail(&self) -> Vec<LoggedMail> {
         self.output

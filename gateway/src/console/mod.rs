@@ -10,14 +10,18 @@
 //! - `page`: the layout every page shares, and how an error becomes a page.
 //! - `links`: query strings and paths as the pages write them.
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
-//!   may open), `event_log` (streams, one stream, `$all`).
+//!   may open), `event_log` (streams, one stream, `$all`), `orders` (the orders' back
+//!   office: a page of orders, one order with its lines and History tab).
+//! - `history`: an entity's History tab, folded from its events (who, when, why, a diff).
 //!
 //! A page calls the same query as its JSON twin under `/api/v1/admin` and renders it:
 //! what a page shows, a script can read.
 
 mod event_log;
+mod history;
 mod home;
 mod links;
+mod orders;
 mod page;
 mod routes;
 mod session;

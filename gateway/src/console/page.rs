@@ -39,6 +39,13 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Browse every event of $all, filtered, newest first",
         ));
     }
+    if crate::auth::STAFF.contains(&role) {
+        pages.push((
+            "/admin/orders",
+            "Orders",
+            "Search orders; open one for its lines and its history",
+        ));
+    }
     pages
 }
 

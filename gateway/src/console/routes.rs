@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, sign_in};
+use super::{event_log, home, orders, sign_in};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -27,6 +27,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/streams", get(event_log::streams))
         .route("/admin/streams/{stream_id}", get(event_log::stream))
         .route("/admin/events", get(event_log::events))
+        .route("/admin/orders", get(orders::list))
+        .route("/admin/orders/{id}", get(orders::one))
         // A signed-in page must not outlive its reader in a cache.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -454,6 +454,8 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/streams"),
     ("get", "/admin/streams/{stream_id}"),
     ("get", "/admin/events"),
+    ("get", "/admin/orders"),
+    ("get", "/admin/orders/{id}"),
     ("get", "/admin/assets/htmx.min.js"),
     ("get", "/admin/assets/console.css"),
 ];
