@@ -56,6 +56,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::shipping::router())
         .merge(crate::vendors::router())
         .merge(crate::ledger::router())
+        .merge(crate::vendors::orders::router())
         .merge(crate::reviews::router())
         .merge(crate::returns::router())
 }

@@ -51,7 +51,8 @@
 //! - [`ledger`] (issue 23 item 4): each store's entries, postings, totals by kind,
 //!   payouts and sold lines with their commission rule; [`ledger_process`]: the process
 //!   manager that records a paid order's vendor lines, and refunds of them, in the
-//!   stores' ledgers through `commands::ledger`.
+//!   stores' ledgers through `commands::ledger`; [`vendor_orders`] (issue 23 item 3):
+//!   each order split per store, its lines and how far they have shipped.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -86,6 +87,7 @@ pub mod search;
 pub mod shipping;
 pub mod status;
 pub mod users;
+pub mod vendor_orders;
 pub mod vendors;
 pub mod wire;
 
@@ -121,6 +123,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(reviews::ReviewsProjection),
         Arc::new(returns::ReturnsProjection),
         Arc::new(ledger::LedgerProjection),
+        Arc::new(vendor_orders::VendorOrdersProjection),
     ]
 }
 

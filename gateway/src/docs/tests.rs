@@ -380,6 +380,16 @@ const ROUTES: &[Route] = &[
         "/api/v1/vendors/{id}/commission",
         &[400, 401, 403, 404, 422],
     ),
+    secured(
+        "get",
+        "/api/v1/vendors/me/orders",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/{id}/orders",
+        &[400, 401, 403, 422, 503],
+    ),
     // ledger (docs/api.md § Vendors' ledger and payouts)
     secured(
         "get",
