@@ -358,3 +358,84 @@ impl From<LedgerUseError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::keys_sorted;
+
+    #[test]
+    fn ledger_answers_keep_their_keys_sorted() {
+        let at = chrono::DateTime::<Utc>::from_timestamp(1_764_000_000, 0).unwrap();
+        let entry = EntryView::from(EntryRow {
+            revision: 0,
+            entry_no: 1,
+            event_type: "VendorSaleRecorded".into(),
+            kind: "commission".into(),
+            currency: "USD".into(),
+            amount: 250,
+            effect: -250,
+            balance_after: 2_250,
+            order_id: Some(Uuid::nil()),
+            sku: Some("VERA-1".into()),
+            payout_id: None,
+            postings: sqlx::types::Json(vec![PostingView {
+                account: "vendor_payable".into(),
+                amount: 250,
+                side: "debit".into(),
+            }]),
+            at,
+        });
+        assert!(keys_sorted(&entry));
+        let summary = LedgerSummary::from(SummaryRow {
+            currency: "USD".into(),
+            gross: 2_500,
+            tax: 0,
+            commission: 250,
+            fees: 30,
+            refunds: 0,
+            clawbacks: 0,
+            adjustments: 0,
+            paid_out: 0,
+            net: 2_220,
+            balance: 2_220,
+            clawback_outstanding: 0,
+            entry_count: 3,
+            updated_at: at,
+        });
+        assert!(keys_sorted(&summary));
+        let payout = PayoutView::from(PayoutRow {
+            payout_id: Uuid::nil(),
+            vendor_id: Uuid::nil(),
+            currency: "USD".into(),
+            period_start: None,
+            period_end: at,
+            amount: 2_220,
+            clawback: 0,
+            status: "paid".into(),
+            provider_reference: Some("po_test_1".into()),
+            failure_reason: None,
+            requested_at: at,
+            settled_at: Some(at),
+        });
+        assert!(keys_sorted(&payout));
+        assert_eq!(
+            entry_fields(&EntryRow {
+                revision: 0,
+                entry_no: 0,
+                event_type: "VendorSaleRecorded".into(),
+                kind: "sale".into(),
+                currency: "USD".into(),
+                amount: 2_500,
+                effect: 2_500,
+                balance_after: 2_500,
+                order_id: None,
+                sku: None,
+                payout_id: None,
+                postings: sqlx::types::Json(vec![]),
+                at,
+            })[3..8],
+            ["sale", "USD", "2500", "2500", "2500"]
+        );
+    }
+}
