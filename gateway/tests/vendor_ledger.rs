@@ -626,6 +626,21 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
                 .starts_with("payout_id,status,currency,amount"),
             "{csv}"
         );
+
+        // Staff correct a ledger, with a reason; a store may not, nor by nothing.
+        let adjustments = format!("/vendors/{vera_id}/adjustments");
+        let goodwill = json!({ "amount": { "amount": 500, "currency": "USD" }, "reason": "late delivery goodwill" });
+        let r = shop.call("POST", &adjustments, &vera, Some(goodwill.clone())).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = shop
+            .call("POST", &adjustments, &shop.admin, Some(json!({ "amount": { "amount": 0, "currency": "USD" }, "reason": "nothing" })))
+            .await;
+        assert_eq!((r.status.as_u16(), r.body["errors"][0]["field"].as_str()), (422, Some("amount")), "{}", r.body);
+        let adjusted = shop.call("POST", &adjustments, &shop.admin, Some(goodwill)).await;
+        assert_eq!(adjusted.status, 201, "{}", adjusted.body);
+        let r = shop.read("/vendors/me/ledger?kind=adjustment", &vera, &adjusted).await;
+        let s = &r.body["summary"][0];
+        assert_eq!((amount(s, "adjustments"), amount(s, "balance"), r.body["total"].as_i64()), (500, 500, Some(1)), "{}", r.body);
     })
     .await;
 }

@@ -416,6 +416,11 @@ const ROUTES: &[Route] = &[
         "/api/v1/vendors/{id}/payouts",
         &[400, 401, 403, 404, 409, 422],
     ),
+    secured(
+        "post",
+        "/api/v1/vendors/{id}/adjustments",
+        &[400, 401, 403, 404, 422],
+    ),
     // reviews (docs/api.md § Reviews)
     secured(
         "post",

@@ -1,20 +1,21 @@
 //! A store's ledger and payouts: `GET /vendors/me/ledger` and `/vendors/me/payouts` (the
 //! caller's own store), `GET /vendors/{id}/ledger` and `/vendors/{id}/payouts` (staff, or
-//! the store itself; another vendor is refused), `POST /vendors/{id}/payouts` (staff).
+//! the store itself; another vendor is refused), `POST /vendors/{id}/payouts` and
+//! `POST /vendors/{id}/adjustments` (staff).
 //! The lists read the `ledger` read model, a page of JSON at a time, or whole as CSV when
 //! asked (`Accept: text/csv` or `?format=csv`); the payout calls its use case.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use commands::ledger::{self as use_case, PayoutRequest};
 use domain::ledger::EntryKind;
 use domain::money::Currency;
 use domain::user::Role;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
@@ -38,11 +39,12 @@ pub fn router() -> Router<AppState> {
             "/vendors/{id}/payouts",
             get(vendor_payouts).post(create_payout),
         )
+        .route("/vendors/{id}/adjustments", post(adjust))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(my_ledger, vendor_ledger, my_payouts, vendor_payouts, create_payout),
+    paths(my_ledger, vendor_ledger, my_payouts, vendor_payouts, create_payout, adjust),
     components(schemas(
         LedgerPage,
         LedgerSummary,
@@ -50,7 +52,9 @@ pub fn router() -> Router<AppState> {
         PostingView,
         PayoutPage,
         PayoutView,
-        PayoutBody
+        PayoutBody,
+        AdjustmentBody,
+        AdjustmentView
     )),
     tags((name = "ledger", description = "Each store's double-entry ledger of sales, commission, refunds, clawbacks and payouts"))
 )]
@@ -496,5 +500,79 @@ async fn create_payout(
         StatusCode::CREATED,
         crate::consistency::headers(outcome.position),
         Json(PayoutView::of(id, outcome.payout)),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentAmount {
+    /// Minor units: positive in the store's favour, negative against it; not zero.
+    amount: i64,
+    currency: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = LedgerAdjustmentBody)]
+pub struct AdjustmentBody {
+    amount: AdjustmentAmount,
+    /// Why: the store reads it in its ledger's history.
+    reason: String,
+}
+
+/// What an adjustment answers: where it sits in the log (read the ledger with the token).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdjustmentView {
+    pub amount: crate::views::Money,
+    pub reason: String,
+    pub vendor_id: Uuid,
+}
+
+/// Corrects a store's ledger (staff): an `adjustment` entry in its favour (positive) or
+/// against it (negative), with a reason.
+#[utoipa::path(
+    post,
+    path = "/api/v1/vendors/{id}/adjustments",
+    tag = "ledger",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The store")),
+    request_body = AdjustmentBody,
+    responses(
+        (status = 201, description = "The adjustment, recorded", body = AdjustmentView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A zero or out-of-range amount, a bad currency, no reason (`errors` names it)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn adjust(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<AdjustmentBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    let currency = Currency::parse(body.amount.currency.trim())
+        .map_err(|e| ApiError::invalid_field("amount.currency", e.to_string()))?;
+    let amount = domain::money::Money::new(body.amount.amount, currency);
+    let position = use_case::adjust(
+        &state.handlers,
+        id,
+        amount,
+        body.reason.clone(),
+        request.command_meta(user.actor(), &ip),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        crate::consistency::headers(position),
+        Json(AdjustmentView {
+            amount: amount.into(),
+            reason: body.reason.trim().to_owned(),
+            vendor_id: id,
+        }),
     ))
 }
