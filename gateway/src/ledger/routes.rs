@@ -110,6 +110,18 @@ fn csv_answer(body: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
+/// One snapshot for the statements of an answer: its count, its rows and its totals read
+/// the same batches of the read model, never a batch committed between two of them.
+async fn snapshot(
+    state: &AppState,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
 /// The most rows a CSV export holds.
 const CSV_ROWS: i64 = 100_000;
 
@@ -185,6 +197,7 @@ async fn ledger(
         }
     };
     caught_up(state, headers, "ledger").await?;
+    let mut tx = snapshot(state).await?;
     // The balance after each entry is the running sum of effects in its currency, over
     // every entry of the store, before the filter cuts the list.
     let filtered = "with running as (
@@ -199,7 +212,7 @@ async fn ledger(
     .bind(vendor_id)
     .bind(kind)
     .bind(currency.map(|c| c.as_str().to_owned()))
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
     // `order` is one of the constants above, never the client's text.
     let rows: Vec<EntryRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -214,7 +227,7 @@ async fn ledger(
     .bind(currency.map(|c| c.as_str().to_owned()))
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *tx)
     .await?;
     if csv_wanted {
         let body = csv(ENTRY_CSV, &rows, entry_fields)?;
@@ -226,7 +239,7 @@ async fn ledger(
            from ledger.balances where vendor_id = $1 order by currency",
     )
     .bind(vendor_id)
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *tx)
     .await?;
     Ok(Json(LedgerPage {
         items: rows.into_iter().map(EntryView::from).collect(),
@@ -337,13 +350,14 @@ async fn payouts(
         }
     }
     caught_up(state, headers, "ledger").await?;
+    let mut tx = snapshot(state).await?;
     let total: i64 = sqlx::query_scalar(
         "select count(*) from ledger.payouts
           where vendor_id = $1 and ($2::text is null or status = $2)",
     )
     .bind(vendor_id)
     .bind(status)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
     let rows: Vec<PayoutRow> = sqlx::query_as(
         "select payout_id, vendor_id, currency, period_start, period_end, amount, clawback,
@@ -357,7 +371,7 @@ async fn payouts(
     .bind(status)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *tx)
     .await?;
     if csv_wanted {
         let body = csv(PAYOUT_CSV, &rows, payout_fields)?;

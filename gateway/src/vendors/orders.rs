@@ -136,13 +136,18 @@ async fn sub_orders(
     let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     let status = q.status.as_deref().map(str::trim);
     caught_up(state, headers, "vendor_orders").await?;
+    // The count and the page from one snapshot of the read model.
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
     let total: i64 = sqlx::query_scalar(
         "select count(*) from vendor_orders.sub_orders
           where vendor_id = $1 and ($2::text is null or order_status = $2)",
     )
     .bind(vendor_id)
     .bind(status)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
     let rows: Vec<SubOrderRow> = sqlx::query_as(
         "select o.vendor_id, o.order_id, o.order_status, o.currency, o.subtotal, o.units,
@@ -163,7 +168,7 @@ async fn sub_orders(
     .bind(status)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(&mut *tx)
     .await?;
     Ok(Json(SubOrderPage {
         items: rows.into_iter().map(SubOrderView::from).collect(),
