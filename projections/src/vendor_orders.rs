@@ -50,7 +50,9 @@ impl Projection for VendorOrdersProjection {
             } => {
                 for l in lines.iter() {
                     let Some(vendor) = l.vendor_id else { continue };
-                    let price = l.price().map_err(|e| ProjectionError::event(event, e))?;
+                    // An order from before the money bounds may not subtract: saturated, as
+                    // every read model's sums are, rather than parked.
+                    let price = l.price().map_or(i64::MAX, |m| m.amount);
                     sqlx::query(
                         "insert into sub_order_lines (vendor_id, order_id, sku, product_id,
                              variant_id, quantity, price)
@@ -63,15 +65,16 @@ impl Projection for VendorOrdersProjection {
                     .bind(l.product_id.as_uuid())
                     .bind(l.variant_id.map(|v| v.as_uuid()))
                     .bind(l.quantity as i32)
-                    .bind(price.amount)
+                    .bind(price)
                     .execute(&mut *tx)
                     .await?;
                 }
                 sqlx::query(
                     "insert into sub_orders (vendor_id, order_id, order_status, currency,
                          subtotal, line_count, units, placed_at, updated_at)
-                     select vendor_id, order_id, 'pending', $2, sum(price), count(*),
-                            sum(quantity), $3, $3
+                     select vendor_id, order_id, 'pending', $2,
+                            least(sum(price), 9223372036854775807), count(*), sum(quantity),
+                            $3, $3
                        from sub_order_lines where order_id = $1
                       group by vendor_id, order_id
                      on conflict do nothing",
