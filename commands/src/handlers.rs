@@ -43,6 +43,7 @@ pub struct Handlers {
     pub reviews: CommandHandler<domain::reviews::Review>,
     pub shipping_rates: CommandHandler<domain::shipping::ShippingRates>,
     pub returns: CommandHandler<domain::returns::OrderReturns>,
+    pub ledgers: CommandHandler<domain::ledger::VendorLedger>,
 }
 
 impl Handlers {
@@ -76,6 +77,7 @@ impl Handlers {
             reviews: CommandHandler::new(store.clone(), cache),
             shipping_rates: CommandHandler::new(store.clone(), cache),
             returns: CommandHandler::new(store.clone(), cache),
+            ledgers: CommandHandler::new(store.clone(), cache),
         })
     }
 }

@@ -68,6 +68,9 @@
 //!   review of a product they received (the proof found in the order's events, one review
 //!   per product and buyer by a uniqueness claim), edits, helpful votes, moderation and
 //!   the vendor's reply.
+//! - [`ledger`] (issue 23 item 4): each store's double-entry ledger: sales recorded at
+//!   payment with their commission, refunds and clawbacks, payouts through the
+//!   `PayoutProvider` port (with a `test` provider), staff's adjustments.
 //! - [`returns`] (issue 22): an order's returns, asked by its customer within the window
 //!   and approved, received (restocked) and refunded by staff through the payment
 //!   provider.
@@ -92,6 +95,7 @@ pub mod handler;
 pub mod handlers;
 pub mod inventory;
 pub mod lease;
+pub mod ledger;
 pub mod navigation;
 pub mod orders;
 pub mod payment;

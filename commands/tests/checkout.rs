@@ -107,6 +107,7 @@ impl Shop {
                 quantity: 1,
                 unit_price: Money::new(1999, Currency::USD),
                 price_rules: Vec::new(),
+                vendor_id: None,
             })
             .collect();
         let place = PlaceOrder {

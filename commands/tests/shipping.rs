@@ -87,6 +87,7 @@ async fn paid_order(h: &Handlers, sku: &str, quantity: u32) -> Uuid {
             quantity,
             unit_price: Money::new(1000, Currency::USD),
             price_rules: Vec::new(),
+            vendor_id: None,
         }],
         shipping_address: serde_json::from_value(serde_json::json!({
             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

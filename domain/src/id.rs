@@ -78,6 +78,11 @@ id!(
     ReviewId
 );
 
+id!(
+    /// One payment of a store's earnings to its payout account (issue 23).
+    PayoutId
+);
+
 impl From<UserId> for VendorId {
     fn from(owner: UserId) -> Self {
         VendorId(owner.0)

@@ -28,7 +28,9 @@
 //!   shipping zones, methods and rates (`ShippingRates`) and the quote of a parcel.
 //! - [`vendors`] (issue 23): the stores that sell on the marketplace, their application,
 //!   approval, suspension and terms; [`reviews`]: buyers' reviews of products they
-//!   received, each with the proof of purchase found in the order's events.
+//!   received, each with the proof of purchase found in the order's events;
+//!   [`ledger`]: each store's double-entry book (sales at payment with their commission
+//!   rule and version, refunds and clawbacks, payouts, adjustments).
 //! - [`returns`] (issue 22): an order's returns (`OrderReturns`, one stream per order beside
 //!   the order's): delivered lines sent back within a window, approved or rejected,
 //!   received (restocked or written off) and refunded; the order as placed is never
@@ -51,6 +53,7 @@ pub mod configuration;
 pub mod coupon;
 pub mod id;
 pub mod inventory;
+pub mod ledger;
 pub mod money;
 pub mod navigation;
 pub mod notification;

@@ -125,6 +125,9 @@ fn all_schemas() -> Vec<(PathBuf, Value)> {
     all.extend(per_event::<domain::returns::ReturnsEvent>(
         domain::returns::OrderReturns::CATEGORY,
     ));
+    all.extend(per_event::<domain::ledger::LedgerEvent>(
+        domain::ledger::VendorLedger::CATEGORY,
+    ));
     all.extend(historic());
     all
 }
@@ -584,8 +587,17 @@ fn vendor_and_review_events_validate_against_their_schemas() {
         },
         status(S::Suspended, Some("complaints")),
         status(S::Approved, Some("settled")),
+        VendorCommand::ChangeCommission {
+            rule: Some(domain::vendors::CommissionRule {
+                percent_bp: 1200,
+                fixed: 30,
+                min: 50,
+                max: Some(5_000),
+            }),
+            at: at(),
+        },
     ]);
-    assert_eq!(vendor.len(), 6);
+    assert_eq!(vendor.len(), 7);
     check(&v, &vendor, &mut seen).unwrap();
 
     let author = UserId::new(uuid::Uuid::from_u128(8));
@@ -644,6 +656,96 @@ fn vendor_and_review_events_validate_against_their_schemas() {
         .filter(|t| !seen.contains(*t))
         .collect();
     assert!(every.is_empty(), "not decided: {every:?}");
+}
+
+/// A store's ledger (issue 23 item 4): a sale, a refund, a payout that fails and one
+/// that is paid after a clawback, and an adjustment validate against their schemas.
+#[test]
+fn ledger_events_validate_against_their_schemas() {
+    use domain::id::{OrderId, PayoutId, ProductId, VendorId};
+    use domain::ledger::{LedgerCommand, LedgerEvent, Settlement, Sold, VendorLedger};
+    use domain::money::{Currency, Money};
+    use domain::vendors::{CommissionRule, RuleSource};
+
+    let v = validators();
+    let mut seen = HashSet::new();
+    let usd = |amount| Money::new(amount, Currency::USD);
+    let vendor_id = VendorId::new(uuid::Uuid::from_u128(42));
+    let order_id = OrderId::new(uuid::Uuid::from_u128(7));
+    let sku = domain::value::Sku::parse("LAMP-1").unwrap();
+    let payout = |n: u128| LedgerCommand::RequestPayout {
+        vendor_id,
+        payout_id: PayoutId::new(uuid::Uuid::from_u128(n)),
+        currency: Some(Currency::USD),
+        period_start: None,
+        period_end: at() + chrono::Duration::days(1),
+        at: at(),
+    };
+    let settle = |n: u128, outcome| LedgerCommand::SettlePayout {
+        payout_id: PayoutId::new(uuid::Uuid::from_u128(n)),
+        outcome,
+        at: at(),
+    };
+    let log = run::<VendorLedger>(&[
+        LedgerCommand::RecordSale {
+            vendor_id,
+            order_id,
+            lines: vec![Sold {
+                product_id: ProductId::new(uuid::Uuid::from_u128(6)),
+                variant_id: None,
+                sku: sku.clone(),
+                quantity: 2,
+                gross: usd(2_200),
+                tax: usd(200),
+                rule: CommissionRule {
+                    percent_bp: 1000,
+                    fixed: 30,
+                    min: 0,
+                    max: None,
+                },
+                rule_version: 2,
+                rule_source: RuleSource::Vendor,
+            }],
+            at: at(),
+        },
+        payout(1),
+        settle(
+            1,
+            Settlement::Failed {
+                reason: "account closed".into(),
+            },
+        ),
+        payout(2),
+        settle(
+            2,
+            Settlement::Paid {
+                provider_reference: "po_2".into(),
+            },
+        ),
+        LedgerCommand::RecordRefund {
+            vendor_id,
+            order_id,
+            key: "return:1".into(),
+            lines: vec![(sku, Some(1_100))],
+            at: at(),
+        },
+        LedgerCommand::Adjust {
+            vendor_id,
+            adjustment_id: uuid::Uuid::from_u128(3),
+            amount: usd(5_000),
+            reason: "goodwill".into(),
+            at: at(),
+        },
+        payout(3),
+    ]);
+    assert_eq!(log.len(), 8);
+    check(&v, &log, &mut seen).unwrap();
+    let missing: Vec<&str> = LedgerEvent::all_event_types()
+        .iter()
+        .copied()
+        .filter(|t| !seen.contains(*t))
+        .collect();
+    assert!(missing.is_empty(), "not decided: {missing:?}");
 }
 
 /// Shipping rates (issue 22): a zone set (a country and a region, a method by weight and

@@ -46,6 +46,7 @@ fn every_schema() -> Vec<(&'static str, String, Value)> {
         of::<Session>(),
         of::<domain::vendors::Vendor>(),
         of::<domain::reviews::Review>(),
+        of::<domain::ledger::VendorLedger>(),
     ]
     .concat()
 }

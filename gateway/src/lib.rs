@@ -51,6 +51,8 @@
 //!   terms, over `commands::vendors` and the `vendors` read model; [`reviews`]: verified
 //!   buyers' reviews, their moderation and the vendor's reply, over `commands::reviews`
 //!   and the `reviews` read model.
+//! - [`ledger`] (issue 23 item 4): a store's ledger and payouts (JSON pages or CSV), and
+//!   staff's payouts, over `commands::ledger` and the `ledger` read model.
 //! - [`returns`] (issue 22): an order's returns, asked by its customer and moved by staff,
 //!   over `commands::returns` and the `returns` read model.
 //! - [`seed`]: `seed-demo`, a demo catalog written through the catalog's use cases.
@@ -90,6 +92,7 @@ pub mod followed;
 pub mod hashing;
 pub mod health;
 pub mod inventory;
+pub mod ledger;
 pub mod middleware;
 pub mod navigation;
 pub mod notifications;

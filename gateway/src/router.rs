@@ -55,6 +55,8 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::event_log::router())
         .merge(crate::shipping::router())
         .merge(crate::vendors::router())
+        .merge(crate::ledger::router())
+        .merge(crate::vendors::orders::router())
         .merge(crate::reviews::router())
         .merge(crate::returns::router())
 }

@@ -42,6 +42,8 @@ pub struct AppState {
     pub handlers: Arc<Handlers>,
     /// The payment provider (`PAYMENT_PROVIDER`) and the webhook receiver.
     pub payments: Payments,
+    /// What pays stores their earnings: the built-in `test` provider (issue 23).
+    pub payouts: Arc<dyn commands::ledger::PayoutProvider>,
     /// Waits for read models to reach a client's consistency token.
     pub checkpoints: Waiter,
     /// Every argon2 hash and check goes through this bounded pool.

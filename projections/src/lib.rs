@@ -48,6 +48,11 @@
 //! - [`vendors`] (issue 23): the stores with their public page's data, status and terms
 //!   (no contact or payout details); [`reviews`]: reviews not withdrawn, and each
 //!   product's rating folded again from its published reviews, with a vendor's view.
+//! - [`ledger`] (issue 23 item 4): each store's entries, postings, totals by kind,
+//!   payouts and sold lines with their commission rule; [`ledger_process`]: the process
+//!   manager that records a paid order's vendor lines, and refunds of them, in the
+//!   stores' ledgers through `commands::ledger`; [`vendor_orders`] (issue 23 item 3):
+//!   each order split per store, its lines and how far they have shipped.
 //!
 //! Files import each other without circles: a module's children import their siblings
 //! directly, never through the parent's re-exports.
@@ -68,6 +73,8 @@ pub mod catalog;
 pub mod checkpoint;
 pub mod jetstream;
 pub mod lease;
+pub mod ledger;
+pub mod ledger_process;
 pub mod notifications;
 pub mod orders;
 pub mod rebuild;
@@ -80,6 +87,7 @@ pub mod search;
 pub mod shipping;
 pub mod status;
 pub mod users;
+pub mod vendor_orders;
 pub mod vendors;
 pub mod wire;
 
@@ -114,6 +122,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(vendors::VendorsProjection),
         Arc::new(reviews::ReviewsProjection),
         Arc::new(returns::ReturnsProjection),
+        Arc::new(ledger::LedgerProjection),
+        Arc::new(vendor_orders::VendorOrdersProjection),
     ]
 }
 

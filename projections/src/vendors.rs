@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
-use domain::vendors::{Vendor, VendorEvent};
+use domain::vendors::{CommissionRule, Vendor, VendorEvent};
 use domain::Aggregate;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -81,13 +81,36 @@ impl Projection for VendorsProjection {
                 trusted,
                 at,
             } => {
+                // A changed rate is a plain-percent rule of the store's own, a new version
+                // (as the aggregate's `evolve` counts it).
+                let rule = commission_bp.map(CommissionRule::percent);
                 sqlx::query(
-                    "update vendors set commission_bp = $2, trusted = $3, updated_at = $4
+                    "update vendors set
+                         commission_rule = case when commission_bp is distinct from $2
+                                                then $5 else commission_rule end,
+                         commission_version = commission_version
+                             + case when commission_bp is distinct from $2 then 1 else 0 end,
+                         commission_bp = $2, trusted = $3, updated_at = $4
                       where vendor_id = $1",
                 )
                 .bind(id)
                 .bind(commission_bp.map(|c| c as i32))
                 .bind(trusted)
+                .bind(at)
+                .bind(rule.map(sqlx::types::Json))
+                .execute(&mut *tx)
+                .await?;
+            }
+            VendorEvent::VendorCommissionChanged { rule, version, at } => {
+                sqlx::query(
+                    "update vendors set commission_rule = $2, commission_version = $3,
+                         commission_bp = $4, updated_at = $5
+                      where vendor_id = $1",
+                )
+                .bind(id)
+                .bind(rule.map(sqlx::types::Json))
+                .bind(version as i32)
+                .bind(rule.map(|r| r.percent_bp as i32))
                 .bind(at)
                 .execute(&mut *tx)
                 .await?;

@@ -149,6 +149,7 @@ impl Shop {
                     quantity: *quantity,
                     unit_price: usd(*price),
                     price_rules: Vec::new(),
+                    vendor_id: None,
                 })
                 .collect(),
             shipping_address: serde_json::from_value(serde_json::json!({

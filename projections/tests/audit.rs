@@ -67,6 +67,7 @@ fn place(order_id: Uuid, user: Uuid) -> OrderCommand {
             quantity: 1,
             unit_price: Money::new(1250, Currency::USD),
             price_rules: Vec::new(),
+            vendor_id: None,
         }],
         shipping_address: serde_json::from_value(json!({
             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

@@ -133,6 +133,7 @@ impl Shop {
                     quantity,
                     unit_price: Money::new(1000, Currency::USD),
                     price_rules: Vec::new(),
+                    vendor_id: None,
                 })
                 .collect(),
             shipping_address: serde_json::from_value(serde_json::json!({

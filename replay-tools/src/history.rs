@@ -67,7 +67,7 @@ where
 }
 
 /// Categories whose streams are aggregates the domain can fold: those [`render`] knows.
-pub const AGGREGATES: [&str; 21] = [
+pub const AGGREGATES: [&str; 22] = [
     "user",
     "category",
     "product",
@@ -89,6 +89,7 @@ pub const AGGREGATES: [&str; 21] = [
     "review",
     "shipping_rates",
     "returns",
+    "vendor_ledger",
 ];
 
 /// The state of `stream` folded from `events`, rendered for people.
@@ -115,6 +116,7 @@ fn render(stream: &str, events: &[RecordedEvent]) -> Result<String, UmctlError> 
         "review" => fold::<domain::reviews::Review>(events),
         "shipping_rates" => fold::<domain::shipping::ShippingRates>(events),
         "returns" => fold::<domain::returns::OrderReturns>(events),
+        "vendor_ledger" => fold::<domain::ledger::VendorLedger>(events),
         other => Err(UmctlError::BadArgument(format!(
             "streams of category {other:?} are not an aggregate with a state; use `umctl read`"
         ))),

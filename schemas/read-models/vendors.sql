@@ -14,6 +14,10 @@ create table vendors (
     status_reason  text,
     -- The store's own commission in basis points; null: the store setting's default.
     commission_bp  integer,
+    -- The store's own commission rule (stacked fees: percent_bp, fixed, min, max in minor
+    -- units); null: the default. Its version counts the rule's changes.
+    commission_rule    jsonb,
+    commission_version integer not null default 0,
     trusted        boolean not null default false,
     applied_at     timestamptz not null,
     approved_at    timestamptz,

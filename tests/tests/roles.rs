@@ -128,6 +128,7 @@ async fn four_roles_as_processes_take_an_order_to_paid_and_survive_a_killed_proc
                 "reservation expiry",
                 "cart expiry",
                 "price schedule",
+                "vendor ledger",
                 "notification worker"
             ]
         );

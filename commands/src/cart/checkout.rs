@@ -15,7 +15,7 @@
 
 use domain::cart::{Cart, CartCommand, CartError};
 use domain::coupon::{Coupon, CouponCommand, CouponError, CouponEvent, CouponLine};
-use domain::id::{OrderId, ProductId};
+use domain::id::{OrderId, ProductId, VendorId};
 use domain::money::Money;
 use domain::order::{Order, OrderLine};
 use uuid::Uuid;
@@ -100,6 +100,8 @@ async fn price_lines(
             quantity: l.quantity.get(),
             unit_price: offer.price,
             price_rules: Vec::new(),
+            // The product's store, whose ledger the line's sale goes to once paid.
+            vendor_id: p.vendor_id.map(VendorId::from),
         });
     }
     let currency = lines[0].unit_price.currency;

@@ -1,7 +1,7 @@
 //! Placing an order at the catalog's prices now. The checkout saga then reserves the stock
 //! and moves the order to `awaiting_payment`, or cancels it as `out_of_stock`.
 
-use domain::id::{OrderId, ProductId, UserId, VariantId};
+use domain::id::{OrderId, ProductId, UserId, VariantId, VendorId};
 use domain::money::{Currency, Money};
 use domain::order::{
     check_line_count, check_notes, check_payment_method, Order, OrderCommand, OrderError,
@@ -225,6 +225,8 @@ pub async fn place_order(
                     quantity: item.quantity,
                     unit_price: offer.price,
                     price_rules: Vec::new(),
+                    // The product's store, whose ledger the line's sale goes to once paid.
+                    vendor_id: product.vendor_id.map(VendorId::from),
                 });
             }
         }

@@ -60,6 +60,7 @@ impl From<CommandError<VendorError>> for VendorUseError {
             CommandError::Rejected(e @ VendorError::CommissionOutOfRange(_)) => {
                 VendorUseError::invalid("commission_rate_bp", e)
             }
+            CommandError::Rejected(VendorError::Rule(e)) => VendorUseError::invalid(e.field(), e),
             CommandError::Rejected(VendorError::NotApplied) => VendorUseError::NotFound,
             CommandError::Rejected(e) => VendorUseError::Rejected(e),
             CommandError::Store(e) => VendorUseError::Store(e),

@@ -9,17 +9,21 @@
 //! - [`status`]: [`change_status`]: staff move the store; once it is approved its owner
 //!   becomes a vendor member (the account's role `vendor`).
 //! - [`terms`]: [`change_terms`]: the commission rate and whether the store is trusted.
+//! - [`commission`]: [`change_commission`]: the store's commission rule (stacked fees),
+//!   each change a new version that the sales paid from then on record.
 //! - [`stores`], at the bottom: the slug's uniqueness kind, a store read whole from the write side (by id, by slug, the caller's
 //!   own), its effective commission, and whether a vendor may sell now.
 //! - [`error`]: [`VendorUseError`], at the bottom.
 
 pub mod apply;
+pub mod commission;
 pub mod error;
 pub mod status;
 pub mod stores;
 pub mod terms;
 
 pub use apply::{apply, NewVendor};
+pub use commission::change_commission;
 pub use error::VendorUseError;
 pub use status::change_status;
 pub use stores::{

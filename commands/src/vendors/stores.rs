@@ -2,7 +2,7 @@
 //! stream, so a store is found the moment it applied), and the commission it pays.
 
 use domain::configuration::{known, ConfigValue};
-use domain::vendors::{Vendor, VendorRecord};
+use domain::vendors::{CommissionRule, RuleSource, Vendor, VendorRecord};
 use uuid::Uuid;
 
 use super::error::VendorUseError;
@@ -25,13 +25,16 @@ pub struct VendorOutcome {
     pub position: Option<Position>,
 }
 
-/// What a store pays the marketplace of each sale, and where the rate comes from.
+/// What a store pays the marketplace of each sale, and where the rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Commission {
     /// Basis points: 1000 is 10%.
     pub rate_bp: u32,
     /// The store's own terms set it; otherwise the store setting's default applies.
     pub own: bool,
+    /// The whole rule (stacked fees) and its version (0: the default).
+    pub rule: CommissionRule,
+    pub version: u32,
 }
 
 pub(super) fn stream(vendor_id: Uuid) -> String {
@@ -85,17 +88,21 @@ pub async fn default_commission_bp(handlers: &Handlers) -> Result<u32, VendorUse
     })
 }
 
-/// The commission `vendor` pays: its own rate, else the default.
+/// The commission `vendor` pays: its own rule, else the default.
 pub async fn commission_of(
     handlers: &Handlers,
     vendor: &VendorRecord,
 ) -> Result<Commission, VendorUseError> {
-    Ok(match vendor.terms.commission_bp {
-        Some(rate_bp) => Commission { rate_bp, own: true },
-        None => Commission {
-            rate_bp: default_commission_bp(handlers).await?,
-            own: false,
-        },
+    let default_bp = match vendor.commission {
+        Some(_) => 0,
+        None => default_commission_bp(handlers).await?,
+    };
+    let (rule, version, source) = vendor.commission_rule(default_bp);
+    Ok(Commission {
+        rate_bp: rule.percent_bp,
+        own: source == RuleSource::Vendor,
+        rule,
+        version,
     })
 }
 

@@ -102,6 +102,7 @@ pub fn upcast_lines(lines: &[OrderLineV1], totals: &OrderTotals) -> Vec<PlacedLi
                 amount: Money::new(taxes[i], currency),
             },
             price_rules: Vec::new(),
+            vendor_id: None,
         })
         .collect()
 }

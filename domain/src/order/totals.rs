@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ProductId, VariantId};
+use crate::id::{ProductId, VariantId, VendorId};
 use crate::money::{Money, MoneyError, MAX_TOTAL};
 use crate::pricing::Applied;
 use crate::tax::{line_tax, share, LineTax, Rounding};
@@ -31,6 +31,9 @@ pub struct OrderLine {
     /// The price rules that took something off the line, in the order applied (ADR 0008).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub price_rules: Vec<Applied>,
+    /// The store that sells the product (issue 23); `None`: the marketplace's own stock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<VendorId>,
 }
 
 impl OrderLine {
@@ -61,6 +64,11 @@ pub struct PlacedLine {
     pub discount: Money,
     /// The tax of `line_total − price rules − discount`.
     pub tax: LineTax,
+    /// The store that sold the product when the order was placed (issue 23), whose ledger
+    /// the line's sale goes to; `None`: the marketplace's own stock, and every line of an
+    /// order placed before vendors were recorded (a compatible addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor_id: Option<VendorId>,
 }
 
 impl PlacedLine {
@@ -236,6 +244,7 @@ pub fn place_lines(
                 price_rules: l.price_rules.clone(),
                 discount,
                 tax,
+                vendor_id: l.vendor_id,
             })
         })
         .collect()

@@ -10,11 +10,15 @@
 //! events' schemas and sealed with the owner's key, so erasing the owner erases them.
 //!
 //! - [`status`]: [`VendorStatus`] and which moves it allows.
+//! - [`commission`]: [`CommissionRule`], stacked fees (a percent, a fixed amount, a
+//!   minimum and a maximum) and how a line's commission is computed and rounded.
 //! - [`vendor`]: the aggregate: commands, events, state, `decide`, `evolve`.
 
+pub mod commission;
 pub mod status;
 pub mod vendor;
 
+pub use commission::{Charge, CommissionRule, RuleError, RuleSource, MAX_COMMISSION_AMOUNT};
 pub use status::VendorStatus;
 pub use vendor::{
     Application, Payout, Terms, Vendor, VendorCommand, VendorError, VendorEvent, VendorRecord,

@@ -9,13 +9,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use super::commission::MAX_COMMISSION_BP;
+use super::commission::{CommissionRule, RuleError, RuleSource};
 use super::status::VendorStatus;
 use crate::aggregate::{Aggregate, Upcast};
 use crate::id::{UserId, VendorId};
 use crate::value::{line, optional_line, optional_paragraphs, web_url, Email, Slug, MAX_REASON};
 
-/// A commission rate is in basis points: 10,000 is the whole price.
-pub const MAX_COMMISSION_BP: u32 = 10_000;
 /// The longest store name.
 const MAX_STORE_NAME: usize = 100;
 /// The longest store description.
@@ -71,6 +71,12 @@ pub enum VendorCommand {
         terms: Terms,
         at: DateTime<Utc>,
     },
+    /// Staff set the store's own commission rule (stacked fees); `None` goes back to the
+    /// store setting's default.
+    ChangeCommission {
+        rule: Option<CommissionRule>,
+        at: DateTime<Utc>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -108,10 +114,18 @@ pub enum VendorEvent {
         note: Option<String>,
         at: DateTime<Utc>,
     },
-    /// The terms after the change.
+    /// The terms after the change. A changed `commission_bp` is a plain-percent rule of
+    /// the store's own (or none), and counts as a new version of its rule.
     VendorTermsChanged {
         commission_bp: Option<u32>,
         trusted: bool,
+        at: DateTime<Utc>,
+    },
+    /// The store's commission rule after the change (`None`: the default applies), and
+    /// its version: one more than the rule it replaces.
+    VendorCommissionChanged {
+        rule: Option<CommissionRule>,
+        version: u32,
         at: DateTime<Utc>,
     },
 }
@@ -123,6 +137,7 @@ crate::domain_event!(VendorEvent {
     VendorSuspended,
     VendorReinstated,
     VendorTermsChanged,
+    VendorCommissionChanged,
 });
 impl Upcast for VendorEvent {}
 
@@ -141,8 +156,23 @@ pub struct VendorRecord {
     /// Why it was rejected or suspended, while it is.
     pub status_reason: Option<String>,
     pub terms: Terms,
+    /// The store's own commission rule; `None`: the store setting's default.
+    pub commission: Option<CommissionRule>,
+    /// How many times the store's rule has changed: the version a sale records.
+    pub commission_version: u32,
     pub applied_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl VendorRecord {
+    /// The rule a sale is charged by now: the store's own at its version, else the
+    /// default percent (`default_bp`, the store setting) at version 0.
+    pub fn commission_rule(&self, default_bp: u32) -> (CommissionRule, u32, RuleSource) {
+        match self.commission {
+            Some(rule) => (rule, self.commission_version, RuleSource::Vendor),
+            None => (CommissionRule::percent(default_bp), 0, RuleSource::Default),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -165,6 +195,9 @@ pub enum VendorError {
     MissingReason,
     #[error("commission_rate_bp: must be 0 to {MAX_COMMISSION_BP} (basis points), not {0}")]
     CommissionOutOfRange(u32),
+    /// A commission rule with a part out of range.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
     /// Free text the rules of `crate::value` refuse.
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
@@ -280,6 +313,17 @@ impl Aggregate for Vendor {
                     at: *at,
                 }])
             }
+            C::ChangeCommission { rule, at } => {
+                let rule = rule.map(CommissionRule::check).transpose()?;
+                if rule == v.commission {
+                    return Ok(vec![]);
+                }
+                Ok(vec![E::VendorCommissionChanged {
+                    rule,
+                    version: v.commission_version + 1,
+                    at: *at,
+                }])
+            }
         }
     }
 
@@ -311,6 +355,8 @@ impl Aggregate for Vendor {
                 status: VendorStatus::Pending,
                 status_reason: None,
                 terms: Terms::default(),
+                commission: None,
+                commission_version: 0,
                 applied_at: *at,
                 updated_at: *at,
             });
@@ -341,10 +387,20 @@ impl Aggregate for Vendor {
                 trusted,
                 at,
             } => {
+                if *commission_bp != v.terms.commission_bp {
+                    v.commission = commission_bp.map(CommissionRule::percent);
+                    v.commission_version += 1;
+                }
                 v.terms = Terms {
                     commission_bp: *commission_bp,
                     trusted: *trusted,
                 };
+                v.updated_at = *at;
+            }
+            E::VendorCommissionChanged { rule, version, at } => {
+                v.commission = *rule;
+                v.commission_version = *version;
+                v.terms.commission_bp = rule.map(|r| r.percent_bp);
                 v.updated_at = *at;
             }
         }

@@ -102,6 +102,7 @@ pub fn line(i: u8, quantity: u32, price: i64) -> OrderLine {
         quantity,
         unit_price: usd(price),
         price_rules: Vec::new(),
+        vendor_id: None,
     }
 }
 

@@ -385,6 +385,52 @@ const ROUTES: &[Route] = &[
         "/api/v1/vendors/{id}/terms",
         &[400, 401, 403, 404, 422],
     ),
+    secured(
+        "put",
+        "/api/v1/vendors/{id}/commission",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/me/orders",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/{id}/orders",
+        &[400, 401, 403, 422, 503],
+    ),
+    // ledger (docs/api.md § Vendors' ledger and payouts)
+    secured(
+        "get",
+        "/api/v1/vendors/me/ledger",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/me/payouts",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/{id}/ledger",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/{id}/payouts",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "post",
+        "/api/v1/vendors/{id}/payouts",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/vendors/{id}/adjustments",
+        &[400, 401, 403, 404, 422],
+    ),
     // reviews (docs/api.md § Reviews)
     secured(
         "post",

@@ -316,6 +316,7 @@ mod tests {
                     quantity: 3,
                     unit_price: usd(1999),
                     price_rules: Vec::new(),
+                    vendor_id: None,
                 }],
                 usd(597),
                 None,

@@ -124,6 +124,7 @@ impl Application {
         let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 100_000);
         let config_search_buffer = config.search_log_buffer;
         let state = AppState {
+            payouts: Arc::new(commands::ledger::TestPayoutProvider::new(pool.clone())),
             payments,
             passwords,
             config: Arc::new(config),
@@ -369,6 +370,7 @@ impl AppState {
         let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 10_000);
         let config_search_buffer = config.search_log_buffer;
         Ok(AppState {
+            payouts: Arc::new(commands::ledger::TestPayoutProvider::new(pool.clone())),
             payments: crate::payments::from_config(&config, &pool, false),
             passwords: PasswordHasher::new(
                 config.password_hash_threads,

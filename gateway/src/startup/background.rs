@@ -24,11 +24,14 @@ pub const RETENTION: &str = "retention";
 pub const CART_EXPIRY: &str = "cart expiry";
 /// The price-rule scheduler's task and lease name.
 pub const PRICE_SCHEDULE: &str = "price schedule";
+/// The vendor ledger's process manager's task and lease name.
+pub const VENDOR_LEDGER: &str = projections::ledger_process::NAME;
 
 impl Application {
     /// Adds the process managers: the checkout saga, the reservation expiry, the cart
-    /// expiry (`projections::cart_expiry`) and the price-rule scheduler
-    /// (`projections::price_schedule`), each run
+    /// expiry (`projections::cart_expiry`), the price-rule scheduler
+    /// (`projections::price_schedule`) and the vendor ledger
+    /// (`projections::ledger_process`), each run
     /// only while this process holds its lease (`commands::lease`), so that any number of
     /// copies run each step once: one copy runs a manager, the others stand by and take
     /// over when it goes.
@@ -49,6 +52,7 @@ impl Application {
         let (cart_ttl, cart_every) = (state.config.cart_ttl(), state.config.cart_expiry_interval);
         let (rule_handlers, rule_pool) = (state.handlers.clone(), state.pool.clone());
         let rule_every = state.config.price_schedule_interval;
+        let (ledger_handlers, ledger_pool) = (state.handlers.clone(), state.pool.clone());
         self.with_leased_task(CHECKOUT_SAGA, move |stop| saga.clone().follow(stop))
             .with_leased_task(RESERVATION_EXPIRY, move |stop| expiry.clone().expire(stop))
             .with_leased_task(CART_EXPIRY, move |stop| {
@@ -67,6 +71,9 @@ impl Application {
                     rule_every,
                     stop,
                 )
+            })
+            .with_leased_task(VENDOR_LEDGER, move |stop| {
+                projections::ledger_process::run(ledger_handlers.clone(), ledger_pool.clone(), stop)
             })
     }
 

@@ -10,12 +10,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use commands::vendors::{self as use_case, NewVendor};
 use domain::user::Role;
-use domain::vendors::VendorStatus;
+use domain::vendors::{CommissionRule, VendorStatus};
 use serde::{Deserialize, Deserializer};
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
-use super::views::{PayoutView, VendorPrivateView, VendorRating, VendorRow, VendorView};
+use super::views::{
+    CommissionView, PayoutView, VendorPrivateView, VendorRating, VendorRow, VendorView,
+};
 use crate::auth::viewer::Viewer;
 use crate::auth::{AuthUser, STAFF};
 use crate::consistency::caught_up;
@@ -30,16 +32,20 @@ pub fn router() -> Router<AppState> {
         .route("/vendors/{id}", get(vendor_page))
         .route("/vendors/{id}/status", put(change_status))
         .route("/vendors/{id}/terms", put(change_terms))
+        .route("/vendors/{id}/commission", put(change_commission))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(apply, vendor_page, change_status, change_terms),
+    paths(apply, vendor_page, change_status, change_terms, change_commission),
     components(schemas(
         ApplyBody,
         PayoutBody,
         StatusBody,
         TermsBody,
+        CommissionBody,
+        RuleBody,
+        CommissionView,
         VendorView,
         VendorPrivateView,
         VendorRating,
@@ -303,6 +309,81 @@ async fn change_terms(
         id,
         body.commission_rate_bp,
         body.trusted,
+        request.command_meta(user.actor(), &ip),
+    )
+    .await?;
+    let commission = use_case::commission_of(&state.handlers, &outcome.vendor).await?;
+    Ok((
+        crate::consistency::headers(outcome.position),
+        Json(VendorView::private(&outcome.vendor, commission)),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = VendorCommissionRuleBody)]
+struct RuleBody {
+    /// Basis points of each line's sale without tax, 0 to 10000 (1000 = 10%).
+    percent_bp: u32,
+    /// Minor units added to each line (the line's fee). Default 0.
+    #[serde(default)]
+    fixed: i64,
+    /// The least a line pays, in minor units. Default 0.
+    #[serde(default)]
+    min: i64,
+    /// The most a line pays, in minor units; absent or `null`: no cap.
+    max: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = VendorCommissionBody)]
+struct CommissionBody {
+    /// The store's own rule; `null` goes back to the store setting
+    /// `vendors.default_commission_bp`.
+    rule: Option<RuleBody>,
+}
+
+/// Sets a store's commission rule (staff): stacked fees, a percent of each line's sale
+/// (without tax) plus a fixed amount, at least `min` and at most `max`, never more than
+/// the sale. The percent is rounded half up to the minor unit once per line. Each change
+/// is the rule's next version; the sales paid from then on record the rule and its
+/// version on each line, so a dispute recomputes them by replay.
+#[utoipa::path(
+    put,
+    path = "/api/v1/vendors/{id}/commission",
+    tag = "vendors",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The store")),
+    request_body = CommissionBody,
+    responses(
+        (status = 200, description = "The store with its rule and version", body = VendorView, headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 404, description = "No such store", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A part of the rule out of range (`errors` names it: `percent_bp`, `fixed`, `min`, `max`), or a body of the wrong shape", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn change_commission(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<CommissionBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(STAFF)?;
+    let rule = body.rule.map(|r| CommissionRule {
+        percent_bp: r.percent_bp,
+        fixed: r.fixed,
+        min: r.min,
+        max: r.max,
+    });
+    let outcome = use_case::change_commission(
+        &state.handlers,
+        id,
+        rule,
         request.command_meta(user.actor(), &ip),
     )
     .await?;

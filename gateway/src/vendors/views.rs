@@ -45,7 +45,9 @@ pub struct VendorPrivateView {
     pub contact_email: String,
     pub contact_phone: Option<String>,
     pub payout: Option<PayoutView>,
-    /// The commission of each sale in basis points (1000 = 10%).
+    /// The store's commission rule in force (stacked fees) and its version.
+    pub commission: CommissionView,
+    /// The commission of each sale in basis points (1000 = 10%): the rule's percent.
     pub commission_rate_bp: u32,
     /// `vendor` (its own terms) or `default` (the store setting
     /// `vendors.default_commission_bp`).
@@ -53,6 +55,19 @@ pub struct VendorPrivateView {
     /// Its products go on sale when it publishes them, without staff's review.
     pub trusted: bool,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A commission rule: a percent of each line's sale (without tax), plus a fixed amount,
+/// at least `min` and at most `max` (minor units of the sale's currency).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommissionView {
+    pub fixed: i64,
+    /// `null`: no cap.
+    pub max: Option<i64>,
+    pub min: i64,
+    pub percent_bp: u32,
+    /// How many times the store's rule changed; 0 for the default.
+    pub version: u32,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -89,6 +104,13 @@ impl VendorPrivateView {
                 account_holder: p.account_holder.clone(),
                 account: p.account.clone(),
             }),
+            commission: CommissionView {
+                fixed: commission.rule.fixed,
+                max: commission.rule.max,
+                min: commission.rule.min,
+                percent_bp: commission.rule.percent_bp,
+                version: commission.version,
+            },
             commission_rate_bp: commission.rate_bp,
             commission_source: if commission.own { "vendor" } else { "default" },
             trusted: v.terms.trusted,

@@ -44,6 +44,7 @@ pub async fn place(orders: &CommandHandler<Order>, quantity: u32) -> Uuid {
             quantity,
             unit_price: Money::new(1250, Currency::USD),
             price_rules: Vec::new(),
+            vendor_id: None,
         }],
         shipping_address: serde_json::from_value(serde_json::json!({
             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

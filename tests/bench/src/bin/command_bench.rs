@@ -140,6 +140,7 @@ async fn run(options: PgConnectOptions, args: &Args) -> anyhow::Result<()> {
                             quantity: 1,
                             unit_price: Money::new(2_500, Currency::USD),
                             price_rules: Vec::new(),
+                            vendor_id: None,
                         }],
                         shipping_address: serde_json::from_value(serde_json::json!({
                             "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"

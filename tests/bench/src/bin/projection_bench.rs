@@ -123,6 +123,7 @@ impl Shop {
                 quantity,
                 unit_price: price,
                 price_rules: Vec::new(),
+                vendor_id: None,
             }],
             shipping_address: serde_json::from_value(serde_json::json!({
                 "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"
