@@ -10,15 +10,22 @@
 //! - `page`: the layout every page shares, and how an error becomes a page.
 //! - `links`: query strings and paths as the pages write them.
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
-//!   may open), `event_log` (streams, one stream, `$all`).
+//!   may open), `event_log` (streams, one stream, `$all`), `read_models` (read models'
+//!   status, live; rebuilds and their progress), `parked` (parked events and the actions
+//!   on them).
+//! - `confirm`: the confirm step every changing action goes through (a page, a reason,
+//!   the form token), and the notice of a read-only console.
 //!
 //! A page calls the same query as its JSON twin under `/api/v1/admin` and renders it:
 //! what a page shows, a script can read.
 
+mod confirm;
 mod event_log;
 mod home;
 mod links;
 mod page;
+mod parked;
+mod read_models;
 mod routes;
 mod session;
 mod sign_in;

@@ -39,6 +39,18 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Browse every event of $all, filtered, newest first",
         ));
     }
+    if crate::operations::OPERATORS.contains(&role) {
+        pages.push((
+            "/admin/projections",
+            "Projections",
+            "Each read model's checkpoint, lag and stalls, live; rebuild one",
+        ));
+        pages.push((
+            "/admin/parked",
+            "Parked events",
+            "Events a read model refused, with their error: retry, skip or discard",
+        ));
+    }
     pages
 }
 
@@ -146,4 +158,24 @@ pub fn error_page(e: &ApiError) -> Response {
         p { a href="/admin" { "Back to the console" } }
     };
     html(status, layout(title, None, body))
+}
+
+/// A refusal of the query, above the form that can fix it.
+pub fn problem(e: &ApiError) -> Markup {
+    html! {
+        p.error #problem role="alert" data-code=(e.code()) { (e.to_string()) }
+        @if let ApiError::InvalidQuery(fields) = e {
+            ul.errors { @for f in fields { li { code { (f.field) } ": " (f.message) } } }
+        }
+    }
+}
+
+/// The answer of `result`, or its refusal as a page of `status` (a failure of ours is an
+/// error page).
+pub fn shown<T>(result: Result<T, ApiError>) -> Result<(StatusCode, Result<T, Markup>), PageError> {
+    match result {
+        Ok(found) => Ok((StatusCode::OK, Ok(found))),
+        Err(e) if e.status().is_client_error() => Ok((e.status(), Err(problem(&e)))),
+        Err(e) => Err(e.into()),
+    }
 }

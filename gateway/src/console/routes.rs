@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, sign_in};
+use super::{event_log, home, parked, read_models, sign_in};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -27,6 +27,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/streams", get(event_log::streams))
         .route("/admin/streams/{stream_id}", get(event_log::stream))
         .route("/admin/events", get(event_log::events))
+        .route("/admin/projections", get(read_models::list))
+        .route("/admin/projections/live", get(read_models::live))
+        .route(
+            "/admin/projections/{name}/rebuild",
+            get(read_models::confirm_rebuild).post(read_models::start_rebuild),
+        )
+        .route("/admin/rebuilds/{id}", get(read_models::rebuild))
+        .route("/admin/rebuilds/{id}/live", get(read_models::rebuild_live))
+        .route("/admin/parked", get(parked::list))
+        .route(
+            "/admin/parked/{id}/{action}",
+            get(parked::confirm_action).post(parked::act),
+        )
         // A signed-in page must not outlive its reader in a cache.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -339,6 +339,36 @@ const ROUTES: &[Route] = &[
         &[400, 401, 403, 404],
     ),
     secured("get", "/api/v1/admin/events", &[400, 401, 403]),
+    // operations (docs/api.md § Operations (back office)), staff and admins
+    secured("get", "/api/v1/admin/projections", &[401, 403]),
+    secured(
+        "post",
+        "/api/v1/admin/projections/{name}/rebuild",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "get",
+        "/api/v1/admin/projections/{name}/rebuild",
+        &[401, 403, 404],
+    ),
+    secured("get", "/api/v1/admin/rebuilds/{id}", &[400, 401, 403, 404]),
+    secured("get", "/api/v1/admin/parked", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/admin/parked/actions", &[400, 401, 403, 422]),
+    secured(
+        "post",
+        "/api/v1/admin/parked/{id}/retry",
+        &[400, 401, 403, 404, 409, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/admin/parked/{id}/skip",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured(
+        "post",
+        "/api/v1/admin/parked/{id}/discard",
+        &[400, 401, 403, 404, 422],
+    ),
     // shipping (docs/api.md § Shipping)
     secured(
         "post",
@@ -444,6 +474,15 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/streams"),
     ("get", "/admin/streams/{stream_id}"),
     ("get", "/admin/events"),
+    ("get", "/admin/projections"),
+    ("get", "/admin/projections/live"),
+    ("get", "/admin/projections/{name}/rebuild"),
+    ("post", "/admin/projections/{name}/rebuild"),
+    ("get", "/admin/rebuilds/{id}"),
+    ("get", "/admin/rebuilds/{id}/live"),
+    ("get", "/admin/parked"),
+    ("get", "/admin/parked/{id}/{action}"),
+    ("post", "/admin/parked/{id}/{action}"),
     ("get", "/admin/assets/htmx.min.js"),
     ("get", "/admin/assets/console.css"),
 ];
