@@ -217,7 +217,7 @@ pub async fn retry(
     sqlx::query("savepoint parked_retry")
         .execute(&mut *tx)
         .await?;
-    let outcome = match projection.apply(&mut *tx, event).await {
+    let outcome = match projection.apply(&mut tx, event).await {
         Ok(()) => {
             sqlx::query("release savepoint parked_retry")
                 .execute(&mut *tx)
@@ -245,7 +245,7 @@ pub async fn retry(
             Outcome::Failed(error)
         }
     };
-    record(&mut *tx, &parked, Action::Retry, &outcome, by).await?;
+    record(&mut tx, &parked, Action::Retry, &outcome, by).await?;
     tx.commit().await?;
     if outcome == Outcome::Applied {
         metrics::counter!("projection_parked_retried_total", "projection" => projection.name())
@@ -298,7 +298,7 @@ pub async fn set_aside(
         .execute(&mut *tx)
         .await?;
     }
-    record(&mut *tx, &parked, action, &outcome, by).await?;
+    record(&mut tx, &parked, action, &outcome, by).await?;
     tx.commit().await?;
     Ok(Some(outcome))
 }
