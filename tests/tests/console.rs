@@ -1184,3 +1184,87 @@ async fn a_rebuild_started_from_the_console_ends_verified() {
     .await;
     browser.client.clone().close().await.unwrap();
 }
+
+/// Through JetStream, each read model has a consumer whose pending and redelivered counts
+/// the admin API and the console show; the health and outbox pages show what their JSON
+/// twins answer. Without NATS the consumers' page says there are none.
+#[tokio::test]
+async fn consumers_health_and_outbox_are_shown_to_staff() {
+    let deployment = e2e::deployment::Deployment::with_nats();
+    let s = deployment.start("serve", &[]).await;
+    staff(&s).await;
+    let staff_token = s.login(STAFF_EMAIL, STAFF_PASSWORD).await.access;
+    an_order(&s).await;
+    let listed = eventually("the catalog's consumer has taken every message", || {
+        let r = s.get("/api/v1/admin/consumers").bearer_auth(&staff_token);
+        async move {
+            let a = send(r).await;
+            assert_eq!(a.status, 200, "{}", a.text);
+            assert_eq!(a.body["configured"], true, "{}", a.text);
+            let catalog = a.body["items"]
+                .as_array()?
+                .iter()
+                .find(|c| c["name"] == "catalog")?
+                .clone();
+            (catalog["pending"] == 0
+                && catalog["ack_pending"] == 0
+                && catalog["delivered_stream_sequence"].as_u64()? > 0)
+                .then_some(a.body)
+        }
+    })
+    .await;
+    let names: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"orders") && names.contains(&"catalog"),
+        "{names:?}"
+    );
+    assert!(listed["items"][0]["redelivered"].is_u64(), "{listed}");
+    let (_, customer) = s.customer("cass.console@example.com").await;
+    send(s.get("/api/v1/admin/consumers").bearer_auth(&customer))
+        .await
+        .problem(403);
+
+    let console = ConsoleSession::open(&s, STAFF_EMAIL, STAFF_PASSWORD).await;
+    let (code, page) = console.get("/admin/consumers").await;
+    assert_eq!(code, 200);
+    assert!(page.contains(r#"data-name="catalog""#), "{page}");
+    let (code, page) = console.get("/admin/health").await;
+    assert_eq!(code, 200);
+    assert!(
+        page.contains(r#"data-name="NATS" data-status="up""#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"data-name="PostgreSQL" data-status="up""#),
+        "{page}"
+    );
+    let outbox = eventually("the order's e-mail is in the outbox", || {
+        let console = &console;
+        async move {
+            let (code, page) = console.get("/admin/outbox").await;
+            assert_eq!(code, 200);
+            page.contains("ann.console@example.com").then_some(page)
+        }
+    })
+    .await;
+    assert!(outbox.contains(r#"id="outbox""#), "{outbox}");
+    let (code, page) = console.get("/admin/outbox?status=lost").await;
+    assert_eq!(code, 422, "{page}");
+    assert!(page.contains("one of pending, sent, failed"), "{page}");
+
+    // Embedded, there is no consumer to show.
+    let embedded = Server::start().await;
+    staff(&embedded).await;
+    let token = embedded.login(STAFF_EMAIL, STAFF_PASSWORD).await.access;
+    let none = send(embedded.get("/api/v1/admin/consumers").bearer_auth(&token)).await;
+    assert_eq!(none.status, 200, "{}", none.text);
+    assert_eq!(none.body["configured"], false);
+    let console = ConsoleSession::open(&embedded, STAFF_EMAIL, STAFF_PASSWORD).await;
+    let (_, page) = console.get("/admin/consumers").await;
+    assert!(page.contains(r#"id="not-configured""#), "{page}");
+}

@@ -12,7 +12,7 @@
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
 //!   may open), `event_log` (streams, one stream, `$all`), `read_models` (read models'
 //!   status, live; rebuilds and their progress), `parked` (parked events and the actions
-//!   on them).
+//!   on them), `running` (health, JetStream consumers, the outbox).
 //! - `confirm`: the confirm step every changing action goes through (a page, a reason,
 //!   the form token), and the notice of a read-only console.
 //!
@@ -27,6 +27,7 @@ mod page;
 mod parked;
 mod read_models;
 mod routes;
+mod running;
 mod session;
 mod sign_in;
 

@@ -50,6 +50,21 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Parked events",
             "Events a read model refused, with their error: retry, skip or discard",
         ));
+        pages.push((
+            "/admin/consumers",
+            "Consumers",
+            "JetStream consumers of the read models: pending and redelivered",
+        ));
+        pages.push((
+            "/admin/outbox",
+            "Outbox",
+            "Notifications: deliveries and failures",
+        ));
+        pages.push((
+            "/admin/health",
+            "Health",
+            "PostgreSQL, the store, NATS and every follower of $all",
+        ));
     }
     pages
 }

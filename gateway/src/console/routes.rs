@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, parked, read_models, sign_in};
+use super::{event_log, home, parked, read_models, running, sign_in};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -36,6 +36,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/rebuilds/{id}", get(read_models::rebuild))
         .route("/admin/rebuilds/{id}/live", get(read_models::rebuild_live))
         .route("/admin/parked", get(parked::list))
+        .route("/admin/consumers", get(running::consumers))
+        .route("/admin/outbox", get(running::outbox))
+        .route("/admin/health", get(running::health))
         .route(
             "/admin/parked/{id}/{action}",
             get(parked::confirm_action).post(parked::act),

@@ -352,6 +352,7 @@ const ROUTES: &[Route] = &[
         &[401, 403, 404],
     ),
     secured("get", "/api/v1/admin/rebuilds/{id}", &[400, 401, 403, 404]),
+    secured("get", "/api/v1/admin/consumers", &[401, 403, 503]),
     secured("get", "/api/v1/admin/parked", &[400, 401, 403, 422]),
     secured("get", "/api/v1/admin/parked/actions", &[400, 401, 403, 422]),
     secured(
@@ -481,6 +482,9 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/rebuilds/{id}"),
     ("get", "/admin/rebuilds/{id}/live"),
     ("get", "/admin/parked"),
+    ("get", "/admin/consumers"),
+    ("get", "/admin/outbox"),
+    ("get", "/admin/health"),
     ("get", "/admin/parked/{id}/{action}"),
     ("post", "/admin/parked/{id}/{action}"),
     ("get", "/admin/assets/htmx.min.js"),

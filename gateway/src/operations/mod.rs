@@ -15,8 +15,11 @@
 //! - `parked`: parked events and the actions on them, over `projections::runtime::parked`.
 //! - `rebuilds`: a rebuild in a task of its own, its progress in `projections.rebuilds`,
 //!   then `projections::rebuild::verify`.
+//! - `consumers`: the JetStream consumers of the relay's stream (`/api/v1/admin/consumers`:
+//!   pending and redelivered), when NATS is configured.
 //! - `views`: the answers; `routes`: the routes and their OpenAPI description.
 
+mod consumers;
 mod guard;
 mod parked;
 mod rebuilds;
@@ -25,6 +28,7 @@ mod status;
 mod views;
 
 pub use ::projections::runtime::parked::Action as ParkedAction;
+pub use consumers::{consumers, ConsumerView, ConsumersView};
 pub use guard::{writable, OPERATORS};
 pub use parked::{act, actions, find as find_parked, list, Acting, ActionBody, ParkedQuery};
 pub use rebuilds::{

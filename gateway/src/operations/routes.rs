@@ -1,4 +1,5 @@
-//! `/api/v1/admin/projections`, `/api/v1/admin/parked` and `/api/v1/admin/rebuilds`:
+//! `/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds` and
+//! `/api/v1/admin/consumers`:
 //! operations for staff and admins. Every changing route answers 403 `read_only` when
 //! `CONSOLE_READ_ONLY` is set.
 
@@ -13,6 +14,7 @@ use serde::Deserialize;
 use utoipa::OpenApi;
 use uuid::Uuid;
 
+use super::consumers::{self, ConsumerView, ConsumersView};
 use super::guard::OPERATORS;
 use super::parked::{self, Acting, ActionBody, ParkedQuery};
 use super::rebuilds;
@@ -35,6 +37,7 @@ pub fn router() -> Router<AppState> {
             post(start_rebuild).get(latest_rebuild),
         )
         .route("/admin/rebuilds/{id}", get(read_rebuild))
+        .route("/admin/consumers", get(list_consumers))
         .route("/admin/parked", get(list_parked))
         .route("/admin/parked/actions", get(list_actions))
         .route("/admin/parked/{id}/retry", post(retry))
@@ -45,12 +48,13 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list_projections, start_rebuild, latest_rebuild, read_rebuild, list_parked,
-        list_actions, retry, skip, discard
+        list_projections, start_rebuild, latest_rebuild, read_rebuild, list_consumers,
+        list_parked, list_actions, retry, skip, discard
     ),
     components(schemas(
         ProjectionsView, ProjectionStatus, RebuildView, ParkedView, ParkedOutcome,
-        ParkedActionView, ActionBody, Page<ParkedView>, Page<ParkedActionView>
+        ParkedActionView, ActionBody, Page<ParkedView>, Page<ParkedActionView>,
+        ConsumersView, ConsumerView
     )),
     tags((name = "operations (admin)", description = "Read models' status, parked events and rebuilds, for staff and admins"))
 )]
@@ -177,6 +181,28 @@ async fn read_rebuild(
 ) -> Result<Json<RebuildView>, ApiError> {
     user.require(OPERATORS)?;
     Ok(Json(rebuilds::progress(&state, id).await?))
+}
+
+/// The JetStream consumers of the relay's stream, one per read model: pending and
+/// redelivered messages. `configured: false` and no items when `NATS_URL` is unset.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/consumers",
+    tag = "operations (admin)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The stream's consumers, in name order", body = ConsumersView),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotStaff),
+        (status = 503, description = "`nats_unavailable`: NATS did not answer within 2 s", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn list_consumers(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<ConsumersView>, ApiError> {
+    user.require(OPERATORS)?;
+    Ok(Json(consumers::consumers(&state).await?))
 }
 
 /// Parked events, oldest first: events a read model failed to apply the same way three
