@@ -1268,3 +1268,165 @@ async fn consumers_health_and_outbox_are_shown_to_staff() {
     let (_, page) = console.get("/admin/consumers").await;
     assert!(page.contains(r#"id="not-configured""#), "{page}");
 }
+
+/// An analyst's SQL runs as a role of its own that reads the read models and nothing else,
+/// read-only, under a timeout, and answers rows or CSV; what PostgreSQL refuses is said in
+/// its words.
+#[tokio::test]
+async fn analysts_read_the_read_models_with_sql_and_nothing_else() {
+    let role = format!(
+        "um_analyst_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let deployment = e2e::deployment::Deployment::embedded();
+    let analyst_url = deployment
+        .database_url
+        .replacen("://postgres@", &format!("://{role}@"), 1);
+    assert_ne!(
+        analyst_url, deployment.database_url,
+        "a URL naming the postgres user"
+    );
+    let s = deployment
+        .start("serve", &["--analyst-database-url", &analyst_url])
+        .await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("create role {role} login")))
+        .execute(&s.db)
+        .await
+        .unwrap();
+    let admin = s.admin().await;
+    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
+        "email": "ada.analyst@example.com", "password": "ada's analyst password", "role": "analyst",
+    })))
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let analyst = s
+        .login("ada.analyst@example.com", "ada's analyst password")
+        .await
+        .access;
+    an_order(&s).await;
+    let sql = |text: &str, query: &str| {
+        s.post(&format!("/api/v1/admin/sql{query}"))
+            .bearer_auth(&analyst)
+            .json(&json!({ "sql": text }))
+    };
+    let found = eventually("the catalog has the lamp", || {
+        let r = sql("select sku, name, price is not null as priced from catalog.products order by sku -- the lamp", "");
+        async move {
+            let a = send(r).await;
+            assert_eq!(a.status, 200, "{}", a.text);
+            (a.body["rows"].as_array()?.len() == 1).then_some(a.body)
+        }
+    })
+    .await;
+    assert_eq!(found["columns"], json!(["sku", "name", "priced"]));
+    assert_eq!(
+        found["rows"][0],
+        json!(["LAMP-CONSOLE", "Desk lamp", "true"])
+    );
+    assert_eq!(found["truncated"], false);
+
+    let refusal = |text: &'static str| {
+        let r = sql(text, "");
+        async move {
+            let a = send(r).await;
+            a.problem(422)["code"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(
+        refusal("select * from auth.refresh_tokens").await,
+        "sql_forbidden"
+    );
+    assert_eq!(
+        refusal("select count(*) from store.events").await,
+        "sql_forbidden"
+    );
+    assert_eq!(refusal("delete from orders.orders").await, "sql_error");
+    assert_eq!(
+        refusal("select 1; drop table orders.orders").await,
+        "sql_error"
+    );
+    assert_eq!(
+        refusal("select set_config('role', 'postgres', true), (select count(*) from auth.refresh_tokens)").await,
+        "sql_forbidden"
+    );
+    assert_eq!(refusal("select pg_sleep(30)").await, "sql_timeout");
+    let still: i64 = sqlx::query_scalar("select count(*) from orders.orders")
+        .fetch_one(&s.db)
+        .await
+        .unwrap();
+    assert_eq!(still, 1, "nothing was deleted");
+
+    // CSV, quoted where it must be; a row cap.
+    let csv = sql(
+        "select 'a,b' as x, null::text as y union all select 'c', 'd\"e'",
+        "?format=csv",
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert_eq!(
+        csv.text().await.unwrap(),
+        "x,y\r\n\"a,b\",\r\nc,\"d\"\"e\"\r\n"
+    );
+    let many = send(sql("select g from generate_series(1, 5000) g", "")).await;
+    assert_eq!(many.status, 200, "{}", many.text);
+    assert_eq!(many.body["rows"].as_array().unwrap().len(), 1000);
+    assert_eq!(many.body["truncated"], true);
+    // Staff run the shop; they do not query it.
+    let staff_token = {
+        staff(&s).await;
+        s.login(STAFF_EMAIL, STAFF_PASSWORD).await.access
+    };
+    send(
+        s.post("/api/v1/admin/sql")
+            .bearer_auth(&staff_token)
+            .json(&json!({ "sql": "select 1" })),
+    )
+    .await
+    .problem(403);
+
+    // The console's page: a table, and the same rows as a CSV download.
+    let console =
+        ConsoleSession::open(&s, "ada.analyst@example.com", "ada's analyst password").await;
+    let (code, page) = console.get("/admin/sql").await;
+    assert_eq!(code, 200);
+    assert!(page.contains(r#"id="sql""#), "{page}");
+    let query = "select sku from catalog.products";
+    let (code, page) = console
+        .post(
+            "/admin/sql",
+            &[("sql", query), ("format", "table"), ("csrf", &console.csrf)],
+        )
+        .await;
+    assert_eq!(code, 200, "{page}");
+    assert!(
+        page.contains("LAMP-CONSOLE") && page.contains(r#"id="sql-rows""#),
+        "{page}"
+    );
+    let (code, page) = console
+        .post(
+            "/admin/sql",
+            &[("sql", query), ("format", "csv"), ("csrf", &console.csrf)],
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(page, "sku\r\nLAMP-CONSOLE\r\n");
+    let (code, _) = console.post("/admin/sql", &[("sql", query)]).await;
+    assert_eq!(code, 403, "no form token, no query");
+    drop(s);
+    // The role is the cluster's, not the database's: gone with the test.
+    let server = sqlx::PgPool::connect(&deployment.database_url)
+        .await
+        .unwrap();
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop owned by {role}")))
+        .execute(&server)
+        .await;
+    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop role {role}")))
+        .execute(&server)
+        .await;
+}

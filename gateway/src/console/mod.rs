@@ -12,7 +12,8 @@
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
 //!   may open), `event_log` (streams, one stream, `$all`), `read_models` (read models'
 //!   status, live; rebuilds and their progress), `parked` (parked events and the actions
-//!   on them), `running` (health, JetStream consumers, the outbox).
+//!   on them), `running` (health, JetStream consumers, the outbox), `sql` (analysts' read-only
+//!   SQL over the read models).
 //! - `confirm`: the confirm step every changing action goes through (a page, a reason,
 //!   the form token), and the notice of a read-only console.
 //!
@@ -30,6 +31,7 @@ mod routes;
 mod running;
 mod session;
 mod sign_in;
+mod sql;
 
 pub use routes::{router, CONSOLE_CSP};
 pub use session::CONSOLE_ROLES;

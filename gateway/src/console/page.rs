@@ -66,6 +66,13 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "PostgreSQL, the store, NATS and every follower of $all",
         ));
     }
+    if crate::operations::SQL_READERS.contains(&role) {
+        pages.push((
+            "/admin/sql",
+            "SQL",
+            "Read-only SQL over the read models, with CSV download",
+        ));
+    }
     pages
 }
 

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, parked, read_models, running, sign_in};
+use super::{event_log, home, parked, read_models, running, sign_in, sql};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/consumers", get(running::consumers))
         .route("/admin/outbox", get(running::outbox))
         .route("/admin/health", get(running::health))
+        .route("/admin/sql", get(sql::show).post(sql::run))
         .route(
             "/admin/parked/{id}/{action}",
             get(parked::confirm_action).post(parked::act),

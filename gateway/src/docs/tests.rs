@@ -353,6 +353,7 @@ const ROUTES: &[Route] = &[
     ),
     secured("get", "/api/v1/admin/rebuilds/{id}", &[400, 401, 403, 404]),
     secured("get", "/api/v1/admin/consumers", &[401, 403, 503]),
+    secured("post", "/api/v1/admin/sql", &[400, 401, 403, 422, 503]),
     secured("get", "/api/v1/admin/parked", &[400, 401, 403, 422]),
     secured("get", "/api/v1/admin/parked/actions", &[400, 401, 403, 422]),
     secured(
@@ -485,6 +486,8 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/consumers"),
     ("get", "/admin/outbox"),
     ("get", "/admin/health"),
+    ("get", "/admin/sql"),
+    ("post", "/admin/sql"),
     ("get", "/admin/parked/{id}/{action}"),
     ("post", "/admin/parked/{id}/{action}"),
     ("get", "/admin/assets/htmx.min.js"),

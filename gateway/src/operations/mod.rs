@@ -17,6 +17,8 @@
 //!   then `projections::rebuild::verify`.
 //! - `consumers`: the JetStream consumers of the relay's stream (`/api/v1/admin/consumers`:
 //!   pending and redelivered), when NATS is configured.
+//! - `sql`: analysts' read-only SQL over the read models' schemas (`/api/v1/admin/sql`),
+//!   as a role of their own (`ANALYST_DATABASE_URL`), with a timeout and a row cap.
 //! - `views`: the answers; `routes`: the routes and their OpenAPI description.
 
 mod consumers;
@@ -24,6 +26,7 @@ mod guard;
 mod parked;
 mod rebuilds;
 mod routes;
+mod sql;
 mod status;
 mod views;
 
@@ -35,6 +38,7 @@ pub use rebuilds::{
     latest as latest_rebuild, progress as rebuild_progress, start as start_rebuild,
 };
 pub use routes::{router, OperationsApi};
+pub use sql::{analyst_pool, run as run_sql, SqlAnswer, SqlBody, ROW_CAP, SQL_READERS};
 pub use status::read_models;
 pub use views::{
     ParkedActionView, ParkedOutcome, ParkedView, ProjectionStatus, ProjectionsView, RebuildView,

@@ -18,6 +18,7 @@ use super::consumers::{self, ConsumerView, ConsumersView};
 use super::guard::OPERATORS;
 use super::parked::{self, Acting, ActionBody, ParkedQuery};
 use super::rebuilds;
+use super::sql::{self, SqlAnswer, SqlBody, SQL_READERS};
 use super::status;
 use super::views::{
     ParkedActionView, ParkedOutcome, ParkedView, ProjectionStatus, ProjectionsView, RebuildView,
@@ -38,6 +39,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/rebuilds/{id}", get(read_rebuild))
         .route("/admin/consumers", get(list_consumers))
+        .route("/admin/sql", post(run_sql))
         .route("/admin/parked", get(list_parked))
         .route("/admin/parked/actions", get(list_actions))
         .route("/admin/parked/{id}/retry", post(retry))
@@ -48,13 +50,13 @@ pub fn router() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(
-        list_projections, start_rebuild, latest_rebuild, read_rebuild, list_consumers,
+        list_projections, start_rebuild, latest_rebuild, read_rebuild, list_consumers, run_sql,
         list_parked, list_actions, retry, skip, discard
     ),
     components(schemas(
         ProjectionsView, ProjectionStatus, RebuildView, ParkedView, ParkedOutcome,
         ParkedActionView, ActionBody, Page<ParkedView>, Page<ParkedActionView>,
-        ConsumersView, ConsumerView
+        ConsumersView, ConsumerView, SqlBody, SqlAnswer
     )),
     tags((name = "operations (admin)", description = "Read models' status, parked events and rebuilds, for staff and admins"))
 )]
@@ -203,6 +205,64 @@ async fn list_consumers(
 ) -> Result<Json<ConsumersView>, ApiError> {
     user.require(OPERATORS)?;
     Ok(Json(consumers::consumers(&state).await?))
+}
+
+/// `?format=` of the SQL route.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SqlFormat {
+    /// `json` (default) or `csv`.
+    format: Option<String>,
+}
+
+/// Runs one read-only query over the read models' schemas, as the analysts' role
+/// (`ANALYST_DATABASE_URL`): in a read-only transaction, stopped after 5 s, at most 1,000
+/// rows (`truncated` says there were more). `?format=csv` answers the rows as CSV.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/sql",
+    tag = "operations (admin)",
+    security(("bearer" = [])),
+    params(SqlFormat),
+    request_body = SqlBody,
+    responses(
+        (status = 200, description = "The columns and rows (or, with `format=csv`, `text/csv`)", body = SqlAnswer),
+        (status = 400, response = problem::NotJson),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, description = "`forbidden`: not an analyst or an admin", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`sql_error` (PostgreSQL refused the query, or it returns no rows; `detail` quotes it), `sql_forbidden` (a table outside the read models, or a write), `sql_timeout` (cancelled after 5 s), `validation_failed` (empty, or over 10,000 characters), or `format` not json or csv", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`sql_not_configured`: `ANALYST_DATABASE_URL` is unset, or names a superuser or no role", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn run_sql(
+    State(state): State<AppState>,
+    user: AuthUser,
+    q: Result<Query<SqlFormat>, QueryRejection>,
+    AppJson(body): AppJson<SqlBody>,
+) -> Result<axum::response::Response, ApiError> {
+    user.require(SQL_READERS)?;
+    let csv = match query(q)?.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid_field("format", "json or csv")),
+    };
+    let answer = sql::run(&state, &body.sql).await?;
+    Ok(if csv {
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"query.csv\"",
+                ),
+            ],
+            answer.csv(),
+        )
+            .into_response()
+    } else {
+        Json(answer).into_response()
+    })
 }
 
 /// Parked events, oldest first: events a read model failed to apply the same way three
