@@ -1148,6 +1148,11 @@ async fn a_rebuild_started_from_the_console_ends_verified() {
         rebuild.text
     );
     assert_eq!(rebuild.body["reason"], "checking the console's rebuild");
+    assert!(rebuild.body["head"].is_string(), "{}", rebuild.text);
+    assert_eq!(
+        rebuild.body["position"], rebuild.body["head"],
+        "it ended at the head it worked towards"
+    );
     // Its read model's status names it, and a second one may start now.
     let listed = send(s.get("/api/v1/admin/projections").bearer_auth(&staff_token)).await;
     let catalog = listed.body["items"]

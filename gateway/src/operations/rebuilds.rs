@@ -140,11 +140,9 @@ async fn run(store: Arc<dyn EventStore>, pool: PgPool, id: Uuid, projection: Arc
             beat.send_replace(("running", Some(*p)));
         };
         rebuild::rebuild(store.clone(), &pool, projection.clone(), &mut report).await?;
-        beat.send_replace(("verifying", None));
-        let mut report = |p: &Progress| {
-            beat.send_replace(("verifying", Some(*p)));
-        };
-        rebuild::verify(store.clone(), &pool, projection.clone(), &mut report).await
+        // The row keeps the rebuild's own figures while the verification replays.
+        beat.send_modify(|(phase, _)| *phase = "verifying");
+        rebuild::verify(store.clone(), &pool, projection.clone(), &mut |_| {}).await
     };
     let heart = async {
         loop {
@@ -173,14 +171,19 @@ async fn run(store: Arc<dyn EventStore>, pool: PgPool, id: Uuid, projection: Arc
             tracing::error!(rebuild_id = %id, projection = projection.name(), error = %e, "rebuild failed")
         }
     }
-    let (events, position) = match last.1 {
-        Some(p) => (p.events as i64, Some(p.position.to_string())),
-        None => (0, None),
+    let (events, position, head) = match last.1 {
+        Some(p) => (
+            Some(p.events as i64),
+            Some(p.position.to_string()),
+            Some(p.head.to_string()),
+        ),
+        None => (None, None, None),
     };
     let finished = sqlx::query(
         "update projections.rebuilds
-            set state = $2, error = $3, events = greatest(events, $4),
-                position = coalesce($5, position), updated_at = now(), finished_at = now()
+            set state = $2, error = $3, events = coalesce($4, events),
+                position = coalesce($5, position), head = coalesce($6, head),
+                updated_at = now(), finished_at = now()
           where rebuild_id = $1",
     )
     .bind(id)
@@ -188,6 +191,7 @@ async fn run(store: Arc<dyn EventStore>, pool: PgPool, id: Uuid, projection: Arc
     .bind(error)
     .bind(events)
     .bind(position)
+    .bind(head)
     .execute(&pool)
     .await;
     if let Err(e) = finished {
@@ -198,15 +202,16 @@ async fn run(store: Arc<dyn EventStore>, pool: PgPool, id: Uuid, projection: Arc
 async fn write_beat(pool: &PgPool, id: Uuid, (phase, progress): Beat) -> Result<(), sqlx::Error> {
     let (events, position, head) = match progress {
         Some(p) => (
-            p.events as i64,
+            Some(p.events as i64),
             Some(p.position.to_string()),
             Some(p.head.to_string()),
         ),
-        None => (0, None, None),
+        None => (None, None, None),
     };
     sqlx::query(
         "update projections.rebuilds
-            set state = $2, events = $3, position = $4, head = $5, updated_at = now()
+            set state = $2, events = coalesce($3, events), position = coalesce($4, position),
+                head = coalesce($5, head), updated_at = now()
           where rebuild_id = $1 and finished_at is null",
     )
     .bind(id)

@@ -44,13 +44,19 @@ pub async fn read_models(state: &AppState) -> Result<ProjectionsView, ApiError> 
                 Some(d) if d < 0 => "shrinking",
                 Some(_) => "steady",
             };
+            // At the head now: whatever the last measurement said, nothing waits.
+            let (lag_events, lag_seconds) = if c.caught_up {
+                (Some(0), Some(0.0))
+            } else {
+                (c.lag_events, c.lag_seconds)
+            };
             ProjectionStatus {
                 rebuild: latest.remove(&c.name),
                 position: c.position,
                 caught_up: c.caught_up,
                 moved_at: c.updated_at,
-                lag_events: c.lag_events,
-                lag_seconds: c.lag_seconds,
+                lag_events,
+                lag_seconds,
                 lag_trend,
                 lag_change: c.lag_change,
                 checked_at: c.checked_at,

@@ -17,7 +17,8 @@ pub struct ProjectionStatus {
     pub caught_up: bool,
     /// When the checkpoint last moved.
     pub moved_at: DateTime<Utc>,
-    /// Events in `$all` after the checkpoint (counted up to 10,000), as last measured.
+    /// Events in `$all` after the checkpoint (counted up to 10,000), as last measured; 0
+    /// when the checkpoint is at the head as this answer is made.
     pub lag_events: Option<i64>,
     /// How long the oldest of them had waited when measured; 0 when caught up.
     pub lag_seconds: Option<f64>,
@@ -59,7 +60,7 @@ pub struct RebuildView {
     pub reason: String,
     pub actor_id: Option<Uuid>,
     pub actor_role: String,
-    /// Events replayed so far (by the verification, while `verifying`).
+    /// Events the rebuild has replayed so far.
     pub events: i64,
     /// Where the replay is in `$all`, and the head it works towards.
     pub position: Option<String>,
