@@ -291,6 +291,9 @@ async fn staff_sign_in_open_an_orders_stream_and_follow_its_correlation() {
     link.click().await.unwrap();
     let filtered = wait_for(c, "#filter-correlation").await;
     assert!(filtered.text().await.unwrap().contains(&correlation));
+    // The rows come with the same swap, but a busy browser may show the one before the
+    // other: wait for them rather than look once.
+    wait_for(c, "tr.event").await;
     let rows = c.find_all(Locator::Css("tr.event")).await.unwrap();
     assert!(!rows.is_empty(), "the request's events are listed");
     let mut types = Vec::new();

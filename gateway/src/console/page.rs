@@ -201,3 +201,8 @@ pub fn shown<T>(result: Result<T, ApiError>) -> Result<(StatusCode, Result<T, Ma
         Err(e) => Err(e.into()),
     }
 }
+
+/// A time as the pages show it (UTC, to the second), machine-readable in its element.
+pub fn at(t: chrono::DateTime<chrono::Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
+}

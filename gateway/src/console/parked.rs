@@ -12,16 +12,12 @@ use uuid::Uuid;
 
 use super::confirm::{self, ReasonForm};
 use super::links::{stream as stream_link, with_query};
-use super::page::{html, layout, problem, shown, PageError};
+use super::page::{at, html, layout, problem, shown, PageError};
 use super::session::Signed;
 use crate::error::ApiError;
 use crate::middleware::RequestId;
-use crate::operations::{self as ops, Acting, ParkedAction, ParkedQuery, ParkedView, OPERATORS};
+use crate::operations::{self as ops, ParkedAction, ParkedQuery, ParkedView, OPERATORS};
 use crate::state::AppState;
-
-fn at(t: chrono::DateTime<chrono::Utc>) -> Markup {
-    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
-}
 
 /// The action named in a path, or a 404.
 fn action_of(name: &str) -> Result<ParkedAction, ApiError> {
@@ -218,11 +214,7 @@ pub async fn act(
     let action = action_of(&action)?;
     let form = confirm::accepted(&state, &signed, body)?;
     let before = ops::find_parked(&state, id).await?;
-    let by = Acting {
-        user_id: signed.user_id,
-        role: signed.role,
-        correlation_id: request.correlation_id(),
-    };
+    let by = signed.acting(&request);
     match ops::act(&state, by, id, action, &form.reason).await {
         Ok(done) => {
             let body = html! {

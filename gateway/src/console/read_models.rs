@@ -15,16 +15,12 @@ use uuid::Uuid;
 
 use super::confirm::{self, ReasonForm};
 use super::links::with_query;
-use super::page::{html, layout, problem, PageError};
+use super::page::{at, html, layout, problem, PageError};
 use super::session::Signed;
 use crate::error::ApiError;
 use crate::middleware::RequestId;
-use crate::operations::{self as ops, Acting, ProjectionsView, RebuildView, OPERATORS};
+use crate::operations::{self as ops, ProjectionsView, RebuildView, OPERATORS};
 use crate::state::AppState;
-
-fn at(t: chrono::DateTime<chrono::Utc>) -> Markup {
-    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
-}
 
 /// The table, inside the element that polls for its next version every two seconds.
 fn live_table(view: &ProjectionsView, writable: bool) -> Markup {
@@ -146,11 +142,7 @@ pub async fn start_rebuild(
 ) -> Result<Response, PageError> {
     signed.require(OPERATORS)?;
     let form = confirm::accepted(&state, &signed, body)?;
-    let by = Acting {
-        user_id: signed.user_id,
-        role: signed.role,
-        correlation_id: request.correlation_id(),
-    };
+    let by = signed.acting(&request);
     match ops::start_rebuild(&state, by, &name, &form.reason).await {
         Ok(view) => Ok((
             StatusCode::SEE_OTHER,

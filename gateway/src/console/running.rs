@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use maud::{html, Markup};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::links::with_query;
 use super::page::{html, layout, shown, PageError};
@@ -127,18 +127,12 @@ pub async fn consumers(
     ))
 }
 
-/// A blank field reads as absent.
-fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let text = Option::<String>::deserialize(d)?;
-    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     status: Option<String>,
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     to: Option<String>,
     offset: Option<i64>,
 }

@@ -1,4 +1,5 @@
-//! Who may operate, and the switch that makes the console and the admin API read-only.
+//! Who may operate, the switch that makes the console and the admin API read-only, and
+//! the reason every changing action records.
 
 use domain::user::Role;
 
@@ -22,4 +23,20 @@ pub fn writable(state: &AppState) -> Result<(), ApiError> {
     } else {
         Ok(())
     }
+}
+
+/// Longest reason an action keeps.
+const MAX_REASON: usize = 500;
+
+/// The reason given for a changing action, trimmed; a 422 naming `reason` when it is
+/// blank or longer than 500 characters.
+pub fn reason(text: &str) -> Result<&str, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_REASON {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "say why, in 1 to 500 characters: it is recorded with the action",
+        ));
+    }
+    Ok(text)
 }

@@ -5,24 +5,15 @@ use commands::store::{AllRead, EventFilter, Position, RecordedEvent};
 use domain::user::Role;
 use projections::runtime::parked::{self as store, Action, Actor, Outcome, Parked};
 use projections::ProjectionError;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::guard::writable;
+use super::guard::{self, writable};
 use super::views::{ParkedActionView, ParkedOutcome, ParkedView};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::views::Page;
-
-/// Longest reason an action keeps.
-const MAX_REASON: usize = 500;
-
-/// A blank field reads as absent (what an HTML form sends for an empty choice).
-fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let text = Option::<String>::deserialize(d)?;
-    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-}
 
 /// `GET /api/v1/admin/parked`
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -30,7 +21,7 @@ fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
 #[into_params(parameter_in = Query)]
 pub struct ParkedQuery {
     /// Parked by this read model (`catalog`).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub projection: Option<String>,
     /// 1 to 100, default 20.
     pub limit: Option<i64>,
@@ -102,13 +93,7 @@ pub async fn act(
     reason: &str,
 ) -> Result<ParkedOutcome, ApiError> {
     writable(state)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON {
-        return Err(ApiError::invalid_field(
-            "reason",
-            "say why, in 1 to 500 characters: it is recorded with the action",
-        ));
-    }
+    let reason = guard::reason(reason)?;
     let actor = Actor {
         user_id: Some(by.user_id),
         role: by.role.as_str().to_owned(),

@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use super::guard::writable;
+use super::guard::{self, writable};
 use super::parked::Acting;
 use super::views::RebuildView;
 use crate::error::{ApiError, ResultExt};
@@ -41,13 +41,7 @@ pub async fn start(
     reason: &str,
 ) -> Result<RebuildView, ApiError> {
     writable(state)?;
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > 500 {
-        return Err(ApiError::invalid_field(
-            "reason",
-            "say why, in 1 to 500 characters: it is recorded with the rebuild",
-        ));
-    }
+    let reason = guard::reason(reason)?;
     let projection = projections::by_name(name)
         .ok_or_else(|| ApiError::NotFound(format!("there is no read model {name:?}")))?;
     sqlx::query(
