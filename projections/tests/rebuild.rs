@@ -359,16 +359,14 @@ async fn parked_events_are_retried_skipped_and_discarded(pool: PgPool) {
         )
         .await
         .unwrap();
-    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
-    runner
-        .apply_until_parked(
-            &store
-                .read_all(commands::store::Position::START, 100_000)
-                .await
-                .unwrap(),
-        )
+    // `$all` shows a commit once the cluster's older transactions have ended.
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(&pool)
         .await
         .unwrap();
+    let log = all_events(&*store, committed as usize).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner.apply_until_parked(&log).await.unwrap();
     let parked_now = || async { parked::list(&pool, Some("orders"), 10, 0).await.unwrap() };
     let (items, total) = parked_now().await;
     assert_eq!(total, 1);
@@ -382,13 +380,7 @@ async fn parked_events_are_retried_skipped_and_discarded(pool: PgPool) {
     };
 
     // A retry while the cause stands: refused again, still parked, one more attempt.
-    let event = store
-        .read_all(commands::store::Position::START, 100_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|e| e.id == poison)
-        .unwrap();
+    let event = log.into_iter().find(|e| e.id == poison).unwrap();
     let outcome = parked::retry(
         &pool,
         &OrdersProjection,

@@ -291,10 +291,18 @@ async fn staff_sign_in_open_an_orders_stream_and_follow_its_correlation() {
     link.click().await.unwrap();
     let filtered = wait_for(c, "#filter-correlation").await;
     assert!(filtered.text().await.unwrap().contains(&correlation));
-    // The rows come with the same swap, but a busy browser may show the one before the
-    // other: wait for them rather than look once.
-    wait_for(c, "tr.event").await;
-    let rows = c.find_all(Locator::Css("tr.event")).await.unwrap();
+    // `$all` shows a commit once the cluster's older transactions have ended: with other
+    // tests writing beside this one, the page may come before the events do. Reloaded until
+    // they are there.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = c.find_all(Locator::Css("tr.event")).await.unwrap();
+        if !rows.is_empty() || std::time::Instant::now() > deadline {
+            break rows;
+        }
+        c.refresh().await.unwrap();
+        wait_for(c, "#filter-correlation").await;
+    };
     assert!(!rows.is_empty(), "the request's events are listed");
     let mut types = Vec::new();
     for row in &rows {
