@@ -296,6 +296,29 @@ pub struct Config {
     #[arg(long, env = "TRUST_FORWARDED_FOR", global = true)]
     pub trust_forwarded_for: bool,
 
+    /// Turns every changing action of the console and the admin API off (retry, skip or
+    /// discard a parked event, rebuild a read model): they answer 403 `read_only`, and the
+    /// console shows no button for them. For a production console that only shows.
+    #[arg(long, env = "CONSOLE_READ_ONLY", global = true)]
+    pub console_read_only: bool,
+
+    /// Analysts' read-only SQL (the console's SQL page and `POST /api/v1/admin/sql`) runs
+    /// as this URL's role: one that may log in and nothing more (not a superuser). The
+    /// engine grants it `SELECT` on the read models' schemas, and those only; unset, the
+    /// SQL page is off.
+    #[arg(
+        long,
+        env = "ANALYST_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub analyst_database_url: Option<Secret>,
+
+    /// A read model counts as stalled when an event has waited this long and its
+    /// checkpoint has not moved for as long (the admin API's projection status).
+    #[arg(long, env = "PROJECTION_STALL_AFTER", default_value = "30s", value_parser = parse_duration, global = true)]
+    pub projection_stall_after: Duration,
+
     /// `pretty` for a terminal, `json` for a log collector. `RUST_LOG` filters.
     #[arg(
         long,

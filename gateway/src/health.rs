@@ -126,6 +126,95 @@ pub struct CheckpointState {
     pub lag_seconds: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parked: Option<i64>,
+    /// Read models: when the lag was measured, and how it moved since the measurement
+    /// before (events; negative: shrinking).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lag_change: Option<i64>,
+    #[serde(skip)]
+    pub at: Position,
+}
+
+/// Every follower of `$all` (process managers, read models, relays) with its checkpoint
+/// and, for read models, the lag last measured; `caught_up` is false until
+/// [`measure_against`] the store's head. `/health/detailed` and the admin API's
+/// projection status (`crate::operations`) both read it here.
+pub async fn read_checkpoints(pool: &sqlx::PgPool) -> Result<Vec<CheckpointState>, sqlx::Error> {
+    type Row = (
+        String,
+        String,
+        i64,
+        i64,
+        DateTime<Utc>,
+        Option<i64>,
+        Option<f64>,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+    );
+    let rows = sqlx::query_as::<_, Row>(
+        "select kind, name, commit_position, prepare_position, updated_at,
+                lag_events, lag_seconds, parked, checked_at, lag_change
+           from (select 'process' as kind, name, commit_position, prepare_position,
+                        updated_at, null::bigint as lag_events,
+                        null::float8 as lag_seconds, null::bigint as parked,
+                        null::timestamptz as checked_at, null::bigint as lag_change
+                   from process.checkpoints
+                 union all
+                 select 'projection', c.projection, c.commit_position, c.prepare_position,
+                        c.updated_at, s.lag_events, s.lag_seconds, s.parked, s.checked_at,
+                        s.lag_events - s.previous_lag_events
+                   from projections.checkpoints c
+                   left join projections.status s using (projection)
+                  where c.projection not like '%#%'
+                 union all
+                 select 'relay', relay, commit_position, prepare_position, updated_at,
+                        null, null, null, null, null
+                   from projections.relay_checkpoints) t
+          order by kind, name",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                kind,
+                name,
+                commit,
+                prepare,
+                updated_at,
+                lag_events,
+                lag_seconds,
+                parked,
+                checked_at,
+                lag_change,
+            )| {
+                let at = Position::new(commit as u64, prepare as u64);
+                CheckpointState {
+                    kind,
+                    name,
+                    position: at.to_string(),
+                    caught_up: false,
+                    updated_at,
+                    lag_events,
+                    lag_seconds,
+                    parked,
+                    checked_at,
+                    lag_change,
+                    at,
+                }
+            },
+        )
+        .collect())
+}
+
+/// Sets each checkpoint's `caught_up` against the store's `head` (none known: not).
+pub fn measure_against(checkpoints: &mut [CheckpointState], head: Option<Position>) {
+    for c in checkpoints {
+        c.caught_up = head.is_some_and(|h| c.at >= h);
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -239,60 +328,11 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Readin
             }
         }
     };
-    type Row = (
-        String,
-        String,
-        i64,
-        i64,
-        DateTime<Utc>,
-        Option<i64>,
-        Option<f64>,
-        Option<i64>,
-    );
-    let checkpoints = timed(
-        sqlx::query_as::<_, Row>(
-            "select kind, name, commit_position, prepare_position, updated_at,
-                    lag_events, lag_seconds, parked
-               from (select 'process' as kind, name, commit_position, prepare_position,
-                            updated_at, null::bigint as lag_events,
-                            null::float8 as lag_seconds, null::bigint as parked
-                       from process.checkpoints
-                     union all
-                     select 'projection', c.projection, c.commit_position, c.prepare_position,
-                            c.updated_at, s.lag_events, s.lag_seconds, s.parked
-                       from projections.checkpoints c
-                       left join projections.status s using (projection)
-                      where c.projection not like '%#%'
-                     union all
-                     select 'relay', relay, commit_position, prepare_position, updated_at,
-                            null, null, null
-                       from projections.relay_checkpoints) t
-              order by kind, name",
-        )
-        .fetch_all(&state.pool),
-    );
+    let checkpoints = timed(read_checkpoints(&state.pool));
     let ((postgres, _), (store, head), nats, (projections, checkpoints)) =
         tokio::join!(postgres, store, nats, checkpoints);
-
-    let checkpoints = checkpoints
-        .unwrap_or_default()
-        .into_iter()
-        .map(
-            |(kind, name, commit, prepare, updated_at, lag_events, lag_seconds, parked)| {
-                let position = Position::new(commit as u64, prepare as u64);
-                CheckpointState {
-                    kind,
-                    name,
-                    position: position.to_string(),
-                    caught_up: head.is_some_and(|h| position >= h),
-                    updated_at,
-                    lag_events,
-                    lag_seconds,
-                    parked,
-                }
-            },
-        )
-        .collect();
+    let mut checkpoints = checkpoints.unwrap_or_default();
+    measure_against(&mut checkpoints, head);
     let up = !(postgres.is_down() || store.is_down() || nats.is_down());
     let body = Readiness {
         status: if up { "ok" } else { "degraded" },

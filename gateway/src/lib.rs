@@ -62,6 +62,10 @@
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //! - [`event_log`]: the event store's streams and `$all` for staff, admins and auditors
 //!   (`/api/v1/admin/streams`, `/api/v1/admin/events`).
+//! - [`operations`]: read models' status (checkpoint, lag, stalls), parked events with
+//!   their retry, skip or discard (audited), and rebuilds with their progress, for staff
+//!   (`/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds`);
+//!   `CONSOLE_READ_ONLY` turns every changing action off.
 //! - [`console`]: the back-office console at `/admin`, server-rendered pages over the same
 //!   queries as the API (ADR 0009).
 //!
@@ -96,6 +100,7 @@ pub mod ledger;
 pub mod middleware;
 pub mod navigation;
 pub mod notifications;
+pub mod operations;
 pub mod orders;
 pub mod payments;
 pub mod pricing;

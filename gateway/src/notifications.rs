@@ -154,8 +154,31 @@ async fn list(
 ) -> Result<Json<NotificationPage>, ApiError> {
     user.require(READERS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
-    let (limit, offset) = ApiError::page(q.limit, q.offset)?;
-    if let Some(s) = q.status.as_deref() {
+    caught_up(&state, &headers, "notifications").await?;
+    Ok(Json(
+        outbox(
+            &state,
+            q.to.as_deref(),
+            q.status.as_deref(),
+            q.limit,
+            q.offset,
+        )
+        .await?,
+    ))
+}
+
+/// One page of the outbox, newest first (to `to`, in `status`, when given), each message
+/// rendered with its secret links withheld: what `GET /notifications` answers, and what
+/// the console's outbox page shows.
+pub async fn outbox(
+    state: &AppState,
+    to: Option<&str>,
+    status: Option<&str>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<NotificationPage, ApiError> {
+    let (limit, offset) = ApiError::page(limit, offset)?;
+    if let Some(s) = status {
         if !["pending", "sent", "failed"].contains(&s) {
             return Err(ApiError::invalid_field(
                 "status",
@@ -163,14 +186,13 @@ async fn list(
             ));
         }
     }
-    caught_up(&state, &headers, "notifications").await?;
     let filter = "($1::text is null or lower(recipient) = lower($1))
           and ($2::text is null or status = $2)";
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from notifications.notifications where {filter}"
     )))
-    .bind(&q.to)
-    .bind(&q.status)
+    .bind(to)
+    .bind(status)
     .fetch_one(&state.pool)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
@@ -179,14 +201,14 @@ async fn list(
            from notifications.notifications where {filter}
           order by created_at desc, notification_id limit $3 offset $4"
     )))
-    .bind(&q.to)
-    .bind(&q.status)
+    .bind(to)
+    .bind(status)
     .bind(limit)
     .bind(offset)
     .fetch_all(&state.pool)
     .await?;
     let public_url = &state.config.notifier.public_url;
-    Ok(Json(NotificationPage {
+    Ok(NotificationPage {
         items: rows
             .into_iter()
             .map(|r| NotificationView::rendered(r, public_url))
@@ -194,7 +216,7 @@ async fn list(
         total,
         limit,
         offset,
-    }))
+    })
 }
 
 #[cfg(test)]

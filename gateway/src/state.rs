@@ -60,4 +60,7 @@ pub struct AppState {
     pub followed: Arc<Followed>,
     /// The live price rules, loaded when the log says they changed.
     pub rules: Arc<crate::pricing::book::RuleBook>,
+    /// Connects as `ANALYST_DATABASE_URL`'s role, for analysts' read-only SQL; `None`
+    /// when unset.
+    pub analysts: Option<PgPool>,
 }

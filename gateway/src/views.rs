@@ -1,4 +1,5 @@
-//! The value shapes every resource's views share: money, postal addresses and pages.
+//! The value shapes every resource's views share: money, postal addresses and pages; and
+//! how a query field left blank reads ([`blank_as_none`]).
 //!
 //! A resource's own view lives beside its routes; what several resources show the same way
 //! lives here, at the bottom of the gateway, so resources never import one another.
@@ -8,8 +9,16 @@
 //! order keeps every answer byte for byte what clients have always read. Each view's tests
 //! hold it to that ([`keys_sorted`]).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
+
+/// A query field that is blank reads as absent: what an HTML form sends for an empty input
+/// or choice is no filter, for the console's forms and the API alike
+/// (`#[serde(default, deserialize_with = "crate::views::blank_as_none")]`).
+pub fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = Option::<String>::deserialize(d)?;
+    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
+}
 
 /// `{"amount": 1999, "currency": "USD"}`: minor units and an ISO 4217 code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

@@ -1,4 +1,5 @@
-//! Lag per projection, in metrics and in `projections.status`.
+//! Lag per projection, in metrics and in `projections.status` (with the measurement before,
+//! so a reader sees the trend), and when a lagging read model counts as stalled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,7 +50,9 @@ pub async fn refresh(
         "insert into projections.status (projection, lag_events, lag_seconds, parked, checked_at)
          values ($1, $2, $3, $4, now())
          on conflict (projection) do update set lag_events = excluded.lag_events,
-             lag_seconds = excluded.lag_seconds, parked = excluded.parked, checked_at = now()",
+             lag_seconds = excluded.lag_seconds, parked = excluded.parked, checked_at = now(),
+             previous_lag_events = projections.status.lag_events,
+             previous_checked_at = projections.status.checked_at",
     )
     .bind(projection)
     .bind(lag.events as i64)
@@ -61,6 +64,14 @@ pub async fn refresh(
     metrics::gauge!("projection_lag_seconds", "projection" => projection).set(lag.seconds);
     metrics::gauge!("projection_parked_events", "projection" => projection).set(parked as f64);
     Ok(lag)
+}
+
+/// Whether a read model is stalled: an event has waited `after` or longer (`lag_seconds`)
+/// and the checkpoint has not moved for as long (`since_moved`). Lag alone is not a stall
+/// (a burst of appends is worked off), nor is an idle read model whose checkpoint rests:
+/// only events waiting on a checkpoint that does not move.
+pub fn stalled(lag_seconds: f64, since_moved: Duration, after: Duration) -> bool {
+    lag_seconds >= after.as_secs_f64() && since_moved >= after
 }
 
 /// Measures each relay's lag (events in `$all` after its checkpoint, and how long the
@@ -110,5 +121,22 @@ pub async fn monitor(
             _ = shutdown.changed() => return Ok(()),
             _ = tokio::time::sleep(every) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_waiting_events_on_a_checkpoint_that_rests_are_a_stall() {
+        let (s, after) = (Duration::from_secs, Duration::from_secs(30));
+        assert!(stalled(31.0, s(40), after), "waited and not moving");
+        assert!(!stalled(31.0, s(2), after), "moving: working off a burst");
+        assert!(!stalled(0.0, s(3600), after), "idle: nothing waits");
+        assert!(
+            !stalled(5.0, s(3600), after),
+            "events just arrived after a rest"
+        );
     }
 }

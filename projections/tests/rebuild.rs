@@ -333,3 +333,138 @@ async fn outdated_tables_are_rebuilt_at_start(pool: PgPool) {
     .unwrap();
     assert_eq!(md5.len(), 32);
 }
+
+/// Staff's actions on a parked event (`runtime::parked`): a retry the read model refuses
+/// again keeps it parked with one more attempt; skipped, a rebuild parks it again;
+/// discarded, a rebuild drops it without parking it. Each action is recorded.
+#[sqlx::test(migrator = "commands::database::MIGRATOR")]
+async fn parked_events_are_retried_skipped_and_discarded(pool: PgPool) {
+    use projections::runtime::parked::{self, Action, Actor, Outcome};
+
+    let store: Arc<dyn EventStore> = Arc::new(PgEventStore::new(pool.clone()));
+    let orders: CommandHandler<Order> = CommandHandler::new(store.clone(), 100);
+    place(&orders, 1).await;
+    let poison = Uuid::new_v4();
+    store
+        .append(
+            &format!("order-{}", Uuid::new_v4()),
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                id: poison,
+                event_type: "OrderPaid".into(),
+                schema_version: 1,
+                data: serde_json::json!({"amount": "lots"}),
+                metadata: serde_json::json!({}),
+            }],
+        )
+        .await
+        .unwrap();
+    // `$all` shows a commit once the cluster's older transactions have ended.
+    let committed: i64 = sqlx::query_scalar("select count(*) from store.events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let log = all_events(&*store, committed as usize).await;
+    let runner = Runner::new(store.clone(), pool.clone(), Arc::new(OrdersProjection));
+    runner.apply_until_parked(&log).await.unwrap();
+    let parked_now = || async { parked::list(&pool, Some("orders"), 10, 0).await.unwrap() };
+    let (items, total) = parked_now().await;
+    assert_eq!(total, 1);
+    let first = items[0].clone();
+    assert_eq!(first.event_id, poison);
+    let by = |reason: &str| Actor {
+        user_id: Some(Uuid::new_v4()),
+        role: "staff".into(),
+        reason: reason.into(),
+        correlation_id: None,
+    };
+
+    // A retry while the cause stands: refused again, still parked, one more attempt.
+    let event = log.into_iter().find(|e| e.id == poison).unwrap();
+    let outcome = parked::retry(
+        &pool,
+        &OrdersProjection,
+        first.parked_id,
+        &event,
+        &by("too soon"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(outcome, Some(Outcome::Failed(ref e)) if e.contains("OrderPaid")),
+        "{outcome:?}"
+    );
+    let (items, _) = parked_now().await;
+    assert_eq!(items[0].attempts, 4);
+
+    // Skipped: the park ends, and a rebuild parks it again.
+    let skipped = parked::set_aside(&pool, first.parked_id, Action::Skip, &by("later"))
+        .await
+        .unwrap();
+    assert_eq!(skipped, Some(Outcome::Skipped));
+    assert_eq!(parked_now().await.1, 0);
+    assert_eq!(
+        parked::set_aside(&pool, first.parked_id, Action::Skip, &by("twice"))
+            .await
+            .unwrap(),
+        None,
+        "no longer parked"
+    );
+    phase(
+        "rebuild after a skip",
+        rebuild(
+            store.clone(),
+            &pool,
+            Arc::new(OrdersProjection),
+            &mut |_| {},
+        ),
+    )
+    .await
+    .unwrap();
+    let (items, total) = parked_now().await;
+    assert_eq!(total, 1, "a skipped event is tried again by a rebuild");
+    let again = items[0].clone();
+    assert_eq!(again.event_id, poison);
+
+    // Discarded: the park ends, and a rebuild drops it without parking it.
+    let discarded = parked::set_aside(&pool, again.parked_id, Action::Discard, &by("bad data"))
+        .await
+        .unwrap();
+    assert_eq!(discarded, Some(Outcome::Discarded));
+    phase(
+        "rebuild after a discard",
+        rebuild(
+            store.clone(),
+            &pool,
+            Arc::new(OrdersProjection),
+            &mut |_| {},
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        parked_now().await.1,
+        0,
+        "a discarded event is not parked again"
+    );
+    let placed: i64 = sqlx::query_scalar("select count(*) from orders.orders")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(placed, 1, "the rest of the log is applied");
+
+    let (actions, total) = parked::actions(&pool, 10, 0).await.unwrap();
+    assert_eq!(total, 3);
+    let recorded: Vec<(&str, &str, &str)> = actions
+        .iter()
+        .map(|a| (a.action.as_str(), a.outcome.as_str(), a.reason.as_str()))
+        .collect();
+    assert_eq!(
+        recorded,
+        [
+            ("discard", "discarded", "bad data"),
+            ("skip", "skipped", "later"),
+            ("retry", "failed", "too soon"),
+        ]
+    );
+}

@@ -5,12 +5,11 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 
 use super::links::{stream as stream_link, with_query};
-use super::page::{html, layout, PageError};
+use super::page::{html, layout, shown, PageError};
 use super::session::Signed;
 use crate::error::ApiError;
 use crate::event_log::{self as log, EventView, EventsQuery, StreamQuery, StreamsQuery, READERS};
@@ -19,26 +18,6 @@ use crate::state::AppState;
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
     q.map(|Query(q)| q)
         .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
-}
-
-/// A refusal of the query, above the form that can fix it.
-fn problem(e: &ApiError) -> Markup {
-    html! {
-        p.error #problem role="alert" data-code=(e.code()) { (e.to_string()) }
-        @if let ApiError::InvalidQuery(fields) = e {
-            ul.errors { @for f in fields { li { code { (f.field) } ": " (f.message) } } }
-        }
-    }
-}
-
-/// The answer of `result`, or its refusal as a page of `status` (a failure of ours is an
-/// error page).
-fn shown<T>(result: Result<T, ApiError>) -> Result<(StatusCode, Result<T, Markup>), PageError> {
-    match result {
-        Ok(found) => Ok((StatusCode::OK, Ok(found))),
-        Err(e) if e.status().is_client_error() => Ok((e.status(), Err(problem(&e)))),
-        Err(e) => Err(e.into()),
-    }
 }
 
 fn field(id: &str, label: &str, value: Option<&str>, kind: &str, hint: &str) -> Markup {

@@ -11,21 +11,31 @@
 //! - `links`: query strings and paths as the pages write them.
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
 //!   may open), `event_log` (streams, one stream, `$all`), `orders` (the orders' back
-//!   office: a page of orders, one order with its lines and History tab).
+//!   office: a page of orders, one order with its lines and History tab), `read_models`
+//!   (read models' status, live; rebuilds and their progress), `parked` (parked events and
+//!   the actions on them), `running` (health, JetStream consumers, the outbox), `sql`
+//!   (analysts' read-only SQL over the read models).
 //! - `history`: an entity's History tab, folded from its events (who, when, why, a diff).
+//! - `confirm`: the confirm step every changing action goes through (a page, a reason,
+//!   the form token), and the notice of a read-only console.
 //!
 //! A page calls the same query as its JSON twin under `/api/v1/admin` and renders it:
 //! what a page shows, a script can read.
 
+mod confirm;
 mod event_log;
 mod history;
 mod home;
 mod links;
 mod orders;
 mod page;
+mod parked;
+mod read_models;
 mod routes;
+mod running;
 mod session;
 mod sign_in;
+mod sql;
 
 pub use routes::{router, CONSOLE_CSP};
 pub use session::CONSOLE_ROLES;

@@ -46,6 +46,40 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Search orders; open one for its lines and its history",
         ));
     }
+    if crate::operations::OPERATORS.contains(&role) {
+        pages.push((
+            "/admin/projections",
+            "Projections",
+            "Each read model's checkpoint, lag and stalls, live; rebuild one",
+        ));
+        pages.push((
+            "/admin/parked",
+            "Parked events",
+            "Events a read model refused, with their error: retry, skip or discard",
+        ));
+        pages.push((
+            "/admin/consumers",
+            "Consumers",
+            "JetStream consumers of the read models: pending and redelivered",
+        ));
+        pages.push((
+            "/admin/outbox",
+            "Outbox",
+            "Notifications: deliveries and failures",
+        ));
+        pages.push((
+            "/admin/health",
+            "Health",
+            "PostgreSQL, the store, NATS and every follower of $all",
+        ));
+    }
+    if crate::operations::SQL_READERS.contains(&role) {
+        pages.push((
+            "/admin/sql",
+            "SQL",
+            "Read-only SQL over the read models, with CSV download",
+        ));
+    }
     pages
 }
 
@@ -153,4 +187,29 @@ pub fn error_page(e: &ApiError) -> Response {
         p { a href="/admin" { "Back to the console" } }
     };
     html(status, layout(title, None, body))
+}
+
+/// A refusal of the query, above the form that can fix it.
+pub fn problem(e: &ApiError) -> Markup {
+    html! {
+        p.error #problem role="alert" data-code=(e.code()) { (e.to_string()) }
+        @if let ApiError::InvalidQuery(fields) = e {
+            ul.errors { @for f in fields { li { code { (f.field) } ": " (f.message) } } }
+        }
+    }
+}
+
+/// The answer of `result`, or its refusal as a page of `status` (a failure of ours is an
+/// error page).
+pub fn shown<T>(result: Result<T, ApiError>) -> Result<(StatusCode, Result<T, Markup>), PageError> {
+    match result {
+        Ok(found) => Ok((StatusCode::OK, Ok(found))),
+        Err(e) if e.status().is_client_error() => Ok((e.status(), Err(problem(&e)))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A time as the pages show it (UTC, to the second), machine-readable in its element.
+pub fn at(t: chrono::DateTime<chrono::Utc>) -> Markup {
+    html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
 }

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, orders, sign_in};
+use super::{event_log, home, orders, parked, read_models, running, sign_in, sql};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -29,6 +29,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events", get(event_log::events))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{id}", get(orders::one))
+        .route("/admin/projections", get(read_models::list))
+        .route("/admin/projections/live", get(read_models::live))
+        .route(
+            "/admin/projections/{name}/rebuild",
+            get(read_models::confirm_rebuild).post(read_models::start_rebuild),
+        )
+        .route("/admin/rebuilds/{id}", get(read_models::rebuild))
+        .route("/admin/rebuilds/{id}/live", get(read_models::rebuild_live))
+        .route("/admin/parked", get(parked::list))
+        .route("/admin/consumers", get(running::consumers))
+        .route("/admin/outbox", get(running::outbox))
+        .route("/admin/health", get(running::health))
+        .route("/admin/sql", get(sql::show).post(sql::run))
+        .route(
+            "/admin/parked/{id}/{action}",
+            get(parked::confirm_action).post(parked::act),
+        )
         // A signed-in page must not outlive its reader in a cache.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,

@@ -213,6 +213,15 @@ impl Signed {
         check_csrf(Some(&self.csrf), given)
     }
 
+    /// Who acts through this session, on the request `request`, for an operation.
+    pub fn acting(&self, request: &crate::middleware::RequestId) -> crate::operations::Acting {
+        crate::operations::Acting {
+            user_id: self.user_id,
+            role: self.role,
+            correlation_id: request.correlation_id(),
+        }
+    }
+
     pub fn viewer(&self) -> Viewer<'_> {
         Viewer {
             user_id: self.user_id,

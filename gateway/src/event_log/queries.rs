@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use commands::store::{
     AllRead, Direction, EventFilter, EventStore, Position, ReadFrom, StreamFilter,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use super::views::{EventPage, EventView, StreamEvents, StreamPage, StreamSummary};
@@ -17,33 +17,27 @@ use crate::error::ApiError;
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
-/// A blank field reads as absent.
-fn blank_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let text = Option::<String>::deserialize(d)?;
-    Ok(text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()))
-}
-
 /// `GET /api/v1/admin/streams`
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct StreamsQuery {
     /// Streams of this category (`order`, `product`, `user`, ...).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub category: Option<String>,
     /// The stream id, where `*` is any run of characters; without a `*`, ids that contain
     /// it. Either case matches.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub id: Option<String>,
     /// Streams that took an event at or after this time (RFC 3339, or
     /// `YYYY-MM-DDTHH:MM` in UTC).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub active_since: Option<String>,
     /// The `next_cursor` of the previous page.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub cursor: Option<String>,
     /// 1 to 100, default 20.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
 }
@@ -54,34 +48,38 @@ pub struct StreamsQuery {
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events of streams of this category.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub category: Option<String>,
     /// The event type (`OrderPlaced`).
-    #[serde(default, deserialize_with = "blank_as_none", rename = "type")]
+    #[serde(
+        default,
+        deserialize_with = "crate::views::blank_as_none",
+        rename = "type"
+    )]
     pub event_type: Option<String>,
     /// Recorded at or after this time (RFC 3339, or `YYYY-MM-DDTHH:MM` in UTC).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub from: Option<String>,
     /// Recorded before this time.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub to: Option<String>,
     /// Events of this request or flow.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<Uuid>)]
     pub correlation_id: Option<String>,
     /// Events caused by this command or event.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<Uuid>)]
     pub causation_id: Option<String>,
     /// The events just older than this position (a page's `older`).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub before: Option<String>,
     /// The events just newer than this position (a page's `newer`). Without `before` or
     /// `after`, the newest events.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     pub after: Option<String>,
     /// 1 to 100, default 20.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
 }
@@ -92,11 +90,11 @@ pub struct EventsQuery {
 #[into_params(parameter_in = Query)]
 pub struct StreamQuery {
     /// The first revision to show (default 0).
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<u64>)]
     pub from: Option<String>,
     /// 1 to 100, default 20.
-    #[serde(default, deserialize_with = "blank_as_none")]
+    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
 }

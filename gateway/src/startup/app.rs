@@ -123,6 +123,7 @@ impl Application {
         })?;
         let handlers = commands::handlers::Handlers::new(&store, Arc::new(keys), 100_000);
         let config_search_buffer = config.search_log_buffer;
+        let analysts = crate::operations::analyst_pool(&config)?;
         let state = AppState {
             payouts: Arc::new(commands::ledger::TestPayoutProvider::new(pool.clone())),
             payments,
@@ -143,6 +144,7 @@ impl Application {
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
             followed: crate::followed::Followed::new(),
             rules: crate::pricing::book::RuleBook::new(),
+            analysts,
         };
         state.serve_prices();
         let app = Application {
@@ -392,6 +394,7 @@ impl AppState {
             search_log: Arc::new(Recorder::new(usize::from(config_search_buffer))),
             followed: crate::followed::Followed::new(),
             rules: crate::pricing::book::RuleBook::new(),
+            analysts: None,
         })
     }
 }

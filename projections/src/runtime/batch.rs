@@ -168,6 +168,23 @@ async fn apply_guarded(
         }
         let tries = *tries;
         attempts.remove(&event.id);
+        // Staff discarded this event for this read model once already (a rebuild replays
+        // it): dropped again, without a park nobody needs to look at twice.
+        let discarded: bool = sqlx::query_scalar(
+            "select exists (select 1 from projections.discarded
+                             where projection = $1 and event_id = $2)",
+        )
+        .bind(projection.name())
+        .bind(event.id)
+        .fetch_one(&mut *conn)
+        .await?;
+        if discarded {
+            tracing::warn!(
+                projection = target.key, event_id = %event.id, event_type = %event.event_type,
+                error = %error, "a discarded event failed again; dropped"
+            );
+            return Ok(());
+        }
         tracing::error!(
             projection = target.key, event_id = %event.id, event_type = %event.event_type,
             stream = %event.stream_id, position = %event.position, error = %error,

@@ -6,6 +6,8 @@
 //!   whether its tables still match the code's.
 //! - `batch`: one batch and its checkpoint move in one transaction, poison parked; what
 //!   both the runner and a rebuild apply events through.
+//! - [`parked`]: parked events as staff act on them: retried into the live read model,
+//!   skipped or discarded, each action audited (issue 25's console).
 //! - [`runner`]: the [`Runner`] that follows `$all` (or a JetStream worker's batches), and
 //!   the held checkpoint moves over events a read model wants nothing of.
 //!
@@ -14,6 +16,7 @@
 //! which the runner calls.
 
 pub(crate) mod batch;
+pub mod parked;
 pub mod projection;
 pub mod runner;
 pub mod schema;
