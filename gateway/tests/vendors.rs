@@ -275,6 +275,15 @@ async fn a_store_is_applied_for_approved_suspended_and_reinstated() {
         assert_eq!(listed, ["DESK-1", "VERA-1"]);
         assert_eq!(shop.skus("/search?q=lamp", &ours).await, ["DESK-1", "VERA-1"]);
 
+        // The directory lists approved stores to anyone; other statuses to staff only.
+        let listed = shop.read("/vendors", "", &ours).await;
+        assert_eq!(listed.status, 200, "{}", listed.body);
+        assert!(listed.body["items"].as_array().unwrap().iter().any(|v| v["slug"] == "vera-lamps"), "{}", listed.body);
+        let r = shop.read("/vendors?status=pending", "", &ours).await;
+        assert_eq!(r.status, 403, "{}", r.body);
+        let r = shop.read("/vendors?status=lost", &shop.admin, &ours).await;
+        assert_eq!(r.status, 422, "{}", r.body);
+
         // Suspended: her products vanish from the list, the search and their own page.
         let suspended = shop
             .call("PUT", &status, &shop.admin, Some(json!({ "status": "suspended", "reason": "unpaid invoices" })))
@@ -290,6 +299,10 @@ async fn a_store_is_applied_for_approved_suspended_and_reinstated() {
         assert_eq!(r.body["status"], "suspended", "staff see why: {}", r.body);
         let r = shop.read("/vendors/vera-lamps", "", &suspended).await;
         assert_eq!(r.status, 404, "a suspended store has no public page: {}", r.body);
+        let r = shop.read("/vendors?status=suspended", &shop.admin, &suspended).await;
+        assert_eq!((r.body["total"].as_i64(), r.body["items"][0]["slug"].as_str()), (Some(1), Some("vera-lamps")), "{}", r.body);
+        let r = shop.read("/vendors", "", &suspended).await;
+        assert!(!r.body["items"].as_array().unwrap().iter().any(|v| v["slug"] == "vera-lamps"), "{}", r.body);
         // Nor is it sold: the write side refuses an order of it as off sale.
         let carl = shop.customer("carl@example.com").await;
         let address = json!({ "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" });

@@ -406,6 +406,7 @@ const ROUTES: &[Route] = &[
     ),
     // vendors (docs/api.md § Vendors)
     secured("post", "/api/v1/vendors", &[400, 401, 409, 422]),
+    r("get", "/api/v1/vendors", &[400, 401, 403, 422, 503]),
     r("get", "/api/v1/vendors/{id}", &[400, 401, 404, 503]),
     secured(
         "put",

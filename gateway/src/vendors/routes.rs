@@ -28,7 +28,7 @@ use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/vendors", post(apply))
+        .route("/vendors", post(apply).get(super::list::list_vendors))
         .route("/vendors/{id}", get(vendor_page))
         .route("/vendors/{id}/status", put(change_status))
         .route("/vendors/{id}/terms", put(change_terms))
@@ -37,7 +37,14 @@ pub fn router() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(apply, vendor_page, change_status, change_terms, change_commission),
+    paths(
+        apply,
+        super::list::list_vendors,
+        vendor_page,
+        change_status,
+        change_terms,
+        change_commission
+    ),
     components(schemas(
         ApplyBody,
         PayoutBody,
