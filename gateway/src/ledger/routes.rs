@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use commands::ledger::{self as use_case, PayoutRequest};
 use domain::ledger::EntryKind;
 use domain::money::Currency;
-use domain::user::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
@@ -29,6 +28,7 @@ use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
 use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
+use crate::vendors::{may_read_store, own_store};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -60,21 +60,8 @@ pub fn router() -> Router<AppState> {
 )]
 pub struct LedgerApi;
 
-/// Who may read a store's ledger: staff, and the store itself (its id is its owner's).
-fn may_read(user: &AuthUser, vendor_id: Uuid) -> Result<(), ApiError> {
-    if STAFF.contains(&user.role) || user.user_id == vendor_id {
-        return Ok(());
-    }
-    Err(ApiError::Forbidden(
-        "a store's ledger and payouts are its own and staff's".into(),
-    ))
-}
-
-/// `me`: the caller's own store, for a vendor (and staff who own one).
-fn me(user: &AuthUser) -> Result<Uuid, ApiError> {
-    user.require(&[Role::Vendor, Role::Staff, Role::Admin])?;
-    Ok(user.user_id)
-}
+/// What a store keeps to itself here, as a refusal names it.
+const LEDGER: &str = "ledger and payouts";
 
 /// Whether the caller asked for CSV: `?format=csv`, or `Accept: text/csv` without a format.
 fn wants_csv(format: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError> {
@@ -279,7 +266,7 @@ async fn my_ledger(
     headers: HeaderMap,
     Query(q): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
-    let vendor_id = me(&user)?;
+    let vendor_id = own_store(&user)?;
     ledger(&state, &headers, vendor_id, q).await
 }
 
@@ -310,7 +297,7 @@ async fn vendor_ledger(
     Path(id): Path<Uuid>,
     Query(q): Query<LedgerQuery>,
 ) -> Result<Response, ApiError> {
-    may_read(&user, id)?;
+    may_read_store(&user, id, LEDGER)?;
     ledger(&state, &headers, id, q).await
 }
 
@@ -411,7 +398,7 @@ async fn my_payouts(
     headers: HeaderMap,
     Query(q): Query<PayoutsQuery>,
 ) -> Result<Response, ApiError> {
-    let vendor_id = me(&user)?;
+    let vendor_id = own_store(&user)?;
     payouts(&state, &headers, vendor_id, q).await
 }
 
@@ -442,7 +429,7 @@ async fn vendor_payouts(
     Path(id): Path<Uuid>,
     Query(q): Query<PayoutsQuery>,
 ) -> Result<Response, ApiError> {
-    may_read(&user, id)?;
+    may_read_store(&user, id, LEDGER)?;
     payouts(&state, &headers, id, q).await
 }
 

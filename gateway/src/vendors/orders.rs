@@ -7,12 +7,11 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use domain::user::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, STAFF};
+use crate::auth::AuthUser;
 use crate::consistency::caught_up;
 use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
@@ -208,8 +207,8 @@ async fn my_orders(
     headers: HeaderMap,
     Query(q): Query<SubOrdersQuery>,
 ) -> Result<Json<SubOrderPage>, ApiError> {
-    user.require(&[Role::Vendor, Role::Staff, Role::Admin])?;
-    sub_orders(&state, &headers, user.user_id, q).await
+    let vendor_id = super::own_store(&user)?;
+    sub_orders(&state, &headers, vendor_id, q).await
 }
 
 /// A store's sub-orders (staff; a store reads its own): as `GET /vendors/me/orders`.
@@ -239,10 +238,6 @@ async fn vendor_orders(
     Path(id): Path<Uuid>,
     Query(q): Query<SubOrdersQuery>,
 ) -> Result<Json<SubOrderPage>, ApiError> {
-    if !(STAFF.contains(&user.role) || user.user_id == id) {
-        return Err(ApiError::Forbidden(
-            "a store's orders are its own and staff's".into(),
-        ));
-    }
+    super::may_read_store(&user, id, "orders")?;
     sub_orders(&state, &headers, id, q).await
 }
