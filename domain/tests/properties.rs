@@ -67,6 +67,9 @@ fn allowed(from: OrderStatus, to: OrderStatus) -> bool {
             | (Paid | PartiallyShipped | Shipped | Delivered | PartiallyRefunded, Refunded | PartiallyRefunded)
             // Shipments (issue 22): one leaves, then the rest.
             | (Paid | PartiallyShipped, PartiallyShipped | Shipped)
+            // A partial refund leaves the order where it was on its way (PlacedOrder::stage):
+            // the next shipment still leaves, and arrives.
+            | (PartiallyRefunded, PartiallyShipped | Shipped | Delivered)
     ) || from == to // recording a shipment, or one's arrival, may leave the status as it was
 }
 
