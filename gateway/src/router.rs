@@ -58,6 +58,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::vendors::router())
         .merge(crate::ledger::router())
         .merge(crate::vendors::orders::router())
+        .merge(crate::vendors::dashboard::router())
         .merge(crate::reviews::router())
         .merge(crate::returns::router())
 }

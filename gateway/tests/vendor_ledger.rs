@@ -9,195 +9,9 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
-use common::{access_token, call, with_shop, Reply, ADMIN_EMAIL, ADMIN_PASSWORD, PATIENCE};
-use reqwest::Client;
+use common::marketplace::Shop;
+use common::with_shop;
 use serde_json::{json, Value};
-
-struct Shop {
-    c: Client,
-    base: String,
-    admin: String,
-}
-
-impl Shop {
-    async fn open(base: String) -> Shop {
-        let c = Client::new();
-        let admin = access_token(&c, &base, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-        Shop { c, base, admin }
-    }
-
-    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
-        call(
-            &self.c,
-            method,
-            format!("{}{path}", self.base),
-            token,
-            body,
-            None,
-        )
-        .await
-    }
-
-    async fn read(&self, path: &str, token: &str, after: &Reply) -> Reply {
-        let mut r = self
-            .c
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(t) = &after.consistency {
-            r = r.header("X-Consistency-Token", t);
-        }
-        let r = r.send().await.expect("the server answers");
-        Reply {
-            status: r.status(),
-            consistency: None,
-            body: r.json().await.unwrap_or(Value::Null),
-        }
-    }
-
-    async fn customer(&self, email: &str) -> String {
-        let r = self
-            .c
-            .post(format!("{}/auth/register", self.base))
-            .json(&json!({ "email": email, "password": "customer password" }))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "registered {email}");
-        access_token(&self.c, &self.base, email, "customer password").await
-    }
-
-    /// `email` opens the store `slug` (with payout details when `account` is given), an
-    /// admin approves it, and it sells one product at `price`, in stock. Answers the
-    /// store's id, its vendor's token and the product's id.
-    async fn store(
-        &self,
-        email: &str,
-        slug: &str,
-        account: Option<&str>,
-        category: &str,
-        sku: &str,
-        price: i64,
-    ) -> (String, String, String) {
-        let applicant = self.customer(email).await;
-        let mut body = json!({ "store_name": slug, "slug": slug, "contact_email": email });
-        if let Some(a) = account {
-            body["payout"] = json!({ "account_holder": email, "account": a });
-        }
-        let r = self.call("POST", "/vendors", &applicant, Some(body)).await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        let id = r.body["id"].as_str().unwrap().to_owned();
-        let r = self
-            .call(
-                "PUT",
-                &format!("/vendors/{id}/status"),
-                &self.admin,
-                Some(json!({ "status": "approved" })),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        let token = access_token(&self.c, &self.base, email, "customer password").await;
-        let r = self
-            .call(
-                "POST",
-                "/products",
-                &token,
-                Some(json!({ "sku": sku, "name": sku, "category_id": category,
-                    "price": { "amount": price, "currency": "USD" } })),
-            )
-            .await;
-        assert_eq!(r.status, 201, "{}", r.body);
-        let product = r.body["id"].as_str().unwrap().to_owned();
-        let r = self
-            .call(
-                "POST",
-                &format!("/products/{product}/publish"),
-                &self.admin,
-                None,
-            )
-            .await;
-        assert_eq!(r.body["status"], "active", "{}", r.body);
-        let r = self
-            .call(
-                "POST",
-                &format!("/inventory/{sku}/receive"),
-                &token,
-                Some(json!({ "quantity": 50 })),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        (id, token, product)
-    }
-
-    async fn wait_for(&self, token: &str, order: &str, status: &str) {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let r = self
-                .call("GET", &format!("/orders/{order}"), token, None)
-                .await;
-            if r.body["status"] == status {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the order never became {status}: {}",
-                r.body
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// `token` orders `items` (product, quantity) and pays; answers the order's id.
-    async fn buy(&self, token: &str, items: &[(&str, u32)]) -> String {
-        let address = json!({ "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US" });
-        let items: Vec<Value> = items
-            .iter()
-            .map(|(p, q)| json!({ "product_id": p, "quantity": q }))
-            .collect();
-        let r = self
-            .call(
-                "POST",
-                "/orders",
-                token,
-                Some(json!({ "items": items, "shipping_address": address, "payment_method": "card" })),
-            )
-            .await;
-        assert_eq!(r.status, 202, "{}", r.body);
-        let order = r.body["id"].as_str().unwrap().to_owned();
-        self.wait_for(token, &order, "awaiting_payment").await;
-        let r = self
-            .call(
-                "POST",
-                &format!("/orders/{order}/payment"),
-                token,
-                Some(json!({ "method": "card", "token": "tok_visa" })),
-            )
-            .await;
-        assert_eq!(r.status, 200, "{}", r.body);
-        self.wait_for(token, &order, "paid").await;
-        order
-    }
-
-    /// The ledger at `path` once `done` holds of it (the process manager records sales
-    /// and refunds after the order's events).
-    async fn ledger_when(&self, path: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let r = self.call("GET", path, token, None).await;
-            assert_eq!(r.status, 200, "{path}: {}", r.body);
-            if done(&r.body) {
-                return r.body;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{path} never got there: {}",
-                r.body
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
 
 fn amount(summary: &Value, field: &str) -> i64 {
     summary[field]["amount"]
@@ -329,7 +143,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
 
         // Vera's ledger: her line's sale, 10% and 0.30 of it, recorded at version 1.
         let vera_page = shop
-            .ledger_when("/vendors/me/ledger", &vera, |b| {
+            .get_when("/vendors/me/ledger", &vera, |b| {
                 b["summary"][0]["gross"]["amount"] == 2_500
             })
             .await;
@@ -359,7 +173,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
         balanced(&vera_page);
         // Otto pays the store setting's default, 10%.
         let otto_page = shop
-            .ledger_when("/vendors/me/ledger", &otto, |b| {
+            .get_when("/vendors/me/ledger", &otto, |b| {
                 b["summary"][0]["gross"]["amount"] == 1_000
             })
             .await;
@@ -372,7 +186,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
 
         // Each store's part of the order: its own line only.
         let sub = shop
-            .ledger_when("/vendors/me/orders", &vera, |b| {
+            .get_when("/vendors/me/orders", &vera, |b| {
                 b["items"][0]["order_status"] == "paid"
             })
             .await;
@@ -535,7 +349,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let vera_page = shop
-            .ledger_when("/vendors/me/ledger", &vera, |b| {
+            .get_when("/vendors/me/ledger", &vera, |b| {
                 b["summary"][0]["clawbacks"]["amount"] == 2_500
             })
             .await;
@@ -552,7 +366,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
         );
         balanced(&vera_page);
         let otto_page = shop
-            .ledger_when("/vendors/me/ledger", &otto, |b| {
+            .get_when("/vendors/me/ledger", &otto, |b| {
                 b["summary"][0]["refunds"]["amount"] == 1_000
             })
             .await;
@@ -565,7 +379,7 @@ async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_cl
         // Bob buys two lamps; Vera's next payout recovers the clawback first.
         let bob = shop.customer("bob@example.com").await;
         shop.buy(&bob, &[(&lamp, 2)]).await;
-        shop.ledger_when("/vendors/me/ledger", &vera, |b| {
+        shop.get_when("/vendors/me/ledger", &vera, |b| {
             b["summary"][0]["gross"]["amount"] == 7_500
         })
         .await;

@@ -88,6 +88,7 @@ pub mod shipping;
 pub mod status;
 pub mod users;
 pub mod vendor_orders;
+mod vendor_sales;
 pub mod vendors;
 pub mod wire;
 

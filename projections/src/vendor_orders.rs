@@ -2,7 +2,8 @@
 //! Each store with lines in an order has its sub-order: its lines, their subtotal, the
 //! order's status and, per line, how many units left in a shipment and arrived. The
 //! marketplace's own lines stay in `orders`. Every value comes from the order's events,
-//! so a rebuild equals the live build.
+//! so a rebuild equals the live build. The stores' dashboard figures (paid sales per day,
+//! top products) are kept beside them, by [`vendor_sales`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,6 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::runtime::projection::{decode, Projection, ProjectionError};
+use crate::vendor_sales;
 
 pub struct VendorOrdersProjection;
 
@@ -88,10 +90,21 @@ impl Projection for VendorOrdersProjection {
                 .await?;
             }
             E::OrderStockReserved { at } => status(tx, order_id, S::AwaitingPayment, at).await?,
-            E::OrderPaid { at, .. } => status(tx, order_id, S::Paid, at).await?,
+            E::OrderPaid { at, .. } => {
+                status(tx, order_id, S::Paid, at).await?;
+                vendor_sales::paid(tx, order_id, at).await?;
+            }
             E::OrderPaymentFailed { .. } => {}
-            E::OrderCancelled { at, .. } => status(tx, order_id, S::Cancelled, at).await?,
+            E::OrderCancelled { was_paid, at, .. } => {
+                if was_paid {
+                    vendor_sales::everything(tx, order_id, at).await?;
+                }
+                status(tx, order_id, S::Cancelled, at).await?;
+            }
             E::OrderRefunded { full, at, .. } => {
+                if full {
+                    vendor_sales::everything(tx, order_id, at).await?;
+                }
                 let to = if full {
                     S::Refunded
                 } else {
@@ -143,6 +156,7 @@ impl Projection for VendorOrdersProjection {
             }
             E::OrderLinesCancelled { lines, at, .. } => {
                 for l in lines {
+                    vendor_sales::cancelled(tx, order_id, l.sku.as_str(), l.quantity, at).await?;
                     sqlx::query(
                         "update sub_order_lines set cancelled = least(quantity, cancelled + $3)
                           where order_id = $1 and sku = $2",

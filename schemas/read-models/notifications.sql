@@ -60,3 +60,29 @@ create table shipment_recipients (
     user_id         uuid not null,
     tracking_number text not null
 );
+
+-- The marketplace's stores (issue 23 item 7), to tell them what concerns them. A store's
+-- id is its owner's account (ADR 0010), so its address is in `recipients`.
+-- Each order's stores with their lines, told once the order is paid.
+create table order_stores (
+    order_id  uuid not null,
+    vendor_id uuid not null,
+    lines     jsonb not null,
+    primary key (order_id, vendor_id)
+);
+
+-- Each SKU a store sells (its products' and their variants'), told when it runs low.
+create table store_skus (
+    sku        text primary key,
+    vendor_id  uuid not null,
+    product_id uuid not null
+);
+
+create index store_skus_product_idx on store_skus (product_id);
+
+-- Each payout's amount, said when it is paid or fails (those events name none).
+create table store_payouts (
+    payout_id uuid primary key,
+    vendor_id uuid not null,
+    amount    jsonb not null
+);

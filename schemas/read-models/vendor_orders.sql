@@ -14,6 +14,10 @@ create table sub_orders (
     line_count   integer not null,
     units        integer not null,
     placed_at    timestamptz not null,
+    -- When the order was paid: its lines count as the store's sales from then on.
+    paid_at      timestamptz,
+    -- When the whole order was given back (refunded in full, or cancelled once paid).
+    given_back_at timestamptz,
     updated_at   timestamptz not null,
     primary key (vendor_id, order_id)
 );
@@ -46,3 +50,33 @@ create table shipment_lines (
     quantity    integer not null,
     primary key (order_id, shipment_id, sku)
 );
+
+-- The store's dashboard (issue 23 item 5). Sales count once the order is paid, on the UTC
+-- day of its payment, at the lines' prices after price rules (before the order's coupon,
+-- as `sub_orders.subtotal`). Units cancelled before shipping, and what a full refund or a
+-- paid order's cancellation gives back, count on the day they happen, at each line's
+-- share by units (the rule refunds follow). Partial refunds of returns are money only:
+-- the store's ledger (`ledger`) has them.
+create table sales_days (
+    vendor_id       uuid not null,
+    day             date not null,
+    currency        char(3) not null,
+    sub_orders      integer not null default 0,
+    units           bigint not null default 0,
+    gross           bigint not null default 0,
+    cancelled_units bigint not null default 0,
+    cancelled       bigint not null default 0,
+    primary key (vendor_id, day, currency)
+);
+
+-- Each product's paid units and sales, less what was cancelled: the store's top products.
+create table product_sales (
+    vendor_id  uuid not null,
+    product_id uuid not null,
+    currency   char(3) not null,
+    units      bigint not null default 0,
+    gross      bigint not null default 0,
+    primary key (vendor_id, product_id, currency)
+);
+
+create index product_sales_top on product_sales (vendor_id, units desc);

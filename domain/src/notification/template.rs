@@ -38,6 +38,10 @@ pub enum Template {
     ReviewInvitation,
     /// A buyer reviewed one of the vendor's products (issue 23).
     NewReview,
+    /// An order with lines of the vendor's store was paid: its lines, to ship (issue 23).
+    VendorNewOrder,
+    /// A payout to the vendor was paid, or failed (issue 23).
+    VendorPayout,
 }
 
 /// Signs the token a link carries for `token_id`: the user's stream records the id, the
@@ -70,13 +74,39 @@ pub enum RenderError {
     },
 }
 
+/// An amount of the data, as a person reads it.
+fn money(v: Option<&Value>) -> Option<String> {
+    v.and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
+        .map(|m| m.to_string())
+}
+
+/// An order's lines of the data, one per line of text.
+fn lines(data: &Value) -> String {
+    data.get("lines")
+        .and_then(Value::as_array)
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| {
+                    format!(
+                        "  {} x {} at {}\n",
+                        l.get("quantity").and_then(Value::as_u64).unwrap_or(0),
+                        l.get("sku").and_then(Value::as_str).unwrap_or("?"),
+                        money(l.get("unit_price")).unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The first block of an id, enough for a person to tell orders apart in a subject.
 fn short(id: Uuid) -> String {
     id.simple().to_string()[..8].to_uppercase()
 }
 
 impl Template {
-    pub const ALL: [Template; 12] = [
+    pub const ALL: [Template; 14] = [
         Template::VerifyEmail,
         Template::PasswordReset,
         Template::OrderConfirmation,
@@ -89,6 +119,8 @@ impl Template {
         Template::RefundIssued,
         Template::ReviewInvitation,
         Template::NewReview,
+        Template::VendorNewOrder,
+        Template::VendorPayout,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -105,6 +137,8 @@ impl Template {
             Template::RefundIssued => "refund_issued",
             Template::ReviewInvitation => "review_invitation",
             Template::NewReview => "new_review",
+            Template::VendorNewOrder => "vendor_new_order",
+            Template::VendorPayout => "vendor_payout",
         }
     }
 
@@ -166,6 +200,16 @@ impl Template {
                 data.get("rating").and_then(Value::as_u64).unwrap_or(0),
                 text("title").unwrap_or("?"),
             ),
+            Template::VendorNewOrder => format!("New order {} for your store", order()),
+            Template::VendorPayout => format!(
+                "Your payout of {} {}",
+                money(data.get("amount")).unwrap_or_else(|| "?".to_owned()),
+                if text("outcome") == Some("paid") {
+                    "was paid"
+                } else {
+                    "failed"
+                },
+            ),
         }
     }
 
@@ -216,33 +260,38 @@ impl Template {
             ),
             Template::OrderConfirmation => {
                 let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
-                let money = |v: Option<&Value>| {
-                    v.and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
-                        .map(|m| m.to_string())
-                        .unwrap_or_default()
-                };
-                let lines: String = data
-                    .get("lines")
-                    .and_then(Value::as_array)
-                    .map(|lines| {
-                        lines
-                            .iter()
-                            .map(|l| {
-                                format!(
-                                    "  {} x {} at {}\n",
-                                    l.get("quantity").and_then(Value::as_u64).unwrap_or(0),
-                                    l.get("sku").and_then(Value::as_str).unwrap_or("?"),
-                                    money(l.get("unit_price"))
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
                 format!(
-                    "{greeting}\n\nThank you for your order {order}.\n\n{lines}\nTotal: {}\n\n\
+                    "{greeting}\n\nThank you for your order {order}.\n\n{}\nTotal: {}\n\n\
                      Follow it at {base}/orders/{order}\n",
-                    money(data.get("total"))
+                    lines(data),
+                    money(data.get("total")).unwrap_or_default()
                 )
+            }
+            Template::VendorNewOrder => {
+                let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
+                format!(
+                    "{greeting}\n\nOrder {order} is paid, with these lines of your store:\n\n\
+                     {}\nShip them from your store's orders: {base}/vendor/orders\n",
+                    lines(data),
+                )
+            }
+            Template::VendorPayout => {
+                let payout = text("payout_id").ok_or_else(|| bad("no payout_id"))?;
+                let amount = money(data.get("amount")).unwrap_or_else(|| "?".to_owned());
+                match text("outcome") {
+                    Some("paid") => format!(
+                        "{greeting}\n\nYour payout {payout} of {amount} was paid (reference {}).\n\n\
+                         Your ledger: {base}/vendor/ledger\n",
+                        text("reference").unwrap_or("?"),
+                    ),
+                    Some("failed") => format!(
+                        "{greeting}\n\nYour payout {payout} of {amount} failed: {}. The amount \
+                         stays in your balance, for the next payout.\n\n\
+                         Check your payout details: {base}/vendor/ledger\n",
+                        text("reason").unwrap_or("the provider refused it"),
+                    ),
+                    _ => return Err(bad("no outcome")),
+                }
             }
             Template::OrderShipped => {
                 let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
@@ -281,11 +330,7 @@ impl Template {
             }
             Template::RefundIssued => {
                 let order = text("order_id").ok_or_else(|| bad("no order_id"))?;
-                let amount = data
-                    .get("amount")
-                    .and_then(|v| serde_json::from_value::<Money>(v.clone()).ok())
-                    .map(|m| m.to_string())
-                    .unwrap_or_default();
+                let amount = money(data.get("amount")).unwrap_or_default();
                 format!(
                     "{greeting}\n\nWe refunded {amount} for your return of order {order}. It \
                      reaches your card within a few days.\n"
@@ -394,6 +439,42 @@ mod tests {
                 assert!(!body.contains(leak), "{leak} in {body}");
             }
         }
+    }
+
+    #[test]
+    fn stores_hear_of_their_orders_and_payouts() {
+        let order = Uuid::parse_str("0a1b2c3d-0000-4000-8000-000000000000").unwrap();
+        let data = json!({
+            "order_id": order,
+            "lines": [{ "sku": "MUG-1", "quantity": 2, "unit_price": { "amount": 1250, "currency": "USD" } }],
+        });
+        assert_eq!(
+            Template::VendorNewOrder.subject(&data),
+            "New order 0A1B2C3D for your store"
+        );
+        let body = Template::VendorNewOrder
+            .body(&data, "https://shop.example", Links::Withheld)
+            .unwrap();
+        assert!(body.contains("  2 x MUG-1 at 12.50 USD\n"), "{body}");
+        let amount = json!({ "amount": 9900, "currency": "USD" });
+        let paid =
+            json!({ "payout_id": order, "outcome": "paid", "reference": "po_1", "amount": amount });
+        assert_eq!(
+            Template::VendorPayout.subject(&paid),
+            "Your payout of 99.00 USD was paid"
+        );
+        let failed = json!({ "payout_id": order, "outcome": "failed", "reason": "closed account", "amount": amount });
+        assert_eq!(
+            Template::VendorPayout.subject(&failed),
+            "Your payout of 99.00 USD failed"
+        );
+        let body = Template::VendorPayout
+            .body(&failed, "https://shop.example", Links::Withheld)
+            .unwrap();
+        assert!(body.contains("failed: closed account"), "{body}");
+        assert!(Template::VendorPayout
+            .body(&json!({ "payout_id": order }), "x", Links::Withheld)
+            .is_err());
     }
 
     #[test]

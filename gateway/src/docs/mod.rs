@@ -89,6 +89,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::vendors::VendorsApi::openapi());
     doc.merge(crate::ledger::LedgerApi::openapi());
     doc.merge(crate::vendors::orders::VendorOrdersApi::openapi());
+    doc.merge(crate::vendors::dashboard::VendorDashboardApi::openapi());
     doc.merge(crate::reviews::ReviewsApi::openapi());
     doc.merge(crate::returns::ReturnsApi::openapi());
     // After the merges: it adds the shared problems to every operation they brought.

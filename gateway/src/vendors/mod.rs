@@ -6,9 +6,12 @@
 //! - [`list`]: `GET /vendors`, the approved stores for anyone, any status for staff.
 //! - [`orders`]: `GET /vendors/me/orders` and `GET /vendors/{id}/orders`, a store's
 //!   sub-orders from the `vendor_orders` read model.
+//! - [`dashboard`]: `GET /vendors/me/dashboard` and `GET /vendors/{id}/dashboard`, sales
+//!   per day, top products, stock alerts and rating.
 //! - [`views`]: the answers, built `From` the write side's store and the read model's
 //!   row; and the mapping of the use cases' errors.
 
+pub mod dashboard;
 pub mod list;
 pub mod orders;
 pub mod routes;

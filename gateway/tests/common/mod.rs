@@ -2,6 +2,8 @@
 //! managers and projections, on a database of its own with a bootstrap admin.
 #![allow(dead_code)]
 
+pub mod marketplace;
+
 use gateway::config::Config;
 use gateway::startup::Application;
 use tokio::sync::oneshot;

@@ -19,7 +19,9 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use commands::store::RecordedEvent;
+use domain::catalog::ProductEvent;
 use domain::inventory::InventoryEvent;
+use domain::ledger::LedgerEvent;
 use domain::notification::{NotificationEvent, NotificationId, Template};
 use domain::order::OrderEvent;
 use domain::returns::ReturnsEvent;
@@ -107,6 +109,10 @@ enum Step<'a> {
     Return(&'a RecordedEvent, Uuid, ReturnsEvent),
     /// A review written (`marketplace`).
     Review(&'a RecordedEvent, ReviewEvent),
+    /// A product created, or a variant added or removed, by product id: its SKUs' store.
+    Product(Uuid, Box<ProductEvent>),
+    /// A store's payout asked for, paid or failed, by store id.
+    Ledger(&'a RecordedEvent, Uuid, Box<LedgerEvent>),
 }
 
 impl<'a> Step<'a> {
@@ -114,9 +120,11 @@ impl<'a> Step<'a> {
         let id = event.stream_uuid();
         Ok(match (event.category(), event.event_type.as_str(), id) {
             ("user", _, Some(id)) => Some(Step::User(event, id, decode(event)?)),
-            ("order", "OrderPlaced" | "OrderShipped" | "OrderDelivered", Some(id)) => {
-                Some(Step::Order(event, id, Box::new(decode(event)?)))
-            }
+            (
+                "order",
+                "OrderPlaced" | "OrderPaid" | "OrderShipped" | "OrderDelivered",
+                Some(id),
+            ) => Some(Step::Order(event, id, Box::new(decode(event)?))),
             ("inventory", "LowStockDetected", _) => Some(Step::LowStock(event, decode(event)?)),
             ("notification", _, Some(id)) => Some(Step::Delivery(id, decode(event)?)),
             ("shipment", _, Some(id)) => Some(Step::Shipment(event, id, Box::new(decode(event)?))),
@@ -124,6 +132,14 @@ impl<'a> Step<'a> {
                 Some(Step::Return(event, id, decode(event)?))
             }
             ("review", "ReviewWritten", _) => Some(Step::Review(event, decode(event)?)),
+            ("product", "ProductCreated" | "VariantAdded" | "VariantRemoved", Some(id)) => {
+                Some(Step::Product(id, Box::new(decode(event)?)))
+            }
+            (
+                "vendor_ledger",
+                "VendorPayoutRequested" | "VendorPayoutPaid" | "VendorPayoutFailed",
+                Some(id),
+            ) => Some(Step::Ledger(event, id, Box::new(decode(event)?))),
             _ => None,
         })
     }
@@ -158,6 +174,8 @@ struct Batch {
     /// Shipments' orders, customers and tracking numbers, and those the batch creates.
     shipments: HashMap<Uuid, Parcel>,
     new_shipments: Vec<(Uuid, Parcel)>,
+    /// What addresses the marketplace's stores.
+    stores: marketplace::Stores,
 }
 
 /// What the model keeps of a shipment to write its e-mails (`fulfilment`).
@@ -180,14 +198,42 @@ impl Batch {
         let mut notifications = Vec::new();
         let mut shipments = Vec::new();
         let mut staff = false;
+        let mut wanted = marketplace::Wanted::default();
         for step in steps {
             match step {
                 Step::User(_, id, _) => users.push(*id),
                 Step::Order(_, id, e) => match &**e {
-                    OrderEvent::OrderPlaced { user_id, .. } => users.push(user_id.as_uuid()),
+                    OrderEvent::OrderPlaced { user_id, lines, .. } => {
+                        users.push(user_id.as_uuid());
+                        users.extend(
+                            lines
+                                .iter()
+                                .filter_map(|l| l.vendor_id.map(|v| v.as_uuid())),
+                        );
+                    }
+                    OrderEvent::OrderPaid { .. } => wanted.orders.push(*id),
                     _ => orders.push(*id),
                 },
-                Step::LowStock(..) => staff = true,
+                Step::LowStock(_, e) => {
+                    staff = true;
+                    if let InventoryEvent::LowStockDetected { sku, .. } = e {
+                        wanted.skus.push(sku.as_str().to_owned());
+                    }
+                }
+                Step::Product(id, e) => match &**e {
+                    ProductEvent::ProductCreated { vendor_id, .. } => {
+                        users.extend(vendor_id.map(|v| v.as_uuid()));
+                    }
+                    _ => wanted.products.push(*id),
+                },
+                Step::Ledger(_, vendor, e) => {
+                    users.push(*vendor);
+                    if let LedgerEvent::VendorPayoutPaid { payout_id, .. }
+                    | LedgerEvent::VendorPayoutFailed { payout_id, .. } = &**e
+                    {
+                        wanted.payouts.push(payout_id.as_uuid());
+                    }
+                }
                 Step::Delivery(id, _) => notifications.push(*id),
                 Step::Shipment(_, id, e) => match &**e {
                     ShipmentEvent::ShipmentCreated { user_id, .. } => users.push(user_id.as_uuid()),
@@ -202,6 +248,9 @@ impl Batch {
         }
         let mut batch = Batch::default();
         batch.load_shipments(tx, &shipments).await?;
+        let (stores, vendors) = marketplace::Stores::load(tx, &wanted).await?;
+        batch.stores = stores;
+        users.extend(vendors);
         users.extend(batch.shipments.values().map(|p| p.user_id));
         if !users.is_empty() || !orders.is_empty() || staff {
             let roles: Vec<&str> = STAFF_ROLES.iter().map(Role::as_str).collect();
@@ -255,6 +304,8 @@ impl Batch {
             Step::Shipment(event, id, e) => self.shipment(event, id, *e),
             Step::Return(event, order_id, e) => self.order_return(event, order_id, e),
             Step::Review(event, e) => self.new_review(event, e),
+            Step::Product(id, e) => self.product(id, *e),
+            Step::Ledger(event, vendor, e) => self.payout(event, vendor, *e),
             Step::Delivery(id, e) => {
                 if let Some(d) = self.deliveries.get_mut(&id) {
                     d.fold(&e);
@@ -337,6 +388,7 @@ impl Batch {
                     v.insert(user_id);
                     self.new_owners.push((order_id, user_id));
                 }
+                self.order_placed(order_id, &lines);
                 let payload = json!({
                     "order_id": order_id,
                     "lines": column(&lines, |l| json!({ "sku": l.sku, "quantity": l.quantity, "unit_price": l.unit_price, })),
@@ -354,6 +406,7 @@ impl Batch {
                 }
             }
             OrderEvent::OrderDelivered { .. } => self.review_invitation(event, order_id),
+            OrderEvent::OrderPaid { .. } => self.order_paid(event, order_id),
             _ => {}
         }
     }
@@ -389,12 +442,27 @@ impl Batch {
                 payload,
             );
         }
+        let payload = json!({ "sku": sku, "available": available, "threshold": threshold });
+        self.store_low_stock(event, sku.as_str(), payload);
     }
 
     fn notify_user(
         &mut self,
         event: &RecordedEvent,
         user_id: Uuid,
+        template: Template,
+        payload: Value,
+    ) {
+        self.notify_keyed(event, user_id, "", template, payload);
+    }
+
+    /// The message `event` causes for `user_id`; `key` tells apart the messages one event
+    /// causes for several people.
+    fn notify_keyed(
+        &mut self,
+        event: &RecordedEvent,
+        user_id: Uuid,
+        key: &str,
         template: Template,
         mut payload: Value,
     ) {
@@ -410,7 +478,7 @@ impl Batch {
         payload["user_id"] = json!(user_id);
         payload["first_name"] = json!(r.first_name);
         let email = r.email.clone();
-        self.queue(event, "", email, user_id, template, payload);
+        self.queue(event, key, email, user_id, template, payload);
     }
 
     fn queue(
@@ -489,6 +557,7 @@ impl Batch {
             .await?;
         }
         self.write_shipments(tx).await?;
+        self.stores.write(tx).await?;
         if !self.outgoing.is_empty() {
             let out = &self.outgoing;
             let state = |o: &Outgoing| &self.deliveries[&o.id];
@@ -597,7 +666,18 @@ impl Projection for NotificationsProjection {
         matches!(
             (event.category(), event.event_type.as_str()),
             ("user" | "notification", _)
-                | ("order", "OrderPlaced" | "OrderShipped" | "OrderDelivered")
+                | (
+                    "order",
+                    "OrderPlaced" | "OrderPaid" | "OrderShipped" | "OrderDelivered"
+                )
+                | (
+                    "product",
+                    "ProductCreated" | "VariantAdded" | "VariantRemoved"
+                )
+                | (
+                    "vendor_ledger",
+                    "VendorPayoutRequested" | "VendorPayoutPaid" | "VendorPayoutFailed"
+                )
                 | ("review", "ReviewWritten")
                 | ("shipment", _)
                 | ("returns", "ReturnApproved" | "ReturnRefunded")
