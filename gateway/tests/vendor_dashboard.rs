@@ -60,7 +60,7 @@ async fn a_store_sees_its_sales_stock_and_rating_and_hears_of_its_orders_and_pay
                 2_500,
             )
             .await;
-        let (_, otto, mug) = shop
+        let (otto_id, otto, mug) = shop
             .store(
                 "otto@example.com",
                 "otto-mugs",
@@ -72,6 +72,13 @@ async fn a_store_sees_its_sales_stock_and_rating_and_hears_of_its_orders_and_pay
             .await;
         let ann = shop.customer("ann@example.com").await;
         let order = shop.buy(&ann, &[(&lamp, 2), (&mug, 1)]).await;
+        // Each line of her order names the store that sold it, written and read alike.
+        let r = shop.call("GET", &format!("/orders/{order}"), &ann, None).await;
+        let seller = |sku: &str| -> Value {
+            r.body["items"].as_array().unwrap().iter().find(|i| i["sku"] == sku).unwrap()["vendor_id"].clone()
+        };
+        assert_eq!(seller("VERA-LAMP"), vera_id.as_str(), "{}", r.body);
+        assert_eq!(seller("OTTO-MUG"), otto_id.as_str(), "{}", r.body);
 
         // Paid: Vera's day has her lines only, her lamp on top.
         let mine = shop

@@ -98,6 +98,8 @@ struct LineTax {
     /// ADR 0008: what the price rules took off, and which (id, version, amount).
     price_off: i64,
     price_rules: serde_json::Value,
+    /// Issue 23: the store that sold the line (`None`: the marketplace itself).
+    vendor_id: Option<Uuid>,
 }
 /// `order_history`: order, event, status, notes, updated by, role, at.
 type HistoryRow = (
@@ -205,6 +207,7 @@ impl Batch {
                             taxable: l.tax.taxable.amount,
                             price_off: l.price_off(),
                             price_rules: serde_json::to_value(&l.price_rules).unwrap_or_default(),
+                            vendor_id: l.vendor_id.map(|v| v.as_uuid()),
                         },
                     ));
                 }
@@ -394,11 +397,11 @@ impl Batch {
              items as (
                  insert into order_items (order_id, line, product_id, sku, quantity, price,
                      subtotal, variant_id, discount, tax, tax_rate_ppm, tax_inclusive,
-                     tax_rounding, taxable, price_off, price_rules)
+                     tax_rounding, taxable, price_off, price_rules, vendor_id)
                  select * from unnest($20::uuid[], $21::int4[], $22::uuid[], $23::text[],
                      $24::int4[], $25::int8[], $26::int8[], $43::uuid[], $44::int8[],
                      $45::int8[], $46::int4[], $47::bool[], $48::text[], $49::int8[],
-                     $50::int8[], $51::jsonb[])
+                     $50::int8[], $51::jsonb[], $53::uuid[])
                  on conflict do nothing),
              patched as (
                  update orders o set
@@ -497,6 +500,8 @@ impl Batch {
         .bind(column(it, |r| r.7.price_rules.clone()))
         // placed, issue 22
         .bind(column(&new, |(_, o)| o.shipping_method.clone()))
+        // items, issue 23
+        .bind(column(it, |r| r.7.vendor_id))
         .execute(&mut *tx)
         .await?;
         if !self.cancelled.is_empty() {

@@ -57,6 +57,8 @@ create table order_items (
     price_rules   jsonb not null default '[]',
     -- Issue 22: units cancelled before they shipped (their refund is in `orders.refunded`).
     cancelled     integer not null default 0,
+    -- Issue 23: the store that sold the line (null: the marketplace itself).
+    vendor_id     uuid,
     primary key (order_id, line)
 );
 

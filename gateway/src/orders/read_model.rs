@@ -51,6 +51,7 @@ pub struct OrderItemRow {
     pub price_off: i64,
     pub price_rules: sqlx::types::Json<serde_json::Value>,
     pub cancelled: i32,
+    pub vendor_id: Option<Uuid>,
 }
 
 /// An order as the read model holds it: its row and its lines, in order.
@@ -94,7 +95,7 @@ async fn with_items(pool: &PgPool, rows: Vec<OrderRow>) -> Result<Vec<StoredOrde
     let mut items: Vec<OrderItemRow> = sqlx::query_as(
         "select order_id, product_id, sku, quantity, price, subtotal, variant_id, discount, tax,
                 tax_rate_ppm, tax_inclusive, tax_rounding, taxable, price_off, price_rules,
-                cancelled
+                cancelled, vendor_id
            from orders.order_items
           where order_id = any($1) order by order_id, line",
     )

@@ -75,6 +75,8 @@ pub struct OrderItemView {
     pub tax_rate: String,
     /// The variant bought; null for a product without variants.
     pub variant_id: Option<Uuid>,
+    /// The store that sold the line; null for the marketplace's own products.
+    pub vendor_id: Option<Uuid>,
 }
 
 /// A price rule's part in an order line's price.
@@ -174,6 +176,7 @@ impl OrderItemView {
             },
             tax_rate: domain::tax::percent(l.tax.rate_ppm),
             variant_id: l.variant_id.map(|v| v.as_uuid()),
+            vendor_id: l.vendor_id.map(|v| v.as_uuid()),
         }
     }
 }
@@ -232,6 +235,7 @@ impl From<StoredOrder> for OrderView {
                     },
                     tax_rate: domain::tax::percent(u32::try_from(i.tax_rate_ppm).unwrap_or(0)),
                     variant_id: i.variant_id,
+                    vendor_id: i.vendor_id,
                 })
                 .collect(),
             billing_address: r.billing_address.map(|a| a.0),
