@@ -14,7 +14,9 @@
 //!   office: a page of orders, one order with its lines and History tab), `read_models`
 //!   (read models' status, live; rebuilds and their progress), `parked` (parked events and
 //!   the actions on them), `running` (health, JetStream consumers, the outbox), `sql`
-//!   (analysts' read-only SQL over the read models).
+//!   (analysts' read-only SQL over the read models), `vendors` (the marketplace's stores:
+//!   a page by status, one store with its dashboard and History tab, an admin's decision
+//!   on it).
 //! - `history`: an entity's History tab, folded from its events (who, when, why, a diff).
 //! - `confirm`: the confirm step every changing action goes through (a page, a reason,
 //!   the form token), and the notice of a read-only console.
@@ -36,6 +38,7 @@ mod running;
 mod session;
 mod sign_in;
 mod sql;
+mod vendors;
 
 pub use routes::{router, CONSOLE_CSP};
 pub use session::CONSOLE_ROLES;

@@ -49,7 +49,7 @@ pub struct OrdersQuery {
 }
 
 /// An amount as people read it, in its currency's minor units (`12.50 USD`).
-fn money(m: &Money) -> String {
+pub(super) fn money(m: &Money) -> String {
     match domain::money::Currency::parse(&m.currency) {
         Ok(c) => domain::money::Money::new(m.amount, c).to_string(),
         Err(_) => format!("{} {}", m.amount, m.currency),

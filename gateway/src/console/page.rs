@@ -45,6 +45,11 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Orders",
             "Search orders; open one for its lines and its history",
         ));
+        pages.push((
+            "/admin/vendors",
+            "Stores",
+            "The marketplace's stores: applications to decide, each store's figures and history",
+        ));
     }
     if crate::operations::OPERATORS.contains(&role) {
         pages.push((

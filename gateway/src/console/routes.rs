@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, orders, parked, read_models, running, sign_in, sql};
+use super::{event_log, home, orders, parked, read_models, running, sign_in, sql, vendors};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -29,6 +29,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events", get(event_log::events))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{id}", get(orders::one))
+        .route("/admin/vendors", get(vendors::list))
+        .route("/admin/vendors/{id}", get(vendors::one))
+        .route(
+            "/admin/vendors/{id}/status/{to}",
+            get(vendors::confirm_status).post(vendors::set_status),
+        )
         .route("/admin/projections", get(read_models::list))
         .route("/admin/projections/live", get(read_models::live))
         .route(

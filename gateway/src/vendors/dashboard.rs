@@ -22,7 +22,7 @@ use crate::views::Money;
 
 /// The longest period one answer covers, in days.
 const MAX_DAYS: i64 = 366;
-const DEFAULT_DAYS: i64 = 30;
+pub const DEFAULT_DAYS: i64 = 30;
 const TOP_PRODUCTS: i64 = 10;
 /// Stock alerts beyond this many are counted, not listed.
 const MAX_ALERTS: i64 = 100;
@@ -159,7 +159,17 @@ async fn dashboard(
     for model in ["vendor_orders", "catalog", "reviews"] {
         caught_up(state, headers, model).await?;
     }
-    let pool = &state.pool;
+    figures(&state.pool, vendor_id, from, to).await.map(Json)
+}
+
+/// The dashboard of store `vendor_id` over the UTC days `from` to `to`: what the API
+/// answers and the console shows.
+pub async fn figures(
+    pool: &sqlx::PgPool,
+    vendor_id: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<DashboardView, ApiError> {
     let days: Vec<SalesDay> = sqlx::query_as(
         "select day, trim(currency) as currency, sub_orders as orders, units, gross,
                 cancelled_units, cancelled, gross - cancelled as net
@@ -221,7 +231,7 @@ async fn dashboard(
     .bind(vendor_id)
     .fetch_one(pool)
     .await?;
-    Ok(Json(DashboardView {
+    Ok(DashboardView {
         vendor_id,
         from,
         to,
@@ -248,7 +258,7 @@ async fn dashboard(
                 five: r.s5,
             },
         },
-    }))
+    })
 }
 
 /// The caller's own store's dashboard: paid sales per day over a period (default the last

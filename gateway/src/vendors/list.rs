@@ -69,11 +69,27 @@ pub async fn list_vendors(
     }
     caught_up(&state, &headers, "vendors").await?;
     let status = (status != "all").then_some(status);
+    let (total, rows) = page(&state.pool, status, limit, offset).await?;
+    Ok(Json(Page {
+        items: rows.into_iter().map(VendorView::from).collect(),
+        limit,
+        offset,
+        total,
+    }))
+}
+
+/// The stores in `status` (any when `None`), oldest application first, and how many.
+pub async fn page(
+    pool: &sqlx::PgPool,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(i64, Vec<VendorRow>), sqlx::Error> {
     let total: i64 = sqlx::query_scalar(
         "select count(*) from vendors.vendors where ($1::text is null or status = $1)",
     )
     .bind(status)
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     let rows: Vec<VendorRow> = sqlx::query_as(
         "select v.vendor_id, v.owner_id, v.slug, v.store_name, v.description, v.logo_url,
@@ -88,12 +104,7 @@ pub async fn list_vendors(
     .bind(status)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(pool)
     .await?;
-    Ok(Json(Page {
-        items: rows.into_iter().map(VendorView::from).collect(),
-        limit,
-        offset,
-        total,
-    }))
+    Ok((total, rows))
 }

@@ -238,8 +238,28 @@ async fn change_status(
     AppJson(body): AppJson<StatusBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     user.require(ADMIN)?;
-    let to: VendorStatus = body
-        .status
+    let (view, position) = decide(
+        &state,
+        id,
+        &body.status,
+        body.reason,
+        request.command_meta(user.actor(), &ip),
+    )
+    .await?;
+    Ok((crate::consistency::headers(position), Json(view)))
+}
+
+/// Moves store `id` to the status named `to` for an admin (the caller checks the role):
+/// the API's decision and the console's. Answers the store as its owner and staff see it,
+/// and the position to read it back at.
+pub async fn decide(
+    state: &AppState,
+    id: Uuid,
+    to: &str,
+    reason: Option<String>,
+    meta: commands::handler::CommandMeta,
+) -> Result<(VendorView, Option<commands::store::Position>), ApiError> {
+    let to: VendorStatus = to
         .trim()
         .parse()
         .map_err(|m: String| ApiError::invalid_field("status", m))?;
@@ -249,20 +269,13 @@ async fn change_status(
             "a store cannot go back to pending; use approved, rejected or suspended",
         ));
     }
-    let outcome = use_case::change_status(
-        &state.handlers,
-        id,
-        to,
-        body.reason,
-        request.command_meta(user.actor(), &ip),
-    )
-    .await?;
+    let outcome = use_case::change_status(&state.handlers, id, to, reason, meta).await?;
     // The owner's role may have changed: their tokens are checked afresh at once.
     state.stamps.forget(outcome.vendor.owner_id.as_uuid());
     let commission = use_case::commission_of(&state.handlers, &outcome.vendor).await?;
     Ok((
-        crate::consistency::headers(outcome.position),
-        Json(VendorView::private(&outcome.vendor, commission)),
+        VendorView::private(&outcome.vendor, commission),
+        outcome.position,
     ))
 }
 
