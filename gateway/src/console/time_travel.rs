@@ -101,14 +101,20 @@ pub async fn state(
     ))
 }
 
+/// A value in the diff's table: strings bare, the rest as compact JSON, long ones cut (the
+/// states below show them whole).
 fn cell(v: &Option<Value>) -> Markup {
-    html! {
-        @match v {
-            None => span.muted { "—" },
-            Some(Value::String(s)) => code { (s) },
-            Some(v) => code { (v.to_string()) },
-        }
-    }
+    let text = match v {
+        None => return html! { span.muted { "—" } },
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+    };
+    let shown = if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
+    } else {
+        text
+    };
+    html! { code { (shown) } }
 }
 
 fn changes_table(changes: &[FieldChange]) -> Markup {
