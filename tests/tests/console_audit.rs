@@ -243,6 +243,26 @@ async fn state_stepper_and_a_tail_that_pauses_without_script() {
     );
     assert!(!step.text.contains("<script>") && !step.text.contains("style="));
 
+    // The audit trail is for auditors and admins; staff read states and the tail only.
+    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
+        "email": "stella.staff@example.com", "password": "stella's staff password", "role": "staff",
+    })))
+    .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let staff = s
+        .console_session("stella.staff@example.com", "stella's staff password")
+        .await;
+    let refused = send(s.get("/admin/audit").header(COOKIE, staff.clone())).await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
+    let allowed = send(s.get("/admin/tail?paused=1").header(COOKIE, staff)).await;
+    assert_eq!(allowed.status, 200, "{}", allowed.text);
+    let unknown = page(format!(
+        "/admin/audit/correlations/{}",
+        uuid::Uuid::new_v4()
+    ))
+    .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.text);
+
     // `$all` shows a commit once the cluster's older transactions have ended: with other
     // tests writing beside this one, the category's event may come a moment later.
     eventually("the category's event is in $all", || {
