@@ -246,6 +246,45 @@ async fn auditors_search_export_and_follow_a_request_and_read_states_over_time()
         )
         .await;
         assert_eq!(status, 404);
+        // The timeline as a download: a CSV line per event, or the JSON the API answers.
+        let (status, headers, csv) = get(
+            &c,
+            format!("{base}/admin/audit/correlations/{correlation}/export"),
+            &auditor,
+        )
+        .await;
+        assert_eq!(status, 200, "{csv}");
+        assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert!(
+            lines[0].starts_with("position,recorded_at,depth,event_type"),
+            "{csv}"
+        );
+        assert_eq!(lines.len(), events.len() + 1, "{csv}");
+        assert!(
+            lines.iter().any(|l| l.contains("CategoryCreated")
+                && l.contains(&stream)
+                && l.contains("catalog")),
+            "{csv}"
+        );
+        let (status, headers, text) = get(
+            &c,
+            format!("{base}/admin/audit/correlations/{correlation}/export?format=json"),
+            &auditor,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(headers["content-type"], "application/json");
+        let exported: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(exported["correlation_id"], correlation.as_str());
+        assert_eq!(exported["events"].as_array().unwrap().len(), events.len());
+        let (status, _, _) = get(
+            &c,
+            format!("{base}/admin/audit/correlations/{correlation}/export?format=pdf"),
+            &auditor,
+        )
+        .await;
+        assert_eq!(status, 400);
 
         // The category's state at each version, and at a time.
         let (status, now) =

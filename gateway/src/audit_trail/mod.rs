@@ -9,6 +9,7 @@
 //!   resource and time, paged on the server, and its CSV or JSON export.
 //! - `timeline`: one correlation id from the HTTP request (its audit record) to every
 //!   event it caused (nested by causation) and the read models each event has reached.
+//! - `timeline_export`: a timeline as a CSV or JSON download.
 //! - `aggregate`: an aggregate's state at a version or a time, and one step of a stream
 //!   (the state before and after one event), folded by `commands::time_travel`.
 //! - `diff`: what changed between two states, field by field.
@@ -19,9 +20,11 @@ mod diff;
 mod routes;
 mod search;
 mod timeline;
+mod timeline_export;
 
 pub use aggregate::{state_at, step, AggregateState, StateQuery, Step};
 pub use diff::FieldChange;
 pub use routes::{router, AuditTrailApi};
 pub use search::{export, search, TrailQuery, CSV_COLUMNS, EXPORT_MAX};
 pub use timeline::{timeline, Timeline, TimelineEvent, MAX_EVENTS};
+pub use timeline_export::{timeline_file, ExportQuery, TIMELINE_COLUMNS};

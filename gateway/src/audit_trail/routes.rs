@@ -12,6 +12,7 @@ use super::aggregate::{self, AggregateState, StateQuery, Step};
 use super::diff::FieldChange;
 use super::search::{self, TrailQuery};
 use super::timeline::{self, ReadModelMark, RequestRecord, Timeline, TimelineEvent};
+use super::timeline_export::{timeline_file, ExportQuery};
 use crate::audit::{AuditEntry, AuditPage, READERS as AUDITORS};
 use crate::auth::AuthUser;
 use crate::error::responses as problem;
@@ -27,6 +28,10 @@ pub fn router() -> Router<AppState> {
             "/admin/audit/correlations/{correlation_id}",
             get(correlation_timeline),
         )
+        .route(
+            "/admin/audit/correlations/{correlation_id}/export",
+            get(export_timeline),
+        )
         .route("/admin/streams/{stream_id}/state", get(aggregate_state))
         .route(
             "/admin/streams/{stream_id}/steps/{revision}",
@@ -36,7 +41,14 @@ pub fn router() -> Router<AppState> {
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(search_trail, export_trail, correlation_timeline, aggregate_state, stream_step),
+    paths(
+        search_trail,
+        export_trail,
+        correlation_timeline,
+        export_timeline,
+        aggregate_state,
+        stream_step
+    ),
     components(schemas(
         AuditEntry, AuditPage, Timeline, TimelineEvent, RequestRecord, ReadModelMark,
         AggregateState, Step, FieldChange
@@ -127,6 +139,35 @@ async fn correlation_timeline(
     Ok(Json(
         timeline::timeline(&*state.store, &state.pool, &correlation_id).await?,
     ))
+}
+
+/// One request's whole trail as a download: `format=csv` (the default; one line per event
+/// in the timeline's order, with the read models reached and not yet) or `format=json`
+/// (the timeline as `GET .../correlations/{id}` answers it).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit/correlations/{correlation_id}/export",
+    tag = "audit trail",
+    params(("correlation_id" = uuid::Uuid, Path, description = "The request's or flow's correlation id"), ExportQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`text/csv` or `application/json`, as an attachment", body = String),
+        (status = 400, response = problem::InvalidQuery),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, description = "Not an auditor or admin", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No event has this correlation id", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn export_timeline(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(correlation_id): Path<String>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    user.require(AUDITORS)?;
+    let q = query(q)?;
+    let t = timeline::timeline(&*state.store, &state.pool, &correlation_id).await?;
+    timeline_file(&t, &q)
 }
 
 /// An aggregate's state at a version or at a time (the latest without either), folded

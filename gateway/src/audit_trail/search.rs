@@ -126,11 +126,7 @@ pub enum Format {
 /// The whole result of the query's filters (up to [`EXPORT_MAX`] entries, newest first) as
 /// a file to download: CSV with a header line, or JSON `{items, total, truncated}`.
 pub async fn export(pool: &sqlx::PgPool, q: &TrailQuery) -> Result<Response, ApiError> {
-    let format = match q.format.as_deref() {
-        None | Some("csv") => Format::Csv,
-        Some("json") => Format::Json,
-        Some(_) => return Err(ApiError::invalid_query("format", "must be csv or json")),
-    };
+    let format = format(q.format.as_deref())?;
     let filter = q.filter()?;
     let page = find(pool, &filter, EXPORT_MAX, 0).await?;
     let truncated = page.total > EXPORT_MAX;
@@ -149,7 +145,17 @@ pub async fn export(pool: &sqlx::PgPool, q: &TrailQuery) -> Result<Response, Api
             .map_err(ApiError::internal)?,
         ),
     };
-    Ok((
+    Ok(attachment(content_type, name, body, truncated))
+}
+
+/// A file to download: `name` of `content_type`, saying whether it holds all it should.
+pub fn attachment(
+    content_type: &'static str,
+    name: &'static str,
+    body: Vec<u8>,
+    truncated: bool,
+) -> Response {
+    (
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (
@@ -164,7 +170,16 @@ pub async fn export(pool: &sqlx::PgPool, q: &TrailQuery) -> Result<Response, Api
         ],
         body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// `format=csv` (the default) or `format=json`.
+pub fn format(text: Option<&str>) -> Result<Format, ApiError> {
+    match text {
+        None | Some("csv") => Ok(Format::Csv),
+        Some("json") => Ok(Format::Json),
+        Some(_) => Err(ApiError::invalid_query("format", "must be csv or json")),
+    }
 }
 
 /// The columns of a CSV export, in order.

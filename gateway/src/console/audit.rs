@@ -16,7 +16,7 @@ use super::links::{stream as stream_link, with_query};
 use super::page::{at, html, layout, shown, PageError};
 use super::session::Signed;
 use crate::audit::{AuditPage, READERS};
-use crate::audit_trail::{self as trail, Timeline, TrailQuery};
+use crate::audit_trail::{self as trail, ExportQuery, Timeline, TrailQuery};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -142,6 +142,19 @@ pub async fn export(
     Ok(trail::export(&state.pool, &query(q)?).await?)
 }
 
+/// `GET /admin/audit/correlations/{correlation_id}/export`
+pub async fn export_timeline(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(correlation_id): Path<String>,
+    q: Result<Query<ExportQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    signed.require(READERS)?;
+    let q = query(q)?;
+    let t = trail::timeline(&*state.store, &state.pool, &correlation_id).await?;
+    Ok(trail::timeline_file(&t, &q)?)
+}
+
 fn request_of(t: &Timeline) -> Markup {
     html! {
         section #request aria-labelledby="request-title" {
@@ -173,11 +186,8 @@ pub async fn timeline(
     let t = trail::timeline(&*state.store, &state.pool, &correlation_id).await?;
     let export = |format: &'static str| {
         with_query(
-            "/admin/audit/export",
-            &[
-                ("correlation_id", Some(&correlation_id)),
-                ("format", Some(format)),
-            ],
+            &format!("/admin/audit/correlations/{}/export", t.correlation_id),
+            &[("format", Some(format))],
         )
     };
     let body = html! {
@@ -186,10 +196,11 @@ pub async fn timeline(
             h2 #caused-title { "What it caused" }
             p.summary {
                 (t.events.len()) " events, each under the event that caused it, with the read models it is for. "
-                "Its audit entries: "
-                a href=(with_query("/admin/audit", &[("correlation_id", Some(&correlation_id))])) { "in the trail" } " · "
+                "Download this timeline: "
                 a #export-csv href=(export("csv")) hx-boost="false" download { "CSV" } " · "
                 a #export-json href=(export("json")) hx-boost="false" download { "JSON" }
+                ". Its entries "
+                a href=(with_query("/admin/audit", &[("correlation_id", Some(&correlation_id))])) { "in the audit trail" } "."
             }
             @if t.truncated {
                 p.note { "The first " (trail::MAX_EVENTS) " events; the event log's correlation filter pages through them all." }

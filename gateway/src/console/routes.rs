@@ -35,6 +35,10 @@ pub fn router() -> Router<AppState> {
             "/admin/audit/correlations/{correlation_id}",
             get(audit::timeline),
         )
+        .route(
+            "/admin/audit/correlations/{correlation_id}/export",
+            get(audit::export_timeline),
+        )
         .route("/admin/state", get(time_travel::state))
         .route(
             "/admin/streams/{stream_id}/steps/{revision}",

@@ -355,6 +355,11 @@ const ROUTES: &[Route] = &[
     ),
     secured(
         "get",
+        "/api/v1/admin/audit/correlations/{correlation_id}/export",
+        &[400, 401, 403, 404],
+    ),
+    secured(
+        "get",
         "/api/v1/admin/streams/{stream_id}/state",
         &[400, 401, 403, 404, 422],
     ),
@@ -555,6 +560,7 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/audit"),
     ("get", "/admin/audit/export"),
     ("get", "/admin/audit/correlations/{correlation_id}"),
+    ("get", "/admin/audit/correlations/{correlation_id}/export"),
     ("get", "/admin/state"),
     ("get", "/admin/streams/{stream_id}/steps/{revision}"),
     ("get", "/admin/tail"),
