@@ -74,6 +74,9 @@
 //! - [`returns`] (issue 22): an order's returns, asked by its customer within the window
 //!   and approved, received (restocked) and refunded by staff through the payment
 //!   provider.
+//! - [`time_travel`]: an aggregate's state as of a version or a time, folded from its
+//!   stream (chosen by category), and a state's `Debug` text read as JSON; `umctl state`
+//!   and `diff` and the console's state and stepper pages show it.
 //! - [`webhook`]: the HMAC signature and time window of every signed webhook (payment
 //!   providers' and carriers').
 //!
@@ -110,6 +113,7 @@ pub mod shipping;
 pub mod shop;
 pub mod store;
 pub mod tax;
+pub mod time_travel;
 pub mod unique;
 pub mod vendors;
 pub mod webhook;

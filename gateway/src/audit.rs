@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use domain::user::Role;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sqlx::PgPool;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -19,7 +20,8 @@ use crate::error::responses as problem;
 use crate::error::{ApiError, Problem};
 use crate::state::AppState;
 
-const READERS: &[Role] = &[Role::Auditor, Role::Admin];
+/// Who reads the audit trail, here and in the console.
+pub const READERS: &[Role] = &[Role::Auditor, Role::Admin];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/audit", get(list))
@@ -169,6 +171,43 @@ async fn list(
         None => (None, None),
     };
     caught_up(&state, &headers, "audit").await?;
+    let filter = Filter {
+        actor: q.actor,
+        resource,
+        resource_id,
+        action: q.action,
+        correlation_id: q.correlation_id,
+        client_request_id: q.client_request_id,
+        from: q.from,
+        to: q.to,
+    };
+    Ok(Json(find(&state.pool, &filter, limit, offset).await?))
+}
+
+/// What a reader of the trail asks for; each `None` is no filter.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub actor: Option<Uuid>,
+    pub resource: Option<String>,
+    pub resource_id: Option<String>,
+    pub action: Option<String>,
+    pub correlation_id: Option<Uuid>,
+    pub client_request_id: Option<String>,
+    /// Inclusive.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of the trail under `f`, newest first (log order breaks ties), with the count
+/// of every entry that passes. `/audit`, the admin API's search and export, and the
+/// console's audit pages all ask through here.
+pub async fn find(
+    pool: &PgPool,
+    f: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<AuditPage, ApiError> {
     let filter = "($1::uuid is null or user_id = $1)
           and ($2::text is null or resource = $2)
           and ($3::text is null or resource_id = $3)
@@ -180,15 +219,15 @@ async fn list(
     let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select count(*) from audit.audit_logs where {filter}"
     )))
-    .bind(q.actor)
-    .bind(&resource)
-    .bind(&resource_id)
-    .bind(&q.action)
-    .bind(q.correlation_id)
-    .bind(q.from)
-    .bind(q.to)
-    .bind(&q.client_request_id)
-    .fetch_one(&state.pool)
+    .bind(f.actor)
+    .bind(&f.resource)
+    .bind(&f.resource_id)
+    .bind(&f.action)
+    .bind(f.correlation_id)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(&f.client_request_id)
+    .fetch_one(pool)
     .await?;
     let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select event_id, user_id, role, action, resource, resource_id, details,
@@ -198,22 +237,22 @@ async fn list(
           order by created_at desc, commit_position desc, prepare_position desc
           limit $9 offset $10"
     )))
-    .bind(q.actor)
-    .bind(&resource)
-    .bind(&resource_id)
-    .bind(&q.action)
-    .bind(q.correlation_id)
-    .bind(q.from)
-    .bind(q.to)
-    .bind(&q.client_request_id)
+    .bind(f.actor)
+    .bind(&f.resource)
+    .bind(&f.resource_id)
+    .bind(&f.action)
+    .bind(f.correlation_id)
+    .bind(f.from)
+    .bind(f.to)
+    .bind(&f.client_request_id)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(pool)
     .await?;
-    Ok(Json(AuditPage {
+    Ok(AuditPage {
         items: rows.into_iter().map(AuditEntry::from).collect(),
         total,
         limit,
         offset,
-    }))
+    })
 }

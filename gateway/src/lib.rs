@@ -62,6 +62,9 @@
 //! - [`docs`]: `/api/v1/openapi.json` and the `/docs` page (assets in `gateway/assets/`).
 //! - [`event_log`]: the event store's streams and `$all` for staff, admins and auditors
 //!   (`/api/v1/admin/streams`, `/api/v1/admin/events`).
+//! - [`audit_trail`]: the audit trail searched and exported, one request's whole trail
+//!   (its events by causation, the read models they reached), and aggregates' states at a
+//!   version or a time and step by step (`/api/v1/admin/audit`, `/api/v1/admin/streams/{id}/state`).
 //! - [`operations`]: read models' status (checkpoint, lag, stalls), parked events with
 //!   their retry, skip or discard (audited), and rebuilds with their progress, for staff
 //!   (`/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds`);
@@ -81,6 +84,7 @@
 //! with the shared shutdown signal.
 
 pub mod audit;
+pub mod audit_trail;
 pub mod auth;
 pub mod cart;
 pub mod catalog;

@@ -53,6 +53,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::pricing::router())
         .merge(crate::pc_builder::router())
         .merge(crate::event_log::router())
+        .merge(crate::audit_trail::router())
         .merge(crate::operations::router())
         .merge(crate::shipping::router())
         .merge(crate::vendors::router())

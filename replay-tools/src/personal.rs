@@ -16,12 +16,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+pub use commands::privacy::as_erased;
 use commands::privacy::{is_sealed, open_events, subject_of, DataKeys, MasterKey, PrivacyError};
 use commands::store::{
     AppendResult, Direction, EventStore, ExpectedVersion, NewEvent, Position, ReadFrom,
     RecordedEvent, StoreError, StreamInfo, SubscriptionStream,
 };
-use domain::privacy::{declared, METADATA_FIELDS};
 use futures::StreamExt;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -51,29 +51,6 @@ pub fn mask(value: &mut Value) -> usize {
         Value::Object(fields) => fields.values_mut().map(mask).sum(),
         _ => 0,
     }
-}
-
-/// Reads each sealed field of `event` as an erased person's would: a declared field of its
-/// data as the declaration's `erased` value, a metadata field as absent. Answers how many
-/// fields of its data (what a schema checks and an aggregate folds) were sealed.
-pub fn as_erased(event: &mut RecordedEvent) -> usize {
-    let mut replaced = 0;
-    for field in declared(event.category(), &event.event_type) {
-        if let Some(value) = event.data.get_mut(&field.name) {
-            if subject_of(value).is_some() {
-                *value = field.erased.clone();
-                replaced += 1;
-            }
-        }
-    }
-    if let Some(metadata) = event.metadata.as_object_mut() {
-        for field in METADATA_FIELDS {
-            if metadata.get(field).and_then(subject_of).is_some() {
-                metadata.remove(field);
-            }
-        }
-    }
-    replaced
 }
 
 fn unopened(e: PrivacyError) -> UmctlError {

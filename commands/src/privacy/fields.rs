@@ -283,6 +283,30 @@ fn sealed_subjects(event: &RecordedEvent) -> impl Iterator<Item = Uuid> + '_ {
     data.chain(metadata)
 }
 
+/// Reads each sealed field of `event` as an erased person's would (what folds or checks the shape of
+/// events without opening them: umctl's `state`, the console's state and stepper): a declared field of its
+/// data as the declaration's `erased` value, a metadata field as absent. Answers how many
+/// fields of its data (what a schema checks and an aggregate folds) were sealed.
+pub fn as_erased(event: &mut RecordedEvent) -> usize {
+    let mut replaced = 0;
+    for field in declared(event.category(), &event.event_type) {
+        if let Some(value) = event.data.get_mut(&field.name) {
+            if subject_of(value).is_some() {
+                *value = field.erased.clone();
+                replaced += 1;
+            }
+        }
+    }
+    if let Some(metadata) = event.metadata.as_object_mut() {
+        for field in METADATA_FIELDS {
+            if metadata.get(field).and_then(subject_of).is_some() {
+                metadata.remove(field);
+            }
+        }
+    }
+    replaced
+}
+
 /// Whether `event` holds anything sealed.
 pub fn is_sealed(event: &RecordedEvent) -> bool {
     sealed_subjects(event).next().is_some()

@@ -21,8 +21,8 @@ mod sealed;
 
 pub use cipher::{associated_data, open, seal, subject_of, CipherError, DataKey};
 pub use fields::{
-    erased_subject, is_sealed, notice_erasure, open_data, open_event, open_events, open_metadata,
-    seal_data, seal_event, seal_metadata, PrivacyError,
+    as_erased, erased_subject, is_sealed, notice_erasure, open_data, open_event, open_events,
+    open_metadata, seal_data, seal_event, seal_metadata, PrivacyError,
 };
 pub use keys::{DataKeys, KeyStatus, CACHE_TTL, LOOKUP_SUBJECT};
 pub use lookup::LookupKey;

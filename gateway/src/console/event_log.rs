@@ -20,7 +20,7 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))
 }
 
-fn field(id: &str, label: &str, value: Option<&str>, kind: &str, hint: &str) -> Markup {
+pub fn field(id: &str, label: &str, value: Option<&str>, kind: &str, hint: &str) -> Markup {
     html! {
         div.field {
             label for=(id) { (label) }
@@ -95,11 +95,11 @@ fn links_of(e: &EventView) -> Markup {
     }
 }
 
-fn short(id: uuid::Uuid) -> String {
+pub fn short(id: uuid::Uuid) -> String {
     id.simple().to_string()[..8].to_owned()
 }
 
-fn actor(e: &EventView) -> String {
+pub fn actor(e: &EventView) -> String {
     match (&e.actor_role, e.actor_id) {
         (Some(role), Some(id)) => format!("{role} {}", short(id)),
         (Some(role), None) => role.clone(),
@@ -192,7 +192,7 @@ pub async fn events(
     Ok(html(status, layout("Events", Some(&signed.viewer()), body)))
 }
 
-fn pretty(value: &serde_json::Value) -> String {
+pub fn pretty(value: &serde_json::Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
@@ -239,6 +239,11 @@ pub async fn stream(
                             }
                             dt { "Caused" } dd {
                                 a.caused href=(with_query("/admin/events", &[("causation_id", Some(&e.id.to_string()))])) { "events caused by " (short(e.id)) }
+                            }
+                            dt { "State" } dd {
+                                a.state href=(with_query("/admin/state", &[("stream", Some(&e.stream_id)), ("version", Some(&e.revision.to_string()))])) { "after this event" }
+                                " · "
+                                a.step href=(format!("{}/steps/{}", stream_link(&e.stream_id), e.revision)) { "what it changed" }
                             }
                         }
                         details open {

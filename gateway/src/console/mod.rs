@@ -10,7 +10,14 @@
 //! - `page`: the layout every page shares, and how an error becomes a page.
 //! - `links`: query strings and paths as the pages write them.
 //! - One module per page family: `sign_in` (sign-in and sign-out), `home` (what each role
-//!   may open), `event_log` (streams, one stream, `$all`), `orders` (the orders' back
+//!   may open), `event_log` (streams, one stream, `$all`), `audit` (the audit trail
+//!   searched at `/admin/audit` with its CSV and JSON downloads, and one correlation id's
+//!   timeline at `/admin/audit/correlations/{id}`: the request, every event it caused
+//!   nested by causation, each read model `reached` or `not yet`), `time_travel` (an
+//!   aggregate's state at a version or a time at `/admin/state`, and the stepper at
+//!   `/admin/streams/{id}/steps/{revision}`: one event, the state before and after, the
+//!   fields it changed), `tail` (`/admin/tail`, the newest events of `$all` polled every
+//!   two seconds, paused by a link that drops the polling), `orders` (the orders' back
 //!   office: a page of orders, one order with its lines and History tab), `read_models`
 //!   (read models' status, live; rebuilds and their progress), `parked` (parked events and
 //!   the actions on them), `running` (health, JetStream consumers, the outbox), `sql`
@@ -24,6 +31,7 @@
 //! A page calls the same query as its JSON twin under `/api/v1/admin` and renders it:
 //! what a page shows, a script can read.
 
+mod audit;
 mod confirm;
 mod event_log;
 mod history;
@@ -38,6 +46,8 @@ mod running;
 mod session;
 mod sign_in;
 mod sql;
+mod tail;
+mod time_travel;
 mod vendors;
 
 pub use routes::{router, CONSOLE_CSP};

@@ -38,6 +38,23 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Events",
             "Browse every event of $all, filtered, newest first",
         ));
+        pages.push((
+            "/admin/tail",
+            "Live tail",
+            "The newest events of $all as they arrive; pause and resume",
+        ));
+        pages.push((
+            "/admin/state",
+            "State",
+            "An aggregate's state at a version or a time; step through its events",
+        ));
+    }
+    if crate::audit::READERS.contains(&role) {
+        pages.push((
+            "/admin/audit",
+            "Audit trail",
+            "Who did what, when: search, export, follow a request to every event and read model",
+        ));
     }
     if crate::auth::STAFF.contains(&role) {
         pages.push((

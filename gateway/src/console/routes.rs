@@ -7,7 +7,10 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use super::{event_log, home, orders, parked, read_models, running, sign_in, sql, vendors};
+use super::{
+    audit, event_log, home, orders, parked, read_models, running, sign_in, sql, tail, time_travel,
+    vendors,
+};
 use crate::state::AppState;
 
 /// Only this origin's scripts, styles and images; no inline script or style, no framing,
@@ -27,6 +30,23 @@ pub fn router() -> Router<AppState> {
         .route("/admin/streams", get(event_log::streams))
         .route("/admin/streams/{stream_id}", get(event_log::stream))
         .route("/admin/events", get(event_log::events))
+        .route("/admin/audit", get(audit::search))
+        .route("/admin/audit/export", get(audit::export))
+        .route(
+            "/admin/audit/correlations/{correlation_id}",
+            get(audit::timeline),
+        )
+        .route(
+            "/admin/audit/correlations/{correlation_id}/export",
+            get(audit::export_timeline),
+        )
+        .route("/admin/state", get(time_travel::state))
+        .route(
+            "/admin/streams/{stream_id}/steps/{revision}",
+            get(time_travel::step),
+        )
+        .route("/admin/tail", get(tail::show))
+        .route("/admin/tail/live", get(tail::live))
         .route("/admin/orders", get(orders::list))
         .route("/admin/orders/{id}", get(orders::one))
         .route("/admin/vendors", get(vendors::list))

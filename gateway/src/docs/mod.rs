@@ -84,6 +84,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::pricing::PricingApi::openapi());
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
     doc.merge(crate::event_log::EventLogApi::openapi());
+    doc.merge(crate::audit_trail::AuditTrailApi::openapi());
     doc.merge(crate::operations::OperationsApi::openapi());
     doc.merge(crate::shipping::ShippingApi::openapi());
     doc.merge(crate::vendors::VendorsApi::openapi());

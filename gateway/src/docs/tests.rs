@@ -344,6 +344,30 @@ const ROUTES: &[Route] = &[
         &[400, 401, 403, 404],
     ),
     secured("get", "/api/v1/admin/events", &[400, 401, 403]),
+    // the audit trail and aggregates over time (docs/api.md § Audit trail and aggregates
+    // over time): the trail for auditors and admins, states for the event log's readers
+    secured("get", "/api/v1/admin/audit", &[400, 401, 403, 422]),
+    secured("get", "/api/v1/admin/audit/export", &[400, 401, 403]),
+    secured(
+        "get",
+        "/api/v1/admin/audit/correlations/{correlation_id}",
+        &[401, 403, 404],
+    ),
+    secured(
+        "get",
+        "/api/v1/admin/audit/correlations/{correlation_id}/export",
+        &[400, 401, 403, 404],
+    ),
+    secured(
+        "get",
+        "/api/v1/admin/streams/{stream_id}/state",
+        &[400, 401, 403, 404, 422],
+    ),
+    secured(
+        "get",
+        "/api/v1/admin/streams/{stream_id}/steps/{revision}",
+        &[401, 403, 404, 422],
+    ),
     // operations (docs/api.md § Operations (back office)), staff and admins
     secured("get", "/api/v1/admin/projections", &[401, 403]),
     secured(
@@ -533,6 +557,14 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/streams"),
     ("get", "/admin/streams/{stream_id}"),
     ("get", "/admin/events"),
+    ("get", "/admin/audit"),
+    ("get", "/admin/audit/export"),
+    ("get", "/admin/audit/correlations/{correlation_id}"),
+    ("get", "/admin/audit/correlations/{correlation_id}/export"),
+    ("get", "/admin/state"),
+    ("get", "/admin/streams/{stream_id}/steps/{revision}"),
+    ("get", "/admin/tail"),
+    ("get", "/admin/tail/live"),
     ("get", "/admin/orders"),
     ("get", "/admin/orders/{id}"),
     ("get", "/admin/projections"),

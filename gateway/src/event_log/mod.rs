@@ -15,6 +15,9 @@ mod queries;
 mod routes;
 mod views;
 
-pub use queries::{events, stream, streams, EventsQuery, StreamQuery, StreamsQuery};
+pub use queries::{
+    events, stream, streams, time as parse_time, uuid as parse_uuid, EventsQuery, StreamQuery,
+    StreamsQuery,
+};
 pub use routes::{router, EventLogApi, READERS};
 pub use views::{EventPage, EventView, StreamEvents, StreamPage, StreamSummary};

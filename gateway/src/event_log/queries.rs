@@ -111,7 +111,7 @@ fn limit(text: Option<&str>) -> Result<usize, ApiError> {
 }
 
 /// RFC 3339, or what an HTML `datetime-local` input sends (`2026-12-08T10:30`), in UTC.
-fn time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+pub fn time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     let Some(t) = text else { return Ok(None) };
     if let Ok(at) = DateTime::parse_from_rfc3339(t) {
         return Ok(Some(at.with_timezone(&Utc)));
@@ -128,7 +128,7 @@ fn time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiErr
         })
 }
 
-fn uuid(field: &str, text: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+pub fn uuid(field: &str, text: Option<&str>) -> Result<Option<Uuid>, ApiError> {
     text.map(|t| {
         t.parse()
             .map_err(|_| ApiError::invalid_query(field, "must be a UUID"))
