@@ -54,6 +54,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::pc_builder::router())
         .merge(crate::event_log::router())
         .merge(crate::operations::router())
+        .merge(crate::dashboard::router())
         .merge(crate::shipping::router())
         .merge(crate::vendors::router())
         .merge(crate::ledger::router())

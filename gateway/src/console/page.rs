@@ -45,6 +45,23 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Orders",
             "Search orders; open one for its lines and its history",
         ));
+        pages.push((
+            "/admin/products",
+            "Products",
+            "Search products; create, edit, add images, publish; receive and adjust stock",
+        ));
+        pages.push((
+            "/admin/coupons",
+            "Coupons",
+            "Coupons with their use; create one, deactivate one",
+        ));
+    }
+    if crate::users::ADMINS.contains(&role) {
+        pages.push((
+            "/admin/customers",
+            "Customers",
+            "Search accounts; suspend one or change its role, with its history",
+        ));
     }
     if crate::operations::OPERATORS.contains(&role) {
         pages.push((

@@ -85,6 +85,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::pc_builder::PcBuilderApi::openapi());
     doc.merge(crate::event_log::EventLogApi::openapi());
     doc.merge(crate::operations::OperationsApi::openapi());
+    doc.merge(crate::dashboard::DashboardApi::openapi());
     doc.merge(crate::shipping::ShippingApi::openapi());
     doc.merge(crate::vendors::VendorsApi::openapi());
     doc.merge(crate::ledger::LedgerApi::openapi());
