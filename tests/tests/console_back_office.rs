@@ -157,6 +157,19 @@ async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts()
     );
     assert_eq!(auditor.get("/admin/products").await.status, 403);
 
+    // Shipped, with a tracking number; the note is the reason.
+    let shipped = staff
+        .post(
+            &format!("/admin/orders/{order}/ship"),
+            &[("tracking_number", "TRK-42"), ("reason", "left the dock")],
+        )
+        .await;
+    assert_eq!(shipped.status, 303, "{}", shipped.html);
+    let page = staff.get(&format!("/admin/orders/{order}")).await;
+    assert!(page.html.contains("TRK-42"), "{}", page.html);
+    let row = history_row(&page.html, "OrderShipped");
+    assert!(row.contains("left the dock"), "{row}");
+
     // A refund: the confirm step, then the order's page, and the reason in its history.
     let form = staff.get(&format!("/admin/orders/{order}")).await;
     assert!(
@@ -217,19 +230,6 @@ async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts()
         row.contains("dented shade") && row.contains("staff"),
         "{row}"
     );
-
-    // Shipped, with a tracking number; the note is the reason.
-    let shipped = staff
-        .post(
-            &format!("/admin/orders/{order}/ship"),
-            &[("tracking_number", "TRK-42"), ("reason", "left the dock")],
-        )
-        .await;
-    assert_eq!(shipped.status, 303, "{}", shipped.html);
-    let page = staff.get(&format!("/admin/orders/{order}")).await;
-    assert!(page.html.contains("TRK-42"), "{}", page.html);
-    let row = history_row(&page.html, "OrderShipped");
-    assert!(row.contains("left the dock"), "{row}");
 
     // Accounts are admins' pages: staff are refused, the navigation does not offer them.
     assert_eq!(staff.get("/admin/customers").await.status, 403);

@@ -60,10 +60,7 @@ impl OrderAction {
     /// spares a link that would be refused.
     pub fn offered(self, order: &OrderView) -> bool {
         match self {
-            OrderAction::Ship => matches!(
-                order.status.as_str(),
-                "paid" | "partially_shipped" | "partially_refunded"
-            ),
+            OrderAction::Ship => matches!(order.status.as_str(), "paid" | "partially_shipped"),
             OrderAction::Refund => {
                 matches!(
                     order.payment_status.as_str(),
