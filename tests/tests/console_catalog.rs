@@ -15,8 +15,10 @@ use serde_json::json;
 const STAFF_EMAIL: &str = "cora.catalog@example.com";
 const STAFF_PASSWORD: &str = "cora's catalog password";
 
+/// Fills the field of `css` in the confirm step's form, once the page that has it is
+/// there (the product page has a `#price` too, which a boosted link replaces).
 async fn fill(c: &Client, css: &str, text: &str) {
-    let field = c.find(Locator::Css(css)).await.unwrap();
+    let field = wait_for(c, &format!("form.confirm {css}")).await;
     field.clear().await.unwrap();
     field.send_keys(text).await.unwrap();
 }
@@ -24,7 +26,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
 /// Fills the confirm step's reason and sends it.
 async fn confirm(c: &Client, reason: &str) {
     fill(c, "#reason", reason).await;
-    c.find(Locator::Css("#confirm"))
+    c.find(Locator::Css("form.confirm #confirm"))
         .await
         .unwrap()
         .click()
