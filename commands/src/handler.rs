@@ -85,6 +85,10 @@ pub struct CommandMeta {
     /// An actor outside the shop with no account (a carrier: `carrier:test`), recorded as
     /// the events' `actor_id` in place of a user's id.
     pub external_actor: Option<String>,
+    /// Why the actor sent the command, when a person said so (the console's confirm step
+    /// asks every changing action for one); kept in the events' metadata as `reason`, so an
+    /// entity's history says why a price changed or a product was published, not only who.
+    pub reason: Option<String>,
 }
 
 impl CommandMeta {
@@ -100,6 +104,7 @@ impl CommandMeta {
             user_agent: None,
             client_request_id: None,
             external_actor: None,
+            reason: None,
         }
     }
 
@@ -121,6 +126,7 @@ impl CommandMeta {
             user_agent: None,
             client_request_id: None,
             external_actor: None,
+            reason: None,
         }
     }
 
@@ -151,6 +157,9 @@ impl CommandMeta {
         }
         if let Some(id) = &self.client_request_id {
             m["client_request_id"] = json!(id);
+        }
+        if let Some(reason) = &self.reason {
+            m["reason"] = json!(reason);
         }
         m
     }

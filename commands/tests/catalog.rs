@@ -65,6 +65,7 @@ fn product(category_id: CategoryId, sku: &str, name: &str, seller: Seller) -> Ne
         attributes: Map::new(),
         seller,
         seo: Default::default(),
+        draft: false,
     }
 }
 

@@ -70,6 +70,7 @@ async fn product(h: &Handlers, category_id: CategoryId, sku: &str, seller: Selle
         attributes: Map::new(),
         seller,
         seo: Default::default(),
+        draft: false,
     };
     create_product(h, new, &meta())
         .await

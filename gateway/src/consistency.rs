@@ -51,7 +51,17 @@ pub async fn caught_up(
     headers: &HeaderMap,
     projection: &str,
 ) -> Result<(), ApiError> {
-    let Some(target) = token(headers)? else {
+    reached(state, projection, token(headers)?).await
+}
+
+/// Waits until `projection` covers `target` (at once when `None`), as [`caught_up`] does
+/// for a token: the console waits so before showing what a command of its own changed.
+pub async fn reached(
+    state: &AppState,
+    projection: &str,
+    target: Option<Position>,
+) -> Result<(), ApiError> {
+    let Some(target) = target else {
         return Ok(());
     };
     let deadline = tokio::time::Instant::now() + state.config.consistency_wait;

@@ -69,6 +69,8 @@
 //!   their retry, skip or discard (audited), and rebuilds with their progress, for staff
 //!   (`/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds`);
 //!   `CONSOLE_READ_ONLY` turns every changing action off.
+//! - [`dashboard`]: today's orders and revenue, 14 days of them, low stock and the read
+//!   models' lag (`/api/v1/admin/dashboard`), the console home's figures.
 //! - [`console`]: the back-office console at `/admin`, server-rendered pages over the same
 //!   queries as the API (ADR 0009).
 //!
@@ -93,6 +95,7 @@ pub mod configuration;
 pub mod consistency;
 pub mod console;
 pub mod coupons;
+pub mod dashboard;
 pub mod docs;
 pub mod error;
 pub mod event_log;

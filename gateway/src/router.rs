@@ -55,6 +55,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::event_log::router())
         .merge(crate::audit_trail::router())
         .merge(crate::operations::router())
+        .merge(crate::dashboard::router())
         .merge(crate::shipping::router())
         .merge(crate::vendors::router())
         .merge(crate::ledger::router())

@@ -120,6 +120,30 @@ async fn journey(base: &str) {
         shoe["description"], "<script>alert(1)</script>",
         "stored verbatim"
     );
+    // Staff may keep a new product a draft until they publish it.
+    let (status, _, draft) = call(
+        &c,
+        "POST",
+        format!("{base}/products"),
+        &admin,
+        Some(json!({
+            "sku": "shoe-blue-40", "name": "Blue shoe", "category_id": shoes["id"],
+            "price": { "amount": 5999, "currency": "USD" }, "draft": true,
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{draft}");
+    assert_eq!(draft["status"], "draft", "{draft}");
+    let (status, _, published) = call(
+        &c,
+        "POST",
+        format!("{base}/products/{}/publish", draft["id"].as_str().unwrap()),
+        &admin,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{published}");
+    assert_eq!(published["status"], "active", "{published}");
     let (status, _, p) = call(
         &c,
         "POST",

@@ -92,6 +92,7 @@ impl Shop {
                 attributes: attributes(attrs),
                 seller: Seller::Staff,
                 seo: Seo::default(),
+                draft: false,
             },
             &meta(),
         )

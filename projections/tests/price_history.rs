@@ -92,6 +92,7 @@ impl Shop {
                 attributes: Default::default(),
                 seller: Seller::Staff,
                 seo: Seo::default(),
+                draft: false,
             },
             &staff_at(at),
         )

@@ -10,11 +10,11 @@
 //! skipped with a message, unless `CI` is set: in CI a missing browser is a failure.
 //! Screenshots of the main pages go to `<target>/console-screenshots/`.
 
-mod browser;
+mod console_support;
 
 use std::time::Duration;
 
-use browser::{browser, screenshot, sign_in, wait_for};
+use console_support::{browser, screenshot, sign_in, wait_for};
 use e2e::{eventually, send, usd, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 use fantoccini::Locator;
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};

@@ -5,9 +5,9 @@
 //! work without a script of their own. A screenshot of the timeline goes to
 //! `<target>/console-screenshots/audit-timeline.png`.
 
-mod browser;
+mod console_support;
 
-use browser::{browser, screenshot, sign_in, wait_for};
+use console_support::{browser, screenshot, sign_in, wait_for};
 use e2e::{eventually, send, usd, Server, ADMIN_EMAIL, ADMIN_PASSWORD};
 use fantoccini::Locator;
 use reqwest::header::COOKIE;

@@ -40,6 +40,9 @@ pub struct NewProduct {
     pub seller: Seller,
     /// The SEO title and description; blank or absent: not set.
     pub seo: Seo,
+    /// Staff's product stays off sale, a draft, until it is published (a vendor's is a
+    /// draft anyway): staff may dress it (images, stock) before anyone can buy it.
+    pub draft: bool,
 }
 
 /// The fields of a product to change; `None` leaves one as it is.
@@ -260,7 +263,7 @@ pub async fn create_product(
         price: new.price,
         attributes: new.attributes,
         vendor_id: new.seller.vendor(),
-        publish: new.seller.publishes(),
+        publish: new.seller.publishes() && !new.draft,
         seo: new.seo,
         at: meta.occurred_at,
     }));

@@ -278,6 +278,16 @@ async fn list_categories(
     .await
 }
 
+/// Every category, by name, with its depth in the tree: what a form offers to file a
+/// product under (the console's product form).
+pub(crate) async fn choices(pool: &PgPool) -> Result<Vec<(Uuid, String, i32)>, ApiError> {
+    Ok(sqlx::query_as(
+        "select category_id, name, depth from catalog.categories order by name limit 1000",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 async fn find_category(pool: &PgPool, id: &str) -> Result<CategoryRow, ApiError> {
     let sql =
         |by: &str| format!("select {CATEGORY_COLUMNS} from catalog.categories where {by} = $1");

@@ -31,6 +31,9 @@ mod stock;
 mod variants;
 pub mod views;
 
+pub(crate) use categories::choices as category_choices;
+pub(crate) use stock::stock_of;
+
 use axum::Router;
 use utoipa::OpenApi;
 

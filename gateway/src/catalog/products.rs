@@ -105,10 +105,14 @@ struct ProductBody {
     meta_title: Option<String>,
     /// The SEO description, one line of at most 1000 characters.
     meta_description: Option<String>,
+    /// Staff: keep the product off sale, a `draft`, until `POST /products/{id}/publish`
+    /// (default false: staff's products go on sale at once). A vendor's is a draft anyway.
+    #[serde(default)]
+    draft: bool,
 }
 
-/// Creates a product (staff or vendor). Staff's go on sale at once; a vendor's wait as
-/// drafts for review.
+/// Creates a product (staff or vendor). Staff's go on sale at once unless sent as a
+/// `draft`; a vendor's wait as drafts for review.
 #[utoipa::path(
     post,
     path = "/api/v1/products",
@@ -147,6 +151,7 @@ async fn create_product(
             meta_title: body.meta_title,
             meta_description: body.meta_description,
         },
+        draft: body.draft,
     };
     let meta = request.command_meta(user.actor(), &ip);
     let created = use_case::create_product(&state.handlers, new, &meta).await?;

@@ -231,16 +231,26 @@ async fn get_stock(
     let key = format!("staff|stock/{}", sku.as_str());
     let pool = &state.pool;
     cached(&state, &headers, key, move || async move {
-        let row: Option<StockRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select {STOCK_COLUMNS}, null::bigint as total from catalog.stock where sku = $1"
-        )))
-        .bind(sku.as_str())
-        .fetch_optional(pool)
-        .await?;
-        row.map(StockView::from)
+        stock_of(pool, &sku)
+            .await?
             .ok_or_else(|| ApiError::NotFound("no such SKU".into()))
     })
     .await
+}
+
+/// The stock of one SKU, per warehouse too, as `GET /inventory/{sku}` answers it; `None`
+/// when nothing has this SKU.
+pub(crate) async fn stock_of(
+    pool: &sqlx::PgPool,
+    sku: &Sku,
+) -> Result<Option<StockView>, ApiError> {
+    let row: Option<StockRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {STOCK_COLUMNS}, null::bigint as total from catalog.stock where sku = $1"
+    )))
+    .bind(sku.as_str())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(StockView::from))
 }
 
 /// Stock of every SKU (staff), by SKU; `low_stock=true` lists those below their threshold,

@@ -43,12 +43,26 @@ pub fn form(
     reason: &str,
     what: Markup,
 ) -> Markup {
+    form_with(signed, action, label, back, reason, what, html! {})
+}
+
+/// [`form`] for an action that takes values: `fields` go into the form, above the reason.
+pub fn form_with(
+    signed: &Signed,
+    action: &str,
+    label: &str,
+    back: &str,
+    reason: &str,
+    what: Markup,
+    fields: Markup,
+) -> Markup {
     html! {
         section.confirm aria-labelledby="confirm-heading" {
             h2 #confirm-heading { "Confirm" }
             (what)
             form.confirm method="post" action=(action) hx-boost="false" {
                 input type="hidden" name="csrf" value=(signed.csrf);
+                (fields)
                 div.field {
                     label for="reason" { "Reason (recorded with the action)" }
                     input #reason name="reason" type="text" value=(reason) required maxlength="500" autocomplete="off";

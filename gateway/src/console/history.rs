@@ -1,6 +1,7 @@
 //! An entity's History tab, built from its events (issue 25): for each change, when, who
 //! (the account and role the event's metadata names), what (the event type), why (the
-//! event's own note or reason) and a diff of the entity as its answer shows it, before and
+//! event's own note or reason, else the reason its command was sent with, which the
+//! metadata keeps) and a diff of the entity as its answer shows it, before and
 //! after. It answers "who published this product, who refunded this order and why", which
 //! a table of current rows cannot.
 //!
@@ -58,7 +59,8 @@ where
             event_type: e.event_type.clone(),
             why: ["reason", "note"]
                 .iter()
-                .find_map(|k| e.data.get(*k).and_then(text)),
+                .find_map(|k| e.data.get(*k).and_then(text))
+                .or_else(|| e.metadata.get("reason").and_then(text)),
             diff: diff(before.as_ref(), after.as_ref()),
         });
         before = after;

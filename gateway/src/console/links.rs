@@ -26,7 +26,12 @@ pub fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
 
 /// The console page of one stream.
 pub fn stream(stream_id: &str) -> String {
-    format!("/admin/streams/{}", utf8_percent_encode(stream_id, ENCODED))
+    format!("/admin/streams/{}", segment(stream_id))
+}
+
+/// `value` as one path segment.
+pub fn segment(value: &str) -> String {
+    utf8_percent_encode(value, ENCODED).to_string()
 }
 
 #[cfg(test)]

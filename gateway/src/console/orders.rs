@@ -1,7 +1,8 @@
 //! The orders' back-office pages (issue 25 item 4): `/admin/orders`, a page of orders
 //! filtered by status, newest first, from the `orders` read model (the query of
 //! `GET /api/v1/orders`); `/admin/orders/{id}`, one order with its lines and its History
-//! tab, folded from the order's own events, and a link to its stream in the event log.
+//! tab, folded from the order's own events, and a link to its stream in the event log,
+//! and its actions (`order_actions`: ship, refund) unless the console is read-only.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -14,16 +15,17 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::confirm;
 use super::history::{self, MAX_EVENTS};
 use super::links::{stream as stream_link, with_query};
-use super::page::{html, layout, PageError};
+use super::order_actions::OrderAction;
+use super::page::{html, layout, money, PageError};
 use super::session::Signed;
 use crate::auth::STAFF;
 use crate::error::ApiError;
 use crate::orders::read_model;
 use crate::orders::views::OrderView;
 use crate::state::AppState;
-use crate::views::Money;
 
 /// Orders on one page.
 const PAGE: i64 = 25;
@@ -46,14 +48,6 @@ const STATUSES: &[&str] = &[
 pub struct OrdersQuery {
     status: Option<String>,
     offset: Option<i64>,
-}
-
-/// An amount as people read it, in its currency's minor units (`12.50 USD`).
-pub(super) fn money(m: &Money) -> String {
-    match domain::money::Currency::parse(&m.currency) {
-        Ok(c) => domain::money::Money::new(m.amount, c).to_string(),
-        Err(_) => format!("{} {}", m.amount, m.currency),
-    }
 }
 
 /// `GET /admin/orders`
@@ -173,6 +167,19 @@ pub async fn one(
             dt { "Shipping" } dd { (money(&order.shipping)) @if let Some(m) = &order.shipping_method { " (" (m) ")" } }
             dt { "Tracking" } dd { (order.tracking_number.as_deref().unwrap_or("—")) }
             dt { "Events" } dd { a.stream href=(stream_link(&stream)) { (stream) } }
+        }
+        (confirm::read_only_notice(&state))
+        @if !state.config.console_read_only {
+            nav.actions aria-label="Actions" {
+                @for how in [OrderAction::Ship, OrderAction::Refund] {
+                    @if how.offered(&order) {
+                        @match how {
+                            OrderAction::Ship => a #ship href=(format!("/admin/orders/{id}/ship")) { "Ship…" },
+                            OrderAction::Refund => a #refund href=(format!("/admin/orders/{id}/refund")) { "Refund…" },
+                        }
+                    }
+                }
+            }
         }
         (lines(&order))
         (history::tab(&changes, events.len() >= MAX_EVENTS))

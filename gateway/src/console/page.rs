@@ -63,9 +63,26 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Search orders; open one for its lines and its history",
         ));
         pages.push((
+            "/admin/products",
+            "Products",
+            "Search products; create, edit, add images, publish; receive and adjust stock",
+        ));
+        pages.push((
+            "/admin/coupons",
+            "Coupons",
+            "Coupons with their use; create one, deactivate one",
+        ));
+        pages.push((
             "/admin/vendors",
             "Stores",
             "The marketplace's stores: applications to decide, each store's figures and history",
+        ));
+    }
+    if crate::users::ADMINS.contains(&role) {
+        pages.push((
+            "/admin/customers",
+            "Customers",
+            "Search accounts; suspend one or change its role, with its history",
         ));
     }
     if crate::operations::OPERATORS.contains(&role) {
@@ -234,4 +251,12 @@ pub fn shown<T>(result: Result<T, ApiError>) -> Result<(StatusCode, Result<T, Ma
 /// A time as the pages show it (UTC, to the second), machine-readable in its element.
 pub fn at(t: chrono::DateTime<chrono::Utc>) -> Markup {
     html! { time datetime=(t.to_rfc3339()) { (t.format("%Y-%m-%d %H:%M:%S")) } }
+}
+
+/// An amount as people read it, in its currency's minor units (`12.50 USD`).
+pub fn money(m: &crate::views::Money) -> String {
+    match domain::money::Currency::parse(&m.currency) {
+        Ok(c) => domain::money::Money::new(m.amount, c).to_string(),
+        Err(_) => format!("{} {}", m.amount, m.currency),
+    }
 }

@@ -8,8 +8,8 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{
-    audit, event_log, home, orders, parked, read_models, running, sign_in, sql, tail, time_travel,
-    vendors,
+    audit, coupons, customers, event_log, home, order_actions, orders, parked, product_forms,
+    products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
 };
 use crate::state::AppState;
 
@@ -25,6 +25,7 @@ const CONSOLE_CSS: &str = include_str!("../../assets/console/console.css");
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
         .route("/admin", get(home::show))
+        .route("/admin/dashboard/live", get(home::dashboard_live))
         .route("/admin/login", get(sign_in::show).post(sign_in::submit))
         .route("/admin/logout", post(sign_in::sign_out_page))
         .route("/admin/streams", get(event_log::streams))
@@ -54,6 +55,51 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/vendors/{id}/status/{to}",
             get(vendors::confirm_status).post(vendors::set_status),
+        )
+        .route(
+            "/admin/orders/{id}/{action}",
+            get(order_actions::form).post(order_actions::act),
+        )
+        .route("/admin/products", get(products::list))
+        .route(
+            "/admin/products/new",
+            get(product_forms::new_form).post(product_forms::create),
+        )
+        .route("/admin/products/{id}", get(products::one))
+        .route(
+            "/admin/products/{id}/edit",
+            get(product_forms::edit_form).post(product_forms::update),
+        )
+        .route(
+            "/admin/products/{id}/images",
+            get(product_forms::image_form).post(product_forms::add_image),
+        )
+        .route(
+            "/admin/products/{id}/publish",
+            get(product_forms::publish_form).post(product_forms::publish),
+        )
+        .route(
+            "/admin/products/{id}/unpublish",
+            get(product_forms::unpublish_form).post(product_forms::unpublish),
+        )
+        .route(
+            "/admin/stock/{sku}/{action}",
+            get(stock::form).post(stock::act),
+        )
+        .route("/admin/coupons", get(coupons::list))
+        .route(
+            "/admin/coupons/new",
+            get(coupons::new_form).post(coupons::create),
+        )
+        .route(
+            "/admin/coupons/{code}/deactivate",
+            get(coupons::deactivate_form).post(coupons::deactivate),
+        )
+        .route("/admin/customers", get(customers::list))
+        .route("/admin/customers/{id}", get(customers::one))
+        .route(
+            "/admin/customers/{id}/{action}",
+            get(customers::form).post(customers::act),
         )
         .route("/admin/projections", get(read_models::list))
         .route("/admin/projections/live", get(read_models::live))

@@ -222,6 +222,27 @@ impl Signed {
         }
     }
 
+    /// The metadata of a command this session sends on `request`, with the reason its
+    /// confirm step asked for (kept in the events' metadata, read by History tabs).
+    pub fn command_meta(
+        &self,
+        request: &crate::middleware::RequestId,
+        ip: &crate::middleware::ClientIp,
+        reason: &str,
+    ) -> commands::handler::CommandMeta {
+        let mut meta = request.command_meta(self.api_user().actor(), ip);
+        meta.reason = Some(reason.to_owned());
+        meta
+    }
+
+    /// The session as the API's caller: the same account and role a token would carry.
+    pub fn api_user(&self) -> crate::auth::AuthUser {
+        crate::auth::AuthUser {
+            user_id: self.user_id,
+            role: self.role,
+        }
+    }
+
     pub fn viewer(&self) -> Viewer<'_> {
         Viewer {
             user_id: self.user_id,

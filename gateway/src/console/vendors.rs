@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use chrono::{Duration, Utc};
-use commands::handler::{Actor, CommandHandler};
+use commands::handler::CommandHandler;
 use commands::store::{Direction, ReadFrom};
 use domain::user::Role;
 use domain::vendors::Vendor;
@@ -23,8 +23,7 @@ use uuid::Uuid;
 use super::confirm::{self, ReasonForm};
 use super::history::{self, MAX_EVENTS};
 use super::links::{stream as stream_link, with_query};
-use super::orders::money;
-use super::page::{at, html, layout, problem, PageError};
+use super::page::{at, html, layout, money, problem, PageError};
 use super::session::Signed;
 use crate::auth::STAFF;
 use crate::error::ApiError;
@@ -355,12 +354,8 @@ pub async fn set_status(
     signed.require(DECIDERS)?;
     let form = confirm::accepted(&state, &signed, body)?;
     let (name, status) = movable(&state, id, &to).await?;
-    let actor = Actor {
-        user_id: Some(signed.user_id),
-        role: signed.role.as_str().into(),
-    };
     let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
-    let meta = request.command_meta(actor, &ip);
+    let meta = signed.command_meta(&request, &ip, &form.reason);
     match decisions::decide(&state, id, &to, reason, meta).await {
         Ok((view, _)) => {
             let body = html! {

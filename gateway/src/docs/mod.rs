@@ -86,6 +86,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(crate::event_log::EventLogApi::openapi());
     doc.merge(crate::audit_trail::AuditTrailApi::openapi());
     doc.merge(crate::operations::OperationsApi::openapi());
+    doc.merge(crate::dashboard::DashboardApi::openapi());
     doc.merge(crate::shipping::ShippingApi::openapi());
     doc.merge(crate::vendors::VendorsApi::openapi());
     doc.merge(crate::ledger::LedgerApi::openapi());

@@ -32,7 +32,7 @@ mod views;
 
 pub use ::projections::runtime::parked::Action as ParkedAction;
 pub use consumers::{consumers, ConsumerView, ConsumersView};
-pub use guard::{writable, OPERATORS};
+pub use guard::{reason, writable, OPERATORS};
 pub use parked::{act, actions, find as find_parked, list, Acting, ActionBody, ParkedQuery};
 pub use rebuilds::{
     latest as latest_rebuild, progress as rebuild_progress, start as start_rebuild,

@@ -219,6 +219,7 @@ async fn seed_product(state: &AppState, p: &DemoProduct) -> Result<Tally, SeedEr
                 attributes: p.attributes.clone(),
                 seller: Seller::Staff,
                 seo: Default::default(),
+                draft: false,
             };
             let step = meta(&format!("product:{}", p.name));
             let created = catalog::create_product(h, new, &step).await?;

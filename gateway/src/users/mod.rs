@@ -25,9 +25,10 @@ mod preferences;
 mod routes;
 mod view;
 
+pub use access::ADMINS;
 pub use addresses::AddressesApi;
 pub use erasure::{Erasure, ErasureApi};
 pub use export::ExportApi;
 pub use preferences::{PreferencesApi, UserPreferences};
-pub use routes::{router, UsersApi};
-pub use view::{AddressPage, UserAccount, UserAddress, UserPage};
+pub use routes::{router, search, UsersApi, UsersQuery};
+pub use view::{user_row, AddressPage, UserAccount, UserAddress, UserPage};

@@ -73,20 +73,20 @@ struct SuspendQuery {
     reason: Option<String>,
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
-struct UsersQuery {
+pub struct UsersQuery {
     /// `customer`, `vendor`, `staff`, `admin`, `analyst` or `auditor`.
-    role: Option<String>,
+    pub role: Option<String>,
     /// `pending`, `active` or `suspended`.
-    status: Option<String>,
+    pub status: Option<String>,
     /// Part of the e-mail, any case.
-    email: Option<String>,
+    pub email: Option<String>,
     /// `created_at`, `-created_at` (the default), `email` or `-email`.
-    sort: Option<String>,
-    limit: Option<i64>,
-    offset: Option<i64>,
+    pub sort: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
 }
 
 /// Accounts, newest first unless `sort` says otherwise (admin).
@@ -113,6 +113,12 @@ async fn list(
 ) -> Result<Json<UserPage>, ApiError> {
     user.require(ADMINS)?;
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
+    caught_up(&state, &headers, "users").await?;
+    Ok(Json(search(&state.pool, &q).await?))
+}
+
+/// A page of accounts as `GET /users` answers it (the console's customers page too).
+pub async fn search(pool: &sqlx::PgPool, q: &UsersQuery) -> Result<UserPage, ApiError> {
     let (limit, offset) = ApiError::page(q.limit, q.offset)?;
     if let Some(r) = q.role.as_deref() {
         if serde_json::from_value::<Role>(serde_json::Value::from(r)).is_err() {
@@ -142,7 +148,6 @@ async fn list(
             ))
         }
     };
-    caught_up(&state, &headers, "users").await?;
     let filter = "($1::text is null or role = $1)
           and ($2::text is null or status = $2)
           and ($3::text is null or strpos(email, lower($3)) > 0)";
@@ -152,7 +157,7 @@ async fn list(
     .bind(&q.role)
     .bind(&q.status)
     .bind(&q.email)
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     let rows: Vec<UserRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {USER_COLUMNS} from users.users where {filter}
@@ -163,14 +168,14 @@ async fn list(
     .bind(&q.email)
     .bind(limit)
     .bind(offset)
-    .fetch_all(&state.pool)
+    .fetch_all(pool)
     .await?;
-    Ok(Json(UserPage {
+    Ok(UserPage {
         items: rows.into_iter().map(UserAccount::from).collect(),
         total,
         limit,
         offset,
-    }))
+    })
 }
 
 /// Opens an account with any role (admin). The e-mail is not verified: the account stays

@@ -1,16 +1,17 @@
-//! The console's browser tests' harness: chromedriver on a free port driving headless
-//! Chromium through `fantoccini`, screenshots, and the waits and sign-in every story uses.
-//! Shared by `console.rs` and `console_audit.rs` (each a test binary of its own).
-//!
-//! Without chromedriver the browser tests are skipped with a message, unless `CI` is set:
-//! in CI a missing browser is a failure. Screenshots go to `<target>/console-screenshots/`.
+//! What the console's test files share: a headless Chromium driven through chromedriver
+//! (started on a free port, skipped with a message where there is none outside CI), the
+//! screenshots under `<target>/console-screenshots/`, and a console session over plain
+//! HTTP (its cookie and form token, redirects not followed). Each test file uses part of
+//! it: `console.rs`, `console_audit.rs`, `console_catalog.rs`, `console_back_office.rs`.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use e2e::eventually;
+use e2e::{eventually, Server};
 use fantoccini::{Client, ClientBuilder, Locator};
+use reqwest::header::COOKIE;
 use serde_json::{json, Value};
 
 /// chromedriver and the browser it drives; both end with this.
@@ -109,7 +110,7 @@ pub async fn browser() -> Option<Browser> {
 }
 
 /// Where screenshots go: `<target>/console-screenshots/`.
-fn screenshots() -> PathBuf {
+pub fn screenshots() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -161,4 +162,89 @@ pub async fn sign_in(client: &Client, email: &str, password: &str) {
         .click()
         .await
         .unwrap();
+}
+
+/// The `value` of the hidden input `name="csrf"` of an HTML page.
+pub fn hidden_csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// A console session signed in over plain HTTP: its cookie and its form token.
+pub struct ConsoleSession {
+    http: reqwest::Client,
+    origin: String,
+    pub cookie: String,
+    pub csrf: String,
+}
+
+/// What a console request answered: its status, where it redirects, its HTML.
+pub struct Shown {
+    pub status: u16,
+    pub location: Option<String>,
+    pub html: String,
+}
+
+impl ConsoleSession {
+    pub async fn open(s: &Server, email: &str, password: &str) -> ConsoleSession {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let cookie = s.console_session(email, password).await;
+        let home = http
+            .get(format!("{}/admin", s.origin))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        let csrf = hidden_csrf(&home.text().await.unwrap());
+        ConsoleSession {
+            http,
+            origin: s.origin.clone(),
+            cookie,
+            csrf,
+        }
+    }
+
+    async fn shown(r: reqwest::RequestBuilder) -> Shown {
+        let r = r.send().await.unwrap();
+        Shown {
+            status: r.status().as_u16(),
+            location: r
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            html: r.text().await.unwrap(),
+        }
+    }
+
+    /// A page.
+    pub async fn get(&self, path: &str) -> Shown {
+        Self::shown(
+            self.http
+                .get(format!("{}{path}", self.origin))
+                .header(COOKIE, &self.cookie),
+        )
+        .await
+    }
+
+    /// A form sent with `fields` and the session's token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Shown {
+        let mut all = fields.to_vec();
+        all.push(("csrf", &self.csrf));
+        self.post_bare(path, &all).await
+    }
+
+    /// A form sent with `fields` only (the caller adds the token, or not).
+    pub async fn post_bare(&self, path: &str, fields: &[(&str, &str)]) -> Shown {
+        Self::shown(
+            self.http
+                .post(format!("{}{path}", self.origin))
+                .header(COOKIE, &self.cookie)
+                .form(fields),
+        )
+        .await
+    }
 }
