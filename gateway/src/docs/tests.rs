@@ -458,6 +458,16 @@ const ROUTES: &[Route] = &[
         "/api/v1/vendors/{id}/orders",
         &[400, 401, 403, 422, 503],
     ),
+    secured(
+        "get",
+        "/api/v1/vendors/me/dashboard",
+        &[400, 401, 403, 422, 503],
+    ),
+    secured(
+        "get",
+        "/api/v1/vendors/{id}/dashboard",
+        &[400, 401, 403, 422, 503],
+    ),
     // ledger (docs/api.md § Vendors' ledger and payouts)
     secured(
         "get",
@@ -568,6 +578,10 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/tail/live"),
     ("get", "/admin/orders"),
     ("get", "/admin/orders/{id}"),
+    ("get", "/admin/vendors"),
+    ("get", "/admin/vendors/{id}"),
+    ("get", "/admin/vendors/{id}/status/{to}"),
+    ("post", "/admin/vendors/{id}/status/{to}"),
     ("get", "/admin/projections"),
     ("get", "/admin/projections/live"),
     ("get", "/admin/projections/{name}/rebuild"),

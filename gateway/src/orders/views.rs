@@ -358,8 +358,8 @@ mod tests {
     /// The answer as `order_json` built it before the typed view: the reference the view
     /// must match byte for byte. Items gained `discount`, `tax`, `tax_rate` and
     /// `variant_id` (ADR 0006), then `final_price` and `price_rules` (ADR 0008), then
-    /// `cancelled` (issue 22); the order gained `refunded` and `shipping_method` (issue
-    /// 22); every field they had keeps its value.
+    /// `cancelled` (issue 22), then `vendor_id` (issue 23); the order gained `refunded` and
+    /// `shipping_method` (issue 22); every field they had keeps its value.
     fn order_json(o: &PlacedOrder) -> Value {
         let items: Vec<Value> = o
             .lines
@@ -384,6 +384,7 @@ mod tests {
                     },
                     "tax_rate": "8.875",
                     "variant_id": l.variant_id,
+                    "vendor_id": l.vendor_id,
                 })
             })
             .collect();

@@ -18,6 +18,7 @@
 mod delivery;
 pub mod notifier;
 pub mod read_model;
+mod stores;
 pub mod transport;
 
 pub use notifier::{

@@ -33,6 +33,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::delivery::Delivery;
+use super::stores::{Stores, Wanted};
 use crate::retention::Retention;
 use crate::runtime::{column, decode, Projection, ProjectionError};
 
@@ -175,7 +176,7 @@ struct Batch {
     shipments: HashMap<Uuid, Parcel>,
     new_shipments: Vec<(Uuid, Parcel)>,
     /// What addresses the marketplace's stores.
-    stores: marketplace::Stores,
+    stores: Stores,
 }
 
 /// What the model keeps of a shipment to write its e-mails (`fulfilment`).
@@ -198,7 +199,7 @@ impl Batch {
         let mut notifications = Vec::new();
         let mut shipments = Vec::new();
         let mut staff = false;
-        let mut wanted = marketplace::Wanted::default();
+        let mut wanted = Wanted::default();
         for step in steps {
             match step {
                 Step::User(_, id, _) => users.push(*id),
@@ -248,7 +249,7 @@ impl Batch {
         }
         let mut batch = Batch::default();
         batch.load_shipments(tx, &shipments).await?;
-        let (stores, vendors) = marketplace::Stores::load(tx, &wanted).await?;
+        let (stores, vendors) = Stores::load(tx, &wanted).await?;
         batch.stores = stores;
         users.extend(vendors);
         users.extend(batch.shipments.values().map(|p| p.user_id));
