@@ -41,35 +41,7 @@ fn mail<'a>(outbox: &'a Value, template: &str) -> Vec<&'a Value> {
 async fn a_store_sees_its_sales_stock_and_rating_and_hears_of_its_orders_and_payouts() {
     with_shop(&[], |base, _| async move {
         let shop = Shop::open(base).await;
-        let r = shop
-            .call(
-                "POST",
-                "/categories",
-                &shop.admin,
-                Some(json!({ "name": "Home" })),
-            )
-            .await;
-        let home = r.body["id"].as_str().unwrap().to_owned();
-        let (vera_id, vera, lamp) = shop
-            .store(
-                "vera@example.com",
-                "vera-lamps",
-                Some("DE89370400440532013000"),
-                &home,
-                "VERA-LAMP",
-                2_500,
-            )
-            .await;
-        let (otto_id, otto, mug) = shop
-            .store(
-                "otto@example.com",
-                "otto-mugs",
-                None,
-                &home,
-                "OTTO-MUG",
-                1_000,
-            )
-            .await;
+        let ((vera_id, vera, lamp), (otto_id, otto, mug)) = shop.vera_and_otto().await;
         let ann = shop.customer("ann@example.com").await;
         let order = shop.buy(&ann, &[(&lamp, 2), (&mug, 1)]).await;
         // Each line of her order names the store that sold it, written and read alike.

@@ -54,35 +54,7 @@ fn balanced(page: &Value) {
 async fn two_stores_are_paid_their_lines_less_commission_and_a_late_refund_is_clawed_back() {
     with_shop(&[], |base, _| async move {
         let shop = Shop::open(base).await;
-        let r = shop
-            .call(
-                "POST",
-                "/categories",
-                &shop.admin,
-                Some(json!({ "name": "Home" })),
-            )
-            .await;
-        let home = r.body["id"].as_str().unwrap().to_owned();
-        let (vera_id, vera, lamp) = shop
-            .store(
-                "vera@example.com",
-                "vera-lamps",
-                Some("DE89370400440532013000"),
-                &home,
-                "VERA-LAMP",
-                2_500,
-            )
-            .await;
-        let (otto_id, otto, mug) = shop
-            .store(
-                "otto@example.com",
-                "otto-mugs",
-                None,
-                &home,
-                "OTTO-MUG",
-                1_000,
-            )
-            .await;
+        let ((vera_id, vera, lamp), (otto_id, otto, mug)) = shop.vera_and_otto().await;
 
         // Staff set Vera's rule: 10% plus 0.30 a line, at least 0.50. Out of range is
         // refused naming the part; a vendor may not set its own.

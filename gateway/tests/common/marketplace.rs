@@ -125,6 +125,42 @@ impl Shop {
         (id, token, product)
     }
 
+    /// The two stores the marketplace tests trade with, approved and in stock, in the
+    /// category Home: Vera's (`VERA-LAMP` at 25.00, with payout details) and Otto's
+    /// (`OTTO-MUG` at 10.00, without). Answers each store's id, token and product.
+    pub async fn vera_and_otto(&self) -> ((String, String, String), (String, String, String)) {
+        let r = self
+            .call(
+                "POST",
+                "/categories",
+                &self.admin,
+                Some(json!({ "name": "Home" })),
+            )
+            .await;
+        let home = r.body["id"].as_str().unwrap().to_owned();
+        let vera = self
+            .store(
+                "vera@example.com",
+                "vera-lamps",
+                Some("DE89370400440532013000"),
+                &home,
+                "VERA-LAMP",
+                2_500,
+            )
+            .await;
+        let otto = self
+            .store(
+                "otto@example.com",
+                "otto-mugs",
+                None,
+                &home,
+                "OTTO-MUG",
+                1_000,
+            )
+            .await;
+        (vera, otto)
+    }
+
     pub async fn wait_for(&self, token: &str, order: &str, status: &str) {
         let deadline = Instant::now() + PATIENCE;
         loop {
