@@ -411,4 +411,46 @@ async fn journey(base: &str) {
     )
     .await;
     assert_eq!(status, 409, "already suspended");
+
+    // Reinstating: an admin only, a suspended account only; Ann signs in again, and the
+    // token her suspension ended stays refused.
+    let reinstate = format!("{base}/users/{ann_id}/reactivate");
+    let (status, _, _) = call(&c, "POST", reinstate.clone(), &ann_token, None, None).await;
+    assert_eq!(status, 401, "the suspension ended Ann's own sessions");
+    let (status, _, _) = call(&c, "POST", reinstate.clone(), &admin, None, None).await;
+    assert_eq!(status, 204);
+    let (status, _, _) = call(&c, "POST", reinstate.clone(), &admin, None, None).await;
+    assert_eq!(status, 409, "no longer suspended");
+    let (status, _, _) = call(
+        &c,
+        "POST",
+        format!("{base}/users/{}/reactivate", Uuid::new_v4()),
+        &admin,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "an unknown account");
+    let (status, ann_again) = login(&c, base, "ann@example.com", "ann's long password").await;
+    assert_eq!(status, 200, "reinstated, Ann signs in: {ann_again}");
+    let (status, _, _) = call(
+        &c,
+        "POST",
+        reinstate,
+        ann_again["access_token"].as_str().unwrap(),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403, "only an admin reinstates");
+    let (status, _, _) = call(
+        &c,
+        "GET",
+        format!("{base}/users/{ann_id}"),
+        &ann_token,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 401, "the token the suspension ended stays refused");
 }

@@ -290,6 +290,40 @@ async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts()
         "a suspended account cannot sign in: {}",
         signed_in.text
     );
+    // Reinstated through its own confirm step, with the reason kept in the History tab.
+    assert!(
+        page.html
+            .contains(&format!("/admin/customers/{ann_id}/reinstate")),
+        "{}",
+        page.html
+    );
+    let reinstated = admin
+        .post(
+            &format!("/admin/customers/{ann_id}/reinstate"),
+            &[("reason", "chargeback settled")],
+        )
+        .await;
+    assert_eq!(reinstated.status, 303, "{}", reinstated.html);
+    let page = admin.get(&format!("/admin/customers/{ann_id}")).await;
+    assert!(
+        // Ann never verified her e-mail, so she comes back pending, as she was.
+        page.html.contains(r#"<dd id="status">pending</dd>"#),
+        "{}",
+        page.html
+    );
+    assert!(history_row(&page.html, "UserReactivated").contains("chargeback settled"));
+    let again = admin
+        .post(
+            &format!("/admin/customers/{ann_id}/reinstate"),
+            &[("reason", "twice")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "no longer suspended: {}", again.html);
+    let signed_in = send(s.post("/api/v1/auth/login").json(&json!({
+        "email": "ann.office@example.com", "password": "a customer's password",
+    })))
+    .await;
+    assert_eq!(signed_in.status, 200, "reinstated: {}", signed_in.text);
 
     // Coupons: created and deactivated through their confirm steps.
     let made = staff

@@ -38,7 +38,7 @@ pub use addresses::{add_address, remove_address, update_address, AddressChanged}
 pub use credentials::Credentials;
 pub use erasure::erase;
 pub use profile::{
-    set_preferences, sign_out_everywhere, suspend, update_profile, update_user, Names,
+    reactivate, set_preferences, sign_out_everywhere, suspend, update_profile, update_user, Names,
 };
 pub use registration::{
     bootstrap_admin, create_user, register, Bootstrap, NewAccount, RegisterError,

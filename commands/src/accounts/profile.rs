@@ -93,6 +93,21 @@ pub async fn suspend(
     account::run(handlers, user_id, command, meta).await
 }
 
+/// Lets a suspended `user_id` sign in again (an admin). It comes back `active`, or
+/// `pending` while its e-mail is unverified; the sessions it had stay ended. Refused
+/// unless the account is suspended.
+#[tracing::instrument(skip_all, fields(%user_id))]
+pub async fn reactivate(
+    handlers: &Handlers,
+    user_id: Uuid,
+    meta: CommandMeta,
+) -> Result<Option<Position>, AccountError> {
+    let command = UserCommand::Reactivate {
+        at: meta.occurred_at,
+    };
+    account::run(handlers, user_id, command, meta).await
+}
+
 /// Ends every session of `user_id` (its owner, or an admin): the access tokens issued
 /// before stop working at once, through the security version this raises. Refresh tokens
 /// live outside the log; the caller revokes them.

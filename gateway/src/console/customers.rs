@@ -3,8 +3,8 @@
 //! `GET /api/v1/users`); `/admin/customers/{id}`, one account (`GET /api/v1/users/{id}`)
 //! with its History tab folded from its events; and the confirm steps of suspending it
 //! (`DELETE /api/v1/users/{id}`) and changing its role (`PUT /api/v1/users/{id}`), refused
-//! when the console is read-only. A suspended account cannot be reinstated yet: the
-//! accounts' domain has no such command.
+//! when the console is read-only, and of reinstating a suspended one
+//! (`POST /api/v1/users/{id}/reactivate`).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -203,7 +203,9 @@ pub async fn one(
         @if writable && u.status != "erased" {
             nav.actions aria-label="Actions" {
                 a #change-role href=(format!("/admin/customers/{id}/role")) { "Change role…" }
-                @if u.status != "suspended" && id != signed.user_id {
+                @if u.status == "suspended" {
+                    a #reinstate href=(format!("/admin/customers/{id}/reinstate")) { "Reinstate…" }
+                } @else if id != signed.user_id {
                     a #suspend href=(format!("/admin/customers/{id}/suspend")) { "Suspend…" }
                 }
             }
@@ -236,10 +238,11 @@ impl Confirmed for AccountForm {
     }
 }
 
-/// Suspend, or change the role.
+/// Suspend, reinstate, or change the role.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum AccountAction {
     Suspend,
+    Reinstate,
     Role,
 }
 
@@ -247,6 +250,7 @@ impl AccountAction {
     fn title(self) -> &'static str {
         match self {
             AccountAction::Suspend => "Suspend the account",
+            AccountAction::Reinstate => "Reinstate the account",
             AccountAction::Role => "Change the role",
         }
     }
@@ -254,9 +258,10 @@ impl AccountAction {
     fn of(name: &str) -> Result<AccountAction, ApiError> {
         match name {
             "suspend" => Ok(AccountAction::Suspend),
+            "reinstate" => Ok(AccountAction::Reinstate),
             "role" => Ok(AccountAction::Role),
             _ => Err(ApiError::NotFound(format!(
-                "no account action {name:?}: suspend or role"
+                "no account action {name:?}: suspend, reinstate or role"
             ))),
         }
     }
@@ -272,12 +277,13 @@ fn page(signed: &Signed, u: &UserAccount, how: AccountAction, f: &AccountForm) -
         p.effect {
             @match how {
                 AccountAction::Suspend => "Suspends the account: it can no longer sign in, and its sessions end at once. Its history stays.",
+                AccountAction::Reinstate => "Reinstates the account: it can sign in again. The sessions its suspension ended stay ended.",
                 AccountAction::Role => "Gives the account another role: what it may do changes, and its sessions end at once.",
             }
         }
     };
     let fields = match how {
-        AccountAction::Suspend => html! {},
+        AccountAction::Suspend | AccountAction::Reinstate => html! {},
         AccountAction::Role => html! {
             div.field {
                 label for="new-role" { "New role" }
@@ -291,6 +297,7 @@ fn page(signed: &Signed, u: &UserAccount, how: AccountAction, f: &AccountForm) -
     };
     let (label, path) = match how {
         AccountAction::Suspend => ("Suspend", "suspend"),
+        AccountAction::Reinstate => ("Reinstate", "reinstate"),
         AccountAction::Role => ("Change the role", "role"),
     };
     confirm::form_with(
@@ -304,7 +311,7 @@ fn page(signed: &Signed, u: &UserAccount, how: AccountAction, f: &AccountForm) -
     )
 }
 
-/// `GET /admin/customers/{id}/{suspend|role}`
+/// `GET /admin/customers/{id}/{suspend|reinstate|role}`
 pub async fn form(
     State(state): State<AppState>,
     signed: Signed,
@@ -321,7 +328,7 @@ pub async fn form(
     ))
 }
 
-/// `POST /admin/customers/{id}/{suspend|role}`
+/// `POST /admin/customers/{id}/{suspend|reinstate|role}`
 pub async fn act(
     State(state): State<AppState>,
     signed: Signed,
@@ -347,6 +354,7 @@ pub async fn act(
                 }
                 accounts::suspend(&state.handlers, id, Some(reason.clone()), meta).await?
             }
+            AccountAction::Reinstate => accounts::reactivate(&state.handlers, id, meta).await?,
             AccountAction::Role => {
                 let role =
                     serde_json::from_value::<Role>(Value::from(f.role.trim())).map_err(|_| {

@@ -215,6 +215,11 @@ const ROUTES: &[Route] = &[
     secured("get", "/api/v1/users/{id}", &[400, 401, 404, 503]),
     secured("put", "/api/v1/users/{id}", &[400, 401, 403, 404, 409, 422]),
     secured("delete", "/api/v1/users/{id}", &[400, 401, 403, 404, 409]),
+    secured(
+        "post",
+        "/api/v1/users/{id}/reactivate",
+        &[400, 401, 403, 404, 409],
+    ),
     secured("get", "/api/v1/users/{id}/addresses", &[400, 401, 404, 503]),
     secured(
         "post",

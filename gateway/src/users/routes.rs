@@ -4,7 +4,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use commands::accounts::{self, Names};
 use domain::user::Role;
@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", get(list).post(create))
         .route("/users/{id}", get(get_one).put(update).delete(suspend))
+        .route("/users/{id}/reactivate", post(reactivate))
         .merge(super::addresses::router())
         .merge(super::erasure::router())
         .merge(super::export::router())
@@ -33,7 +34,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, get_one, update, suspend),
+    paths(list, create, get_one, update, suspend, reactivate),
     components(schemas(UserAccount, UserPage, CreateUserBody, UpdateUserBody)),
     tags((name = "users", description = "Accounts and their addresses (admin, or the account itself)"))
 )]
@@ -337,6 +338,41 @@ async fn suspend(
     let Query(q) = query.map_err(|e| ApiError::bad_request("invalid_query", e.body_text()))?;
     let meta = request.command_meta(user.actor(), &ip);
     let position = accounts::suspend(&state.handlers, id, q.reason, meta).await?;
+    state.stamps.forget(id);
+    Ok((
+        StatusCode::NO_CONTENT,
+        crate::consistency::headers(position),
+    ))
+}
+
+/// Reinstates a suspended account (admin): it can sign in again, `active`, or `pending`
+/// while its e-mail is unverified. The sessions its suspension ended stay ended.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/reactivate",
+    tag = "users",
+    params(("id" = Uuid, Path, description = "The user")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Reinstated",
+            headers(("X-Consistency-Token" = String, description = "Send it back on a query to read this change"))),
+        (status = 400, description = "A malformed id", body = Problem, content_type = "application/problem+json"),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, response = problem::NotAdmin),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`rejected`: the account is not suspended", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn reactivate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(ADMINS)?;
+    let meta = request.command_meta(user.actor(), &ip);
+    let position = accounts::reactivate(&state.handlers, id, meta).await?;
     state.stamps.forget(id);
     Ok((
         StatusCode::NO_CONTENT,
