@@ -115,6 +115,46 @@ fn approval_rejection_suspension_and_reinstatement_follow_the_life_cycle() {
 }
 
 #[test]
+fn a_store_moves_exactly_where_its_status_says_it_may() {
+    use VendorStatus::*;
+    let approved = then(&applied(), to(Approved, None));
+    let reached = [
+        (Pending, applied()),
+        (Approved, approved.clone()),
+        (
+            Rejected,
+            then(&applied(), to(Rejected, Some("no documents"))),
+        ),
+        (
+            Suspended,
+            then(&approved, to(Suspended, Some("complaints"))),
+        ),
+    ];
+    for (from, events) in &reached {
+        for target in [Pending, Approved, Rejected, Suspended] {
+            let decided = given::<Vendor>(events, to(target, Some("because")));
+            match decided {
+                Ok(new) if *from == target => assert!(new.is_empty(), "{from:?} to itself"),
+                Ok(new) => {
+                    assert!(
+                        from.moves().contains(&target),
+                        "{from:?} → {target:?} allowed"
+                    );
+                    assert_eq!(new.len(), 1);
+                }
+                Err(VendorError::Transition { .. }) => {
+                    assert!(
+                        !from.moves().contains(&target),
+                        "{from:?} → {target:?} refused"
+                    )
+                }
+                Err(other) => panic!("{from:?} → {target:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
 fn terms_bound_the_commission_and_change_only_when_they_differ() {
     let terms = |commission_bp, trusted| VendorCommand::ChangeTerms {
         terms: Terms {

@@ -17,6 +17,18 @@ pub enum VendorStatus {
 }
 
 impl VendorStatus {
+    /// Where staff may move a store from here; `ChangeStatus` refuses any other move.
+    pub fn moves(self) -> &'static [VendorStatus] {
+        use VendorStatus as S;
+        match self {
+            S::Pending => &[S::Approved, S::Rejected],
+            S::Approved => &[S::Suspended],
+            // Back to approved is recorded as a reinstatement.
+            S::Suspended => &[S::Approved],
+            S::Rejected => &[S::Approved],
+        }
+    }
+
     /// The name the read model and the API use.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -281,21 +281,26 @@ impl Aggregate for Vendor {
                     to: *to,
                 });
                 let note = optional_paragraphs("reason", r.as_deref(), MAX_REASON)?;
-                Ok(match (v.status, to) {
-                    (from, to) if from == *to => vec![],
-                    (S::Pending | S::Rejected, S::Approved) => {
-                        vec![E::VendorApproved { note, at: *at }]
+                if v.status == *to {
+                    return Ok(vec![]);
+                }
+                if !v.status.moves().contains(to) {
+                    return refused;
+                }
+                Ok(match to {
+                    S::Approved if v.status == S::Suspended => {
+                        vec![E::VendorReinstated { note, at: *at }]
                     }
-                    (S::Suspended, S::Approved) => vec![E::VendorReinstated { note, at: *at }],
-                    (S::Pending, S::Rejected) => vec![E::VendorRejected {
+                    S::Approved => vec![E::VendorApproved { note, at: *at }],
+                    S::Rejected => vec![E::VendorRejected {
                         reason: reason(r.as_deref())?,
                         at: *at,
                     }],
-                    (S::Approved, S::Suspended) => vec![E::VendorSuspended {
+                    S::Suspended => vec![E::VendorSuspended {
                         reason: reason(r.as_deref())?,
                         at: *at,
                     }],
-                    _ => return refused,
+                    S::Pending => return refused,
                 })
             }
             C::ChangeTerms { terms, at } => {

@@ -15,7 +15,7 @@ use chrono::{Duration, Utc};
 use commands::handler::CommandHandler;
 use commands::store::{Direction, ReadFrom};
 use domain::user::Role;
-use domain::vendors::Vendor;
+use domain::vendors::{Vendor, VendorStatus};
 use maud::{html, Markup};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -130,15 +130,20 @@ pub async fn list(
     ))
 }
 
-/// The moves an admin may make from `status`: the target and the button's words.
-fn moves(status: &str) -> &'static [(&'static str, &'static str)] {
-    match status {
-        "pending" => &[("approved", "Approve"), ("rejected", "Reject")],
-        "approved" => &[("suspended", "Suspend")],
-        "suspended" => &[("approved", "Reinstate")],
-        "rejected" => &[("approved", "Approve")],
-        _ => &[],
-    }
+/// The moves an admin may make from `status` (the domain's), each with its button's words.
+fn moves(status: &str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    let from = status.parse::<VendorStatus>().ok();
+    let to = from.map_or(&[][..], VendorStatus::moves);
+    to.iter().map(move |&to| {
+        let words = match (from, to) {
+            (Some(VendorStatus::Suspended), VendorStatus::Approved) => "Reinstate",
+            (_, VendorStatus::Approved) => "Approve",
+            (_, VendorStatus::Rejected) => "Reject",
+            (_, VendorStatus::Suspended) => "Suspend",
+            (_, VendorStatus::Pending) => "Decide",
+        };
+        (to.as_str(), words)
+    })
 }
 
 /// `GET /admin/vendors/{id}`
@@ -207,7 +212,7 @@ pub async fn one(
             dt { "Applied" } dd { (at(view.applied_at)) }
             dt { "Events" } dd { a.stream href=(stream_link(&stream)) { (stream) } }
         }
-        @if DECIDERS.contains(&signed.role) && !moves(&view.status).is_empty() {
+        @if DECIDERS.contains(&signed.role) && moves(&view.status).next().is_some() {
             p.actions {
                 @for (to, label) in moves(&view.status) {
                     a.button href=(format!("/admin/vendors/{id}/status/{to}")) { (label) }
@@ -291,9 +296,8 @@ fn question(signed: &Signed, id: Uuid, name: &str, status: &str, to: &str, reaso
         _ => "The store may sell: its owner becomes its vendor member (a customer account takes the role vendor), and its products go on sale as they are published.",
     };
     let label = moves(status)
-        .iter()
         .find(|(t, _)| *t == to)
-        .map_or("Decide", |(_, l)| *l);
+        .map_or("Decide", |(_, l)| l);
     let what = html! {
         p { "Store " strong { (name) } ", now " span.status { (status) } "." }
         p.effect { (effect) }
@@ -315,7 +319,7 @@ async fn movable(state: &AppState, id: Uuid, to: &str) -> Result<(String, String
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::NotFound("no such store".into()))?;
     let status = vendor.status.as_str().to_owned();
-    if !moves(&status).iter().any(|(t, _)| *t == to) {
+    if !moves(&status).any(|(t, _)| t == to) {
         return Err(ApiError::conflict(
             "invalid_status",
             format!("a {status} store cannot be made {to}"),
@@ -341,8 +345,9 @@ pub async fn confirm_status(
     ))
 }
 
-/// `POST /admin/vendors/{id}/status/{to}`: decides, as the API does; a refusal (no
-/// reason to reject or suspend) shows the confirm step again under it.
+/// `POST /admin/vendors/{id}/status/{to}`: decides, as the API does (the domain refuses a
+/// move the status does not allow); a refusal (no reason to reject or suspend) shows the
+/// confirm step again under it, the store read afresh only then.
 pub async fn set_status(
     State(state): State<AppState>,
     signed: Signed,
@@ -353,14 +358,13 @@ pub async fn set_status(
 ) -> Result<Response, PageError> {
     signed.require(DECIDERS)?;
     let form = confirm::accepted(&state, &signed, body)?;
-    let (name, status) = movable(&state, id, &to).await?;
     let reason = Some(form.reason.trim().to_owned()).filter(|r| !r.is_empty());
     let meta = signed.command_meta(&request, &ip, &form.reason);
     match decisions::decide(&state, id, &to, reason, meta).await {
         Ok((view, _)) => {
             let body = html! {
                 p.ok #outcome role="status" data-status=(view.status) {
-                    (name) " is now " (view.status) "."
+                    (view.store_name) " is now " (view.status) "."
                 }
                 p { a #back href=(format!("/admin/vendors/{id}")) { "Back to the store" } }
             };
@@ -370,6 +374,7 @@ pub async fn set_status(
             ))
         }
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::FORBIDDEN => {
+            let (name, status) = movable(&state, id, &to).await?;
             let body = html! {
                 (problem(&e))
                 (question(&signed, id, &name, &status, &to, &form.reason))
