@@ -13,7 +13,7 @@ use domain::money::{Currency, Money as DomainMoney};
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::confirm;
+use super::confirm::{self, ReasonForm};
 use super::forms::{accepted, amount, answered, given, see_other, whole, Confirmed};
 use super::links::{segment, with_query};
 use super::page::money;
@@ -343,24 +343,6 @@ pub async fn deactivate_form(
             deactivate_page(&signed, &c, ""),
         ),
     ))
-}
-
-/// What the deactivate form sends.
-#[derive(Debug, Default, Deserialize)]
-pub struct ReasonForm {
-    #[serde(default)]
-    csrf: Option<String>,
-    #[serde(default)]
-    reason: String,
-}
-
-impl Confirmed for ReasonForm {
-    fn csrf(&self) -> Option<&str> {
-        self.csrf.as_deref()
-    }
-    fn reason(&self) -> &str {
-        &self.reason
-    }
 }
 
 /// `POST /admin/coupons/{code}/deactivate`

@@ -10,6 +10,7 @@ use axum::Form;
 use maud::Markup;
 use serde::de::DeserializeOwned;
 
+use super::confirm::ReasonForm;
 use super::page::{html, layout, problem, PageError};
 use super::session::Signed;
 use crate::error::ApiError;
@@ -19,6 +20,15 @@ use crate::state::AppState;
 pub trait Confirmed {
     fn csrf(&self) -> Option<&str>;
     fn reason(&self) -> &str;
+}
+
+impl Confirmed for ReasonForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+    fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 /// The form, once its token, the read-only switch and its reason are checked: the form and

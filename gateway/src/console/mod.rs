@@ -29,7 +29,8 @@
 //!   the actions on them), `running` (health, JetStream consumers, the outbox), `sql`
 //!   (analysts' read-only SQL over the read models), `vendors` (the marketplace's stores:
 //!   a page by status, one store with its dashboard and History tab, an admin's decision
-//!   on it).
+//!   on it), `pricing` (price rules by priority; one rule with its History tab; creating,
+//!   enabling and disabling one).
 //! - `history`: an entity's History tab, folded from its events (who, when, why, a diff).
 //! - `confirm`: the confirm step every changing action goes through (a page, a reason,
 //!   the form token), and the notice of a read-only console; `forms`: what the commerce
@@ -57,6 +58,7 @@ mod order_actions;
 mod orders;
 mod page;
 mod parked;
+mod pricing;
 mod product_forms;
 mod products;
 mod read_models;

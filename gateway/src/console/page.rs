@@ -73,6 +73,11 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Coupons with their use; create one, deactivate one",
         ));
         pages.push((
+            "/admin/pricing",
+            "Pricing",
+            "Price rules by priority; create one, enable or disable it, with its history",
+        ));
+        pages.push((
             "/admin/vendors",
             "Stores",
             "The marketplace's stores: applications to decide, each store's figures and history",

@@ -8,8 +8,8 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{
-    audit, coupons, customers, event_log, home, order_actions, orders, parked, product_forms,
-    products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
+    audit, coupons, customers, event_log, home, order_actions, orders, parked, pricing,
+    product_forms, products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
 };
 use crate::state::AppState;
 
@@ -94,6 +94,16 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/coupons/{code}/deactivate",
             get(coupons::deactivate_form).post(coupons::deactivate),
+        )
+        .route("/admin/pricing", get(pricing::list))
+        .route(
+            "/admin/pricing/new",
+            get(pricing::new_form).post(pricing::create),
+        )
+        .route("/admin/pricing/{id}", get(pricing::one))
+        .route(
+            "/admin/pricing/{id}/{action}",
+            get(pricing::switch_form).post(pricing::switch),
         )
         .route("/admin/customers", get(customers::list))
         .route("/admin/customers/{id}", get(customers::one))

@@ -7,6 +7,7 @@
 //! - [`history`]: the lowest price of the 30 days before a promotion on product answers
 //!   (the query is `projections::price_history::lowest_30_days`).
 //! - [`items`]: a product as the engine prices it, from the catalog read model.
+//! - [`list`]: the rules page, for the API and the console.
 //! - [`segments`]: the customer segments a signed-in customer is priced for.
 //! - [`views`]: bodies and answers.
 
@@ -14,6 +15,7 @@ pub mod book;
 pub mod current;
 pub mod history;
 pub mod items;
+pub mod list;
 pub mod routes;
 pub mod segments;
 pub mod views;

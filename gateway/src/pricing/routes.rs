@@ -10,13 +10,13 @@ use axum::{Json, Router};
 use chrono::{DateTime, SubsecRound, Utc};
 use commands::pricing::{self as use_case, PricingUseError, RuleDecided};
 use domain::money::{Currency, Money as DomainMoney};
-use domain::pricing::{Customer, Outcome, PriceRuleTerms};
+use domain::pricing::{Customer, Outcome};
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json as SqlJson;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use uuid::Uuid;
 
 use super::book::Item;
+use super::list;
 use super::views::{RuleBody, RuleView, StepView};
 use crate::auth::viewer::Viewer;
 use crate::auth::{AuthUser, STAFF};
@@ -229,16 +229,6 @@ struct ListQuery {
     offset: Option<i64>,
 }
 
-type RuleRow = (
-    Uuid,
-    i32,
-    SqlJson<PriceRuleTerms>,
-    bool,
-    String,
-    DateTime<Utc>,
-    i64,
-);
-
 /// Price rules, highest priority first (staff).
 #[utoipa::path(
     get,
@@ -263,80 +253,9 @@ async fn list_rules(
 ) -> Result<Json<Page<RuleView>>, ApiError> {
     user.require(STAFF)?;
     let (limit, offset) = ApiError::page(q.limit, q.offset)?;
-    let one_of = |field: &str, value: Option<String>, allowed: &[&str]| match value {
-        Some(v) if !allowed.contains(&v.as_str()) => Err(ApiError::invalid_field(
-            field,
-            format!("must be one of {}", allowed.join(", ")),
-        )),
-        other => Ok(other),
-    };
-    let status = one_of(
-        "status",
-        q.status,
-        &["draft", "scheduled", "active", "expired"],
-    )?;
-    let scope = one_of(
-        "scope",
-        q.scope,
-        &["store", "product", "variant", "category", "vendor"],
-    )?;
+    let filter = list::Filter::new(q.status, q.scope)?;
     caught_up(&state, &headers, "pricing").await?;
-    let rows: Vec<RuleRow> = sqlx::query_as(
-        "select rule_id, version, terms, enabled, status, updated_at, count(*) over ()
-           from pricing.price_rules
-          where ($1::text is null or status = $1) and ($2::text is null or scope_kind = $2)
-          order by priority desc, rule_id
-          limit $3 offset $4",
-    )
-    .bind(status)
-    .bind(scope)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(&state.pool)
-    .await?;
-    let total = match rows.first() {
-        Some(r) => r.6,
-        None => offset_total(&state, offset).await?,
-    };
-    let items = rows
-        .into_iter()
-        .map(|(id, version, terms, enabled, status, updated_at, _)| {
-            let t = terms.0;
-            RuleView {
-                id,
-                name: t.name,
-                version: u32::try_from(version).unwrap_or(0),
-                scope: t.scope,
-                adjustment: t.adjustment,
-                starts_at: t.window.starts_at,
-                ends_at: t.window.ends_at,
-                priority: t.priority,
-                stacks: t.stacks,
-                segment: t.segment,
-                enabled,
-                status,
-                updated_at: Some(updated_at),
-            }
-        })
-        .collect();
-    Ok(Json(Page {
-        items,
-        limit,
-        offset,
-        total,
-    }))
-}
-
-/// The count for a page past the end, where no row carries it.
-async fn offset_total(state: &AppState, offset: i64) -> Result<i64, ApiError> {
-    if offset == 0 {
-        return Ok(0);
-    }
-    Ok(
-        sqlx::query_scalar("select count(*) from pricing.price_rules")
-            .fetch_one(&state.pool)
-            .await?,
-    )
+    Ok(Json(list::page(&state.pool, &filter, limit, offset).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
