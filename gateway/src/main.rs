@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use clap::Parser;
 use gateway::config::{Cli, Command, LogFormat, Secret};
-use gateway::seed::seed_demo;
+use gateway::seed::{demo_admin, seed_demo, DemoAdmin};
 use gateway::startup::{migrate_database, shutdown_signal, Application, Role};
 use tracing_subscriber::EnvFilter;
 
@@ -67,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::SeedDemo => {
             let mut config = cli.config;
+            let console = format!("http://{}/admin", config.bind);
             // The engine is built only for its store and command handlers: a port of its
             // own keeps it clear of a server already running on BIND, and a throwaway
             // secret spares the warning about tokens nobody will be issued.
@@ -74,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
             config.jwt_secret.get_or_insert_with(Secret::random);
             let app = Application::build(config).await?;
             let report = seed_demo(app.state()).await?;
+            let admin = demo_admin(app.state()).await?;
             app.state().pool.close().await;
             let verdict = if report.found_existing() {
                 "found the demo catalog already seeded"
@@ -87,6 +89,19 @@ async fn main() -> anyhow::Result<()> {
                 report.skus,
                 report.events_appended
             );
+            match admin {
+                DemoAdmin::Created { email, password } => tracing::info!(
+                    "the console is at {console} (where `serve` listens): sign in as {email} \
+                     with the password {password}; it is shown this once"
+                ),
+                DemoAdmin::Existed { email } => tracing::info!(
+                    "the console is at {console}: sign in as {email} with the password the \
+                     first seed-demo printed"
+                ),
+                DemoAdmin::Configured { email } => tracing::info!(
+                    "the console is at {console}: sign in as the bootstrap admin, {email}"
+                ),
+            }
         }
     }
     Ok(())

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use gateway::config::Config;
-use gateway::seed::{seed_demo, DemoCatalog};
+use gateway::seed::{demo_admin, seed_demo, DemoAdmin, DemoCatalog, DEMO_ADMIN_EMAIL};
 use gateway::startup::Application;
 use reqwest::Client;
 use serde_json::Value;
@@ -195,6 +195,80 @@ async fn the_demo_catalog_is_a_browsable_shop_and_seeding_twice_adds_nothing() {
         assert_eq!(second.events_appended, 0);
         assert_eq!(second.position, None);
         assert_eq!(events_in_store(&state.pool).await, before_second);
+
+        stop.send(()).unwrap();
+        running.await.unwrap().unwrap();
+    })
+    .await;
+    let admin = sqlx::PgPool::connect(&format!("{}/postgres", server_url()))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn seeding_leaves_a_console_admin_whose_password_is_shown_once() {
+    let name = format!("um_seed_admin_{}", Uuid::new_v4().simple());
+    let url = format!("{}/{name}", server_url());
+    let outcome = tokio::spawn(async move {
+        let config = Config::from_args_ignoring_env([
+            "ultramarket",
+            "--database-url",
+            &url,
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        let app = Application::build(config).await.unwrap();
+        let state = app.state().clone();
+        let DemoAdmin::Created { email, password } = demo_admin(&state).await.unwrap() else {
+            panic!("a shop without a bootstrap admin gets the demo admin");
+        };
+        assert_eq!(email, DEMO_ADMIN_EMAIL);
+        let before_second = events_in_store(&state.pool).await;
+        assert_eq!(
+            demo_admin(&state).await.unwrap(),
+            DemoAdmin::Existed {
+                email: email.clone()
+            },
+            "seeding again finds it, and no second password is made"
+        );
+        assert_eq!(events_in_store(&state.pool).await, before_second);
+
+        let base = format!("http://{}", app.local_addr());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        let c = Client::new();
+        let login = |password: String| {
+            c.post(format!("{base}/api/v1/auth/login"))
+                .json(&serde_json::json!({ "email": DEMO_ADMIN_EMAIL, "password": password }))
+                .send()
+        };
+        let signed_in = login(password.clone()).await.unwrap();
+        assert_eq!(signed_in.status(), 200, "the printed password works");
+        let tokens: Value = signed_in.json().await.unwrap();
+        let me: Value = c
+            .get(format!("{base}/api/v1/auth/profile"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["role"], "admin", "{me}");
+        let wrong = login(format!("{password}x")).await.unwrap();
+        assert_eq!(wrong.status(), 401);
 
         stop.send(()).unwrap();
         running.await.unwrap().unwrap();

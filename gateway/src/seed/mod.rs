@@ -12,9 +12,13 @@
 //! aggregate before it acts, so seeding again appends nothing and an interrupted run
 //! finishes where it stopped. The command ids are derived the same way, so even two runs
 //! racing each other are told apart by the store's retry check rather than doubling stock.
+//!
+//! [`demo_admin`] leaves an admin to sign in to the console with (`console`).
 
+mod console;
 mod demo;
 mod steps;
 
+pub use console::{demo_admin, DemoAdmin, DEMO_ADMIN_EMAIL};
 pub use demo::{DemoCatalog, DemoCategory, DemoProduct, DemoVariant, NAMESPACE};
 pub use steps::{seed_demo, SeedError, SeedReport};

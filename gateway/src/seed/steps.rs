@@ -35,6 +35,8 @@ pub enum SeedError {
     Taken(String),
     #[error("category: {0}")]
     Category(CreateCategoryError),
+    #[error("the demo admin: {0}")]
+    Admin(String),
     #[error("product: {0}")]
     Product(CreateProductError),
     #[error("product: {0}")]
