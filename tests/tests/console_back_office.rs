@@ -374,6 +374,37 @@ async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts()
     );
     let coupon = send(s.get("/api/v1/coupons/SPRING10").bearer_auth(&token)).await;
     assert_eq!(coupon.body["active"], false, "{}", coupon.text);
+    // Its page: the History tab says who deactivated it and why; reactivated from there.
+    assert_eq!(off.location.as_deref(), Some("/admin/coupons/SPRING10"));
+    let page = staff.get("/admin/coupons/SPRING10").await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(
+        page.html.contains(r#"<dd id="active">no</dd>"#),
+        "{}",
+        page.html
+    );
+    assert!(history_row(&page.html, "CouponCreated").contains("spring sale"));
+    let row = history_row(&page.html, "CouponDeactivated");
+    assert!(row.contains("sale over") && row.contains("staff"), "{row}");
+    assert!(
+        row.contains("<code>active</code>: <del>true</del> → <ins>false</ins>"),
+        "{row}"
+    );
+    let on = staff
+        .post(
+            "/admin/coupons/SPRING10/reactivate",
+            &[("reason", "extended a week")],
+        )
+        .await;
+    assert_eq!(on.status, 303, "{}", on.html);
+    let coupon = send(s.get("/api/v1/coupons/SPRING10").bearer_auth(&token)).await;
+    assert_eq!(coupon.body["active"], true, "{}", coupon.text);
+    let page = staff.get("/admin/coupons/SPRING10").await;
+    assert!(history_row(&page.html, "CouponReactivated").contains("extended a week"));
+    let unknown = staff.get("/admin/coupons/NOPE/reactivate").await;
+    assert_eq!(unknown.status, 404, "{}", unknown.html);
+    let wrong = staff.get("/admin/coupons/SPRING10/delete").await;
+    assert_eq!(wrong.status, 404, "{}", wrong.html);
 
     // Products: a refused form shows again and creates nothing; a forged one is refused.
     let forged = staff

@@ -1,7 +1,8 @@
 //! Coupons in the back office (issue 25 item 4): `/admin/coupons`, a page of coupons by
-//! code with their use (the query of `GET /api/v1/coupons`); creating one
-//! (`POST /api/v1/coupons`) and deactivating one (`POST /api/v1/coupons/{code}/deactivate`),
-//! each through a confirm step, refused when the console is read-only.
+//! code with their use (the query of `GET /api/v1/coupons`); one coupon with its History
+//! tab folded from its events; creating one (`POST /api/v1/coupons`), deactivating and
+//! reactivating one (`POST /api/v1/coupons/{code}/deactivate|reactivate`), each through a
+//! confirm step, refused when the console is read-only.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -9,15 +10,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Form;
 use commands::coupons as use_case;
+use commands::coupons::CouponDecided;
+use commands::handler::CommandHandler;
+use commands::store::{Direction, ReadFrom};
+use domain::coupon::Coupon;
 use domain::money::{Currency, Money as DomainMoney};
 use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::confirm::{self, ReasonForm};
 use super::forms::{accepted, amount, answered, given, see_other, whole, Confirmed};
-use super::links::{segment, with_query};
+use super::history::{self, MAX_EVENTS};
+use super::links::{segment, stream as stream_link, with_query};
 use super::page::money;
-use super::page::{html, layout, shown, PageError};
+use super::page::{at, html, layout, shown, PageError};
 use super::session::Signed;
 use crate::auth::STAFF;
 use crate::coupons::read_model;
@@ -133,7 +139,7 @@ pub async fn list(
                     tbody {
                         @for c in &page.items {
                             tr.coupon data-code=(c.code) {
-                                td { code { (c.code) } }
+                                td { a href=(format!("/admin/coupons/{}", segment(&c.code))) { code { (c.code) } } }
                                 td { (discount(c)) }
                                 td.active { (if c.active { "yes" } else { "no" }) }
                                 td.num { (c.uses) }
@@ -142,6 +148,8 @@ pub async fn list(
                                 @if writable {
                                     td { @if c.active {
                                         a.deactivate href=(format!("/admin/coupons/{}/deactivate", segment(&c.code))) { "Deactivate…" }
+                                    } @else {
+                                        a.reactivate href=(format!("/admin/coupons/{}/reactivate", segment(&c.code))) { "Reactivate…" }
                                     } }
                                 }
                             }
@@ -300,20 +308,53 @@ pub async fn create(
     answered(&signed, "New coupon", result, || new_page(&signed, &f))
 }
 
-fn deactivate_page(signed: &Signed, c: &CouponView, reason: &str) -> Markup {
+/// Deactivate or reactivate.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Switch {
+    Deactivate,
+    Reactivate,
+}
+
+impl Switch {
+    fn of(name: &str) -> Result<Switch, ApiError> {
+        match name {
+            "deactivate" => Ok(Switch::Deactivate),
+            "reactivate" => Ok(Switch::Reactivate),
+            _ => Err(ApiError::NotFound(format!(
+                "no coupon action {name:?}: deactivate or reactivate"
+            ))),
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Switch::Deactivate => "Deactivate a coupon",
+            Switch::Reactivate => "Reactivate a coupon",
+        }
+    }
+}
+
+fn switch_page(signed: &Signed, c: &CouponView, how: Switch, reason: &str) -> Markup {
     let what = html! {
         dl.summary {
             dt { "Coupon" } dd { code { (c.code) } }
             dt { "Discount" } dd { (discount(c)) }
             dt { "Uses" } dd { (c.uses) }
         }
-        p.effect { "Deactivates the coupon: carts and orders can no longer use it. Orders placed with it keep their discount; it can be reactivated through the API." }
+        p.effect { @match how {
+            Switch::Deactivate => "Deactivates the coupon: carts and orders can no longer use it. Orders placed with it keep their discount.",
+            Switch::Reactivate => "Reactivates the coupon: carts and orders may use it again, under its terms (dates, uses).",
+        } }
+    };
+    let (label, path) = match how {
+        Switch::Deactivate => ("Deactivate the coupon", "deactivate"),
+        Switch::Reactivate => ("Reactivate the coupon", "reactivate"),
     };
     confirm::form(
         signed,
-        &format!("/admin/coupons/{}/deactivate", segment(&c.code)),
-        "Deactivate the coupon",
-        "/admin/coupons",
+        &format!("/admin/coupons/{}/{path}", segment(&c.code)),
+        label,
+        &format!("/admin/coupons/{}", segment(&c.code)),
         reason,
         what,
     )
@@ -326,49 +367,107 @@ async fn coupon(state: &AppState, code: &str) -> Result<CouponView, ApiError> {
         .ok_or_else(|| ApiError::NotFound("no such coupon".into()))
 }
 
-/// `GET /admin/coupons/{code}/deactivate`
-pub async fn deactivate_form(
+/// `GET /admin/coupons/{code}`
+pub async fn one(
     State(state): State<AppState>,
     signed: Signed,
     Path(code): Path<String>,
 ) -> Result<Response, PageError> {
     signed.require(STAFF)?;
+    let c = coupon(&state, &code).await?;
+    let stream = CommandHandler::<Coupon>::stream_id(c.id);
+    let events = state
+        .handlers
+        .store
+        .read_stream(&stream, ReadFrom::End, Direction::Forwards, MAX_EVENTS)
+        .await?;
+    let changes = history::changes::<Coupon>(&events, |s| {
+        s.terms.is_some().then(|| {
+            serde_json::json!(CouponView::from(&CouponDecided {
+                coupon_id: c.id,
+                state: s.clone(),
+                position: None,
+            }))
+        })
+    })?;
+    let writable = !state.config.console_read_only;
+    let path = segment(&c.code);
+    let body = html! {
+        (confirm::read_only_notice(&state))
+        dl.summary {
+            dt { "Discount" } dd { (discount(&c)) }
+            dt { "Active" } dd #active { (if c.active { "yes" } else { "no" }) }
+            dt { "Uses" } dd { (c.uses) @if let Some(m) = c.max_uses { " of " (m) } }
+            @if let Some(t) = c.valid_from { dt { "From" } dd { (at(t)) } }
+            @if let Some(t) = c.valid_until { dt { "Until" } dd { (at(t)) } }
+            dt { "Events" } dd { a.stream href=(stream_link(&stream)) { (stream) } }
+        }
+        @if writable {
+            nav.actions aria-label="Actions" {
+                @if c.active {
+                    a #deactivate href=(format!("/admin/coupons/{path}/deactivate")) { "Deactivate…" }
+                } @else {
+                    a #reactivate href=(format!("/admin/coupons/{path}/reactivate")) { "Reactivate…" }
+                }
+            }
+        }
+        (history::tab(&changes, events.len() >= MAX_EVENTS))
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout(&c.code, Some(&signed.viewer()), body),
+    ))
+}
+
+/// `GET /admin/coupons/{code}/{deactivate|reactivate}`
+pub async fn switch_form(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path((code, how)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    signed.require(STAFF)?;
+    let how = Switch::of(&how)?;
     crate::operations::writable(&state)?;
     let c = coupon(&state, &code).await?;
     Ok(html(
         StatusCode::OK,
         layout(
-            "Deactivate a coupon",
+            how.title(),
             Some(&signed.viewer()),
-            deactivate_page(&signed, &c, ""),
+            switch_page(&signed, &c, how, ""),
         ),
     ))
 }
 
-/// `POST /admin/coupons/{code}/deactivate`
-pub async fn deactivate(
+/// `POST /admin/coupons/{code}/{deactivate|reactivate}`
+pub async fn switch(
     State(state): State<AppState>,
     signed: Signed,
     request: RequestId,
     ip: ClientIp,
-    Path(code): Path<String>,
+    Path((code, how)): Path<(String, String)>,
     body: Result<Form<ReasonForm>, FormRejection>,
 ) -> Result<Response, PageError> {
     signed.require(STAFF)?;
+    let how = Switch::of(&how)?;
     let (f, reason) = accepted(&state, &signed, body)?;
     let c = coupon(&state, &code).await?;
     let result = async {
         let reason = reason?;
         let meta = signed.command_meta(&request, &ip, &reason);
-        let done = use_case::deactivate_coupon(&state.handlers, &c.code, &meta).await?;
+        let done = match how {
+            Switch::Deactivate => {
+                use_case::deactivate_coupon(&state.handlers, &c.code, &meta).await?
+            }
+            Switch::Reactivate => {
+                use_case::reactivate_coupon(&state.handlers, &c.code, &meta).await?
+            }
+        };
         crate::consistency::reached(&state, "carts", done.position).await?;
-        Ok(see_other(&with_query(
-            "/admin/coupons",
-            &[("q", Some(&c.code))],
-        )))
+        Ok(see_other(&format!("/admin/coupons/{}", segment(&c.code))))
     }
     .await;
-    answered(&signed, "Deactivate a coupon", result, || {
-        deactivate_page(&signed, &c, &f.reason)
+    answered(&signed, how.title(), result, || {
+        switch_page(&signed, &c, how, &f.reason)
     })
 }

@@ -91,9 +91,10 @@ pub fn router() -> Router<AppState> {
             "/admin/coupons/new",
             get(coupons::new_form).post(coupons::create),
         )
+        .route("/admin/coupons/{code}", get(coupons::one))
         .route(
-            "/admin/coupons/{code}/deactivate",
-            get(coupons::deactivate_form).post(coupons::deactivate),
+            "/admin/coupons/{code}/{action}",
+            get(coupons::switch_form).post(coupons::switch),
         )
         .route("/admin/pricing", get(pricing::list))
         .route(
