@@ -248,7 +248,7 @@ pub async fn one(
                         dt { "Images" } dd { ul { @for i in &view.images { li { a href=(i) rel="noopener noreferrer" { (i) } } } } }
                     }
                     dt { "Author" } dd { code #author { (view.author_id) } }
-                    dt { "Verified" } dd { (view.verification) " (" (view.proof_event_ids.len()) " events)" }
+                    dt { "Verified purchase" } dd title=(view.verification) { "yes: " (view.proof_event_ids.len()) " events of its order prove it" }
                     dt { "Helpful" } dd { (view.helpful_count) }
                     @if let Some(reply) = &view.reply { dt { "Vendor's reply" } dd #reply { (reply.body) " (" (at(reply.at)) ")" } }
                     dt { "Written" } dd { (at(view.created_at)) }
