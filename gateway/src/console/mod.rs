@@ -22,7 +22,8 @@
 //!   office: a page of orders, one order with its lines and History tab) and
 //!   `order_actions` (ship, refund), `products` (the catalog: a page of products,
 //!   searchable; one product with its images, variants, stock per warehouse and History
-//!   tab), `product_forms` (create, edit, add an image, publish, unpublish), `stock`
+//!   tab), `product_forms` (create, edit, add an image, publish, unpublish),
+//!   `variant_forms` (a product's variants: add, edit, remove), `stock`
 //!   (receive, adjust), `customers` (admins: accounts, one with its History tab; suspend,
 //!   change role), `coupons` (list, create, deactivate), `read_models`
 //!   (read models' status, live; rebuilds and their progress), `parked` (parked events and
@@ -30,7 +31,8 @@
 //!   (analysts' read-only SQL over the read models), `vendors` (the marketplace's stores:
 //!   a page by status, one store with its dashboard and History tab, an admin's decision
 //!   on it), `pricing` (price rules by priority; one rule with its History tab; creating,
-//!   enabling and disabling one).
+//!   enabling and disabling one), `reviews` (every product's reviews at `/admin/reviews`,
+//!   by status and product; one review with its History tab; hiding and restoring one).
 //! - `history`: an entity's History tab, folded from its events (who, when, why, a diff).
 //! - `confirm`: the confirm step every changing action goes through (a page, a reason,
 //!   the form token), and the notice of a read-only console; `forms`: what the commerce
@@ -62,6 +64,7 @@ mod pricing;
 mod product_forms;
 mod products;
 mod read_models;
+mod reviews;
 mod routes;
 mod running;
 mod session;
@@ -70,6 +73,7 @@ mod sql;
 mod stock;
 mod tail;
 mod time_travel;
+mod variant_forms;
 mod vendors;
 
 pub use routes::{router, CONSOLE_CSP};

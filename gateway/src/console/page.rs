@@ -82,6 +82,11 @@ pub fn pages_for(role: Role) -> Vec<(&'static str, &'static str, &'static str)> 
             "Stores",
             "The marketplace's stores: applications to decide, each store's figures and history",
         ));
+        pages.push((
+            "/admin/reviews",
+            "Reviews",
+            "Every product's reviews by status: hide or restore one, with its history",
+        ));
     }
     if crate::users::ADMINS.contains(&role) {
         pages.push((

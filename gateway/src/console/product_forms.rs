@@ -34,7 +34,7 @@ use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
 
 /// The product's page, once the catalog read model covers `position`.
-async fn shown_after(
+pub(super) async fn shown_after(
     state: &AppState,
     id: Uuid,
     position: Option<Position>,
@@ -202,7 +202,11 @@ pub async fn create(
 }
 
 /// The product as staff read it, or a 404 page.
-async fn product(state: &AppState, signed: &Signed, id: Uuid) -> Result<ProductView, ApiError> {
+pub(super) async fn product(
+    state: &AppState,
+    signed: &Signed,
+    id: Uuid,
+) -> Result<ProductView, ApiError> {
     listing::product(&state.pool, &id.to_string(), &as_viewer(signed)).await
 }
 

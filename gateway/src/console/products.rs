@@ -2,8 +2,9 @@
 //! products of any status, searchable (the query of `GET /api/v1/products` and
 //! `/products/search` as staff ask it); `/admin/products/{id}`, one product as
 //! `GET /api/v1/products/{id}` answers staff, with its images, variants, the stock of each
-//! of its SKUs per warehouse (`GET /api/v1/inventory/{sku}`), the actions staff may take,
-//! and its History tab: who created it, changed its price, published it, and why.
+//! of its SKUs per warehouse (`GET /api/v1/inventory/{sku}`), the actions staff may take
+//! (`variant_forms` for its variants), a link to its reviews, and its History tab: who
+//! created it, changed its price, published it, and why.
 
 use std::collections::HashMap;
 
@@ -211,6 +212,7 @@ pub async fn one(
             dt { "Available" } dd #available { (view.stock.available) }
             dt { "Events" } dd { a.stream href=(stream_link(&stream)) { (stream) } }
             dt { "Storefront" } dd { a href=(format!("/api/v1/products/{id}")) { "/api/v1/products/" (id) } }
+            dt { "Reviews" } dd { a #reviews href=(format!("/admin/reviews?status=all&product_id={id}")) { "Every review of it" } }
         }
         @if writable {
             nav.actions aria-label="Actions" {
@@ -224,7 +226,7 @@ pub async fn one(
             }
         }
         (images(&view))
-        (variants(&view))
+        (variants(&view, writable))
         (stock_section(&stock, writable))
         (history::tab(&changes, events.len() >= MAX_EVENTS))
     };
@@ -261,25 +263,50 @@ fn images(view: &ProductView) -> Markup {
     }
 }
 
-fn variants(view: &ProductView) -> Markup {
+/// The variants, with the links to add, change and remove them (off when read-only or
+/// archived: the catalog refuses changes to an archived product).
+fn variants(view: &ProductView, writable: bool) -> Markup {
     let list = view
         .listing
         .as_ref()
         .and_then(|l| l.variants.as_array().cloned())
         .unwrap_or_default();
+    let writable = writable && view.status != "archived";
+    let base = format!("/admin/products/{}/variants", view.id);
     html! {
-        @if !list.is_empty() {
-            table #variants {
-                caption { "Variants" }
-                thead { tr { th scope="col" { "SKU" } th scope="col" { "Name" } th scope="col" { "Price" } } }
-                tbody {
-                    @for v in &list {
-                        tr {
-                            td { code { (v.get("sku").and_then(Value::as_str).unwrap_or_default()) } }
-                            td { (v.get("name").and_then(Value::as_str).unwrap_or_default()) }
-                            td.num {
-                                @if let (Some(amount), Some(currency)) = (v["price"]["amount"].as_i64(), v["price"]["currency"].as_str()) {
-                                    (money(&Money::of(amount, currency)))
+        section #variants-section aria-labelledby="variants-title" {
+            h2 #variants-title { "Variants" }
+            @if writable {
+                p.actions { a #add-variant href=(format!("{base}/new")) { "Add a variant…" } }
+            }
+            @if list.is_empty() {
+                p.hint { "No variant." }
+            } @else {
+                table #variants {
+                    caption { "Each with its own SKU and price" }
+                    thead { tr {
+                        th scope="col" { "SKU" } th scope="col" { "Name" } th scope="col" { "Price" }
+                        th scope="col" { "Attributes" } @if writable { th scope="col" { "Action" } }
+                    } }
+                    tbody {
+                        @for v in &list {
+                            @let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
+                            tr.variant data-sku=(v.get("sku").and_then(Value::as_str).unwrap_or_default()) {
+                                td { code { (v.get("sku").and_then(Value::as_str).unwrap_or_default()) } }
+                                td.name { (v.get("name").and_then(Value::as_str).unwrap_or_default()) }
+                                td.num.price {
+                                    @if let (Some(amount), Some(currency)) = (v["price"]["amount"].as_i64(), v["price"]["currency"].as_str()) {
+                                        (money(&Money::of(amount, currency)))
+                                    }
+                                }
+                                td.attributes { @if let Some(a) = v.get("attributes").and_then(Value::as_object).filter(|a| !a.is_empty()) {
+                                    (Value::Object(a.clone()).to_string())
+                                } }
+                                @if writable {
+                                    td {
+                                        a.edit-variant href=(format!("{base}/{id}/edit")) { "Edit…" } " "
+                                        a.remove-variant href=(format!("{base}/{id}/remove")) { "Remove…" }
+                                    }
                                 }
                             }
                         }

@@ -9,7 +9,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{
     audit, coupons, customers, event_log, home, order_actions, orders, parked, pricing,
-    product_forms, products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
+    product_forms, products, read_models, reviews, running, sign_in, sql, stock, tail, time_travel,
+    variant_forms, vendors,
 };
 use crate::state::AppState;
 
@@ -81,6 +82,20 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/products/{id}/unpublish",
             get(product_forms::unpublish_form).post(product_forms::unpublish),
+        )
+        .route(
+            "/admin/products/{id}/variants/new",
+            get(variant_forms::new_form).post(variant_forms::create),
+        )
+        .route(
+            "/admin/products/{id}/variants/{variant_id}/{action}",
+            get(variant_forms::form).post(variant_forms::act),
+        )
+        .route("/admin/reviews", get(reviews::list))
+        .route("/admin/reviews/{id}", get(reviews::one))
+        .route(
+            "/admin/reviews/{id}/status/{to}",
+            get(reviews::confirm_status).post(reviews::set_status),
         )
         .route(
             "/admin/stock/{sku}/{action}",

@@ -528,6 +528,7 @@ const ROUTES: &[Route] = &[
         "/api/v1/reviews/{id}/reply",
         &[400, 401, 403, 404, 422],
     ),
+    secured("get", "/api/v1/admin/reviews", &[400, 401, 403, 422, 503]),
     secured("get", "/api/v1/shipping/zones", &[400, 401, 403]),
     secured(
         "get",
@@ -634,6 +635,17 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/customers/{id}"),
     ("get", "/admin/customers/{id}/{action}"),
     ("post", "/admin/customers/{id}/{action}"),
+    ("get", "/admin/products/{id}/variants/new"),
+    ("post", "/admin/products/{id}/variants/new"),
+    ("get", "/admin/products/{id}/variants/{variant_id}/{action}"),
+    (
+        "post",
+        "/admin/products/{id}/variants/{variant_id}/{action}",
+    ),
+    ("get", "/admin/reviews"),
+    ("get", "/admin/reviews/{id}"),
+    ("get", "/admin/reviews/{id}/status/{to}"),
+    ("post", "/admin/reviews/{id}/status/{to}"),
     ("get", "/admin/assets/htmx.min.js"),
     ("get", "/admin/assets/console.css"),
 ];

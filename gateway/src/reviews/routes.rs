@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use commands::reviews as use_case;
 use domain::reviews::ReviewText;
@@ -13,6 +13,7 @@ use serde::Deserialize;
 use utoipa::{OpenApi, ToSchema};
 use uuid::Uuid;
 
+use super::admin::{list_all_reviews, AdminReviewView};
 use super::list::list_reviews;
 use super::views::{Histogram, RatingSummary, ReplyView, ReviewPage, ReviewView};
 use crate::auth::{AuthUser, STAFF};
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/reviews/{id}/helpful", post(mark_helpful))
         .route("/reviews/{id}/status", put(moderate))
         .route("/reviews/{id}/reply", put(reply))
+        .route("/admin/reviews", get(list_all_reviews))
 }
 
 #[derive(OpenApi)]
@@ -42,7 +44,8 @@ pub fn router() -> Router<AppState> {
         withdraw_review,
         mark_helpful,
         moderate,
-        reply
+        reply,
+        super::admin::list_all_reviews
     ),
     components(schemas(
         WriteBody,
@@ -53,7 +56,8 @@ pub fn router() -> Router<AppState> {
         ReplyView,
         ReviewPage,
         RatingSummary,
-        Histogram
+        Histogram,
+        AdminReviewView
     )),
     tags((name = "reviews", description = "Verified buyers' reviews of products, their moderation and the vendors' replies"))
 )]

@@ -2,7 +2,8 @@
 //! (started on a free port, skipped with a message where there is none outside CI), the
 //! screenshots under `<target>/console-screenshots/`, and a console session over plain
 //! HTTP (its cookie and form token, redirects not followed). Each test file uses part of
-//! it: `console.rs`, `console_audit.rs`, `console_catalog.rs`, `console_back_office.rs`.
+//! it: `console.rs`, `console_audit.rs`, `console_catalog.rs`, `console_back_office.rs`,
+//! `console_reviews.rs`.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
