@@ -432,6 +432,17 @@ impl Server {
         (user["id"].as_str().unwrap().to_owned(), tokens.access)
     }
 
+    /// An account of `role` made by the bootstrap admin (`POST /api/v1/users`): its id.
+    pub async fn account(&self, email: &str, password: &str, role: &str) -> String {
+        let admin = self.admin().await;
+        let made = send(self.post("/api/v1/users").bearer_auth(&admin).json(&json!({
+            "email": email, "password": password, "role": role,
+        })))
+        .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        made.body["id"].as_str().unwrap().to_owned()
+    }
+
     /// The bootstrap admin's access token.
     pub async fn admin(&self) -> String {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.access

@@ -26,12 +26,7 @@ const STAFF_PASSWORD: &str = "stella's staff password";
 
 /// A staff account, made by the bootstrap admin.
 async fn staff(s: &Server) {
-    let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": STAFF_EMAIL, "password": STAFF_PASSWORD, "role": "staff",
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
 }
 
 /// A customer's order of one lamp: its id.

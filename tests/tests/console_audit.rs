@@ -18,12 +18,7 @@ const AUDITOR_PASSWORD: &str = "audrey's auditor password";
 
 /// An auditor's account, made by the bootstrap admin: its access token.
 async fn auditor(s: &Server) -> String {
-    let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": AUDITOR_EMAIL, "password": AUDITOR_PASSWORD, "role": "auditor",
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    s.account(AUDITOR_EMAIL, AUDITOR_PASSWORD, "auditor").await;
     s.login(AUDITOR_EMAIL, AUDITOR_PASSWORD).await.access
 }
 

@@ -17,16 +17,6 @@ const ANALYST_PASSWORD: &str = "ana's analyst password";
 const AUDITOR_EMAIL: &str = "aud.auditor@example.com";
 const AUDITOR_PASSWORD: &str = "aud's auditor password";
 
-async fn account(s: &Server, email: &str, password: &str, role: &str) -> String {
-    let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": email, "password": password, "role": role,
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-    made.body["id"].as_str().unwrap().to_owned()
-}
-
 /// A paid order of two lamps by a new customer: the order's id and the customer's.
 async fn a_paid_order(s: &Server) -> (String, String) {
     let admin = s.admin().await;
@@ -87,9 +77,9 @@ fn history_row<'a>(html: &'a str, event: &str) -> &'a str {
 #[tokio::test]
 async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts() {
     let s = Server::start().await;
-    account(&s, STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
-    account(&s, ANALYST_EMAIL, ANALYST_PASSWORD, "analyst").await;
-    account(&s, AUDITOR_EMAIL, AUDITOR_PASSWORD, "auditor").await;
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
+    s.account(ANALYST_EMAIL, ANALYST_PASSWORD, "analyst").await;
+    s.account(AUDITOR_EMAIL, AUDITOR_PASSWORD, "auditor").await;
     let (order, ann_id) = a_paid_order(&s).await;
     let staff = ConsoleSession::open(&s, STAFF_EMAIL, STAFF_PASSWORD).await;
 
@@ -446,7 +436,7 @@ async fn staff_ship_and_refund_admins_manage_accounts_and_the_dashboard_counts()
 #[tokio::test]
 async fn a_read_only_console_offers_and_takes_no_commerce_action() {
     let s = Server::start_with(&["--console-read-only"]).await;
-    account(&s, STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
     let (order, ann_id) = a_paid_order(&s).await;
     let token = s.login(STAFF_EMAIL, STAFF_PASSWORD).await.access;
     let product = send(s.get("/api/v1/products?q=office").bearer_auth(&token)).await;

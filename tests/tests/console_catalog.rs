@@ -77,11 +77,7 @@ async fn staff_create_dress_stock_and_publish_a_product_seen_by_the_storefront()
     let c = &browser.client;
     let s = Server::start().await;
     let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": STAFF_EMAIL, "password": STAFF_PASSWORD, "role": "staff",
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
     let category = send(
         s.post("/api/v1/categories")
             .bearer_auth(&admin)

@@ -55,11 +55,7 @@ async fn post_rule(
 async fn staff_put_a_product_on_sale_and_take_it_off_with_the_history_kept() {
     let s = Server::start().await;
     let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": STAFF_EMAIL, "password": STAFF_PASSWORD, "role": "staff",
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
     let category = send(
         s.post("/api/v1/categories")
             .bearer_auth(&admin)

@@ -17,15 +17,6 @@ const STAFF_PASSWORD: &str = "mo's moderation password";
 const ANALYST_EMAIL: &str = "an.analyst@example.com";
 const ANALYST_PASSWORD: &str = "an's analyst password";
 
-async fn account(s: &Server, email: &str, password: &str, role: &str) {
-    let admin = s.admin().await;
-    let made = send(s.post("/api/v1/users").bearer_auth(&admin).json(&json!({
-        "email": email, "password": password, "role": role,
-    })))
-    .await;
-    assert_eq!(made.status, 201, "{}", made.text);
-}
-
 /// A lamp on sale with stock, made by the admin, once the catalog read model has it: its id.
 async fn a_lamp(s: &Server) -> String {
     let admin = s.admin().await;
@@ -183,8 +174,8 @@ async fn staff_manage_variants_and_hide_a_review_the_storefront_follows() {
     };
     let c = &browser.client;
     let s = Server::start().await;
-    account(&s, STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
-    account(&s, ANALYST_EMAIL, ANALYST_PASSWORD, "analyst").await;
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
+    s.account(ANALYST_EMAIL, ANALYST_PASSWORD, "analyst").await;
     let lamp = a_lamp(&s).await;
 
     // A variant, added on the product's page.
@@ -364,7 +355,7 @@ async fn staff_manage_variants_and_hide_a_review_the_storefront_follows() {
 #[tokio::test]
 async fn a_read_only_console_neither_offers_nor_takes_variant_or_review_actions() {
     let s = Server::start_with(&["--console-read-only"]).await;
-    account(&s, STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
+    s.account(STAFF_EMAIL, STAFF_PASSWORD, "staff").await;
     let lamp = a_lamp(&s).await;
     let staff = ConsoleSession::open(&s, STAFF_EMAIL, STAFF_PASSWORD).await;
     let admin = ConsoleSession::open(&s, ADMIN_EMAIL, ADMIN_PASSWORD).await;
