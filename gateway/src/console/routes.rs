@@ -8,8 +8,8 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{
-    audit, coupons, customers, event_log, home, order_actions, orders, parked, product_forms,
-    products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
+    audit, coupons, customers, event_log, home, order_actions, orders, outbox, parked,
+    product_forms, products, read_models, running, sign_in, sql, stock, tail, time_travel, vendors,
 };
 use crate::state::AppState;
 
@@ -111,7 +111,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/rebuilds/{id}/live", get(read_models::rebuild_live))
         .route("/admin/parked", get(parked::list))
         .route("/admin/consumers", get(running::consumers))
-        .route("/admin/outbox", get(running::outbox))
+        .route("/admin/outbox", get(outbox::list))
+        .route(
+            "/admin/outbox/{id}/retry",
+            get(outbox::confirm_retry).post(outbox::retry),
+        )
         .route("/admin/health", get(running::health))
         .route("/admin/sql", get(sql::show).post(sql::run))
         .route(
