@@ -44,6 +44,9 @@ pub struct Handlers {
     pub shipping_rates: CommandHandler<domain::shipping::ShippingRates>,
     pub returns: CommandHandler<domain::returns::OrderReturns>,
     pub ledgers: CommandHandler<domain::ledger::VendorLedger>,
+    /// Staff's retries of given-up deliveries; the notification worker claims and records
+    /// attempts through a handler of its own, and the store's version check orders the two.
+    pub notifications: CommandHandler<domain::notification::Notification>,
 }
 
 impl Handlers {
@@ -78,6 +81,7 @@ impl Handlers {
             shipping_rates: CommandHandler::new(store.clone(), cache),
             returns: CommandHandler::new(store.clone(), cache),
             ledgers: CommandHandler::new(store.clone(), cache),
+            notifications: CommandHandler::new(store.clone(), cache),
         })
     }
 }

@@ -219,6 +219,23 @@ pub async fn outbox(
     })
 }
 
+/// The outbox's message `id`, rendered as [`outbox`] renders it, or a 404.
+pub async fn find(state: &AppState, id: Uuid) -> Result<NotificationView, ApiError> {
+    let row: Row = sqlx::query_as(
+        "select notification_id, channel, recipient, template, subject, payload, status,
+                attempts, last_error, created_at, sent_at
+           from notifications.notifications where notification_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&state.pool)
+    .await?
+    .ok_or_else(|| ApiError::NotFound(format!("no notification {id} in the outbox")))?;
+    Ok(NotificationView::rendered(
+        row,
+        &state.config.notifier.public_url,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

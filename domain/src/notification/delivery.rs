@@ -7,6 +7,11 @@
 //! version means two workers racing for the same message cannot both send it: the second
 //! append conflicts, and deciding again finds the attempt in flight. A worker that dies
 //! mid-attempt leaves a lease that runs out, after which another may try.
+//!
+//! A delivery given up (its last attempt failed with no retry) stays failed until staff
+//! retry it (`Retry`, from the console's outbox page): `NotificationRetried` opens a fresh
+//! round of attempts, numbered from 1 again, so the worker's attempt bound applies to the
+//! round and a retried message gets as many tries as a new one.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -80,6 +85,9 @@ pub enum NotificationCommand {
         retry_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     },
+    /// Staff ask for a fresh round of attempts at a delivery that was given up; refused
+    /// unless it was.
+    Retry { at: DateTime<Utc> },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -100,19 +108,29 @@ pub enum NotificationEvent {
         retry_at: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     },
+    /// A delivery given up gets a fresh round of attempts (who asked, and why, are in the
+    /// event's metadata).
+    NotificationRetried {
+        /// The round this opens: 2 for the first retry (the first round is 1).
+        round: u32,
+        at: DateTime<Utc>,
+    },
 }
 
 crate::domain_event!(NotificationEvent {
     DeliveryStarted,
     NotificationSent,
     NotificationFailed,
+    NotificationRetried,
 });
 impl Upcast for NotificationEvent {}
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NotificationState {
-    /// Attempts started so far.
+    /// Attempts started in this round.
     pub attempts: u32,
+    /// Rounds of attempts before this one: how often staff retried a given-up delivery.
+    pub retries: u32,
     /// The attempt in flight and when its claim lapses.
     pub in_flight: Option<(u32, DateTime<Utc>)>,
     /// When the last failure asked to be retried.
@@ -137,6 +155,8 @@ pub enum NotificationError {
     NotInFlight(u32),
     #[error("a lease must end after it starts")]
     LeaseInThePast,
+    #[error("only a delivery that was given up can be retried; this one is still pending")]
+    NotGivenUp,
 }
 
 impl Aggregate for Notification {
@@ -154,6 +174,18 @@ impl Aggregate for Notification {
         use NotificationEvent as E;
         if s.sent {
             return Err(NotificationError::AlreadySent);
+        }
+        if let C::Retry { at } = cmd {
+            if let Some((attempt, until)) = s.in_flight.filter(|(_, until)| at < until) {
+                return Err(NotificationError::InFlight { attempt, until });
+            }
+            if !s.gave_up {
+                return Err(NotificationError::NotGivenUp);
+            }
+            return Ok(vec![E::NotificationRetried {
+                round: s.retries + 2,
+                at: *at,
+            }]);
         }
         if s.gave_up {
             return Err(NotificationError::GaveUp(s.attempts));
@@ -211,6 +243,7 @@ impl Aggregate for Notification {
                     at: *at,
                 }]
             }
+            C::Retry { .. } => unreachable!("decided above"),
         })
     }
 
@@ -233,6 +266,13 @@ impl Aggregate for Notification {
                 s.in_flight = None;
                 s.retry_at = *retry_at;
                 s.gave_up = retry_at.is_none();
+            }
+            NotificationEvent::NotificationRetried { round, .. } => {
+                s.retries = round.saturating_sub(1);
+                s.attempts = 0;
+                s.in_flight = None;
+                s.retry_at = None;
+                s.gave_up = false;
             }
         }
         s
@@ -324,6 +364,109 @@ mod tests {
         assert_eq!(
             Notification::decide(&s, &start(1_000)),
             Err(NotificationError::GaveUp(2))
+        );
+    }
+
+    fn fail(attempt: u32, retry_at: Option<DateTime<Utc>>, now: i64) -> NotificationCommand {
+        NotificationCommand::RecordFailure {
+            attempt,
+            error: "550 mailbox unavailable".into(),
+            retry_at,
+            at: at(now),
+        }
+    }
+
+    /// A delivery given up: both attempts of its round (`start` allows 2) failed.
+    fn given_up() -> NotificationState {
+        given(&[
+            start(0),
+            fail(1, Some(at(60)), 1),
+            start(60),
+            fail(2, None, 61),
+        ])
+    }
+
+    #[test]
+    fn a_given_up_delivery_retried_gets_a_fresh_round_of_attempts() {
+        let s = given_up();
+        assert!(s.gave_up);
+        let retry = NotificationCommand::Retry { at: at(100) };
+        let events = Notification::decide(&s, &retry).unwrap();
+        assert_eq!(
+            events,
+            [NotificationEvent::NotificationRetried {
+                round: 2,
+                at: at(100)
+            }]
+        );
+        let s = events.iter().fold(s, Notification::evolve);
+        assert_eq!((s.attempts, s.retries, s.gave_up), (0, 1, false));
+        // The round's attempts count from 1 again, and the bound of 2 applies to them.
+        let s = given_up();
+        let s = [retry.clone(), start(101), fail(1, Some(at(130)), 102)]
+            .iter()
+            .fold(s, |s, c| {
+                let events = Notification::decide(&s, c).unwrap();
+                events.iter().fold(s, Notification::evolve)
+            });
+        assert_eq!(s.attempts, 1);
+        let events = Notification::decide(&s, &start(130)).unwrap();
+        assert!(matches!(
+            events[..],
+            [NotificationEvent::DeliveryStarted { attempt: 2, .. }]
+        ));
+        let s = events.iter().fold(s, Notification::evolve);
+        let events = Notification::decide(&s, &fail(2, None, 131)).unwrap();
+        let s = events.iter().fold(s, Notification::evolve);
+        assert_eq!(
+            Notification::decide(&s, &start(200)),
+            Err(NotificationError::GaveUp(2))
+        );
+        // Given up again, it may be retried again: the third round.
+        assert!(matches!(
+            Notification::decide(&s, &NotificationCommand::Retry { at: at(300) }).unwrap()[..],
+            [NotificationEvent::NotificationRetried { round: 3, .. }]
+        ));
+    }
+
+    #[test]
+    fn only_a_given_up_delivery_is_retried() {
+        let retry = |now| NotificationCommand::Retry { at: at(now) };
+        assert_eq!(
+            Notification::decide(&NotificationState::default(), &retry(0)),
+            Err(NotificationError::NotGivenUp),
+            "never attempted"
+        );
+        assert_eq!(
+            Notification::decide(&given(&[start(0)]), &retry(10)),
+            Err(NotificationError::InFlight {
+                attempt: 1,
+                until: at(30)
+            })
+        );
+        assert_eq!(
+            Notification::decide(&given(&[start(0), fail(1, Some(at(60)), 1)]), &retry(10)),
+            Err(NotificationError::NotGivenUp),
+            "waiting for its next attempt"
+        );
+        let sent = given(&[
+            start(0),
+            NotificationCommand::RecordSent {
+                attempt: 1,
+                at: at(1),
+            },
+        ]);
+        assert_eq!(
+            Notification::decide(&sent, &retry(10)),
+            Err(NotificationError::AlreadySent)
+        );
+        // Retried once, it is pending again: a second retry is refused.
+        let s = given_up();
+        let events = Notification::decide(&s, &retry(100)).unwrap();
+        let s = events.iter().fold(s, Notification::evolve);
+        assert_eq!(
+            Notification::decide(&s, &retry(101)),
+            Err(NotificationError::NotGivenUp)
         );
     }
 

@@ -327,6 +327,9 @@ pub fn notification_command() -> impl Strategy<Value = NotificationCommand> {
                 at: at(),
             }
         }),
+        (0i64..600).prop_map(|s| NotificationCommand::Retry {
+            at: at() + Duration::seconds(s),
+        }),
     ]
 }
 

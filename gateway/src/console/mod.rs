@@ -27,7 +27,8 @@
 //!   (receive, adjust), `customers` (admins: accounts, one with its History tab; suspend,
 //!   change role), `coupons` (list, create, deactivate), `read_models`
 //!   (read models' status, live; rebuilds and their progress), `parked` (parked events and
-//!   the actions on them), `running` (health, JetStream consumers, the outbox), `sql`
+//!   the actions on them), `running` (health, JetStream consumers), `outbox` (the
+//!   notifications' deliveries and failures; retrying a failed one), `sql`
 //!   (analysts' read-only SQL over the read models), `vendors` (the marketplace's stores:
 //!   a page by status, one store with its dashboard and History tab, an admin's decision
 //!   on it), `pricing` (price rules by priority; one rule with its History tab; creating,
@@ -58,6 +59,7 @@ mod home;
 mod links;
 mod order_actions;
 mod orders;
+mod outbox;
 mod page;
 mod parked;
 mod pricing;

@@ -8,7 +8,7 @@ use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::{
-    audit, coupons, customers, event_log, home, order_actions, orders, parked, pricing,
+    audit, coupons, customers, event_log, home, order_actions, orders, outbox, parked, pricing,
     product_forms, products, read_models, reviews, running, sign_in, sql, stock, tail, time_travel,
     variant_forms, vendors,
 };
@@ -137,7 +137,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/rebuilds/{id}/live", get(read_models::rebuild_live))
         .route("/admin/parked", get(parked::list))
         .route("/admin/consumers", get(running::consumers))
-        .route("/admin/outbox", get(running::outbox))
+        .route("/admin/outbox", get(outbox::list))
+        .route(
+            "/admin/outbox/{id}/retry",
+            get(outbox::confirm_retry).post(outbox::retry),
+        )
         .route("/admin/health", get(running::health))
         .route("/admin/sql", get(sql::show).post(sql::run))
         .route(

@@ -1,20 +1,16 @@
 //! How the engine runs: `/admin/health` (what `/health/detailed` answers: PostgreSQL, the
-//! store, NATS, every follower of `$all`, the process's tasks), `/admin/consumers` (the
-//! JetStream consumers, pending and redelivered) and `/admin/outbox` (the notifications'
-//! deliveries and failures). Each renders what its JSON twin answers.
+//! store, NATS, every follower of `$all`, the process's tasks) and `/admin/consumers` (the
+//! JetStream consumers, pending and redelivered). Each renders what its JSON twin answers.
+//! The outbox has a module of its own (`outbox`).
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use maud::{html, Markup};
-use serde::Deserialize;
 
-use super::links::with_query;
 use super::page::{html, layout, shown, PageError};
 use super::session::Signed;
-use crate::error::ApiError;
 use crate::health::{Check, CheckStatus};
 use crate::operations::{self as ops, OPERATORS};
 use crate::state::AppState;
@@ -125,102 +121,4 @@ pub async fn consumers(
         status,
         layout("JetStream consumers", Some(&signed.viewer()), body),
     ))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutboxQuery {
-    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
-    status: Option<String>,
-    #[serde(default, deserialize_with = "crate::views::blank_as_none")]
-    to: Option<String>,
-    offset: Option<i64>,
-}
-
-/// `GET /admin/outbox`
-pub async fn outbox(
-    State(state): State<AppState>,
-    signed: Signed,
-    q: Result<Query<OutboxQuery>, QueryRejection>,
-) -> Result<Response, PageError> {
-    signed.require(OPERATORS)?;
-    let (q, result) = match q {
-        Ok(Query(q)) => {
-            let found = crate::notifications::outbox(
-                &state,
-                q.to.as_deref(),
-                q.status.as_deref(),
-                Some(20),
-                q.offset,
-            )
-            .await;
-            (q, found)
-        }
-        Err(e) => (
-            OutboxQuery::default(),
-            Err(ApiError::bad_request("invalid_query", e.body_text())),
-        ),
-    };
-    let (status, answer) = shown(result)?;
-    let link = |offset: i64| {
-        with_query(
-            "/admin/outbox",
-            &[
-                ("status", q.status.as_deref()),
-                ("to", q.to.as_deref()),
-                ("offset", Some(&offset.to_string())),
-            ],
-        )
-    };
-    let body = html! {
-        form.filters method="get" action="/admin/outbox" role="search" {
-            div.field {
-                label for="status" { "State" }
-                select #status name="status" {
-                    option value="" { "Any" }
-                    @for s in ["pending", "sent", "failed"] {
-                        option value=(s) selected[q.status.as_deref() == Some(s)] { (s) }
-                    }
-                }
-            }
-            div.field {
-                label for="to" { "Recipient" }
-                input #to name="to" type="email" value=[q.to.as_deref()] placeholder="ann@example.com";
-            }
-            button type="submit" { "Show" }
-        }
-        p.hint { "Failed messages used up their delivery attempts (NOTIFY_MAX_ATTEMPTS); pending ones are sent or retried by the notification worker." }
-        @match &answer {
-            Err(refusal) => (refusal),
-            Ok(page) if page.items.is_empty() => p #empty { "No message matches." },
-            Ok(page) => {
-                table #outbox {
-                    caption { (page.total) " messages, newest first" }
-                    thead { tr {
-                        th scope="col" { "Created" } th scope="col" { "To" } th scope="col" { "Subject" }
-                        th scope="col" { "State" } th scope="col" { "Attempts" } th scope="col" { "Last error" }
-                        th scope="col" { "Sent" }
-                    } }
-                    tbody {
-                        @for m in &page.items {
-                            tr.message data-status=(m.status) {
-                                td { (m.created_at.format("%Y-%m-%d %H:%M:%S")) }
-                                td { (m.to.as_deref().unwrap_or("(erased by retention)")) }
-                                td { (m.subject) }
-                                td { @if m.status == "failed" { strong.stalled { (m.status) } } @else { (m.status) } }
-                                td.num { (m.attempts) }
-                                td.error-text { (m.last_error.as_deref().unwrap_or("")) }
-                                td { (m.sent_at.map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_default()) }
-                            }
-                        }
-                    }
-                }
-                nav.pager aria-label="Pages" {
-                    @if page.offset > 0 { a rel="prev" href=(link((page.offset - page.limit).max(0))) { "← Newer" } }
-                    @if page.offset + page.limit < page.total { a rel="next" href=(link(page.offset + page.limit)) { "Older →" } }
-                }
-            }
-        }
-    };
-    Ok(html(status, layout("Outbox", Some(&signed.viewer()), body)))
 }

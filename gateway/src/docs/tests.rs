@@ -406,6 +406,11 @@ const ROUTES: &[Route] = &[
         "/api/v1/admin/parked/{id}/discard",
         &[400, 401, 403, 404, 422],
     ),
+    secured(
+        "post",
+        "/api/v1/admin/outbox/{id}/retry",
+        &[400, 401, 403, 404, 409, 422],
+    ),
     // shipping (docs/api.md § Shipping)
     secured(
         "post",
@@ -603,6 +608,8 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
     ("get", "/admin/parked"),
     ("get", "/admin/consumers"),
     ("get", "/admin/outbox"),
+    ("get", "/admin/outbox/{id}/retry"),
+    ("post", "/admin/outbox/{id}/retry"),
     ("get", "/admin/health"),
     ("get", "/admin/sql"),
     ("post", "/admin/sql"),

@@ -17,12 +17,15 @@
 //!   then `projections::rebuild::verify`.
 //! - `consumers`: the JetStream consumers of the relay's stream (`/api/v1/admin/consumers`:
 //!   pending and redelivered), when NATS is configured.
+//! - `outbox`: retrying a notification whose delivery failed for good
+//!   (`/api/v1/admin/outbox/{id}/retry`), refused once retention dropped its content.
 //! - `sql`: analysts' read-only SQL over the read models' schemas (`/api/v1/admin/sql`),
 //!   as a role of their own (`ANALYST_DATABASE_URL`), with a timeout and a row cap.
 //! - `views`: the answers; `routes`: the routes and their OpenAPI description.
 
 mod consumers;
 mod guard;
+mod outbox;
 mod parked;
 mod rebuilds;
 mod routes;
@@ -33,6 +36,7 @@ mod views;
 pub use ::projections::runtime::parked::Action as ParkedAction;
 pub use consumers::{consumers, ConsumerView, ConsumersView};
 pub use guard::{reason, writable, OPERATORS};
+pub use outbox::{retry as retry_notification, OutboxRetryView};
 pub use parked::{act, actions, find as find_parked, list, Acting, ActionBody, ParkedQuery};
 pub use rebuilds::{
     latest as latest_rebuild, progress as rebuild_progress, start as start_rebuild,

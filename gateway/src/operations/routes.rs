@@ -1,5 +1,5 @@
-//! `/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds` and
-//! `/api/v1/admin/consumers`:
+//! `/api/v1/admin/projections`, `/api/v1/admin/parked`, `/api/v1/admin/rebuilds`,
+//! `/api/v1/admin/consumers` and `/api/v1/admin/outbox/{id}/retry`:
 //! operations for staff and admins. Every changing route answers 403 `read_only` when
 //! `CONSOLE_READ_ONLY` is set.
 
@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use super::consumers::{self, ConsumerView, ConsumersView};
 use super::guard::OPERATORS;
+use super::outbox::{self, OutboxRetryView};
 use super::parked::{self, Acting, ActionBody, ParkedQuery};
 use super::rebuilds;
 use super::sql::{self, SqlAnswer, SqlBody, SQL_READERS};
@@ -26,7 +27,7 @@ use super::views::{
 use crate::auth::AuthUser;
 use crate::error::responses as problem;
 use crate::error::{ApiError, AppJson, Problem};
-use crate::middleware::RequestId;
+use crate::middleware::{ClientIp, RequestId};
 use crate::state::AppState;
 use crate::views::Page;
 
@@ -45,18 +46,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/parked/{id}/retry", post(retry))
         .route("/admin/parked/{id}/skip", post(skip))
         .route("/admin/parked/{id}/discard", post(discard))
+        .route("/admin/outbox/{id}/retry", post(retry_notification))
 }
 
 #[derive(OpenApi)]
 #[openapi(
     paths(
         list_projections, start_rebuild, latest_rebuild, read_rebuild, list_consumers, run_sql,
-        list_parked, list_actions, retry, skip, discard
+        list_parked, list_actions, retry, skip, discard, retry_notification
     ),
     components(schemas(
         ProjectionsView, ProjectionStatus, RebuildView, ParkedView, ParkedOutcome,
         ParkedActionView, ActionBody, Page<ParkedView>, Page<ParkedActionView>,
-        ConsumersView, ConsumerView, SqlBody, SqlAnswer
+        ConsumersView, ConsumerView, SqlBody, SqlAnswer, OutboxRetryView
     )),
     tags((name = "operations (admin)", description = "Read models' status, parked events and rebuilds, for staff and admins"))
 )]
@@ -423,4 +425,39 @@ async fn discard(
     AppJson(body): AppJson<ActionBody>,
 ) -> Result<Json<ParkedOutcome>, ApiError> {
     act(state, user, request, id, Action::Discard, body).await
+}
+
+/// Retries a notification whose delivery failed for good (its attempts used up): a fresh
+/// round of attempts, `NOTIFY_MAX_ATTEMPTS` of them, which the notification worker starts
+/// at once. Recorded as `NotificationRetried` on the notification's stream, with who asked
+/// and why in its metadata (the audit trail).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/outbox/{id}/retry",
+    tag = "operations (admin)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The notification (its `id` in `GET /api/v1/notifications`)")),
+    request_body = ActionBody,
+    responses(
+        (status = 200, description = "Retried: pending again", body = OutboxRetryView, headers(("X-Consistency-Token" = String, description = "Send it to `GET /api/v1/notifications` to read the outbox with the retry in it"))),
+        (status = 400, response = problem::NotJsonOrBadId),
+        (status = 401, response = problem::Unauthorized),
+        (status = 403, description = "`forbidden`: not staff; `read_only`: `CONSOLE_READ_ONLY` is set", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such notification in the outbox", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_sent`: it was delivered; `not_failed`: its delivery is still pending or in flight; `content_dropped`: retention dropped its content, nothing is left to send", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: no reason, or one over 500 characters", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn retry_notification(
+    State(state): State<AppState>,
+    user: AuthUser,
+    request: RequestId,
+    ip: ClientIp,
+    Path(id): Path<Uuid>,
+    AppJson(body): AppJson<ActionBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    user.require(OPERATORS)?;
+    let meta = request.command_meta(user.actor(), &ip);
+    let (view, position) = outbox::retry(&state, id, meta, &body.reason).await?;
+    Ok((crate::consistency::headers(position), Json(view)))
 }

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use domain::notification::NotificationEvent;
 use uuid::Uuid;
 
+use crate::retention::Retention;
+
 /// A notification's delivery columns.
 #[derive(sqlx::FromRow)]
 pub(crate) struct Delivery {
@@ -18,8 +20,9 @@ pub(crate) struct Delivery {
 }
 
 impl Delivery {
-    /// Folds one event of the notification's stream in, as the worker reports it.
-    pub(crate) fn fold(&mut self, event: &NotificationEvent) {
+    /// Folds one event of the notification's stream in, as the worker reports it (or
+    /// staff retry it, under `retention`).
+    pub(crate) fn fold(&mut self, event: &NotificationEvent, retention: Retention) {
         match event {
             // The lease keeps other workers off until it lapses.
             NotificationEvent::DeliveryStarted {
@@ -57,6 +60,20 @@ impl Delivery {
                     self.attempts = self.attempts.max(*attempt as i32);
                     self.last_error = Some(error.clone());
                     self.next_attempt_at = *retry_at;
+                    self.updated_at = *at;
+                }
+            }
+            // Staff retried a delivery given up: pending again and due now, its attempts
+            // those of the new round. `last_error` stays: it says why the round before
+            // failed until an attempt of this one reports. A retry made once retention had
+            // dropped the content (the gateway refuses those, so only a race gets here)
+            // changes nothing: there is nothing left to send, and deciding by the event's
+            // own time keeps a rebuild equal to the live table.
+            NotificationEvent::NotificationRetried { at, .. } => {
+                if self.status == "failed" && retention.keeps_outbox_content(self.updated_at, *at) {
+                    self.status = "pending".into();
+                    self.attempts = 0;
+                    self.next_attempt_at = None;
                     self.updated_at = *at;
                 }
             }

@@ -68,6 +68,7 @@ pub async fn due(pool: &PgPool, limit: i64) -> Result<Vec<OutboxRow>, sqlx::Erro
         "select notification_id, recipient, template, subject, payload
            from notifications.notifications
           where status = 'pending' and coalesce(next_attempt_at, created_at) <= now()
+            and payload is not null
           order by created_at limit $1",
     )
     .bind(limit)
@@ -177,6 +178,8 @@ struct Batch {
     new_shipments: Vec<(Uuid, Parcel)>,
     /// What addresses the marketplace's stores.
     stores: Stores,
+    /// The policy that decides whether a retry came too late (`Delivery::fold`).
+    retention: Retention,
 }
 
 /// What the model keeps of a shipment to write its e-mails (`fulfilment`).
@@ -309,7 +312,7 @@ impl Batch {
             Step::Ledger(event, vendor, e) => self.payout(event, vendor, *e),
             Step::Delivery(id, e) => {
                 if let Some(d) = self.deliveries.get_mut(&id) {
-                    d.fold(&e);
+                    d.fold(&e, self.retention);
                     // A row this batch creates is written with its state; others updated.
                     if !self.created.contains(&id) {
                         self.delivered.insert(id);
@@ -711,6 +714,7 @@ impl Projection for NotificationsProjection {
             return Ok(());
         }
         let mut batch = Batch::load(tx, &steps).await?;
+        batch.retention = self.retention;
         for step in steps {
             batch.fold(step);
         }
